@@ -1,0 +1,73 @@
+//! In-memory pixel buffers. A face picture lives only here, and its bytes are
+//! overwritten with zeros when the buffer is dropped (privacy invariant P1).
+
+use zeroize::Zeroize;
+
+/// An 8-bit RGB image, row-major, 3 bytes a pixel, zeroised on drop.
+pub struct RgbImage {
+    width: usize,
+    height: usize,
+    data: Vec<u8>,
+}
+
+impl RgbImage {
+    /// Wraps interleaved RGB bytes; `None` if the length does not match.
+    pub fn from_raw(width: usize, height: usize, data: Vec<u8>) -> Option<Self> {
+        if width.checked_mul(height)?.checked_mul(3)? != data.len() {
+            let mut data = data;
+            data.zeroize();
+            return None;
+        }
+        Some(RgbImage {
+            width,
+            height,
+            data,
+        })
+    }
+
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    pub fn height(&self) -> usize {
+        self.height
+    }
+
+    /// Interleaved RGB bytes, `width * height * 3` of them.
+    pub fn as_raw(&self) -> &[u8] {
+        &self.data
+    }
+
+    /// The pixel at (x, y); the caller keeps x < width and y < height.
+    #[inline]
+    pub fn pixel(&self, x: usize, y: usize) -> [u8; 3] {
+        let i = (y * self.width + x) * 3;
+        [self.data[i], self.data[i + 1], self.data[i + 2]]
+    }
+}
+
+impl Drop for RgbImage {
+    fn drop(&mut self) {
+        self.data.zeroize();
+    }
+}
+
+impl std::fmt::Debug for RgbImage {
+    // Never print pixels: a Debug of a face must not reach a log (P6).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RgbImage({}x{})", self.width, self.height)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_wrong_length_and_hides_pixels_in_debug() {
+        assert!(RgbImage::from_raw(2, 2, vec![0; 11]).is_none());
+        let img = RgbImage::from_raw(2, 1, vec![1, 2, 3, 4, 5, 6]).expect("valid");
+        assert_eq!(img.pixel(1, 0), [4, 5, 6]);
+        assert_eq!(format!("{img:?}"), "RgbImage(2x1)");
+    }
+}

@@ -1,0 +1,12 @@
+//! Limen's face engine: image in, faces with landmarks, quality and 128-d
+//! descriptors out.
+//!
+//! It runs Davis King's dlib models (CC0) in pure Rust and reproduces dlib's
+//! results: the Python `face_recognition` package is the correctness oracle.
+//! It reads model files and nothing else: no other I/O, no knowledge of people.
+
+pub mod geometry;
+pub mod image;
+
+pub use geometry::{Point, Rect};
+pub use image::RgbImage;
