@@ -5,8 +5,12 @@
 //! results: the Python `face_recognition` package is the correctness oracle.
 //! It reads model files and nothing else: no other I/O, no knowledge of people.
 
+pub mod decode;
 pub mod geometry;
 pub mod image;
+pub mod quality;
 
+pub use decode::{DecodeError, decode};
 pub use geometry::{Point, Rect};
 pub use image::RgbImage;
+pub use quality::{QualityIssue, QualityReport, QualityThresholds};
