@@ -1,5 +1,7 @@
 //! `limen`: one command for the whole service.
 
+mod eval_cmd;
+
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -11,13 +13,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Face engine commands (embed, compare).
-    Face,
+    /// Accuracy evaluation of the face engine.
+    #[command(subcommand)]
+    Eval(eval_cmd::EvalCommand),
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Face => Ok(()),
+        Command::Eval(cmd) => eval_cmd::run(cmd),
     }
 }
