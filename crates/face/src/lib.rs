@@ -8,9 +8,11 @@
 pub mod decode;
 pub mod geometry;
 pub mod image;
+pub mod models;
 pub mod quality;
 
 pub use decode::{DecodeError, decode};
 pub use geometry::{Point, Rect};
 pub use image::RgbImage;
+pub use models::{DESCRIPTOR_MODEL_VERSION, ModelError};
 pub use quality::{QualityIssue, QualityReport, QualityThresholds};
