@@ -1,0 +1,23 @@
+//! Limen's camera agent: the process at an entrance.
+//!
+//! It reads frames from a camera (or a recording), finds faces and checks
+//! their quality locally, follows each face across frames so that one
+//! passage is sent once, and sends the server only the region around the
+//! face, re-encoded as JPEG in memory. It never keeps or writes a frame (P1)
+//! and never logs images or tokens (P6).
+
+pub mod crop;
+pub mod jpeg;
+pub mod multipart;
+pub mod source;
+pub mod submit;
+pub mod tracker;
+#[cfg(target_os = "linux")]
+pub mod v4l2;
+
+pub use crop::{CropError, crop_region, encode_face_crop};
+pub use source::{Capture, Frame, FrameSource, SourceError, SourceSpec};
+pub use submit::{
+    Decision, DropReason, RetryPolicy, ServerAnswer, SubmitError, SubmitOutcome, Submitter,
+};
+pub use tracker::{TrackId, Tracker};
