@@ -18,6 +18,7 @@ pub mod v4l2;
 pub use crop::{CropError, crop_region, encode_face_crop};
 pub use source::{Capture, Frame, FrameSource, SourceError, SourceSpec};
 pub use submit::{
-    Decision, DropReason, RetryPolicy, ServerAnswer, SubmitError, SubmitOutcome, Submitter,
+    Decision, DropReason, RetryNotice, RetryPolicy, ServerAnswer, SubmitError, SubmitOutcome,
+    Submitter,
 };
 pub use tracker::{TrackId, Tracker};
