@@ -6,6 +6,7 @@
 //! face, re-encoded as JPEG in memory. It never keeps or writes a frame (P1)
 //! and never logs images or tokens (P6).
 
+pub mod agent;
 pub mod crop;
 pub mod jpeg;
 pub mod multipart;
@@ -15,6 +16,7 @@ pub mod tracker;
 #[cfg(target_os = "linux")]
 pub mod v4l2;
 
+pub use agent::{Agent, AgentConfig, AgentEvent, FramePosition, SeenFace};
 pub use crop::{CropError, crop_region, encode_face_crop};
 pub use source::{Capture, Frame, FrameSource, SourceError, SourceSpec};
 pub use submit::{

@@ -1,5 +1,7 @@
 //! A stand-in for the Limen server's frame endpoint on loopback: it records
 //! every request it receives and answers with a fixed status and body.
+// Each test binary uses its own part of this module.
+#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
