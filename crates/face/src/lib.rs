@@ -5,8 +5,13 @@
 //! results: the Python `face_recognition` package is the correctness oracle.
 //! It reads model files and nothing else: no other I/O, no knowledge of people.
 
+pub mod chip;
+pub mod descriptor;
 pub mod geometry;
 pub mod image;
+mod nn;
 
+pub use chip::{ChipError, FaceChip};
+pub use descriptor::{Descriptor, DescriptorError, DescriptorNet};
 pub use geometry::{Point, Rect};
 pub use image::RgbImage;
