@@ -145,34 +145,55 @@ impl PackedConv {
         if buf.len() < len {
             buf.resize(len, 0.0);
         }
+        let row_len = self.cols * c;
         for oy in 0..out_shape.rows {
             for ox in 0..out_shape.cols {
                 let pixel = oy * out_shape.cols + ox;
                 let panel = &mut buf[(pixel / MR) * k * MR..(pixel / MR + 1) * k * MR];
                 let lane = pixel % MR;
+                // Filter columns whose input column is inside the image.
+                let x0 = ox * self.stride_x;
+                let fx_lo = self.padding_x.saturating_sub(x0).min(self.cols);
+                let fx_hi = (in_shape.cols + self.padding_x)
+                    .saturating_sub(x0)
+                    .clamp(fx_lo, self.cols);
                 for fy in 0..self.rows {
-                    let iy = (oy * self.stride_y + fy).checked_sub(self.padding_y);
-                    for fx in 0..self.cols {
-                        let ix = (ox * self.stride_x + fx).checked_sub(self.padding_x);
-                        let k0 = (fy * self.cols + fx) * c;
-                        let dst = panel[k0 * MR..(k0 + c) * MR]
-                            .iter_mut()
-                            .skip(lane)
-                            .step_by(MR);
-                        match (iy, ix) {
-                            (Some(iy), Some(ix)) if iy < in_shape.rows && ix < in_shape.cols => {
-                                let at = (iy * in_shape.cols + ix) * c;
-                                for (d, &v) in dst.zip(&input[at..at + c]) {
-                                    *d = v;
-                                }
-                            }
-                            _ => dst.for_each(|d| *d = 0.0),
-                        }
-                    }
+                    // Each filter row is one run of K, and inside the image
+                    // one run of the input too.
+                    let run = &mut panel[fy * row_len * MR..(fy + 1) * row_len * MR];
+                    let iy = (oy * self.stride_y + fy)
+                        .checked_sub(self.padding_y)
+                        .filter(|&iy| iy < in_shape.rows);
+                    let Some(iy) = iy.filter(|_| fx_lo < fx_hi) else {
+                        scatter_zeros(run, lane);
+                        continue;
+                    };
+                    let (before, rest) = run.split_at_mut(fx_lo * c * MR);
+                    let (inside, after) = rest.split_at_mut((fx_hi - fx_lo) * c * MR);
+                    scatter_zeros(before, lane);
+                    scatter_zeros(after, lane);
+                    let ix = x0 + fx_lo - self.padding_x;
+                    let at = (iy * in_shape.cols + ix) * c;
+                    scatter(inside, lane, &input[at..at + (fx_hi - fx_lo) * c]);
                 }
             }
         }
         len
+    }
+}
+
+/// Writes `values` into lane `lane` of consecutive `MR`-wide groups.
+#[inline]
+fn scatter(groups: &mut [f32], lane: usize, values: &[f32]) {
+    for (group, &v) in groups.chunks_exact_mut(MR).zip(values) {
+        group[lane] = v;
+    }
+}
+
+#[inline]
+fn scatter_zeros(groups: &mut [f32], lane: usize) {
+    for group in groups.chunks_exact_mut(MR) {
+        group[lane] = 0.0;
     }
 }
 
