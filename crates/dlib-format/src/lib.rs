@@ -6,6 +6,8 @@
 //! same code. The dlib files stay the source of truth: nothing is converted
 //! ahead of time.
 
+pub mod dnn;
 mod reader;
 
+pub use dnn::DnnModel;
 pub use reader::{FormatError, Reader};

@@ -5,13 +5,18 @@
 //! results: the Python `face_recognition` package is the correctness oracle.
 //! It reads model files and nothing else: no other I/O, no knowledge of people.
 
+pub mod chip;
 pub mod decode;
+pub mod descriptor;
 pub mod geometry;
 pub mod image;
 pub mod models;
+mod nn;
 pub mod quality;
 
+pub use chip::{ChipError, FaceChip};
 pub use decode::{DecodeError, decode};
+pub use descriptor::{Descriptor, DescriptorError, DescriptorNet};
 pub use geometry::{Point, Rect};
 pub use image::RgbImage;
 pub use models::{DESCRIPTOR_MODEL_VERSION, ModelError};
