@@ -6,6 +6,8 @@
 //! same code. The dlib files stay the source of truth: nothing is converted
 //! ahead of time.
 
+pub mod fhog_detector;
 mod reader;
+pub mod shape_predictor;
 
 pub use reader::{FormatError, Reader};

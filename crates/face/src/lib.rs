@@ -5,8 +5,14 @@
 //! results: the Python `face_recognition` package is the correctness oracle.
 //! It reads model files and nothing else: no other I/O, no knowledge of people.
 
+pub mod detect;
+pub mod fhog;
 pub mod geometry;
 pub mod image;
+pub mod landmarks;
+pub mod pyramid;
 
+pub use detect::{Detection, HogFaceDetector};
 pub use geometry::{Point, Rect};
 pub use image::RgbImage;
+pub use landmarks::ShapePredictor;
