@@ -7,7 +7,9 @@
 //! ahead of time.
 
 pub mod dnn;
+pub mod fhog_detector;
 mod reader;
+pub mod shape_predictor;
 
 pub use dnn::DnnModel;
 pub use reader::{FormatError, Reader};
