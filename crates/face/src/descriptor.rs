@@ -36,6 +36,11 @@ impl Descriptor {
         Descriptor(values)
     }
 
+    /// A descriptor from 128 stored values; `None` for any other length.
+    pub fn from_slice(values: &[f32]) -> Option<Self> {
+        Some(Descriptor(values.try_into().ok()?))
+    }
+
     pub fn as_slice(&self) -> &[f32] {
         &self.0
     }
