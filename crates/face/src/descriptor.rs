@@ -3,8 +3,8 @@
 //! [`DescriptorNet::from_model`] turns the parsed model into a plan of
 //! kernels: each convolution absorbs the affine (frozen batch norm) after it
 //! and, where one follows, the ReLU; a ReLU after a residual sum is done in
-//! the sum. Convolutions are im2col + a packed single-precision GEMM whose
-//! inner kernel is chosen at run time (AVX-512, AVX2+FMA or portable).
+//! the sum. Convolutions are a packed single-precision GEMM that reads the
+//! (zero-padded) input in place, with an inner kernel chosen at run time (AVX-512, AVX2+FMA or portable).
 //!
 //! Cost of one descriptor: 270,854,144 multiply-adds, i.e. 541,708,288 FLOPs
 //! (29 convolutions and the final 256x128 fully connected layer; pooling,
@@ -113,7 +113,7 @@ struct Output {
 #[derive(Default)]
 struct Scratch {
     buffers: Vec<Vec<f32>>,
-    im2col: Vec<f32>,
+    padded: Vec<f32>,
 }
 
 impl Drop for Scratch {
@@ -121,7 +121,7 @@ impl Drop for Scratch {
         for b in &mut self.buffers {
             b.zeroize();
         }
-        self.im2col.zeroize();
+        self.padded.zeroize();
     }
 }
 
@@ -315,7 +315,7 @@ impl DescriptorNet {
     /// The descriptor of an aligned face chip.
     pub fn compute(&self, chip: &FaceChip) -> Descriptor {
         let mut scratch = self.take_scratch();
-        let Scratch { buffers, im2col } = &mut scratch;
+        let Scratch { buffers, padded } = &mut scratch;
 
         let input = &mut buffers[self.buffer_of[0]];
         for (dst, px) in input.chunks_exact_mut(3).zip(chip.as_raw().chunks_exact(3)) {
@@ -331,7 +331,7 @@ impl DescriptorNet {
             match &step.op {
                 Op::Conv(conv) => {
                     let (src, dst) = two_buffers(buffers, from, to);
-                    conv.forward(self.kernel, src, in_shape, dst, out_shape, im2col);
+                    conv.forward(self.kernel, src, in_shape, dst, out_shape, padded);
                 }
                 Op::MaxPool(p) => {
                     let (src, dst) = two_buffers(buffers, from, to);
@@ -358,9 +358,9 @@ impl DescriptorNet {
                 *o += x * w;
             }
         }
-        // The normalised chip and its im2col copy are the face picture.
+        // The normalised chip and its padded copy are the face picture.
         buffers[self.buffer_of[0]].as_mut_slice().zeroize();
-        im2col.as_mut_slice().zeroize();
+        padded.as_mut_slice().zeroize();
         self.return_scratch(scratch);
         Descriptor(out)
     }
