@@ -56,17 +56,6 @@ impl FaceChip {
         })
     }
 
-    /// Wraps raw RGB bytes of a 150x150 chip; `None` if the length is wrong.
-    pub fn from_raw(pixels: Vec<u8>) -> Option<FaceChip> {
-        if pixels.len() == CHIP_SIZE * CHIP_SIZE * 3 {
-            Some(FaceChip { pixels })
-        } else {
-            let mut pixels = pixels;
-            pixels.zeroize();
-            None
-        }
-    }
-
     /// Interleaved RGB bytes, `150 * 150 * 3` of them.
     pub fn as_raw(&self) -> &[u8] {
         &self.pixels
