@@ -371,26 +371,27 @@ impl<'a> View<'a> {
     /// neighbours are inside; channels truncated to 8 bits.
     #[inline]
     fn bilinear(&self, x: f64, y: f64) -> Option<[u8; 3]> {
-        let (left, top) = (x.floor(), y.floor());
-        if !(left >= 0.0
-            && top >= 0.0
-            && left + 1.0 < self.width as f64
-            && top + 1.0 < self.height as f64)
-        {
+        // Non-negative (and not NaN), so truncation is the floor.
+        if !(x >= 0.0 && y >= 0.0) {
             return None;
         }
-        let (fx, fy) = (x - left, y - top);
-        let (l, t) = (left as usize, top as usize);
-        let (tl, tr) = (self.at(l, t), self.at(l + 1, t));
-        let (bl, br) = (self.at(l, t + 1), self.at(l + 1, t + 1));
-        let mut out = [0u8; 3];
-        for (ch, o) in out.iter_mut().enumerate() {
-            let v = |p: &[u8]| f64::from(p[ch]);
-            let value = (1.0 - fy) * ((1.0 - fx) * v(tl) + fx * v(tr))
-                + fy * ((1.0 - fx) * v(bl) + fx * v(br));
-            *o = value as u8;
+        let (l, t) = (x as usize, y as usize);
+        if l + 1 >= self.width || t + 1 >= self.height {
+            return None;
         }
-        Some(out)
+        let (fx, fy) = (x - l as f64, y - t as f64);
+        let i = self.origin + t * self.stride + l * 3;
+        let top: &[u8; 6] = self.data.get(i..i + 6)?.try_into().ok()?;
+        let j = i + self.stride;
+        let bottom: &[u8; 6] = self.data.get(j..j + 6)?.try_into().ok()?;
+        // dlib's expression, in its order: the result is truncated, so the
+        // rounding of every step matters.
+        Some(std::array::from_fn(|ch| {
+            let (tl, tr) = (f64::from(top[ch]), f64::from(top[ch + 3]));
+            let (bl, br) = (f64::from(bottom[ch]), f64::from(bottom[ch + 3]));
+            let value = (1.0 - fy) * ((1.0 - fx) * tl + fx * tr) + fy * ((1.0 - fx) * bl + fx * br);
+            value as u8
+        }))
     }
 
     /// dlib's `pyramid_down<2>` on RGB: a [1 4 6 4 1] filter along rows
