@@ -38,8 +38,8 @@ pub struct ConvSpec<'a> {
 }
 
 impl PackedConv {
-    /// `scale`/`shift`: per output channel, applied after the bias (an
-    /// affine layer); `None` for identity.
+    /// `affine`: per-output-channel (scale, shift) applied after the bias
+    /// (dlib's `affine` layer), folded into weights and bias.
     pub fn new(spec: &ConvSpec, affine: Option<(&[f32], &[f32])>, relu: bool) -> Self {
         let k = spec.rows * spec.cols * spec.in_channels;
         let n = spec.out_channels;
@@ -89,7 +89,7 @@ impl PackedConv {
         })
     }
 
-    /// Multiply-adds per run on `input`.
+    /// Multiply-adds per run producing `output`.
     pub fn multiply_adds(&self, output: Shape) -> usize {
         output.len() * self.rows * self.cols * self.in_channels
     }
