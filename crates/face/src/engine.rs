@@ -39,10 +39,6 @@ use crate::{
 /// (dlib's published operating point: 99.38% on LFW).
 pub const SAME_PERSON_DISTANCE: f32 = 0.6;
 
-/// Enrolment frames of one person, taken seconds apart, sit well within
-/// this of each other; frames further apart are not the same face.
-pub const ENROLMENT_CONSISTENCY_DISTANCE: f32 = 0.5;
-
 /// At most this many frames make one enrolment.
 pub const MAX_ENROLMENT_FRAMES: usize = 5;
 
@@ -262,9 +258,11 @@ impl FaceEngine {
             }
             descriptors.push(face.descriptor);
         }
+        // Every pair of frames must be the same person by the 1:1 rule, so a
+        // second person stepping in mid-capture is refused.
         for (i, a) in descriptors.iter().enumerate() {
             for b in &descriptors[i + 1..] {
-                if a.euclidean_distance(b) > ENROLMENT_CONSISTENCY_DISTANCE {
+                if a.euclidean_distance(b) > SAME_PERSON_DISTANCE {
                     return Err(EnrolmentError::FramesDisagree);
                 }
             }

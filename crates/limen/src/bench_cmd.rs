@@ -28,7 +28,10 @@ pub struct FaceBenchArgs {
     #[arg(long, default_value = "bench/frame-640x480.jpg")]
     frame: PathBuf,
     /// An image and the face box in it, for the descriptor alone.
-    #[arg(long, default_value = "crates/face/tests/fixtures/lfw/Abba_Eban_0001.jpg")]
+    #[arg(
+        long,
+        default_value = "crates/face/tests/fixtures/lfw/Abba_Eban_0001.jpg"
+    )]
     face: PathBuf,
     #[arg(long, default_value = "67,80,175,187")]
     face_box: String,

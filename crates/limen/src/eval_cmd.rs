@@ -84,7 +84,11 @@ fn compute_embeddings(
     args: &LfwArgs,
 ) -> anyhow::Result<HashMap<String, Vec<f32>>> {
     let engine = limen_face::FaceEngine::load(&args.models.dir())?;
-    let paths: Vec<String> = sets.iter().flatten().flat_map(|p| p.image_paths()).collect();
+    let paths: Vec<String> = sets
+        .iter()
+        .flatten()
+        .flat_map(|p| p.image_paths())
+        .collect();
     let mut out = HashMap::new();
     crate::parallel::map_ordered(
         paths.len(),

@@ -63,9 +63,16 @@ fn read_list(list: &Path) -> anyhow::Result<Vec<Job>> {
             continue;
         }
         let (path, given_box) = match line.split_once('\t') {
-            Some((path, b)) => (path, Some(parse_box(b).with_context(|| {
-                format!("{} line {}: box must be left,top,right,bottom", list.display(), n + 1)
-            })?)),
+            Some((path, b)) => (
+                path,
+                Some(parse_box(b).with_context(|| {
+                    format!(
+                        "{} line {}: box must be left,top,right,bottom",
+                        list.display(),
+                        n + 1
+                    )
+                })?),
+            ),
             None => (line.as_str(), None),
         };
         jobs.push(Job {
@@ -174,7 +181,11 @@ fn compare(args: CompareArgs) -> anyhow::Result<()> {
     let same = distance <= limen_face::SAME_PERSON_DISTANCE;
     println!(
         "distance {distance:.4}: {} (threshold {})",
-        if same { "same person" } else { "different people" },
+        if same {
+            "same person"
+        } else {
+            "different people"
+        },
         limen_face::SAME_PERSON_DISTANCE
     );
     Ok(())

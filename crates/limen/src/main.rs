@@ -44,7 +44,10 @@ impl ModelsArg {
             return dir.clone();
         }
         let local = PathBuf::from("models");
-        if local.join(limen_face::models::DESCRIPTOR.file_name).is_file() {
+        if local
+            .join(limen_face::models::DESCRIPTOR.file_name)
+            .is_file()
+        {
             return local;
         }
         PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../models"))
