@@ -3,8 +3,9 @@
 //! [`DescriptorNet::from_model`] turns the parsed model into a plan of
 //! kernels: each convolution absorbs the affine (frozen batch norm) after it
 //! and, where one follows, the ReLU; a ReLU after a residual sum is done in
-//! the sum. Convolutions are im2col + a packed single-precision GEMM whose
-//! inner kernel is chosen at run time (AVX-512, AVX2+FMA or portable).
+//! the sum. Convolutions are a packed single-precision GEMM that reads the
+//! (zero-padded) input in place, with an inner kernel chosen at run time
+//! (AVX-512, AVX2+FMA or portable), so one binary runs on any x86-64.
 //!
 //! Cost of one descriptor: 270,854,144 multiply-adds, i.e. 541,708,288 FLOPs
 //! (29 convolutions and the final 256x128 fully connected layer; pooling,
@@ -12,6 +13,10 @@
 //!
 //! The output is the fully connected layer's output as is: dlib's
 //! `loss_metric` does not normalise it.
+//!
+//! Working memory is pooled per concurrent caller and reused. The
+//! normalised chip is wiped after every run; deeper activations stay until
+//! the next run overwrites them or the net is dropped, which wipes them.
 
 use std::sync::Mutex;
 
@@ -34,6 +39,11 @@ pub struct Descriptor([f32; DESCRIPTOR_LEN]);
 impl Descriptor {
     pub fn from_array(values: [f32; DESCRIPTOR_LEN]) -> Self {
         Descriptor(values)
+    }
+
+    /// A descriptor from 128 stored values; `None` for any other length.
+    pub fn from_slice(values: &[f32]) -> Option<Self> {
+        Some(Descriptor(values.try_into().ok()?))
     }
 
     pub fn as_slice(&self) -> &[f32] {
@@ -93,8 +103,8 @@ enum Op {
     },
 }
 
-/// One op reading value `input` and writing value `output`, where value 0 is
-/// the normalised chip and value `i + 1` is step `i`'s output.
+/// Step `i` reads value `input` (and an `Add` also `other`) and writes
+/// value `i + 1`; value 0 is the normalised chip.
 #[derive(Debug)]
 struct Step {
     op: Op,
@@ -113,7 +123,7 @@ struct Output {
 #[derive(Default)]
 struct Scratch {
     buffers: Vec<Vec<f32>>,
-    im2col: Vec<f32>,
+    padded: Vec<f32>,
 }
 
 impl Drop for Scratch {
@@ -121,7 +131,7 @@ impl Drop for Scratch {
         for b in &mut self.buffers {
             b.zeroize();
         }
-        self.im2col.zeroize();
+        self.padded.zeroize();
     }
 }
 
@@ -192,14 +202,21 @@ impl DescriptorNet {
                     let relu = followed_by_relu(next);
                     next += usize::from(relu);
                     let n = conv.num_filters;
-                    let filter_len = n * conv.in_channels * conv.rows * conv.cols;
-                    let sizes_ok = conv.filters.len() == filter_len
+                    let filter_len = [conv.in_channels, conv.rows, conv.cols]
+                        .iter()
+                        .try_fold(n, |acc, &d| acc.checked_mul(d));
+                    // dlib's own constraints: non-empty kernels, positive
+                    // strides, padding smaller than the kernel.
+                    let sizes_ok = filter_len
+                        .is_some_and(|len| len > 0 && conv.filters.len() == len)
                         && conv.biases.len() == n
                         && conv.stride_y > 0
                         && conv.stride_x > 0
+                        && conv.padding_y < conv.rows
+                        && conv.padding_x < conv.cols
                         && affine.is_none_or(|a| a.gamma.len() == n && a.beta.len() == n);
                     if !sizes_ok {
-                        return Err(unsupported(i, "parameter counts do not match the shape"));
+                        return Err(unsupported(i, "inconsistent convolution parameters"));
                     }
                     let spec = ConvSpec {
                         in_channels: conv.in_channels,
@@ -226,8 +243,11 @@ impl DescriptorNet {
                     (Op::Conv(packed), out)
                 }
                 Layer::MaxPool(p) | Layer::AvgPool(p) => {
-                    if p.padding_y != 0 || p.padding_x != 0 || p.stride_y == 0 || p.stride_x == 0 {
+                    if p.padding_y != 0 || p.padding_x != 0 {
                         return Err(unsupported(i, "padded pooling"));
+                    }
+                    if p.stride_y == 0 || p.stride_x == 0 || (p.rows == 0) != (p.cols == 0) {
+                        return Err(unsupported(i, "inconsistent pooling parameters"));
                     }
                     let spec = PoolSpec {
                         rows: p.rows,
@@ -273,7 +293,7 @@ impl DescriptorNet {
                         });
                     }
                     if fc.num_inputs != in_shape.len()
-                        || fc.weights.len() != fc.num_inputs * DESCRIPTOR_LEN
+                        || fc.num_inputs.checked_mul(DESCRIPTOR_LEN) != Some(fc.weights.len())
                     {
                         return Err(shape_error(i, in_shape));
                     }
@@ -315,7 +335,7 @@ impl DescriptorNet {
     /// The descriptor of an aligned face chip.
     pub fn compute(&self, chip: &FaceChip) -> Descriptor {
         let mut scratch = self.take_scratch();
-        let Scratch { buffers, im2col } = &mut scratch;
+        let Scratch { buffers, padded } = &mut scratch;
 
         let input = &mut buffers[self.buffer_of[0]];
         for (dst, px) in input.chunks_exact_mut(3).zip(chip.as_raw().chunks_exact(3)) {
@@ -331,7 +351,7 @@ impl DescriptorNet {
             match &step.op {
                 Op::Conv(conv) => {
                     let (src, dst) = two_buffers(buffers, from, to);
-                    conv.forward(self.kernel, src, in_shape, dst, out_shape, im2col);
+                    conv.forward(self.kernel, src, in_shape, dst, out_shape, padded);
                 }
                 Op::MaxPool(p) => {
                     let (src, dst) = two_buffers(buffers, from, to);
@@ -358,9 +378,9 @@ impl DescriptorNet {
                 *o += x * w;
             }
         }
-        // The normalised chip and its im2col copy are the face picture.
+        // Wipe what later layers left of the normalised chip: it is the face
+        // picture itself.
         buffers[self.buffer_of[0]].as_mut_slice().zeroize();
-        im2col.as_mut_slice().zeroize();
         self.return_scratch(scratch);
         Descriptor(out)
     }

@@ -9,6 +9,7 @@ pub mod chip;
 pub mod decode;
 pub mod descriptor;
 pub mod detect;
+pub mod engine;
 pub mod fhog;
 pub mod geometry;
 pub mod image;
@@ -22,6 +23,9 @@ pub use chip::{ChipError, FaceChip};
 pub use decode::{DecodeError, decode};
 pub use descriptor::{Descriptor, DescriptorError, DescriptorNet};
 pub use detect::{Detection, HogFaceDetector};
+pub use engine::{
+    EnrolmentError, Face, FaceEngine, FaceError, FaceFinder, FoundFace, SAME_PERSON_DISTANCE,
+};
 pub use geometry::{Point, Rect};
 pub use image::RgbImage;
 pub use landmarks::ShapePredictor;

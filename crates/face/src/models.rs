@@ -51,11 +51,8 @@ pub enum ModelError {
         expected: &'static str,
         found: String,
     },
-    #[error("model file {path} is not a valid dlib model: {source}")]
-    Format {
-        path: PathBuf,
-        source: limen_dlib_format::FormatError,
-    },
+    #[error("model file {path} is not a valid model: {reason}")]
+    Invalid { path: PathBuf, reason: String },
 }
 
 /// Reads `model` from `dir` and returns its bytes if the digest matches.

@@ -28,8 +28,8 @@ pub struct QualityThresholds {
     /// Largest head turn (left/right) and tilt (in-plane), in degrees.
     pub max_yaw_deg: f64,
     pub max_roll_deg: f64,
-    /// Minimum detector score (the HOG detector's SVM margin; 0 is its own
-    /// decision boundary).
+    /// Minimum detector score (the HOG detector's SVM margin above its own
+    /// decision boundary). Not applied to a box given by the caller.
     pub min_detector_score: f64,
 }
 
@@ -101,7 +101,7 @@ pub struct QualityReport {
     pub contrast: f64,
     pub yaw_deg: f64,
     pub roll_deg: f64,
-    pub detector_score: f64,
+    pub detector_score: Option<f64>,
     pub passed: bool,
     pub issues: Vec<QualityIssue>,
 }
@@ -125,7 +125,7 @@ pub fn assess(
     image: &RgbImage,
     face: Rect,
     landmarks: &[Point; 5],
-    detector_score: f64,
+    detector_score: Option<f64>,
     limits: &QualityThresholds,
 ) -> QualityReport {
     let (left_eye, right_eye) = eye_centres(landmarks);
@@ -148,7 +148,7 @@ pub fn assess(
         QualityIssue::TooSmall,
     );
     check(
-        detector_score < limits.min_detector_score,
+        detector_score.is_some_and(|s| s < limits.min_detector_score),
         QualityIssue::WeakDetection,
     );
     check(yaw_deg.abs() > limits.max_yaw_deg, QualityIssue::TurnedAway);
@@ -303,7 +303,7 @@ mod tests {
             &image(checker),
             Rect::new(50, 50, 149, 149),
             &frontal_landmarks(1.0),
-            0.5,
+            Some(0.5),
             &QualityThresholds::default(),
         );
         assert!(r.passed, "{:?}", r.issues);
@@ -315,7 +315,13 @@ mod tests {
     fn each_failure_has_its_reason() {
         let limits = QualityThresholds::default();
         let face = Rect::new(50, 50, 149, 149);
-        let small = assess(&image(checker), face, &frontal_landmarks(0.5), 0.5, &limits);
+        let small = assess(
+            &image(checker),
+            face,
+            &frontal_landmarks(0.5),
+            Some(0.5),
+            &limits,
+        );
         assert_eq!(small.issues, vec![QualityIssue::TooSmall]);
         assert_eq!(small.issues[0].to_string(), "face too small: move closer");
 
@@ -323,7 +329,7 @@ mod tests {
             &image(|_, _| 20),
             face,
             &frontal_landmarks(1.0),
-            0.5,
+            Some(0.5),
             &limits,
         );
         assert!(flat.issues.contains(&QualityIssue::TooDark));
@@ -332,14 +338,14 @@ mod tests {
 
         let mut turned = frontal_landmarks(1.0);
         turned[4].x += 20.0;
-        let t = assess(&image(checker), face, &turned, 0.5, &limits);
+        let t = assess(&image(checker), face, &turned, Some(0.5), &limits);
         assert_eq!(t.issues, vec![QualityIssue::TurnedAway]);
 
         let weak = assess(
             &image(checker),
             face,
             &frontal_landmarks(1.0),
-            -0.2,
+            Some(-0.2),
             &limits,
         );
         assert_eq!(weak.issues, vec![QualityIssue::WeakDetection]);
@@ -351,7 +357,7 @@ mod tests {
             &image(checker),
             Rect::new(500, 500, 600, 600),
             &frontal_landmarks(1.0),
-            0.5,
+            Some(0.5),
             &QualityThresholds::default(),
         );
         assert!(!r.passed);

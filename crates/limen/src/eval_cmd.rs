@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::{Args, Subcommand};
 use serde::Deserialize;
 
@@ -42,6 +42,11 @@ pub struct LfwArgs {
     pairs: usize,
     #[arg(long, default_value_t = 20261126)]
     seed: u64,
+    /// Worker threads when computing descriptors (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    #[command(flatten)]
+    models: crate::ModelsArg,
 }
 
 pub fn run(cmd: EvalCommand) -> anyhow::Result<()> {
@@ -56,7 +61,7 @@ fn lfw(args: LfwArgs) -> anyhow::Result<()> {
     let sets = limen_eval::people::parse(&text)?;
     let embeddings = match &args.embeddings {
         Some(file) => read_embeddings(file, &args.root)?,
-        None => bail!("computing descriptors needs the face engine; pass --embeddings"),
+        None => compute_embeddings(&sets, &args)?,
     };
     let verification =
         limen_eval::verification::evaluate(&sets, &embeddings, args.pairs, args.seed);
@@ -71,6 +76,39 @@ fn lfw(args: LfwArgs) -> anyhow::Result<()> {
     });
     println!("{}", serde_json::to_string_pretty(&summary)?);
     Ok(())
+}
+
+/// The largest face's descriptor of every image of every person.
+fn compute_embeddings(
+    sets: &[Vec<limen_eval::people::Person>],
+    args: &LfwArgs,
+) -> anyhow::Result<HashMap<String, Vec<f32>>> {
+    let engine = limen_face::FaceEngine::load(&args.models.dir())?;
+    let paths: Vec<String> = sets
+        .iter()
+        .flatten()
+        .flat_map(|p| p.image_paths())
+        .collect();
+    let mut out = HashMap::new();
+    crate::parallel::map_ordered(
+        paths.len(),
+        args.threads.unwrap_or_else(crate::parallel::all_cores),
+        |i| {
+            let bytes = std::fs::read(args.root.join(&paths[i])).ok()?;
+            let image = limen_face::decode(&bytes).ok()?;
+            let faces = engine.faces(&image);
+            let largest = faces.iter().max_by_key(|f| f.rect.area())?;
+            Some(largest.descriptor.as_slice().to_vec())
+        },
+        |i, embedding| {
+            if let Some(v) = embedding {
+                out.insert(paths[i].clone(), v);
+            }
+            Ok(())
+        },
+    )?;
+    eprintln!("{} of {} images gave a face", out.len(), paths.len());
+    Ok(out)
 }
 
 #[derive(Deserialize)]

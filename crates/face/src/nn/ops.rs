@@ -1,7 +1,8 @@
-//! Convolution (im2col + packed GEMM), pooling, residual addition.
+//! Convolution (packed GEMM reading the input in place), pooling, residual
+//! addition.
 
 use super::Shape;
-use super::gemm::{Kernel, MR, NR, pack_b};
+use super::gemm::{Kernel, MR, NR, Rows, pack_b};
 
 /// A convolution ready to run: weights packed for the GEMM kernel, with a
 /// following per-channel affine folded in and an optional ReLU.
@@ -37,8 +38,8 @@ pub struct ConvSpec<'a> {
 }
 
 impl PackedConv {
-    /// `scale`/`shift`: per output channel, applied after the bias (an
-    /// affine layer); `None` for identity.
+    /// `affine`: per-output-channel (scale, shift) applied after the bias
+    /// (dlib's `affine` layer), folded into weights and bias.
     pub fn new(spec: &ConvSpec, affine: Option<(&[f32], &[f32])>, relu: bool) -> Self {
         let k = spec.rows * spec.cols * spec.in_channels;
         let n = spec.out_channels;
@@ -88,12 +89,13 @@ impl PackedConv {
         })
     }
 
-    /// Multiply-adds per run on `input`.
+    /// Multiply-adds per run producing `output`.
     pub fn multiply_adds(&self, output: Shape) -> usize {
         output.len() * self.rows * self.cols * self.in_channels
     }
 
     /// Runs the convolution; `out` has `output_shape(in_shape)`'s length.
+    /// `padded` is working memory for a zero-bordered copy of the input.
     pub fn forward(
         &self,
         kernel: Kernel,
@@ -101,21 +103,38 @@ impl PackedConv {
         in_shape: Shape,
         out: &mut [f32],
         out_shape: Shape,
-        im2col: &mut Vec<f32>,
+        padded: &mut Vec<f32>,
     ) {
-        let k = self.rows * self.cols * self.in_channels;
-        let m = out_shape.rows * out_shape.cols;
+        let c = self.in_channels;
         let n = self.out_channels;
-        let packed_len = self.im2col(input, in_shape, out_shape, im2col);
-        let a = &im2col[..packed_len];
+        let m = out_shape.rows * out_shape.cols;
+        let data = if self.padding_y == 0 && self.padding_x == 0 {
+            input
+        } else {
+            self.pad(input, in_shape, padded)
+        };
+        let data_cols = in_shape.cols + 2 * self.padding_x;
+        // Where output pixel `p`'s receptive field starts in `data`.
+        let field = |p: usize| {
+            let (oy, ox) = (p / out_shape.cols, p % out_shape.cols);
+            (oy * self.stride_y * data_cols + ox * self.stride_x) * c
+        };
+        let k = self.rows * self.cols * c;
         let mut tile = [0.0f32; MR * NR];
         for (panel_n, b_panel) in self.packed.chunks_exact(k * NR).enumerate() {
             let n0 = panel_n * NR;
             let cols = (n - n0).min(NR);
             let bias = &self.bias[n0..n0 + cols];
-            for (panel_m, a_panel) in a.chunks_exact(k * MR).enumerate() {
-                let m0 = panel_m * MR;
-                kernel.tile(k, a_panel, b_panel, &mut tile);
+            for m0 in (0..m).step_by(MR) {
+                // Rows past the last pixel repeat it; they are not stored.
+                let rows = Rows {
+                    data,
+                    offsets: std::array::from_fn(|i| field((m0 + i).min(m - 1))),
+                    segments: self.rows,
+                    run: self.cols * c,
+                    pitch: data_cols * c,
+                };
+                kernel.tile(&rows, b_panel, &mut tile);
                 for (i, tile_row) in tile.chunks_exact(NR).take(m - m0).enumerate() {
                     let dst = &mut out[(m0 + i) * n + n0..(m0 + i) * n + n0 + cols];
                     for ((d, &t), &b) in dst.iter_mut().zip(tile_row).zip(bias) {
@@ -127,73 +146,21 @@ impl PackedConv {
         }
     }
 
-    /// Lays the receptive field of each output pixel out as a row of `A`,
-    /// packed in panels of `MR` rows, k-major; taps in the padding are zero.
-    /// Returns the packed length. Lanes past the last pixel keep stale
-    /// values: they only feed tile rows that are never stored.
-    fn im2col(
-        &self,
-        input: &[f32],
-        in_shape: Shape,
-        out_shape: Shape,
-        buf: &mut Vec<f32>,
-    ) -> usize {
-        let c = self.in_channels;
-        let k = self.rows * self.cols * c;
-        let m = out_shape.rows * out_shape.cols;
-        let len = m.div_ceil(MR) * k * MR;
-        if buf.len() < len {
-            buf.resize(len, 0.0);
+    /// Copies the input into `buf` with a zero border of the padding's width.
+    fn pad<'a>(&self, input: &[f32], in_shape: Shape, buf: &'a mut Vec<f32>) -> &'a [f32] {
+        let c = in_shape.channels;
+        let cols = in_shape.cols + 2 * self.padding_x;
+        let len = (in_shape.rows + 2 * self.padding_y) * cols * c;
+        buf.clear();
+        buf.resize(len, 0.0);
+        for (y, src) in input[..in_shape.len()]
+            .chunks_exact(in_shape.cols * c)
+            .enumerate()
+        {
+            let at = ((y + self.padding_y) * cols + self.padding_x) * c;
+            buf[at..at + src.len()].copy_from_slice(src);
         }
-        let row_len = self.cols * c;
-        for oy in 0..out_shape.rows {
-            for ox in 0..out_shape.cols {
-                let pixel = oy * out_shape.cols + ox;
-                let panel = &mut buf[(pixel / MR) * k * MR..(pixel / MR + 1) * k * MR];
-                let lane = pixel % MR;
-                // Filter columns whose input column is inside the image.
-                let x0 = ox * self.stride_x;
-                let fx_lo = self.padding_x.saturating_sub(x0).min(self.cols);
-                let fx_hi = (in_shape.cols + self.padding_x)
-                    .saturating_sub(x0)
-                    .clamp(fx_lo, self.cols);
-                for fy in 0..self.rows {
-                    // Each filter row is one run of K, and inside the image
-                    // one run of the input too.
-                    let run = &mut panel[fy * row_len * MR..(fy + 1) * row_len * MR];
-                    let iy = (oy * self.stride_y + fy)
-                        .checked_sub(self.padding_y)
-                        .filter(|&iy| iy < in_shape.rows);
-                    let Some(iy) = iy.filter(|_| fx_lo < fx_hi) else {
-                        scatter_zeros(run, lane);
-                        continue;
-                    };
-                    let (before, rest) = run.split_at_mut(fx_lo * c * MR);
-                    let (inside, after) = rest.split_at_mut((fx_hi - fx_lo) * c * MR);
-                    scatter_zeros(before, lane);
-                    scatter_zeros(after, lane);
-                    let ix = x0 + fx_lo - self.padding_x;
-                    let at = (iy * in_shape.cols + ix) * c;
-                    scatter(inside, lane, &input[at..at + (fx_hi - fx_lo) * c]);
-                }
-            }
-        }
-        len
-    }
-}
-
-/// Writes `values` into lane `lane` of consecutive `MR`-wide groups.
-#[inline]
-fn scatter(groups: &mut [f32], lane: usize, values: &[f32]) {
-    for (group, &v) in groups.chunks_exact_mut(MR).zip(values) {
-        group[lane] = v;
-    }
-}
-
-#[inline]
-fn scatter_zeros(groups: &mut [f32], lane: usize) {
-    for group in groups.chunks_exact_mut(MR) {
-        group[lane] = 0.0;
+        buf
     }
 }
 
