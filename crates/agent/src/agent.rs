@@ -4,9 +4,11 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use limen_face::{Rect, RgbImage};
+use limen_face::{FaceFinder, Rect, RgbImage};
+use thiserror::Error;
 
 use crate::crop::encode_face_crop;
+use crate::source::{Capture, SourceError};
 use crate::submit::{
     Decision, DropReason, RetryNotice, ServerAnswer, SubmitError, SubmitOutcome, Submitter,
 };
@@ -102,9 +104,26 @@ impl fmt::Display for AgentEvent {
     }
 }
 
+/// Why the agent stopped before its source ended.
+#[derive(Debug, Error)]
+pub enum AgentError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error(transparent)]
+    Submit(#[from] SubmitError),
+}
+
+/// Counts for the closing status line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunSummary {
+    pub frames: u64,
+    pub sent: u64,
+}
+
 pub struct Agent {
     tracker: Tracker,
     submitter: Submitter,
+    recorded_frame_interval: Duration,
 }
 
 impl Agent {
@@ -112,6 +131,7 @@ impl Agent {
         Agent {
             tracker: Tracker::new(config.cooldown, config.track_timeout),
             submitter,
+            recorded_frame_interval: config.recorded_frame_interval,
         }
     }
 
@@ -182,5 +202,71 @@ impl Agent {
             }
         }
         Ok(())
+    }
+
+    /// Reads frames until the source ends: decodes each in memory, finds
+    /// and checks faces with the engine, and hands the result to
+    /// [`Agent::handle_frame`]. Each frame is dropped (zeroised) before the
+    /// next is read.
+    pub fn run(
+        &mut self,
+        capture: &mut Capture,
+        finder: &FaceFinder,
+        on_event: &mut dyn FnMut(&AgentEvent),
+    ) -> Result<RunSummary, AgentError> {
+        let started = Instant::now();
+        let mut summary = RunSummary::default();
+        let mut report = |event: &AgentEvent| {
+            if matches!(event, AgentEvent::Sending { .. }) {
+                summary.sent += 1;
+            }
+            on_event(event);
+        };
+        let mut index = 0u64;
+        while let Some(next) = capture.next_frame() {
+            let frame = match next {
+                Ok(frame) => frame,
+                Err(e) if e.is_skippable() => {
+                    report(&AgentEvent::FrameSkipped {
+                        reason: e.to_string(),
+                    });
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let position = FramePosition {
+                index,
+                at: if capture.is_live() {
+                    frame.captured_at.duration_since(started)
+                } else {
+                    self.recorded_frame_interval
+                        .saturating_mul(index.try_into().unwrap_or(u32::MAX))
+                },
+                read_at: frame.captured_at,
+            };
+            index += 1;
+            let decoded = limen_face::decode(&frame.jpeg);
+            drop(frame);
+            let image = match decoded {
+                Ok(image) => image,
+                Err(e) => {
+                    report(&AgentEvent::FrameSkipped {
+                        reason: format!("frame {}: {e}", position.index),
+                    });
+                    continue;
+                }
+            };
+            let faces: Vec<SeenFace> = finder
+                .find(&image)
+                .into_iter()
+                .map(|f| SeenFace {
+                    rect: f.rect,
+                    passed: f.quality.passed,
+                })
+                .collect();
+            self.handle_frame(&image, &faces, position, &mut report)?;
+        }
+        summary.frames = index;
+        Ok(summary)
     }
 }

@@ -16,7 +16,7 @@ pub mod tracker;
 #[cfg(target_os = "linux")]
 pub mod v4l2;
 
-pub use agent::{Agent, AgentConfig, AgentEvent, FramePosition, SeenFace};
+pub use agent::{Agent, AgentConfig, AgentError, AgentEvent, FramePosition, RunSummary, SeenFace};
 pub use crop::{CropError, crop_region, encode_face_crop};
 pub use source::{Capture, Frame, FrameSource, SourceError, SourceSpec};
 pub use submit::{

@@ -365,6 +365,10 @@ impl Capture {
         }
     }
 
+    pub fn is_live(&self) -> bool {
+        matches!(self, Capture::Live(_))
+    }
+
     /// The next frame, a skippable error, a fatal error, or `None` at the end.
     pub fn next_frame(&mut self) -> Option<Result<Frame, SourceError>> {
         match self {
