@@ -116,8 +116,12 @@ pub enum AgentError {
 /// Counts for the closing status line.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RunSummary {
+    /// Frames read from the source (unusable ones included).
     pub frames: u64,
-    pub sent: u64,
+    /// Face crops the server answered.
+    pub answered: u64,
+    /// Face crops given up without an answer.
+    pub dropped: u64,
 }
 
 pub struct Agent {
@@ -217,8 +221,10 @@ impl Agent {
         let started = Instant::now();
         let mut summary = RunSummary::default();
         let mut report = |event: &AgentEvent| {
-            if matches!(event, AgentEvent::Sending { .. }) {
-                summary.sent += 1;
+            match event {
+                AgentEvent::Answered { .. } => summary.answered += 1,
+                AgentEvent::Dropped { .. } => summary.dropped += 1,
+                _ => {}
             }
             on_event(event);
         };

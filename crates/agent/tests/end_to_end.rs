@@ -65,7 +65,14 @@ fn each_person_passing_is_sent_once_and_only_their_face_region() {
     let summary = agent(&receiver.url())
         .run(&mut scene(), &finder, &mut |e| events.push(e.clone()))
         .expect("run");
-    assert_eq!(summary, RunSummary { frames: 6, sent: 2 });
+    assert_eq!(
+        summary,
+        RunSummary {
+            frames: 6,
+            answered: 2,
+            dropped: 0
+        }
+    );
     assert_eq!(sent_frames(&events), [0, 4]);
 
     let received = receiver.received();
@@ -88,7 +95,7 @@ fn a_server_outage_mid_stream_is_reported_and_no_stale_frame_is_sent_after_it() 
     let mut agent = agent(&receiver.as_ref().expect("up").url());
     let mut stopped = None;
     let mut events = Vec::new();
-    agent
+    let summary = agent
         .run(&mut scene(), &finder, &mut |e| {
             events.push(e.clone());
             match e {
@@ -113,6 +120,7 @@ fn a_server_outage_mid_stream_is_reported_and_no_stale_frame_is_sent_after_it() 
         frame: 4,
         reason: DropReason::RetriesExhausted
     }));
+    assert_eq!((summary.answered, summary.dropped), (2, 1));
     // Frame 0 before the outage, frame 5 after it; frame 4 never.
     assert_eq!(receiver.expect("back up").received().len(), 2);
 }

@@ -1,5 +1,6 @@
 //! `limen`: one command for the whole service.
 
+mod agent_cmd;
 mod bench_cmd;
 mod eval_cmd;
 mod face_cmd;
@@ -28,6 +29,8 @@ enum Command {
     /// Speed figures against the reference implementation.
     #[command(subcommand)]
     Bench(bench_cmd::BenchCommand),
+    /// The camera agent at an entrance.
+    Agent(agent_cmd::AgentArgs),
 }
 
 /// Where the model files are: `--models`, else `LIMEN_MODELS_DIR`, else
@@ -60,5 +63,6 @@ fn main() -> anyhow::Result<()> {
         Command::Face(cmd) => face_cmd::run(cmd),
         Command::Eval(cmd) => eval_cmd::run(cmd),
         Command::Bench(cmd) => bench_cmd::run(cmd),
+        Command::Agent(args) => agent_cmd::run(args),
     }
 }
