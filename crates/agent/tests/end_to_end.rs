@@ -23,8 +23,14 @@ fn finder() -> FaceFinder {
 /// The fixture folder: Agassi (3 photos), a photo where no face is found,
 /// Beckham (2 photos); one frame a second.
 fn scene() -> Capture {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lfw");
-    let spec: SourceSpec = format!("dir:{}", dir.display()).parse().expect("spec");
+    open_fixture("dir", "lfw")
+}
+
+fn open_fixture(kind: &str, name: &str) -> Capture {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    let spec: SourceSpec = format!("{kind}:{}", path.display()).parse().expect("spec");
     Capture::start(FrameSource::open(&spec).expect("open"))
 }
 
@@ -86,6 +92,30 @@ fn each_person_passing_is_sent_once_and_only_their_face_region() {
         assert_eq!(faces.len(), 1, "{faces:?}");
         assert!(faces[0].quality.passed, "{:?}", faces[0].quality);
     }
+}
+
+#[test]
+fn a_recorded_mjpeg_with_a_damaged_frame_gives_the_same_passages() {
+    let finder = finder();
+    let receiver = Receiver::start(200, MATCHED);
+    let mut events = Vec::new();
+    let summary = agent(&receiver.url())
+        .run(
+            &mut open_fixture("file", "scene.mjpeg"),
+            &finder,
+            &mut |e| events.push(e.clone()),
+        )
+        .expect("run");
+    assert_eq!(sent_frames(&events), [0, 4]);
+    let skipped: Vec<String> = events
+        .iter()
+        .filter(|e| matches!(e, AgentEvent::FrameSkipped { .. }))
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    assert!(skipped[0].contains("corrupt JPEG"), "{skipped:?}");
+    assert_eq!((summary.frames, summary.answered), (6, 2));
+    assert_eq!(receiver.received().len(), 2);
 }
 
 #[test]
