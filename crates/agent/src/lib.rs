@@ -9,6 +9,7 @@
 pub mod agent;
 pub mod crop;
 pub mod jpeg;
+pub mod mjpg;
 pub mod multipart;
 pub mod source;
 pub mod submit;
