@@ -116,7 +116,8 @@ pub enum AgentError {
 /// Counts for the closing status line.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RunSummary {
-    /// Frames read from the source (unusable ones included).
+    /// Whole frames read (frames the source already found damaged are not
+    /// counted; frames that would not decode are).
     pub frames: u64,
     /// Face crops the server answered.
     pub answered: u64,

@@ -5,6 +5,13 @@
 //! passage is sent once, and sends the server only the region around the
 //! face, re-encoded as JPEG in memory. It never keeps or writes a frame (P1)
 //! and never logs images or tokens (P6).
+//!
+//! When the server cannot be reached, a crop is retried with doubling waits
+//! a bounded number of times, and only while its frame is younger than the
+//! maximum age (two seconds by default, see [`RetryPolicy`]); then it is
+//! dropped, never queued. A camera is drained continuously while the agent
+//! waits, keeping only the newest frame, so after an outage the agent goes
+//! on with what the camera sees now rather than a backlog.
 
 pub mod agent;
 pub mod crop;
