@@ -194,7 +194,7 @@ impl HogFaceDetector {
                 );
                 for r in area.top..=area.bottom {
                     for c in area.left..=area.right {
-                        let score = f64::from(saliency[r as usize * planes.cols + c as usize]);
+                        let score = f64::from(saliency[r as usize * planes.stride + c as usize]);
                         if score >= bank.threshold {
                             let rect = rect_up_6(self.window_to_image(c, r), level);
                             candidates.push((score - bank.threshold, index, rect));
@@ -266,6 +266,7 @@ struct Area {
 
 /// Scores every window position of one pyramid level with one filter bank
 /// (dlib's `float_spatially_filter_image_separable`, summed over terms).
+/// The saliency has the planes' layout; only `Area` is meaningful.
 fn apply_bank(
     planes: &FhogPlanes,
     bank: &FilterBank,
@@ -274,47 +275,45 @@ fn apply_bank(
     scratch: &mut Vec<f32>,
     saliency: &mut Vec<f32>,
 ) -> Area {
-    let (rows, cols) = (planes.rows, planes.cols);
+    let (rows, cols, stride) = (planes.rows, planes.cols, planes.stride);
     let first_row = filter_rows / 2;
     let first_col = filter_cols / 2;
     let last_row = rows - (filter_rows - 1) / 2;
     let last_col = cols - (filter_cols - 1) / 2;
+    // Outputs per row, rounded up to whole blocks (the planes are padded for it).
+    let width = stride - (filter_cols - 1);
     saliency.clear();
-    saliency.resize(rows * cols, 0.0);
+    saliency.resize(rows * stride, 0.0);
     scratch.clear();
-    scratch.resize(rows * cols, 0.0);
-    // Rows outside the image's cells are zero padding: skipping them (and
-    // the taps that would read them) leaves every sum unchanged.
+    scratch.resize(rows * stride, 0.0);
+    // Rows outside the image's cells are zero padding: their row-filter
+    // output stays zero, so it is not computed.
     let data_rows = (filter_rows - 1) / 2..rows - filter_rows / 2;
     for term in &bank.terms {
         let input = planes.plane(term.plane);
         // Row filter: scratch[r][c] = sum_n input[r][c - first_col + n] * row[n].
-        for r in data_rows.clone() {
-            correlate(
-                &input[r * cols..(r + 1) * cols],
-                1,
-                &term.row,
-                &mut scratch[r * cols + first_col..r * cols + last_col],
-                false,
-            );
-        }
+        let at = data_rows.start * stride;
+        correlate(
+            &input[at..],
+            1,
+            &term.row,
+            &mut scratch[at + first_col..],
+            stride,
+            data_rows.len(),
+            width,
+            false,
+        );
         // Column filter, added to the saliency.
-        for r in first_row..last_row {
-            let top = r - first_row;
-            let m0 = data_rows.start.saturating_sub(top);
-            let m1 = (data_rows.end - top).min(filter_rows);
-            if m0 >= m1 {
-                continue;
-            }
-            let start = (top + m0) * cols + first_col;
-            correlate(
-                &scratch[start..],
-                cols,
-                &term.col[m0..m1],
-                &mut saliency[r * cols + first_col..r * cols + last_col],
-                true,
-            );
-        }
+        correlate(
+            &scratch[first_col..],
+            stride,
+            &term.col,
+            &mut saliency[first_row * stride + first_col..],
+            stride,
+            last_row - first_row,
+            width,
+            true,
+        );
     }
     Area {
         left: first_col as i64,
@@ -324,69 +323,120 @@ fn apply_bank(
     }
 }
 
-/// `out[c] (+)= sum_k src[c + k * stride] * taps[k]`: a 1-D correlation
-/// along a row (`stride` 1) or down a column (`stride` = row length).
-/// Every output sums its taps in order; CPUs with FMA fuse each
-/// multiply-add (one rounding instead of two), which moves scores by about
-/// 1e-7 relative, far below any decision the detector makes.
-fn correlate(src: &[f32], stride: usize, taps: &[f32], out: &mut [f32], add: bool) {
+/// A 1-D correlation over `rows` rows of `width` outputs (a multiple of
+/// `COLUMN_BLOCK`), rows `stride` apart in both `src` and `out`:
+/// `out[r][c] (+)= sum_k src[r][c + k * tap_step] * taps[k]`, along a row
+/// (`tap_step` 1) or down a column (`tap_step` = `stride`). Every output
+/// sums its taps in order; CPUs with FMA fuse each multiply-add (one
+/// rounding instead of two), which moves scores by about 1e-7 relative,
+/// far below any decision the detector makes.
+#[allow(clippy::too_many_arguments)]
+fn correlate(
+    src: &[f32],
+    tap_step: usize,
+    taps: &[f32],
+    out: &mut [f32],
+    stride: usize,
+    rows: usize,
+    width: usize,
+    add: bool,
+) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
         // SAFETY: the CPU supports AVX2 and FMA, checked just above.
-        unsafe { correlate_fma(src, stride, taps, out, add) };
+        unsafe { correlate_fma(src, tap_step, taps, out, stride, rows, width, add) };
         return;
     }
-    correlate_portable::<false>(src, stride, taps, out, add);
+    correlate_rows::<false>(src, tap_step, taps, out, stride, rows, width, add);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn correlate_fma(src: &[f32], stride: usize, taps: &[f32], out: &mut [f32], add: bool) {
-    correlate_portable::<true>(src, stride, taps, out, add);
+#[allow(clippy::too_many_arguments)]
+fn correlate_fma(
+    src: &[f32],
+    tap_step: usize,
+    taps: &[f32],
+    out: &mut [f32],
+    stride: usize,
+    rows: usize,
+    width: usize,
+    add: bool,
+) {
+    correlate_rows::<true>(src, tap_step, taps, out, stride, rows, width, add);
 }
 
 #[inline(always)]
-fn correlate_portable<const FMA: bool>(
+#[allow(clippy::too_many_arguments)]
+fn correlate_rows<const FMA: bool>(
     src: &[f32],
-    stride: usize,
+    tap_step: usize,
     taps: &[f32],
     out: &mut [f32],
+    stride: usize,
+    rows: usize,
+    width: usize,
     add: bool,
 ) {
-    let madd = |acc: f32, v: f32, f: f32| if FMA { v.mul_add(f, acc) } else { acc + v * f };
-    const LANES: usize = 16;
-    let width = out.len();
-    let span = (taps.len().saturating_sub(1)) * stride;
-    let src = &src[..(width + span).min(src.len())];
-    let mut c = 0;
-    // Blocks of 16 outputs held in registers while all taps are applied.
-    while c + LANES <= width {
-        let mut acc = [0f32; LANES];
-        for (k, &f) in taps.iter().enumerate() {
-            let s = &src[c + k * stride..c + k * stride + LANES];
-            for (a, &v) in acc.iter_mut().zip(s) {
-                *a = madd(*a, v, f);
-            }
-        }
-        let o = &mut out[c..c + LANES];
-        if add {
-            for (o, a) in o.iter_mut().zip(acc) {
-                *o += a;
-            }
-        } else {
-            o.copy_from_slice(&acc);
-        }
-        c += LANES;
+    // Four rows at a time keep eight independent accumulator vectors busy.
+    let mut r = 0;
+    while r + 4 <= rows {
+        correlate_block::<FMA, 4>(
+            &src[r * stride..],
+            tap_step,
+            taps,
+            &mut out[r * stride..],
+            stride,
+            width,
+            add,
+        );
+        r += 4;
     }
-    for (i, o) in out.iter_mut().enumerate().skip(c) {
-        let mut acc = 0f32;
+    while r < rows {
+        correlate_block::<FMA, 1>(
+            &src[r * stride..],
+            tap_step,
+            taps,
+            &mut out[r * stride..],
+            stride,
+            width,
+            add,
+        );
+        r += 1;
+    }
+}
+
+#[inline(always)]
+fn correlate_block<const FMA: bool, const ROWS: usize>(
+    src: &[f32],
+    tap_step: usize,
+    taps: &[f32],
+    out: &mut [f32],
+    stride: usize,
+    width: usize,
+    add: bool,
+) {
+    const LANES: usize = crate::fhog::COLUMN_BLOCK;
+    let madd = |acc: f32, v: f32, f: f32| if FMA { v.mul_add(f, acc) } else { acc + v * f };
+    for c in (0..width).step_by(LANES) {
+        let mut acc = [[0f32; LANES]; ROWS];
         for (k, &f) in taps.iter().enumerate() {
-            acc = madd(acc, src[i + k * stride], f);
+            for (row, a) in acc.iter_mut().enumerate() {
+                let s = &src[row * stride + k * tap_step + c..][..LANES];
+                for (a, &v) in a.iter_mut().zip(s) {
+                    *a = madd(*a, v, f);
+                }
+            }
         }
-        if add {
-            *o += acc;
-        } else {
-            *o = acc;
+        for (row, a) in acc.iter().enumerate() {
+            let o = &mut out[row * stride + c..][..LANES];
+            if add {
+                for (o, a) in o.iter_mut().zip(a) {
+                    *o += a;
+                }
+            } else {
+                o.copy_from_slice(a);
+            }
         }
     }
 }

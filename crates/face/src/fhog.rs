@@ -30,20 +30,26 @@ const DIRECTIONS: [(f32, f32); 9] = [
 
 const SIGNED_BINS: usize = 18;
 
-/// The 31 feature planes of one image, each `rows x cols`, row-major, one
-/// after the other. The planes carry a zero border sized for a
-/// `filter_rows x filter_cols` filter, so that every window position that
-/// overlaps the image can be scored.
+/// Filter outputs are computed in blocks of this many columns.
+pub const COLUMN_BLOCK: usize = 16;
+
+/// The 31 feature planes of one image, each `rows x cols`, row-major with
+/// `stride` floats a row, one after the other. The planes carry a zero
+/// border sized for a `filter_rows x filter_cols` filter, so that every
+/// window position that overlaps the image can be scored; rows are padded
+/// with zeros so that `stride - filter_cols + 1` is a multiple of
+/// `COLUMN_BLOCK`.
 #[derive(Debug, Default)]
 pub struct FhogPlanes {
     pub rows: usize,
     pub cols: usize,
+    pub stride: usize,
     pub data: Vec<f32>,
 }
 
 impl FhogPlanes {
     pub fn plane(&self, p: usize) -> &[f32] {
-        let n = self.rows * self.cols;
+        let n = self.rows * self.stride;
         &self.data[p * n..(p + 1) * n]
     }
 }
@@ -73,11 +79,14 @@ pub fn extract(
     if hog_nr == 0 || hog_nc == 0 {
         out.rows = 0;
         out.cols = 0;
+        out.stride = 0;
         return;
     }
     out.rows = hog_nr + filter_rows - 1;
     out.cols = hog_nc + filter_cols - 1;
-    out.data.resize(PLANES * out.rows * out.cols, 0.0);
+    out.stride =
+        (out.cols - (filter_cols - 1)).div_ceil(COLUMN_BLOCK) * COLUMN_BLOCK + filter_cols - 1;
+    out.data.resize(PLANES * out.rows * out.stride, 0.0);
 
     // Histograms get a one-cell margin all round so votes need no bounds checks.
     let hist_cols = cells_nc + 2;
@@ -103,7 +112,7 @@ pub fn extract(
 
     let row_offset = (filter_rows - 1) / 2;
     let col_offset = (filter_cols - 1) / 2;
-    let plane_len = out.rows * out.cols;
+    let plane_len = out.rows * out.stride;
     let norm = &scratch.norm;
     let n_at = |r: usize, c: usize| norm[r * cells_nc + c];
     let eps = 0.0001f32;
@@ -133,7 +142,7 @@ pub fn extract(
             };
             let lane_sum = |h: [f32; 4]| (h[0] + h[1]) + (h[2] + h[3]);
             let h = &scratch.hist[((y + 2) * hist_cols + x + 2) * SIGNED_BINS..][..SIGNED_BINS];
-            let at = (y + row_offset) * out.cols + x + col_offset;
+            let at = (y + row_offset) * out.stride + x + col_offset;
             let mut texture = [0f32; 4];
             for o in (0..SIGNED_BINS).step_by(3) {
                 let h0 = clip(h[o]);

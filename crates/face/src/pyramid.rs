@@ -181,9 +181,15 @@ pub fn resize_bilinear(image: &PlanarImage, out_w: usize, out_h: usize) -> Plana
     let mut planes: [Vec<u8>; 3] = std::array::from_fn(|_| vec![0u8; out_w * out_h]);
     if in_w > 0 && in_h > 0 && out_w > 0 && out_h > 0 {
         let columns = ColumnTable::new(in_w, out_w);
-        for (src, dst) in image.planes.iter().zip(&mut planes) {
-            resize_plane(src, in_w, in_h, dst, out_w, out_h, &columns);
-        }
+        resize_planes(
+            &image.planes,
+            in_w,
+            in_h,
+            &mut planes,
+            out_w,
+            out_h,
+            &columns,
+        );
     }
     PlanarImage {
         width: out_w,
@@ -250,128 +256,136 @@ impl ColumnTable {
     }
 }
 
-fn resize_plane(
-    src: &[u8],
+/// One channel's source rows sampled at each f32 column's left and right
+/// neighbour, kept while consecutive output rows reuse them.
+#[derive(Default)]
+struct GatheredRows {
+    top: usize,
+    bottom: usize,
+    top_l: Vec<f32>,
+    top_r: Vec<f32>,
+    bot_l: Vec<f32>,
+    bot_r: Vec<f32>,
+}
+
+impl GatheredRows {
+    fn new() -> Self {
+        GatheredRows {
+            top: usize::MAX,
+            bottom: usize::MAX,
+            ..Default::default()
+        }
+    }
+
+    fn update(&mut self, src: &[u8], in_w: usize, left: &[usize], top: usize, bottom: usize) {
+        let gather = |row: usize, l: &mut Vec<f32>, r: &mut Vec<f32>| {
+            let s = &src[row * in_w..(row + 1) * in_w];
+            l.resize(left.len(), 0.0);
+            r.resize(left.len(), 0.0);
+            for ((l, r), &c) in l.iter_mut().zip(r.iter_mut()).zip(left) {
+                *l = f32::from(s[c]);
+                *r = f32::from(s[c + 1]);
+            }
+        };
+        if top != self.top {
+            if top == self.bottom {
+                std::mem::swap(&mut self.top_l, &mut self.bot_l);
+                std::mem::swap(&mut self.top_r, &mut self.bot_r);
+                self.bottom = usize::MAX;
+            } else {
+                gather(top, &mut self.top_l, &mut self.top_r);
+            }
+            self.top = top;
+        }
+        if bottom != self.bottom {
+            gather(bottom, &mut self.bot_l, &mut self.bot_r);
+            self.bottom = bottom;
+        }
+    }
+}
+
+fn resize_planes(
+    src: &[Vec<u8>; 3],
     in_w: usize,
     in_h: usize,
-    dst: &mut [u8],
+    dst: &mut [Vec<u8>; 3],
     out_w: usize,
     out_h: usize,
     columns: &ColumnTable,
 ) {
     let simd_cols = columns.left.len();
-    // A source row sampled at each f32 column's left and right neighbour,
-    // kept while consecutive output rows reuse it.
-    let gather = |row: usize, l: &mut Vec<f32>, r: &mut Vec<f32>| {
-        let s = &src[row * in_w..(row + 1) * in_w];
-        l.resize(columns.left.len(), 0.0);
-        r.resize(columns.left.len(), 0.0);
-        for ((l, r), &c) in l.iter_mut().zip(r.iter_mut()).zip(&columns.left) {
-            *l = f32::from(s[c]);
-            *r = f32::from(s[c + 1]);
-        }
-    };
-    let (mut top_l, mut top_r, mut bot_l, mut bot_r) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let (mut top_row, mut bot_row) = (usize::MAX, usize::MAX);
+    let mut cache: [GatheredRows; 3] = std::array::from_fn(|_| GatheredRows::new());
+    let mut weights: [Vec<f32>; 4] = std::array::from_fn(|_| vec![0f32; simd_cols]);
     let y_scale = (in_h - 1) as f64 / (out_h - 1).max(1) as f64;
     let mut y = -y_scale;
-    for out_row in dst.chunks_exact_mut(out_w) {
+    for r in 0..out_h {
         y += y_scale;
         let top = (y.floor().max(0.0) as usize).min(in_h - 1);
         let bottom = (top + 1).min(in_h - 1);
         let tb = y - top as f64;
-        if top != top_row {
-            if top == bot_row {
-                std::mem::swap(&mut top_l, &mut bot_l);
-                std::mem::swap(&mut top_r, &mut bot_r);
-                bot_row = usize::MAX;
-            } else {
-                gather(top, &mut top_l, &mut top_r);
+        // dlib's per-pixel weights, shared by the three channels.
+        let (tbf, inv_tbf) = (tb as f32, (1.0 - tb) as f32);
+        let [wtl, wtr, wbl, wbr] = &mut weights;
+        for i in 0..simd_cols {
+            let (lr, inv_lr) = (columns.lr[i], columns.inv_lr[i]);
+            wtl[i] = inv_tbf * inv_lr;
+            wtr[i] = inv_tbf * lr;
+            wbl[i] = tbf * inv_lr;
+            wbr[i] = tbf * lr;
+        }
+        for ((src, dst), rows) in src.iter().zip(dst.iter_mut()).zip(&mut cache) {
+            rows.update(src, in_w, &columns.left, top, bottom);
+            let out_row = &mut dst[r * out_w..(r + 1) * out_w];
+            blend_f32(
+                &mut out_row[..simd_cols],
+                [&rows.top_l, &rows.top_r, &rows.bot_l, &rows.bot_r],
+                &weights,
+            );
+            let (t, b) = (
+                &src[top * in_w..(top + 1) * in_w],
+                &src[bottom * in_w..(bottom + 1) * in_w],
+            );
+            for (o, &(l, rt, lr)) in out_row[simd_cols..].iter_mut().zip(&columns.tail) {
+                let v = (1.0 - tb) * ((1.0 - lr) * f64::from(t[l]) + lr * f64::from(t[rt]))
+                    + tb * ((1.0 - lr) * f64::from(b[l]) + lr * f64::from(b[rt]));
+                *o = v as u8;
             }
-            top_row = top;
-        }
-        if bottom != bot_row {
-            gather(bottom, &mut bot_l, &mut bot_r);
-            bot_row = bottom;
-        }
-        blend_f32(
-            &mut out_row[..simd_cols],
-            [&top_l, &top_r, &bot_l, &bot_r],
-            &columns.lr,
-            &columns.inv_lr,
-            tb as f32,
-            (1.0 - tb) as f32,
-        );
-        let (t, b) = (
-            &src[top * in_w..(top + 1) * in_w],
-            &src[bottom * in_w..(bottom + 1) * in_w],
-        );
-        for (o, &(l, r, lr)) in out_row[simd_cols..].iter_mut().zip(&columns.tail) {
-            let v = (1.0 - tb) * ((1.0 - lr) * f64::from(t[l]) + lr * f64::from(t[r]))
-                + tb * ((1.0 - lr) * f64::from(b[l]) + lr * f64::from(b[r]));
-            *o = v as u8;
         }
     }
 }
 
 /// dlib's f32 blend of the four neighbours, truncated.
-fn blend_f32(
-    out: &mut [u8],
-    [tl, tr, bl, br]: [&[f32]; 4],
-    lr: &[f32],
-    inv_lr: &[f32],
-    tb: f32,
-    inv_tb: f32,
-) {
+fn blend_f32(out: &mut [u8], pixels: [&[f32]; 4], weights: &[Vec<f32>; 4]) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU supports AVX2, checked just above.
-        unsafe { blend_f32_avx2(out, [tl, tr, bl, br], lr, inv_lr, tb, inv_tb) };
+        unsafe { blend_f32_avx2(out, pixels, weights) };
         return;
     }
-    blend_f32_portable(out, [tl, tr, bl, br], lr, inv_lr, tb, inv_tb);
+    blend_f32_portable(out, pixels, weights);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn blend_f32_avx2(
-    out: &mut [u8],
-    n: [&[f32]; 4],
-    lr: &[f32],
-    inv_lr: &[f32],
-    tb: f32,
-    inv_tb: f32,
-) {
-    blend_f32_portable(out, n, lr, inv_lr, tb, inv_tb);
+fn blend_f32_avx2(out: &mut [u8], pixels: [&[f32]; 4], weights: &[Vec<f32>; 4]) {
+    blend_f32_portable(out, pixels, weights);
 }
 
 #[inline(always)]
 fn blend_f32_portable(
     out: &mut [u8],
     [tl, tr, bl, br]: [&[f32]; 4],
-    lr: &[f32],
-    inv_lr: &[f32],
-    tb: f32,
-    inv_tb: f32,
+    [wtl, wtr, wbl, wbr]: &[Vec<f32>; 4],
 ) {
     let n = out.len();
-    let (tl, tr, bl, br, lr, inv_lr) = (
-        &tl[..n],
-        &tr[..n],
-        &bl[..n],
-        &br[..n],
-        &lr[..n],
-        &inv_lr[..n],
-    );
+    let (tl, tr, bl, br) = (&tl[..n], &tr[..n], &bl[..n], &br[..n]);
+    let (wtl, wtr, wbl, wbr) = (&wtl[..n], &wtr[..n], &wbl[..n], &wbr[..n]);
     for i in 0..n {
-        let v = (inv_tb * inv_lr[i]) * tl[i]
-            + (inv_tb * lr[i]) * tr[i]
-            + (tb * inv_lr[i]) * bl[i]
-            + (tb * lr[i]) * br[i];
-        // dlib truncates to int32 then to u8; v lies in [0, 256), where
-        // the saturating cast to u8 truncates the same way.
-        out[i] = v as u8;
+        let v = wtl[i] * tl[i] + wtr[i] * tr[i] + wbl[i] * bl[i] + wbr[i] * br[i];
+        // dlib truncates to int32, then keeps the low byte.
+        // SAFETY: v is finite and in [0, 256]: a blend of values in
+        // 0..=255 with weights in [0, 1] summing to 1 (to within rounding).
+        out[i] = unsafe { v.to_int_unchecked::<i32>() } as u8;
     }
 }
 
