@@ -9,6 +9,8 @@ use limen_dlib_format::FormatError;
 use limen_dlib_format::fhog_detector::{FHOG_PLANES, FhogDetectorModel, OverlapTester};
 use thiserror::Error;
 
+use std::sync::{Arc, Mutex, mpsc};
+
 use crate::fhog::{self, FhogPlanes, FhogScratch};
 use crate::geometry::Rect;
 use crate::image::RgbImage;
@@ -120,7 +122,20 @@ impl HogFaceDetector {
     /// the boxes mapped back), so faces down to about 80/2^upsample pixels
     /// are found. Upsampling stops early rather than exceed
     /// [`pyramid::MAX_UPSAMPLED_PIXELS`]. Boxes are not clipped to the image.
+    /// Runs on the calling thread only.
     pub fn detect(&self, image: &RgbImage, upsample: u32) -> Vec<Detection> {
+        self.detect_with_threads(image, upsample, 1)
+    }
+
+    /// As [`detect`](Self::detect), with the pyramid levels scanned by
+    /// `threads` threads (the calling one included); the result is the same
+    /// for any thread count.
+    pub fn detect_with_threads(
+        &self,
+        image: &RgbImage,
+        upsample: u32,
+        threads: usize,
+    ) -> Vec<Detection> {
         let mut scaled = PlanarImage::from_rgb(image);
         let mut levels_up = 0;
         for _ in 0..upsample {
@@ -132,15 +147,16 @@ impl HogFaceDetector {
                 None => break,
             }
         }
-        let mut dets = self.detect_at_scale(&scaled);
+        let mut dets = self.detect_at_scale(&scaled, threads);
         for d in &mut dets {
             d.rect = rect_down_2(d.rect, levels_up);
         }
         dets
     }
 
-    /// dlib's `object_detector::operator()` on one image.
-    fn detect_at_scale(&self, image: &PlanarImage) -> Vec<Detection> {
+    /// dlib's `object_detector::operator()` on one image, with the pyramid
+    /// levels shared among `threads` threads.
+    fn detect_at_scale(&self, image: &PlanarImage, threads: usize) -> Vec<Detection> {
         let (w, h) = (image.width() as i64, image.height() as i64);
         if w == 0 || h == 0 {
             return Vec::new();
@@ -159,58 +175,84 @@ impl HogFaceDetector {
             }
         }
 
-        let mut candidates: Vec<(f64, usize, Rect)> = Vec::new();
-        let mut scratch = FhogScratch::default();
-        let mut planes = FhogPlanes::default();
-        let mut filter_scratch = Vec::new();
-        let mut saliency = Vec::new();
-        let mut level_image: Option<PlanarImage> = None;
-        for level in 0..levels {
-            if level > 0 {
-                level_image = Some(pyramid::pyramid_down_6(
-                    level_image.as_ref().unwrap_or(image),
-                ));
+        let mut candidates = if threads <= 1 {
+            let mut worker = LevelWorker::default();
+            let mut current: Option<PlanarImage> = None;
+            for level in 0..levels {
+                if level > 0 {
+                    current = Some(pyramid::pyramid_down_6(current.as_ref().unwrap_or(image)));
+                }
+                worker.scan(self, current.as_ref().unwrap_or(image), level);
             }
-            let current = level_image.as_ref().unwrap_or(image);
-            fhog::extract(
-                current,
-                self.cell_size,
-                self.filter_rows,
-                self.filter_cols,
-                &mut scratch,
-                &mut planes,
-            );
-            if planes.rows < self.filter_rows || planes.cols < self.filter_cols {
-                continue;
-            }
-            for (index, bank) in self.banks.iter().enumerate() {
-                let area = apply_bank(
-                    &planes,
-                    bank,
-                    self.filter_rows,
-                    self.filter_cols,
-                    &mut filter_scratch,
-                    &mut saliency,
-                );
-                for r in area.top..=area.bottom {
-                    for c in area.left..=area.right {
-                        let score = f64::from(saliency[r as usize * planes.stride + c as usize]);
-                        if score >= bank.threshold {
-                            let rect = rect_up_6(self.window_to_image(c, r), level);
-                            candidates.push((score - bank.threshold, index, rect));
-                        }
+            worker.candidates
+        } else {
+            // This thread builds the pyramid, handing each level out as soon
+            // as it exists, then scans level 0 (the input) and helps with
+            // whatever is left.
+            let (send, receive) = mpsc::channel::<(usize, Arc<PlanarImage>)>();
+            let receive = Mutex::new(receive);
+            let next_level = || receive.lock().ok().and_then(|r| r.recv().ok());
+            std::thread::scope(|scope| {
+                let helpers: Vec<_> = (1..threads)
+                    .map(|_| {
+                        scope.spawn(|| {
+                            let mut worker = LevelWorker::default();
+                            while let Some((level, img)) = next_level() {
+                                worker.scan(self, &img, level);
+                            }
+                            worker.candidates
+                        })
+                    })
+                    .collect();
+                let mut previous: Option<Arc<PlanarImage>> = None;
+                for level in 1..levels {
+                    let next = Arc::new(pyramid::pyramid_down_6(
+                        previous.as_deref().unwrap_or(image),
+                    ));
+                    // The next level is made from this one, so keep a handle.
+                    previous = Some(Arc::clone(&next));
+                    if send.send((level, next)).is_err() {
+                        break;
                     }
                 }
-            }
-        }
+                drop(send);
+                drop(previous);
+                let mut worker = LevelWorker::default();
+                worker.scan(self, image, 0);
+                while let Some((level, img)) = next_level() {
+                    worker.scan(self, &img, level);
+                }
+                let mut all = worker.candidates;
+                for helper in helpers {
+                    // A helper can only fail by panicking, which scoped
+                    // threads propagate anyway.
+                    if let Ok(found) = helper.join() {
+                        all.extend(found);
+                    }
+                }
+                all
+            })
+        };
 
         // Best first (by score, then detector order as dlib's per-detector
         // lists are concatenated), then greedy non-maximum suppression.
-        candidates.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        candidates.sort_by(|a, b| {
+            b.score.total_cmp(&a.score).then(a.bank.cmp(&b.bank)).then(
+                (a.rect.top, a.rect.left, a.rect.bottom, a.rect.right).cmp(&(
+                    b.rect.top,
+                    b.rect.left,
+                    b.rect.bottom,
+                    b.rect.right,
+                )),
+            )
+        });
         let mut kept: Vec<Detection> = Vec::new();
-        for (score, _, rect) in candidates {
-            if kept.iter().all(|k| !self.boxes_clash(&k.rect, &rect)) {
-                kept.push(Detection { rect, score });
+        for c in candidates {
+            if kept.iter().all(|k| !self.boxes_clash(&k.rect, &c.rect)) {
+                kept.push(Detection {
+                    rect: c.rect,
+                    score: c.score,
+                });
             }
         }
         kept
@@ -253,6 +295,65 @@ impl HogFaceDetector {
         inner / bounding.area() as f64 > self.overlap.match_thresh
             || inner / a.area() as f64 > self.overlap.overlap_thresh
             || inner / b.area() as f64 > self.overlap.overlap_thresh
+    }
+}
+
+/// A window that passed a detector's threshold, before suppression.
+struct Candidate {
+    score: f64,
+    bank: usize,
+    rect: Rect,
+}
+
+/// Scans pyramid levels, reusing its buffers from level to level.
+#[derive(Default)]
+struct LevelWorker {
+    scratch: FhogScratch,
+    planes: FhogPlanes,
+    filter_scratch: Vec<f32>,
+    saliency: Vec<f32>,
+    candidates: Vec<Candidate>,
+}
+
+impl LevelWorker {
+    /// Adds every window of pyramid `level` (image `level_image`) that some
+    /// detector accepts, boxes mapped to the scanned image.
+    fn scan(&mut self, detector: &HogFaceDetector, level_image: &PlanarImage, level: usize) {
+        let d = detector;
+        fhog::extract(
+            level_image,
+            d.cell_size,
+            d.filter_rows,
+            d.filter_cols,
+            &mut self.scratch,
+            &mut self.planes,
+        );
+        if self.planes.rows < d.filter_rows || self.planes.cols < d.filter_cols {
+            return;
+        }
+        for (index, bank) in d.banks.iter().enumerate() {
+            let area = apply_bank(
+                &self.planes,
+                bank,
+                d.filter_rows,
+                d.filter_cols,
+                &mut self.filter_scratch,
+                &mut self.saliency,
+            );
+            for r in area.top..=area.bottom {
+                for c in area.left..=area.right {
+                    let score =
+                        f64::from(self.saliency[r as usize * self.planes.stride + c as usize]);
+                    if score >= bank.threshold {
+                        self.candidates.push(Candidate {
+                            score: score - bank.threshold,
+                            bank: index,
+                            rect: rect_up_6(d.window_to_image(c, r), level),
+                        });
+                    }
+                }
+            }
+        }
     }
 }
 

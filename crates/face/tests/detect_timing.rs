@@ -63,6 +63,12 @@ fn time_detection_and_landmarks() {
             std::hint::black_box(predictor.predict(image, face));
         }
         let landmark_ms = start.elapsed().as_secs_f64() * 1e3 / runs as f64;
+        let start = Instant::now();
+        for _ in 0..runs {
+            assert_eq!(detector.detect_with_threads(image, 1, 2).len(), faces);
+        }
+        let two_threads_ms = start.elapsed().as_secs_f64() * 1e3 / runs as f64;
+        eprintln!("{name}: detect (upsample 1) with 2 threads {two_threads_ms:.2} ms wall");
         eprintln!(
             "{name}: detect (upsample 1) {detect_ms:.2} ms wall, {cpu_ms:.2} ms CPU, {faces} face(s); landmarks {landmark_ms:.3} ms wall"
         );
