@@ -9,6 +9,7 @@
 //! - [`wiegand`]: the card formats a reader reports an ACS id in.
 
 pub mod http;
+pub mod wiegand;
 
 /// The access system's answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
