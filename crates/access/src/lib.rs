@@ -9,6 +9,7 @@
 //! - [`wiegand`]: the card formats a reader reports an ACS id in.
 
 pub mod http;
+pub mod osdp;
 pub mod wiegand;
 
 /// The access system's answer.
