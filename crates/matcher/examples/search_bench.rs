@@ -6,8 +6,9 @@
 //!   bytes from memory, measured by summing a 1 GiB buffer.
 //!
 //! Run: `cargo run --release -p limen-matcher --example search_bench [SIZES…]`
-//! (default sizes 1000 10000 100000 1000000). Timings are the mean over
-//! repeated searches for random probes after one warm-up search.
+//! (default sizes 1000 10000 100000 1000000). Timings are the median of
+//! repeated searches for random probes after one warm-up search: the median
+//! rather than the mean, because the machine may be shared.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -34,16 +35,18 @@ impl UnitVectors {
     }
 }
 
-/// Mean time of `run` over enough repetitions to last `MIN_MEASURED`.
-fn mean_time(mut run: impl FnMut(usize)) -> Duration {
+/// Median time of `run` over enough repetitions to last `MIN_MEASURED`.
+fn median_time(mut run: impl FnMut(usize)) -> Duration {
     run(0);
     let start = Instant::now();
-    let mut repetitions = 0;
-    while start.elapsed() < MIN_MEASURED || repetitions < 3 {
-        run(repetitions + 1);
-        repetitions += 1;
+    let mut samples = Vec::new();
+    while start.elapsed() < MIN_MEASURED || samples.len() < 5 {
+        let sample = Instant::now();
+        run(samples.len() + 1);
+        samples.push(sample.elapsed());
     }
-    start.elapsed() / repetitions as u32
+    samples.sort_unstable();
+    samples[samples.len() / 2]
 }
 
 /// SCALAR REFERENCE: nearest and second-nearest squared distance, plainly.
@@ -122,14 +125,14 @@ fn main() {
                 .expect("non-empty");
             assert_eq!(ours.person as usize, scalar_scan(&rows, probe).0);
         }
-        let search = mean_time(|i| {
+        let search = median_time(|i| {
             black_box(
                 galleries
                     .search(&0, MODEL, &probes[i % probes.len()])
                     .expect("valid"),
             );
         });
-        let scalar = mean_time(|i| {
+        let scalar = median_time(|i| {
             black_box(scalar_scan(black_box(&rows), &probes[i % probes.len()]));
         });
         let limit = Duration::from_secs_f64((size * DIMENSIONS * 4) as f64 / bandwidth);

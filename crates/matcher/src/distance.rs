@@ -22,6 +22,11 @@ pub(crate) struct Scan {
 /// Scans `rows` (a multiple of [`DIMENSIONS`] long); `None` when empty.
 pub(crate) fn scan(rows: &[f32], probe: &Descriptor) -> Option<Scan> {
     #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU was just checked to support AVX-512F.
+        return unsafe { scan_avx512(rows, probe) };
+    }
+    #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx") {
         // SAFETY: the CPU was just checked to support AVX.
         return unsafe { scan_avx(rows, probe) };
@@ -32,6 +37,12 @@ pub(crate) fn scan(rows: &[f32], probe: &Descriptor) -> Option<Scan> {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx")]
 fn scan_avx(rows: &[f32], probe: &Descriptor) -> Option<Scan> {
+    scan_portable(rows, probe)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn scan_avx512(rows: &[f32], probe: &Descriptor) -> Option<Scan> {
     scan_portable(rows, probe)
 }
 
@@ -69,7 +80,16 @@ fn squared_distance(probe: &Descriptor, row: &[f32]) -> f32 {
             lanes[lane] += d * d;
         }
     }
-    lanes.iter().sum()
+    // Pairwise halving rather than a left-to-right sum: a short dependency
+    // chain the compiler does with vector shuffles.
+    let mut width = LANES;
+    while width > 1 {
+        width /= 2;
+        for lane in 0..width {
+            lanes[lane] += lanes[lane + width];
+        }
+    }
+    lanes[0]
 }
 
 #[cfg(test)]
