@@ -87,7 +87,7 @@ pub struct Match<P> {
     _lease: ArcRwLockReadGuard<RawRwLock, ()>,
 }
 
-impl<P: Copy> Match<P> {
+impl<P> Match<P> {
     pub(crate) fn new(person: P, distance: f32, lease: ArcRwLockReadGuard<RawRwLock, ()>) -> Self {
         Self {
             person,
@@ -96,8 +96,8 @@ impl<P: Copy> Match<P> {
         }
     }
 
-    pub fn person(&self) -> P {
-        self.person
+    pub fn person(&self) -> &P {
+        &self.person
     }
 
     /// Euclidean distance between the probe and the person's descriptor.

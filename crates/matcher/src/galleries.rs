@@ -22,7 +22,7 @@ pub struct Galleries<O, P> {
 }
 
 /// The nearest enrolled person and the two smallest euclidean distances.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Nearest<P> {
     pub person: P,
     pub distance: f32,
@@ -40,7 +40,7 @@ impl<O, P> fmt::Debug for Galleries<O, P> {
     }
 }
 
-impl<O: Eq + Hash + Clone, P: Copy + Eq + Hash> Galleries<O, P> {
+impl<O: Eq + Hash + Clone, P: Clone + Eq + Hash> Galleries<O, P> {
     pub fn new(model_version: impl Into<String>) -> Self {
         Self {
             model_version: model_version.into(),
@@ -131,7 +131,7 @@ impl<O: Eq + Hash + Clone, P: Copy + Eq + Hash> Galleries<O, P> {
         };
         let gallery = gallery.read();
         Ok(gallery.scan(probe).map(|scan| Nearest {
-            person: gallery.person(scan.best_index).0,
+            person: gallery.person(scan.best_index).0.clone(),
             distance: scan.best.sqrt(),
             second_distance: scan.second.is_finite().then(|| scan.second.sqrt()),
         }))
@@ -165,7 +165,11 @@ impl<O: Eq + Hash + Clone, P: Copy + Eq + Hash> Galleries<O, P> {
         // Taken while the gallery is still read-locked, so a remover cannot
         // slip in between finding the person and holding off their removal.
         let lease = presence.read_arc();
-        Ok(Identification::Matched(Match::new(person, distance, lease)))
+        Ok(Identification::Matched(Match::new(
+            person.clone(),
+            distance,
+            lease,
+        )))
     }
 
     fn gallery(&self, organisation: &O) -> Option<Arc<RwLock<Gallery<P>>>> {

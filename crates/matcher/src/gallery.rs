@@ -22,7 +22,7 @@ pub(crate) struct Gallery<P> {
     rows: Rows,
 }
 
-impl<P: Copy + Eq + Hash> Gallery<P> {
+impl<P: Clone + Eq + Hash> Gallery<P> {
     pub(crate) fn new() -> Self {
         Self {
             people: Vec::new(),
@@ -41,7 +41,7 @@ impl<P: Copy + Eq + Hash> Gallery<P> {
         match self.row_of.get(&person) {
             Some(&row) => self.rows.overwrite(row, descriptor),
             None => {
-                self.row_of.insert(person, self.people.len());
+                self.row_of.insert(person.clone(), self.people.len());
                 self.people.push(person);
                 self.presences.push(Arc::new(RwLock::new(())));
                 self.rows.push(descriptor);
@@ -57,7 +57,7 @@ impl<P: Copy + Eq + Hash> Gallery<P> {
         let presence = self.presences.swap_remove(row);
         self.rows.swap_remove(row);
         if let Some(moved) = self.people.get(row) {
-            self.row_of.insert(*moved, row);
+            self.row_of.insert(moved.clone(), row);
         }
         Some(presence)
     }
@@ -74,8 +74,8 @@ impl<P: Copy + Eq + Hash> Gallery<P> {
         distance::scan(&self.rows.values, probe)
     }
 
-    pub(crate) fn person(&self, row: usize) -> (P, &Presence) {
-        (self.people[row], &self.presences[row])
+    pub(crate) fn person(&self, row: usize) -> (&P, &Presence) {
+        (&self.people[row], &self.presences[row])
     }
 }
 
@@ -144,7 +144,7 @@ mod tests {
         assert_eq!(gallery.len(), 4);
         // Person 4's row moved into the hole; searching for it finds person 4.
         let scan = gallery.scan(&descriptor(4.0)).expect("non-empty");
-        assert_eq!(gallery.person(scan.best_index).0, 4);
+        assert_eq!(*gallery.person(scan.best_index).0, 4);
         assert_eq!(scan.best, 0.0);
         // Nobody is left at 1.0: the nearest are 0 and 2, each 1.0 away per component.
         let scan = gallery.scan(&descriptor(1.0)).expect("non-empty");

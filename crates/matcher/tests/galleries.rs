@@ -39,7 +39,7 @@ fn nudged(base: &Descriptor, distance: f32) -> Descriptor {
 
 fn matched_person(outcome: Identification<u32>) -> Option<u32> {
     match outcome {
-        Identification::Matched(m) => Some(m.person()),
+        Identification::Matched(m) => Some(*m.person()),
         Identification::Unknown(_) => None,
     }
 }
@@ -67,7 +67,7 @@ fn identifies_an_enrolled_person_from_a_nearby_probe() {
     let Identification::Matched(m) = outcome else {
         panic!("expected a match, got {outcome:?}");
     };
-    assert_eq!(m.person(), 417);
+    assert_eq!(*m.person(), 417);
     assert!((m.distance() - 0.3).abs() < 1e-4);
 
     let nearest = galleries
@@ -211,11 +211,14 @@ fn debug_output_carries_no_descriptor() {
     let galleries = Galleries::new(MODEL);
     let mut v = [0.0f32; DIMENSIONS];
     v[0] = 0.123_456_7;
-    galleries.upsert(&"acme", 1u32, MODEL, &v).expect("valid");
+    // Owned, non-`Copy` ids work as well as numbers.
+    galleries
+        .upsert(&"acme", "p1".to_owned(), MODEL, &v)
+        .expect("valid");
     let outcome = galleries.identify(&"acme", MODEL, &v, &DecisionRule::default());
     let printed = format!("{galleries:?} {outcome:?}");
     assert!(!printed.contains("0.1234"), "{printed}");
-    assert!(printed.contains("person: 1"), "{printed}");
+    assert!(printed.contains("person: \"p1\""), "{printed}");
 }
 
 #[test]
