@@ -19,7 +19,11 @@ use limen_access::http::{
     HttpAccessError, HttpAccessSystem, HttpConfigError, SIGNATURE_HEADER, SharedSecret,
     TIMESTAMP_HEADER, Verifier, VerifyError,
 };
+use rcgen::{CertifiedKey, KeyPair, generate_simple_self_signed};
+use rustls::RootCertStore;
+use rustls::pki_types::PrivateKeyDer;
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 
 const SECRET: &str = "s3cret shared with the access system";
 
@@ -37,6 +41,26 @@ struct Seen {
 /// A minimal access system: verifies each request, grants the ids in
 /// `granted`, answers 401 to anything that fails verification.
 async fn spawn_access_system(granted: &[&str]) -> (SocketAddr, Arc<Mutex<Seen>>) {
+    spawn_access_system_with(granted, None).await
+}
+
+/// The same over TLS with `certificate`, when given.
+async fn spawn_access_system_with(
+    granted: &[&str],
+    certificate: Option<&CertifiedKey<KeyPair>>,
+) -> (SocketAddr, Arc<Mutex<Seen>>) {
+    let tls = certificate.map(|certified| {
+        let key = PrivateKeyDer::Pkcs8(certified.signing_key.serialize_der().into());
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![certified.cert.der().clone()], key)
+        .expect("certificate and key match");
+        TlsAcceptor::from(Arc::new(config))
+    });
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind loopback");
@@ -93,10 +117,20 @@ async fn spawn_access_system(granted: &[&str]) -> (SocketAddr, Arc<Mutex<Seen>>)
                     Ok::<_, Infallible>(response)
                 }
             });
-            tokio::spawn(
-                hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service),
-            );
+            let tls = tls.clone();
+            tokio::spawn(async move {
+                let http = hyper::server::conn::http1::Builder::new();
+                match tls {
+                    None => {
+                        let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                    }
+                    Some(tls) => {
+                        if let Ok(stream) = tls.accept(stream).await {
+                            let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                        }
+                    }
+                }
+            });
         }
     });
     (addr, seen)
@@ -238,6 +272,60 @@ async fn an_unreachable_access_system_is_an_error() {
     );
 }
 
+fn self_signed_for_loopback() -> CertifiedKey<KeyPair> {
+    generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).expect("certificate")
+}
+
+fn trusting(certified: &CertifiedKey<KeyPair>) -> RootCertStore {
+    let mut roots = RootCertStore::empty();
+    roots
+        .add(certified.cert.der().clone())
+        .expect("a valid root");
+    roots
+}
+
+#[tokio::test]
+async fn https_to_a_trusted_access_system() {
+    let certificate = self_signed_for_loopback();
+    let (addr, seen) = spawn_access_system_with(&["4711"], Some(&certificate)).await;
+    let acs = HttpAccessSystem::with_roots(
+        &format!("https://{addr}/limen/access"),
+        secret(),
+        HttpAccessSystem::DEFAULT_TIMEOUT,
+        trusting(&certificate),
+    )
+    .expect("valid URL");
+    assert_eq!(
+        acs.request_access("front door", "4711")
+            .await
+            .expect("answered"),
+        Decision::Granted
+    );
+    assert_eq!(
+        seen.lock().expect("not poisoned").requests[0].2,
+        Ok("4711".to_string())
+    );
+}
+
+#[tokio::test]
+async fn https_to_an_untrusted_certificate_sends_nothing() {
+    let (addr, seen) = spawn_access_system_with(&["4711"], Some(&self_signed_for_loopback())).await;
+    let someone_else = self_signed_for_loopback();
+    let acs = HttpAccessSystem::with_roots(
+        &format!("https://{addr}/limen/access"),
+        secret(),
+        HttpAccessSystem::DEFAULT_TIMEOUT,
+        trusting(&someone_else),
+    )
+    .expect("valid URL");
+    let outcome = acs.request_access("front door", "4711").await;
+    assert!(
+        matches!(outcome, Err(HttpAccessError::Transport(_))),
+        "{outcome:?}"
+    );
+    assert!(seen.lock().expect("not poisoned").requests.is_empty());
+}
+
 #[test]
 fn refuses_urls_it_cannot_call() {
     let new =
@@ -254,4 +342,11 @@ fn refuses_urls_it_cannot_call() {
         new("/relative/path"),
         Err(HttpConfigError::UnsupportedScheme(_))
     ));
+    let no_roots = HttpAccessSystem::with_roots(
+        "https://acs.example/",
+        secret(),
+        HttpAccessSystem::DEFAULT_TIMEOUT,
+        RootCertStore::empty(),
+    );
+    assert!(matches!(no_roots, Err(HttpConfigError::NoTrustedRoots)));
 }

@@ -1,13 +1,21 @@
 //! Limen's side: one signed POST per passage, with a short timeout.
+//!
+//! The client is hyper's, which the HTTP server stack already brings in,
+//! with rustls (ring) for `https://` URLs: a full client such as reqwest
+//! would add features (redirects, cookies, proxies, compression) that a
+//! signed one-shot POST must not use anyway.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::{Method, Request, StatusCode, Uri, header};
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use rustls::RootCertStore;
 
 use super::signature::{SharedSecret, sign};
 use super::{AccessRequest, AccessResponse, SIGNATURE_HEADER, TIMESTAMP_HEADER};
@@ -17,12 +25,16 @@ use crate::Decision;
 const MAX_RESPONSE_BYTES: usize = 4096;
 
 /// Why an access system URL cannot be used.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error, PartialEq)]
 pub enum HttpConfigError {
     #[error("not a valid URL: {0}")]
     InvalidUrl(String),
-    #[error("only http:// URLs are supported, not {0:?}")]
+    #[error("only http:// and https:// URLs are supported, not {0:?}")]
     UnsupportedScheme(String),
+    #[error("an https:// URL needs trusted root certificates and none were found")]
+    NoTrustedRoots,
+    #[error("TLS setup failed: {0}")]
+    Tls(#[source] rustls::Error),
 }
 
 /// Why the access system gave no decision. The door stays closed in every
@@ -49,7 +61,7 @@ pub struct HttpAccessSystem {
     url: Uri,
     secret: SharedSecret,
     timeout: Duration,
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
 }
 
 impl HttpAccessSystem {
@@ -57,16 +69,34 @@ impl HttpAccessSystem {
     /// door is not left waiting.
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 
+    /// An access system at `url`; an `https://` server's certificate must
+    /// chain to a root the operating system trusts (where an operator adds
+    /// a private CA).
     pub fn new(
         url: &str,
         secret: SharedSecret,
         timeout: Duration,
+    ) -> Result<Self, HttpConfigError> {
+        let mut roots = RootCertStore::empty();
+        // Unreadable entries are skipped; with none left, https is refused below.
+        roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+        Self::with_roots(url, secret, timeout, roots)
+    }
+
+    /// As [`HttpAccessSystem::new`], trusting exactly `roots` for `https://`.
+    pub fn with_roots(
+        url: &str,
+        secret: SharedSecret,
+        timeout: Duration,
+        roots: RootCertStore,
     ) -> Result<Self, HttpConfigError> {
         let url: Uri = url.parse().map_err(|e: hyper::http::uri::InvalidUri| {
             HttpConfigError::InvalidUrl(e.to_string())
         })?;
         match url.scheme_str() {
             Some("http") => {}
+            Some("https") if roots.is_empty() => return Err(HttpConfigError::NoTrustedRoots),
+            Some("https") => {}
             other => {
                 return Err(HttpConfigError::UnsupportedScheme(
                     other.unwrap_or("").to_owned(),
@@ -76,9 +106,22 @@ impl HttpAccessSystem {
         if url.host().is_none() {
             return Err(HttpConfigError::InvalidUrl("no host".to_owned()));
         }
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(timeout));
-        connector.set_nodelay(true);
+        let mut tcp = HttpConnector::new();
+        tcp.set_connect_timeout(Some(timeout));
+        tcp.set_nodelay(true);
+        tcp.enforce_http(false);
+        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(HttpConfigError::Tls)?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let connector = HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(tcp);
         Ok(Self {
             url,
             secret,
