@@ -9,6 +9,7 @@
 use crate::{DIMENSIONS, Descriptor};
 
 const LANES: usize = 16;
+const ROWS_PER_BLOCK: usize = 4;
 
 /// Index of the nearest row and the two smallest squared distances.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -48,27 +49,47 @@ fn scan_avx512(rows: &[f32], probe: &Descriptor) -> Option<Scan> {
 
 #[inline(always)]
 fn scan_portable(rows: &[f32], probe: &Descriptor) -> Option<Scan> {
-    let mut result: Option<Scan> = None;
-    for (index, row) in rows.chunks_exact(DIMENSIONS).enumerate() {
-        let distance = squared_distance(probe, row);
-        match &mut result {
-            None => {
-                result = Some(Scan {
-                    best_index: index,
-                    best: distance,
-                    second: f32::INFINITY,
-                })
-            }
-            Some(scan) if distance < scan.best => {
-                scan.second = scan.best;
-                scan.best = distance;
-                scan.best_index = index;
-            }
-            Some(scan) if distance < scan.second => scan.second = distance,
-            Some(_) => {}
+    if rows.len() < DIMENSIONS {
+        return None;
+    }
+    let mut scan = Scan {
+        best_index: 0,
+        best: f32::INFINITY,
+        second: f32::INFINITY,
+    };
+    // Four rows per step: their independent sums keep more loads in flight,
+    // which a large, memory-bound gallery needs to reach full bandwidth.
+    let mut blocks = rows.chunks_exact(ROWS_PER_BLOCK * DIMENSIONS);
+    let mut first_row = 0;
+    for block in &mut blocks {
+        let distances = [
+            squared_distance(probe, &block[..DIMENSIONS]),
+            squared_distance(probe, &block[DIMENSIONS..2 * DIMENSIONS]),
+            squared_distance(probe, &block[2 * DIMENSIONS..3 * DIMENSIONS]),
+            squared_distance(probe, &block[3 * DIMENSIONS..]),
+        ];
+        for (offset, distance) in distances.into_iter().enumerate() {
+            scan.offer(first_row + offset, distance);
+        }
+        first_row += ROWS_PER_BLOCK;
+    }
+    for (offset, row) in blocks.remainder().chunks_exact(DIMENSIONS).enumerate() {
+        scan.offer(first_row + offset, squared_distance(probe, row));
+    }
+    Some(scan)
+}
+
+impl Scan {
+    #[inline(always)]
+    fn offer(&mut self, index: usize, distance: f32) {
+        if distance < self.best {
+            self.second = self.best;
+            self.best = distance;
+            self.best_index = index;
+        } else if distance < self.second {
+            self.second = distance;
         }
     }
-    result
 }
 
 #[inline(always)]
@@ -125,6 +146,19 @@ mod tests {
         let scan = scan(&other, &probe).expect("one row");
         assert!((scan.best - plain).abs() < 1e-4 * plain);
         assert_eq!(scan.second, f32::INFINITY);
+    }
+
+    #[test]
+    fn rows_past_the_last_block_of_four_are_searched() {
+        let values = [5.0, 0.5, 4.0, 3.0, 6.0, 2.0, 0.25];
+        let rows: Vec<f32> = values.iter().map(|&v| row(v)).collect::<Vec<_>>().concat();
+        let scan = scan(&rows, &row(0.0)).expect("non-empty");
+        assert_eq!(scan.best_index, 6);
+        assert_eq!(scan.best, 0.0625 * DIMENSIONS as f32);
+        assert_eq!(scan.second, 0.25 * DIMENSIONS as f32);
+        // And the nearest inside a block, found again after the remainder.
+        let scan = super::scan(&rows, &row(3.9)).expect("non-empty");
+        assert_eq!(scan.best_index, 2);
     }
 
     #[test]
