@@ -6,7 +6,10 @@
 //! The answer is the panel's LED command: a *temporary* LED turned green
 //! means granted, red means denied. Panels show grant and deny that way; a
 //! permanent LED state is their idle display and is not an answer. Buzzer
-//! and other commands are acknowledged and otherwise ignored.
+//! and other commands are acknowledged and otherwise ignored. The panel,
+//! not this answer, works the door: an answer the panel sends after Limen
+//! stopped waiting could be taken for the next card read's, which only
+//! affects what Limen reports.
 
 use std::fmt;
 use std::fs::{File, OpenOptions};
