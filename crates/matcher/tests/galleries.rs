@@ -238,6 +238,22 @@ fn a_removed_person_never_matches_again() {
     assert_eq!(matched_person(outcome), Some(99));
 }
 
+/// An async request handler keeps its match across the call to the access
+/// system, possibly resuming on another thread.
+#[test]
+fn a_match_can_move_between_threads() {
+    fn assert_send<T: Send>(_: &T) {}
+    let (galleries, descriptors) = enrolled(3);
+    let outcome = galleries.identify(&"acme", MODEL, &descriptors[1], &DecisionRule::default());
+    let Ok(Identification::Matched(m)) = outcome else {
+        panic!("expected a match");
+    };
+    assert_send(&m);
+    let person = thread::spawn(move || *m.person()).join().expect("thread");
+    assert_eq!(person, 1);
+    assert!(galleries.remove(&"acme", &1));
+}
+
 /// Removal waits for a match handed out before it: the access system may
 /// still be being told about that match.
 #[test]
