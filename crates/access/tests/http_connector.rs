@@ -163,6 +163,20 @@ async fn a_granted_person_is_granted() {
     assert_eq!(body["nonce"].as_str().map(str::len), Some(32));
 }
 
+/// The server shares one connector per entrance between request handlers,
+/// whose futures must be Send.
+#[tokio::test]
+async fn the_connector_fits_a_multi_threaded_server() {
+    fn assert_send<T: Send>(_: &T) {}
+    fn assert_shareable<T: Send + Sync>(_: &T) {}
+    let (addr, _) = spawn_access_system(&["4711"]).await;
+    let acs = connector(addr, secret(), HttpAccessSystem::DEFAULT_TIMEOUT);
+    assert_shareable(&acs);
+    let call = acs.request_access("front door", "4711");
+    assert_send(&call);
+    assert_eq!(call.await.expect("answered"), Decision::Granted);
+}
+
 #[tokio::test]
 async fn an_unknown_person_is_denied_and_every_request_has_a_fresh_nonce() {
     let (addr, seen) = spawn_access_system(&["4711"]).await;

@@ -304,6 +304,12 @@ fn without_the_right_key_nothing_is_sent() {
 }
 
 #[test]
+fn a_reader_can_be_shared_between_threads() {
+    fn assert_shareable<T: Send + Sync>() {}
+    assert_shareable::<OsdpReader>();
+}
+
+#[test]
 fn a_missing_device_is_a_clear_error() {
     let outcome = OsdpReader::open(ReaderConfig {
         device: PathBuf::from("/nonexistent/limen-tty"),
