@@ -94,6 +94,8 @@ pub enum OsdpConfigError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot start the reader's thread: {0}")]
+    Thread(#[source] std::io::Error),
     #[error("invalid reader setting: {0}")]
     Setting(#[source] libosdp::OsdpError),
 }
@@ -179,10 +181,7 @@ impl OsdpReader {
             thread::Builder::new()
                 .name("osdp-reader".to_owned())
                 .spawn(move || run(device, presentations, commands, &secure))
-                .map_err(|source| OsdpConfigError::SerialLine {
-                    path: config.device.clone(),
-                    source,
-                })?
+                .map_err(OsdpConfigError::Thread)?
         };
         Ok(Self {
             card_format: config.card_format,
