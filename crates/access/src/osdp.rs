@@ -136,6 +136,9 @@ impl fmt::Debug for OsdpReader {
 struct Presentation {
     card: OsdpEventCardRead,
     answer_timeout: Duration,
+    /// Counted from the call, so that a card read queued behind another is
+    /// not sent after its caller stopped waiting.
+    deadline: Instant,
     reply: Sender<Result<Decision, PresentError>>,
 }
 
@@ -219,18 +222,22 @@ impl OsdpReader {
             data: bits.bytes,
         };
         let (reply, answer) = mpsc::channel();
+        let deadline = Instant::now() + answer_timeout;
         self.presentations
             .as_ref()
             .ok_or(PresentError::Stopped)?
             .send(Presentation {
                 card,
                 answer_timeout,
+                deadline,
                 reply,
             })
             .map_err(|_| PresentError::Stopped)?;
         // The worker answers by the deadline; the extra second only guards
         // against a stalled worker.
-        match answer.recv_timeout(answer_timeout + Duration::from_secs(1)) {
+        match answer.recv_timeout(
+            deadline.saturating_duration_since(Instant::now()) + Duration::from_secs(1),
+        ) {
             Ok(outcome) => outcome,
             Err(RecvTimeoutError::Timeout) => Err(PresentError::NoAnswer(answer_timeout)),
             Err(RecvTimeoutError::Disconnected) => Err(PresentError::Stopped),
@@ -256,7 +263,7 @@ fn run(
     commands: Receiver<OsdpCommand>,
     secure: &AtomicBool,
 ) {
-    let mut waiting: Option<(Presentation, Instant)> = None;
+    let mut waiting: Option<Presentation> = None;
     loop {
         device.refresh();
         let is_secure = device.is_sc_active();
@@ -264,14 +271,14 @@ fn run(
 
         while let Ok(command) = commands.try_recv() {
             // Answers that arrive while no card read is waiting are stale.
-            if let (Some(decision), Some((presentation, _))) = (panel_answer(&command), &waiting) {
+            if let (Some(decision), Some(presentation)) = (panel_answer(&command), &waiting) {
                 let _ = presentation.reply.send(Ok(decision));
                 waiting = None;
             }
         }
 
-        if let Some((presentation, deadline)) = &waiting
-            && Instant::now() >= *deadline
+        if let Some(presentation) = &waiting
+            && Instant::now() >= presentation.deadline
         {
             device.flush_events();
             let _ = presentation
@@ -283,7 +290,9 @@ fn run(
         if waiting.is_none() {
             match presentations.try_recv() {
                 Ok(presentation) => {
-                    let outcome = if !is_secure {
+                    let outcome = if Instant::now() >= presentation.deadline {
+                        Err(PresentError::NoAnswer(presentation.answer_timeout))
+                    } else if !is_secure {
                         Err(PresentError::NotSecure)
                     } else {
                         device
@@ -291,10 +300,7 @@ fn run(
                             .map_err(|_| PresentError::Refused)
                     };
                     match outcome {
-                        Ok(()) => {
-                            let deadline = Instant::now() + presentation.answer_timeout;
-                            waiting = Some((presentation, deadline));
-                        }
+                        Ok(()) => waiting = Some(presentation),
                         Err(error) => {
                             let _ = presentation.reply.send(Err(error));
                         }

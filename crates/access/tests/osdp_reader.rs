@@ -282,6 +282,47 @@ fn a_card_read_not_delivered_in_time_is_withdrawn() {
     );
 }
 
+/// Card reads go to the panel one at a time; one that waited in line past
+/// its caller's timeout is never sent.
+#[test]
+fn a_card_read_queued_past_its_timeout_is_never_sent() {
+    let (master, slave) = pty();
+    let reader = Arc::new(open_reader(slave, SCBK, CardFormat::Raw { bits: 8 }));
+    // The panel ignores card 1 and would grant card 2.
+    let panel = Panel::start(
+        master,
+        &scbk_bytes(),
+        HashMap::from([(vec![2], OsdpLedColor::Green)]),
+    );
+    wait_until("secure channel", || reader.is_secure());
+
+    let first = {
+        let reader = Arc::clone(&reader);
+        thread::spawn(move || reader.present("1", Duration::from_secs(1)))
+    };
+    let card = panel
+        .card_reads
+        .recv_timeout(Duration::from_secs(1))
+        .expect("first card read");
+    assert_eq!(card.data, [1]);
+    let timeout = Duration::from_millis(300);
+    assert_eq!(
+        reader.present("2", timeout),
+        Err(PresentError::NoAnswer(timeout))
+    );
+    assert_eq!(
+        first.join().expect("first caller"),
+        Err(PresentError::NoAnswer(Duration::from_secs(1)))
+    );
+    assert!(
+        panel
+            .card_reads
+            .recv_timeout(Duration::from_secs(1))
+            .is_err(),
+        "a card read was sent after its caller gave up"
+    );
+}
+
 #[test]
 fn without_the_right_key_nothing_is_sent() {
     let (master, slave) = pty();
