@@ -33,6 +33,34 @@ pub enum CardFormatError {
     OutOfRange { id: u64, max: u64 },
     #[error("raw card formats have 1 to 64 bits, not {0}")]
     BadBitCount(u8),
+    #[error("card format must be raw:BITS, wiegand26:FACILITY or wiegand34:FACILITY, not {0:?}")]
+    Unrecognised(String),
+}
+
+impl std::str::FromStr for CardFormat {
+    type Err = CardFormatError;
+
+    /// Parses the agent's `--osdp-format`: `raw:32`, `wiegand26:18`, `wiegand34:4711`.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let unrecognised = || CardFormatError::Unrecognised(text.to_owned());
+        let (kind, number) = text.split_once(':').ok_or_else(unrecognised)?;
+        match kind {
+            "raw" => {
+                let bits = number.parse().map_err(|_| unrecognised())?;
+                if !(1..=64).contains(&bits) {
+                    return Err(CardFormatError::BadBitCount(bits));
+                }
+                Ok(CardFormat::Raw { bits })
+            }
+            "wiegand26" => Ok(CardFormat::Wiegand26 {
+                facility: number.parse().map_err(|_| unrecognised())?,
+            }),
+            "wiegand34" => Ok(CardFormat::Wiegand34 {
+                facility: number.parse().map_err(|_| unrecognised())?,
+            }),
+            _ => Err(unrecognised()),
+        }
+    }
 }
 
 impl CardFormat {
@@ -191,6 +219,37 @@ mod tests {
             .encode("18446744073709551615")
             .expect("fits");
         assert_eq!(card.bytes, [0xFF; 8]);
+    }
+
+    #[test]
+    fn parses_the_agents_format_option() {
+        assert_eq!("raw:32".parse(), Ok(CardFormat::Raw { bits: 32 }));
+        assert_eq!(
+            "wiegand26:18".parse(),
+            Ok(CardFormat::Wiegand26 { facility: 18 })
+        );
+        assert_eq!(
+            "wiegand34:4711".parse(),
+            Ok(CardFormat::Wiegand34 { facility: 4711 })
+        );
+        assert_eq!(
+            "raw:0".parse::<CardFormat>(),
+            Err(CardFormatError::BadBitCount(0))
+        );
+        for bad in [
+            "raw",
+            "raw:",
+            "wiegand26:256",
+            "wiegand34:-1",
+            "wiegand37:1",
+            "",
+        ] {
+            assert_eq!(
+                bad.parse::<CardFormat>(),
+                Err(CardFormatError::Unrecognised(bad.to_owned())),
+                "{bad}"
+            );
+        }
     }
 
     #[test]
