@@ -1,0 +1,189 @@
+//! The registry of galleries, one per organisation, for one model version.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::Hash;
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+
+use crate::decision::{DecisionRule, Identification, Match, UnknownReason};
+use crate::gallery::Gallery;
+use crate::{Descriptor, MatcherError, check_finite};
+
+/// Every organisation's gallery for one model version. While two models run
+/// side by side during a transition, each has its own `Galleries`.
+///
+/// `O` identifies an organisation and `P` a person; the matcher knows nothing
+/// else about either.
+pub struct Galleries<O, P> {
+    model_version: String,
+    by_organisation: RwLock<HashMap<O, Arc<RwLock<Gallery<P>>>>>,
+}
+
+/// The nearest enrolled person and the two smallest euclidean distances.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Nearest<P> {
+    pub person: P,
+    pub distance: f32,
+    /// Distance to the second-nearest person; `None` when only one is enrolled.
+    pub second_distance: Option<f32>,
+}
+
+impl<O, P> fmt::Debug for Galleries<O, P> {
+    // Counts only: a gallery's contents are biometric data.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Galleries")
+            .field("model_version", &self.model_version)
+            .field("organisations", &self.by_organisation.read().len())
+            .finish()
+    }
+}
+
+impl<O: Eq + Hash + Clone, P: Clone + Eq + Hash> Galleries<O, P> {
+    pub fn new(model_version: impl Into<String>) -> Self {
+        Self {
+            model_version: model_version.into(),
+            by_organisation: RwLock::new(HashMap::new()),
+        }
+    }
+
+    pub fn model_version(&self) -> &str {
+        &self.model_version
+    }
+
+    /// Number of people enrolled in `organisation`'s gallery.
+    pub fn len(&self, organisation: &O) -> usize {
+        self.gallery(organisation).map_or(0, |g| g.read().len())
+    }
+
+    /// Enrols `person` in `organisation`'s gallery, or replaces their
+    /// descriptor (renewal). The descriptor is copied; the caller zeroises its own.
+    pub fn upsert(
+        &self,
+        organisation: &O,
+        person: P,
+        model_version: &str,
+        descriptor: &Descriptor,
+    ) -> Result<(), MatcherError> {
+        self.check_model(model_version)?;
+        check_finite(descriptor)?;
+        let gallery = {
+            let mut by_organisation = self.by_organisation.write();
+            Arc::clone(
+                by_organisation
+                    .entry(organisation.clone())
+                    .or_insert_with(|| Arc::new(RwLock::new(Gallery::new()))),
+            )
+        };
+        gallery.write().upsert(person, descriptor);
+        Ok(())
+    }
+
+    /// Takes `person` out of `organisation`'s gallery (withdrawal, removal,
+    /// erasure) and zeroes their descriptor. Returns once no search can find
+    /// them and every [`Match`] of them handed out earlier has been dropped,
+    /// so it must not be called while the same thread holds such a match.
+    /// Returns whether the person was enrolled.
+    pub fn remove(&self, organisation: &O, person: &P) -> bool {
+        let Some(gallery) = self.gallery(organisation) else {
+            return false;
+        };
+        let presence = gallery.write().remove(person);
+        match presence {
+            Some(presence) => {
+                drop(presence.write());
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Drops `organisation`'s whole gallery (the organisation is deleted),
+    /// with the same guarantee as [`Galleries::remove`]. Returns how many
+    /// people it held.
+    pub fn remove_organisation(&self, organisation: &O) -> usize {
+        let Some(gallery) = self.by_organisation.write().remove(organisation) else {
+            return 0;
+        };
+        // A search that fetched this gallery before it left the map may still
+        // be running; clearing under the write lock waits for it.
+        let presences = gallery.write().clear();
+        for presence in &presences {
+            drop(presence.write());
+        }
+        presences.len()
+    }
+
+    /// The nearest person in `organisation`'s gallery, without any decision;
+    /// `None` when the gallery is empty. For evaluation and calibration; an
+    /// entrance uses [`Galleries::identify`].
+    pub fn search(
+        &self,
+        organisation: &O,
+        model_version: &str,
+        probe: &Descriptor,
+    ) -> Result<Option<Nearest<P>>, MatcherError> {
+        self.check_model(model_version)?;
+        check_finite(probe)?;
+        let Some(gallery) = self.gallery(organisation) else {
+            return Ok(None);
+        };
+        let gallery = gallery.read();
+        Ok(gallery.scan(probe).map(|scan| Nearest {
+            person: gallery.person(scan.best_index).0.clone(),
+            distance: scan.best.sqrt(),
+            second_distance: scan.second.is_finite().then(|| scan.second.sqrt()),
+        }))
+    }
+
+    /// Searches `organisation`'s gallery and applies `rule`. A match holds
+    /// off the removal of its person until it is dropped: keep it until the
+    /// access system has been told.
+    pub fn identify(
+        &self,
+        organisation: &O,
+        model_version: &str,
+        probe: &Descriptor,
+        rule: &DecisionRule,
+    ) -> Result<Identification<P>, MatcherError> {
+        self.check_model(model_version)?;
+        check_finite(probe)?;
+        let Some(gallery) = self.gallery(organisation) else {
+            return Ok(Identification::Unknown(UnknownReason::EmptyGallery));
+        };
+        let gallery = gallery.read();
+        let Some(scan) = gallery.scan(probe) else {
+            return Ok(Identification::Unknown(UnknownReason::EmptyGallery));
+        };
+        let distance = scan.best.sqrt();
+        let second_distance = scan.second.sqrt();
+        if let Some(reason) = rule.reject(distance, second_distance) {
+            return Ok(Identification::Unknown(reason));
+        }
+        let (person, presence) = gallery.person(scan.best_index);
+        // Taken while the gallery is still read-locked, so a remover cannot
+        // slip in between finding the person and holding off their removal.
+        let lease = presence.read_arc();
+        Ok(Identification::Matched(Match::new(
+            person.clone(),
+            distance,
+            lease,
+        )))
+    }
+
+    fn gallery(&self, organisation: &O) -> Option<Arc<RwLock<Gallery<P>>>> {
+        self.by_organisation.read().get(organisation).cloned()
+    }
+
+    fn check_model(&self, model_version: &str) -> Result<(), MatcherError> {
+        if model_version == self.model_version {
+            Ok(())
+        } else {
+            Err(MatcherError::ModelMismatch {
+                expected: self.model_version.clone(),
+                given: model_version.to_owned(),
+            })
+        }
+    }
+}
