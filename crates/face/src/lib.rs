@@ -6,11 +6,11 @@
 //! It reads model files and nothing else: no other I/O, no knowledge of people.
 
 pub mod detect;
-pub mod fhog;
+mod fhog;
 pub mod geometry;
 pub mod image;
 pub mod landmarks;
-pub mod pyramid;
+mod pyramid;
 
 pub use detect::{Detection, HogFaceDetector};
 pub use geometry::{Point, Rect};
