@@ -118,8 +118,9 @@ impl UnitBoxToImage {
         UnitBoxToImage {
             left: r.left as f64,
             top: r.top as f64,
-            width: (r.right - r.left) as f64,
-            height: (r.bottom - r.top) as f64,
+            // In f64 so that no box, however extreme, can overflow.
+            width: r.right as f64 - r.left as f64,
+            height: r.bottom as f64 - r.top as f64,
         }
     }
 
