@@ -120,8 +120,8 @@ impl HogFaceDetector {
     /// Faces in `image`, best first, as dlib's `detector(img, upsample)`:
     /// the image is upsampled `upsample` times by `pyramid_up` first (and
     /// the boxes mapped back), so faces down to about 80/2^upsample pixels
-    /// are found. Upsampling stops early rather than exceed
-    /// [`pyramid::MAX_UPSAMPLED_PIXELS`]. Boxes are not clipped to the image.
+    /// are found. Upsampling stops early rather than make an image of more
+    /// than 2^26 pixels. Boxes are not clipped to the image.
     /// Runs on the calling thread only.
     pub fn detect(&self, image: &RgbImage, upsample: u32) -> Vec<Detection> {
         self.detect_with_threads(image, upsample, 1)

@@ -84,9 +84,13 @@ impl ShapePredictor {
     }
 }
 
-/// dlib's rounding of real coordinates to pixel positions.
+/// dlib's rounding of real coordinates to pixel positions, `floor(v + 0.5)`.
+/// Written out because `f64::floor` is a library call on baseline x86-64,
+/// and this runs for every sampled pixel.
 fn round_half_up(v: f64) -> i64 {
-    (v + 0.5).floor() as i64
+    let t = v + 0.5;
+    let i = t as i64;
+    if (i as f64) > t { i - 1 } else { i }
 }
 
 /// dlib's `get_pixel_intensity` of an RGB pixel (the truncated mean of the
@@ -114,8 +118,9 @@ impl UnitBoxToImage {
         UnitBoxToImage {
             left: r.left as f64,
             top: r.top as f64,
-            width: (r.right - r.left) as f64,
-            height: (r.bottom - r.top) as f64,
+            // In f64 so that no box, however extreme, can overflow.
+            width: r.right as f64 - r.left as f64,
+            height: r.bottom as f64 - r.top as f64,
         }
     }
 
@@ -160,6 +165,24 @@ fn similarity(from: &[f32], to: &[f32]) -> [f32; 4] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rounding_is_floor_of_half_up() {
+        for v in [
+            -2.5,
+            -2.4,
+            -0.5,
+            -0.49,
+            0.0,
+            0.49,
+            0.5,
+            1.5,
+            2.4999,
+            1e9 + 0.5,
+        ] {
+            assert_eq!(round_half_up(v), (v + 0.5).floor() as i64, "{v}");
+        }
+    }
 
     #[test]
     fn similarity_recovers_rotation_and_scale() {

@@ -10,13 +10,13 @@ pub mod decode;
 pub mod descriptor;
 pub mod detect;
 pub mod engine;
-pub mod fhog;
+mod fhog;
 pub mod geometry;
 pub mod image;
 pub mod landmarks;
 pub mod models;
 mod nn;
-pub mod pyramid;
+mod pyramid;
 pub mod quality;
 
 pub use chip::{ChipError, FaceChip};

@@ -266,6 +266,7 @@ struct GatheredRows {
     top_r: Vec<f32>,
     bot_l: Vec<f32>,
     bot_r: Vec<f32>,
+    row_f32: Vec<f32>,
 }
 
 impl GatheredRows {
@@ -278,13 +279,21 @@ impl GatheredRows {
     }
 
     fn update(&mut self, src: &[u8], in_w: usize, left: &[usize], top: usize, bottom: usize) {
-        let gather = |row: usize, l: &mut Vec<f32>, r: &mut Vec<f32>| {
-            let s = &src[row * in_w..(row + 1) * in_w];
+        let row_f32 = &mut self.row_f32;
+        let mut gather = |row: usize, l: &mut Vec<f32>, r: &mut Vec<f32>| {
+            // Widen the row once (vectorised), then pick the samples.
+            row_f32.clear();
+            row_f32.extend(
+                src[row * in_w..(row + 1) * in_w]
+                    .iter()
+                    .map(|&v| f32::from(v)),
+            );
+            let s = &row_f32[..];
             l.resize(left.len(), 0.0);
             r.resize(left.len(), 0.0);
             for ((l, r), &c) in l.iter_mut().zip(r.iter_mut()).zip(left) {
-                *l = f32::from(s[c]);
-                *r = f32::from(s[c + 1]);
+                *l = s[c];
+                *r = s[c + 1];
             }
         };
         if top != self.top {

@@ -136,3 +136,10 @@ fn truncated_models_are_errors() {
         );
     }
 }
+
+#[test]
+fn models_are_shareable_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<HogFaceDetector>();
+    assert_send_sync::<limen_face::ShapePredictor>();
+}
