@@ -90,6 +90,8 @@ impl std::fmt::Debug for StoredVector {
 /// One imported row, already checked for its own shape.
 #[derive(Debug, Clone)]
 pub struct NewPerson {
+    /// Where it was in the import (from 1), for error reports.
+    pub row: usize,
     pub first_name: PersonName,
     pub last_name: PersonName,
     pub email: EmailAddress,
@@ -128,6 +130,7 @@ impl NewPerson {
         check("acs_id", acs.as_ref().map(|_| ()).map_err(Clone::clone));
         match (first, last, mail, acs) {
             (Ok(first_name), Ok(last_name), Ok(email), Ok(acs_id)) => Ok(NewPerson {
+                row,
                 first_name,
                 last_name,
                 email,
@@ -409,51 +412,28 @@ impl Store {
 
     // ----- people --------------------------------------------------------
 
+    /// The rows that clash with each other or with someone already in the
+    /// organisation (another person holding the same ACS id).
+    pub async fn import_conflicts(
+        &self,
+        org: &OrgId,
+        rows: &[NewPerson],
+    ) -> Result<Vec<RowError>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        import_conflicts(&mut conn, org, rows).await
+    }
+
     /// Imports people all-or-nothing: new e-mail addresses are created,
-    /// known ones updated. Rows that clash with each other or with someone
-    /// already in the organisation are reported and nothing is written.
+    /// known ones updated. If any row clashes (see [`Store::import_conflicts`])
+    /// the clashes are returned and nothing is written.
     pub async fn import_people(
         &self,
         org: &OrgId,
         rows: &[NewPerson],
     ) -> Result<Result<ImportReport, Vec<RowError>>, StoreError> {
-        let mut errors = Vec::new();
-        for (index, row) in rows.iter().enumerate() {
-            if let Some(first) = rows[..index].iter().position(|r| r.email == row.email) {
-                errors.push(RowError {
-                    row: index + 1,
-                    field: "email",
-                    message: format!("duplicate of row {}", first + 1),
-                });
-            }
-            if let Some(first) = rows[..index].iter().position(|r| r.acs_id == row.acs_id) {
-                errors.push(RowError {
-                    row: index + 1,
-                    field: "acs_id",
-                    message: format!("duplicate of row {}", first + 1),
-                });
-            }
-        }
         let mut tx = self.pool.begin().await?;
-        for (index, row) in rows.iter().enumerate() {
-            let holder = sqlx::query("SELECT email FROM people WHERE org_id = $1 AND acs_id = $2")
-                .bind(org.as_str())
-                .bind(row.acs_id.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
-            if let Some(holder) = holder {
-                let holder_email: String = holder.try_get("email")?;
-                if holder_email != row.email.as_str() {
-                    errors.push(RowError {
-                        row: index + 1,
-                        field: "acs_id",
-                        message: "already belongs to another person in this organisation".into(),
-                    });
-                }
-            }
-        }
+        let errors = import_conflicts(&mut tx, org, rows).await?;
         if !errors.is_empty() {
-            errors.sort_by_key(|e| e.row);
             return Ok(Err(errors));
         }
         let mut report = ImportReport {
@@ -1080,6 +1060,47 @@ impl Store {
         }
         Ok(Ok(checked))
     }
+}
+
+async fn import_conflicts(
+    conn: &mut AnyConnection,
+    org: &OrgId,
+    rows: &[NewPerson],
+) -> Result<Vec<RowError>, StoreError> {
+    let mut errors = Vec::new();
+    for (index, row) in rows.iter().enumerate() {
+        if let Some(first) = rows[..index].iter().find(|r| r.email == row.email) {
+            errors.push(RowError {
+                row: row.row,
+                field: "email",
+                message: format!("duplicate of row {}", first.row),
+            });
+        }
+        if let Some(first) = rows[..index].iter().find(|r| r.acs_id == row.acs_id) {
+            errors.push(RowError {
+                row: row.row,
+                field: "acs_id",
+                message: format!("duplicate of row {}", first.row),
+            });
+        }
+        let holder = sqlx::query("SELECT email FROM people WHERE org_id = $1 AND acs_id = $2")
+            .bind(org.as_str())
+            .bind(row.acs_id.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
+        if let Some(holder) = holder {
+            let holder_email: String = holder.try_get("email")?;
+            if holder_email != row.email.as_str() {
+                errors.push(RowError {
+                    row: row.row,
+                    field: "acs_id",
+                    message: "already belongs to another person in this organisation".into(),
+                });
+            }
+        }
+    }
+    errors.sort_by_key(|e| e.row);
+    Ok(errors)
 }
 
 /// Locks the person's row for the rest of the transaction (a row lock on
