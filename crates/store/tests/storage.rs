@@ -87,6 +87,7 @@ on_both!(
     invitations_are_single_use_and_replaceable,
     audit_chain_detects_a_tampered_row,
     cancelling_keeps_only_a_dated_record,
+    retention_purges_what_has_expired,
 );
 
 async fn new_org(store: &Store, name: &str) -> OrgId {
@@ -631,5 +632,71 @@ async fn cancelling_keeps_only_a_dated_record(db: &TestDb) {
             .expect("records")
             .is_empty(),
         "a person who left leaves nothing"
+    );
+}
+
+async fn retention_purges_what_has_expired(db: &TestDb) {
+    let store = &db.store;
+    let org = new_org(store, "Acme").await;
+    let person = registered_person(store, &org, "ann@acme.test", "A1").await;
+    let (_, stale_session) = new_token();
+    let (_, live_session) = new_token();
+    store
+        .create_session(&person, &stale_session, limen_store::now() - 1)
+        .await
+        .expect("session");
+    store
+        .create_session(&person, &live_session, limen_store::now() + 600)
+        .await
+        .expect("session");
+    store
+        .purge_expired(limen_store::now() - 3600)
+        .await
+        .expect("purge");
+    let mut conn = raw(db).await;
+    let sessions: i64 = sqlx::query("SELECT COUNT(*) FROM sessions WHERE person_id = $1")
+        .bind(person.id.as_str())
+        .fetch_one(&mut conn)
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(
+        sessions, 1,
+        "the expired session is purged, the live one kept"
+    );
+
+    store.cancel_registration(&person).await.expect("cancel");
+    let (_, stale_invitation) = new_token();
+    store
+        .replace_invitation(&org, &person.id, &stale_invitation, limen_store::now() - 1)
+        .await
+        .expect("invite");
+    store
+        .purge_expired(limen_store::now() - 3600)
+        .await
+        .expect("purge");
+    let invitations: i64 = sqlx::query("SELECT COUNT(*) FROM invitations WHERE person_id = $1")
+        .bind(person.id.as_str())
+        .fetch_one(&mut conn)
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(invitations, 0, "the expired invitation is purged");
+    assert_eq!(
+        store.cancellations(&person).await.expect("records").len(),
+        1,
+        "a recent cancellation record is kept"
+    );
+    store
+        .purge_expired(limen_store::now() + 1)
+        .await
+        .expect("purge");
+    assert!(
+        store
+            .cancellations(&person)
+            .await
+            .expect("records")
+            .is_empty(),
+        "an old one is not"
     );
 }
