@@ -6,6 +6,10 @@
 //! same code. The dlib files stay the source of truth: nothing is converted
 //! ahead of time.
 
+pub mod dnn;
+pub mod fhog_detector;
 mod reader;
+pub mod shape_predictor;
 
+pub use dnn::DnnModel;
 pub use reader::{FormatError, Reader};

@@ -1,6 +1,14 @@
 //! `limen`: one command for the whole service.
 
-use clap::{Parser, Subcommand};
+mod bench_cmd;
+mod eval_cmd;
+mod face_cmd;
+mod parallel;
+mod peak;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(name = "limen", version, about = "Privacy-first face access")]
@@ -11,13 +19,46 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Face engine commands (embed, compare).
-    Face,
+    /// The face engine: embed images, compare two faces.
+    #[command(subcommand)]
+    Face(face_cmd::FaceCommand),
+    /// Accuracy evaluation of the face engine.
+    #[command(subcommand)]
+    Eval(eval_cmd::EvalCommand),
+    /// Speed figures against the reference implementation.
+    #[command(subcommand)]
+    Bench(bench_cmd::BenchCommand),
+}
+
+/// Where the model files are: `--models`, else `LIMEN_MODELS_DIR`, else
+/// `models/` in the working directory, else the repository's `models/`.
+#[derive(Args, Clone)]
+pub struct ModelsArg {
+    #[arg(long = "models", env = "LIMEN_MODELS_DIR", value_name = "DIR")]
+    models: Option<PathBuf>,
+}
+
+impl ModelsArg {
+    pub fn dir(&self) -> PathBuf {
+        if let Some(dir) = &self.models {
+            return dir.clone();
+        }
+        let local = PathBuf::from("models");
+        if local
+            .join(limen_face::models::DESCRIPTOR.file_name)
+            .is_file()
+        {
+            return local;
+        }
+        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../models"))
+    }
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Face => Ok(()),
+        Command::Face(cmd) => face_cmd::run(cmd),
+        Command::Eval(cmd) => eval_cmd::run(cmd),
+        Command::Bench(cmd) => bench_cmd::run(cmd),
     }
 }

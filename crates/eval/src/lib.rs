@@ -1,0 +1,25 @@
+//! Accuracy protocols over face descriptors, independent of how the
+//! descriptors were made: the same pairs and probes score Limen's engine and
+//! the reference implementation alike.
+//!
+//! - [`people`]: LFW's `people.txt` (people sets, names, image counts).
+//! - [`verification`]: genuine and impostor pairs per set, seeded, with the
+//!   threshold chosen on the other sets (leave one set out).
+//! - [`identification`]: open-set 1:N search with a gallery, mated and
+//!   non-mated probes; rank-1, FNIR at fixed FPIR.
+//!
+//! A face that was not found counts as an error wherever it is needed.
+
+pub mod identification;
+pub mod people;
+pub mod rng;
+pub mod verification;
+
+/// Euclidean distance between two descriptors.
+pub fn distance(a: &[f32], b: &[f32]) -> f32 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y) * (x - y))
+        .sum::<f32>()
+        .sqrt()
+}

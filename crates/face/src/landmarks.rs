@@ -1,0 +1,175 @@
+//! dlib's `shape_predictor` (ensemble of regression trees) for the 5-point
+//! face landmark model: for each cascade level, sample grey levels at pixels
+//! placed relative to the current shape estimate, walk every tree on pixel
+//! differences, and add the leaves' shape corrections.
+//!
+//! Points come out in dlib's order for this model — right eye outer corner,
+//! right eye inner corner, left eye outer corner, left eye inner corner,
+//! bottom of the nose ("right"/"left" of the person) — and rounded to whole
+//! pixels, as dlib's `full_object_detection` stores them.
+
+use limen_dlib_format::FormatError;
+use limen_dlib_format::shape_predictor::ShapePredictorModel;
+use thiserror::Error;
+
+use crate::geometry::{Point, Rect};
+use crate::image::RgbImage;
+
+/// Number of landmarks this runtime returns.
+pub const NUM_LANDMARKS: usize = 5;
+
+#[derive(Debug, Error, PartialEq)]
+pub enum LandmarkError {
+    #[error("shape predictor model: {0}")]
+    Format(#[from] FormatError),
+    #[error("the model predicts {0} landmarks, not {NUM_LANDMARKS}")]
+    WrongPartCount(usize),
+}
+
+/// The landmark model, ready to run; immutable and shareable across threads.
+#[derive(Debug, Clone)]
+pub struct ShapePredictor {
+    model: ShapePredictorModel,
+}
+
+impl ShapePredictor {
+    /// Loads `shape_predictor_5_face_landmarks.dat`.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, LandmarkError> {
+        Self::from_model(ShapePredictorModel::parse(bytes)?)
+    }
+
+    pub fn from_model(model: ShapePredictorModel) -> Result<Self, LandmarkError> {
+        if model.num_parts() != NUM_LANDMARKS {
+            return Err(LandmarkError::WrongPartCount(model.num_parts()));
+        }
+        Ok(ShapePredictor { model })
+    }
+
+    /// The landmarks of the face in box `face` (any box; pixels outside the
+    /// image read as black), exactly as dlib's `shape_predictor(img, rect)`.
+    pub fn predict(&self, image: &RgbImage, face: Rect) -> [Point; NUM_LANDMARKS] {
+        let model = &self.model;
+        let mut shape = model.initial_shape.clone();
+        let to_image = UnitBoxToImage::new(face);
+        let mut pixels: Vec<f32> = Vec::new();
+        for (level, forest) in model.forests.iter().enumerate() {
+            let [m00, m01, m10, m11] = similarity(&model.initial_shape, &shape);
+            pixels.clear();
+            for (&anchor, &[dx, dy]) in model.anchor_idx[level].iter().zip(&model.deltas[level]) {
+                let ux = (m00 * dx + m01 * dy) + shape[2 * anchor];
+                let uy = (m10 * dx + m11 * dy) + shape[2 * anchor + 1];
+                let (x, y) = to_image.map(ux, uy);
+                pixels.push(intensity(image, round_half_up(x), round_half_up(y)));
+            }
+            for tree in forest {
+                let mut node = 0;
+                while node < tree.splits.len() {
+                    let split = &tree.splits[node];
+                    node = if pixels[split.idx1] - pixels[split.idx2] > split.threshold {
+                        2 * node + 1
+                    } else {
+                        2 * node + 2
+                    };
+                }
+                let leaf = &tree.leaves[node - tree.splits.len()];
+                for (s, d) in shape.iter_mut().zip(leaf) {
+                    *s += d;
+                }
+            }
+        }
+        std::array::from_fn(|i| {
+            let (x, y) = to_image.map(shape[2 * i], shape[2 * i + 1]);
+            Point::new(round_half_up(x) as f64, round_half_up(y) as f64)
+        })
+    }
+}
+
+/// dlib's rounding of real coordinates to pixel positions.
+fn round_half_up(v: f64) -> i64 {
+    (v + 0.5).floor() as i64
+}
+
+/// dlib's `get_pixel_intensity` of an RGB pixel (the truncated mean of the
+/// channels), 0 outside the image.
+fn intensity(image: &RgbImage, x: i64, y: i64) -> f32 {
+    if x < 0 || y < 0 || x >= image.width() as i64 || y >= image.height() as i64 {
+        return 0.0;
+    }
+    let [r, g, b] = image.pixel(x as usize, y as usize);
+    ((u32::from(r) + u32::from(g) + u32::from(b)) / 3) as f32
+}
+
+/// Maps the unit box onto the face box: (0,0) to the top-left corner and
+/// (1,1) to the bottom-right one (inclusive bounds, so the width is
+/// `right - left`).
+struct UnitBoxToImage {
+    left: f64,
+    top: f64,
+    width: f64,
+    height: f64,
+}
+
+impl UnitBoxToImage {
+    fn new(r: Rect) -> Self {
+        UnitBoxToImage {
+            left: r.left as f64,
+            top: r.top as f64,
+            width: (r.right - r.left) as f64,
+            height: (r.bottom - r.top) as f64,
+        }
+    }
+
+    fn map(&self, u: f32, v: f32) -> (f64, f64) {
+        (
+            self.width * f64::from(u) + self.left,
+            self.height * f64::from(v) + self.top,
+        )
+    }
+}
+
+/// The rotation-and-scale part of the least-squares similarity transform
+/// taking shape `from` onto shape `to` (Umeyama), as a row-major 2x2 f32
+/// matrix. In 2-D it has the closed form `[[p, -q], [q, p]] / var(from)`
+/// with `p`, `q` the trace and skew of the cross-covariance.
+fn similarity(from: &[f32], to: &[f32]) -> [f32; 4] {
+    let n = (from.len() / 2) as f64;
+    let mean = |s: &[f32], k: usize| {
+        s.iter()
+            .skip(k)
+            .step_by(2)
+            .map(|&v| f64::from(v))
+            .sum::<f64>()
+            / n
+    };
+    let (fx, fy, tx, ty) = (mean(from, 0), mean(from, 1), mean(to, 0), mean(to, 1));
+    let (mut var, mut p, mut q) = (0.0, 0.0, 0.0);
+    for (f, t) in from.chunks_exact(2).zip(to.chunks_exact(2)) {
+        let (ax, ay) = (f64::from(f[0]) - fx, f64::from(f[1]) - fy);
+        let (bx, by) = (f64::from(t[0]) - tx, f64::from(t[1]) - ty);
+        var += ax * ax + ay * ay;
+        p += bx * ax + by * ay;
+        q += by * ax - bx * ay;
+    }
+    if var == 0.0 {
+        return [1.0, 0.0, 0.0, 1.0];
+    }
+    let (a, b) = (p / var, q / var);
+    [a as f32, -b as f32, b as f32, a as f32]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn similarity_recovers_rotation_and_scale() {
+        let from = [0.0f32, 0.0, 1.0, 0.0, 0.0, 1.0];
+        // Rotate by 90 degrees and scale by 2, then shift.
+        let to = [5.0f32, 5.0, 5.0, 7.0, 3.0, 5.0];
+        let m = similarity(&from, &to);
+        let want = [0.0, -2.0, 2.0, 0.0];
+        for (a, b) in m.iter().zip(want) {
+            assert!((a - b).abs() < 1e-6, "{m:?}");
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! The whole engine against the reference on identical boxes: our decode,
+//! our landmarks from the reference's box, our chip and our descriptor must
+//! give dlib's vectors (median cosine ≥ 0.999, ≥ 99% of faces ≥ 0.99) and
+//! dlib's landmarks (within 1 px on average). Also the enrolment rules.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use limen_face::{EnrolmentError, FaceEngine, Point, Rect};
+use serde_json::Value;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+fn engine() -> &'static FaceEngine {
+    static ENGINE: OnceLock<FaceEngine> = OnceLock::new();
+    ENGINE.get_or_init(|| {
+        FaceEngine::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models"))
+            .expect("the repository's models load")
+    })
+}
+
+fn reference() -> Vec<Value> {
+    let text = std::fs::read_to_string(fixtures().join("reference.jsonl")).expect("reference");
+    text.lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect()
+}
+
+fn cosine(a: &[f32], b: &[f64]) -> f64 {
+    let dot: f64 = a.iter().zip(b).map(|(x, y)| f64::from(*x) * y).sum();
+    let na: f64 = a.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
+    let nb: f64 = b.iter().map(|y| y.powi(2)).sum::<f64>().sqrt();
+    dot / (na * nb)
+}
+
+fn numbers(v: &Value) -> Vec<f64> {
+    v.as_array()
+        .expect("array")
+        .iter()
+        .map(|x| x.as_f64().expect("number"))
+        .collect()
+}
+
+fn read(rel: &str) -> Vec<u8> {
+    std::fs::read(fixtures().join(rel)).expect("fixture image")
+}
+
+#[test]
+fn descriptors_and_landmarks_match_dlib_on_the_reference_boxes() {
+    let mut cosines = Vec::new();
+    let mut landmark_errors = Vec::new();
+    for row in reference() {
+        let image = limen_face::decode(&read(row["path"].as_str().expect("path"))).expect("decode");
+        for face in row["faces"].as_array().expect("faces") {
+            let b = numbers(&face["box"]);
+            let rect = Rect::new(b[0] as i64, b[1] as i64, b[2] as i64, b[3] as i64);
+            let ours = engine()
+                .face_in_box(&image, rect)
+                .expect("a chip for a real face");
+            cosines.push(cosine(
+                ours.descriptor.as_slice(),
+                &numbers(&face["embedding"]),
+            ));
+            let theirs: Vec<Point> = face["landmarks5"]
+                .as_array()
+                .expect("landmarks")
+                .iter()
+                .map(|p| {
+                    let xy = numbers(p);
+                    Point::new(xy[0], xy[1])
+                })
+                .collect();
+            let mean = ours
+                .landmarks
+                .iter()
+                .zip(&theirs)
+                .map(|(a, b)| (a.x - b.x).hypot(a.y - b.y))
+                .sum::<f64>()
+                / 5.0;
+            landmark_errors.push(mean);
+        }
+    }
+    assert!(cosines.len() >= 60, "only {} faces", cosines.len());
+    cosines.sort_by(f64::total_cmp);
+    let median = cosines[cosines.len() / 2];
+    let close = cosines.iter().filter(|&&c| c >= 0.99).count() as f64 / cosines.len() as f64;
+    assert!(median >= 0.999, "median cosine {median}");
+    assert!(
+        close >= 0.99,
+        "only {:.1}% of faces at cosine ≥ 0.99",
+        close * 100.0
+    );
+    let mean_error = landmark_errors.iter().sum::<f64>() / landmark_errors.len() as f64;
+    assert!(mean_error <= 1.0, "mean landmark error {mean_error} px");
+}
+
+#[test]
+fn enrolment_takes_consistent_single_faces_and_refuses_the_rest() {
+    let gul_a = read("lfw/Abdullah_Gul_0011.jpg");
+    let agassi_a = read("lfw/Andre_Agassi_0005.jpg");
+    let agassi_b = read("lfw/Andre_Agassi_0016.jpg");
+
+    let enrolled = engine()
+        .enrolment_descriptor(&[&agassi_a, &agassi_b])
+        .expect("two good photos of one person enrol");
+    let probe = engine()
+        .analyze(&read("lfw/Andre_Agassi_0027.jpg"))
+        .expect("decode");
+    let nearest = probe
+        .iter()
+        .map(|f| f.descriptor.euclidean_distance(&enrolled))
+        .fold(f32::INFINITY, f32::min);
+    assert!(
+        nearest < limen_face::SAME_PERSON_DISTANCE,
+        "distance {nearest}"
+    );
+
+    assert!(matches!(
+        engine().enrolment_descriptor(&[&agassi_a, &gul_a]),
+        Err(EnrolmentError::FramesDisagree)
+    ));
+    assert!(matches!(
+        engine().enrolment_descriptor(&[]),
+        Err(EnrolmentError::FrameCount(0))
+    ));
+    let six = [&agassi_a[..]; 6];
+    assert!(matches!(
+        engine().enrolment_descriptor(&six),
+        Err(EnrolmentError::FrameCount(6))
+    ));
+    assert!(matches!(
+        engine().enrolment_descriptor(&[&read("lfw/Abdullah_Gul_0008.jpg")]),
+        Err(EnrolmentError::SeveralFaces { frame: 1 })
+    ));
+    assert!(matches!(
+        engine().enrolment_descriptor(&[&agassi_a, &read("lfw/Damarius_Bilbo_0001.jpg")]),
+        Err(EnrolmentError::NoFace { frame: 2 })
+    ));
+    assert!(matches!(
+        engine().enrolment_descriptor(&[&agassi_a[..agassi_a.len() / 2]]),
+        Err(EnrolmentError::Decode { frame: 1, .. })
+    ));
+}
+
+#[test]
+fn a_face_too_small_is_refused_with_its_reason() {
+    // The same photo shrunk to a quarter: the face is there but too small.
+    let image = limen_face::decode(&read("lfw/David_Beckham_0001.jpg")).expect("decode");
+    let (w, h) = (image.width() / 4, image.height() / 4);
+    let mut small = Vec::with_capacity(w * h * 3);
+    for y in 0..h {
+        for x in 0..w {
+            small.extend_from_slice(&image.pixel(x * 4, y * 4));
+        }
+    }
+    let small = limen_face::RgbImage::from_raw(w, h, small).expect("sized");
+    // The reference's box for this photo, scaled by the same quarter.
+    let face = engine()
+        .finder()
+        .locate(&small, Rect::new(19, 21, 41, 44), None);
+    assert!(!face.quality.passed);
+    assert!(
+        face.quality
+            .issues
+            .contains(&limen_face::QualityIssue::TooSmall),
+        "{:?}",
+        face.quality
+    );
+    let full = engine()
+        .finder()
+        .locate(&image, Rect::new(76, 86, 165, 176), None);
+    assert!(full.quality.passed, "{:?}", full.quality);
+}

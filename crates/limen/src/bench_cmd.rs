@@ -1,0 +1,144 @@
+//! `limen bench …`: speed figures, each a ratio against a reference measured
+//! in the same run. Never used as a pass/fail test.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use limen_face::{FaceEngine, Rect};
+use serde::Deserialize;
+use serde_json::json;
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Descriptor and whole-pipeline time, single thread, against the
+    /// reference (dlib through Python `face_recognition`) on the same inputs.
+    Face(FaceBenchArgs),
+}
+
+#[derive(Args)]
+pub struct FaceBenchArgs {
+    /// The Python of the reference's virtual environment
+    /// (`shared/tools/peer/setup.sh` makes one at /tmp/limen-peer).
+    #[arg(long, default_value = "/tmp/limen-peer/bin/python")]
+    reference_python: PathBuf,
+    /// A 640×480 JPEG with one face, for the whole pipeline.
+    #[arg(long, default_value = "bench/frame-640x480.jpg")]
+    frame: PathBuf,
+    /// An image and the face box in it, for the descriptor alone.
+    #[arg(
+        long,
+        default_value = "crates/face/tests/fixtures/lfw/Abba_Eban_0001.jpg"
+    )]
+    face: PathBuf,
+    #[arg(long, default_value = "67,80,175,187")]
+    face_box: String,
+    #[arg(long, default_value_t = 30)]
+    iterations: usize,
+    #[command(flatten)]
+    models: crate::ModelsArg,
+}
+
+pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
+    match cmd {
+        BenchCommand::Face(args) => face(args),
+    }
+}
+
+/// Median milliseconds of `f` over `n` runs after one warm-up run.
+fn median_ms(n: usize, mut f: impl FnMut()) -> f64 {
+    f();
+    let mut times: Vec<f64> = (0..n.max(1))
+        .map(|_| {
+            let t0 = Instant::now();
+            f();
+            t0.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+#[derive(Deserialize)]
+struct ReferenceTimes {
+    descriptor_ms: f64,
+    pipeline_ms: f64,
+    pipeline_faces: usize,
+}
+
+fn reference(args: &FaceBenchArgs) -> anyhow::Result<ReferenceTimes> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench/reference.py");
+    let out = Command::new(&args.reference_python)
+        .arg(&script)
+        .args(["--frame".as_ref(), args.frame.as_os_str()])
+        .args(["--face".as_ref(), args.face.as_os_str()])
+        .args(["--box", &args.face_box])
+        .args(["--iterations", &args.iterations.to_string()])
+        // dlib is single-threaded; keep numpy's BLAS from spreading too.
+        .env("OPENBLAS_NUM_THREADS", "1")
+        .output()
+        .with_context(|| format!("running {}", args.reference_python.display()))?;
+    if !out.status.success() {
+        bail!(
+            "reference failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(serde_json::from_slice(&out.stdout)?)
+}
+
+fn face(args: FaceBenchArgs) -> anyhow::Result<()> {
+    let engine = FaceEngine::load(&args.models.dir())?;
+    let face_bytes = std::fs::read(&args.face).with_context(|| args.face.display().to_string())?;
+    let frame_bytes =
+        std::fs::read(&args.frame).with_context(|| args.frame.display().to_string())?;
+    let face_image = limen_face::decode(&face_bytes)?;
+    let coords: Vec<i64> = args
+        .face_box
+        .split(',')
+        .map(|v| v.trim().parse())
+        .collect::<Result<_, _>>()?;
+    let [l, t, r, b] = coords[..] else {
+        bail!("--face-box is left,top,right,bottom")
+    };
+    let rect = Rect::new(l, t, r, b);
+
+    let descriptor_ms = median_ms(args.iterations, || {
+        std::hint::black_box(engine.face_in_box(&face_image, rect));
+    });
+    let mut pipeline_faces = 0;
+    let pipeline_ms = median_ms(args.iterations, || {
+        let faces = limen_face::decode(&frame_bytes).map(|img| engine.faces(&img));
+        pipeline_faces = faces.map_or(0, |f| f.len());
+    });
+    let reference = reference(&args)?;
+    let flops = engine.descriptor_flops() as f64;
+    let peak = crate::peak::single_core_f32_gflops();
+    let achieved = flops / (descriptor_ms * 1e6);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&json!({
+            "iterations": args.iterations,
+            "threads": 1,
+            "descriptor": {
+                "limen_ms": descriptor_ms,
+                "reference_ms": reference.descriptor_ms,
+                "speedup": reference.descriptor_ms / descriptor_ms,
+                "flops": flops,
+                "limen_gflops": achieved,
+                "single_core_peak_gflops": peak,
+                "share_of_peak": achieved / peak,
+            },
+            "pipeline_640x480": {
+                "limen_ms": pipeline_ms,
+                "reference_ms": reference.pipeline_ms,
+                "speedup": reference.pipeline_ms / pipeline_ms,
+                "limen_faces": pipeline_faces,
+                "reference_faces": reference.pipeline_faces,
+            },
+        }))?
+    );
+    Ok(())
+}

@@ -1,0 +1,188 @@
+//! The `limen face` and `limen eval` commands as a user runs them.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn lfw(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../face/tests/fixtures/lfw")
+        .join(name)
+}
+
+fn limen(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_limen"))
+        .args(args)
+        .output()
+        .expect("limen runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("limen-cli-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+#[test]
+fn embed_prints_one_line_per_image_in_order_with_given_boxes_and_errors() {
+    let dir = temp_dir("embed");
+    let list = dir.join("list.txt");
+    let agassi = lfw("Andre_Agassi_0005.jpg");
+    let missing = dir.join("no-such.jpg");
+    std::fs::write(
+        &list,
+        format!(
+            "{}\n{}\t60,70,170,180\n{}\n",
+            agassi.display(),
+            agassi.display(),
+            missing.display()
+        ),
+    )
+    .expect("list");
+    let (ok, stdout, stderr) = limen(&[
+        "face",
+        "embed",
+        "--json",
+        "--threads",
+        "2",
+        "--list",
+        list.to_str().expect("utf-8"),
+        lfw("Abdullah_Gul_0008.jpg").to_str().expect("utf-8"),
+    ]);
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(ok, "{stderr}");
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(lines.len(), 4);
+
+    let detected = &lines[0];
+    assert_eq!(detected["path"], agassi.display().to_string());
+    assert_eq!(detected["faces"].as_array().expect("faces").len(), 1);
+    assert_eq!(detected["embedding"].as_array().expect("vector").len(), 128);
+    assert!(detected["error"].is_null());
+    let face = &detected["faces"][0];
+    assert_eq!(face["landmarks5"].as_array().expect("points").len(), 5);
+    assert!(face["quality"]["passed"].as_bool().expect("verdict"));
+
+    let given = &lines[1];
+    assert_eq!(
+        given["faces"][0]["box"],
+        serde_json::json!([60, 70, 170, 180])
+    );
+    assert!(given["faces"][0]["score"].is_null());
+
+    assert!(
+        lines[2]["error"]
+            .as_str()
+            .expect("message")
+            .contains("cannot read")
+    );
+    assert!(lines[2]["embedding"].is_null());
+    // Several faces: the top-level embedding is the largest face's.
+    assert!(lines[3]["faces"].as_array().expect("faces").len() >= 2);
+}
+
+#[test]
+fn compare_gives_a_verdict() {
+    let (ok, same, _) = limen(&[
+        "face",
+        "compare",
+        lfw("Andre_Agassi_0005.jpg").to_str().expect("utf-8"),
+        lfw("Andre_Agassi_0016.jpg").to_str().expect("utf-8"),
+    ]);
+    assert!(ok);
+    assert!(same.contains("same person"), "{same}");
+    let (ok, different, _) = limen(&[
+        "face",
+        "compare",
+        lfw("Andre_Agassi_0005.jpg").to_str().expect("utf-8"),
+        lfw("Bill_Gates_0006.jpg").to_str().expect("utf-8"),
+    ]);
+    assert!(ok);
+    assert!(different.contains("different people"), "{different}");
+}
+
+#[test]
+fn eval_lfw_scores_a_small_people_file() {
+    // An LFW-shaped folder from the fixtures: two sets, images renumbered.
+    let root = temp_dir("eval");
+    let people = [
+        (
+            "Andre_Agassi",
+            vec![
+                "Andre_Agassi_0005",
+                "Andre_Agassi_0016",
+                "Andre_Agassi_0027",
+            ],
+        ),
+        ("Bill_Gates", vec!["Bill_Gates_0006", "Bill_Gates_0017"]),
+        (
+            "David_Beckham",
+            vec![
+                "David_Beckham_0001",
+                "David_Beckham_0012",
+                "David_Beckham_0023",
+            ],
+        ),
+        (
+            "Abdullah_Gul",
+            vec!["Abdullah_Gul_0009", "Abdullah_Gul_0011"],
+        ),
+        ("Diana_Ross", vec!["Diana_Ross_0001"]),
+        ("Damarius_Bilbo", vec!["Damarius_Bilbo_0001"]),
+    ];
+    for (name, files) in &people {
+        std::fs::create_dir_all(root.join(name)).expect("dir");
+        for (k, file) in files.iter().enumerate() {
+            std::fs::copy(
+                lfw(&format!("{file}.jpg")),
+                root.join(name).join(format!("{name}_{:04}.jpg", k + 1)),
+            )
+            .expect("copy");
+        }
+    }
+    let listing = |set: &[(&str, Vec<&str>)]| {
+        set.iter()
+            .map(|(n, f)| format!("{n}\t{}\n", f.len()))
+            .collect::<String>()
+    };
+    let text = format!(
+        "2\n3\n{}3\n{}",
+        listing(&people[..3]),
+        listing(&people[3..])
+    );
+    std::fs::write(root.join("people.txt"), text).expect("people");
+    let (ok, stdout, stderr) = limen(&[
+        "eval",
+        "lfw",
+        "--root",
+        root.to_str().expect("utf-8"),
+        "--people",
+        root.join("people.txt").to_str().expect("utf-8"),
+        "--pairs",
+        "3",
+    ]);
+    std::fs::remove_dir_all(&root).ok();
+    assert!(ok, "{stderr}");
+    let summary: Value = serde_json::from_str(&stdout).expect("json summary");
+    assert_eq!(summary["images"], 12);
+    // Damarius_Bilbo's photo has no face the reference finds either.
+    assert_eq!(summary["faces_found"], 11);
+    let folds = summary["verification"]["folds"].as_array().expect("folds");
+    assert_eq!(folds.len(), 2);
+    assert!(
+        summary["verification"]["mean_accuracy"]
+            .as_f64()
+            .expect("accuracy")
+            > 0.5
+    );
+    assert!(summary["identification"]["rank1"].as_f64().is_some());
+}
