@@ -1,10 +1,12 @@
 //! `limen`: one command for the whole service.
 
+mod admin;
 mod bench_cmd;
 mod eval_cmd;
 mod face_cmd;
 mod parallel;
 mod peak;
+mod serve;
 
 use std::path::PathBuf;
 
@@ -28,6 +30,20 @@ enum Command {
     /// Speed figures against the reference implementation.
     #[command(subcommand)]
     Bench(bench_cmd::BenchCommand),
+    /// Runs the HTTP service.
+    Serve {
+        /// Configuration file (TOML); LIMEN_* environment variables override it.
+        #[arg(long, env = "LIMEN_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Operator commands: organisations, audit trail.
+    Admin {
+        /// Configuration file (TOML); LIMEN_* environment variables override it.
+        #[arg(long, env = "LIMEN_CONFIG")]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        command: admin::AdminCommand,
+    },
 }
 
 /// Where the model files are: `--models`, else `LIMEN_MODELS_DIR`, else
@@ -60,5 +76,7 @@ fn main() -> anyhow::Result<()> {
         Command::Face(cmd) => face_cmd::run(cmd),
         Command::Eval(cmd) => eval_cmd::run(cmd),
         Command::Bench(cmd) => bench_cmd::run(cmd),
+        Command::Serve { config } => serve::run(config),
+        Command::Admin { config, command } => admin::run(config, command),
     }
 }
