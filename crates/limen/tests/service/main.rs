@@ -2,6 +2,7 @@
 //! driven over HTTP and SMTP on loopback.
 
 mod bad_input;
+mod browser;
 mod cli;
 mod isolation;
 mod journey;
