@@ -129,7 +129,7 @@ impl Config {
         let data_dir = env("LIMEN_DATA_DIR")
             .map(PathBuf::from)
             .or(file.data_dir)
-            .unwrap_or_else(|| PathBuf::from("limen-data"));
+            .unwrap_or_else(|| PathBuf::from(".limen-data"));
         let database_url = pick("LIMEN_DATABASE_URL", file.database_url)
             .unwrap_or_else(|| format!("sqlite:{}", data_dir.join("limen.db").display()));
         let master_key_file = env("LIMEN_MASTER_KEY_FILE")
@@ -207,6 +207,19 @@ mod tests {
         assert_eq!(config.public_url, "https://limen.example");
         assert_eq!(config.mail_url, "smtp://127.0.0.1:2525");
         assert_eq!(config.retention.invitation_days, 3);
+    }
+
+    #[test]
+    fn the_example_file_is_valid() {
+        let example = include_str!("../limen.example.toml");
+        let config =
+            Config::from_sources(Some(example), "limen.example.toml", |_| None).expect("valid");
+        assert_eq!(config.mail_url, "smtps://limen:secret@mail.example.org:465");
+        assert_eq!(
+            config.master_key_file,
+            PathBuf::from("/etc/limen/master.key")
+        );
+        assert_eq!(config.retention.cancellation_record_days, 365);
     }
 
     #[test]

@@ -331,6 +331,10 @@ fn journey(backend: Backend) {
     server.stop();
     let logs = server.logs();
     assert!(
+        logs.contains("shutting down") && logs.contains("stopped"),
+        "SIGTERM shuts down gracefully:\n{logs}"
+    );
+    assert!(
         logs.contains("route=\"/api/v1/me/face\""),
         "the log is the server's request log:\n{logs}"
     );
