@@ -284,10 +284,6 @@ async fn send_invitation(
     let (token, hash) = new_token();
     let days = i64::from(state.config.retention.invitation_days);
     let expires_at = limen_store::now() + days * 86_400;
-    state
-        .store
-        .replace_invitation(&org, &id, &hash, expires_at)
-        .await?;
 
     let base = &state.config.public_url;
     let statement_link = format!("{base}/privacy/{org}");
@@ -327,6 +323,12 @@ async fn send_invitation(
             format!("the invitation could not be sent: {e}"),
         ));
     }
+    // Recorded only once the mail is out: a failed send leaves the earlier
+    // link (if any) working and the person's status as it was.
+    state
+        .store
+        .replace_invitation(&org, &id, &hash, expires_at)
+        .await?;
     state
         .audit(
             &org,

@@ -374,3 +374,47 @@ fn register_with(server: &Server, token: &str, password: &str) -> crate::support
         &json!({ "token": token, "password": password }),
     )
 }
+
+#[test]
+fn an_invitation_that_cannot_be_sent_changes_nothing() {
+    // Nothing listens on this loopback port: the mail server is down.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("address")
+        .port();
+    let Some(server) = Server::start(Backend::Sqlite, &format!("smtp://127.0.0.1:{closed}")) else {
+        return;
+    };
+    let (_, admin) = server.create_org("Acme");
+    let csv = "first_name,last_name,email,acs_id\nAnn,Lee,ann@acme.test,A-1\n";
+    assert_eq!(
+        server
+            .send(
+                "POST",
+                "/api/v1/people",
+                Some(&admin),
+                "text/csv",
+                csv.as_bytes()
+            )
+            .status,
+        200
+    );
+    let person = server.get("/api/v1/people", Some(&admin)).json()[0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let reply = server.send(
+        "POST",
+        &format!("/api/v1/people/{person}/invitation"),
+        Some(&admin),
+        "application/json",
+        b"",
+    );
+    assert_eq!(reply.status, 502, "{}", reply.body);
+    assert!(reply.error().contains("could not be sent"));
+    assert_eq!(
+        status_of(&server, &admin, &person).as_deref(),
+        Some("imported")
+    );
+}
