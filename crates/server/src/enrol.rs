@@ -205,26 +205,33 @@ async fn page_check(
         .await
         .map_err(|_| ApiError::internal())?
         .map_err(|e| ApiError::unprocessable(e.to_string()))?;
-    let (passed, advice): (bool, Vec<String>) = match faces.as_slice() {
-        [] => (
-            false,
-            vec!["no face found: look straight at the camera".into()],
-        ),
-        [face] if face.quality.passed => (true, vec!["good: hold still".into()]),
-        [face] => (
-            false,
-            face.quality
-                .issues
-                .iter()
-                .map(ToString::to_string)
-                .collect(),
-        ),
-        _ => (
-            false,
-            vec!["one face only: make sure nobody else is in the picture".into()],
-        ),
+    // Each problem as a stable code (for programs) and advice (for people).
+    let problems: Vec<(&str, String)> = match faces.as_slice() {
+        [] => vec![(
+            "no_face",
+            "no face found: look straight at the camera".into(),
+        )],
+        [face] => face
+            .quality
+            .issues
+            .iter()
+            .map(|issue| (issue.code(), issue.to_string()))
+            .collect(),
+        _ => vec![(
+            "several_faces",
+            "one face only: make sure nobody else is in the picture".into(),
+        )],
     };
-    Ok(Json(json!({ "passed": passed, "advice": advice })))
+    let passed = problems.is_empty();
+    let advice: Vec<String> = if passed {
+        vec!["good: hold still".into()]
+    } else {
+        problems.iter().map(|(_, advice)| advice.clone()).collect()
+    };
+    let issues: Vec<&str> = problems.iter().map(|(code, _)| *code).collect();
+    Ok(Json(
+        json!({ "passed": passed, "issues": issues, "advice": advice }),
+    ))
 }
 
 async fn enrol_page(State(state): State<Arc<AppState>>, session: PageSession) -> Response {

@@ -2,7 +2,8 @@
 //! step with an unticked box, account, logout, login; the cookie's flags.
 
 use crate::support::{
-    Backend, GOOD_PASSWORD, Server, SmtpSink, csrf_of, registration_token, status_of,
+    Backend, GOOD_PASSWORD, Server, SmtpSink, csrf_of, fixture, multipart, registration_token,
+    status_of,
 };
 
 #[test]
@@ -145,6 +146,13 @@ fn register_and_consent_through_the_pages() {
             .body
             .contains("getUserMedia")
     );
+    let enrol_csrf = enrol
+        .body
+        .split("data-csrf=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the page carries its CSRF token");
+    check_frames_for_guidance(&server, &cookie, enrol_csrf);
 
     // Log out, then back in through the login form.
     let account = server.page("GET", "/account", Some(&cookie), &[]);
@@ -185,5 +193,56 @@ fn register_and_consent_through_the_pages() {
             .page("GET", "/account", Some(&cookie), &[])
             .body
             .contains("ann@acme.test")
+    );
+}
+
+/// The webcam page's live guidance: one frame at a time, checked by the
+/// engine, answered with stable issue codes and advice, never a vector.
+fn check_frames_for_guidance(server: &Server, cookie: &str, csrf: &str) {
+    let check = |frame: &[u8], token: &str| {
+        let (content_type, body) = multipart(&[("image/jpeg", frame)]);
+        let headers = [
+            ("Cookie", format!("limen_session={cookie}")),
+            ("X-CSRF-Token", token.to_owned()),
+            ("Content-Type", content_type),
+        ];
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        server.send_with_headers("/account/face/check", &headers, &body)
+    };
+    let mut grey = Vec::new();
+    image::RgbImage::from_pixel(320, 240, image::Rgb([128, 128, 128]))
+        .write_to(
+            &mut std::io::Cursor::new(&mut grey),
+            image::ImageFormat::Jpeg,
+        )
+        .expect("encode");
+    let reply = check(&grey, csrf);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let answer = reply.json();
+    assert_eq!(answer["passed"], false);
+    assert_eq!(answer["issues"], serde_json::json!(["no_face"]));
+    assert!(
+        answer["advice"][0]
+            .as_str()
+            .expect("advice")
+            .contains("no face")
+    );
+
+    let reply = check(&fixture("Andre_Agassi_0005.jpg"), csrf);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let answer = reply.json();
+    assert_eq!(answer["passed"], true, "{answer}");
+    let mut keys: Vec<&String> = answer.as_object().expect("object").keys().collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        ["advice", "issues", "passed"],
+        "nothing but the verdict"
+    );
+
+    assert_eq!(
+        check(&grey, "wrong").status,
+        403,
+        "the CSRF header is required"
     );
 }

@@ -219,6 +219,15 @@ impl Server {
         Reply::from(request.send(body).expect("request"))
     }
 
+    /// A POST with exactly these headers.
+    pub fn send_with_headers(&self, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+        let mut request = http().post(&format!("{}{path}", self.url));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        Reply::from(request.send(body).expect("request"))
+    }
+
     pub fn post_json(&self, path: &str, bearer: Option<&str>, body: &Value) -> Reply {
         self.send(
             "POST",
