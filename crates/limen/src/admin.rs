@@ -34,6 +34,12 @@ pub enum OrgCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Issues a new admin API token (shown only this once) and revokes the old one.
+    Token {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Erases an organisation and everything it holds, and destroys its data key.
     Delete { id: String },
 }
@@ -101,6 +107,28 @@ async fn org(store: &limen_store::Store, command: OrgCommand) -> anyhow::Result<
                 for org in orgs {
                     println!("{}  {}", org.id, org.name);
                 }
+            }
+        }
+        OrgCommand::Token { id, json } => {
+            let id =
+                OrgId::parse(&id).with_context(|| format!("{id:?} is not an organisation id"))?;
+            let (token, hash) = new_token();
+            if !store.replace_admin_token(&id, &hash).await? {
+                bail!("no organisation with id {id}");
+            }
+            let event = AuditEvent {
+                actor: "operator",
+                action: "admin_token.replaced",
+                subject: id.as_str(),
+                detail: "earlier tokens revoked",
+            };
+            store.audit(OPERATOR_CHAIN, event).await?;
+            if json {
+                println!("{}", serde_json::json!({ "id": id, "admin_token": token }));
+            } else {
+                println!(
+                    "new admin token:  {token}\n(the old token no longer works; this one is shown only now)"
+                );
             }
         }
         OrgCommand::Delete { id } => {

@@ -386,6 +386,38 @@ impl Store {
         Ok(deleted > 0)
     }
 
+    /// Gives the organisation a new admin token (as its hash) and revokes
+    /// every earlier one. False when there is no such organisation.
+    pub async fn replace_admin_token(
+        &self,
+        org: &OrgId,
+        token_hash: &[u8],
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let exists = sqlx::query("SELECT id FROM organisations WHERE id = $1")
+            .bind(org.as_str())
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
+        if !exists {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM admin_tokens WHERE org_id = $1")
+            .bind(org.as_str())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO admin_tokens (token_hash, org_id, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(token_hash.to_vec())
+        .bind(org.as_str())
+        .bind(now())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     pub async fn org_for_admin_token(
         &self,
         token_hash: &[u8],

@@ -463,6 +463,47 @@ async fn organisations_are_isolated(db: &TestDb) {
     );
     assert!(store.person(&a, &ann.id).await.expect("lookup").is_some());
 
+    // Replacing B's admin token revokes B's old one and leaves A's alone.
+    let (_, a_token) = new_token();
+    let (_, b_old) = new_token();
+    let (_, b_new) = new_token();
+    assert!(
+        store
+            .replace_admin_token(&a, &a_token)
+            .await
+            .expect("replace")
+    );
+    assert!(
+        store
+            .replace_admin_token(&b, &b_old)
+            .await
+            .expect("replace")
+    );
+    assert!(
+        store
+            .replace_admin_token(&b, &b_new)
+            .await
+            .expect("replace")
+    );
+    assert_eq!(
+        store.org_for_admin_token(&a_token).await.expect("lookup"),
+        Some(a.clone())
+    );
+    assert_eq!(
+        store.org_for_admin_token(&b_old).await.expect("lookup"),
+        None
+    );
+    assert_eq!(
+        store.org_for_admin_token(&b_new).await.expect("lookup"),
+        Some(b.clone())
+    );
+    assert!(
+        !store
+            .replace_admin_token(&OrgId::generate(), &b_old)
+            .await
+            .expect("replace")
+    );
+
     // The same e-mail address may be imported by both organisations.
     let bob_b = registered_person(store, &b, "ann@acme.test", "B1").await;
     let accounts = store.accounts_by_email(&ann.email).await.expect("accounts");

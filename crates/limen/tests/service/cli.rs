@@ -24,6 +24,22 @@ fn organisations_are_created_listed_and_deleted() {
     let ann = onboard(&server, &smtp, &admin, "ann@bolt.test", "B-1", 1);
     assert_eq!(enrol(&server, &ann.session).status, 201);
 
+    let replaced = server.admin(&["org", "token", &org, "--json"]);
+    assert!(
+        replaced.status.success(),
+        "{}",
+        String::from_utf8_lossy(&replaced.stderr)
+    );
+    let replaced: serde_json::Value = serde_json::from_slice(&replaced.stdout).expect("JSON");
+    let new_admin = replaced["admin_token"].as_str().expect("token").to_owned();
+    assert_eq!(
+        server.get("/api/v1/people", Some(&admin)).status,
+        401,
+        "the old token is revoked"
+    );
+    assert_eq!(server.get("/api/v1/people", Some(&new_admin)).status, 200);
+    let admin = new_admin;
+
     let listed = server.admin(&["org", "list", "--json"]);
     let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).expect("JSON list");
     let names: Vec<&str> = listed
