@@ -86,6 +86,18 @@ fn database_blobs(server: &Server) -> Vec<Vec<u8>> {
     })
 }
 
+fn password_hashes(server: &Server) -> Vec<String> {
+    use sqlx::Row;
+    block_on(async {
+        let mut conn = raw_connection(&server.database_url).await;
+        let rows = sqlx::query("SELECT password_hash FROM accounts")
+            .fetch_all(&mut conn)
+            .await
+            .expect("select");
+        rows.iter().map(|r| r.get::<String, _>(0)).collect()
+    })
+}
+
 fn journey(backend: Backend) {
     let smtp = SmtpSink::start();
     let Some(mut server) = Server::start(backend, &smtp.url()) else {
@@ -264,6 +276,30 @@ fn journey(backend: Backend) {
             "the database holds image data"
         );
     }
+
+    // P8: secrets are stored only as hashes: no token or password in the
+    // clear in any file of the data directory or any stored byte string.
+    let secrets = [
+        admin.as_str(),
+        session.as_str(),
+        registration_token.as_str(),
+        GOOD_PASSWORD,
+    ];
+    let stored: Vec<Vec<u8>> = files_under(&server.data_dir)
+        .iter()
+        .map(|f| std::fs::read(f).expect("read"))
+        .chain(database_blobs(&server))
+        .collect();
+    for secret in secrets {
+        assert!(
+            !stored
+                .iter()
+                .any(|b| b.windows(secret.len()).any(|w| w == secret.as_bytes())),
+            "a secret is stored in the clear"
+        );
+    }
+    let hashes = password_hashes(&server);
+    assert!(!hashes.is_empty() && hashes.iter().all(|h| h.starts_with("$argon2id$")));
 
     // Export: consent record and model version, and the person's own data.
     let export = server.get("/api/v1/me/export", Some(&session));
