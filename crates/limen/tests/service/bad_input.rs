@@ -365,6 +365,17 @@ fn bad_input_is_refused_clearly_and_changes_nothing() {
         .collect();
     assert_eq!(statuses[0], 401);
     assert_eq!(statuses[11], 429, "{statuses:?}");
+    let trail = server.get("/api/v1/audit", Some(&admin)).json();
+    let failures = trail
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter(|e| e["action"] == "login.failed" && e["subject"] == bob.as_str())
+        .count();
+    assert_eq!(
+        failures, 10,
+        "each refused (not rate-limited) attempt is in the audit trail"
+    );
 }
 
 fn register_with(server: &Server, token: &str, password: &str) -> crate::support::Reply {
