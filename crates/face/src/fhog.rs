@@ -9,7 +9,7 @@
 //! at a time, and the two paths differ in tie-breaking and rounding order;
 //! both are reproduced so that the features match dlib's to the bit.
 
-use crate::image::RgbImage;
+use crate::pyramid::PlanarImage;
 
 /// Number of feature planes.
 pub const PLANES: usize = 31;
@@ -30,20 +30,26 @@ const DIRECTIONS: [(f32, f32); 9] = [
 
 const SIGNED_BINS: usize = 18;
 
-/// The 31 feature planes of one image, each `rows x cols`, row-major, one
-/// after the other. The planes carry a zero border sized for a
-/// `filter_rows x filter_cols` filter, so that every window position that
-/// overlaps the image can be scored.
+/// Filter outputs are computed in blocks of this many columns.
+pub const COLUMN_BLOCK: usize = 16;
+
+/// The 31 feature planes of one image, each `rows x cols`, row-major with
+/// `stride` floats a row, one after the other. The planes carry a zero
+/// border sized for a `filter_rows x filter_cols` filter, so that every
+/// window position that overlaps the image can be scored; rows are padded
+/// with zeros so that `stride - filter_cols + 1` is a multiple of
+/// `COLUMN_BLOCK`.
 #[derive(Debug, Default)]
 pub struct FhogPlanes {
     pub rows: usize,
     pub cols: usize,
+    pub stride: usize,
     pub data: Vec<f32>,
 }
 
 impl FhogPlanes {
     pub fn plane(&self, p: usize) -> &[f32] {
-        let n = self.rows * self.cols;
+        let n = self.rows * self.stride;
         &self.data[p * n..(p + 1) * n]
     }
 }
@@ -57,7 +63,7 @@ pub struct FhogScratch {
 
 /// Computes the features of `image` into `out` (`cell_size >= 2`).
 pub fn extract(
-    image: &RgbImage,
+    image: &PlanarImage,
     cell_size: usize,
     filter_rows: usize,
     filter_cols: usize,
@@ -73,11 +79,14 @@ pub fn extract(
     if hog_nr == 0 || hog_nc == 0 {
         out.rows = 0;
         out.cols = 0;
+        out.stride = 0;
         return;
     }
     out.rows = hog_nr + filter_rows - 1;
     out.cols = hog_nc + filter_cols - 1;
-    out.data.resize(PLANES * out.rows * out.cols, 0.0);
+    out.stride =
+        (out.cols - (filter_cols - 1)).div_ceil(COLUMN_BLOCK) * COLUMN_BLOCK + filter_cols - 1;
+    out.data.resize(PLANES * out.rows * out.stride, 0.0);
 
     // Histograms get a one-cell margin all round so votes need no bounds checks.
     let hist_cols = cells_nc + 2;
@@ -103,7 +112,7 @@ pub fn extract(
 
     let row_offset = (filter_rows - 1) / 2;
     let col_offset = (filter_cols - 1) / 2;
-    let plane_len = out.rows * out.cols;
+    let plane_len = out.rows * out.stride;
     let norm = &scratch.norm;
     let n_at = |r: usize, c: usize| norm[r * cells_nc + c];
     let eps = 0.0001f32;
@@ -133,7 +142,7 @@ pub fn extract(
             };
             let lane_sum = |h: [f32; 4]| (h[0] + h[1]) + (h[2] + h[3]);
             let h = &scratch.hist[((y + 2) * hist_cols + x + 2) * SIGNED_BINS..][..SIGNED_BINS];
-            let at = (y + row_offset) * out.cols + x + col_offset;
+            let at = (y + row_offset) * out.stride + x + col_offset;
             let mut texture = [0f32; 4];
             for o in (0..SIGNED_BINS).step_by(3) {
                 let h0 = clip(h[o]);
@@ -158,17 +167,47 @@ pub fn extract(
 }
 
 /// Accumulates every pixel's gradient magnitude into the orientation
-/// histograms of the four nearest cells.
+/// histograms of the four nearest cells. Work is done a row at a time in
+/// simple loops the compiler vectorises (with AVX2 where the CPU has it;
+/// the arithmetic per pixel is the same either way); only the histogram
+/// votes are scattered one pixel at a time.
 fn vote_gradients(
-    image: &RgbImage,
+    image: &PlanarImage,
+    cell_size: usize,
+    cells_nr: usize,
+    cells_nc: usize,
+    hist: &mut [f32],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        unsafe { vote_gradients_avx2(image, cell_size, cells_nr, cells_nc, hist) };
+        return;
+    }
+    vote_gradients_portable(image, cell_size, cells_nr, cells_nc, hist);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn vote_gradients_avx2(
+    image: &PlanarImage,
+    cell_size: usize,
+    cells_nr: usize,
+    cells_nc: usize,
+    hist: &mut [f32],
+) {
+    vote_gradients_portable(image, cell_size, cells_nr, cells_nc, hist);
+}
+
+#[inline(always)]
+fn vote_gradients_portable(
+    image: &PlanarImage,
     cell_size: usize,
     cells_nr: usize,
     cells_nc: usize,
     hist: &mut [f32],
 ) {
     let (nr, nc) = (image.height(), image.width());
-    let px = image.as_raw();
-    let stride = nc * 3;
     let hist_cols = cells_nc + 2;
     let cell = cell_size as f32;
     let visible_nr = (cells_nr * cell_size).min(nr) as isize - 1;
@@ -183,6 +222,31 @@ fn vote_gradients(
     } else {
         1
     };
+    // Per column: the left cell of the vote and the two horizontal weights,
+    // computed as each of dlib's paths does.
+    let columns: Vec<(usize, f32, f32)> = (1..visible_nc)
+        .map(|x| {
+            if x < blocks_end {
+                let xp = (x as f32 + 0.5) / cell + 0.5;
+                let ixp = xp as i32;
+                let vx0 = xp - ixp as f32;
+                (ixp as usize, 1.0 - vx0, vx0)
+            } else {
+                let xp = ((x as f64 + 0.5) / cell as f64 - 0.5) as f32;
+                let ixp = xp.floor();
+                let vx0 = xp - ixp;
+                ((ixp as isize + 1) as usize, (1.0 - vx0 as f64) as f32, vx0)
+            }
+        })
+        .collect();
+
+    let planes = [image.plane(0), image.plane(1), image.plane(2)];
+    let n = visible_nc - 1;
+    let mut gx = vec![0f32; n];
+    let mut gy = vec![0f32; n];
+    let mut mag = vec![0f32; n];
+    let mut bin = vec![0u32; n];
+    let mut best = vec![0f32; n];
     for y in 1..visible_nr {
         let yp = (((y as f32) as f64 + 0.5) / cell as f64 - 0.5) as f32;
         let iyp = yp.floor();
@@ -190,85 +254,100 @@ fn vote_gradients(
         let vy1 = (1.0 - vy0 as f64) as f32;
         let row0 = ((iyp as isize + 1) as usize) * hist_cols;
         let row1 = row0 + hist_cols;
-        let above = &px[(y - 1) * stride..y * stride];
-        let here = &px[y * stride..(y + 1) * stride];
-        let below = &px[(y + 1) * stride..(y + 2) * stride];
-        for x in 1..visible_nc {
-            let vector_path = x < blocks_end;
-            let (gx, gy, len) = strongest_gradient(above, here, below, x, vector_path);
-            let v = (len as f32).sqrt();
-            let (gx, gy) = (gx as f32, gy as f32);
-            let mut best_dot = 0f32;
-            let mut best_o = 0usize;
-            for (o, &(dx, dy)) in DIRECTIONS.iter().enumerate() {
-                let dot = gx * dx + gy * dy;
-                if dot > best_dot {
-                    best_dot = dot;
-                    best_o = o;
-                } else if -dot > best_dot {
-                    best_dot = -dot;
-                    best_o = o + 9;
-                }
-            }
-            let (col, w00, w10, w01, w11);
-            if vector_path {
-                let xp = (x as f32 + 0.5) / cell + 0.5;
-                let ixp = xp as i32;
-                let vx0 = xp - ixp as f32;
-                let vx1 = 1.0 - vx0;
-                let (vx1, vx0) = (vx1 * v, vx0 * v);
-                col = ixp as usize;
-                w00 = vy1 * vx1;
-                w10 = vy0 * vx1;
-                w01 = vy1 * vx0;
-                w11 = vy0 * vx0;
+
+        strongest_gradients(&planes, nc, y, blocks_end, &mut gx, &mut gy, &mut mag);
+        snap_orientations(&gx, &gy, &mut best, &mut bin);
+
+        for (i, &(col, wx1, wx0)) in columns.iter().enumerate() {
+            let v = mag[i];
+            let (w00, w10, w01, w11) = if i + 1 < blocks_end {
+                let (p1, p0) = (wx1 * v, wx0 * v);
+                (vy1 * p1, vy0 * p1, vy1 * p0, vy0 * p0)
             } else {
-                let xp = ((x as f64 + 0.5) / cell as f64 - 0.5) as f32;
-                let ixp = xp.floor();
-                let vx0 = xp - ixp;
-                let vx1 = (1.0 - vx0 as f64) as f32;
-                col = (ixp as isize + 1) as usize;
-                w00 = vy1 * vx1 * v;
-                w10 = vy0 * vx1 * v;
-                w01 = vy1 * vx0 * v;
-                w11 = vy0 * vx0 * v;
-            }
-            hist[(row0 + col) * SIGNED_BINS + best_o] += w00;
-            hist[(row1 + col) * SIGNED_BINS + best_o] += w10;
-            hist[(row0 + col + 1) * SIGNED_BINS + best_o] += w01;
-            hist[(row1 + col + 1) * SIGNED_BINS + best_o] += w11;
+                (vy1 * wx1 * v, vy0 * wx1 * v, vy1 * wx0 * v, vy0 * wx0 * v)
+            };
+            let o = bin[i] as usize;
+            hist[(row0 + col) * SIGNED_BINS + o] += w00;
+            hist[(row1 + col) * SIGNED_BINS + o] += w10;
+            hist[(row0 + col + 1) * SIGNED_BINS + o] += w01;
+            hist[(row1 + col + 1) * SIGNED_BINS + o] += w11;
         }
     }
 }
 
-/// The central-difference gradient of the colour channel with the largest
-/// squared magnitude at column `x`. dlib's vector path prefers the later
-/// channel on ties, its scalar path the earlier one.
-#[inline]
-fn strongest_gradient(
-    above: &[u8],
-    here: &[u8],
-    below: &[u8],
-    x: usize,
-    vector_path: bool,
-) -> (i32, i32, i32) {
+/// For pixels x = 1.. of row y: the central-difference gradient of the
+/// colour channel with the largest squared magnitude, and that magnitude.
+/// dlib's vector path (x < `blocks_end`) prefers the later channel on
+/// ties, its scalar path the earlier one.
+#[inline(always)]
+fn strongest_gradients(
+    planes: &[&[u8]; 3],
+    width: usize,
+    y: usize,
+    blocks_end: usize,
+    gx: &mut [f32],
+    gy: &mut [f32],
+    mag: &mut [f32],
+) {
+    let n = gx.len();
     let grad = |ch: usize| {
-        let gx = here[(x + 1) * 3 + ch] as i32 - here[(x - 1) * 3 + ch] as i32;
-        let gy = below[x * 3 + ch] as i32 - above[x * 3 + ch] as i32;
-        (gx, gy, gx * gx + gy * gy)
+        let p = planes[ch];
+        let here = &p[y * width..][..n + 2];
+        let above = &p[(y - 1) * width + 1..][..n];
+        let below = &p[(y + 1) * width + 1..][..n];
+        (here, above, below)
     };
-    let (r, g, b) = (grad(0), grad(1), grad(2));
-    if vector_path {
-        let t = if r.2 > g.2 { r } else { g };
-        if t.2 > b.2 { t } else { b }
-    } else {
-        let mut best = r;
-        if g.2 > best.2 {
-            best = g;
+    let (rh, ra, rb) = grad(0);
+    let (gh, ga, gb) = grad(1);
+    let (bh, ba, bb) = grad(2);
+    for i in 0..n {
+        let rx = i32::from(rh[i + 2]) - i32::from(rh[i]);
+        let ry = i32::from(rb[i]) - i32::from(ra[i]);
+        let gxx = i32::from(gh[i + 2]) - i32::from(gh[i]);
+        let gyy = i32::from(gb[i]) - i32::from(ga[i]);
+        let bx = i32::from(bh[i + 2]) - i32::from(bh[i]);
+        let by = i32::from(bb[i]) - i32::from(ba[i]);
+        let (rl, gl, bl) = (rx * rx + ry * ry, gxx * gxx + gyy * gyy, bx * bx + by * by);
+        let vector_path = i + 1 < blocks_end;
+        let (mut x, mut yy, mut l) = if vector_path {
+            if rl > gl {
+                (rx, ry, rl)
+            } else {
+                (gxx, gyy, gl)
+            }
+        } else if gl > rl {
+            (gxx, gyy, gl)
+        } else {
+            (rx, ry, rl)
+        };
+        let take_blue = if vector_path { l <= bl } else { bl > l };
+        if take_blue {
+            (x, yy, l) = (bx, by, bl);
         }
-        if b.2 > best.2 {
-            best = b;
+        gx[i] = x as f32;
+        gy[i] = yy as f32;
+        mag[i] = (l as f32).sqrt();
+    }
+}
+
+/// The nearest of 18 signed orientations of each gradient (0 for none),
+/// with dlib's order of comparisons.
+#[inline(always)]
+fn snap_orientations(gx: &[f32], gy: &[f32], best: &mut [f32], bin: &mut [u32]) {
+    best.fill(0.0);
+    bin.fill(0);
+    for (o, &(dx, dy)) in DIRECTIONS.iter().enumerate() {
+        let o = o as u32;
+        for (((&x, &y), b), bo) in gx.iter().zip(gy).zip(best.iter_mut()).zip(bin.iter_mut()) {
+            // Branch-free so that it vectorises: a positive dot beats the
+            // best so far, else its negation may.
+            let dot = x * dx + y * dy;
+            let up = dot > *b;
+            let b1 = if up { dot } else { *b };
+            let o1 = if up { o } else { *bo };
+            let down = -dot > b1;
+            *b = if down { -dot } else { b1 };
+            *bo = if down { o + 9 } else { o1 };
         }
-        best
     }
 }

@@ -64,8 +64,13 @@ fn detections_match_the_reference() {
         let entry: Value = serde_json::from_str(line).expect("json");
         let image = load_fixture(entry["path"].as_str().expect("path"));
         let want = reference_boxes(&entry);
-        let got: Vec<Rect> = detector
-            .detect(&image, 1)
+        let detections = detector.detect(&image, 1);
+        assert_eq!(
+            detector.detect_with_threads(&image, 1, 3),
+            detections,
+            "threads change nothing"
+        );
+        let got: Vec<Rect> = detections
             .iter()
             .map(|d| clip_to_image(d.rect, image.width(), image.height()))
             .collect();

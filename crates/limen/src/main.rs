@@ -1,6 +1,7 @@
 //! `limen`: one command for the whole service.
 
 mod admin;
+mod agent_cmd;
 mod bench_cmd;
 mod eval_cmd;
 mod face_cmd;
@@ -44,6 +45,8 @@ enum Command {
         #[command(subcommand)]
         command: admin::AdminCommand,
     },
+    /// The camera agent at an entrance.
+    Agent(agent_cmd::AgentArgs),
 }
 
 /// Where the model files are: `--models`, else `LIMEN_MODELS_DIR`, else
@@ -78,5 +81,6 @@ fn main() -> anyhow::Result<()> {
         Command::Bench(cmd) => bench_cmd::run(cmd),
         Command::Serve { config } => serve::run(config),
         Command::Admin { config, command } => admin::run(config, command),
+        Command::Agent(args) => agent_cmd::run(args),
     }
 }

@@ -1,0 +1,279 @@
+//! What the agent does with each frame: follow the faces, pick the person
+//! at the door, and send their face crop once per passage.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use limen_face::{FaceFinder, Rect, RgbImage};
+use thiserror::Error;
+
+use crate::crop::encode_face_crop;
+use crate::source::{Capture, SourceError};
+use crate::submit::{
+    Decision, DropReason, RetryNotice, ServerAnswer, SubmitError, SubmitOutcome, Submitter,
+};
+use crate::tracker::{TrackId, Tracker};
+
+/// Timing of tracking and sending.
+#[derive(Debug, Clone, Copy)]
+pub struct AgentConfig {
+    /// After a send, how long the same person's track stays quiet.
+    pub cooldown: Duration,
+    /// How long a face may go unseen before its track ends; someone who
+    /// reappears later is a new passage.
+    pub track_timeout: Duration,
+    /// The time between two frames of a recording (`dir:`, `file:`), which
+    /// has no clock of its own.
+    pub recorded_frame_interval: Duration,
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        AgentConfig {
+            cooldown: Duration::from_secs(5),
+            track_timeout: Duration::from_millis(1500),
+            recorded_frame_interval: Duration::from_millis(100),
+        }
+    }
+}
+
+/// A face the detector found, and whether it passed the quality check.
+#[derive(Debug, Clone, Copy)]
+pub struct SeenFace {
+    pub rect: Rect,
+    pub passed: bool,
+}
+
+/// Where a frame sits: its position in the source, its time on the
+/// source's timeline, and when it was read (for its age).
+#[derive(Debug, Clone, Copy)]
+pub struct FramePosition {
+    pub index: u64,
+    pub at: Duration,
+    pub read_at: Instant,
+}
+
+/// What the agent reports on its status output. Nothing here carries an
+/// image, a vector or the device token (P6).
+#[derive(Debug, Clone, PartialEq)]
+pub enum AgentEvent {
+    /// A frame could not be used; the agent goes on.
+    FrameSkipped {
+        reason: String,
+    },
+    /// A face crop is on its way to the server.
+    Sending {
+        frame: u64,
+        track: TrackId,
+        bytes: usize,
+    },
+    Retrying(RetryNotice),
+    Dropped {
+        frame: u64,
+        reason: DropReason,
+    },
+    /// The server's decision. On `matched`, the caller hands `acs_id` to the
+    /// access-panel connector.
+    Answered {
+        frame: u64,
+        answer: ServerAnswer,
+    },
+}
+
+impl fmt::Display for AgentEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AgentEvent::FrameSkipped { reason } => write!(f, "{reason}"),
+            AgentEvent::Sending {
+                frame,
+                track,
+                bytes,
+            } => write!(
+                f,
+                "frame {frame}: sending the face of track {track} ({bytes} bytes)"
+            ),
+            AgentEvent::Retrying(notice) => write!(f, "{notice}"),
+            AgentEvent::Dropped { frame, reason } => write!(f, "frame {frame}: {reason}"),
+            // The access-system id stays off the status output.
+            AgentEvent::Answered { frame, answer } => write!(
+                f,
+                "frame {frame}: {} (server took {} ms)",
+                answer.decision, answer.latency_ms
+            ),
+        }
+    }
+}
+
+/// Why the agent stopped before its source ended.
+#[derive(Debug, Error)]
+pub enum AgentError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error(transparent)]
+    Submit(#[from] SubmitError),
+}
+
+/// Counts for the closing status line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunSummary {
+    /// Whole frames read (frames the source already found damaged are not
+    /// counted; frames that would not decode are).
+    pub frames: u64,
+    /// Face crops the server answered.
+    pub answered: u64,
+    /// Face crops given up without an answer.
+    pub dropped: u64,
+}
+
+pub struct Agent {
+    tracker: Tracker,
+    submitter: Submitter,
+    recorded_frame_interval: Duration,
+}
+
+impl Agent {
+    pub fn new(submitter: Submitter, config: AgentConfig) -> Agent {
+        Agent {
+            tracker: Tracker::new(config.cooldown, config.track_timeout),
+            submitter,
+            recorded_frame_interval: config.recorded_frame_interval,
+        }
+    }
+
+    /// Tracks the faces of one frame and, when the largest face that passed
+    /// the quality check starts a passage (or its cooldown is over), sends
+    /// its crop. Only a refused device token is an error.
+    pub fn handle_frame(
+        &mut self,
+        image: &RgbImage,
+        faces: &[SeenFace],
+        position: FramePosition,
+        on_event: &mut dyn FnMut(&AgentEvent),
+    ) -> Result<(), SubmitError> {
+        let rects: Vec<Rect> = faces.iter().map(|f| f.rect).collect();
+        let tracks = self.tracker.update(&rects, position.at);
+        // The largest face is the person closest to the camera: the one
+        // passing now. Others are followed but wait for their turn.
+        let Some((face, &track)) = faces
+            .iter()
+            .zip(&tracks)
+            .filter(|(f, _)| f.passed)
+            .max_by_key(|(f, _)| f.rect.area())
+        else {
+            return Ok(());
+        };
+        if !self.tracker.claim(track, position.at) {
+            return Ok(());
+        }
+        let crop = match encode_face_crop(image, face.rect) {
+            Ok(crop) => crop,
+            Err(e) => {
+                self.tracker.release(track);
+                on_event(&AgentEvent::FrameSkipped {
+                    reason: format!("frame {}: {e}", position.index),
+                });
+                return Ok(());
+            }
+        };
+        on_event(&AgentEvent::Sending {
+            frame: position.index,
+            track,
+            bytes: crop.len(),
+        });
+        let outcome = self
+            .submitter
+            .submit(&crop, position.read_at, &mut |notice| {
+                on_event(&AgentEvent::Retrying(notice.clone()))
+            })?;
+        drop(crop);
+        match outcome {
+            SubmitOutcome::Answered(answer) => {
+                // The server saw no usable face in the crop: a later frame
+                // of the same passage may do better.
+                if matches!(answer.decision, Decision::NoFace | Decision::PoorQuality) {
+                    self.tracker.release(track);
+                }
+                on_event(&AgentEvent::Answered {
+                    frame: position.index,
+                    answer,
+                });
+            }
+            SubmitOutcome::Dropped(reason) => {
+                self.tracker.release(track);
+                on_event(&AgentEvent::Dropped {
+                    frame: position.index,
+                    reason,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads frames until the source ends: decodes each in memory, finds
+    /// and checks faces with the engine, and hands the result to
+    /// [`Agent::handle_frame`]. Each frame is dropped (zeroised) before the
+    /// next is read.
+    pub fn run(
+        &mut self,
+        capture: &mut Capture,
+        finder: &FaceFinder,
+        on_event: &mut dyn FnMut(&AgentEvent),
+    ) -> Result<RunSummary, AgentError> {
+        let started = Instant::now();
+        let mut summary = RunSummary::default();
+        let mut report = |event: &AgentEvent| {
+            match event {
+                AgentEvent::Answered { .. } => summary.answered += 1,
+                AgentEvent::Dropped { .. } => summary.dropped += 1,
+                _ => {}
+            }
+            on_event(event);
+        };
+        let mut index = 0u64;
+        while let Some(next) = capture.next_frame() {
+            let frame = match next {
+                Ok(frame) => frame,
+                Err(e) if e.is_skippable() => {
+                    report(&AgentEvent::FrameSkipped {
+                        reason: e.to_string(),
+                    });
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let position = FramePosition {
+                index,
+                at: if capture.is_live() {
+                    frame.captured_at.duration_since(started)
+                } else {
+                    self.recorded_frame_interval
+                        .saturating_mul(index.try_into().unwrap_or(u32::MAX))
+                },
+                read_at: frame.captured_at,
+            };
+            index += 1;
+            let decoded = limen_face::decode(&frame.jpeg);
+            drop(frame);
+            let image = match decoded {
+                Ok(image) => image,
+                Err(e) => {
+                    report(&AgentEvent::FrameSkipped {
+                        reason: format!("frame {}: {e}", position.index),
+                    });
+                    continue;
+                }
+            };
+            let faces: Vec<SeenFace> = finder
+                .find(&image)
+                .into_iter()
+                .map(|f| SeenFace {
+                    rect: f.rect,
+                    passed: f.quality.passed,
+                })
+                .collect();
+            self.handle_frame(&image, &faces, position, &mut report)?;
+        }
+        summary.frames = index;
+        Ok(summary)
+    }
+}

@@ -1,0 +1,137 @@
+//! Webcam Motion-JPEG (V4L2 `MJPG`) leaves the Huffman tables out of every
+//! frame: the camera uses the standard tables of ITU-T T.81 Annex K.3 and
+//! expects the reader to know them. Decoders want them spelled out, so they
+//! are put back before the frame goes on.
+
+use zeroize::Zeroizing;
+
+const DHT: u8 = 0xC4;
+const SOS: u8 = 0xDA;
+
+/// Number of codes of each length 1–16, then the symbols, per table.
+const DC_LUMINANCE_COUNTS: [u8; 16] = [0, 1, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0];
+const DC_CHROMINANCE_COUNTS: [u8; 16] = [0, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0];
+const DC_SYMBOLS: [u8; 12] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+const AC_LUMINANCE_COUNTS: [u8; 16] = [0, 2, 1, 3, 3, 2, 4, 3, 5, 5, 4, 4, 0, 0, 1, 0x7d];
+const AC_LUMINANCE_SYMBOLS: [u8; 162] = [
+    0x01, 0x02, 0x03, 0x00, 0x04, 0x11, 0x05, 0x12, 0x21, 0x31, 0x41, 0x06, 0x13, 0x51, 0x61, 0x07,
+    0x22, 0x71, 0x14, 0x32, 0x81, 0x91, 0xa1, 0x08, 0x23, 0x42, 0xb1, 0xc1, 0x15, 0x52, 0xd1, 0xf0,
+    0x24, 0x33, 0x62, 0x72, 0x82, 0x09, 0x0a, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x25, 0x26, 0x27, 0x28,
+    0x29, 0x2a, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x3a, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48, 0x49,
+    0x4a, 0x53, 0x54, 0x55, 0x56, 0x57, 0x58, 0x59, 0x5a, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69,
+    0x6a, 0x73, 0x74, 0x75, 0x76, 0x77, 0x78, 0x79, 0x7a, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89,
+    0x8a, 0x92, 0x93, 0x94, 0x95, 0x96, 0x97, 0x98, 0x99, 0x9a, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7,
+    0xa8, 0xa9, 0xaa, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6, 0xb7, 0xb8, 0xb9, 0xba, 0xc2, 0xc3, 0xc4, 0xc5,
+    0xc6, 0xc7, 0xc8, 0xc9, 0xca, 0xd2, 0xd3, 0xd4, 0xd5, 0xd6, 0xd7, 0xd8, 0xd9, 0xda, 0xe1, 0xe2,
+    0xe3, 0xe4, 0xe5, 0xe6, 0xe7, 0xe8, 0xe9, 0xea, 0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7, 0xf8,
+    0xf9, 0xfa,
+];
+const AC_CHROMINANCE_COUNTS: [u8; 16] = [0, 2, 1, 2, 4, 4, 3, 4, 7, 5, 4, 4, 0, 1, 2, 0x77];
+const AC_CHROMINANCE_SYMBOLS: [u8; 162] = [
+    0x00, 0x01, 0x02, 0x03, 0x11, 0x04, 0x05, 0x21, 0x31, 0x06, 0x12, 0x41, 0x51, 0x07, 0x61, 0x71,
+    0x13, 0x22, 0x32, 0x81, 0x08, 0x14, 0x42, 0x91, 0xa1, 0xb1, 0xc1, 0x09, 0x23, 0x33, 0x52, 0xf0,
+    0x15, 0x62, 0x72, 0xd1, 0x0a, 0x16, 0x24, 0x34, 0xe1, 0x25, 0xf1, 0x17, 0x18, 0x19, 0x1a, 0x26,
+    0x27, 0x28, 0x29, 0x2a, 0x35, 0x36, 0x37, 0x38, 0x39, 0x3a, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48,
+    0x49, 0x4a, 0x53, 0x54, 0x55, 0x56, 0x57, 0x58, 0x59, 0x5a, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68,
+    0x69, 0x6a, 0x73, 0x74, 0x75, 0x76, 0x77, 0x78, 0x79, 0x7a, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87,
+    0x88, 0x89, 0x8a, 0x92, 0x93, 0x94, 0x95, 0x96, 0x97, 0x98, 0x99, 0x9a, 0xa2, 0xa3, 0xa4, 0xa5,
+    0xa6, 0xa7, 0xa8, 0xa9, 0xaa, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6, 0xb7, 0xb8, 0xb9, 0xba, 0xc2, 0xc3,
+    0xc4, 0xc5, 0xc6, 0xc7, 0xc8, 0xc9, 0xca, 0xd2, 0xd3, 0xd4, 0xd5, 0xd6, 0xd7, 0xd8, 0xd9, 0xda,
+    0xe2, 0xe3, 0xe4, 0xe5, 0xe6, 0xe7, 0xe8, 0xe9, 0xea, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7, 0xf8,
+    0xf9, 0xfa,
+];
+
+/// One DHT segment holding the four standard tables.
+fn standard_tables_segment() -> Vec<u8> {
+    let tables: [(u8, &[u8; 16], &[u8]); 4] = [
+        (0x00, &DC_LUMINANCE_COUNTS, &DC_SYMBOLS),
+        (0x10, &AC_LUMINANCE_COUNTS, &AC_LUMINANCE_SYMBOLS),
+        (0x01, &DC_CHROMINANCE_COUNTS, &DC_SYMBOLS),
+        (0x11, &AC_CHROMINANCE_COUNTS, &AC_CHROMINANCE_SYMBOLS),
+    ];
+    let mut body = Vec::new();
+    for (class_and_id, counts, symbols) in tables {
+        body.push(class_and_id);
+        body.extend_from_slice(counts);
+        body.extend_from_slice(symbols);
+    }
+    let length = u16::try_from(body.len() + 2).unwrap_or(u16::MAX);
+    let mut segment = vec![0xFF, DHT];
+    segment.extend_from_slice(&length.to_be_bytes());
+    segment.extend_from_slice(&body);
+    segment
+}
+
+/// The frame with the standard Huffman tables inserted before its scan if
+/// it defines none; any other frame (or one too broken to walk) unchanged.
+pub fn with_standard_huffman_tables(frame: Zeroizing<Vec<u8>>) -> Zeroizing<Vec<u8>> {
+    let mut pos = 2;
+    let scan_at = loop {
+        let (Some(&0xFF), Some(&code), Some(&hi), Some(&lo)) = (
+            frame.get(pos),
+            frame.get(pos + 1),
+            frame.get(pos + 2),
+            frame.get(pos + 3),
+        ) else {
+            return frame;
+        };
+        match code {
+            DHT => return frame,
+            SOS => break pos,
+            _ => pos += 2 + usize::from(u16::from_be_bytes([hi, lo])),
+        }
+    };
+    let segment = standard_tables_segment();
+    let mut completed = Zeroizing::new(Vec::with_capacity(frame.len() + segment.len()));
+    completed.extend_from_slice(&frame[..scan_at]);
+    completed.extend_from_slice(&segment);
+    completed.extend_from_slice(&frame[scan_at..]);
+    completed
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::jpeg::tests::sample_jpeg;
+
+    /// A JPEG as a webcam sends it: the encoder's frame (which uses the
+    /// standard tables) with its DHT segments removed.
+    pub(crate) fn without_tables(jpeg: &[u8]) -> (Vec<u8>, Vec<u8>) {
+        let (mut kept, mut removed) = (jpeg[..2].to_vec(), Vec::new());
+        let mut pos = 2;
+        while jpeg[pos + 1] != SOS {
+            let len = usize::from(u16::from_be_bytes([jpeg[pos + 2], jpeg[pos + 3]]));
+            let segment = &jpeg[pos..pos + 2 + len];
+            if segment[1] == DHT {
+                removed.extend_from_slice(&segment[4..]);
+            } else {
+                kept.extend_from_slice(segment);
+            }
+            pos += 2 + len;
+        }
+        kept.extend_from_slice(&jpeg[pos..]);
+        (kept, removed)
+    }
+
+    #[test]
+    fn the_tables_are_the_standard_ones_an_encoder_writes() {
+        let (_, encoder_tables) = without_tables(&sample_jpeg(16, 16, 90));
+        assert_eq!(&standard_tables_segment()[4..], encoder_tables.as_slice());
+    }
+
+    #[test]
+    fn a_frame_without_tables_decodes_once_they_are_put_back() {
+        let original = sample_jpeg(48, 32, 60);
+        let (webcam_frame, _) = without_tables(&original);
+        assert!(limen_face::decode(&webcam_frame).is_err());
+        let completed = with_standard_huffman_tables(Zeroizing::new(webcam_frame));
+        let repaired = limen_face::decode(&completed).expect("decodes");
+        let reference = limen_face::decode(&original).expect("decodes");
+        assert!(repaired.as_raw() == reference.as_raw(), "pixels differ");
+        // A frame with tables, or one that cannot be walked, is left alone.
+        let unchanged = with_standard_huffman_tables(Zeroizing::new(original.clone()));
+        assert!(*unchanged == original);
+        let garbage = with_standard_huffman_tables(Zeroizing::new(vec![0xFF, 0xD8, 0x00]));
+        assert_eq!(garbage.as_slice(), [0xFF, 0xD8, 0x00]);
+    }
+}

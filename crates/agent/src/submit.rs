@@ -1,0 +1,287 @@
+//! Sending a face crop to the server, with bounded retries.
+//!
+//! A frame is only worth anything while the person is still at the door: an
+//! answer about an older picture could open the barrier for whoever stands
+//! there now. So each attempt first checks the frame's age, and a frame past
+//! [`RetryPolicy::max_frame_age`] is dropped, never queued for later.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use thiserror::Error;
+use zeroize::Zeroizing;
+
+/// The largest answer read from the server; a decision is a few dozen bytes.
+const MAX_ANSWER_BYTES: u64 = 16 * 1024;
+
+/// How hard to try for one frame.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Further attempts after the first one fails.
+    pub retries: u32,
+    /// The wait before the first retry; it doubles with each further one.
+    pub first_backoff: Duration,
+    /// A frame older than this is not sent (again). Two seconds: about as
+    /// long as a person waits at a barrier before stepping back or through.
+    pub max_frame_age: Duration,
+    /// Limit for one request, connection included.
+    pub request_timeout: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            retries: 5,
+            first_backoff: Duration::from_millis(200),
+            max_frame_age: Duration::from_secs(2),
+            request_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+/// The server's decision on a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// Someone matched; the agent presents `acs_id` to the access panel.
+    Matched,
+    /// The access system (called by the server) let the person in.
+    Granted,
+    Denied,
+    Unknown,
+    NoFace,
+    PoorQuality,
+}
+
+impl fmt::Display for Decision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Decision::Matched => "matched",
+            Decision::Granted => "granted",
+            Decision::Denied => "denied",
+            Decision::Unknown => "unknown",
+            Decision::NoFace => "no_face",
+            Decision::PoorQuality => "poor_quality",
+        })
+    }
+}
+
+/// The body of a `POST /api/v1/frames` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ServerAnswer {
+    pub decision: Decision,
+    /// The matched person's access-system id (with `matched`).
+    #[serde(default)]
+    pub acs_id: Option<String>,
+    pub latency_ms: u64,
+}
+
+/// Why a frame was given up without an answer. The agent goes on with the
+/// next frames.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DropReason {
+    /// Older than the policy's limit before an attempt could be made.
+    TooOld(Duration),
+    /// Every attempt failed.
+    RetriesExhausted,
+    /// The server refused this frame (a 4xx other than 401 and 429) or
+    /// answered something unreadable; sending it again would not help.
+    Refused(String),
+}
+
+impl fmt::Display for DropReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DropReason::TooOld(age) => write!(f, "frame too old ({} ms), dropped", age.as_millis()),
+            DropReason::RetriesExhausted => {
+                f.write_str("server unreachable, frame dropped after all retries")
+            }
+            DropReason::Refused(why) => write!(f, "server refused the frame ({why}), dropped"),
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum SubmitOutcome {
+    Answered(ServerAnswer),
+    Dropped(DropReason),
+}
+
+/// A failed attempt that will be retried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryNotice {
+    /// Which retry comes next, 1-based, out of `of`.
+    pub attempt: u32,
+    pub of: u32,
+    pub wait: Duration,
+    pub reason: String,
+}
+
+impl fmt::Display for RetryNotice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "server unreachable ({}), retry {}/{} in {} ms",
+            self.reason,
+            self.attempt,
+            self.of,
+            self.wait.as_millis()
+        )
+    }
+}
+
+/// Errors that stop the agent: retrying cannot fix them.
+#[derive(Debug, Error)]
+pub enum SubmitError {
+    #[error("the server rejected the device token (HTTP 401): is the device revoked?")]
+    Unauthorized,
+    #[error("invalid server URL: {0}")]
+    InvalidServer(String),
+}
+
+/// Posts face crops to one server with one device token.
+pub struct Submitter {
+    http: ureq::Agent,
+    frames_url: String,
+    authorization: Zeroizing<String>,
+    policy: RetryPolicy,
+}
+
+impl fmt::Debug for Submitter {
+    // The token stays out of any debug output (P6).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Submitter({})", self.frames_url)
+    }
+}
+
+enum Attempt {
+    Done(SubmitOutcome),
+    Retry(String),
+}
+
+impl Submitter {
+    /// `server` is the base URL (`https://limen.example.com`).
+    pub fn new(
+        server: &str,
+        device_token: &str,
+        policy: RetryPolicy,
+    ) -> Result<Submitter, SubmitError> {
+        let base = server.trim_end_matches('/');
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(SubmitError::InvalidServer(
+                "must start with http:// or https://".into(),
+            ));
+        }
+        if device_token.is_empty()
+            || device_token
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(SubmitError::InvalidServer(
+                "the device token is empty or malformed".into(),
+            ));
+        }
+        let http = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(policy.request_timeout))
+            // The server is talked to directly; a proxy would see the faces.
+            .proxy(None)
+            .max_redirects(0)
+            .build()
+            .into();
+        Ok(Submitter {
+            http,
+            frames_url: format!("{base}/api/v1/frames"),
+            authorization: Zeroizing::new(format!("Bearer {device_token}")),
+            policy,
+        })
+    }
+
+    /// Sends one JPEG face crop read at `captured_at`; retries with
+    /// exponential back-off while the frame is young enough, reporting each
+    /// retry to `on_retry`.
+    pub fn submit(
+        &self,
+        jpeg: &[u8],
+        captured_at: Instant,
+        on_retry: &mut dyn FnMut(&RetryNotice),
+    ) -> Result<SubmitOutcome, SubmitError> {
+        let mut wait = self.policy.first_backoff;
+        for attempt in 0..=self.policy.retries {
+            let age = captured_at.elapsed();
+            if age > self.policy.max_frame_age {
+                return Ok(SubmitOutcome::Dropped(DropReason::TooOld(age)));
+            }
+            let reason = match self.attempt(jpeg)? {
+                Attempt::Done(outcome) => return Ok(outcome),
+                Attempt::Retry(reason) => reason,
+            };
+            if attempt == self.policy.retries {
+                break;
+            }
+            on_retry(&RetryNotice {
+                attempt: attempt + 1,
+                of: self.policy.retries,
+                wait,
+                reason,
+            });
+            std::thread::sleep(wait);
+            wait = wait.saturating_mul(2);
+        }
+        Ok(SubmitOutcome::Dropped(DropReason::RetriesExhausted))
+    }
+
+    fn attempt(&self, jpeg: &[u8]) -> Result<Attempt, SubmitError> {
+        let sent = self
+            .http
+            .post(&self.frames_url)
+            .header("Authorization", self.authorization.as_str())
+            .header("Content-Type", "image/jpeg")
+            .send(jpeg);
+        let mut response = match sent {
+            Ok(response) => response,
+            Err(ureq::Error::BadUri(_) | ureq::Error::Http(_)) => {
+                return Err(SubmitError::InvalidServer("not a usable URL".into()));
+            }
+            Err(e) => return Ok(Attempt::Retry(transport_reason(&e))),
+        };
+        let status = response.status().as_u16();
+        match status {
+            200 => {}
+            401 => return Err(SubmitError::Unauthorized),
+            429 => return Ok(Attempt::Retry("rate limited, HTTP 429".into())),
+            502..=504 => return Ok(Attempt::Retry(format!("HTTP {status}"))),
+            _ => {
+                return Ok(Attempt::Done(SubmitOutcome::Dropped(DropReason::Refused(
+                    format!("HTTP {status}"),
+                ))));
+            }
+        }
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_ANSWER_BYTES)
+            .read_to_string();
+        let answer = body
+            .map_err(|e| e.to_string())
+            .and_then(|b| serde_json::from_str::<ServerAnswer>(&b).map_err(|e| e.to_string()));
+        Ok(Attempt::Done(match answer {
+            Ok(answer) => SubmitOutcome::Answered(answer),
+            Err(why) => {
+                SubmitOutcome::Dropped(DropReason::Refused(format!("unreadable answer: {why}")))
+            }
+        }))
+    }
+}
+
+/// A short reason for a failed connection, without anything from the request.
+fn transport_reason(error: &ureq::Error) -> String {
+    match error {
+        ureq::Error::Io(e) => e.kind().to_string(),
+        ureq::Error::Timeout(_) => "timed out".into(),
+        ureq::Error::HostNotFound => "host not found".into(),
+        ureq::Error::ConnectionFailed => "connection failed".into(),
+        other => other.to_string(),
+    }
+}
