@@ -8,12 +8,20 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v cargo >/dev/null || { echo "cargo (Rust) is required" >&2; exit 1; }
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
+# Debian's Chromium and Node.js for the webcam test in a real browser.
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+command -v npm >/dev/null || need_apt+=(nodejs npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "installing: ${need_apt[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
+
+# playwright-core drives the system Chromium; it downloads no browser of its own.
+browser_tests=crates/limen/tests/browser
+[ -d "$browser_tests/node_modules/playwright-core" ] ||
+    (cd "$browser_tests" && npm ci --no-audit --no-fund --loglevel=error)
 
 # A private PostgreSQL cluster that lives only as long as this script.
 pg_bin=$(dirname "$(ls /usr/lib/postgresql/*/bin/initdb | sort -V | tail -n 1)")

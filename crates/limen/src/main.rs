@@ -1,11 +1,13 @@
 //! `limen`: one command for the whole service.
 
+mod admin;
 mod agent_cmd;
 mod bench_cmd;
 mod eval_cmd;
 mod face_cmd;
 mod parallel;
 mod peak;
+mod serve;
 
 use std::path::PathBuf;
 
@@ -29,6 +31,20 @@ enum Command {
     /// Speed figures against the reference implementation.
     #[command(subcommand)]
     Bench(bench_cmd::BenchCommand),
+    /// Runs the HTTP service.
+    Serve {
+        /// Configuration file (TOML); LIMEN_* environment variables override it.
+        #[arg(long, env = "LIMEN_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Operator commands: organisations, audit trail.
+    Admin {
+        /// Configuration file (TOML); LIMEN_* environment variables override it.
+        #[arg(long, env = "LIMEN_CONFIG")]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        command: admin::AdminCommand,
+    },
     /// The camera agent at an entrance.
     Agent(agent_cmd::AgentArgs),
 }
@@ -63,6 +79,8 @@ fn main() -> anyhow::Result<()> {
         Command::Face(cmd) => face_cmd::run(cmd),
         Command::Eval(cmd) => eval_cmd::run(cmd),
         Command::Bench(cmd) => bench_cmd::run(cmd),
+        Command::Serve { config } => serve::run(config),
+        Command::Admin { config, command } => admin::run(config, command),
         Command::Agent(args) => agent_cmd::run(args),
     }
 }

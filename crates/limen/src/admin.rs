@@ -1,0 +1,161 @@
+//! `limen admin …`: the operator's commands, against the same configuration
+//! and database as `limen serve`.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::Subcommand;
+use limen_server::config::Config;
+use limen_store::token::new_token;
+use limen_store::{AuditEvent, OPERATOR_CHAIN, OrgId};
+
+#[derive(Subcommand)]
+pub enum AdminCommand {
+    /// Organisations (customers).
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// The audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+pub enum OrgCommand {
+    /// Creates an organisation and prints its id and admin API token (shown only this once).
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Print `{"id": …, "admin_token": …}`.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Lists organisations.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Issues a new admin API token (shown only this once) and revokes the old one.
+    Token {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Erases an organisation and everything it holds, and destroys its data key.
+    Delete { id: String },
+}
+
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// Checks every hash chain and reports the first broken link.
+    Verify,
+}
+
+pub fn run(config_file: Option<PathBuf>, command: AdminCommand) -> anyhow::Result<()> {
+    let config = Config::load(config_file.as_deref())?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let store = crate::serve::open_store(&config).await?;
+        let result = match command {
+            AdminCommand::Org(command) => org(&store, command).await,
+            AdminCommand::Audit(AuditCommand::Verify) => verify(&store).await,
+        };
+        store.close().await;
+        result
+    })
+}
+
+async fn org(store: &limen_store::Store, command: OrgCommand) -> anyhow::Result<()> {
+    match command {
+        OrgCommand::Create { name, json } => {
+            let name = name.trim();
+            if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+                bail!(
+                    "the organisation name must be 1 to 200 characters without control characters"
+                );
+            }
+            let (token, hash) = new_token();
+            let org = store.create_organisation(name, &hash).await?;
+            let event = AuditEvent {
+                actor: "operator",
+                action: "organisation.created",
+                subject: org.id.as_str(),
+                detail: name,
+            };
+            store.audit(OPERATOR_CHAIN, event).await?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "id": org.id, "admin_token": token })
+                );
+            } else {
+                println!(
+                    "organisation: {}\nid:           {}\nadmin token:  {token}",
+                    org.name, org.id
+                );
+                println!(
+                    "(the token is shown only now; keep it safe: it is stored only as a hash)"
+                );
+            }
+        }
+        OrgCommand::List { json } => {
+            let orgs = store.organisations().await?;
+            if json {
+                println!("{}", serde_json::to_string(&orgs)?);
+            } else {
+                for org in orgs {
+                    println!("{}  {}", org.id, org.name);
+                }
+            }
+        }
+        OrgCommand::Token { id, json } => {
+            let id =
+                OrgId::parse(&id).with_context(|| format!("{id:?} is not an organisation id"))?;
+            let (token, hash) = new_token();
+            if !store.replace_admin_token(&id, &hash).await? {
+                bail!("no organisation with id {id}");
+            }
+            let event = AuditEvent {
+                actor: "operator",
+                action: "admin_token.replaced",
+                subject: id.as_str(),
+                detail: "earlier tokens revoked",
+            };
+            store.audit(OPERATOR_CHAIN, event).await?;
+            if json {
+                println!("{}", serde_json::json!({ "id": id, "admin_token": token }));
+            } else {
+                println!(
+                    "new admin token:  {token}\n(the old token no longer works; this one is shown only now)"
+                );
+            }
+        }
+        OrgCommand::Delete { id } => {
+            let id =
+                OrgId::parse(&id).with_context(|| format!("{id:?} is not an organisation id"))?;
+            if !store.delete_organisation(&id).await? {
+                bail!("no organisation with id {id}");
+            }
+            let event = AuditEvent {
+                actor: "operator",
+                action: "organisation.deleted",
+                subject: id.as_str(),
+                detail: "data and data key destroyed",
+            };
+            store.audit(OPERATOR_CHAIN, event).await?;
+            println!("organisation {id} deleted; its data key is destroyed");
+        }
+    }
+    Ok(())
+}
+
+async fn verify(store: &limen_store::Store) -> anyhow::Result<()> {
+    match store.verify_audit().await? {
+        Ok(count) => {
+            println!("audit trail intact: {count} entries verified");
+            Ok(())
+        }
+        Err(broken) => bail!("{broken}"),
+    }
+}

@@ -1,0 +1,76 @@
+//! `limen serve`: the HTTP service.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use limen_face::FaceEngine;
+use limen_server::AppState;
+use limen_server::config::Config;
+use limen_server::mailer::Mailer;
+use limen_store::{MasterKey, Store};
+
+/// Opens the database named by the configuration, creating the data
+/// directory (private to its owner) and the master key on first use.
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    create_private_dir(&config.data_dir)?;
+    let master = MasterKey::load_or_create(&config.master_key_file)?;
+    Store::open(&config.database_url, master)
+        .await
+        .context("cannot open the database")
+}
+
+fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder
+        .create(dir)
+        .with_context(|| format!("cannot create the data directory {}", dir.display()))
+}
+
+pub fn run(config_file: Option<PathBuf>) -> anyhow::Result<()> {
+    init_logging();
+    let config = Config::load(config_file.as_deref())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let store = open_store(&config).await?;
+        let models_dir = config.models_dir.clone();
+        let engine = tokio::task::spawn_blocking(move || FaceEngine::load(&models_dir))
+            .await?
+            .with_context(|| format!("cannot load the face models from {}", config.models_dir.display()))?;
+        let mailer = Mailer::from_url(&config.mail_url, &config.mail_from)?;
+        let listener = tokio::net::TcpListener::bind(config.bind)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.bind))?;
+        let address = listener.local_addr()?;
+        tracing::info!(%address, model = engine.model_version(), "listening");
+        println!("Limen is listening on http://{address} (public address {}).", config.public_url);
+        println!("Next: create an organisation with `limen admin org create --name \"Your organisation\"`,");
+        println!("then import people with its admin token: see {}/api/v1/openapi.json", config.public_url);
+        let state = Arc::new(AppState::new(config, store, Arc::new(engine), mailer));
+        limen_server::serve(state, listener).await?;
+        Ok(())
+    })
+}
+
+/// Structured logs on stderr. Level from LIMEN_LOG (error, warn, info,
+/// debug, trace; default info). Nothing logged carries images, vectors,
+/// passwords, tokens or session ids: the server logs routes, not URIs.
+fn init_logging() {
+    let level = std::env::var("LIMEN_LOG")
+        .ok()
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(tracing::Level::INFO);
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(level)
+        .with_ansi(false)
+        .init();
+}

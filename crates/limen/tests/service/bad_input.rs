@@ -1,0 +1,431 @@
+//! P7: bad input gets a 4xx with a clear message and changes nothing.
+
+use std::io::Write;
+
+use serde_json::json;
+
+use crate::support::{
+    Backend, GOOD_PASSWORD, Server, SmtpSink, block_on, csrf_of, multipart, onboard,
+    registration_token, status_of,
+};
+
+const MB: usize = 1024 * 1024;
+
+/// A valid PNG of 10,000 × 10,000 grey pixels (100 megapixels) that
+/// compresses to a few kilobytes.
+fn hundred_megapixel_png() -> Vec<u8> {
+    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(kind);
+        crc.update(data);
+        out.extend_from_slice(kind);
+        out.extend_from_slice(data);
+        out.extend_from_slice(&crc.finalize().to_be_bytes());
+    }
+    let side: u32 = 10_000;
+    let mut header = Vec::new();
+    header.extend_from_slice(&side.to_be_bytes());
+    header.extend_from_slice(&side.to_be_bytes());
+    header.extend_from_slice(&[8, 0, 0, 0, 0]); // 8-bit greyscale
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    let row = vec![0u8; side as usize + 1];
+    for _ in 0..side {
+        encoder.write_all(&row).expect("compress");
+    }
+    let data = encoder.finish().expect("compress");
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    chunk(&mut png, b"IHDR", &header);
+    chunk(&mut png, b"IDAT", &data);
+    chunk(&mut png, b"IEND", &[]);
+    png
+}
+
+fn people_json(server: &Server, admin: &str) -> serde_json::Value {
+    server.get("/api/v1/people", Some(admin)).json()
+}
+
+#[test]
+fn bad_input_is_refused_clearly_and_changes_nothing() {
+    let smtp = SmtpSink::start();
+    let Some(server) = Server::start(Backend::Sqlite, &smtp.url()) else {
+        return;
+    };
+    let (_, admin) = server.create_org("Acme");
+    let ann = onboard(&server, &smtp, &admin, "ann@acme.test", "A-1", 1);
+    let people_before = people_json(&server, &admin);
+
+    // Images: corrupt, 100 megapixels, wrong type, too many, none.
+    let corrupt = b"\xFF\xD8\xFF\xE0 this is not really a JPEG".to_vec();
+    let huge = hundred_megapixel_png();
+    assert!(huge.len() < MB);
+    for (label, parts, expected) in [
+        (
+            "corrupt JPEG",
+            vec![("image/jpeg", corrupt.as_slice())],
+            422,
+        ),
+        (
+            "100-megapixel PNG",
+            vec![("image/png", huge.as_slice())],
+            422,
+        ),
+        (
+            "text in a frame part",
+            vec![("text/plain", b"hello".as_slice())],
+            415,
+        ),
+        (
+            "six frames",
+            vec![("image/jpeg", corrupt.as_slice()); 6],
+            422,
+        ),
+    ] {
+        let (content_type, body) = multipart(&parts);
+        let reply = server.send(
+            "POST",
+            "/api/v1/me/face",
+            Some(&ann.session),
+            &content_type,
+            &body,
+        );
+        assert_eq!(reply.status, expected, "{label}: {}", reply.body);
+        assert!(
+            reply.error().len() > 10,
+            "{label}: the message says what is wrong: {}",
+            reply.body
+        );
+    }
+    let json_instead = server.send(
+        "POST",
+        "/api/v1/me/face",
+        Some(&ann.session),
+        "application/json",
+        b"{}",
+    );
+    assert_eq!(json_instead.status, 415, "{}", json_instead.body);
+    assert!(json_instead.error().contains("multipart/form-data"));
+    let (content_type, empty) = multipart(&[]);
+    assert_eq!(
+        server
+            .send(
+                "POST",
+                "/api/v1/me/face",
+                Some(&ann.session),
+                &content_type,
+                &empty
+            )
+            .status,
+        422
+    );
+    assert_eq!(
+        status_of(&server, &admin, &ann.person_id).as_deref(),
+        Some("consented")
+    );
+
+    // Oversized bodies: 20 MB, each refused with 413.
+    for (path, content_type, bearer) in [
+        ("/api/v1/people", "text/csv", admin.as_str()),
+        (
+            "/api/v1/me/face",
+            "multipart/form-data; boundary=x",
+            ann.session.as_str(),
+        ),
+        (
+            "/api/v1/me/consent",
+            "application/json",
+            ann.session.as_str(),
+        ),
+        ("/api/v1/session", "application/json", ""),
+    ] {
+        assert_eq!(
+            server.raw_post_status(path, bearer, content_type, 20 * MB),
+            413,
+            "20 MB to {path}"
+        );
+    }
+
+    // Wrong content types and malformed documents.
+    let plain = server.send(
+        "POST",
+        "/api/v1/people",
+        Some(&admin),
+        "text/plain",
+        b"Ann,Lee",
+    );
+    assert_eq!(plain.status, 415);
+    assert!(plain.error().contains("text/csv"));
+    let login_form = server.send(
+        "POST",
+        "/api/v1/session",
+        None,
+        "text/plain",
+        b"email=a&password=b",
+    );
+    assert_eq!(login_form.status, 415);
+    assert_eq!(
+        server
+            .send(
+                "POST",
+                "/api/v1/people",
+                Some(&admin),
+                "application/json",
+                b"{\"not\": \"an array\"}"
+            )
+            .status,
+        400
+    );
+    let unclosed = server.send(
+        "POST",
+        "/api/v1/people",
+        Some(&admin),
+        "text/csv",
+        b"first_name,last_name,email,acs_id\n\"Ann,Lee,a@b.test,1\n",
+    );
+    assert_eq!(unclosed.status, 422);
+    assert!(unclosed.error().contains("CSV"), "{}", unclosed.body);
+    let rows = "first_name,last_name,email,acs_id\nCat,Day,cat@acme.test,C-1\nDan,,not-an-email,C-2\nEve,Fox,cat@acme.test,A-1\nGus,Ray,gus@acme.test\n";
+    let refused = server.send(
+        "POST",
+        "/api/v1/people",
+        Some(&admin),
+        "text/csv",
+        rows.as_bytes(),
+    );
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    let details = refused.json()["details"]["rows"].clone();
+    assert_eq!(
+        details,
+        json!([{ "row": 4, "field": "line", "message": "expected 4 fields, found 3" }])
+    );
+    let rows = "first_name,last_name,email,acs_id\nCat,Day,cat@acme.test,C-1\nDan,,not-an-email,C-2\nEve,Fox,cat@acme.test,A-1\n";
+    let refused = server.send(
+        "POST",
+        "/api/v1/people",
+        Some(&admin),
+        "text/csv",
+        rows.as_bytes(),
+    );
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    let fields: Vec<(i64, String)> = refused.json()["details"]["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|e| {
+            (
+                e["row"].as_i64().expect("row"),
+                e["field"].as_str().expect("field").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        fields,
+        vec![
+            (2, "last_name".into()),
+            (2, "email".into()),
+            (3, "email".into()),
+            (3, "acs_id".into())
+        ]
+    );
+    assert_eq!(
+        people_json(&server, &admin),
+        people_before,
+        "no refused import changed anything"
+    );
+
+    // Invitation links: replaced, reused, expired.
+    let csv = "first_name,last_name,email,acs_id\nBob,Ray,bob@acme.test,B-1\n";
+    assert_eq!(
+        server
+            .send(
+                "POST",
+                "/api/v1/people",
+                Some(&admin),
+                "text/csv",
+                csv.as_bytes()
+            )
+            .status,
+        200
+    );
+    let people = people_json(&server, &admin);
+    let bob = people
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|p| p["email"] == "bob@acme.test")
+        .expect("bob")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let invite = |n| {
+        assert_eq!(
+            server
+                .send(
+                    "POST",
+                    &format!("/api/v1/people/{bob}/invitation"),
+                    Some(&admin),
+                    "application/json",
+                    b""
+                )
+                .status,
+            200
+        );
+        registration_token(&smtp.message(n))
+    };
+    let first = invite(2);
+    let second = invite(3);
+    let register = |token: &str| {
+        server.post_json(
+            "/api/v1/registration",
+            None,
+            &json!({ "token": token, "password": GOOD_PASSWORD }),
+        )
+    };
+    let replaced = register(&first);
+    assert_eq!(
+        replaced.status, 410,
+        "a resent invitation voids the old link"
+    );
+    assert!(replaced.error().contains("not valid"));
+    let weak = register_with(&server, &second, "short");
+    assert_eq!(weak.status, 422);
+    assert!(weak.error().contains("at least 15 characters"));
+    block_on(async {
+        use sqlx::Connection;
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(&server.database_url)
+            .await
+            .expect("connect");
+        sqlx::query("UPDATE invitations SET expires_at = 0")
+            .execute(&mut conn)
+            .await
+            .expect("expire");
+    });
+    let expired = register(&second);
+    assert_eq!(expired.status, 410);
+    assert!(expired.error().contains("expired"));
+    assert_eq!(
+        server
+            .get(&format!("/register?token={second}"), None)
+            .status,
+        410
+    );
+    assert_eq!(
+        status_of(&server, &admin, &bob).as_deref(),
+        Some("invited"),
+        "no account was created"
+    );
+    let third = invite(4);
+    assert_eq!(register(&third).status, 201);
+    assert_eq!(
+        register(&third).status,
+        410,
+        "a used link cannot be used again"
+    );
+
+    // Pages: a form without the right CSRF token changes nothing.
+    let cookie = ann.session.as_str();
+    let account = server.page("GET", "/account", Some(cookie), &[]);
+    let csrf = csrf_of(&account.body);
+    let forged = server.page(
+        "POST",
+        "/account/consent/withdraw",
+        Some(cookie),
+        &[("csrf", "0123456789abcdef")],
+    );
+    assert_eq!(forged.status, 403);
+    assert!(forged.body.contains("security token"));
+    assert_eq!(
+        status_of(&server, &admin, &ann.person_id).as_deref(),
+        Some("consented")
+    );
+    let genuine = server.page(
+        "POST",
+        "/account/consent/withdraw",
+        Some(cookie),
+        &[("csrf", &csrf)],
+    );
+    assert_eq!(genuine.status, 303);
+    assert_eq!(
+        status_of(&server, &admin, &ann.person_id).as_deref(),
+        Some("registered")
+    );
+
+    // Login is rate-limited per account.
+    let statuses: Vec<u16> = (0..12)
+        .map(|_| {
+            server
+                .post_json(
+                    "/api/v1/session",
+                    None,
+                    &json!({ "email": "bob@acme.test", "password": "wrong password, surely" }),
+                )
+                .status
+        })
+        .collect();
+    assert_eq!(statuses[0], 401);
+    assert_eq!(statuses[11], 429, "{statuses:?}");
+    let trail = server.get("/api/v1/audit", Some(&admin)).json();
+    let failures = trail
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter(|e| e["action"] == "login.failed" && e["subject"] == bob.as_str())
+        .count();
+    assert_eq!(
+        failures, 10,
+        "each refused (not rate-limited) attempt is in the audit trail"
+    );
+}
+
+fn register_with(server: &Server, token: &str, password: &str) -> crate::support::Reply {
+    server.post_json(
+        "/api/v1/registration",
+        None,
+        &json!({ "token": token, "password": password }),
+    )
+}
+
+#[test]
+fn an_invitation_that_cannot_be_sent_changes_nothing() {
+    // Nothing listens on this loopback port: the mail server is down.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("address")
+        .port();
+    let Some(server) = Server::start(Backend::Sqlite, &format!("smtp://127.0.0.1:{closed}")) else {
+        return;
+    };
+    let (_, admin) = server.create_org("Acme");
+    let csv = "first_name,last_name,email,acs_id\nAnn,Lee,ann@acme.test,A-1\n";
+    assert_eq!(
+        server
+            .send(
+                "POST",
+                "/api/v1/people",
+                Some(&admin),
+                "text/csv",
+                csv.as_bytes()
+            )
+            .status,
+        200
+    );
+    let person = server.get("/api/v1/people", Some(&admin)).json()[0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let reply = server.send(
+        "POST",
+        &format!("/api/v1/people/{person}/invitation"),
+        Some(&admin),
+        "application/json",
+        b"",
+    );
+    assert_eq!(reply.status, 502, "{}", reply.body);
+    assert!(reply.error().contains("could not be sent"));
+    assert_eq!(
+        status_of(&server, &admin, &person).as_deref(),
+        Some("imported")
+    );
+}

@@ -1,0 +1,231 @@
+//! P5 and P3 over HTTP: one organisation's token, session or person id
+//! reaches nothing of another's; every admin and employee endpoint is tried.
+
+use serde_json::json;
+
+use crate::support::{Backend, Server, SmtpSink, csrf_of, enrol, multipart, onboard, status_of};
+
+const ADMIN_ENDPOINTS: &[(&str, &str)] = &[
+    ("GET", "/api/v1/people"),
+    ("POST", "/api/v1/people"),
+    ("DELETE", "/api/v1/people/{id}"),
+    ("POST", "/api/v1/people/{id}/invitation"),
+    ("GET", "/api/v1/audit"),
+];
+
+const EMPLOYEE_ENDPOINTS: &[(&str, &str)] = &[
+    ("GET", "/api/v1/me"),
+    ("DELETE", "/api/v1/me"),
+    ("GET", "/api/v1/me/statement"),
+    ("POST", "/api/v1/me/consent"),
+    ("DELETE", "/api/v1/me/consent"),
+    ("POST", "/api/v1/me/face"),
+    ("DELETE", "/api/v1/me/face"),
+    ("GET", "/api/v1/me/export"),
+    ("PUT", "/api/v1/me/password"),
+    ("DELETE", "/api/v1/session"),
+];
+
+fn call(server: &Server, method: &str, path: &str, bearer: Option<&str>) -> crate::support::Reply {
+    match method {
+        "GET" => server.get(path, bearer),
+        "DELETE" => server.delete(path, bearer),
+        _ if path.ends_with("/face") => {
+            let frames = crate::support::enrolment_frames();
+            let (content_type, body) = multipart(&[("image/jpeg", frames[0].as_slice())]);
+            server.send(method, path, bearer, &content_type, &body)
+        }
+        _ if path == "/api/v1/people" => server.send(
+            method,
+            path,
+            bearer,
+            "text/csv",
+            b"first_name,last_name,email,acs_id\nEve,Intruder,eve@bolt.test,X-1\n",
+        ),
+        _ => server.send(
+            method,
+            path,
+            bearer,
+            "application/json",
+            json!({}).to_string().as_bytes(),
+        ),
+    }
+}
+
+#[test]
+fn organisations_cannot_reach_each_other() {
+    let smtp = SmtpSink::start();
+    let Some(server) = Server::start(Backend::Sqlite, &smtp.url()) else {
+        return;
+    };
+    let (_, admin_a) = server.create_org("Acme");
+    let (_, admin_b) = server.create_org("Bolt");
+    let ann = onboard(&server, &smtp, &admin_a, "ann@acme.test", "A-1", 1);
+    let enrolled = enrol(&server, &ann.session);
+    assert_eq!(enrolled.status, 201, "{}", enrolled.body);
+    let bob = onboard(&server, &smtp, &admin_b, "bob@bolt.test", "B-1", 2);
+    let trail_a = server.get("/api/v1/audit", Some(&admin_a)).json();
+
+    // B's admin token against A's people.
+    let listed = server.get("/api/v1/people", Some(&admin_b)).body;
+    assert!(!listed.contains(&ann.person_id) && !listed.contains(&ann.email));
+    assert!(
+        !server
+            .get("/api/v1/audit", Some(&admin_b))
+            .body
+            .contains(&ann.person_id)
+    );
+    assert_eq!(
+        server
+            .delete(&format!("/api/v1/people/{}", ann.person_id), Some(&admin_b))
+            .status,
+        404
+    );
+    let reinvite = server.send(
+        "POST",
+        &format!("/api/v1/people/{}/invitation", ann.person_id),
+        Some(&admin_b),
+        "application/json",
+        b"",
+    );
+    assert_eq!(reinvite.status, 404);
+    // Importing A's person's e-mail into B makes a separate person in B.
+    let csv = format!(
+        "first_name,last_name,email,acs_id\nNot,Ann,{},A-1\n",
+        ann.email
+    );
+    assert_eq!(
+        server
+            .send(
+                "POST",
+                "/api/v1/people",
+                Some(&admin_b),
+                "text/csv",
+                csv.as_bytes()
+            )
+            .status,
+        200
+    );
+
+    // Wrong kinds of credentials: nothing works across the admin/employee line.
+    for (method, template) in ADMIN_ENDPOINTS {
+        let path = template.replace("{id}", &ann.person_id);
+        for bearer in [
+            None,
+            Some(ann.session.as_str()),
+            Some(bob.session.as_str()),
+            Some("not-a-token"),
+        ] {
+            let reply = call(&server, method, &path, bearer);
+            assert_eq!(
+                reply.status, 401,
+                "{method} {path} with {bearer:?}: {}",
+                reply.body
+            );
+        }
+    }
+    for (method, path) in EMPLOYEE_ENDPOINTS {
+        for bearer in [
+            None,
+            Some(admin_a.as_str()),
+            Some(admin_b.as_str()),
+            Some("not-a-token"),
+        ] {
+            let reply = call(&server, method, path, bearer);
+            assert_eq!(
+                reply.status, 401,
+                "{method} {path} with {bearer:?}: {}",
+                reply.body
+            );
+        }
+    }
+
+    // B's employee session sees and changes only B's own data.
+    let me = server.get("/api/v1/me", Some(&bob.session)).json();
+    assert_eq!(me["person_id"], bob.person_id.as_str());
+    let export = server.get("/api/v1/me/export", Some(&bob.session)).body;
+    assert!(!export.contains(&ann.person_id) && !export.contains("Acme"));
+    let page = server.page("GET", "/account", Some(&bob.session), &[]);
+    assert!(page.body.contains("bob@bolt.test") && !page.body.contains("ann@acme.test"));
+    // B's browser session with A's CSRF token gets nowhere.
+    let csrf_a = csrf_of(&server.page("GET", "/account", Some(&ann.session), &[]).body);
+    let forged = server.page(
+        "POST",
+        "/account/consent/withdraw",
+        Some(&bob.session),
+        &[("csrf", &csrf_a)],
+    );
+    assert_eq!(forged.status, 403);
+    for (method, path) in EMPLOYEE_ENDPOINTS {
+        call(&server, method, path, Some(&bob.session));
+    }
+
+    // A is exactly as before.
+    assert_eq!(
+        status_of(&server, &admin_a, &ann.person_id).as_deref(),
+        Some("enrolled")
+    );
+    let me_a = server.get("/api/v1/me", Some(&ann.session)).json();
+    assert_eq!(me_a["person_id"], ann.person_id.as_str());
+    assert!(me_a["consent"].is_object() && me_a["face"].is_object());
+    let trail_after = server.get("/api/v1/audit", Some(&admin_a)).json();
+    assert_eq!(trail_after, trail_a, "nothing was done to A's organisation");
+}
+
+#[test]
+fn enrolment_without_consent_is_refused_and_withdrawal_deletes() {
+    let smtp = SmtpSink::start();
+    let Some(server) = Server::start(Backend::Sqlite, &smtp.url()) else {
+        return;
+    };
+    let (_, admin) = server.create_org("Acme");
+    let ann = onboard(&server, &smtp, &admin, "ann@acme.test", "A-1", 1);
+    assert_eq!(
+        server
+            .delete("/api/v1/me/consent", Some(&ann.session))
+            .status,
+        204
+    );
+    let refused = enrol(&server, &ann.session);
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert_eq!(
+        status_of(&server, &admin, &ann.person_id).as_deref(),
+        Some("registered")
+    );
+
+    let version = server
+        .get("/api/v1/me/statement", Some(&ann.session))
+        .json()["version"]
+        .as_str()
+        .expect("v")
+        .to_owned();
+    let stale = server.post_json(
+        "/api/v1/me/consent",
+        Some(&ann.session),
+        &json!({ "statement_version": "0".repeat(64) }),
+    );
+    assert_eq!(
+        stale.status, 409,
+        "consent names the statement actually shown"
+    );
+    assert_eq!(
+        server
+            .post_json(
+                "/api/v1/me/consent",
+                Some(&ann.session),
+                &json!({ "statement_version": version })
+            )
+            .status,
+        204
+    );
+    assert_eq!(enrol(&server, &ann.session).status, 201);
+    assert_eq!(
+        server.delete("/api/v1/me/face", Some(&ann.session)).status,
+        204
+    );
+    assert_eq!(
+        status_of(&server, &admin, &ann.person_id).as_deref(),
+        Some("consented"),
+        "removing the vector keeps consent"
+    );
+}

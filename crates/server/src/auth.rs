@@ -1,0 +1,150 @@
+//! Who is asking: an organisation's admin (bearer token), an employee on
+//! the API (bearer session token) or an employee in the browser (session
+//! cookie, with a CSRF token on every form).
+
+use std::sync::Arc;
+
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use hmac::{KeyInit, Mac};
+use limen_store::token::token_hash;
+use limen_store::{OrgId, Person};
+
+use crate::AppState;
+use crate::error::ApiError;
+
+pub const SESSION_COOKIE: &str = "limen_session";
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
+/// The organisation whose admin token came with the request.
+pub struct AdminOrg(pub OrgId);
+
+impl<S> FromRequestParts<S> for AdminOrg
+where
+    Arc<AppState>: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = Arc::<AppState>::from_ref(state);
+        let token = bearer(&parts.headers).ok_or_else(ApiError::unauthorized)?;
+        let org = state.store.org_for_admin_token(&token_hash(token)).await?;
+        org.map(AdminOrg).ok_or_else(ApiError::unauthorized)
+    }
+}
+
+/// An employee signed in through the API.
+pub struct ApiSession {
+    pub person: Person,
+    pub token_hash: [u8; 32],
+}
+
+impl<S> FromRequestParts<S> for ApiSession
+where
+    Arc<AppState>: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = Arc::<AppState>::from_ref(state);
+        let token = bearer(&parts.headers).ok_or_else(ApiError::unauthorized)?;
+        let hash = token_hash(token);
+        let person = state
+            .store
+            .session_person(&hash)
+            .await?
+            .ok_or_else(ApiError::unauthorized)?;
+        Ok(ApiSession {
+            person,
+            token_hash: hash,
+        })
+    }
+}
+
+/// An employee signed in through the pages. Pages that need one send
+/// everyone else to the login page.
+pub struct PageSession {
+    pub person: Person,
+    pub token_hash: [u8; 32],
+    /// The token every form of this session must carry.
+    pub csrf: String,
+}
+
+impl PageSession {
+    pub fn check_csrf(&self, presented: &str) -> bool {
+        constant_time_eq(presented.as_bytes(), self.csrf.as_bytes())
+    }
+}
+
+pub fn session_cookie_value(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_owned())
+}
+
+impl<S> FromRequestParts<S> for PageSession
+where
+    Arc<AppState>: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = Arc::<AppState>::from_ref(state);
+        let to_login = || Redirect::to("/login").into_response();
+        let token = session_cookie_value(&parts.headers).ok_or_else(to_login)?;
+        let hash = token_hash(&token);
+        let person = match state.store.session_person(&hash).await {
+            Ok(Some(person)) => person,
+            Ok(None) => return Err(to_login()),
+            Err(e) => return Err(ApiError::from(e).into_response()),
+        };
+        Ok(PageSession {
+            person,
+            token_hash: hash,
+            csrf: csrf_token(&state, &hash),
+        })
+    }
+}
+
+/// The CSRF token of a session: a MAC of the session's hash, so it needs
+/// no storage and means nothing outside that session.
+pub fn csrf_token(state: &AppState, session_hash: &[u8; 32]) -> String {
+    let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(state.csrf_key.as_ref()) else {
+        unreachable!("HMAC accepts keys of any length")
+    };
+    mac.update(session_hash);
+    hex::encode(mac.finalize().into_bytes())
+}
+
+pub fn session_cookie(token: &str, max_age_secs: i64) -> String {
+    format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={max_age_secs}"
+    )
+}
+
+pub fn cleared_session_cookie() -> String {
+    format!("{SESSION_COOKIE}=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0")
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

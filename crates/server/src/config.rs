@@ -1,0 +1,236 @@
+//! Configuration: an optional TOML file, then `LIMEN_*` environment
+//! variables, which win. `limen serve` and `limen admin …` read the same.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the configuration file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("the configuration file {path} is not valid: {message}")]
+    Parse { path: String, message: String },
+    #[error("{variable} is not valid: {message}")]
+    Invalid {
+        variable: &'static str,
+        message: String,
+    },
+}
+
+/// How long things are kept.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Retention {
+    /// A registration link stays valid this long.
+    pub invitation_days: u32,
+    /// A login lasts this long.
+    pub session_hours: u32,
+    /// The proof that someone cancelled their registration is kept this long.
+    pub cancellation_record_days: u32,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            invitation_days: 14,
+            session_hours: 12,
+            cancellation_record_days: 365,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    bind: Option<String>,
+    public_url: Option<String>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    master_key_file: Option<PathBuf>,
+    mail_url: Option<String>,
+    mail_from: Option<String>,
+    models_dir: Option<PathBuf>,
+    #[serde(default)]
+    retention: Retention,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind: SocketAddr,
+    /// The address people reach the service at; links in e-mails start with it.
+    pub public_url: String,
+    pub data_dir: PathBuf,
+    /// `sqlite:PATH` (default: `limen.db` in the data directory) or `postgres://…`.
+    pub database_url: String,
+    pub master_key_file: PathBuf,
+    /// `smtp://host:port`, `smtps://host:port` or `file:DIR` (an outbox).
+    pub mail_url: String,
+    pub mail_from: String,
+    pub models_dir: PathBuf,
+    pub retention: Retention,
+}
+
+impl Config {
+    /// Reads the file (if any) and the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let text = match file {
+            Some(path) => {
+                Some(
+                    std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                        path: path.display().to_string(),
+                        source,
+                    })?,
+                )
+            }
+            None => None,
+        };
+        let label = file.map(|p| p.display().to_string()).unwrap_or_default();
+        Config::from_sources(text.as_deref(), &label, |name| std::env::var(name).ok())
+    }
+
+    pub fn from_sources(
+        file_text: Option<&str>,
+        file_label: &str,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let file: FileConfig = match file_text {
+            Some(text) => toml::from_str(text).map_err(|e| ConfigError::Parse {
+                path: file_label.to_owned(),
+                message: e.message().to_owned(),
+            })?,
+            None => toml::from_str("").map_err(|e| ConfigError::Parse {
+                path: String::new(),
+                message: e.to_string(),
+            })?,
+        };
+        let pick = |variable: &str, from_file: Option<String>| {
+            env(variable).filter(|v| !v.is_empty()).or(from_file)
+        };
+
+        let bind_text = pick("LIMEN_BIND", file.bind).unwrap_or_else(|| "127.0.0.1:8080".into());
+        let bind: SocketAddr = bind_text.parse().map_err(|_| ConfigError::Invalid {
+            variable: "LIMEN_BIND",
+            message: format!("{bind_text:?} is not host:port"),
+        })?;
+        let public_url =
+            pick("LIMEN_PUBLIC_URL", file.public_url).unwrap_or_else(|| format!("http://{bind}"));
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            return Err(ConfigError::Invalid {
+                variable: "LIMEN_PUBLIC_URL",
+                message: "must start with http:// or https://".into(),
+            });
+        }
+        let public_url = public_url.trim_end_matches('/').to_owned();
+        let data_dir = env("LIMEN_DATA_DIR")
+            .map(PathBuf::from)
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from(".limen-data"));
+        let database_url = pick("LIMEN_DATABASE_URL", file.database_url)
+            .unwrap_or_else(|| format!("sqlite:{}", data_dir.join("limen.db").display()));
+        let master_key_file = env("LIMEN_MASTER_KEY_FILE")
+            .map(PathBuf::from)
+            .or(file.master_key_file)
+            .unwrap_or_else(|| data_dir.join("master.key"));
+        let mail_url = pick("LIMEN_MAIL_URL", file.mail_url)
+            .unwrap_or_else(|| format!("file:{}", data_dir.join("outbox").display()));
+        if !["smtp://", "smtps://", "file:"]
+            .iter()
+            .any(|scheme| mail_url.starts_with(scheme))
+        {
+            return Err(ConfigError::Invalid {
+                variable: "LIMEN_MAIL_URL",
+                message: "must be smtp://host:port, smtps://host:port or file:DIR".into(),
+            });
+        }
+        let mail_from = pick("LIMEN_MAIL_FROM", file.mail_from)
+            .unwrap_or_else(|| "Limen <limen@localhost>".into());
+        let models_dir = env("LIMEN_MODELS_DIR")
+            .map(PathBuf::from)
+            .or(file.models_dir)
+            .unwrap_or_else(|| PathBuf::from("models"));
+        let retention = file.retention;
+        if retention.invitation_days == 0 || retention.session_hours == 0 {
+            return Err(ConfigError::Invalid {
+                variable: "retention",
+                message: "periods must be at least 1".into(),
+            });
+        }
+        Ok(Config {
+            bind,
+            public_url,
+            data_dir,
+            database_url,
+            master_key_file,
+            mail_url,
+            mail_from,
+            models_dir,
+            retention,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_live_in_the_data_directory() {
+        let config = Config::from_sources(None, "", |name| {
+            (name == "LIMEN_DATA_DIR").then(|| "/srv/limen".into())
+        })
+        .expect("valid");
+        assert_eq!(config.database_url, "sqlite:/srv/limen/limen.db");
+        assert_eq!(
+            config.master_key_file,
+            PathBuf::from("/srv/limen/master.key")
+        );
+        assert_eq!(config.mail_url, "file:/srv/limen/outbox");
+        assert_eq!(config.public_url, "http://127.0.0.1:8080");
+        assert_eq!(config.retention.invitation_days, 14);
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let file = "bind = \"127.0.0.1:9000\"\npublic_url = \"https://limen.example/\"\n[retention]\ninvitation_days = 3\n";
+        let config = Config::from_sources(Some(file), "limen.toml", |name| match name {
+            "LIMEN_BIND" => Some("127.0.0.1:9100".into()),
+            "LIMEN_MAIL_URL" => Some("smtp://127.0.0.1:2525".into()),
+            _ => None,
+        })
+        .expect("valid");
+        assert_eq!(config.bind.port(), 9100);
+        assert_eq!(config.public_url, "https://limen.example");
+        assert_eq!(config.mail_url, "smtp://127.0.0.1:2525");
+        assert_eq!(config.retention.invitation_days, 3);
+    }
+
+    #[test]
+    fn the_example_file_is_valid() {
+        let example = include_str!("../limen.example.toml");
+        let config =
+            Config::from_sources(Some(example), "limen.example.toml", |_| None).expect("valid");
+        assert_eq!(config.mail_url, "smtps://limen:secret@mail.example.org:465");
+        assert_eq!(
+            config.master_key_file,
+            PathBuf::from("/etc/limen/master.key")
+        );
+        assert_eq!(config.retention.cancellation_record_days, 365);
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let err = Config::from_sources(Some("bnid = 1"), "limen.toml", |_| None)
+            .expect_err("unknown key");
+        assert!(err.to_string().contains("limen.toml"), "{err}");
+        let err = Config::from_sources(None, "", |n| {
+            (n == "LIMEN_MAIL_URL").then(|| "http://x".into())
+        })
+        .expect_err("bad");
+        assert!(err.to_string().contains("LIMEN_MAIL_URL"), "{err}");
+    }
+}

@@ -1,0 +1,584 @@
+//! The employee's pages: server-rendered HTML that works without
+//! JavaScript (only the webcam capture needs it). Forms post back with the
+//! session's CSRF token; the session lives in an HttpOnly, Secure,
+//! SameSite=Strict cookie.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use limen_store::OrgId;
+use limen_store::token::{new_token, token_hash};
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::auth::{PageSession, cleared_session_cookie, session_cookie};
+use crate::employee::{self, statement_for};
+use crate::error::ApiError;
+use crate::statement::Statement;
+
+const STYLESHEET: &str = include_str!("limen.css");
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/account") }))
+        .route(
+            "/static/limen.css",
+            get(|| async { ([(header::CONTENT_TYPE, "text/css")], STYLESHEET) }),
+        )
+        .route("/privacy/{org}", get(privacy))
+        .route("/register", get(register_form).post(register))
+        .route("/login", get(login_form).post(login))
+        .route("/logout", post(logout))
+        .route("/account", get(account))
+        .route("/account/consent", get(consent_form).post(consent))
+        .route("/account/consent/withdraw", post(withdraw))
+        .route("/account/face/delete", post(remove_face))
+        .route("/account/export", get(export))
+        .route("/account/password", get(password_form).post(password))
+        .route("/account/cancel", get(cancel_form).post(cancel))
+}
+
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A whole page around `body` (already escaped HTML). `script` names a
+/// script under /static, for the one page that needs one.
+pub fn page(title: &str, body: &str, script: Option<&str>) -> Html<String> {
+    let script = script
+        .map(|s| format!("<script src=\"/static/{s}\" defer></script>"))
+        .unwrap_or_default();
+    Html(format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title} · Limen</title><link rel=\"stylesheet\" href=\"/static/limen.css\">{script}</head>\
+         <body><header><a href=\"/account\">Limen</a></header><main><h1>{title}</h1>{body}</main></body></html>",
+        title = escape(title),
+    ))
+}
+
+pub(crate) fn message_page(status: StatusCode, title: &str, message: &str) -> Response {
+    (
+        status,
+        page(
+            title,
+            &format!("<p class=\"notice\">{}</p>", escape(message)),
+            None,
+        ),
+    )
+        .into_response()
+}
+
+/// An API error shown as a page.
+pub(crate) fn error_page(e: ApiError) -> Response {
+    message_page(e.status, "Something is not right", &e.message)
+}
+
+fn csrf_field(csrf: &str) -> String {
+    format!(
+        "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
+        escape(csrf)
+    )
+}
+
+fn csrf_refused() -> Response {
+    message_page(
+        StatusCode::FORBIDDEN,
+        "Form expired",
+        "This form did not carry a valid security token (CSRF), so nothing was changed. Go back, reload the page and try again.",
+    )
+}
+
+fn statement_html(statement: &Statement) -> String {
+    let paragraphs: String = statement
+        .text
+        .split("\n\n")
+        .map(|p| format!("<p>{}</p>", escape(p).replace('\n', "<br>")))
+        .collect();
+    format!(
+        "<article class=\"statement\">{paragraphs}<p class=\"version\">Statement version (SHA-256): <code>{}</code></p></article>",
+        statement.version
+    )
+}
+
+async fn privacy(State(state): State<Arc<AppState>>, Path(org): Path<String>) -> Response {
+    let Ok(org) = OrgId::parse(&org) else {
+        return message_page(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "There is no such organisation.",
+        );
+    };
+    match state.store.organisation(&org).await {
+        Ok(Some(org)) => page(
+            "Privacy statement",
+            &statement_html(&Statement::for_organisation(&org.name)),
+            None,
+        )
+        .into_response(),
+        Ok(None) => message_page(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "There is no such organisation.",
+        ),
+        Err(e) => error_page(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    token: String,
+}
+
+fn register_page(
+    status: StatusCode,
+    token: &str,
+    email: &str,
+    org: &OrgId,
+    problem: Option<&str>,
+) -> Response {
+    let problem = problem
+        .map(|p| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(p)))
+        .unwrap_or_default();
+    let body = format!(
+        "<p>Your account name is <strong>{email}</strong>. Before you go on, read \
+         <a href=\"/privacy/{org}\">what happens to your data</a>.</p>{problem}\
+         <form method=\"post\" action=\"/register\">\
+         <input type=\"hidden\" name=\"token\" value=\"{token}\">\
+         <label>Choose a password (at least {min} characters; a short sentence works well)\
+         <input type=\"password\" name=\"password\" autocomplete=\"new-password\" required minlength=\"{min}\" maxlength=\"{max}\"></label>\
+         <label>The same password again<input type=\"password\" name=\"password_again\" autocomplete=\"new-password\" required></label>\
+         <button type=\"submit\">Register</button></form>",
+        email = escape(email),
+        token = escape(token),
+        min = crate::password::MIN_CHARS,
+        max = crate::password::MAX_CHARS,
+    );
+    (status, page("Register", &body, None)).into_response()
+}
+
+async fn register_form(
+    State(state): State<Arc<AppState>>,
+    Query(query): Query<TokenQuery>,
+) -> Response {
+    match state.store.invitation(&token_hash(&query.token)).await {
+        Ok(person) => register_page(
+            StatusCode::OK,
+            &query.token,
+            person.email.as_str(),
+            &person.org_id,
+            None,
+        ),
+        Err(limen_store::RedeemError::Store(e)) => error_page(e.into()),
+        Err(e) => message_page(StatusCode::GONE, "Link not valid", &e.to_string()),
+    }
+}
+
+#[derive(Deserialize)]
+struct RegisterForm {
+    token: String,
+    password: String,
+    password_again: String,
+}
+
+async fn register(State(state): State<Arc<AppState>>, Form(form): Form<RegisterForm>) -> Response {
+    let person = match state.store.invitation(&token_hash(&form.token)).await {
+        Ok(person) => person,
+        Err(limen_store::RedeemError::Store(e)) => return error_page(e.into()),
+        Err(e) => return message_page(StatusCode::GONE, "Link not valid", &e.to_string()),
+    };
+    let retry = |problem: &str| {
+        register_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &form.token,
+            person.email.as_str(),
+            &person.org_id,
+            Some(problem),
+        )
+    };
+    if form.password != form.password_again {
+        return retry("The two passwords are not the same.");
+    }
+    let person = match employee::register(&state, &form.token, &form.password).await {
+        Ok(person) => person,
+        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => return retry(&e.message),
+        Err(e) => return error_page(e),
+    };
+    start_session(&state, &person, "/account/consent").await
+}
+
+async fn start_session(state: &AppState, person: &limen_store::Person, next: &str) -> Response {
+    let (token, hash) = new_token();
+    let lifetime = i64::from(state.config.retention.session_hours) * 3600;
+    if let Err(e) = state
+        .store
+        .create_session(person, &hash, limen_store::now() + lifetime)
+        .await
+    {
+        return error_page(e.into());
+    }
+    (
+        [(header::SET_COOKIE, session_cookie(&token, lifetime))],
+        Redirect::to(next),
+    )
+        .into_response()
+}
+
+fn login_page(status: StatusCode, problem: Option<&str>) -> Response {
+    let problem = problem
+        .map(|p| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(p)))
+        .unwrap_or_default();
+    let body = format!(
+        "{problem}<form method=\"post\" action=\"/login\">\
+         <label>E-mail address<input type=\"email\" name=\"email\" autocomplete=\"username\" required></label>\
+         <label>Password<input type=\"password\" name=\"password\" autocomplete=\"current-password\" required></label>\
+         <button type=\"submit\">Log in</button></form>"
+    );
+    (status, page("Log in", &body, None)).into_response()
+}
+
+async fn login_form() -> Response {
+    login_page(StatusCode::OK, None)
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    email: String,
+    password: String,
+}
+
+async fn login(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    match employee::login(&state, client, &form.email, &form.password).await {
+        Ok((_, token, lifetime)) => (
+            [(header::SET_COOKIE, session_cookie(&token, lifetime))],
+            Redirect::to("/account"),
+        )
+            .into_response(),
+        Err(e) if e.status.is_client_error() => login_page(e.status, Some(&e.message)),
+        Err(e) => error_page(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+async fn logout(
+    State(state): State<Arc<AppState>>,
+    session: PageSession,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if !session.check_csrf(&form.csrf) {
+        return csrf_refused();
+    }
+    if let Err(e) = state.store.delete_session(&session.token_hash).await {
+        return error_page(e.into());
+    }
+    (
+        [(header::SET_COOKIE, cleared_session_cookie())],
+        Redirect::to("/login"),
+    )
+        .into_response()
+}
+
+fn post_button(action: &str, csrf: &str, label: &str, class: &str) -> String {
+    format!(
+        "<form method=\"post\" action=\"{action}\" class=\"inline\">{}<button type=\"submit\" class=\"{class}\">{}</button></form>",
+        csrf_field(csrf),
+        escape(label)
+    )
+}
+
+async fn account(State(state): State<Arc<AppState>>, session: PageSession) -> Response {
+    let overview = match employee::overview(&state, &session.person).await {
+        Ok(overview) => overview,
+        Err(e) => return error_page(e),
+    };
+    let person = &session.person;
+    let consented = !overview["consent"].is_null();
+    let face = &overview["face"];
+    let consent_html = if consented {
+        format!(
+            "<p>You consented to statement version <code>{}</code>.</p>{}",
+            escape(
+                overview["consent"]["statement_version"]
+                    .as_str()
+                    .unwrap_or_default()
+            ),
+            post_button(
+                "/account/consent/withdraw",
+                &session.csrf,
+                "Withdraw consent (deletes your facial vector)",
+                "danger"
+            )
+        )
+    } else {
+        "<p>You have not given consent. Without it, no facial vector is made or kept.</p>\
+         <p><a class=\"button\" href=\"/account/consent\">Read the statement and decide</a></p>"
+            .to_owned()
+    };
+    let face_html = match (consented, face.is_null()) {
+        (_, false) => format!(
+            "<p>A facial vector is stored (model <code>{}</code>){}.</p><p><a class=\"button\" href=\"/account/enrol\">Renew it</a></p>{}",
+            escape(face["model_version"].as_str().unwrap_or_default()),
+            if face["renewal_needed"].as_bool() == Some(true) { ": it was made by an older model, please renew it" } else { "" },
+            post_button("/account/face/delete", &session.csrf, "Remove my facial vector", "danger")
+        ),
+        (true, true) => "<p>No facial vector is stored yet.</p><p><a class=\"button\" href=\"/account/enrol\">Enrol your face</a></p>".to_owned(),
+        (false, true) => "<p>No facial vector is stored.</p>".to_owned(),
+    };
+    let body = format!(
+        "<p>{first} {last}, {email} — {org}</p>\
+         <section><h2>Consent</h2>{consent_html}</section>\
+         <section><h2>Your face</h2>{face_html}</section>\
+         <section><h2>Your data</h2><p><a href=\"/account/export\">Download everything Limen holds about you (JSON)</a></p>\
+         <p><a href=\"/privacy/{org_id}\">Privacy statement</a></p></section>\
+         <section><h2>Account</h2><p><a href=\"/account/password\">Change password</a></p>\
+         <p><a href=\"/account/cancel\">Cancel my registration</a></p>{logout}</section>",
+        first = escape(person.first_name.as_str()),
+        last = escape(person.last_name.as_str()),
+        email = escape(person.email.as_str()),
+        org = escape(
+            overview["organisation"]["name"]
+                .as_str()
+                .unwrap_or_default()
+        ),
+        org_id = person.org_id,
+        logout = post_button("/logout", &session.csrf, "Log out", ""),
+    );
+    page("Your account", &body, None).into_response()
+}
+
+fn consent_page(
+    status: StatusCode,
+    statement: &Statement,
+    csrf: &str,
+    problem: Option<&str>,
+) -> Response {
+    let problem = problem
+        .map(|p| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(p)))
+        .unwrap_or_default();
+    let body = format!(
+        "{statement}{problem}<form method=\"post\" action=\"/account/consent\">{csrf}\
+         <input type=\"hidden\" name=\"statement_version\" value=\"{version}\">\
+         <label class=\"checkbox\"><input type=\"checkbox\" name=\"agree\" value=\"yes\"> I have read this statement and I consent \
+         to Limen making and keeping a facial vector of me for entering the premises, as described above.</label>\
+         <button type=\"submit\">Give consent</button> <a href=\"/account\">Not now</a></form>",
+        statement = statement_html(statement),
+        csrf = csrf_field(csrf),
+        version = statement.version,
+    );
+    (status, page("Your consent", &body, None)).into_response()
+}
+
+async fn consent_form(State(state): State<Arc<AppState>>, session: PageSession) -> Response {
+    match statement_for(&state, &session.person).await {
+        Ok(statement) => consent_page(StatusCode::OK, &statement, &session.csrf, None),
+        Err(e) => error_page(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct ConsentForm {
+    csrf: String,
+    statement_version: String,
+    agree: Option<String>,
+}
+
+async fn consent(
+    State(state): State<Arc<AppState>>,
+    session: PageSession,
+    Form(form): Form<ConsentForm>,
+) -> Response {
+    if !session.check_csrf(&form.csrf) {
+        return csrf_refused();
+    }
+    if form.agree.as_deref() != Some("yes") {
+        return match statement_for(&state, &session.person).await {
+            Ok(statement) => consent_page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &statement,
+                &session.csrf,
+                Some("Consent is only given by ticking the box. Nothing was recorded."),
+            ),
+            Err(e) => error_page(e),
+        };
+    }
+    match employee::give_consent(
+        &state,
+        &session.person,
+        &form.statement_version,
+        "web form, unticked checkbox ticked",
+    )
+    .await
+    {
+        Ok(()) => Redirect::to("/account/enrol").into_response(),
+        Err(e) => error_page(e),
+    }
+}
+
+async fn withdraw(
+    State(state): State<Arc<AppState>>,
+    session: PageSession,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if !session.check_csrf(&form.csrf) {
+        return csrf_refused();
+    }
+    match employee::withdraw_consent(&state, &session.person).await {
+        Ok(()) => Redirect::to("/account").into_response(),
+        Err(e) => error_page(e),
+    }
+}
+
+async fn remove_face(
+    State(state): State<Arc<AppState>>,
+    session: PageSession,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if !session.check_csrf(&form.csrf) {
+        return csrf_refused();
+    }
+    match employee::remove_face(&state, &session.person).await {
+        Ok(()) => Redirect::to("/account").into_response(),
+        Err(e) => error_page(e),
+    }
+}
+
+async fn export(State(state): State<Arc<AppState>>, session: PageSession) -> Response {
+    match employee::export(&state, &session.person).await {
+        Ok(data) => (
+            [
+                (header::CONTENT_TYPE, "application/json"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"limen-export.json\"",
+                ),
+            ],
+            serde_json::to_string_pretty(&data).unwrap_or_default(),
+        )
+            .into_response(),
+        Err(e) => error_page(e),
+    }
+}
+
+fn password_page(status: StatusCode, csrf: &str, problem: Option<&str>) -> Response {
+    let problem = problem
+        .map(|p| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(p)))
+        .unwrap_or_default();
+    let body = format!(
+        "{problem}<form method=\"post\" action=\"/account/password\">{csrf}\
+         <label>Current password<input type=\"password\" name=\"current_password\" autocomplete=\"current-password\" required></label>\
+         <label>New password (at least {min} characters)<input type=\"password\" name=\"new_password\" autocomplete=\"new-password\" required minlength=\"{min}\"></label>\
+         <label>New password again<input type=\"password\" name=\"new_password_again\" autocomplete=\"new-password\" required></label>\
+         <button type=\"submit\">Change password</button></form>",
+        csrf = csrf_field(csrf),
+        min = crate::password::MIN_CHARS,
+    );
+    (status, page("Change password", &body, None)).into_response()
+}
+
+async fn password_form(session: PageSession) -> Response {
+    password_page(StatusCode::OK, &session.csrf, None)
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    csrf: String,
+    current_password: String,
+    new_password: String,
+    new_password_again: String,
+}
+
+async fn password(
+    State(state): State<Arc<AppState>>,
+    session: PageSession,
+    Form(form): Form<PasswordForm>,
+) -> Response {
+    if !session.check_csrf(&form.csrf) {
+        return csrf_refused();
+    }
+    if form.new_password != form.new_password_again {
+        return password_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &session.csrf,
+            Some("The two new passwords are not the same."),
+        );
+    }
+    match employee::change_password(
+        &state,
+        &session.person,
+        &session.token_hash,
+        &form.current_password,
+        &form.new_password,
+    )
+    .await
+    {
+        Ok(()) => message_page(
+            StatusCode::OK,
+            "Password changed",
+            "Your password was changed; your other sessions were ended.",
+        ),
+        Err(e) if e.status.is_client_error() => {
+            password_page(e.status, &session.csrf, Some(&e.message))
+        }
+        Err(e) => error_page(e),
+    }
+}
+
+async fn cancel_form(session: PageSession) -> Response {
+    let body = format!(
+        "<p>Cancelling deletes your account, your consent and your facial vector. A dated note that you cancelled \
+         (nothing biometric) is kept as proof. You can be invited again later.</p>{}<p><a href=\"/account\">Keep my registration</a></p>",
+        post_button(
+            "/account/cancel",
+            &session.csrf,
+            "Cancel my registration",
+            "danger"
+        )
+    );
+    page("Cancel registration", &body, None).into_response()
+}
+
+async fn cancel(
+    State(state): State<Arc<AppState>>,
+    session: PageSession,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if !session.check_csrf(&form.csrf) {
+        return csrf_refused();
+    }
+    match employee::cancel_registration(&state, &session.person).await {
+        Ok(()) => (
+            [(header::SET_COOKIE, cleared_session_cookie())],
+            page(
+                "Registration cancelled",
+                "<p>Your account, consent and facial vector have been deleted.</p>",
+                None,
+            ),
+        )
+            .into_response(),
+        Err(e) => error_page(e),
+    }
+}
