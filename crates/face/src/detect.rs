@@ -74,6 +74,8 @@ pub struct HogFaceDetector {
     min_layer_height: i64,
     overlap: OverlapTester,
     banks: Vec<FilterBank>,
+    /// Added to every filter's threshold, as dlib's `adjust_threshold`.
+    adjust_threshold: f64,
 }
 
 impl HogFaceDetector {
@@ -114,7 +116,17 @@ impl HogFaceDetector {
             min_layer_height: s.min_pyramid_layer_height as i64,
             overlap: model.overlap,
             banks,
+            adjust_threshold: 0.0,
         })
+    }
+
+    /// The same detector accepting windows whose score is at least
+    /// `adjust` above (or, when negative, below) each filter's threshold,
+    /// as dlib's `run(img, upsample, adjust_threshold)`. Scores stay
+    /// relative to the model's own threshold.
+    pub fn with_adjusted_threshold(mut self, adjust: f64) -> Self {
+        self.adjust_threshold = adjust;
+        self
     }
 
     /// Faces in `image`, best first, as dlib's `detector(img, upsample)`:
@@ -344,7 +356,7 @@ impl LevelWorker {
                 for c in area.left..=area.right {
                     let score =
                         f64::from(self.saliency[r as usize * self.planes.stride + c as usize]);
-                    if score >= bank.threshold {
+                    if score >= bank.threshold + d.adjust_threshold {
                         self.candidates.push(Candidate {
                             score: score - bank.threshold,
                             bank: index,
