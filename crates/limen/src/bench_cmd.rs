@@ -16,6 +16,13 @@ pub enum BenchCommand {
     /// Descriptor and whole-pipeline time, single thread, against the
     /// reference (dlib through Python `face_recognition`) on the same inputs.
     Face(FaceBenchArgs),
+    /// 1:N search time, single thread, against a plain scalar loop and the
+    /// memory bandwidth of one core.
+    Matcher {
+        /// Gallery sizes.
+        #[arg(default_values_t = [1_000, 10_000, 100_000, 1_000_000])]
+        sizes: Vec<usize>,
+    },
 }
 
 #[derive(Args)]
@@ -44,6 +51,10 @@ pub struct FaceBenchArgs {
 pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Face(args) => face(args),
+        BenchCommand::Matcher { sizes } => {
+            crate::bench_matcher::run(&sizes);
+            Ok(())
+        }
     }
 }
 

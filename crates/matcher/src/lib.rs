@@ -17,7 +17,7 @@
 //! Search is exact: every descriptor is compared, from one contiguous
 //! row-major matrix per gallery. To measure it against a plain scalar loop
 //! and one core's memory bandwidth:
-//! `cargo run --release -p limen-matcher --example search_bench`.
+//! `limen bench matcher` (release build).
 
 mod decision;
 mod distance;

@@ -7,8 +7,8 @@
 //!   vectorised sum, and (b) from main memory, at the rate one core streams
 //!   a 1 GiB buffer. Small galleries sit in cache and beat (b).
 //!
-//! Run: `cargo run --release -p limen-matcher --example search_bench [SIZES…]`
-//! (default sizes 1000 10000 100000 1000000).
+//! Run: `limen bench matcher [SIZES…]` (default sizes 1000 10000 100000
+//! 1000000), from a release build.
 //!
 //! The three are measured in turns, one run of each per round, and each is
 //! reported as its median: on a shared machine the others' load then weighs
@@ -115,17 +115,7 @@ fn median_times<const N: usize>(runs: [&mut dyn FnMut(usize); N]) -> [Duration; 
     })
 }
 
-fn main() {
-    let sizes: Vec<usize> = std::env::args()
-        .skip(1)
-        .map(|a| a.parse().expect("sizes are whole numbers"))
-        .collect();
-    let sizes = if sizes.is_empty() {
-        vec![1_000, 10_000, 100_000, 1_000_000]
-    } else {
-        sizes
-    };
-
+pub fn run(sizes: &[usize]) {
     let buffer: Vec<f32> = (0..(1usize << 28)).map(|i| (i & 0xff) as f32).collect();
     let [stream_buffer] = median_times([&mut |_| {
         black_box(stream(black_box(&buffer)));
@@ -148,7 +138,7 @@ fn main() {
         "search/"
     );
 
-    for &size in &sizes {
+    for &size in sizes {
         let mut vectors = UnitVectors(size as u64 ^ 0x9e37_79b9_7f4a_7c15);
         let galleries = Galleries::new(MODEL);
         let mut rows = Vec::with_capacity(size * DIMENSIONS);
