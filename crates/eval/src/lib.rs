@@ -10,6 +10,7 @@
 //!
 //! A face that was not found counts as an error wherever it is needed.
 
+pub mod agreement;
 pub mod identification;
 pub mod people;
 pub mod rng;

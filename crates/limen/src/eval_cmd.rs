@@ -22,6 +22,28 @@ pub enum EvalCommand {
     /// distractors. Reports rank-1 and FNIR at FPIR 1% and 0.1%. A face
     /// that is not found counts as an error throughout.
     Lfw(LfwArgs),
+    /// Agreement with the reference implementation on the same images.
+    ///
+    /// Reads JSON lines as `limen face embed --json` and the reference's
+    /// `peer_embed.py` print them. `--detected`: our run with detection;
+    /// reports images with a face on each side, overlap (IoU ≥ 0.5) of the
+    /// reference's largest box, identical box lists. `--on-reference-boxes`:
+    /// our run given the reference's boxes (`embed --list` with boxes);
+    /// reports descriptor cosine similarity and landmark distance.
+    Agreement(AgreementArgs),
+}
+
+#[derive(Args)]
+pub struct AgreementArgs {
+    /// The reference's output.
+    #[arg(long)]
+    reference: PathBuf,
+    /// Our output with detection.
+    #[arg(long)]
+    detected: Option<PathBuf>,
+    /// Our output on the reference's boxes.
+    #[arg(long)]
+    on_reference_boxes: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -52,7 +74,36 @@ pub struct LfwArgs {
 pub fn run(cmd: EvalCommand) -> anyhow::Result<()> {
     match cmd {
         EvalCommand::Lfw(args) => lfw(args),
+        EvalCommand::Agreement(args) => agreement(args),
     }
+}
+
+fn read_records(file: &Path) -> anyhow::Result<Vec<limen_eval::agreement::ImageRecord>> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(n, l)| {
+            serde_json::from_str(l).with_context(|| format!("{} line {}", file.display(), n + 1))
+        })
+        .collect()
+}
+
+fn agreement(args: AgreementArgs) -> anyhow::Result<()> {
+    use limen_eval::agreement;
+    let reference = read_records(&args.reference)?;
+    let detection = match &args.detected {
+        Some(file) => Some(agreement::detection(&reference, &read_records(file)?)),
+        None => None,
+    };
+    let descriptors = match &args.on_reference_boxes {
+        Some(file) => agreement::descriptors(&reference, &read_records(file)?),
+        None => None,
+    };
+    let summary = serde_json::json!({"detection": detection, "descriptors": descriptors});
+    println!("{}", serde_json::to_string_pretty(&summary)?);
+    Ok(())
 }
 
 fn lfw(args: LfwArgs) -> anyhow::Result<()> {
