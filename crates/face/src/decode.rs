@@ -64,6 +64,16 @@ pub fn decode(bytes: &[u8]) -> Result<RgbImage, DecodeError> {
         return Err(DecodeError::TooLarge { width, height });
     }
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    // Baseline JPEGs go through our own decoder, which gives libjpeg-turbo's
+    // (and so the reference's) exact pixels; the rest through `image`.
+    if format == ImageFormat::Jpeg
+        && let Some(upright) = crate::jpeg::decode_baseline(bytes)?
+    {
+        if (upright.width(), upright.height()) != (width as usize, height as usize) {
+            return Err(DecodeError::Corrupt("inconsistent JPEG dimensions".into()));
+        }
+        return Ok(orient(upright, orientation));
+    }
     let color = decoder.color_type();
     let total = usize::try_from(decoder.total_bytes())
         .map_err(|_| DecodeError::TooLarge { width, height })?;
