@@ -181,3 +181,49 @@ impl<'a> BitReader<'a> {
         Err(DecodeError::Corrupt("restart marker missing".into()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counts(pairs: &[(usize, u8)]) -> [u8; 16] {
+        let mut counts = [0; 16];
+        for &(length, n) in pairs {
+            counts[length - 1] = n;
+        }
+        counts
+    }
+
+    #[test]
+    fn decodes_short_and_long_codes() {
+        // Codes: 0 -> 'a' (1 bit), 10 -> 'b' (2 bits), then ten-bit codes.
+        let table = HuffmanTable::new(&counts(&[(1, 1), (2, 1), (10, 2)]), &[1, 2, 3, 4], true)
+            .expect("valid");
+        // 0 | 10 | 1100000000 | 1100000001, padded with ones.
+        let data = [0b0101_1000, 0b0000_0110, 0b0000_0011];
+        let mut bits = BitReader::new(&data);
+        let symbols: Vec<u8> = (0..4)
+            .map(|_| table.decode(&mut bits).expect("code"))
+            .collect();
+        assert_eq!(symbols, [1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn oversubscribed_or_out_of_range_tables_are_refused() {
+        // Three one-bit codes cannot exist.
+        assert!(HuffmanTable::new(&counts(&[(1, 3)]), &[0, 1, 2], false).is_err());
+        // Both one-bit codes used leaves no prefix for anything longer.
+        assert!(HuffmanTable::new(&counts(&[(1, 2)]), &[0, 1], false).is_err());
+        // A DC difference needs at most 15 bits.
+        assert!(HuffmanTable::new(&counts(&[(2, 1)]), &[16], true).is_err());
+    }
+
+    #[test]
+    fn stuffed_bytes_and_markers_are_handled() {
+        // 0xFF 0x00 is a data byte 0xFF; the marker after it yields zeros.
+        let data = [0xFF, 0x00, 0xFF, 0xD9];
+        let mut bits = BitReader::new(&data);
+        assert_eq!(bits.receive_extend(8), 255);
+        assert_eq!(bits.receive_extend(8), -255);
+    }
+}
