@@ -11,35 +11,19 @@ const fn fix(x: f64) -> i32 {
     (x * (1u32 << SCALE_BITS) as f64 + 0.5) as i32
 }
 
-/// Per-chroma-value contributions to R, G and B (ITU-R BT.601, full range).
-pub(super) struct YccTables {
-    cr_to_r: [i32; 256],
-    cb_to_b: [i32; 256],
-    cr_to_g: [i32; 256],
-    cb_to_g: [i32; 256],
-}
-
-impl YccTables {
-    pub(super) fn new() -> Self {
-        let centred = |i: usize| i as i32 - 128;
-        YccTables {
-            cr_to_r: std::array::from_fn(|i| (fix(1.402) * centred(i) + ONE_HALF) >> SCALE_BITS),
-            cb_to_b: std::array::from_fn(|i| (fix(1.772) * centred(i) + ONE_HALF) >> SCALE_BITS),
-            cr_to_g: std::array::from_fn(|i| -fix(0.71414) * centred(i)),
-            // The rounding half for G rides on the Cb term.
-            cb_to_g: std::array::from_fn(|i| -fix(0.34414) * centred(i) + ONE_HALF),
-        }
-    }
-
-    /// Converts one row of full-resolution Y, Cb, Cr into interleaved RGB.
-    pub(super) fn convert_row(&self, y: &[u8], cb: &[u8], cr: &[u8], rgb: &mut [u8]) {
-        let clamp = |v: i32| v.clamp(0, 255) as u8;
-        for (((px, &y), &cb), &cr) in rgb.chunks_exact_mut(3).zip(y).zip(cb).zip(cr) {
-            let (y, cb, cr) = (i32::from(y), usize::from(cb), usize::from(cr));
-            px[0] = clamp(y + self.cr_to_r[cr]);
-            px[1] = clamp(y + ((self.cb_to_g[cb] + self.cr_to_g[cr]) >> SCALE_BITS));
-            px[2] = clamp(y + self.cb_to_b[cb]);
-        }
+/// Converts one row of full-resolution Y, Cb, Cr into interleaved RGB with
+/// libjpeg's fixed-point BT.601 (full range) coefficients and rounding.
+pub(super) fn ycc_to_rgb_row(y: &[u8], cb: &[u8], cr: &[u8], rgb: &mut [u8]) {
+    const CR_TO_R: i32 = fix(1.402);
+    const CB_TO_B: i32 = fix(1.772);
+    const CR_TO_G: i32 = fix(0.71414);
+    const CB_TO_G: i32 = fix(0.34414);
+    let clamp = |v: i32| v.clamp(0, 255) as u8;
+    for (((px, &y), &cb), &cr) in rgb.chunks_exact_mut(3).zip(y).zip(cb).zip(cr) {
+        let (y, cb, cr) = (i32::from(y), i32::from(cb) - 128, i32::from(cr) - 128);
+        px[0] = clamp(y + ((CR_TO_R * cr + ONE_HALF) >> SCALE_BITS));
+        px[1] = clamp(y + ((ONE_HALF - CB_TO_G * cb - CR_TO_G * cr) >> SCALE_BITS));
+        px[2] = clamp(y + ((CB_TO_B * cb + ONE_HALF) >> SCALE_BITS));
     }
 }
 
@@ -69,17 +53,28 @@ pub(super) fn double_row(input: &[u8], out: &mut [u8]) {
 /// Doubles a row in both directions: `near` is the chroma row closest to the
 /// output row (weight 3/4) and `far` the one on its other side (1/4); then
 /// the horizontal 3/4–1/4 step, rounding with +8 and +7 alternately (libjpeg's
-/// h2v2 fancy upsampling). Edges repeat the outermost column.
-pub(super) fn double_row_from_two(near: &[u8], far: &[u8], out: &mut [u8]) {
-    let n = near.len().min(far.len());
-    let sum = |i: usize| 3 * u32::from(near[i]) + u32::from(far[i]);
-    for (i, pair) in out.chunks_exact_mut(2).take(n).enumerate() {
-        let here = sum(i);
-        let left = if i == 0 { here } else { sum(i - 1) };
-        let right = if i + 1 == n { here } else { sum(i + 1) };
-        pair[0] = ((3 * here + left + 8) >> 4) as u8;
-        pair[1] = ((3 * here + right + 7) >> 4) as u8;
+/// h2v2 fancy upsampling). Edges repeat the outermost column. `sums` is
+/// scratch space as long as `near`.
+pub(super) fn double_row_from_two(near: &[u8], far: &[u8], sums: &mut [u16], out: &mut [u8]) {
+    for ((sum, &n), &f) in sums.iter_mut().zip(near).zip(far) {
+        *sum = 3 * u16::from(n) + u16::from(f);
     }
+    let (Some(&first), Some(&last)) = (sums.first(), sums.last()) else {
+        return;
+    };
+    let n = sums.len();
+    if out.len() < 2 * n {
+        return;
+    }
+    out[0] = ((4 * first + 8) >> 4) as u8;
+    // Between each pair of neighbouring sums fall two outputs: the right
+    // half of the left one and the left half of the right one.
+    for (pair, out) in sums.windows(2).zip(out[1..2 * n - 1].chunks_exact_mut(2)) {
+        let (left, right) = (pair[0], pair[1]);
+        out[0] = ((3 * left + right + 7) >> 4) as u8;
+        out[1] = ((3 * right + left + 8) >> 4) as u8;
+    }
+    out[2 * n - 1] = ((4 * last + 7) >> 4) as u8;
 }
 
 #[cfg(test)]
@@ -91,15 +86,14 @@ mod tests {
         let mut out = [0u8; 8];
         double_row(&[77; 4], &mut out);
         assert_eq!(out, [77; 8]);
-        double_row_from_two(&[200; 4], &[200; 4], &mut out);
+        double_row_from_two(&[200; 4], &[200; 4], &mut [0; 4], &mut out);
         assert_eq!(out, [200; 8]);
     }
 
     #[test]
     fn grey_converts_to_equal_channels() {
-        let tables = YccTables::new();
         let mut rgb = [0u8; 6];
-        tables.convert_row(&[0, 255], &[128, 128], &[128, 128], &mut rgb);
+        ycc_to_rgb_row(&[0, 255], &[128, 128], &[128, 128], &mut rgb);
         assert_eq!(rgb, [0, 0, 0, 255, 255, 255]);
     }
 }

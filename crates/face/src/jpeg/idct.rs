@@ -80,7 +80,15 @@ fn butterfly(s: [i64; 8]) -> [i64; 8] {
 pub(super) fn idct_islow(coefs: &[i32; 64], out: &mut [u8], offset: usize, stride: usize) {
     let mut work = [0i64; 64];
     for col in 0..8 {
-        let column = std::array::from_fn(|row| i64::from(coefs[row * 8 + col]));
+        let column: [i64; 8] = std::array::from_fn(|row| i64::from(coefs[row * 8 + col]));
+        // A column with no AC energy is flat: the butterfly would give its
+        // DC, scaled, in every row (libjpeg takes the same shortcut).
+        if column[1..].iter().all(|&v| v == 0) {
+            for row in 0..8 {
+                work[row * 8 + col] = column[0] << PASS1_BITS;
+            }
+            continue;
+        }
         let result = butterfly(column);
         for (row, v) in result.into_iter().enumerate() {
             work[row * 8 + col] = descale(v, CONST_BITS - PASS1_BITS);
@@ -88,7 +96,12 @@ pub(super) fn idct_islow(coefs: &[i32; 64], out: &mut [u8], offset: usize, strid
     }
     for row in 0..8 {
         let line: [i64; 8] = std::array::from_fn(|col| work[row * 8 + col]);
-        let result = butterfly(line);
+        // Same shortcut for flat rows.
+        let result = if line[1..].iter().all(|&v| v == 0) {
+            [line[0] << CONST_BITS; 8]
+        } else {
+            butterfly(line)
+        };
         let start = offset + row * stride;
         if let Some(dest) = out.get_mut(start..start + 8) {
             for (d, v) in dest.iter_mut().zip(result) {

@@ -385,10 +385,10 @@ fn decode_block(
 
 /// Upsamples the chroma planes to full size and converts to RGB, row by row.
 fn to_rgb(luma: &Plane, cb: &Plane, cr: &Plane, width: usize, rgb: &mut [u8]) {
-    let tables = color::YccTables::new();
     // Doubling may give one column more than the image has.
     let mut cb_row = Zeroizing::new(vec![0u8; 2 * cb.width]);
     let mut cr_row = Zeroizing::new(vec![0u8; 2 * cr.width]);
+    let mut sums = vec![0u16; cb.width];
     let doubled_x = cb.width < luma.width;
     let doubled_y = cb.height < luma.height;
     for (y, out) in rgb.chunks_exact_mut(width * 3).enumerate() {
@@ -402,7 +402,12 @@ fn to_rgb(luma: &Plane, cb: &Plane, cr: &Plane, width: usize, rgb: &mut [u8]) {
                 } else {
                     (near + 1).min(plane.height - 1)
                 };
-                color::double_row_from_two(plane_row(plane, near), plane_row(plane, far), row);
+                color::double_row_from_two(
+                    plane_row(plane, near),
+                    plane_row(plane, far),
+                    &mut sums,
+                    row,
+                );
             } else if doubled_x {
                 color::double_row(plane_row(plane, y), row);
             } else {
@@ -410,6 +415,6 @@ fn to_rgb(luma: &Plane, cb: &Plane, cr: &Plane, width: usize, rgb: &mut [u8]) {
             }
         }
         let luma_row = &luma.samples[y * luma.stride..][..width];
-        tables.convert_row(luma_row, &cb_row[..width], &cr_row[..width], out);
+        color::ycc_to_rgb_row(luma_row, &cb_row[..width], &cr_row[..width], out);
     }
 }
