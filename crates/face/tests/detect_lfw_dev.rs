@@ -19,10 +19,10 @@ fn model(name: &str) -> Vec<u8> {
     .expect("model present")
 }
 
+/// Decodes with Limen's own `decode`, so the run measures the real pipeline.
 fn load(path: &Path) -> RgbImage {
-    let rgb = image::open(path).expect("image decodes").to_rgb8();
-    let (w, h) = rgb.dimensions();
-    RgbImage::from_raw(w as usize, h as usize, rgb.into_raw()).expect("sizes match")
+    let bytes = std::fs::read(path).expect("image file");
+    limen_face::decode(&bytes).expect("image decodes")
 }
 
 fn rect(v: &Value) -> Rect {
