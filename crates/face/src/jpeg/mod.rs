@@ -44,7 +44,8 @@ struct Headers {
     dc: [Option<HuffmanTable>; 4],
     ac: [Option<HuffmanTable>; 4],
     restart_interval: usize,
-    adobe: bool,
+    /// The colour transform an Adobe APP14 marker declares, if any.
+    adobe_transform: Option<u8>,
     width: usize,
     height: usize,
     components: Vec<Component>,
@@ -72,6 +73,8 @@ pub(crate) fn decode_baseline(bytes: &[u8]) -> Result<Option<RgbImage>, DecodeEr
         let (marker, body, next) = read_segment(bytes, pos)?;
         pos = next;
         match marker {
+            // 12-bit samples: a different IDCT range, left to others.
+            0xC0 | 0xC1 if body.first() != Some(&8) => return Ok(None),
             0xC0 | 0xC1 => read_frame(&mut headers, body)?,
             // Other frame types: progressive, lossless, arithmetic, ...
             0xC2..=0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => return Ok(None),
@@ -82,8 +85,10 @@ pub(crate) fn decode_baseline(bytes: &[u8]) -> Result<Option<RgbImage>, DecodeEr
                 headers.restart_interval =
                     usize::from(u16::from_be_bytes([interval[0], interval[1]]));
             }
-            // Adobe's marker may declare RGB or YCCK; leave those alone.
-            0xEE if body.starts_with(b"Adobe") => headers.adobe = true,
+            // Adobe's marker may declare RGB or YCCK instead of YCbCr.
+            0xEE if body.starts_with(b"Adobe") => {
+                headers.adobe_transform = Some(body.get(11).copied().unwrap_or(0));
+            }
             0xDA => return decode_scan(&headers, body, &bytes[pos..]),
             0xD9 => return Err(corrupt("no image data before the end marker")),
             _ => {}
@@ -121,12 +126,9 @@ fn read_frame(headers: &mut Headers, body: &[u8]) -> Result<(), DecodeError> {
         return Err(corrupt("two frame headers"));
     }
     headers.frame_seen = true;
-    let [precision, h0, h1, w0, w1, count, rest @ ..] = body else {
+    let [_precision, h0, h1, w0, w1, count, rest @ ..] = body else {
         return Err(corrupt("short frame header"));
     };
-    if *precision != 8 {
-        return Err(DecodeError::UnsupportedFormat);
-    }
     headers.height = usize::from(u16::from_be_bytes([*h0, *h1]));
     headers.width = usize::from(u16::from_be_bytes([*w0, *w1]));
     let count = usize::from(*count);
@@ -195,6 +197,8 @@ fn read_huffman(headers: &mut Headers, mut body: &[u8]) -> Result<(), DecodeErro
 
 /// A component's part in the scan: its tables, plane and DC predictor.
 struct ScanComponent<'h> {
+    /// Which frame component this is; the scan may list them in any order.
+    frame_index: usize,
     h: usize,
     v: usize,
     quant: &'h [u16; 64],
@@ -225,12 +229,14 @@ fn decode_scan(
         [y, cb, cr] => {
             // libjpeg takes three components as YCbCr unless an Adobe marker
             // or R, G, B identifiers say otherwise: leave those to others.
+            let distinct = y.id != cb.id && y.id != cr.id && cb.id != cr.id;
             let rgb_ids = [y.id, cb.id, cr.id] == [b'R', b'G', b'B'];
             let chroma_full = [cb, cr].iter().all(|c| c.h == 1 && c.v == 1);
             let luma_ok = matches!((y.h, y.v), (1, 1) | (2, 1) | (2, 2));
             // Fancy upsampling needs two chroma columns to interpolate.
             let wide_enough = y.h == 1 || width > 2;
-            !headers.adobe && !rgb_ids && chroma_full && luma_ok && wide_enough
+            let ycbcr = matches!(headers.adobe_transform, None | Some(1));
+            ycbcr && distinct && !rgb_ids && chroma_full && luma_ok && wide_enough
         }
         _ => false,
     };
@@ -241,9 +247,11 @@ fn decode_scan(
     let selectors = sos
         .get(1..1 + 2 * in_scan)
         .ok_or_else(|| corrupt("short SOS"))?;
-    let h_max = components.iter().map(|c| c.h).max().unwrap_or(1);
-    let v_max = components.iter().map(|c| c.v).max().unwrap_or(1);
     let single = components.len() == 1;
+    // A lone component is stored at full size whatever factors it declares.
+    let factors = |c: &Component| if single { (1, 1) } else { (c.h, c.v) };
+    let h_max = components.iter().map(|c| factors(c).0).max().unwrap_or(1);
+    let v_max = components.iter().map(|c| factors(c).1).max().unwrap_or(1);
     // Blocks per MCU row and column: one block per MCU in a one-component scan.
     let (mcu_w, mcu_h) = if single {
         (8, 8)
@@ -255,15 +263,18 @@ fn decode_scan(
 
     let mut scan = Vec::with_capacity(in_scan);
     for pair in selectors.chunks_exact(2) {
-        let component = components
+        let frame_index = components
             .iter()
-            .find(|c| c.id == pair[0])
+            .position(|c| c.id == pair[0])
             .ok_or_else(|| corrupt("scan names an unknown component"))?;
-        let (h, v) = if single {
-            (1, 1)
-        } else {
-            (component.h, component.v)
-        };
+        if scan
+            .iter()
+            .any(|c: &ScanComponent| c.frame_index == frame_index)
+        {
+            return Err(corrupt("scan names a component twice"));
+        }
+        let component = &components[frame_index];
+        let (h, v) = factors(component);
         let stride = mcus_x * h * 8;
         let rows = mcus_y * v * 8;
         scan.push(ScanComponent {
@@ -279,9 +290,10 @@ fn decode_scan(
             plane: Plane {
                 samples: Zeroizing::new(vec![0u8; stride * rows]),
                 stride,
-                width: (width * component.h).div_ceil(h_max),
-                height: (height * component.v).div_ceil(v_max),
+                width: (width * h).div_ceil(h_max),
+                height: (height * v).div_ceil(v_max),
             },
+            frame_index,
             predictor: 0,
         });
     }
@@ -316,6 +328,7 @@ fn decode_scan(
         }
     }
 
+    scan.sort_by_key(|c| c.frame_index);
     let planes: Vec<Plane> = scan.into_iter().map(|c| c.plane).collect();
     let mut rgb = Zeroizing::new(vec![0u8; width * height * 3]);
     match planes.as_slice() {
@@ -416,5 +429,52 @@ fn to_rgb(luma: &Plane, cb: &Plane, cr: &Plane, width: usize, rgb: &mut [u8]) {
         }
         let luma_row = &luma.samples[y * luma.stride..][..width];
         color::ycc_to_rgb_row(luma_row, &cb_row[..width], &cr_row[..width], out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SMALL_JPEGS: [&[u8]; 4] = [
+        include_bytes!("../../tests/fixtures/decode/restart.jpg"),
+        include_bytes!("../../tests/fixtures/decode/422.jpg"),
+        include_bytes!("../../tests/fixtures/decode/444.jpg"),
+        include_bytes!("../../tests/fixtures/decode/grey-odd.jpg"),
+    ];
+
+    #[test]
+    fn damaged_headers_and_data_never_panic() {
+        // Straight into this decoder, without the general decoder's header
+        // checks in front, every single-byte change must give a result.
+        for good in SMALL_JPEGS {
+            for at in 2..good.len() {
+                for value in [0x00, 0x01, 0x03, 0x22, 0xFF, good[at] ^ 0x81] {
+                    let mut damaged = good.to_vec();
+                    damaged[at] = value;
+                    let _ = decode_baseline(&damaged);
+                }
+            }
+            for cut in 2..good.len() {
+                let _ = decode_baseline(&good[..cut]);
+            }
+        }
+    }
+
+    #[test]
+    fn unsupported_kinds_are_left_to_the_general_decoder() {
+        let progressive = include_bytes!("../../tests/fixtures/decode/progressive.jpg");
+        assert!(matches!(decode_baseline(progressive), Ok(None)));
+        let cmyk = include_bytes!("../../tests/fixtures/decode/cmyk.jpg");
+        assert!(matches!(decode_baseline(cmyk), Ok(None)));
+        assert!(matches!(decode_baseline(b"\x89PNG"), Ok(None)));
+    }
+
+    #[test]
+    fn baseline_kinds_are_decoded_here() {
+        for good in SMALL_JPEGS {
+            let img = decode_baseline(good).expect("valid").expect("handled");
+            assert_eq!((img.width(), img.height()), (61, 45));
+        }
     }
 }
