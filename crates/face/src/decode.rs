@@ -7,7 +7,7 @@
 //! camera frame has no meaningful transparency), and the EXIF orientation is
 //! applied so the face stands upright.
 //!
-//! Baseline JPEGs (grey, or YCbCr at 4:4:4, 4:2:2, 4:2:0) are decoded by our
+//! Baseline JPEGs (grey, or YCbCr at 4:4:4, 4:2:2, 4:4:0, 4:2:0) are decoded by our
 //! own decoder (`crate::jpeg`), which gives libjpeg-turbo's exact pixels: the
 //! reference reads images through PIL, and a grey level here and there tips
 //! borderline detections. Other JPEGs and PNGs go through the `image` crate.

@@ -107,7 +107,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 #[test]
 fn baseline_jpegs_decode_to_pils_exact_pixels() {
     // SHA-256 of PIL's `convert('RGB')` buffer (libjpeg-turbo) for each file:
-    // the 60 LFW photos plus grey, 4:4:4, 4:2:2, odd-sized 4:2:0 and
+    // the 60 LFW photos plus grey, 4:4:4, 4:2:2, 4:4:0, odd-sized 4:2:0 and
     // restart-marker images made with PIL (see the fixtures README).
     let list = std::fs::read_to_string(fixture_path("pil-rgb.sha256")).expect("hash list");
     let mut checked = 0;
@@ -121,7 +121,7 @@ fn baseline_jpegs_decode_to_pils_exact_pixels() {
         }
         checked += 1;
     }
-    assert_eq!(checked, 66);
+    assert_eq!(checked, 67);
     assert!(
         differing.is_empty(),
         "pixels differ from PIL's: {differing:?}"

@@ -77,6 +77,16 @@ pub(super) fn double_row_from_two(near: &[u8], far: &[u8], sums: &mut [u16], out
     out[2 * n - 1] = ((4 * last + 7) >> 4) as u8;
 }
 
+/// Doubles a row vertically only: 3/4 of the nearer chroma row and 1/4 of
+/// the farther, rounding with +1 above and +2 below the chroma row
+/// (libjpeg-turbo's h1v2 fancy upsampling).
+pub(super) fn blend_rows(near: &[u8], far: &[u8], below: bool, out: &mut [u8]) {
+    let round = if below { 2 } else { 1 };
+    for ((o, &n), &f) in out.iter_mut().zip(near).zip(far) {
+        *o = ((3 * u16::from(n) + u16::from(f) + round) >> 2) as u8;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

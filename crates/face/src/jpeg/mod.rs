@@ -3,7 +3,7 @@
 //! reference (PIL) decodes with: accurate integer IDCT, fancy chroma
 //! upsampling and libjpeg's fixed-point YCbCr → RGB.
 //!
-//! It covers grey images and YCbCr at 4:4:4, 4:2:2 and 4:2:0 in one
+//! It covers grey images and YCbCr at 4:4:4, 4:2:2, 4:4:0 and 4:2:0 in one
 //! interleaved scan. Anything else (progressive, arithmetic coding, 12-bit,
 //! CMYK, Adobe/RGB colour, several scans) is reported as unsupported so the
 //! caller can fall back to a general decoder.
@@ -232,7 +232,7 @@ fn decode_scan(
             let distinct = y.id != cb.id && y.id != cr.id && cb.id != cr.id;
             let rgb_ids = [y.id, cb.id, cr.id] == [b'R', b'G', b'B'];
             let chroma_full = [cb, cr].iter().all(|c| c.h == 1 && c.v == 1);
-            let luma_ok = matches!((y.h, y.v), (1, 1) | (2, 1) | (2, 2));
+            let luma_ok = matches!((y.h, y.v), (1, 1) | (2, 1) | (1, 2) | (2, 2));
             // Fancy upsampling needs two chroma columns to interpolate.
             let wide_enough = y.h == 1 || width > 2;
             let ycbcr = matches!(headers.adobe_transform, None | Some(1));
@@ -415,12 +415,12 @@ fn to_rgb(luma: &Plane, cb: &Plane, cr: &Plane, width: usize, rgb: &mut [u8]) {
                 } else {
                     (near + 1).min(plane.height - 1)
                 };
-                color::double_row_from_two(
-                    plane_row(plane, near),
-                    plane_row(plane, far),
-                    &mut sums,
-                    row,
-                );
+                let (near, far) = (plane_row(plane, near), plane_row(plane, far));
+                if doubled_x {
+                    color::double_row_from_two(near, far, &mut sums, row);
+                } else {
+                    color::blend_rows(near, far, y % 2 == 1, row);
+                }
             } else if doubled_x {
                 color::double_row(plane_row(plane, y), row);
             } else {
@@ -436,9 +436,10 @@ fn to_rgb(luma: &Plane, cb: &Plane, cr: &Plane, width: usize, rgb: &mut [u8]) {
 mod tests {
     use super::*;
 
-    const SMALL_JPEGS: [&[u8]; 4] = [
+    const SMALL_JPEGS: [&[u8]; 5] = [
         include_bytes!("../../tests/fixtures/decode/restart.jpg"),
         include_bytes!("../../tests/fixtures/decode/422.jpg"),
+        include_bytes!("../../tests/fixtures/decode/440.jpg"),
         include_bytes!("../../tests/fixtures/decode/444.jpg"),
         include_bytes!("../../tests/fixtures/decode/grey-odd.jpg"),
     ];
