@@ -6,6 +6,11 @@
 //! 16-bit and alpha images are reduced to 8-bit RGB (alpha is dropped: a
 //! camera frame has no meaningful transparency), and the EXIF orientation is
 //! applied so the face stands upright.
+//!
+//! Baseline JPEGs (grey, or YCbCr at 4:4:4, 4:2:2, 4:4:0, 4:2:0) are decoded by our
+//! own decoder (`crate::jpeg`), which gives libjpeg-turbo's exact pixels: the
+//! reference reads images through PIL, and a grey level here and there tips
+//! borderline detections. Other JPEGs and PNGs go through the `image` crate.
 
 use std::io::Cursor;
 
@@ -64,6 +69,16 @@ pub fn decode(bytes: &[u8]) -> Result<RgbImage, DecodeError> {
         return Err(DecodeError::TooLarge { width, height });
     }
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    // Baseline JPEGs go through our own decoder, which gives libjpeg-turbo's
+    // (and so the reference's) exact pixels; the rest through `image`.
+    if format == ImageFormat::Jpeg
+        && let Some(upright) = crate::jpeg::decode_baseline(bytes)?
+    {
+        if (upright.width(), upright.height()) != (width as usize, height as usize) {
+            return Err(DecodeError::Corrupt("inconsistent JPEG dimensions".into()));
+        }
+        return Ok(orient(upright, orientation));
+    }
     let color = decoder.color_type();
     let total = usize::try_from(decoder.total_bytes())
         .map_err(|_| DecodeError::TooLarge { width, height })?;

@@ -13,6 +13,7 @@ pub mod engine;
 mod fhog;
 pub mod geometry;
 pub mod image;
+mod jpeg;
 pub mod landmarks;
 pub mod models;
 mod nn;

@@ -91,3 +91,77 @@ fn an_lfw_photo_decodes_to_its_size() {
     let img = decode(&lfw()).expect("decodes");
     assert_eq!((img.width(), img.height()), (250, 250));
 }
+
+fn fixture_path(relative: &str) -> String {
+    format!("{}/tests/fixtures/{relative}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn baseline_jpegs_decode_to_pils_exact_pixels() {
+    // SHA-256 of PIL's `convert('RGB')` buffer (libjpeg-turbo) for each file:
+    // the 60 LFW photos plus grey, 4:4:4, 4:2:2, 4:4:0, odd-sized 4:2:0 and
+    // restart-marker images made with PIL (see the fixtures README).
+    let list = std::fs::read_to_string(fixture_path("pil-rgb.sha256")).expect("hash list");
+    let mut checked = 0;
+    let mut differing = Vec::new();
+    for line in list.lines() {
+        let (expected, relative) = line.split_once(' ').expect("hash and path");
+        let bytes = std::fs::read(fixture_path(relative)).expect("fixture");
+        let img = decode(&bytes).unwrap_or_else(|e| panic!("{relative}: {e}"));
+        if sha256_hex(img.as_raw()) != expected {
+            differing.push(relative.to_string());
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 67);
+    assert!(
+        differing.is_empty(),
+        "pixels differ from PIL's: {differing:?}"
+    );
+}
+
+#[test]
+fn the_restart_fixture_really_has_restart_markers() {
+    let bytes = fixture("restart.jpg");
+    let has = |marker: [u8; 2]| bytes.windows(2).any(|w| w == marker);
+    assert!(has([0xFF, 0xDD]), "a restart interval is declared");
+    assert!(
+        has([0xFF, 0xD0]) && has([0xFF, 0xD2]),
+        "markers in the scan"
+    );
+}
+
+#[test]
+fn a_progressive_jpeg_still_decodes() {
+    let img = decode(&fixture("progressive.jpg")).expect("progressive");
+    assert_eq!((img.width(), img.height()), (61, 45));
+}
+
+#[test]
+fn damaged_jpegs_give_errors_or_noise_never_a_panic() {
+    for name in ["restart.jpg", "420-odd.jpg", "grey-odd.jpg", "422.jpg"] {
+        let good = fixture(name);
+        // Cut anywhere but keep an end marker, so the scan itself runs short.
+        for cut in (2..good.len()).step_by(5) {
+            let mut cut_short = good[..cut].to_vec();
+            cut_short.extend_from_slice(&[0xFF, 0xD9]);
+            let _ = decode(&cut_short);
+        }
+        // Overwrite single bytes, headers and tables included.
+        for at in 2..good.len() - 2 {
+            for value in [0x00, 0x0F, 0xFF, good[at] ^ 0x81] {
+                let mut damaged = good.clone();
+                damaged[at] = value;
+                let _ = decode(&damaged);
+            }
+        }
+    }
+}
