@@ -129,14 +129,15 @@ fn cosine(a: &[f32], b: &[f32]) -> f64 {
     dot / (norm(a) * norm(b))
 }
 
-/// Pairs each image's largest reference face with our face on that box (the
-/// first face of our record). `None` when no image pairs up.
+/// Pairs our face on a reference box (the first face of our record) with the
+/// reference face of that same box, or the image's largest reference face
+/// when no box is identical. `None` when no image pairs up.
 pub fn descriptors(reference: &[ImageRecord], ours: &[ImageRecord]) -> Option<DescriptorAgreement> {
     let ours: HashMap<&str, &ImageRecord> = ours.iter().map(|r| (r.path.as_str(), r)).collect();
     let mut cosines = Vec::new();
     let mut errors = Vec::new();
     for theirs in reference {
-        let Some(face) = largest(&theirs.faces) else {
+        let Some(biggest) = largest(&theirs.faces) else {
             continue;
         };
         let Some(mine) = ours.get(theirs.path.as_str()).and_then(|r| r.faces.first()) else {
@@ -144,6 +145,11 @@ pub fn descriptors(reference: &[ImageRecord], ours: &[ImageRecord]) -> Option<De
             cosines.push(-1.0);
             continue;
         };
+        let face = theirs
+            .faces
+            .iter()
+            .find(|f| f.rect == mine.rect)
+            .unwrap_or(biggest);
         cosines.push(cosine(&mine.embedding, &face.embedding));
         let n = face.landmarks5.len().min(mine.landmarks5.len()).max(1);
         let err = face
