@@ -117,12 +117,17 @@ impl Panel {
         };
         let scbk = Scbk::from_hex(&scbk)?;
         let reader = OsdpReader::open(ReaderConfig {
-            device,
+            device: device.clone(),
             address,
             scbk,
             baud_rate: args.osdp_baud_rate,
             card_format: args.osdp_card_format,
         })?;
+        eprintln!(
+            "limen agent: OSDP reader at address {address} on {}, waiting for the access \
+             panel's secure channel",
+            device.display()
+        );
         Ok(Some(Panel {
             reader,
             card_format: args.osdp_card_format,
@@ -152,10 +157,12 @@ pub fn run(args: AgentArgs) -> anyhow::Result<()> {
         ..RetryPolicy::default()
     };
     let submitter = Submitter::new(&args.server, &args.token, policy)?;
+    // The reader first: a panel may give up for minutes on a reader that
+    // does not answer its first polls.
+    let panel = Panel::open(args.osdp).context("opening the OSDP reader")?;
     let models = args.models.dir();
     let finder = FaceFinder::load(&models)
         .with_context(|| format!("loading the face models from {}", models.display()))?;
-    let panel = Panel::open(args.osdp).context("opening the OSDP reader")?;
     if let Some(panel) = &panel {
         if panel.wait_for_secure_channel() {
             eprintln!(

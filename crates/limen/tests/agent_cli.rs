@@ -138,9 +138,10 @@ fn scbk_bytes() -> [u8; 16] {
 
 /// Runs the agent on the LFW entrance scene (two passages) against the
 /// receiver, as the reader of `panel`; returns (stdout, stderr).
-fn run_agent_with_panel(url: &str, panel: &osdp_panel::ControlPanel) -> (String, String) {
+fn run_agent_with_panel(url: &str, panel: &mut osdp_panel::ControlPanel) -> (String, String) {
     let frames = workspace().join("crates/agent/tests/fixtures/lfw");
-    let output = Command::new(env!("CARGO_BIN_EXE_limen"))
+    let mut agent = Command::new(env!("CARGO_BIN_EXE_limen"));
+    agent
         .args(["agent", "--server", url, "--source"])
         .arg(format!("dir:{}", frames.display()))
         .args(["--models"])
@@ -151,13 +152,10 @@ fn run_agent_with_panel(url: &str, panel: &osdp_panel::ControlPanel) -> (String,
         .args(["--osdp-address", &OSDP_ADDRESS.to_string()])
         .args(["--osdp-card-format", "wiegand26:18"])
         .env("LIMEN_DEVICE_TOKEN", TOKEN)
-        .env("LIMEN_OSDP_SCBK", SCBK)
-        .output()
-        .expect("run limen agent");
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert!(output.status.success(), "{stdout}\n{stderr}");
-    (stdout, stderr)
+        .env("LIMEN_OSDP_SCBK", SCBK);
+    let run = panel.run_agent(&mut agent);
+    assert!(run.status.success(), "{}\n{}", run.stdout, run.stderr);
+    (run.stdout, run.stderr)
 }
 
 #[test]
@@ -170,9 +168,9 @@ fn a_matched_person_is_a_card_read_the_panel_decides_on() {
         MATCHED_4711,
         r#"{"decision":"matched","acs_id":"70000","latency_ms":3}"#,
     ]);
-    let panel =
-        osdp_panel::ControlPanel::start(OSDP_ADDRESS, scbk_bytes(), vec![card_4711.clone()]);
-    let (stdout, stderr) = run_agent_with_panel(&url, &panel);
+    let mut panel =
+        osdp_panel::ControlPanel::new(OSDP_ADDRESS, scbk_bytes(), vec![card_4711.clone()]);
+    let (stdout, stderr) = run_agent_with_panel(&url, &mut panel);
 
     assert!(
         stderr.contains("secure channel with the access panel is up; card format wiegand26:18"),
@@ -206,8 +204,8 @@ fn a_matched_person_is_a_card_read_the_panel_decides_on() {
 fn the_panels_denial_is_the_outcome() {
     let (url, _) = receiver(&[MATCHED_4711]);
     // A panel that knows no card.
-    let panel = osdp_panel::ControlPanel::start(OSDP_ADDRESS, scbk_bytes(), Vec::new());
-    let (stdout, _) = run_agent_with_panel(&url, &panel);
+    let mut panel = osdp_panel::ControlPanel::new(OSDP_ADDRESS, scbk_bytes(), Vec::new());
+    let (stdout, _) = run_agent_with_panel(&url, &mut panel);
     assert!(panel.next_card_read(Duration::from_secs(5)).is_some());
     assert!(panel.next_card_read(Duration::from_secs(5)).is_some());
     assert_eq!(

@@ -2,12 +2,17 @@
 //! pseudo-terminal: the access panel an agent is wired to as an OSDP reader.
 //! Like an access system, it grants the cards it knows (a temporary green
 //! LED) and denies the others (red), over a Secure Channel only.
+//!
+//! LibOSDP's CP gives up on a reader that does not answer its first polls
+//! for five minutes, so the panel starts polling only once the agent says
+//! its reader is listening.
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver};
@@ -45,20 +50,35 @@ impl Channel for PtyMaster {
     }
 }
 
+/// What the agent's line says once its reader listens.
+const READER_LISTENING: &str = "waiting for the access panel";
+
+/// How an agent run ended.
+pub struct AgentRun {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
 pub struct ControlPanel {
     reader_device: PathBuf,
-    /// Held open in raw mode, so that what the panel sends before an agent
-    /// opens the line is not echoed back to it by the terminal driver.
+    /// Held open in raw mode, so that the terminal driver does not echo
+    /// the panel's polls back to it while no reader has the line open.
     _reader_side: File,
+    /// Until it starts polling.
+    cp: Option<libosdp::ControlPanel>,
+    granted_cards: Vec<Vec<u8>>,
+    card_reads_tx: mpsc::Sender<OsdpEventCardRead>,
     card_reads: Receiver<OsdpEventCardRead>,
+    events: Option<Receiver<OsdpEventCardRead>>,
     stop: Arc<AtomicBool>,
     worker: Option<JoinHandle<()>>,
 }
 
 impl ControlPanel {
-    /// Starts polling the reader at `address`, Secure Channel enforced with
+    /// A panel for the reader at `address`, Secure Channel enforced with
     /// `scbk`; `granted_cards` are the card reads' bits it grants.
-    pub fn start(address: u8, scbk: [u8; 16], granted_cards: Vec<Vec<u8>>) -> ControlPanel {
+    pub fn new(address: u8, scbk: [u8; 16], granted_cards: Vec<Vec<u8>>) -> ControlPanel {
         let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).expect("openpt");
         grantpt(&master).expect("grantpt");
         unlockpt(&master).expect("unlockpt");
@@ -98,33 +118,94 @@ impl ControlPanel {
             0
         });
         let (card_reads_tx, card_reads) = mpsc::channel();
-        let stop = Arc::new(AtomicBool::new(false));
-        let worker = {
-            let stop = Arc::clone(&stop);
-            thread::spawn(move || {
-                let deadline = Instant::now() + PANEL_LIFETIME;
-                while !stop.load(Ordering::SeqCst) && Instant::now() < deadline {
-                    cp.refresh();
-                    while let Ok(card) = events.try_recv() {
-                        let colour = if granted_cards.contains(&card.data) {
-                            OsdpLedColor::Green
-                        } else {
-                            OsdpLedColor::Red
-                        };
-                        cp.send_command(0, temporary_led(colour))
-                            .expect("queue LED command");
-                        let _ = card_reads_tx.send(card);
-                    }
-                    thread::sleep(Duration::from_millis(10));
-                }
-            })
-        };
         ControlPanel {
             reader_device,
             _reader_side: reader_side,
+            cp: Some(cp),
+            granted_cards,
+            card_reads_tx,
             card_reads,
-            stop,
-            worker: Some(worker),
+            events: Some(events),
+            stop: Arc::new(AtomicBool::new(false)),
+            worker: None,
+        }
+    }
+
+    fn start_polling(&mut self) {
+        let (Some(mut cp), Some(events)) = (self.cp.take(), self.events.take()) else {
+            panic!("the panel polls already");
+        };
+        let granted_cards = self.granted_cards.clone();
+        let card_reads_tx = self.card_reads_tx.clone();
+        let stop = Arc::clone(&self.stop);
+        self.worker = Some(thread::spawn(move || {
+            let deadline = Instant::now() + PANEL_LIFETIME;
+            while !stop.load(Ordering::SeqCst) && Instant::now() < deadline {
+                cp.refresh();
+                while let Ok(card) = events.try_recv() {
+                    let colour = if granted_cards.contains(&card.data) {
+                        OsdpLedColor::Green
+                    } else {
+                        OsdpLedColor::Red
+                    };
+                    cp.send_command(0, temporary_led(colour))
+                        .expect("queue LED command");
+                    let _ = card_reads_tx.send(card);
+                }
+                thread::sleep(Duration::from_millis(10));
+            }
+        }));
+    }
+
+    /// Runs `limen agent` (`agent`, given this panel's reader device) to
+    /// its end: the panel starts polling once the agent's reader listens.
+    pub fn run_agent(&mut self, agent: &mut Command) -> AgentRun {
+        let mut child = agent
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start limen agent");
+        let (stderr_lines_tx, stderr_lines) = mpsc::channel::<String>();
+        let stderr = child.stderr.take().expect("stderr");
+        let stderr_reader = thread::spawn(move || {
+            let mut all = String::new();
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = stderr_lines_tx.send(line.clone());
+                all.push_str(&line);
+                all.push('\n');
+            }
+            all
+        });
+        let mut stdout = child.stdout.take().expect("stdout");
+        let stdout_reader = thread::spawn(move || {
+            let mut all = String::new();
+            let _ = stdout.read_to_string(&mut all);
+            all
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while let Ok(line) =
+            stderr_lines.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            if line.contains(READER_LISTENING) {
+                self.start_polling();
+                break;
+            }
+        }
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("agent status") {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                break child.wait().expect("agent status");
+            }
+            thread::sleep(Duration::from_millis(50));
+        };
+        AgentRun {
+            status,
+            stdout: stdout_reader.join().expect("stdout reader"),
+            stderr: stderr_reader.join().expect("stderr reader"),
         }
     }
 

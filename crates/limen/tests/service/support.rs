@@ -114,17 +114,8 @@ impl Server {
             ("TMPDIR".to_owned(), tmp_dir.display().to_string()),
         ];
         let log_path = root.join("server.log");
-        let log = std::fs::File::create(&log_path).expect("log file");
-        let child = Command::new(BIN)
-            .arg("serve")
-            .env_remove("LIMEN_CONFIG")
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start limen serve");
-        let server = Server {
-            child: Some(child),
+        let mut server = Server {
+            child: None,
             url,
             root,
             data_dir,
@@ -133,8 +124,34 @@ impl Server {
             env,
             log_path,
         };
+        server.child = Some(server.spawn());
         server.wait_ready();
         Some(server)
+    }
+
+    /// Starts `limen serve`, its log appended to the server's log file.
+    fn spawn(&self) -> Child {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log_path)
+            .expect("log file");
+        Command::new(BIN)
+            .arg("serve")
+            .env_remove("LIMEN_CONFIG")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start limen serve")
+    }
+
+    /// Starts the server again after [`Server::stop`]: same port, data
+    /// directory and database, as an operator's restart would.
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "the server is still running");
+        self.child = Some(self.spawn());
+        self.wait_ready();
     }
 
     fn wait_ready(&self) {
