@@ -23,7 +23,9 @@ use crate::ModelsArg;
                   person across frames and sends the server only the region around the face of \
                   the person at the door, once per passage. Frames stay in memory and are \
                   never written anywhere. A live source that stops ends the agent with an \
-                  error, for the service manager to restart it."
+                  error, for the service manager to restart it. With --osdp-device, the agent \
+                  is the access panel's OSDP reader: each matched person is reported to the \
+                  panel as a card read, and the panel's answer is printed."
 )]
 pub struct AgentArgs {
     /// Base URL of the Limen server, e.g. https://limen.example.com.
