@@ -4,6 +4,7 @@
 mod bad_input;
 mod browser;
 mod cli;
+mod entrance;
 mod isolation;
 mod journey;
 mod openapi;
