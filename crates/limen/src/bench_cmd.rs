@@ -16,6 +16,9 @@ pub enum BenchCommand {
     /// Descriptor and whole-pipeline time, single thread, against the
     /// reference (dlib through Python `face_recognition`) on the same inputs.
     Face(FaceBenchArgs),
+    /// `POST /api/v1/frames` latency and throughput with a large gallery,
+    /// over loopback HTTP from several client threads.
+    Frames(crate::bench_frames::FramesBenchArgs),
 }
 
 #[derive(Args)]
@@ -44,6 +47,7 @@ pub struct FaceBenchArgs {
 pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Face(args) => face(args),
+        BenchCommand::Frames(args) => crate::bench_frames::frames(args),
     }
 }
 

@@ -1,460 +1,651 @@
-//! The entrance end to end, `limen serve` and `limen agent` as processes.
-//!
-//! Issue 4, acceptance 1: a person enrolled through the service passes an
-//! entrance with the `osdp` connector. The agent reads a different photo of
-//! them from a `dir:` source and reports the card read to a real LibOSDP
-//! control panel on a pseudo-terminal, over a Secure Channel. Someone not
-//! enrolled, and the same person after withdrawing consent, produce no card
-//! read.
-//!
-//! Acceptance 6: the agent, watching a live camera stream, survives the
-//! server being stopped and started again: it reports the outage with
-//! bounded back-off, sends nothing stale, and is answered again after.
+//! The entrance, server side: entrances and devices through the admin API,
+//! frames through `POST /api/v1/frames`, a real signed HTTP call to a test
+//! access system on loopback, and the galleries following consent.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime};
 
-use serde_json::json;
+use limen_access::http::{SharedSecret, Verifier, VerifyError};
+use serde_json::{Value, json};
 
-use crate::osdp_panel::ControlPanel;
-use crate::support::{BIN, Backend, Server, SmtpSink, enrol, fixture, onboard, random_suffix};
+use crate::support::{
+    BIN, Backend, Reply, Server, SmtpSink, files_under, fixture, fixture_path, image_trace,
+    multipart, onboard,
+};
 
-const SCBK: &str = "6c696d656e2d656e7472616e636521aa";
-const OSDP_ADDRESS: u8 = 9;
-const CARD_FORMAT: &str = "wiegand26:42";
-/// Within a 26-bit card's 16-bit card number.
-const ACS_ID: &str = "31337";
-/// The enrolment photos (support::enrolment_frames) are other pictures of
-/// the same person.
-const ENROLLED_PERSON_AT_THE_DOOR: &str = "Andre_Agassi_0029.jpg";
-const UNENROLLED_PERSON_AT_THE_DOOR: &str = "Abdullah_Gul_0011.jpg";
+/// A photo of the enrolled person (Andre Agassi) that is not one of the
+/// enrolment frames.
+const SAME_PERSON: &str = "Andre_Agassi_0002.jpg";
+/// Someone else (Abdullah Gul).
+const OTHER_PERSON: &str = "Abdullah_Gul_0011.jpg";
+/// Enrolment frames of the other person, for a second organisation.
+const OTHER_ENROLMENT: [&str; 2] = ["Abdullah_Gul_0001.jpg", "Abdullah_Gul_0002.jpg"];
 
-fn scbk_bytes() -> [u8; 16] {
-    let mut key = [0u8; 16];
-    for (byte, pair) in key.iter_mut().zip(SCBK.as_bytes().chunks(2)) {
-        let pair = std::str::from_utf8(pair).expect("ASCII");
-        *byte = u8::from_str_radix(pair, 16).expect("hex");
+const ACS_SECRET: &str = "a shared secret of the access system";
+
+// ----- a test access system -----------------------------------------------------
+
+/// One request the access system received, as sent.
+#[derive(Clone)]
+struct Received {
+    head: String,
+    body: Vec<u8>,
+}
+
+#[derive(Default)]
+struct Seen {
+    /// (entrance, acs_id) of every request that verified.
+    accepted: Vec<(String, String)>,
+    /// Why requests were refused.
+    refused: Vec<VerifyError>,
+    raw: Vec<Received>,
+}
+
+/// A small HTTP server on loopback playing the access system: it checks
+/// Limen's signature with `limen_access::Verifier`, refuses replays, and
+/// grants the ACS ids it was given.
+struct AccessSystem {
+    port: u16,
+    seen: Arc<Mutex<Seen>>,
+}
+
+impl AccessSystem {
+    fn start(granted: &[&str]) -> AccessSystem {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind access system");
+        let port = listener.local_addr().expect("address").port();
+        let seen = Arc::new(Mutex::new(Seen::default()));
+        let verifier = Arc::new(Verifier::new(
+            SharedSecret::new(ACS_SECRET).expect("secret"),
+            Verifier::DEFAULT_WINDOW,
+        ));
+        let granted: Arc<Vec<String>> = Arc::new(granted.iter().map(|s| s.to_string()).collect());
+        let sink = seen.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (sink, verifier, granted) = (sink.clone(), verifier.clone(), granted.clone());
+                std::thread::spawn(move || {
+                    let _ = answer(stream, &sink, &verifier, &granted);
+                });
+            }
+        });
+        AccessSystem { port, seen }
     }
-    key
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/access", self.port)
+    }
+
+    fn accepted(&self) -> Vec<(String, String)> {
+        self.seen.lock().expect("lock").accepted.clone()
+    }
+
+    /// Sends a request exactly as Limen sent it, again; returns the status.
+    fn replay(&self, request: &Received) -> u16 {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
+        stream.write_all(request.head.as_bytes()).expect("head");
+        stream.write_all(&request.body).expect("body");
+        let mut response = String::new();
+        let _ = stream.read_to_string(&mut response);
+        response
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0)
+    }
 }
 
-/// The card read a panel expects for `ACS_ID` in `CARD_FORMAT`:
-/// FC 42, card 31337 = 0 00101010 0111101001101001 1 (worked out by hand).
-fn card_bits() -> Vec<u8> {
-    vec![0b0001_0101, 0b0011_1101, 0b0011_0100, 0b1100_0000]
-}
-
-/// Creates an entrance with the `osdp` connector and a device for its
-/// camera; returns the device token.
-fn osdp_entrance(server: &Server, admin: &str) -> String {
-    let entrance = server.post_json(
-        "/api/v1/entrances",
-        Some(admin),
-        &json!({ "name": "Main door", "connector": { "type": "osdp" } }),
-    );
-    assert_eq!(entrance.status, 201, "{}", entrance.body);
-    let entrance_id = entrance.json()["id"].as_str().expect("id").to_owned();
-    let device = server.post_json(
-        &format!("/api/v1/entrances/{entrance_id}/devices"),
-        Some(admin),
-        &json!({ "name": "Main door camera" }),
-    );
-    assert_eq!(device.status, 201, "{}", device.body);
-    device.json()["token"].as_str().expect("token").to_owned()
-}
-
-/// The decisions the server recorded for the organisation, in any order.
-fn recorded_decisions(server: &Server, admin: &str) -> Vec<String> {
-    let mut decisions: Vec<String> = server
-        .get("/api/v1/events", Some(admin))
-        .json()
-        .as_array()
-        .expect("events")
-        .iter()
-        .map(|e| e["decision"].as_str().expect("decision").to_owned())
-        .collect();
-    decisions.sort();
-    decisions
-}
-
-/// A folder holding one photo: what the camera at the door sees.
-fn scene(root: &Path, photo: &str) -> PathBuf {
-    let dir = root.join(format!("scene-{}", random_suffix()));
-    std::fs::create_dir_all(&dir).expect("scene dir");
-    std::fs::write(dir.join(photo), fixture(photo)).expect("scene photo");
-    dir
-}
-
-/// Runs `limen agent` on `scene` as the reader of a fresh panel that
-/// grants the person's card, until the scene ends; returns the panel and
-/// the agent's stdout and stderr.
-fn run_agent(server: &Server, device_token: &str, scene: &Path) -> (ControlPanel, String, String) {
-    let mut panel = ControlPanel::new(OSDP_ADDRESS, scbk_bytes(), vec![card_bits()]);
-    let mut agent = Command::new(BIN);
-    agent
-        .args(["agent", "--server", &server.url, "--source"])
-        .arg(format!("dir:{}", scene.display()))
-        .arg("--osdp-device")
-        .arg(panel.reader_device())
-        .args(["--osdp-address", &OSDP_ADDRESS.to_string()])
-        .args(["--osdp-card-format", CARD_FORMAT])
-        .env("LIMEN_DEVICE_TOKEN", device_token)
-        .env("LIMEN_OSDP_SCBK", SCBK)
-        .env(
-            "LIMEN_MODELS_DIR",
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models"),
-        );
-    let run = panel.run_agent(&mut agent);
-    let (stdout, stderr) = (run.stdout, run.stderr);
-    assert!(run.status.success(), "{stdout}\n{stderr}");
-    assert!(
-        stderr.contains("secure channel with the access panel is up"),
-        "{stderr}"
-    );
-    for text in [&stdout, &stderr] {
-        for secret in [device_token, SCBK, ACS_ID] {
-            assert!(!text.contains(secret), "the agent printed a secret: {text}");
+fn answer(
+    stream: TcpStream,
+    seen: &Mutex<Seen>,
+    verifier: &Verifier,
+    granted: &[String],
+) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut writer = stream.try_clone()?;
+    let mut reader = BufReader::new(stream);
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        head.push_str(&line);
+        if line == "\r\n" {
+            break;
         }
     }
-    (panel, stdout, stderr)
+    let header = |name: &str| {
+        head.lines()
+            .filter_map(|l| l.split_once(':'))
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim().to_owned())
+    };
+    let length: usize = header("content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    let verdict = verifier.verify(
+        header("x-limen-timestamp").as_deref(),
+        header("x-limen-signature").as_deref(),
+        &body,
+        SystemTime::now(),
+    );
+    let (status, reply) = {
+        let mut seen = seen.lock().expect("lock");
+        seen.raw.push(Received {
+            head: head.clone(),
+            body: body.clone(),
+        });
+        match verdict {
+            Ok(request) => {
+                let grant = granted.contains(&request.acs_id);
+                seen.accepted.push((request.entrance, request.acs_id));
+                ("200 OK", json!({ "granted": grant }).to_string())
+            }
+            Err(e) => {
+                seen.refused.push(e);
+                (
+                    "401 Unauthorized",
+                    json!({ "error": "refused" }).to_string(),
+                )
+            }
+        }
+    };
+    write!(
+        writer,
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
+        reply.len()
+    )
+}
+
+// ----- helpers ------------------------------------------------------------------
+
+fn send_frame(server: &Server, device_token: &str, jpeg: &[u8]) -> Reply {
+    server.send(
+        "POST",
+        "/api/v1/frames",
+        Some(device_token),
+        "image/jpeg",
+        jpeg,
+    )
+}
+
+fn decision(reply: &Reply) -> String {
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply.json()["decision"]
+        .as_str()
+        .expect("decision")
+        .to_owned()
+}
+
+fn create_entrance(server: &Server, admin: &str, name: &str, connector: Value) -> String {
+    let created = server.post_json(
+        "/api/v1/entrances",
+        Some(admin),
+        &json!({ "name": name, "connector": connector }),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    created.json()["id"].as_str().expect("id").to_owned()
+}
+
+/// Registers a device; returns its id and token.
+fn create_device(server: &Server, admin: &str, entrance: &str) -> (String, String) {
+    let created = server.send(
+        "POST",
+        &format!("/api/v1/entrances/{entrance}/devices"),
+        Some(admin),
+        "application/json",
+        b"",
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    let body = created.json();
+    (
+        body["id"].as_str().expect("id").to_owned(),
+        body["token"].as_str().expect("token").to_owned(),
+    )
+}
+
+fn enrol_with(server: &Server, session: &str, names: &[&str]) {
+    let frames: Vec<Vec<u8>> = names.iter().map(|n| fixture(n)).collect();
+    let parts: Vec<(&str, &[u8])> = frames
+        .iter()
+        .map(|f| ("image/jpeg", f.as_slice()))
+        .collect();
+    let (content_type, body) = multipart(&parts);
+    let enrolled = server.send(
+        "POST",
+        "/api/v1/me/face",
+        Some(session),
+        &content_type,
+        &body,
+    );
+    assert_eq!(enrolled.status, 201, "{}", enrolled.body);
+}
+
+/// The descriptor the engine computes for a fixture, through `limen face embed`.
+fn embedding(name: &str) -> Vec<f32> {
+    let output = Command::new(BIN)
+        .args(["face", "embed", "--json", "--threads", "1"])
+        .arg(fixture_path(name))
+        .env(
+            "LIMEN_MODELS_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../models"),
+        )
+        .output()
+        .expect("limen face embed");
+    assert!(output.status.success(), "face embed failed");
+    let line: Value = serde_json::from_slice(&output.stdout).expect("JSON line");
+    line["embedding"]
+        .as_array()
+        .expect("a face")
+        .iter()
+        .map(|v| v.as_f64().expect("number") as f32)
+        .collect()
+}
+
+// ----- acceptance 2, 3 and withdrawal ----------------------------------------------
+
+#[test]
+fn http_entrance_on_sqlite() {
+    http_entrance(Backend::Sqlite);
 }
 
 #[test]
-fn an_enrolled_person_passes_an_osdp_entrance() {
+fn http_entrance_on_postgres() {
+    http_entrance(Backend::Postgres);
+}
+
+fn http_entrance(backend: Backend) {
+    let smtp = SmtpSink::start();
+    let Some(mut server) = Server::start(backend, &smtp.url()) else {
+        return;
+    };
+    let (_, admin) = server.create_org("Acme");
+    let ann = onboard(&server, &smtp, &admin, "ann@acme.test", "A-1", 1);
+    enrol_with(
+        &server,
+        &ann.session,
+        &[
+            "Andre_Agassi_0005.jpg",
+            "Andre_Agassi_0016.jpg",
+            "Andre_Agassi_0027.jpg",
+        ],
+    );
+
+    let acs = AccessSystem::start(&["A-1"]);
+    let created = server.post_json(
+        "/api/v1/entrances",
+        Some(&admin),
+        &json!({ "name": "Main door", "connector": { "type": "http", "url": acs.url(), "secret": ACS_SECRET } }),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert!(
+        !created.body.contains(ACS_SECRET),
+        "the secret is never returned"
+    );
+    let entrance = created.json()["id"].as_str().expect("id").to_owned();
+    let listed = server.get("/api/v1/entrances", Some(&admin));
+    assert_eq!(listed.status, 200);
+    assert!(listed.body.contains(&entrance) && !listed.body.contains(ACS_SECRET));
+    let (_, device) = create_device(&server, &admin, &entrance);
+
+    // The same person, another photo: the access system is asked and grants.
+    let same = fixture(SAME_PERSON);
+    let reply = send_frame(&server, &device, &same);
+    assert_eq!(decision(&reply), "granted", "{}", reply.body);
+    assert!(reply.json()["latency_ms"].is_u64());
+    assert_eq!(acs.accepted(), vec![(entrance.clone(), "A-1".to_owned())]);
+
+    // The access system refuses Limen's request sent a second time.
+    let first = acs.seen.lock().expect("lock").raw[0].clone();
+    assert_eq!(acs.replay(&first), 401);
+    assert_eq!(
+        acs.seen.lock().expect("lock").refused,
+        vec![VerifyError::Replayed]
+    );
+    assert_eq!(acs.accepted().len(), 1);
+
+    // Somebody not enrolled: unknown, and the access system hears nothing.
+    let other = fixture(OTHER_PERSON);
+    assert_eq!(decision(&send_frame(&server, &device, &other)), "unknown");
+    assert_eq!(acs.accepted().len(), 1);
+
+    // Corrupt frames are refused, and leave no trace either.
+    let corrupt = b"\xFF\xD8\xFF\xE0 not really a JPEG".to_vec();
+    let refused = send_frame(&server, &device, &corrupt);
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    let mut truncated = same.clone();
+    truncated.truncate(same.len() / 2);
+    assert!(send_frame(&server, &device, &truncated).status >= 400);
+
+    // Decision events: where, when, what, whom; no score, no vector.
+    let events = server.get(
+        &format!("/api/v1/entrances/{entrance}/events"),
+        Some(&admin),
+    );
+    assert_eq!(events.status, 200, "{}", events.body);
+    let events = events.json();
+    let events = events.as_array().expect("array");
+    let decisions: Vec<&str> = events
+        .iter()
+        .map(|e| e["decision"].as_str().expect("decision"))
+        .collect();
+    assert_eq!(decisions, ["unknown", "granted"], "newest first");
+    assert_eq!(events[1]["person_id"], json!(ann.person_id));
+    assert_eq!(events[0]["person_id"], Value::Null);
+    for event in events {
+        let mut keys: Vec<&str> = event
+            .as_object()
+            .expect("object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            ["at", "decision", "detail", "entrance_id", "person_id"]
+        );
+    }
+
+    // Withdrawal: the same photo no longer matches, and nothing is asked.
+    let withdrawn = server.delete("/api/v1/me/consent", Some(&ann.session));
+    assert_eq!(withdrawn.status, 204, "{}", withdrawn.body);
+    assert_eq!(decision(&send_frame(&server, &device, &same)), "unknown");
+    assert_eq!(acs.accepted().len(), 1);
+
+    // Acceptance 3 (P1, P2, P6): no frame, and not the frame's vector, on
+    // disk, in TMPDIR, in the database or in the log.
+    let frames = vec![same.clone(), other.clone(), corrupt.clone(), truncated];
+    for file in files_under(&server.data_dir)
+        .into_iter()
+        .chain(files_under(&server.tmp_dir))
+    {
+        let bytes = std::fs::read(&file).expect("read");
+        if let Some(trace) = image_trace(&bytes, &frames) {
+            panic!("{} holds {trace}", file.display());
+        }
+    }
+    assert!(files_under(&server.tmp_dir).is_empty(), "nothing in TMPDIR");
+    let probe = embedding(SAME_PERSON);
+    let stored: Vec<Vec<u8>> = files_under(&server.data_dir)
+        .iter()
+        .map(|f| std::fs::read(f).expect("read"))
+        .collect();
+    for value in probe.iter().take(8) {
+        let le = value.to_le_bytes();
+        assert!(
+            !stored.iter().any(|b| b.windows(4).any(|w| w == le)),
+            "a value of the frame's vector is stored"
+        );
+    }
+
+    server.stop();
+    let logs = server.logs();
+    assert!(
+        logs.contains("route=\"/api/v1/frames\""),
+        "the log is the request log:\n{logs}"
+    );
+    assert!(image_trace(logs.as_bytes(), &frames).is_none());
+    for (what, secret) in [
+        ("device token", device.as_str()),
+        ("connector secret", ACS_SECRET),
+    ] {
+        assert!(!logs.contains(secret), "the log contains the {what}");
+    }
+    for value in probe.iter().take(8) {
+        let printed = format!("{value}");
+        assert!(
+            printed.len() < 6 || !logs.contains(&printed),
+            "the log contains a vector value {printed}"
+        );
+    }
+}
+
+// ----- acceptance 5: organisations never match each other's people ----------------
+
+#[test]
+fn organisations_never_match_each_others_people() {
     let smtp = SmtpSink::start();
     let Some(server) = Server::start(Backend::Sqlite, &smtp.url()) else {
         return;
     };
-    let (_, admin) = server.create_org("Acme Gates");
-    let employee = onboard(&server, &smtp, &admin, "andre@acme.test", ACS_ID, 1);
-    let enrolled = enrol(&server, &employee.session);
-    assert_eq!(enrolled.status, 201, "{}", enrolled.body);
-    let device_token = osdp_entrance(&server, &admin);
-
-    // The enrolled person at the door: the panel receives their card and grants.
-    let at_the_door = scene(&server.root, ENROLLED_PERSON_AT_THE_DOOR);
-    let (panel, stdout, stderr) = run_agent(&server, &device_token, &at_the_door);
-    let card = panel
-        .next_card_read(Duration::from_secs(5))
-        .unwrap_or_else(|| panic!("no card read reached the panel:\n{stdout}\n{stderr}"));
-    assert_eq!(card.format, libosdp::OsdpCardFormats::Wiegand);
-    assert_eq!((card.nr_bits, card.data), (26, card_bits()));
-    assert!(
-        stdout.contains("frame 0: matched") && stdout.contains("frame 0: the access panel granted"),
-        "{stdout}\n{stderr}"
+    let (_, acme_admin) = server.create_org("Acme");
+    let (_, globex_admin) = server.create_org("Globex");
+    let ann = onboard(&server, &smtp, &acme_admin, "ann@acme.test", "A-1", 1);
+    enrol_with(
+        &server,
+        &ann.session,
+        &[
+            "Andre_Agassi_0005.jpg",
+            "Andre_Agassi_0016.jpg",
+            "Andre_Agassi_0027.jpg",
+        ],
     );
-    assert!(panel.next_card_read(Duration::from_millis(500)).is_none());
+    let bob = onboard(&server, &smtp, &globex_admin, "bob@globex.test", "G-7", 2);
+    enrol_with(&server, &bob.session, &OTHER_ENROLMENT);
 
-    // Someone not enrolled: the server knows nobody, the panel hears nothing.
-    let stranger = scene(&server.root, UNENROLLED_PERSON_AT_THE_DOOR);
-    let (panel, stdout, stderr) = run_agent(&server, &device_token, &stranger);
-    assert!(stdout.contains("frame 0: unknown"), "{stdout}\n{stderr}");
-    assert!(
-        panel.next_card_read(Duration::from_secs(2)).is_none(),
-        "a stranger's face produced a card read"
+    let acme_door = create_entrance(&server, &acme_admin, "Acme door", json!({ "type": "osdp" }));
+    let globex_door = create_entrance(
+        &server,
+        &globex_admin,
+        "Globex door",
+        json!({ "type": "osdp" }),
     );
-
-    // Consent withdrawn: the same photo no longer opens anything.
-    let withdrawn = server.delete("/api/v1/me/consent", Some(&employee.session));
-    assert_eq!(withdrawn.status, 204, "{}", withdrawn.body);
-    let (panel, stdout, stderr) = run_agent(&server, &device_token, &at_the_door);
-    assert!(stdout.contains("frame 0: unknown"), "{stdout}\n{stderr}");
-    assert!(
-        panel.next_card_read(Duration::from_secs(2)).is_none(),
-        "a person who withdrew consent produced a card read"
+    let (_, acme_device) = create_device(&server, &acme_admin, &acme_door);
+    let (_, globex_device) = create_device(&server, &globex_admin, &globex_door);
+    // An admin cannot register devices at another organisation's entrance.
+    let foreign = server.send(
+        "POST",
+        &format!("/api/v1/entrances/{acme_door}/devices"),
+        Some(&globex_admin),
+        "application/json",
+        b"",
     );
-    assert_eq!(
-        recorded_decisions(&server, &admin),
-        ["matched", "unknown", "unknown"]
-    );
-}
+    assert_eq!(foreign.status, 404);
 
-// ----- acceptance 6 ----------------------------------------------------------
-
-/// The agent's default limit on a frame's age, in milliseconds.
-const MAX_FRAME_AGE_MS: u64 = 2000;
-
-/// Longer than the agent follows a face it no longer sees (1.5 s), so the
-/// next face is a new passage.
-const PERSON_GONE: Duration = Duration::from_millis(2500);
-
-/// What the camera shows.
-#[derive(Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-enum Scene {
-    Enrolled = 1,
-    Stranger = 2,
-    Nobody = 3,
-    /// The camera stops streaming.
-    Off = 4,
-}
-
-/// A grey picture: the empty entrance.
-fn empty_entrance() -> Vec<u8> {
-    let picture = image::RgbImage::from_pixel(250, 250, image::Rgb([120, 120, 120]));
-    let mut jpeg = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90)
-        .encode_image(&picture)
-        .expect("encode");
-    jpeg
-}
-
-/// An IP camera on loopback streaming MJPEG at about 25 frames a second,
-/// showing whatever `scene` says; at most two minutes, so a test that goes
-/// wrong ends.
-fn camera(scene: Arc<AtomicU8>) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!(
-        "mjpeg:http://{}/video",
-        listener.local_addr().expect("addr")
-    );
-    let pictures = [
-        fixture(ENROLLED_PERSON_AT_THE_DOOR),
-        fixture(UNENROLLED_PERSON_AT_THE_DOOR),
-        empty_entrance(),
-    ];
-    thread::spawn(move || {
-        let (mut conn, _) = listener.accept().expect("accept");
-        let mut request = BufReader::new(conn.try_clone().expect("clone"));
-        let mut line = String::new();
-        while request.read_line(&mut line).is_ok_and(|n| n > 2) {
-            line.clear();
-        }
-        let head =
-            "HTTP/1.0 200 OK\r\nContent-Type: multipart/x-mixed-replace;boundary=cam\r\n\r\n";
-        if conn.write_all(head.as_bytes()).is_err() {
-            return;
-        }
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while Instant::now() < deadline {
-            let jpeg = match scene.load(Ordering::SeqCst) {
-                s if s == Scene::Enrolled as u8 => &pictures[0],
-                s if s == Scene::Stranger as u8 => &pictures[1],
-                s if s == Scene::Nobody as u8 => &pictures[2],
-                _ => return,
-            };
-            let part = format!(
-                "--cam\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\n\r\n",
-                jpeg.len()
-            );
-            let written = conn
-                .write_all(part.as_bytes())
-                .and_then(|()| conn.write_all(jpeg))
-                .and_then(|()| conn.write_all(b"\r\n"));
-            if written.is_err() {
-                return;
-            }
-            thread::sleep(Duration::from_millis(40));
-        }
-    });
-    url
-}
-
-/// A line of the agent's status output, and when it was read.
-#[derive(Clone)]
-struct StatusLine {
-    at: Instant,
-    text: String,
-}
-
-/// The agent as a process, its stdout and stderr read as they come.
-struct RunningAgent {
-    child: Child,
-    lines: Arc<Mutex<Vec<StatusLine>>>,
-}
-
-impl RunningAgent {
-    fn start(server: &Server, device_token: &str, source: &str) -> RunningAgent {
-        let mut child = Command::new(BIN)
-            .args(["agent", "--server", &server.url, "--source", source])
-            // One passage per person for the whole test.
-            .args(["--cooldown-ms", "600000"])
-            .args(["--max-frame-age-ms", &MAX_FRAME_AGE_MS.to_string()])
-            .env("LIMEN_DEVICE_TOKEN", device_token)
-            .env(
-                "LIMEN_MODELS_DIR",
-                Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models"),
-            )
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start limen agent");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let stdout = child.stdout.take().expect("stdout");
-        let stderr = child.stderr.take().expect("stderr");
-        for stream in [
-            Box::new(stdout) as Box<dyn std::io::Read + Send>,
-            Box::new(stderr),
-        ] {
-            let lines = Arc::clone(&lines);
-            thread::spawn(move || {
-                for text in BufReader::new(stream).lines().map_while(Result::ok) {
-                    lines.lock().expect("lines").push(StatusLine {
-                        at: Instant::now(),
-                        text,
-                    });
-                }
-            });
-        }
-        RunningAgent { child, lines }
-    }
-
-    fn lines(&self) -> Vec<StatusLine> {
-        self.lines.lock().expect("lines").clone()
-    }
-
-    fn transcript(&self) -> String {
-        self.lines()
-            .iter()
-            .map(|l| l.text.as_str())
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-
-    /// Waits up to `timeout` for a line read after `since` that contains
-    /// `text`; returns when it was read.
-    fn wait_for(&self, since: Instant, text: &str, timeout: Duration) -> Instant {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(line) = self
-                .lines()
-                .into_iter()
-                .find(|l| l.at >= since && l.text.contains(text))
-            {
-                return line.at;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the agent never said {text:?}:\n{}",
-                self.transcript()
-            );
-            thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// Waits for the agent to exit; kills it if it does not within `timeout`.
-    fn finish(mut self, timeout: Duration) -> Vec<StatusLine> {
-        let deadline = Instant::now() + timeout;
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                // Let the readers take the last lines.
-                thread::sleep(Duration::from_millis(200));
-                return self.lines();
-            }
-            thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        panic!(
-            "the agent did not stop with its camera:\n{}",
-            self.transcript()
+    let agassi = fixture(SAME_PERSON);
+    let gul = fixture(OTHER_PERSON);
+    // Each organisation's own person matches at its own door: an OSDP
+    // entrance answers the ACS id for the agent to present.
+    let matched = send_frame(&server, &acme_device, &agassi);
+    assert_eq!(decision(&matched), "matched");
+    assert_eq!(matched.json()["acs_id"], "A-1");
+    let matched = send_frame(&server, &globex_device, &gul);
+    assert_eq!(decision(&matched), "matched");
+    assert_eq!(matched.json()["acs_id"], "G-7");
+    // Never at the other's.
+    for _ in 0..3 {
+        let reply = send_frame(&server, &globex_device, &agassi);
+        assert_eq!(decision(&reply), "unknown", "{}", reply.body);
+        assert!(reply.json().get("acs_id").is_none());
+        assert_eq!(
+            decision(&send_frame(&server, &acme_device, &gul)),
+            "unknown"
         );
     }
+    // Each admin sees only their own entrances and events.
+    let acme_events = server.get("/api/v1/events", Some(&acme_admin)).body;
+    assert!(acme_events.contains(&acme_door) && !acme_events.contains(&globex_door));
+    assert_eq!(
+        server
+            .get(
+                &format!("/api/v1/entrances/{acme_door}/events"),
+                Some(&globex_admin)
+            )
+            .status,
+        404
+    );
+    let listed = server.get("/api/v1/entrances", Some(&globex_admin)).body;
+    assert!(listed.contains(&globex_door) && !listed.contains(&acme_door));
+
+    // Erasure by the admin takes the person out of the gallery at once.
+    let erased = server.delete(
+        &format!("/api/v1/people/{}", bob.person_id),
+        Some(&globex_admin),
+    );
+    assert_eq!(erased.status, 204);
+    assert_eq!(
+        decision(&send_frame(&server, &globex_device, &gul)),
+        "unknown"
+    );
 }
 
+// ----- a restart reloads the galleries ------------------------------------------------
+
 #[test]
-fn the_agent_survives_the_server_going_away_and_coming_back() {
+fn galleries_are_reloaded_at_start_and_follow_face_removal() {
     let smtp = SmtpSink::start();
     let Some(mut server) = Server::start(Backend::Sqlite, &smtp.url()) else {
         return;
     };
-    let (_, admin) = server.create_org("Acme Gates");
-    let employee = onboard(&server, &smtp, &admin, "andre@acme.test", ACS_ID, 1);
-    let enrolled = enrol(&server, &employee.session);
-    assert_eq!(enrolled.status, 201, "{}", enrolled.body);
-    let device_token = osdp_entrance(&server, &admin);
+    let (_, admin) = server.create_org("Acme");
+    let bob = onboard(&server, &smtp, &admin, "bob@acme.test", "A-2", 1);
+    enrol_with(&server, &bob.session, &OTHER_ENROLMENT);
+    let door = create_entrance(&server, &admin, "Door", json!({ "type": "osdp" }));
+    let (_, device) = create_device(&server, &admin, &door);
+    let gul = fixture(OTHER_PERSON);
 
-    let scene = Arc::new(AtomicU8::new(Scene::Enrolled as u8));
-    let agent = RunningAgent::start(&server, &device_token, &camera(Arc::clone(&scene)));
-    let started = Instant::now();
-    agent.wait_for(started, ": matched", Duration::from_secs(120));
-
-    // The server goes away. The person leaves; after a while (longer than
-    // the agent follows a face it no longer sees) a stranger comes to the
-    // door: the agent tries, says so, and gives the frame up.
-    server.stop();
-    let outage = Instant::now();
-    scene.store(Scene::Nobody as u8, Ordering::SeqCst);
-    thread::sleep(PERSON_GONE);
-    scene.store(Scene::Stranger as u8, Ordering::SeqCst);
-    agent.wait_for(
-        outage,
-        "server unreachable (connection refused), retry 1/5 in 200 ms",
-        Duration::from_secs(60),
-    );
-    agent.wait_for(outage, "dropped", Duration::from_secs(60));
-    // The stranger leaves. Once every frame of them is past the age limit,
-    // the server comes back: none of them may reach it.
-    scene.store(Scene::Nobody as u8, Ordering::SeqCst);
-    let stranger_left = Instant::now();
-    thread::sleep(PERSON_GONE.max(Duration::from_millis(MAX_FRAME_AGE_MS + 1000)));
     server.restart();
-    let restarted = Instant::now();
-    assert!(restarted >= stranger_left + Duration::from_millis(MAX_FRAME_AGE_MS));
+    let reply = send_frame(&server, &device, &gul);
+    assert_eq!(
+        decision(&reply),
+        "matched",
+        "the gallery was loaded from the store"
+    );
 
-    // The enrolled person comes to the door again and is answered.
-    scene.store(Scene::Enrolled as u8, Ordering::SeqCst);
-    agent.wait_for(restarted, ": matched", Duration::from_secs(60));
-    scene.store(Scene::Off as u8, Ordering::SeqCst);
-    let lines = agent.finish(Duration::from_secs(30));
-    let transcript = lines
-        .iter()
-        .map(|l| l.text.as_str())
-        .collect::<Vec<_>>()
-        .join("\n");
+    let removed = server.delete("/api/v1/me/face", Some(&bob.session));
+    assert_eq!(removed.status, 204);
+    assert_eq!(decision(&send_frame(&server, &device, &gul)), "unknown");
+    server.restart();
+    assert_eq!(decision(&send_frame(&server, &device, &gul)), "unknown");
+}
 
-    // Bounded back-off: at most five retries a frame, waits doubling from 200 ms.
-    let retries: Vec<&str> = lines
-        .iter()
-        .filter_map(|l| l.text.split_once(", retry ").map(|(_, r)| r))
-        .collect();
-    assert!(!retries.is_empty(), "{transcript}");
-    for retry in &retries {
-        let (attempt, wait) = retry
-            .strip_suffix(" ms")
-            .and_then(|r| r.split_once("/5 in "))
-            .unwrap_or_else(|| panic!("unexpected retry line {retry:?}"));
-        let attempt: u32 = attempt.parse().expect("attempt number");
-        let wait: u64 = wait.parse().expect("wait");
-        assert!((1..=5).contains(&attempt), "{retry}");
-        assert_eq!(wait, 200 << (attempt - 1), "{retry}");
-    }
-    // Nothing stale: after the restart only the enrolled person was sent and
-    // answered; a stranger's frame from the outage would be answered unknown.
-    let answers_after: Vec<&str> = lines
-        .iter()
-        .filter(|l| l.at >= restarted && l.text.contains("(server took"))
-        .map(|l| l.text.as_str())
-        .collect();
-    assert!(!answers_after.is_empty(), "{transcript}");
-    for answer in &answers_after {
+// ----- bad and hostile input ------------------------------------------------------------
+
+/// A plain grey JPEG: a valid image with no face in it.
+fn faceless_jpeg() -> Vec<u8> {
+    let image = image::RgbImage::from_pixel(320, 240, image::Rgb([128, 128, 128]));
+    let mut bytes = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new(&mut bytes)
+        .encode_image(&image)
+        .expect("encode");
+    bytes
+}
+
+#[test]
+fn bad_frames_are_refused_and_a_flooding_device_is_slowed_alone() {
+    let smtp = SmtpSink::start();
+    let Some(server) = Server::start_with_env(
+        Backend::Sqlite,
+        &smtp.url(),
+        &[("LIMEN_DEVICE_FRAMES_PER_MINUTE", "8")],
+    ) else {
+        return;
+    };
+    let (_, admin) = server.create_org("Acme");
+    let front = create_entrance(&server, &admin, "Front", json!({ "type": "osdp" }));
+    let back = create_entrance(&server, &admin, "Back", json!({ "type": "osdp" }));
+    let (front_id, front_device) = create_device(&server, &admin, &front);
+    let (_, back_device) = create_device(&server, &admin, &back);
+    let photo = fixture(SAME_PERSON);
+
+    // Unknown, missing and revoked tokens: 401, nothing processed.
+    assert_eq!(
+        send_frame(&server, "not-a-device-token", &photo).status,
+        401
+    );
+    let anonymous =
+        server.send_with_headers("/api/v1/frames", &[("Content-Type", "image/jpeg")], &photo);
+    assert_eq!(anonymous.status, 401);
+    assert_eq!(
+        send_frame(&server, &admin, &photo).status,
+        401,
+        "an admin token is no device token"
+    );
+
+    // Connector checks.
+    for connector in [
+        json!({ "type": "http", "url": "ftp://127.0.0.1/x", "secret": ACS_SECRET }),
+        json!({ "type": "http", "url": "http://127.0.0.1:9/x", "secret": "short" }),
+        json!({ "type": "wiegand" }),
+    ] {
+        let refused = server.post_json(
+            "/api/v1/entrances",
+            Some(&admin),
+            &json!({ "name": "Bad", "connector": connector }),
+        );
         assert!(
-            answer.contains(": matched"),
-            "a stale frame was answered: {answer}\n{transcript}"
+            (400..500).contains(&refused.status) && !refused.error().is_empty(),
+            "{}",
+            refused.body
         );
     }
-    // Every send during the outage was given up, none answered.
-    assert!(
-        !lines
-            .iter()
-            .any(|l| l.at >= outage && l.at < restarted && l.text.contains("(server took")),
-        "{transcript}"
+
+    // Front device: 8 frames a minute. Each kind of bad input gets a 4xx
+    // with a message, and a faceless image is decided as such.
+    let wrong_type = server.send(
+        "POST",
+        "/api/v1/frames",
+        Some(&front_device),
+        "image/png",
+        &photo,
     );
-    assert!(
-        transcript.contains("the camera stream ended"),
-        "{transcript}"
+    assert_eq!(wrong_type.status, 415, "{}", wrong_type.body);
+    assert!(wrong_type.error().contains("image/jpeg"));
+    let corrupt = send_frame(&server, &front_device, b"\xFF\xD8\xFF\xE0garbage");
+    assert_eq!(corrupt.status, 422, "{}", corrupt.body);
+    assert!(!corrupt.error().is_empty());
+    assert_eq!(send_frame(&server, &front_device, b"").status, 400);
+    let oversized = server.raw_post_status(
+        "/api/v1/frames",
+        &front_device,
+        "image/jpeg",
+        3 * 1024 * 1024,
     );
-    assert!(!transcript.contains(&device_token));
-    // The server's own record: the person twice, the stranger never.
+    assert_eq!(oversized, 413);
     assert_eq!(
-        recorded_decisions(&server, &admin),
-        ["matched", "matched"],
-        "{transcript}"
+        decision(&send_frame(&server, &front_device, &faceless_jpeg())),
+        "no_face"
     );
+    assert_eq!(
+        decision(&send_frame(&server, &front_device, &photo)),
+        "unknown",
+        "nobody enrolled"
+    );
+
+    // Flooding: the front device is refused, the back one still answered.
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        statuses.push(send_frame(&server, &front_device, b"\xFF\xD8\xFF\xE0garbage").status);
+    }
+    assert_eq!(statuses, [422, 422, 429, 429]);
+    assert_eq!(
+        decision(&send_frame(&server, &back_device, &photo)),
+        "unknown"
+    );
+
+    // Revocation: the token stops working at once.
+    let revoked = server.delete(
+        &format!("/api/v1/entrances/{front}/devices/{front_id}"),
+        Some(&admin),
+    );
+    assert_eq!(revoked.status, 204);
+    assert_eq!(send_frame(&server, &front_device, &photo).status, 401);
+    assert_eq!(
+        server
+            .delete(
+                &format!("/api/v1/entrances/{front}/devices/{front_id}"),
+                Some(&admin)
+            )
+            .status,
+        404
+    );
+    let audit = server.get("/api/v1/audit", Some(&admin)).body;
+    for action in ["entrance.created", "device.registered", "device.revoked"] {
+        assert!(audit.contains(action), "audit lacks {action}");
+    }
 }

@@ -6,6 +6,7 @@ mod bad_input;
 mod browser;
 mod cli;
 mod entrance;
+mod entrance_osdp;
 mod isolation;
 mod journey;
 mod openapi;
