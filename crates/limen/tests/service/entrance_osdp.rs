@@ -268,6 +268,7 @@ struct StatusLine {
 struct RunningAgent {
     child: Child,
     lines: Arc<Mutex<Vec<StatusLine>>>,
+    readers: Vec<thread::JoinHandle<()>>,
 }
 
 impl RunningAgent {
@@ -289,21 +290,26 @@ impl RunningAgent {
         let lines = Arc::new(Mutex::new(Vec::new()));
         let stdout = child.stdout.take().expect("stdout");
         let stderr = child.stderr.take().expect("stderr");
+        let mut readers = Vec::new();
         for stream in [
             Box::new(stdout) as Box<dyn std::io::Read + Send>,
             Box::new(stderr),
         ] {
             let lines = Arc::clone(&lines);
-            thread::spawn(move || {
+            readers.push(thread::spawn(move || {
                 for text in BufReader::new(stream).lines().map_while(Result::ok) {
                     lines.lock().expect("lines").push(StatusLine {
                         at: Instant::now(),
                         text,
                     });
                 }
-            });
+            }));
         }
-        RunningAgent { child, lines }
+        RunningAgent {
+            child,
+            lines,
+            readers,
+        }
     }
 
     fn lines(&self) -> Vec<StatusLine> {
@@ -344,18 +350,28 @@ impl RunningAgent {
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
-                // Let the readers take the last lines.
-                thread::sleep(Duration::from_millis(200));
+                // Its output ends with it: the readers have the last lines.
+                for reader in std::mem::take(&mut self.readers) {
+                    let _ = reader.join();
+                }
                 return self.lines();
             }
             thread::sleep(Duration::from_millis(50));
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
         panic!(
             "the agent did not stop with its camera:\n{}",
             self.transcript()
         );
+    }
+}
+
+impl Drop for RunningAgent {
+    /// A test that fails mid-way leaves no agent behind.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 
