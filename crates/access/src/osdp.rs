@@ -28,7 +28,7 @@ use libosdp::{
     OsdpLedColor, PdCapEntity, PdCapability, PdId, PdInfoBuilder, PeripheralDevice,
 };
 use rustix::fs::OFlags;
-use rustix::termios::{OptionalActions, tcgetattr, tcsetattr};
+use rustix::termios::{OptionalActions, QueueSelector, tcflush, tcgetattr, tcsetattr};
 use zeroize::Zeroizing;
 
 use crate::Decision;
@@ -350,7 +350,10 @@ impl SerialLine {
             let mut termios = tcgetattr(&file)?;
             termios.make_raw();
             termios.set_speed(baud_rate)?;
-            tcsetattr(&file, OptionalActions::Now, &termios)
+            tcsetattr(&file, OptionalActions::Now, &termios)?;
+            // Bytes the line held before the reader listened are the panel's
+            // old polls; answering them would derail its session set-up.
+            tcflush(&file, QueueSelector::IFlush)
         };
         configure().map_err(|errno| OsdpConfigError::SerialLine {
             path: path.to_owned(),

@@ -40,7 +40,7 @@ pub enum CardFormatError {
 impl std::str::FromStr for CardFormat {
     type Err = CardFormatError;
 
-    /// Parses the agent's `--osdp-format`: `raw:32`, `wiegand26:18`, `wiegand34:4711`.
+    /// Parses the agent's `--osdp-card-format`: `raw:32`, `wiegand26:18`, `wiegand34:4711`.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let unrecognised = || CardFormatError::Unrecognised(text.to_owned());
         let (kind, number) = text.split_once(':').ok_or_else(unrecognised)?;
@@ -59,6 +59,17 @@ impl std::str::FromStr for CardFormat {
                 facility: number.parse().map_err(|_| unrecognised())?,
             }),
             _ => Err(unrecognised()),
+        }
+    }
+}
+
+/// Written as the agent's `--osdp-card-format` takes it.
+impl std::fmt::Display for CardFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CardFormat::Raw { bits } => write!(f, "raw:{bits}"),
+            CardFormat::Wiegand26 { facility } => write!(f, "wiegand26:{facility}"),
+            CardFormat::Wiegand34 { facility } => write!(f, "wiegand34:{facility}"),
         }
     }
 }
@@ -249,6 +260,14 @@ mod tests {
                 Err(CardFormatError::Unrecognised(bad.to_owned())),
                 "{bad}"
             );
+        }
+    }
+
+    #[test]
+    fn displays_as_the_option_it_parses_from() {
+        for text in ["raw:32", "raw:64", "wiegand26:18", "wiegand34:4711"] {
+            let format: CardFormat = text.parse().expect("valid format");
+            assert_eq!(format.to_string(), text);
         }
     }
 

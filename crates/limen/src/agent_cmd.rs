@@ -1,9 +1,13 @@
 //! `limen agent`: the camera agent at an entrance.
 
-use std::time::Duration;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::Args;
+use limen_access::Decision as PanelDecision;
+use limen_access::osdp::{OsdpReader, PresentError, ReaderConfig, Scbk};
+use limen_access::wiegand::CardFormat;
 use limen_agent::{
     Agent, AgentConfig, AgentEvent, Capture, Decision, FrameSource, RetryPolicy, ServerAnswer,
     SourceSpec, Submitter,
@@ -19,7 +23,9 @@ use crate::ModelsArg;
                   person across frames and sends the server only the region around the face of \
                   the person at the door, once per passage. Frames stay in memory and are \
                   never written anywhere. A live source that stops ends the agent with an \
-                  error, for the service manager to restart it."
+                  error, for the service manager to restart it. With --osdp-device, the agent \
+                  is the access panel's OSDP reader: each matched person is reported to the \
+                  panel as a card read, and the panel's answer is printed."
 )]
 pub struct AgentArgs {
     /// Base URL of the Limen server, e.g. https://limen.example.com.
@@ -48,6 +54,101 @@ pub struct AgentArgs {
     /// Time between the frames of a recording (dir:, file:), in milliseconds.
     #[arg(long, default_value_t = 100)]
     frame_interval_ms: u64,
+    #[command(flatten)]
+    osdp: OsdpArgs,
+}
+
+/// The access panel this agent is wired to as an OSDP reader, for an
+/// entrance with the `osdp` connector.
+#[derive(Args)]
+struct OsdpArgs {
+    /// The serial device of the access panel's OSDP line, e.g. /dev/ttyUSB0.
+    /// With it, each matched person is reported to the panel as a card read
+    /// carrying their ACS id, over a Secure Channel.
+    #[arg(long, value_name = "PATH", requires_all = ["osdp_address", "osdp_scbk"])]
+    osdp_device: Option<PathBuf>,
+    /// This reader's address on the OSDP bus, as configured in the panel.
+    #[arg(long, value_name = "N", requires = "osdp_device", value_parser = clap::value_parser!(u8).range(0..=126))]
+    osdp_address: Option<u8>,
+    /// The Secure Channel Base Key shared with the panel, 32 hexadecimal
+    /// digits. Better given in the environment.
+    // A String, parsed after clap, so that no error message repeats it.
+    #[arg(
+        long,
+        value_name = "HEX",
+        env = "LIMEN_OSDP_SCBK",
+        hide_env_values = true
+    )]
+    osdp_scbk: Option<String>,
+    /// How the ACS id is put on the card read: raw:BITS (the id as a
+    /// number), wiegand26:FACILITY or wiegand34:FACILITY.
+    #[arg(
+        long,
+        value_name = "FORMAT",
+        default_value = "raw:32",
+        requires = "osdp_device"
+    )]
+    osdp_card_format: CardFormat,
+    /// The OSDP line's speed in baud.
+    #[arg(long, default_value_t = ReaderConfig::DEFAULT_BAUD_RATE, requires = "osdp_device")]
+    osdp_baud_rate: u32,
+    /// How long to wait for the panel's answer to a card read, in
+    /// milliseconds; without one the card read is withdrawn.
+    #[arg(long, default_value_t = 2000, requires = "osdp_device")]
+    osdp_answer_timeout_ms: u64,
+}
+
+/// How long the agent waits at start for the panel to open a Secure Channel
+/// before it reads frames anyway.
+const PANEL_CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// An access panel that decides on the people the server matched.
+struct Panel {
+    reader: OsdpReader,
+    card_format: CardFormat,
+    answer_timeout: Duration,
+}
+
+impl Panel {
+    /// Opens the reader when `--osdp-device` is given.
+    fn open(args: OsdpArgs) -> anyhow::Result<Option<Panel>> {
+        let (Some(device), Some(address), Some(scbk)) =
+            (args.osdp_device, args.osdp_address, args.osdp_scbk)
+        else {
+            return Ok(None);
+        };
+        let scbk = Scbk::from_hex(&scbk)?;
+        let reader = OsdpReader::open(ReaderConfig {
+            device: device.clone(),
+            address,
+            scbk,
+            baud_rate: args.osdp_baud_rate,
+            card_format: args.osdp_card_format,
+        })?;
+        eprintln!(
+            "limen agent: OSDP reader at address {address} on {}, waiting for the access \
+             panel's secure channel",
+            device.display()
+        );
+        Ok(Some(Panel {
+            reader,
+            card_format: args.osdp_card_format,
+            answer_timeout: Duration::from_millis(args.osdp_answer_timeout_ms),
+        }))
+    }
+
+    /// Waits, for a bounded time, until the panel has opened a Secure
+    /// Channel; the reader keeps answering the panel either way.
+    fn wait_for_secure_channel(&self) -> bool {
+        let deadline = Instant::now() + PANEL_CONNECT_TIMEOUT;
+        while !self.reader.is_secure() {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        true
+    }
 }
 
 pub fn run(args: AgentArgs) -> anyhow::Result<()> {
@@ -58,9 +159,26 @@ pub fn run(args: AgentArgs) -> anyhow::Result<()> {
         ..RetryPolicy::default()
     };
     let submitter = Submitter::new(&args.server, &args.token, policy)?;
+    // The reader first: a panel may give up for minutes on a reader that
+    // does not answer its first polls.
+    let panel = Panel::open(args.osdp).context("opening the OSDP reader")?;
     let models = args.models.dir();
     let finder = FaceFinder::load(&models)
         .with_context(|| format!("loading the face models from {}", models.display()))?;
+    if let Some(panel) = &panel {
+        if panel.wait_for_secure_channel() {
+            eprintln!(
+                "limen agent: secure channel with the access panel is up; card format {}",
+                panel.card_format
+            );
+        } else {
+            eprintln!(
+                "limen agent: the access panel has not opened a secure channel within {} s \
+                 (check its address and key); matched people reach it once it does",
+                PANEL_CONNECT_TIMEOUT.as_secs()
+            );
+        }
+    }
     let source = FrameSource::open(&spec).with_context(|| format!("opening {spec}"))?;
     let mut capture = Capture::start(source);
     let mut agent = Agent::new(
@@ -72,7 +190,9 @@ pub fn run(args: AgentArgs) -> anyhow::Result<()> {
         },
     );
     eprintln!("limen agent: reading {spec}, sending to {}", args.server);
-    let summary = agent.run(&mut capture, &finder, &mut report)?;
+    let summary = agent.run(&mut capture, &finder, &mut |event| {
+        report(event, panel.as_ref())
+    })?;
     eprintln!(
         "limen agent: source ended after {} frames; {} face crops answered, {} dropped",
         summary.frames, summary.answered, summary.dropped
@@ -84,12 +204,12 @@ pub fn run(args: AgentArgs) -> anyhow::Result<()> {
 }
 
 /// Status output: decisions on stdout, trouble on stderr.
-fn report(event: &AgentEvent) {
+fn report(event: &AgentEvent, panel: Option<&Panel>) {
     match event {
-        AgentEvent::Answered { answer, .. } => {
+        AgentEvent::Answered { frame, answer } => {
             println!("limen agent: {event}");
             if answer.decision == Decision::Matched {
-                hand_to_connector(answer);
+                hand_to_connector(*frame, answer, panel);
             }
         }
         AgentEvent::Sending { .. } => println!("limen agent: {event}"),
@@ -99,14 +219,35 @@ fn report(event: &AgentEvent) {
     }
 }
 
-/// Where a `matched` decision goes: an access panel wired to this agent as
-/// an OSDP reader (`limen-access`) is handed the ACS id here. Without one,
-/// the id goes nowhere; an entrance with the `http` connector is decided by
-/// the server and answers `granted` or `denied` instead.
-fn hand_to_connector(answer: &ServerAnswer) {
-    if answer.acs_id.is_none() {
-        eprintln!("limen agent: the server matched someone but sent no ACS id");
-    } else {
-        eprintln!("limen agent: matched, but no access panel is connected to this agent");
+/// Where a `matched` decision goes: the access panel wired to this agent as
+/// an OSDP reader is handed the ACS id, and its answer is the outcome.
+/// Without a panel the id goes nowhere; an entrance with the `http`
+/// connector is decided by the server and answers `granted` or `denied`
+/// instead. The ACS id itself stays off the status output.
+fn hand_to_connector(frame: u64, answer: &ServerAnswer, panel: Option<&Panel>) {
+    let Some(acs_id) = answer.acs_id.as_deref() else {
+        eprintln!("limen agent: frame {frame}: the server matched someone but sent no ACS id");
+        return;
+    };
+    let Some(panel) = panel else {
+        eprintln!(
+            "limen agent: frame {frame}: matched, but no access panel is connected to this agent"
+        );
+        return;
+    };
+    match panel.reader.present(acs_id, panel.answer_timeout) {
+        Ok(PanelDecision::Granted) => {
+            println!("limen agent: frame {frame}: the access panel granted")
+        }
+        Ok(PanelDecision::Denied) => {
+            println!("limen agent: frame {frame}: the access panel denied")
+        }
+        // Its message would name the id.
+        Err(PresentError::Card(_)) => eprintln!(
+            "limen agent: frame {frame}: the ACS id does not fit card format {}; \
+             nothing was sent to the access panel",
+            panel.card_format
+        ),
+        Err(e) => eprintln!("limen agent: frame {frame}: access panel: {e}"),
     }
 }

@@ -23,6 +23,9 @@ pub enum BenchCommand {
         #[arg(default_values_t = [1_000, 10_000, 100_000, 1_000_000])]
         sizes: Vec<usize>,
     },
+    /// `POST /api/v1/frames` latency and throughput with a large gallery,
+    /// over loopback HTTP from several client threads.
+    Frames(crate::bench_frames::FramesBenchArgs),
 }
 
 #[derive(Args)]
@@ -55,6 +58,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
             crate::bench_matcher::run(&sizes);
             Ok(())
         }
+        BenchCommand::Frames(args) => crate::bench_frames::frames(args),
     }
 }
 

@@ -3,6 +3,7 @@
 mod admin;
 mod agent_cmd;
 mod bench_cmd;
+mod bench_frames;
 mod bench_matcher;
 mod eval_cmd;
 mod face_cmd;

@@ -7,6 +7,7 @@ use anyhow::Context;
 use limen_face::FaceEngine;
 use limen_server::AppState;
 use limen_server::config::Config;
+use limen_server::galleries::LiveGalleries;
 use limen_server::mailer::Mailer;
 use limen_store::{MasterKey, Store};
 
@@ -46,6 +47,9 @@ pub fn run(config_file: Option<PathBuf>) -> anyhow::Result<()> {
             .await?
             .with_context(|| format!("cannot load the face models from {}", config.models_dir.display()))?;
         let mailer = Mailer::from_url(&config.mail_url, &config.mail_from)?;
+        let galleries = LiveGalleries::load(&store, engine.model_version())
+            .await
+            .context("cannot load the galleries")?;
         let listener = tokio::net::TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("cannot listen on {}", config.bind))?;
@@ -54,7 +58,7 @@ pub fn run(config_file: Option<PathBuf>) -> anyhow::Result<()> {
         println!("Limen is listening on http://{address} (public address {}).", config.public_url);
         println!("Next: create an organisation with `limen admin org create --name \"Your organisation\"`,");
         println!("then import people with its admin token: see {}/api/v1/openapi.json", config.public_url);
-        let state = Arc::new(AppState::new(config, store, Arc::new(engine), mailer));
+        let state = Arc::new(AppState::new(config, store, Arc::new(engine), mailer, galleries));
         limen_server::serve(state, listener).await?;
         Ok(())
     })

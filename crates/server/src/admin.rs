@@ -238,7 +238,12 @@ async fn delete_person(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = person_id(&id)?;
-    if !state.store.delete_person(&org, &id).await? {
+    let erased = {
+        let _changing = state.galleries.lock().await;
+        state.galleries.remove(&org, &id).await;
+        state.store.delete_person(&org, &id).await?
+    };
+    if !erased {
         return Err(ApiError::not_found());
     }
     state

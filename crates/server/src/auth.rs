@@ -17,7 +17,7 @@ use crate::error::ApiError;
 
 pub const SESSION_COOKIE: &str = "limen_session";
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::AUTHORIZATION)?
         .to_str()

@@ -32,6 +32,8 @@ pub struct Retention {
     pub session_hours: u32,
     /// The proof that someone cancelled their registration is kept this long.
     pub cancellation_record_days: u32,
+    /// A decision event at an entrance is kept this long.
+    pub decision_event_days: u32,
 }
 
 impl Default for Retention {
@@ -40,6 +42,7 @@ impl Default for Retention {
             invitation_days: 14,
             session_hours: 12,
             cancellation_record_days: 365,
+            decision_event_days: 7,
         }
     }
 }
@@ -55,6 +58,7 @@ struct FileConfig {
     mail_url: Option<String>,
     mail_from: Option<String>,
     models_dir: Option<PathBuf>,
+    device_frames_per_minute: Option<u32>,
     #[serde(default)]
     retention: Retention,
 }
@@ -72,8 +76,14 @@ pub struct Config {
     pub mail_url: String,
     pub mail_from: String,
     pub models_dir: PathBuf,
+    /// Frames one camera device may send per minute; beyond it, 429.
+    pub device_frames_per_minute: u32,
     pub retention: Retention,
 }
+
+/// A camera sends a frame per passage, after a cooldown: two a second is
+/// already a busy door.
+const DEFAULT_DEVICE_FRAMES_PER_MINUTE: u32 = 120;
 
 impl Config {
     /// Reads the file (if any) and the process environment.
@@ -153,8 +163,27 @@ impl Config {
             .map(PathBuf::from)
             .or(file.models_dir)
             .unwrap_or_else(|| PathBuf::from("models"));
+        let device_frames_per_minute =
+            match env("LIMEN_DEVICE_FRAMES_PER_MINUTE").filter(|v| !v.is_empty()) {
+                Some(text) => text.parse().map_err(|_| ConfigError::Invalid {
+                    variable: "LIMEN_DEVICE_FRAMES_PER_MINUTE",
+                    message: format!("{text:?} is not a whole number"),
+                })?,
+                None => file
+                    .device_frames_per_minute
+                    .unwrap_or(DEFAULT_DEVICE_FRAMES_PER_MINUTE),
+            };
+        if device_frames_per_minute == 0 {
+            return Err(ConfigError::Invalid {
+                variable: "LIMEN_DEVICE_FRAMES_PER_MINUTE",
+                message: "must be at least 1".into(),
+            });
+        }
         let retention = file.retention;
-        if retention.invitation_days == 0 || retention.session_hours == 0 {
+        if retention.invitation_days == 0
+            || retention.session_hours == 0
+            || retention.decision_event_days == 0
+        {
             return Err(ConfigError::Invalid {
                 variable: "retention",
                 message: "periods must be at least 1".into(),
@@ -169,6 +198,7 @@ impl Config {
             mail_url,
             mail_from,
             models_dir,
+            device_frames_per_minute,
             retention,
         })
     }
@@ -192,6 +222,8 @@ mod tests {
         assert_eq!(config.mail_url, "file:/srv/limen/outbox");
         assert_eq!(config.public_url, "http://127.0.0.1:8080");
         assert_eq!(config.retention.invitation_days, 14);
+        assert_eq!(config.retention.decision_event_days, 7);
+        assert_eq!(config.device_frames_per_minute, 120);
     }
 
     #[test]

@@ -188,7 +188,14 @@ pub(crate) async fn give_consent(
 }
 
 pub(crate) async fn withdraw_consent(state: &AppState, person: &Person) -> Result<(), ApiError> {
-    if state.store.withdraw_consent(person).await? {
+    let withdrawn = {
+        let _changing = state.galleries.lock().await;
+        // Out of the gallery first: once the store says "withdrawn", no
+        // search can find the person and no earlier match is still open.
+        state.galleries.remove(&person.org_id, &person.id).await;
+        state.store.withdraw_consent(person).await?
+    };
+    if withdrawn {
         state
             .audit(
                 &person.org_id,
@@ -203,7 +210,12 @@ pub(crate) async fn withdraw_consent(state: &AppState, person: &Person) -> Resul
 }
 
 pub(crate) async fn remove_face(state: &AppState, person: &Person) -> Result<(), ApiError> {
-    if state.store.delete_vector(person).await? {
+    let deleted = {
+        let _changing = state.galleries.lock().await;
+        state.galleries.remove(&person.org_id, &person.id).await;
+        state.store.delete_vector(person).await?
+    };
+    if deleted {
         state
             .audit(
                 &person.org_id,
@@ -218,7 +230,11 @@ pub(crate) async fn remove_face(state: &AppState, person: &Person) -> Result<(),
 }
 
 pub(crate) async fn cancel_registration(state: &AppState, person: &Person) -> Result<(), ApiError> {
-    state.store.cancel_registration(person).await?;
+    {
+        let _changing = state.galleries.lock().await;
+        state.galleries.remove(&person.org_id, &person.id).await;
+        state.store.cancel_registration(person).await?;
+    }
     state
         .audit(
             &person.org_id,

@@ -125,10 +125,19 @@ async fn enrol(state: &AppState, person: &Person, frames: Frames) -> Result<Valu
     .map_err(|_| ApiError::internal())?
     .map_err(|e| ApiError::unprocessable(e.to_string()))?;
     let model_version = state.engine.model_version();
-    state
-        .store
-        .store_vector(person, model_version, descriptor.as_slice())
-        .await?;
+    {
+        let _changing = state.galleries.lock().await;
+        state
+            .store
+            .store_vector(person, model_version, descriptor.as_slice())
+            .await?;
+        if !state
+            .galleries
+            .upsert(&person.org_id, &person.id, descriptor.as_slice())
+        {
+            tracing::error!("an enrolled vector was refused by the gallery");
+        }
+    }
     state
         .audit(
             &person.org_id,

@@ -3,6 +3,7 @@
 //! the store's; this crate moves requests between them and people.
 
 pub mod config;
+pub mod galleries;
 pub mod mailer;
 pub mod password;
 pub mod rate_limit;
@@ -12,6 +13,7 @@ mod admin;
 mod auth;
 mod employee;
 mod enrol;
+mod entrances;
 mod error;
 mod pages;
 
@@ -26,9 +28,12 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use limen_face::FaceEngine;
+use limen_matcher::DecisionRule;
 use limen_store::{AuditEvent, OrgId, Store};
 
 use crate::config::Config;
+use crate::entrances::AccessClients;
+use crate::galleries::LiveGalleries;
 use crate::mailer::Mailer;
 use crate::rate_limit::RateLimiter;
 
@@ -44,21 +49,40 @@ pub struct AppState {
     pub store: Store,
     pub engine: Arc<FaceEngine>,
     pub mailer: Mailer,
+    /// Every organisation's gallery of the engine's model version.
+    pub galleries: LiveGalleries,
+    /// How entrances decide who is close enough to be a match.
+    pub decision_rule: DecisionRule,
     login_by_address: RateLimiter,
     login_by_account: RateLimiter,
+    frame_limiter: RateLimiter,
+    access_clients: AccessClients,
     csrf_key: zeroize::Zeroizing<[u8; 32]>,
 }
 
 impl AppState {
-    pub fn new(config: Config, store: Store, engine: Arc<FaceEngine>, mailer: Mailer) -> AppState {
+    /// `galleries` must hold the engine's model version (see
+    /// [`LiveGalleries::load`]).
+    pub fn new(
+        config: Config,
+        store: Store,
+        engine: Arc<FaceEngine>,
+        mailer: Mailer,
+        galleries: LiveGalleries,
+    ) -> AppState {
         let csrf_key = store.master_key().derive("csrf");
+        let frames_per_minute = config.device_frames_per_minute;
         AppState {
             config,
             store,
             engine,
             mailer,
+            galleries,
+            decision_rule: DecisionRule::default(),
             login_by_address: RateLimiter::new(50, Duration::from_secs(300)),
             login_by_account: RateLimiter::new(10, Duration::from_secs(300)),
+            frame_limiter: RateLimiter::new(frames_per_minute, Duration::from_secs(60)),
+            access_clients: AccessClients::default(),
             csrf_key,
         }
     }
@@ -93,6 +117,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(employee::routes())
         .merge(pages::routes())
         .merge(enrol::routes(FACE_BODY_LIMIT))
+        .merge(entrances::routes())
         .layer(axum::extract::DefaultBodyLimit::max(SMALL_BODY_LIMIT))
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(log_request))
@@ -158,14 +183,7 @@ pub async fn serve(state: Arc<AppState>, listener: tokio::net::TcpListener) -> s
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
         loop {
             tick.tick().await;
-            let days = i64::from(purge_state.config.retention.cancellation_record_days);
-            if let Err(e) = purge_state
-                .store
-                .purge_expired(limen_store::now() - days * 86_400)
-                .await
-            {
-                tracing::warn!(error = %e, "retention purge failed");
-            }
+            purge_expired(&purge_state).await;
         }
     });
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
@@ -176,6 +194,21 @@ pub async fn serve(state: Arc<AppState>, listener: tokio::net::TcpListener) -> s
     state.store.close().await;
     tracing::info!("stopped");
     result
+}
+
+/// Drops what has outlived its retention period.
+async fn purge_expired(state: &AppState) {
+    let retention = &state.config.retention;
+    let now = limen_store::now();
+    let cancellations_before = now - i64::from(retention.cancellation_record_days) * 86_400;
+    if let Err(e) = state.store.purge_expired(cancellations_before).await {
+        tracing::warn!(error = %e, "retention purge failed");
+    }
+    let decisions_before = now - i64::from(retention.decision_event_days) * 86_400;
+    match state.store.purge_decision_events(decisions_before).await {
+        Ok(deleted) => tracing::debug!(deleted, "expired decision events purged"),
+        Err(e) => tracing::warn!(error = %e, "decision event purge failed"),
+    }
 }
 
 async fn shutdown_signal() {

@@ -176,7 +176,7 @@ impl From<sqlx::Error> for RedeemError {
 }
 
 pub struct Store {
-    pool: AnyPool,
+    pub(crate) pool: AnyPool,
     backend: Backend,
     master: Arc<MasterKey>,
 }
@@ -187,11 +187,18 @@ struct Migration {
     postgres: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sqlite: include_str!("../migrations/sqlite/0001_initial.sql"),
-    postgres: include_str!("../migrations/postgres/0001_initial.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sqlite: include_str!("../migrations/sqlite/0001_initial.sql"),
+        postgres: include_str!("../migrations/postgres/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        sqlite: include_str!("../migrations/sqlite/0002_entrances.sql"),
+        postgres: include_str!("../migrations/postgres/0002_entrances.sql"),
+    },
+];
 
 const PERSON_COLUMNS: &str =
     "p.id, p.org_id, p.first_name, p.last_name, p.email, p.acs_id, p.created_at, p.invited_at";
@@ -353,6 +360,9 @@ impl Store {
         // nothing of the organisation outlives it even if a foreign key is
         // ever declared without ON DELETE CASCADE.
         for statement in [
+            "DELETE FROM decision_events WHERE org_id = $1",
+            "DELETE FROM devices WHERE entrance_id IN (SELECT id FROM entrances WHERE org_id = $1)",
+            "DELETE FROM entrances WHERE org_id = $1",
             "DELETE FROM face_vectors WHERE person_id IN (SELECT id FROM people WHERE org_id = $1)",
             "DELETE FROM consents WHERE person_id IN (SELECT id FROM people WHERE org_id = $1)",
             "DELETE FROM sessions WHERE person_id IN (SELECT id FROM people WHERE org_id = $1)",
@@ -430,7 +440,11 @@ impl Store {
             .transpose()
     }
 
-    async fn data_key(&self, conn: &mut AnyConnection, org: &OrgId) -> Result<DataKey, StoreError> {
+    pub(crate) async fn data_key(
+        &self,
+        conn: &mut AnyConnection,
+        org: &OrgId,
+    ) -> Result<DataKey, StoreError> {
         let row = sqlx::query("SELECT wrapped_key FROM organisations WHERE id = $1")
             .bind(org.as_str())
             .fetch_optional(&mut *conn)
@@ -571,6 +585,8 @@ impl Store {
             "DELETE FROM accounts WHERE person_id = $1",
             "DELETE FROM invitations WHERE person_id = $1",
             "DELETE FROM cancellations WHERE person_id = $1",
+            // Passages stay counted but no longer name who passed.
+            "UPDATE decision_events SET person_id = NULL WHERE person_id = $1",
             "DELETE FROM people WHERE id = $1",
         ] {
             sqlx::query(statement)
@@ -910,18 +926,7 @@ impl Store {
         let model_version: String = row.try_get("model_version")?;
         let sealed: Vec<u8> = row.try_get("sealed")?;
         let key = self.data_key(&mut conn, &person.org_id).await?;
-        let plain = key
-            .open(&sealed, &vector_context(person, &model_version))
-            .map_err(|_| StoreError::Corrupt("vector"))?;
-        if plain.len() % 4 != 0 {
-            return Err(StoreError::Corrupt("vector length"));
-        }
-        let values = Zeroizing::new(
-            plain
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect::<Vec<f32>>(),
-        );
+        let values = open_vector(&key, &sealed, &person.org_id, &person.id, &model_version)?;
         Ok(Some(StoredVector {
             model_version,
             enrolled_at: row.try_get("enrolled_at")?,
@@ -1153,11 +1158,33 @@ async fn lock_person(
 }
 
 fn vector_context(person: &Person, model_version: &str) -> Vec<u8> {
-    format!(
-        "limen vector\0{}\0{}\0{}",
-        person.org_id, person.id, model_version
-    )
-    .into_bytes()
+    vector_context_of(&person.org_id, &person.id, model_version)
+}
+
+fn vector_context_of(org: &OrgId, person: &PersonId, model_version: &str) -> Vec<u8> {
+    format!("limen vector\0{org}\0{person}\0{model_version}").into_bytes()
+}
+
+/// Decrypts a sealed vector back into its numbers.
+pub(crate) fn open_vector(
+    key: &DataKey,
+    sealed: &[u8],
+    org: &OrgId,
+    person: &PersonId,
+    model_version: &str,
+) -> Result<Zeroizing<Vec<f32>>, StoreError> {
+    let plain = key
+        .open(sealed, &vector_context_of(org, person, model_version))
+        .map_err(|_| StoreError::Corrupt("vector"))?;
+    if plain.len() % 4 != 0 {
+        return Err(StoreError::Corrupt("vector length"));
+    }
+    Ok(Zeroizing::new(
+        plain
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect(),
+    ))
 }
 
 fn strip_comments(statement: &str) -> String {
@@ -1170,7 +1197,7 @@ fn strip_comments(statement: &str) -> String {
         .to_owned()
 }
 
-fn parse_col<T, E>(
+pub(crate) fn parse_col<T, E>(
     row: &AnyRow,
     column: &'static str,
     parse: impl Fn(&str) -> Result<T, E>,
@@ -1187,7 +1214,7 @@ fn organisation_from_row(row: &AnyRow) -> Result<Organisation, StoreError> {
     })
 }
 
-fn person_from_row(row: &AnyRow) -> Result<Person, StoreError> {
+pub(crate) fn person_from_row(row: &AnyRow) -> Result<Person, StoreError> {
     Ok(Person {
         id: parse_col(row, "id", PersonId::parse)?,
         org_id: parse_col(row, "org_id", OrgId::parse)?,

@@ -69,6 +69,14 @@ random_id!(
     /// A person imported by an organisation.
     PersonId
 );
+random_id!(
+    /// An entrance of an organisation (a door, a barrier).
+    EntranceId
+);
+random_id!(
+    /// A camera device at an entrance.
+    DeviceId
+);
 
 /// A business e-mail address, trimmed and lower-cased so that it can serve
 /// as the account name. The check is deliberately plain: one `@`, a

@@ -1,11 +1,16 @@
-//! The service end to end: `limen serve` and `limen admin` as processes,
-//! driven over HTTP and SMTP on loopback.
+//! The service end to end: `limen serve`, `limen admin` and `limen agent` as
+//! processes, driven over HTTP and SMTP on loopback, with an OSDP control
+//! panel on a pseudo-terminal.
 
 mod bad_input;
 mod browser;
 mod cli;
+mod entrance;
+mod entrance_osdp;
 mod isolation;
 mod journey;
 mod openapi;
+#[path = "../common/osdp_panel.rs"]
+mod osdp_panel;
 mod pages;
 mod support;

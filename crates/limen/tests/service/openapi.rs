@@ -18,7 +18,9 @@ fn every_documented_operation_is_served() {
     let mut operations = 0;
     for (path, item) in paths {
         for method in item.as_object().expect("operations").keys() {
-            let concrete = path.replace("{id}", "0123456789abcdef0123456789abcdef");
+            let concrete = path
+                .replace("{id}", "0123456789abcdef0123456789abcdef")
+                .replace("{device_id}", "fedcba9876543210fedcba9876543210");
             let reply = match method.as_str() {
                 "get" => server.get(&concrete, None),
                 "delete" => server.delete(&concrete, None),
@@ -35,7 +37,7 @@ fn every_documented_operation_is_served() {
         }
     }
     assert_eq!(
-        operations, 19,
+        operations, 26,
         "update this count together with the document"
     );
     assert_eq!(server.get("/api/v1/nothing-here", None).status, 404);

@@ -87,6 +87,15 @@ impl Server {
     /// Starts a server; `None` when the backend is PostgreSQL and no test
     /// server is available outside CI.
     pub fn start(backend: Backend, mail_url: &str) -> Option<Server> {
+        Server::start_with_env(backend, mail_url, &[])
+    }
+
+    /// As [`Server::start`], with more `LIMEN_*` settings in the environment.
+    pub fn start_with_env(
+        backend: Backend,
+        mail_url: &str,
+        extra_env: &[(&str, &str)],
+    ) -> Option<Server> {
         let root = std::env::temp_dir().join(format!("limen-it-{}", random_suffix()));
         let data_dir = root.join("data");
         let tmp_dir = root.join("tmp");
@@ -112,19 +121,17 @@ impl Server {
             ("LIMEN_LOG".to_owned(), "debug".to_owned()),
             // A dedicated temporary directory, to prove nothing lands in it.
             ("TMPDIR".to_owned(), tmp_dir.display().to_string()),
-        ];
+        ]
+        .into_iter()
+        .chain(
+            extra_env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        )
+        .collect::<Vec<_>>();
         let log_path = root.join("server.log");
-        let log = std::fs::File::create(&log_path).expect("log file");
-        let child = Command::new(BIN)
-            .arg("serve")
-            .env_remove("LIMEN_CONFIG")
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start limen serve");
-        let server = Server {
-            child: Some(child),
+        let mut server = Server {
+            child: None,
             url,
             root,
             data_dir,
@@ -133,8 +140,34 @@ impl Server {
             env,
             log_path,
         };
-        server.wait_ready();
+        server.spawn();
         Some(server)
+    }
+
+    /// Starts the process, its log appended to the one file, and waits
+    /// until it is ready.
+    fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log_path)
+            .expect("log file");
+        let child = Command::new(BIN)
+            .arg("serve")
+            .env_remove("LIMEN_CONFIG")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start limen serve");
+        self.child = Some(child);
+        self.wait_ready();
+    }
+
+    /// Stops the server and starts it again on the same data.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn();
     }
 
     fn wait_ready(&self) {
@@ -437,6 +470,12 @@ pub fn fixture(name: &str) -> Vec<u8> {
         .join("tests/fixtures/lfw")
         .join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+pub fn fixture_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/lfw")
+        .join(name)
 }
 
 pub fn enrolment_frames() -> Vec<Vec<u8>> {

@@ -1,0 +1,182 @@
+//! `limen bench frames`: the frame endpoint as a device sees it, on this
+//! machine, over loopback HTTP.
+//!
+//! The app runs in this process (the same router and state as
+//! `limen serve`), on a throw-away SQLite database in a temporary
+//! directory. One organisation has an OSDP entrance and one device per
+//! client thread. Its gallery holds `--gallery` random unit vectors put
+//! straight into the in-memory galleries (not the store: they belong to no
+//! stored person, and the search does not care where they came from). A
+//! face photo is ~1.4 from every such vector, so each frame takes the
+//! whole path (decode, detect, landmarks, descriptor, a full 1:N scan) and
+//! is decided `unknown`: no access system is involved.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use limen_eval::rng::SplitMix64;
+use limen_face::FaceEngine;
+use limen_server::AppState;
+use limen_server::config::Config;
+use limen_server::galleries::LiveGalleries;
+use limen_server::mailer::Mailer;
+use limen_store::token::new_token;
+use limen_store::{MasterKey, NewConnector, PersonId, Store};
+use serde_json::json;
+
+#[derive(Args)]
+pub struct FramesBenchArgs {
+    /// A JPEG face crop, as an agent sends it.
+    #[arg(
+        long,
+        default_value = "crates/limen/tests/fixtures/lfw/Andre_Agassi_0005.jpg"
+    )]
+    frame: PathBuf,
+    /// People in the organisation's gallery.
+    #[arg(long, default_value_t = 10_000)]
+    gallery: usize,
+    /// Frames sent in all (after one warm-up frame per client).
+    #[arg(long, default_value_t = 200)]
+    frames: usize,
+    /// Client threads, each with its own device, sending one frame at a time.
+    #[arg(long, default_value_t = 2)]
+    clients: usize,
+    #[command(flatten)]
+    models: crate::ModelsArg,
+}
+
+pub fn frames(args: FramesBenchArgs) -> anyhow::Result<()> {
+    if args.clients == 0 || args.frames == 0 {
+        bail!("--clients and --frames must be at least 1");
+    }
+    let frame = std::fs::read(&args.frame).with_context(|| args.frame.display().to_string())?;
+    let dir = std::env::temp_dir().join(format!("limen-bench-frames-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let result = run(&args, &frame, &dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    let report = result?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
+}
+
+fn run(
+    args: &FramesBenchArgs,
+    frame: &[u8],
+    dir: &std::path::Path,
+) -> anyhow::Result<serde_json::Value> {
+    let data_dir = dir.display().to_string();
+    let models_dir = args.models.dir().display().to_string();
+    let config = Config::from_sources(None, "", |name| match name {
+        "LIMEN_DATA_DIR" => Some(data_dir.clone()),
+        "LIMEN_BIND" => Some("127.0.0.1:0".to_owned()),
+        "LIMEN_MODELS_DIR" => Some(models_dir.clone()),
+        "LIMEN_DEVICE_FRAMES_PER_MINUTE" => Some(u32::MAX.to_string()),
+        _ => None,
+    })?;
+    let engine = Arc::new(FaceEngine::load(&config.models_dir)?);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let (url, tokens) = runtime.block_on(async {
+        let mut key = [0u8; 32];
+        let mut rng = SplitMix64::new(0x11AE);
+        for chunk in key.chunks_mut(8) {
+            chunk.copy_from_slice(&rng.next_u64().to_le_bytes());
+        }
+        let store = Store::open(&config.database_url, MasterKey::from_bytes(key)).await?;
+        let (_, admin_hash) = new_token();
+        let org = store.create_organisation("Bench", &admin_hash).await?;
+        let entrance = store
+            .create_entrance(&org.id, "Bench door", &NewConnector::Osdp)
+            .await?;
+        let mut tokens = Vec::new();
+        for _ in 0..args.clients {
+            let (token, hash) = new_token();
+            store.create_device(&org.id, &entrance.id, &hash).await?;
+            tokens.push(token);
+        }
+        let galleries = LiveGalleries::load(&store, engine.model_version()).await?;
+        for _ in 0..args.gallery {
+            let vector = random_unit_vector(&mut rng);
+            galleries.upsert(&org.id, &PersonId::generate(), &vector);
+        }
+        let mailer = Mailer::from_url(&config.mail_url, &config.mail_from)?;
+        let listener = tokio::net::TcpListener::bind(config.bind).await?;
+        let url = format!("http://{}/api/v1/frames", listener.local_addr()?);
+        let state = Arc::new(AppState::new(config, store, engine, mailer, galleries));
+        tokio::spawn(limen_server::serve(state, listener));
+        anyhow::Ok((url, tokens))
+    })?;
+
+    let per_client = args.frames.div_ceil(args.clients);
+    let started = Instant::now();
+    let mut latencies_ms: Vec<f64> = std::thread::scope(|scope| {
+        let workers: Vec<_> = tokens
+            .iter()
+            .map(|token| scope.spawn(|| client(&url, token, frame, per_client)))
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().map_err(|_| anyhow::anyhow!("a client panicked"))?)
+            .collect::<anyhow::Result<Vec<Vec<f64>>>>()
+    })?
+    .into_iter()
+    .flatten()
+    .collect();
+    let elapsed = started.elapsed().as_secs_f64();
+    runtime.shutdown_background();
+    latencies_ms.sort_by(f64::total_cmp);
+    let percentile = |p: f64| {
+        let index = ((latencies_ms.len() as f64 - 1.0) * p).round() as usize;
+        latencies_ms[index]
+    };
+    Ok(json!({
+        "gallery": args.gallery,
+        "gallery_source": "random unit vectors inserted into the in-memory galleries",
+        "clients": args.clients,
+        "frames": latencies_ms.len(),
+        "frame_bytes": frame.len(),
+        "decision": "unknown (full pipeline and full 1:N scan, no access system)",
+        "latency_ms": { "p50": percentile(0.5), "p99": percentile(0.99) },
+        "frames_per_second": latencies_ms.len() as f64 / elapsed,
+        "cores": std::thread::available_parallelism().map_or(1, |n| n.get()),
+    }))
+}
+
+/// Sends `count` frames one after another (after one warm-up); returns
+/// each round trip in milliseconds.
+fn client(url: &str, token: &str, frame: &[u8], count: usize) -> anyhow::Result<Vec<f64>> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let authorization = format!("Bearer {token}");
+    let send = || -> anyhow::Result<f64> {
+        let t0 = Instant::now();
+        let mut response = agent
+            .post(url)
+            .header("Authorization", &authorization)
+            .header("Content-Type", "image/jpeg")
+            .send(frame)?;
+        let body = response.body_mut().read_to_string()?;
+        let elapsed = t0.elapsed().as_secs_f64() * 1e3;
+        if response.status() != 200 || !body.contains("\"decision\"") {
+            bail!("unexpected answer {}: {body}", response.status());
+        }
+        Ok(elapsed)
+    };
+    send()?;
+    (0..count).map(|_| send()).collect()
+}
+
+fn random_unit_vector(rng: &mut SplitMix64) -> Vec<f32> {
+    let mut vector: Vec<f32> = (0..limen_matcher::DIMENSIONS)
+        .map(|_| (rng.next_u64() >> 40) as f32 / (1u64 << 24) as f32 - 0.5)
+        .collect();
+    let norm = vector.iter().map(|v| v * v).sum::<f32>().sqrt();
+    vector.iter_mut().for_each(|v| *v /= norm);
+    vector
+}

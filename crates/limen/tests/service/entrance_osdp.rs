@@ -1,0 +1,477 @@
+//! The entrance end to end with the `osdp` connector, `limen serve` and
+//! `limen agent` as processes.
+//!
+//! Issue 4, acceptance 1: a person enrolled through the service passes an
+//! entrance with the `osdp` connector. The agent reads a different photo of
+//! them from a `dir:` source and reports the card read to a real LibOSDP
+//! control panel on a pseudo-terminal, over a Secure Channel. Someone not
+//! enrolled, and the same person after withdrawing consent, produce no card
+//! read.
+//!
+//! Acceptance 6: the agent, watching a live camera stream, survives the
+//! server being stopped and started again: it reports the outage with
+//! bounded back-off, sends nothing stale, and is answered again after.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::osdp_panel::ControlPanel;
+use crate::support::{BIN, Backend, Server, SmtpSink, enrol, fixture, onboard, random_suffix};
+
+const SCBK: &str = "6c696d656e2d656e7472616e636521aa";
+const OSDP_ADDRESS: u8 = 9;
+const CARD_FORMAT: &str = "wiegand26:42";
+/// Within a 26-bit card's 16-bit card number.
+const ACS_ID: &str = "31337";
+/// The enrolment photos (support::enrolment_frames) are other pictures of
+/// the same person.
+const ENROLLED_PERSON_AT_THE_DOOR: &str = "Andre_Agassi_0029.jpg";
+const UNENROLLED_PERSON_AT_THE_DOOR: &str = "Abdullah_Gul_0011.jpg";
+
+fn scbk_bytes() -> [u8; 16] {
+    let mut key = [0u8; 16];
+    for (byte, pair) in key.iter_mut().zip(SCBK.as_bytes().chunks(2)) {
+        let pair = std::str::from_utf8(pair).expect("ASCII");
+        *byte = u8::from_str_radix(pair, 16).expect("hex");
+    }
+    key
+}
+
+/// The card read a panel expects for `ACS_ID` in `CARD_FORMAT`:
+/// FC 42, card 31337 = 0 00101010 0111101001101001 1 (worked out by hand).
+fn card_bits() -> Vec<u8> {
+    vec![0b0001_0101, 0b0011_1101, 0b0011_0100, 0b1100_0000]
+}
+
+/// Creates an entrance with the `osdp` connector and a device for its
+/// camera; returns the device token.
+fn osdp_entrance(server: &Server, admin: &str) -> String {
+    let entrance = server.post_json(
+        "/api/v1/entrances",
+        Some(admin),
+        &json!({ "name": "Main door", "connector": { "type": "osdp" } }),
+    );
+    assert_eq!(entrance.status, 201, "{}", entrance.body);
+    let entrance_id = entrance.json()["id"].as_str().expect("id").to_owned();
+    let device = server.post_json(
+        &format!("/api/v1/entrances/{entrance_id}/devices"),
+        Some(admin),
+        &json!({ "name": "Main door camera" }),
+    );
+    assert_eq!(device.status, 201, "{}", device.body);
+    device.json()["token"].as_str().expect("token").to_owned()
+}
+
+/// The decisions the server recorded for the organisation, in any order.
+fn recorded_decisions(server: &Server, admin: &str) -> Vec<String> {
+    let mut decisions: Vec<String> = server
+        .get("/api/v1/events", Some(admin))
+        .json()
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["decision"].as_str().expect("decision").to_owned())
+        .collect();
+    decisions.sort();
+    decisions
+}
+
+/// A folder holding one photo: what the camera at the door sees.
+fn scene(root: &Path, photo: &str) -> PathBuf {
+    let dir = root.join(format!("scene-{}", random_suffix()));
+    std::fs::create_dir_all(&dir).expect("scene dir");
+    std::fs::write(dir.join(photo), fixture(photo)).expect("scene photo");
+    dir
+}
+
+/// Runs `limen agent` on `scene` as the reader of a fresh panel that
+/// grants the person's card, until the scene ends; returns the panel and
+/// the agent's stdout and stderr.
+fn run_agent(server: &Server, device_token: &str, scene: &Path) -> (ControlPanel, String, String) {
+    let mut panel = ControlPanel::new(OSDP_ADDRESS, scbk_bytes(), vec![card_bits()]);
+    let mut agent = Command::new(BIN);
+    agent
+        .args(["agent", "--server", &server.url, "--source"])
+        .arg(format!("dir:{}", scene.display()))
+        .arg("--osdp-device")
+        .arg(panel.reader_device())
+        .args(["--osdp-address", &OSDP_ADDRESS.to_string()])
+        .args(["--osdp-card-format", CARD_FORMAT])
+        .env("LIMEN_DEVICE_TOKEN", device_token)
+        .env("LIMEN_OSDP_SCBK", SCBK)
+        .env(
+            "LIMEN_MODELS_DIR",
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models"),
+        );
+    let run = panel.run_agent(&mut agent);
+    let (stdout, stderr) = (run.stdout, run.stderr);
+    assert!(run.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("secure channel with the access panel is up"),
+        "{stderr}"
+    );
+    for text in [&stdout, &stderr] {
+        for secret in [device_token, SCBK, ACS_ID] {
+            assert!(!text.contains(secret), "the agent printed a secret: {text}");
+        }
+    }
+    (panel, stdout, stderr)
+}
+
+#[test]
+fn an_enrolled_person_passes_an_osdp_entrance() {
+    let smtp = SmtpSink::start();
+    let Some(server) = Server::start(Backend::Sqlite, &smtp.url()) else {
+        return;
+    };
+    let (_, admin) = server.create_org("Acme Gates");
+    let employee = onboard(&server, &smtp, &admin, "andre@acme.test", ACS_ID, 1);
+    let enrolled = enrol(&server, &employee.session);
+    assert_eq!(enrolled.status, 201, "{}", enrolled.body);
+    let device_token = osdp_entrance(&server, &admin);
+
+    // The enrolled person at the door: the panel receives their card and grants.
+    let at_the_door = scene(&server.root, ENROLLED_PERSON_AT_THE_DOOR);
+    let (panel, stdout, stderr) = run_agent(&server, &device_token, &at_the_door);
+    let card = panel
+        .next_card_read(Duration::from_secs(5))
+        .unwrap_or_else(|| panic!("no card read reached the panel:\n{stdout}\n{stderr}"));
+    assert_eq!(card.format, libosdp::OsdpCardFormats::Wiegand);
+    assert_eq!((card.nr_bits, card.data), (26, card_bits()));
+    assert!(
+        stdout.contains("frame 0: matched") && stdout.contains("frame 0: the access panel granted"),
+        "{stdout}\n{stderr}"
+    );
+    assert!(panel.next_card_read(Duration::from_millis(500)).is_none());
+
+    // Someone not enrolled: the server knows nobody, the panel hears nothing.
+    let stranger = scene(&server.root, UNENROLLED_PERSON_AT_THE_DOOR);
+    let (panel, stdout, stderr) = run_agent(&server, &device_token, &stranger);
+    assert!(stdout.contains("frame 0: unknown"), "{stdout}\n{stderr}");
+    assert!(
+        panel.next_card_read(Duration::from_secs(2)).is_none(),
+        "a stranger's face produced a card read"
+    );
+
+    // Consent withdrawn: the same photo no longer opens anything.
+    let withdrawn = server.delete("/api/v1/me/consent", Some(&employee.session));
+    assert_eq!(withdrawn.status, 204, "{}", withdrawn.body);
+    let (panel, stdout, stderr) = run_agent(&server, &device_token, &at_the_door);
+    assert!(stdout.contains("frame 0: unknown"), "{stdout}\n{stderr}");
+    assert!(
+        panel.next_card_read(Duration::from_secs(2)).is_none(),
+        "a person who withdrew consent produced a card read"
+    );
+    assert_eq!(
+        recorded_decisions(&server, &admin),
+        ["matched", "unknown", "unknown"]
+    );
+}
+
+// ----- acceptance 6 ----------------------------------------------------------
+
+/// The agent's default limit on a frame's age, in milliseconds.
+const MAX_FRAME_AGE_MS: u64 = 2000;
+
+/// Longer than the agent follows a face it no longer sees (1.5 s), so the
+/// next face is a new passage.
+const PERSON_GONE: Duration = Duration::from_millis(2500);
+
+/// What the camera shows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+enum Scene {
+    Enrolled = 1,
+    Stranger = 2,
+    Nobody = 3,
+    /// The camera stops streaming.
+    Off = 4,
+}
+
+/// A grey picture: the empty entrance.
+fn empty_entrance() -> Vec<u8> {
+    let picture = image::RgbImage::from_pixel(250, 250, image::Rgb([120, 120, 120]));
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90)
+        .encode_image(&picture)
+        .expect("encode");
+    jpeg
+}
+
+/// An IP camera on loopback streaming MJPEG at about 25 frames a second,
+/// showing whatever `scene` says; at most two minutes, so a test that goes
+/// wrong ends.
+fn camera(scene: Arc<AtomicU8>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!(
+        "mjpeg:http://{}/video",
+        listener.local_addr().expect("addr")
+    );
+    let pictures = [
+        fixture(ENROLLED_PERSON_AT_THE_DOOR),
+        fixture(UNENROLLED_PERSON_AT_THE_DOOR),
+        empty_entrance(),
+    ];
+    thread::spawn(move || {
+        let (mut conn, _) = listener.accept().expect("accept");
+        let mut request = BufReader::new(conn.try_clone().expect("clone"));
+        let mut line = String::new();
+        while request.read_line(&mut line).is_ok_and(|n| n > 2) {
+            line.clear();
+        }
+        let head =
+            "HTTP/1.0 200 OK\r\nContent-Type: multipart/x-mixed-replace;boundary=cam\r\n\r\n";
+        if conn.write_all(head.as_bytes()).is_err() {
+            return;
+        }
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while Instant::now() < deadline {
+            let jpeg = match scene.load(Ordering::SeqCst) {
+                s if s == Scene::Enrolled as u8 => &pictures[0],
+                s if s == Scene::Stranger as u8 => &pictures[1],
+                s if s == Scene::Nobody as u8 => &pictures[2],
+                _ => return,
+            };
+            let part = format!(
+                "--cam\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\n\r\n",
+                jpeg.len()
+            );
+            let written = conn
+                .write_all(part.as_bytes())
+                .and_then(|()| conn.write_all(jpeg))
+                .and_then(|()| conn.write_all(b"\r\n"));
+            if written.is_err() {
+                return;
+            }
+            thread::sleep(Duration::from_millis(40));
+        }
+    });
+    url
+}
+
+/// A line of the agent's status output, and when it was read.
+#[derive(Clone)]
+struct StatusLine {
+    at: Instant,
+    text: String,
+}
+
+/// The agent as a process, its stdout and stderr read as they come.
+struct RunningAgent {
+    child: Child,
+    lines: Arc<Mutex<Vec<StatusLine>>>,
+    readers: Vec<thread::JoinHandle<()>>,
+}
+
+impl RunningAgent {
+    fn start(server: &Server, device_token: &str, source: &str) -> RunningAgent {
+        let mut child = Command::new(BIN)
+            .args(["agent", "--server", &server.url, "--source", source])
+            // One passage per person for the whole test.
+            .args(["--cooldown-ms", "600000"])
+            .args(["--max-frame-age-ms", &MAX_FRAME_AGE_MS.to_string()])
+            .env("LIMEN_DEVICE_TOKEN", device_token)
+            .env(
+                "LIMEN_MODELS_DIR",
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models"),
+            )
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start limen agent");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let stdout = child.stdout.take().expect("stdout");
+        let stderr = child.stderr.take().expect("stderr");
+        let mut readers = Vec::new();
+        for stream in [
+            Box::new(stdout) as Box<dyn std::io::Read + Send>,
+            Box::new(stderr),
+        ] {
+            let lines = Arc::clone(&lines);
+            readers.push(thread::spawn(move || {
+                for text in BufReader::new(stream).lines().map_while(Result::ok) {
+                    lines.lock().expect("lines").push(StatusLine {
+                        at: Instant::now(),
+                        text,
+                    });
+                }
+            }));
+        }
+        RunningAgent {
+            child,
+            lines,
+            readers,
+        }
+    }
+
+    fn lines(&self) -> Vec<StatusLine> {
+        self.lines.lock().expect("lines").clone()
+    }
+
+    fn transcript(&self) -> String {
+        self.lines()
+            .iter()
+            .map(|l| l.text.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Waits up to `timeout` for a line read after `since` that contains
+    /// `text`; returns when it was read.
+    fn wait_for(&self, since: Instant, text: &str, timeout: Duration) -> Instant {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(line) = self
+                .lines()
+                .into_iter()
+                .find(|l| l.at >= since && l.text.contains(text))
+            {
+                return line.at;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the agent never said {text:?}:\n{}",
+                self.transcript()
+            );
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits for the agent to exit; kills it if it does not within `timeout`.
+    fn finish(mut self, timeout: Duration) -> Vec<StatusLine> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                // Its output ends with it: the readers have the last lines.
+                for reader in std::mem::take(&mut self.readers) {
+                    let _ = reader.join();
+                }
+                return self.lines();
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "the agent did not stop with its camera:\n{}",
+            self.transcript()
+        );
+    }
+}
+
+impl Drop for RunningAgent {
+    /// A test that fails mid-way leaves no agent behind.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+#[test]
+fn the_agent_survives_the_server_going_away_and_coming_back() {
+    let smtp = SmtpSink::start();
+    let Some(mut server) = Server::start(Backend::Sqlite, &smtp.url()) else {
+        return;
+    };
+    let (_, admin) = server.create_org("Acme Gates");
+    let employee = onboard(&server, &smtp, &admin, "andre@acme.test", ACS_ID, 1);
+    let enrolled = enrol(&server, &employee.session);
+    assert_eq!(enrolled.status, 201, "{}", enrolled.body);
+    let device_token = osdp_entrance(&server, &admin);
+
+    let scene = Arc::new(AtomicU8::new(Scene::Enrolled as u8));
+    let agent = RunningAgent::start(&server, &device_token, &camera(Arc::clone(&scene)));
+    let started = Instant::now();
+    agent.wait_for(started, ": matched", Duration::from_secs(120));
+
+    // The server goes away. The person leaves; after a while (longer than
+    // the agent follows a face it no longer sees) a stranger comes to the
+    // door: the agent tries, says so, and gives the frame up.
+    server.stop();
+    let outage = Instant::now();
+    scene.store(Scene::Nobody as u8, Ordering::SeqCst);
+    thread::sleep(PERSON_GONE);
+    scene.store(Scene::Stranger as u8, Ordering::SeqCst);
+    agent.wait_for(
+        outage,
+        "server unreachable (connection refused), retry 1/5 in 200 ms",
+        Duration::from_secs(60),
+    );
+    agent.wait_for(outage, "dropped", Duration::from_secs(60));
+    // The stranger leaves. Once every frame of them is past the age limit,
+    // the server comes back: none of them may reach it.
+    scene.store(Scene::Nobody as u8, Ordering::SeqCst);
+    let stranger_left = Instant::now();
+    thread::sleep(PERSON_GONE.max(Duration::from_millis(MAX_FRAME_AGE_MS + 1000)));
+    server.restart();
+    let restarted = Instant::now();
+    assert!(restarted >= stranger_left + Duration::from_millis(MAX_FRAME_AGE_MS));
+
+    // The enrolled person comes to the door again and is answered.
+    scene.store(Scene::Enrolled as u8, Ordering::SeqCst);
+    agent.wait_for(restarted, ": matched", Duration::from_secs(60));
+    scene.store(Scene::Off as u8, Ordering::SeqCst);
+    let lines = agent.finish(Duration::from_secs(30));
+    let transcript = lines
+        .iter()
+        .map(|l| l.text.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+
+    // Bounded back-off: at most five retries a frame, waits doubling from 200 ms.
+    let retries: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| l.text.split_once(", retry ").map(|(_, r)| r))
+        .collect();
+    assert!(!retries.is_empty(), "{transcript}");
+    for retry in &retries {
+        let (attempt, wait) = retry
+            .strip_suffix(" ms")
+            .and_then(|r| r.split_once("/5 in "))
+            .unwrap_or_else(|| panic!("unexpected retry line {retry:?}"));
+        let attempt: u32 = attempt.parse().expect("attempt number");
+        let wait: u64 = wait.parse().expect("wait");
+        assert!((1..=5).contains(&attempt), "{retry}");
+        assert_eq!(wait, 200 << (attempt - 1), "{retry}");
+    }
+    // Nothing stale: after the restart only the enrolled person was sent and
+    // answered; a stranger's frame from the outage would be answered unknown.
+    let answers_after: Vec<&str> = lines
+        .iter()
+        .filter(|l| l.at >= restarted && l.text.contains("(server took"))
+        .map(|l| l.text.as_str())
+        .collect();
+    assert!(!answers_after.is_empty(), "{transcript}");
+    for answer in &answers_after {
+        assert!(
+            answer.contains(": matched"),
+            "a stale frame was answered: {answer}\n{transcript}"
+        );
+    }
+    // Every send during the outage was given up, none answered.
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.at >= outage && l.at < restarted && l.text.contains("(server took")),
+        "{transcript}"
+    );
+    assert!(
+        transcript.contains("the camera stream ended"),
+        "{transcript}"
+    );
+    assert!(!transcript.contains(&device_token));
+    // The server's own record: the person twice, the stranger never.
+    assert_eq!(
+        recorded_decisions(&server, &admin),
+        ["matched", "matched"],
+        "{transcript}"
+    );
+}

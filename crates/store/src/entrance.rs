@@ -1,0 +1,347 @@
+//! Entrances, their camera devices, the in-memory galleries' source, and the
+//! decision events of passages.
+
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use zeroize::Zeroizing;
+
+use crate::store::{Store, StoreError, parse_col};
+use crate::types::{DeviceId, EntranceId, OrgId, PersonId, UnixTime, now};
+
+/// How an entrance tells its access system whom it saw, as given when the
+/// entrance is created.
+pub enum NewConnector<'a> {
+    /// The camera agent is wired to the access panel as an OSDP reader.
+    Osdp,
+    /// Limen POSTs a signed request to `url`; `secret` is the HMAC key.
+    Http { url: &'a str, secret: &'a [u8] },
+}
+
+/// An entrance as its admin sees it: the HTTP secret is never shown.
+#[derive(Debug, Clone, Serialize)]
+pub struct Entrance {
+    pub id: EntranceId,
+    pub org_id: OrgId,
+    pub name: String,
+    pub connector: ConnectorKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    pub created_at: UnixTime,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectorKind {
+    Osdp,
+    Http,
+}
+
+/// A device that presented a valid token, and where it stands.
+#[derive(Debug, Clone)]
+pub struct DeviceAtEntrance {
+    pub device_id: DeviceId,
+    pub entrance: Entrance,
+}
+
+/// One decision at an entrance: no image, no vector, no score.
+#[derive(Debug, Clone, Serialize)]
+pub struct DecisionEvent {
+    pub entrance_id: EntranceId,
+    pub at: UnixTime,
+    pub decision: String,
+    pub person_id: Option<PersonId>,
+    pub detail: String,
+}
+
+/// A decrypted vector for an in-memory gallery; wiped when dropped.
+pub struct GalleryVector {
+    pub org_id: OrgId,
+    pub person_id: PersonId,
+    pub values: Zeroizing<Vec<f32>>,
+}
+
+const ENTRANCE_COLUMNS: &str = "e.id, e.org_id, e.name, e.connector, e.http_url, e.created_at";
+
+impl Store {
+    pub async fn create_entrance(
+        &self,
+        org: &OrgId,
+        name: &str,
+        connector: &NewConnector<'_>,
+    ) -> Result<Entrance, StoreError> {
+        let id = EntranceId::generate();
+        let created_at = now();
+        let mut tx = self.pool.begin().await?;
+        let (kind, url, sealed) = match connector {
+            NewConnector::Osdp => (ConnectorKind::Osdp, None, None),
+            NewConnector::Http { url, secret } => {
+                let key = self.data_key(&mut tx, org).await?;
+                let sealed = key.seal(secret, &secret_context(org, &id));
+                (ConnectorKind::Http, Some((*url).to_owned()), Some(sealed))
+            }
+        };
+        sqlx::query(
+            "INSERT INTO entrances (id, org_id, name, connector, http_url, sealed_secret, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(id.as_str())
+        .bind(org.as_str())
+        .bind(name)
+        .bind(kind_text(kind))
+        .bind(url.clone())
+        .bind(sealed)
+        .bind(created_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Entrance {
+            id,
+            org_id: org.clone(),
+            name: name.to_owned(),
+            connector: kind,
+            url,
+            created_at,
+        })
+    }
+
+    pub async fn entrances(&self, org: &OrgId) -> Result<Vec<Entrance>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {ENTRANCE_COLUMNS} FROM entrances e WHERE e.org_id = $1 ORDER BY e.name, e.created_at"
+        ))
+        .bind(org.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(entrance_from_row).collect()
+    }
+
+    pub async fn entrance(
+        &self,
+        org: &OrgId,
+        id: &EntranceId,
+    ) -> Result<Option<Entrance>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {ENTRANCE_COLUMNS} FROM entrances e WHERE e.org_id = $1 AND e.id = $2"
+        ))
+        .bind(org.as_str())
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(entrance_from_row).transpose()
+    }
+
+    /// The HTTP connector's secret, decrypted; `None` for an OSDP entrance.
+    pub async fn entrance_secret(
+        &self,
+        entrance: &Entrance,
+    ) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let row = sqlx::query("SELECT sealed_secret FROM entrances WHERE org_id = $1 AND id = $2")
+            .bind(entrance.org_id.as_str())
+            .bind(entrance.id.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
+        let Some(sealed) = row
+            .map(|r| r.try_get::<Option<Vec<u8>>, _>("sealed_secret"))
+            .transpose()?
+            .flatten()
+        else {
+            return Ok(None);
+        };
+        let key = self.data_key(&mut conn, &entrance.org_id).await?;
+        key.open(&sealed, &secret_context(&entrance.org_id, &entrance.id))
+            .map(Some)
+            .map_err(|_| StoreError::Corrupt("entrance secret"))
+    }
+
+    /// Registers a device (given as its token's hash) at an entrance of
+    /// `org`; `None` when the organisation has no such entrance.
+    pub async fn create_device(
+        &self,
+        org: &OrgId,
+        entrance: &EntranceId,
+        token_hash: &[u8],
+    ) -> Result<Option<DeviceId>, StoreError> {
+        if self.entrance(org, entrance).await?.is_none() {
+            return Ok(None);
+        }
+        let id = DeviceId::generate();
+        sqlx::query(
+            "INSERT INTO devices (id, entrance_id, token_hash, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id.as_str())
+        .bind(entrance.as_str())
+        .bind(token_hash.to_vec())
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(Some(id))
+    }
+
+    /// Revokes a device; false when `org` has no such device at that entrance.
+    pub async fn revoke_device(
+        &self,
+        org: &OrgId,
+        entrance: &EntranceId,
+        device: &DeviceId,
+    ) -> Result<bool, StoreError> {
+        let deleted = sqlx::query(
+            "DELETE FROM devices WHERE id = $1 AND entrance_id IN (SELECT id FROM entrances WHERE org_id = $2 AND id = $3)",
+        )
+        .bind(device.as_str())
+        .bind(org.as_str())
+        .bind(entrance.as_str())
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(deleted > 0)
+    }
+
+    /// The device a token (given as its hash) belongs to, with its entrance.
+    pub async fn device_for_token(
+        &self,
+        token_hash: &[u8],
+    ) -> Result<Option<DeviceAtEntrance>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT d.id AS device_id, {ENTRANCE_COLUMNS} FROM devices d JOIN entrances e ON e.id = d.entrance_id \
+             WHERE d.token_hash = $1"
+        ))
+        .bind(token_hash.to_vec())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(DeviceAtEntrance {
+                device_id: parse_col(&row, "device_id", DeviceId::parse)?,
+                entrance: entrance_from_row(&row)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Every vector of `model_version` whose owner has an active consent,
+    /// decrypted, for the in-memory galleries.
+    pub async fn gallery_vectors(
+        &self,
+        model_version: &str,
+    ) -> Result<Vec<GalleryVector>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let rows = sqlx::query(
+            "SELECT p.org_id, p.id, v.sealed FROM face_vectors v JOIN people p ON p.id = v.person_id \
+             WHERE v.model_version = $1 AND EXISTS \
+               (SELECT 1 FROM consents c WHERE c.person_id = p.id AND c.withdrawn_at IS NULL) \
+             ORDER BY p.org_id",
+        )
+        .bind(model_version)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut vectors = Vec::with_capacity(rows.len());
+        let mut key = None;
+        for row in &rows {
+            let org_id = parse_col(row, "org_id", OrgId::parse)?;
+            let person_id = parse_col(row, "id", PersonId::parse)?;
+            let sealed: Vec<u8> = row.try_get("sealed")?;
+            let org_key = match key.take() {
+                Some((org, k)) if org == org_id => k,
+                _ => self.data_key(&mut conn, &org_id).await?,
+            };
+            let values =
+                crate::store::open_vector(&org_key, &sealed, &org_id, &person_id, model_version)?;
+            key = Some((org_id.clone(), org_key));
+            vectors.push(GalleryVector {
+                org_id,
+                person_id,
+                values,
+            });
+        }
+        Ok(vectors)
+    }
+
+    pub async fn record_decision(
+        &self,
+        org: &OrgId,
+        entrance: &EntranceId,
+        decision: &str,
+        person: Option<&PersonId>,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO decision_events (org_id, entrance_id, at, decision, person_id, detail) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(org.as_str())
+        .bind(entrance.as_str())
+        .bind(now())
+        .bind(decision)
+        .bind(person.map(|p| p.as_str().to_owned()))
+        .bind(detail)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The organisation's decision events, newest first, optionally of one entrance.
+    pub async fn decision_events(
+        &self,
+        org: &OrgId,
+        entrance: Option<&EntranceId>,
+    ) -> Result<Vec<DecisionEvent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT entrance_id, at, decision, person_id, detail FROM decision_events \
+             WHERE org_id = $1 AND ($2 = '' OR entrance_id = $2) ORDER BY at DESC, id DESC LIMIT 1000",
+        )
+        .bind(org.as_str())
+        .bind(entrance.map_or("", |e| e.as_str()))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let person: Option<String> = row.try_get("person_id")?;
+                Ok(DecisionEvent {
+                    entrance_id: parse_col(row, "entrance_id", EntranceId::parse)?,
+                    at: row.try_get("at")?,
+                    decision: row.try_get("decision")?,
+                    person_id: person
+                        .map(|p| PersonId::parse(&p).map_err(|_| StoreError::Corrupt("person_id")))
+                        .transpose()?,
+                    detail: row.try_get("detail")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Deletes decision events older than `before` (their retention is over).
+    pub async fn purge_decision_events(&self, before: UnixTime) -> Result<u64, StoreError> {
+        Ok(sqlx::query("DELETE FROM decision_events WHERE at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+}
+
+fn kind_text(kind: ConnectorKind) -> &'static str {
+    match kind {
+        ConnectorKind::Osdp => "osdp",
+        ConnectorKind::Http => "http",
+    }
+}
+
+fn secret_context(org: &OrgId, entrance: &EntranceId) -> Vec<u8> {
+    format!("limen entrance secret\0{org}\0{entrance}").into_bytes()
+}
+
+fn entrance_from_row(row: &AnyRow) -> Result<Entrance, StoreError> {
+    let kind: String = row.try_get("connector")?;
+    let connector = match kind.as_str() {
+        "osdp" => ConnectorKind::Osdp,
+        "http" => ConnectorKind::Http,
+        _ => return Err(StoreError::Corrupt("connector")),
+    };
+    Ok(Entrance {
+        id: parse_col(row, "id", EntranceId::parse)?,
+        org_id: parse_col(row, "org_id", OrgId::parse)?,
+        name: row.try_get("name")?,
+        connector,
+        url: row.try_get("http_url")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
