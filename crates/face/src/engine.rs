@@ -5,13 +5,14 @@
 //! descriptor network; the server runs it for enrolment and at entrances.
 //!
 //! ## Which detector
-//! dlib's HOG detector, not its MMOD CNN. Measured on lfw-dev, the HOG
-//! pipeline at one upsampling finds a face in 2,724 of 2,736 images (the
-//! reference's own count; see BENCHMARKS.md), and on this 2-core machine the
-//! CNN detector costs far more per frame than the whole HOG pipeline, which
-//! matters for an agent that checks every frame. The faces HOG misses are
-//! strongly turned or tilted, and those fail the quality check anyway, so the
-//! CNN would buy recall only where a match would be refused.
+//! dlib's HOG detector, not its MMOD CNN. On lfw-dev the HOG pipeline at one
+//! upsampling finds a face in 2,724 of 2,736 images, the reference's own
+//! count, with identical boxes (BENCHMARKS.md). The CNN detector, in dlib on
+//! this 2-core machine, took 11.8 s on one 640×480 frame against 168 ms for
+//! dlib's HOG (measured 2026-11-26 through `face_recognition`), far too slow
+//! for an agent that checks every frame. The faces HOG misses are strongly
+//! turned or tilted, and those fail the quality check anyway, so the CNN
+//! would buy recall only where a match would be refused.
 //!
 //! ## Upsampling
 //! HOG's window finds faces down to about 80 px; each upsampling halves that
