@@ -399,22 +399,7 @@ fn an_invitation_that_cannot_be_sent_changes_nothing() {
     };
     let (_, admin) = server.create_org("Acme");
     let csv = "first_name,last_name,email,acs_id\nAnn,Lee,ann@acme.test,A-1\n";
-    assert_eq!(
-        server
-            .send(
-                "POST",
-                "/api/v1/people",
-                Some(&admin),
-                "text/csv",
-                csv.as_bytes()
-            )
-            .status,
-        200
-    );
-    let person = server.get("/api/v1/people", Some(&admin)).json()[0]["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let person = server.import_csv(&admin, csv);
     let reply = server.send(
         "POST",
         &format!("/api/v1/people/{person}/invitation"),

@@ -14,22 +14,7 @@ fn register_and_consent_through_the_pages() {
     };
     let (_, admin) = server.create_org("Acme");
     let csv = "first_name,last_name,email,acs_id\nAnn,Lee,ann@acme.test,A-1\n";
-    assert_eq!(
-        server
-            .send(
-                "POST",
-                "/api/v1/people",
-                Some(&admin),
-                "text/csv",
-                csv.as_bytes()
-            )
-            .status,
-        200
-    );
-    let person = server.get("/api/v1/people", Some(&admin)).json()[0]["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let person = server.import_csv(&admin, csv);
     server.send(
         "POST",
         &format!("/api/v1/people/{person}/invitation"),

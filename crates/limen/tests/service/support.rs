@@ -215,6 +215,23 @@ impl Server {
         )
     }
 
+    /// Imports people from CSV with an admin token, asserting it is
+    /// accepted, and returns the first person's id.
+    pub fn import_csv(&self, admin: &str, csv: &str) -> String {
+        let reply = self.send(
+            "POST",
+            "/api/v1/people",
+            Some(admin),
+            "text/csv",
+            csv.as_bytes(),
+        );
+        assert_eq!(reply.status, 200, "import refused: {}", reply.body);
+        self.get("/api/v1/people", Some(admin)).json()[0]["id"]
+            .as_str()
+            .expect("id")
+            .to_owned()
+    }
+
     pub fn get(&self, path: &str, bearer: Option<&str>) -> Reply {
         let mut request = http().get(&format!("{}{path}", self.url));
         if let Some(token) = bearer {
