@@ -5,9 +5,10 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
+use limen_domain::OrgId;
 use limen_server::config::Config;
 use limen_store::token::new_token;
-use limen_store::{AuditEvent, OPERATOR_CHAIN, OrgId};
+use limen_store::{AuditEvent, OPERATOR_CHAIN};
 
 #[derive(Subcommand)]
 pub enum AdminCommand {

@@ -17,6 +17,7 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::Args;
+use limen_domain::PersonId;
 use limen_eval::rng::SplitMix64;
 use limen_face::FaceEngine;
 use limen_server::AppState;
@@ -24,7 +25,7 @@ use limen_server::config::Config;
 use limen_server::galleries::LiveGalleries;
 use limen_server::mailer::Mailer;
 use limen_store::token::new_token;
-use limen_store::{MasterKey, NewConnector, PersonId, Store};
+use limen_store::{MasterKey, NewConnector, Store};
 use serde_json::json;
 
 #[derive(Args)]

@@ -9,8 +9,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
+use limen_domain::{NewPerson, PersonId, RowError};
 use limen_store::token::new_token;
-use limen_store::{NewPerson, PersonId, RowError};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -288,7 +288,7 @@ async fn send_invitation(
         .ok_or_else(ApiError::not_found)?;
     let (token, hash) = new_token();
     let days = i64::from(state.config.retention.invitation_days);
-    let expires_at = limen_store::now() + days * 86_400;
+    let expires_at = limen_domain::now() + days * 86_400;
 
     let base = &state.config.public_url;
     let statement_link = format!("{base}/privacy/{org}");

@@ -9,8 +9,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use hmac::{KeyInit, Mac};
+use limen_domain::{OrgId, Person};
 use limen_store::token::token_hash;
-use limen_store::{OrgId, Person};
 
 use crate::AppState;
 use crate::error::ApiError;

@@ -8,8 +8,9 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
+use limen_domain::{EmailAddress, Person, Statement};
+use limen_store::RedeemError;
 use limen_store::token::{new_token, token_hash};
-use limen_store::{EmailAddress, Person, RedeemError};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -17,7 +18,6 @@ use crate::AppState;
 use crate::auth::ApiSession;
 use crate::error::{ApiError, JsonBody};
 use crate::password::{check_new_password, hash_password, verify_password};
-use crate::statement::Statement;
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
@@ -156,7 +156,7 @@ pub(crate) async fn login(
     let lifetime = i64::from(state.config.retention.session_hours) * 3600;
     state
         .store
-        .create_session(&person, &hash, limen_store::now() + lifetime)
+        .create_session(&person, &hash, limen_domain::now() + lifetime)
         .await?;
     Ok((person, token, lifetime))
 }
@@ -353,7 +353,7 @@ pub(crate) async fn export(state: &AppState, person: &Person) -> Result<Value, A
         )
         .await;
     Ok(json!({
-        "exported_at": limen_store::now(),
+        "exported_at": limen_domain::now(),
         "organisation": { "id": org.id, "name": org.name },
         "person": {
             "id": person.id,

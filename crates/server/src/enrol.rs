@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use limen_store::Person;
+use limen_domain::Person;
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
 

@@ -9,11 +9,12 @@ use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use limen_access::Decision;
+use limen_access::Decision as AccessDecision;
 use limen_access::http::{HttpAccessSystem, SharedSecret};
+use limen_domain::{ConnectorKind, Decision, DeviceId, Entrance, EntranceId, PersonId};
 use limen_matcher::Identification;
 use limen_store::token::{new_token, token_hash};
-use limen_store::{ConnectorKind, DeviceAtEntrance, DeviceId, Entrance, EntranceId, NewConnector};
+use limen_store::{DeviceAtEntrance, NewConnector};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use zeroize::{Zeroize, Zeroizing};
@@ -213,36 +214,11 @@ async fn all_events(
 
 // ----- the frame endpoint ---------------------------------------------------
 
-/// What happened to a frame, as the device is told and the event records.
-enum Outcome {
-    NoFace,
-    PoorQuality,
-    Unknown,
-    /// OSDP entrance: the agent presents the id to the panel.
-    Matched,
-    Granted,
-    /// The access system said no, or could not be asked (`detail` says which).
-    Denied,
-}
-
-impl Outcome {
-    fn as_str(&self) -> &'static str {
-        match self {
-            Outcome::NoFace => "no_face",
-            Outcome::PoorQuality => "poor_quality",
-            Outcome::Unknown => "unknown",
-            Outcome::Matched => "matched",
-            Outcome::Granted => "granted",
-            Outcome::Denied => "denied",
-        }
-    }
-}
-
 /// The engine's verdict on a frame, computed on a blocking thread.
 enum Verdict {
     NoFace,
     PoorQuality,
-    Searched(Identification<limen_store::PersonId>),
+    Searched(Identification<PersonId>),
 }
 
 async fn device(state: &AppState, headers: &HeaderMap) -> Result<DeviceAtEntrance, ApiError> {
@@ -337,10 +313,10 @@ async fn frame(
     .map_err(|e: limen_face::FaceError| ApiError::unprocessable(e.to_string()))?;
 
     let (outcome, acs_id, person, detail) = match verdict {
-        Verdict::NoFace => (Outcome::NoFace, None, None, String::new()),
-        Verdict::PoorQuality => (Outcome::PoorQuality, None, None, String::new()),
+        Verdict::NoFace => (Decision::NoFace, None, None, String::new()),
+        Verdict::PoorQuality => (Decision::PoorQuality, None, None, String::new()),
         Verdict::Searched(Identification::Unknown(_)) => {
-            (Outcome::Unknown, None, None, String::new())
+            (Decision::Unknown, None, None, String::new())
         }
         Verdict::Searched(Identification::Matched(found)) => {
             let person_id = found.person().clone();
@@ -350,7 +326,7 @@ async fn frame(
             };
             let acs_id = person.acs_id.as_str().to_owned();
             let (outcome, detail) = match entrance.connector {
-                ConnectorKind::Osdp => (Outcome::Matched, String::new()),
+                ConnectorKind::Osdp => (Decision::Matched, String::new()),
                 ConnectorKind::Http => ask_access_system(&state, &entrance, &acs_id).await,
             };
             // Only now may a withdrawal of this person complete.
@@ -363,7 +339,7 @@ async fn frame(
         .record_decision(
             &entrance.org_id,
             &entrance.id,
-            outcome.as_str(),
+            outcome,
             person.as_ref(),
             &detail,
         )
@@ -379,7 +355,7 @@ async fn frame(
         "frame decided"
     );
     let mut answer = json!({ "decision": outcome.as_str(), "latency_ms": latency_ms });
-    if let (Outcome::Matched, Some(acs_id)) = (&outcome, acs_id) {
+    if let (Decision::Matched, Some(acs_id)) = (&outcome, acs_id) {
         answer["acs_id"] = json!(acs_id);
     }
     Ok(Json(answer))
@@ -390,21 +366,21 @@ async fn ask_access_system(
     state: &AppState,
     entrance: &Entrance,
     acs_id: &str,
-) -> (Outcome, String) {
+) -> (Decision, String) {
     let system = match access_system(state, entrance).await {
         Ok(system) => system,
         Err(reason) => {
             tracing::warn!(entrance = entrance.id.as_str(), %reason, "access system not usable");
-            return (Outcome::Denied, format!("connector not usable: {reason}"));
+            return (Decision::Denied, format!("connector not usable: {reason}"));
         }
     };
     match system.request_access(entrance.id.as_str(), acs_id).await {
-        Ok(Decision::Granted) => (Outcome::Granted, String::new()),
-        Ok(Decision::Denied) => (Outcome::Denied, "refused by the access system".to_owned()),
+        Ok(AccessDecision::Granted) => (Decision::Granted, String::new()),
+        Ok(AccessDecision::Denied) => (Decision::Denied, "refused by the access system".to_owned()),
         Err(e) => {
             tracing::warn!(entrance = entrance.id.as_str(), error = %e, "access system gave no decision");
             (
-                Outcome::Denied,
+                Decision::Denied,
                 format!("access system gave no decision: {e}"),
             )
         }

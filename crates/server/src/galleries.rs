@@ -4,8 +4,9 @@
 
 use std::sync::Arc;
 
+use limen_domain::{OrgId, PersonId};
 use limen_matcher::{DIMENSIONS, Descriptor, Galleries};
-use limen_store::{OrgId, PersonId, Store, StoreError};
+use limen_store::{Store, StoreError};
 use tokio::sync::{Mutex, MutexGuard};
 use zeroize::Zeroizing;
 

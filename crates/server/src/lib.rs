@@ -7,7 +7,6 @@ pub mod galleries;
 pub mod mailer;
 pub mod password;
 pub mod rate_limit;
-pub mod statement;
 
 mod admin;
 mod auth;
@@ -27,9 +26,10 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use limen_domain::OrgId;
 use limen_face::FaceEngine;
 use limen_matcher::DecisionRule;
-use limen_store::{AuditEvent, OrgId, Store};
+use limen_store::{AuditEvent, Store};
 
 use crate::config::Config;
 use crate::entrances::AccessClients;
@@ -199,7 +199,7 @@ pub async fn serve(state: Arc<AppState>, listener: tokio::net::TcpListener) -> s
 /// Drops what has outlived its retention period.
 async fn purge_expired(state: &AppState) {
     let retention = &state.config.retention;
-    let now = limen_store::now();
+    let now = limen_domain::now();
     let cancellations_before = now - i64::from(retention.cancellation_record_days) * 86_400;
     if let Err(e) = state.store.purge_expired(cancellations_before).await {
         tracing::warn!(error = %e, "retention purge failed");

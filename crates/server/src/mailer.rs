@@ -77,7 +77,7 @@ impl Mailer {
                     .map_err(|e| MailError::Send(e.to_string()))?;
             }
             Mailer::Outbox { dir, .. } => {
-                let name = format!("{}-{:016x}.eml", limen_store::now(), rand::random::<u64>());
+                let name = format!("{}-{:016x}.eml", limen_domain::now(), rand::random::<u64>());
                 let path = dir.join(name);
                 let bytes = message.formatted();
                 tokio::task::spawn_blocking(move || write_private(&path, &bytes))

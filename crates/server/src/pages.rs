@@ -11,7 +11,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use limen_store::OrgId;
+use limen_domain::{OrgId, Statement};
 use limen_store::token::{new_token, token_hash};
 use serde::Deserialize;
 
@@ -19,7 +19,6 @@ use crate::AppState;
 use crate::auth::{PageSession, cleared_session_cookie, session_cookie};
 use crate::employee::{self, statement_for};
 use crate::error::ApiError;
-use crate::statement::Statement;
 
 const STYLESHEET: &str = include_str!("limen.css");
 
@@ -223,12 +222,12 @@ async fn register(State(state): State<Arc<AppState>>, Form(form): Form<RegisterF
     start_session(&state, &person, "/account/consent").await
 }
 
-async fn start_session(state: &AppState, person: &limen_store::Person, next: &str) -> Response {
+async fn start_session(state: &AppState, person: &limen_domain::Person, next: &str) -> Response {
     let (token, hash) = new_token();
     let lifetime = i64::from(state.config.retention.session_hours) * 3600;
     if let Err(e) = state
         .store
-        .create_session(person, &hash, limen_store::now() + lifetime)
+        .create_session(person, &hash, limen_domain::now() + lifetime)
         .await
     {
         return error_page(e.into());

@@ -5,7 +5,7 @@
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::types::UnixTime;
+use limen_domain::UnixTime;
 
 /// The chain that holds the operator's own actions (organisations created
 /// and deleted); every other chain is named by its organisation's id.

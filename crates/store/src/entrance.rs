@@ -1,13 +1,15 @@
 //! Entrances, their camera devices, the in-memory galleries' source, and the
 //! decision events of passages.
 
-use serde::Serialize;
+use limen_domain::{
+    ConnectorKind, Decision, DecisionEvent, DeviceId, Entrance, EntranceId, OrgId, PersonId,
+    UnixTime, now,
+};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use zeroize::Zeroizing;
 
 use crate::store::{Store, StoreError, parse_col};
-use crate::types::{DeviceId, EntranceId, OrgId, PersonId, UnixTime, now};
 
 /// How an entrance tells its access system whom it saw, as given when the
 /// entrance is created.
@@ -18,40 +20,11 @@ pub enum NewConnector<'a> {
     Http { url: &'a str, secret: &'a [u8] },
 }
 
-/// An entrance as its admin sees it: the HTTP secret is never shown.
-#[derive(Debug, Clone, Serialize)]
-pub struct Entrance {
-    pub id: EntranceId,
-    pub org_id: OrgId,
-    pub name: String,
-    pub connector: ConnectorKind,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-    pub created_at: UnixTime,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ConnectorKind {
-    Osdp,
-    Http,
-}
-
 /// A device that presented a valid token, and where it stands.
 #[derive(Debug, Clone)]
 pub struct DeviceAtEntrance {
     pub device_id: DeviceId,
     pub entrance: Entrance,
-}
-
-/// One decision at an entrance: no image, no vector, no score.
-#[derive(Debug, Clone, Serialize)]
-pub struct DecisionEvent {
-    pub entrance_id: EntranceId,
-    pub at: UnixTime,
-    pub decision: String,
-    pub person_id: Option<PersonId>,
-    pub detail: String,
 }
 
 /// A decrypted vector for an in-memory gallery; wiped when dropped.
@@ -260,7 +233,7 @@ impl Store {
         &self,
         org: &OrgId,
         entrance: &EntranceId,
-        decision: &str,
+        decision: Decision,
         person: Option<&PersonId>,
         detail: &str,
     ) -> Result<(), StoreError> {
@@ -270,7 +243,7 @@ impl Store {
         .bind(org.as_str())
         .bind(entrance.as_str())
         .bind(now())
-        .bind(decision)
+        .bind(decision.as_str())
         .bind(person.map(|p| p.as_str().to_owned()))
         .bind(detail)
         .execute(&self.pool)
@@ -298,7 +271,7 @@ impl Store {
                 Ok(DecisionEvent {
                     entrance_id: parse_col(row, "entrance_id", EntranceId::parse)?,
                     at: row.try_get("at")?,
-                    decision: row.try_get("decision")?,
+                    decision: parse_col(row, "decision", |d| Decision::parse(d).ok_or(()))?,
                     person_id: person
                         .map(|p| PersonId::parse(&p).map_err(|_| StoreError::Corrupt("person_id")))
                         .transpose()?,

@@ -10,18 +10,8 @@ pub mod crypto;
 mod entrance;
 mod store;
 pub mod token;
-pub mod types;
 
 pub use audit::{AuditEntry, AuditEvent, BrokenLink, OPERATOR_CHAIN};
 pub use crypto::{KeyError, MasterKey};
-pub use entrance::{
-    ConnectorKind, DecisionEvent, DeviceAtEntrance, Entrance, GalleryVector, NewConnector,
-};
-pub use store::{
-    Backend, Consent, ImportReport, NewPerson, Organisation, Person, PersonOverview, RedeemError,
-    RowError, Store, StoreError, StoredVector,
-};
-pub use types::{
-    AcsId, DeviceId, EmailAddress, EntranceId, InvalidValue, OrgId, PersonId, PersonName,
-    PersonStatus, UnixTime, now,
-};
+pub use entrance::{DeviceAtEntrance, GalleryVector, NewConnector};
+pub use store::{Backend, RedeemError, Store, StoreError, StoredVector};

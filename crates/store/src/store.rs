@@ -1,13 +1,15 @@
 use std::sync::Arc;
 
-use serde::Serialize;
+use limen_domain::{
+    AcsId, Consent, EmailAddress, ImportReport, NewPerson, OrgId, Organisation, Person, PersonId,
+    PersonName, PersonOverview, PersonStatus, RowError, UnixTime, now,
+};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyConnection, AnyPool, Row};
 use zeroize::Zeroizing;
 
 use crate::audit::{self, AuditEntry, AuditEvent, BrokenLink};
 use crate::crypto::{DataKey, MasterKey};
-use crate::types::{AcsId, EmailAddress, OrgId, PersonId, PersonName, PersonStatus, UnixTime, now};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -35,41 +37,6 @@ pub enum Backend {
     Postgres,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct Organisation {
-    pub id: OrgId,
-    pub name: String,
-    pub created_at: UnixTime,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Person {
-    pub id: PersonId,
-    pub org_id: OrgId,
-    pub first_name: PersonName,
-    pub last_name: PersonName,
-    pub email: EmailAddress,
-    pub acs_id: AcsId,
-    pub created_at: UnixTime,
-    pub invited_at: Option<UnixTime>,
-}
-
-/// A person as the organisation's admin sees them: a status, never a face.
-#[derive(Debug, Clone, Serialize)]
-pub struct PersonOverview {
-    #[serde(flatten)]
-    pub person: Person,
-    pub status: PersonStatus,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Consent {
-    pub statement_version: String,
-    pub method: String,
-    pub given_at: UnixTime,
-    pub withdrawn_at: Option<UnixTime>,
-}
-
 /// A decrypted vector; its numbers are wiped from memory when dropped.
 pub struct StoredVector {
     pub model_version: String,
@@ -85,74 +52,6 @@ impl std::fmt::Debug for StoredVector {
             .field("values", &format_args!("<{} numbers>", self.values.len()))
             .finish()
     }
-}
-
-/// One imported row, already checked for its own shape.
-#[derive(Debug, Clone)]
-pub struct NewPerson {
-    /// Where it was in the import (from 1), for error reports.
-    pub row: usize,
-    pub first_name: PersonName,
-    pub last_name: PersonName,
-    pub email: EmailAddress,
-    pub acs_id: AcsId,
-}
-
-impl NewPerson {
-    /// Checks one row of an import; `row` (counted from 1) is for the errors.
-    pub fn parse(
-        row: usize,
-        first_name: &str,
-        last_name: &str,
-        email: &str,
-        acs_id: &str,
-    ) -> Result<NewPerson, Vec<RowError>> {
-        let mut errors = Vec::new();
-        let mut check = |field: &'static str, result: Result<(), crate::types::InvalidValue>| {
-            if let Err(e) = result {
-                errors.push(RowError {
-                    row,
-                    field,
-                    message: e.to_string(),
-                });
-            }
-        };
-        let first = PersonName::parse(first_name);
-        check(
-            "first_name",
-            first.as_ref().map(|_| ()).map_err(Clone::clone),
-        );
-        let last = PersonName::parse(last_name);
-        check("last_name", last.as_ref().map(|_| ()).map_err(Clone::clone));
-        let mail = EmailAddress::parse(email);
-        check("email", mail.as_ref().map(|_| ()).map_err(Clone::clone));
-        let acs = AcsId::parse(acs_id);
-        check("acs_id", acs.as_ref().map(|_| ()).map_err(Clone::clone));
-        match (first, last, mail, acs) {
-            (Ok(first_name), Ok(last_name), Ok(email), Ok(acs_id)) => Ok(NewPerson {
-                row,
-                first_name,
-                last_name,
-                email,
-                acs_id,
-            }),
-            _ => Err(errors),
-        }
-    }
-}
-
-/// What is wrong with one row of an import (rows count from 1).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RowError {
-    pub row: usize,
-    pub field: &'static str,
-    pub message: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ImportReport {
-    pub created: usize,
-    pub updated: usize,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -1,9 +1,8 @@
 //! One storage suite, run against SQLite and against PostgreSQL.
 
+use limen_domain::{NewPerson, OrgId, Person, PersonStatus, now};
 use limen_store::token::new_token;
-use limen_store::{
-    AuditEvent, MasterKey, NewPerson, OrgId, Person, PersonStatus, RedeemError, Store, StoreError,
-};
+use limen_store::{AuditEvent, MasterKey, RedeemError, Store, StoreError};
 use sqlx::Row;
 
 const MODEL: &str = "dlib-resnet-v1";
@@ -124,7 +123,7 @@ async fn registered_person(store: &Store, org: &OrgId, email: &str, acs: &str) -
     let person = person_with_email(store, org, email).await;
     let (_, hash) = new_token();
     store
-        .replace_invitation(org, &person.id, &hash, limen_store::now() + 3600)
+        .replace_invitation(org, &person.id, &hash, now() + 3600)
         .await
         .expect("invite");
     store
@@ -231,7 +230,7 @@ async fn statuses_follow_the_journey(db: &TestDb) {
     );
     let (_, hash) = new_token();
     store
-        .replace_invitation(&org, &person.id, &hash, limen_store::now() + 3600)
+        .replace_invitation(&org, &person.id, &hash, now() + 3600)
         .await
         .expect("invite");
     assert_eq!(
@@ -434,7 +433,7 @@ async fn organisations_are_isolated(db: &TestDb) {
     let (_, hash) = new_token();
     assert!(matches!(
         store
-            .replace_invitation(&b, &ann.id, &hash, limen_store::now() + 60)
+            .replace_invitation(&b, &ann.id, &hash, now() + 60)
             .await,
         Err(StoreError::UnknownPerson)
     ));
@@ -529,7 +528,7 @@ async fn invitations_are_single_use_and_replaceable(db: &TestDb) {
 
     let (_, expired) = new_token();
     store
-        .replace_invitation(&org, &person.id, &expired, limen_store::now() - 1)
+        .replace_invitation(&org, &person.id, &expired, now() - 1)
         .await
         .expect("invite");
     assert!(matches!(
@@ -548,11 +547,11 @@ async fn invitations_are_single_use_and_replaceable(db: &TestDb) {
     let (_, old) = new_token();
     let (_, new) = new_token();
     store
-        .replace_invitation(&org, &person.id, &old, limen_store::now() + 60)
+        .replace_invitation(&org, &person.id, &old, now() + 60)
         .await
         .expect("invite");
     store
-        .replace_invitation(&org, &person.id, &new, limen_store::now() + 60)
+        .replace_invitation(&org, &person.id, &new, now() + 60)
         .await
         .expect("re-invite");
     assert!(
@@ -634,7 +633,7 @@ async fn cancelling_keeps_only_a_dated_record(db: &TestDb) {
         .expect("vector");
     let (_, session) = new_token();
     store
-        .create_session(&person, &session, limen_store::now() + 60)
+        .create_session(&person, &session, now() + 60)
         .await
         .expect("session");
     assert!(
@@ -683,17 +682,14 @@ async fn retention_purges_what_has_expired(db: &TestDb) {
     let (_, stale_session) = new_token();
     let (_, live_session) = new_token();
     store
-        .create_session(&person, &stale_session, limen_store::now() - 1)
+        .create_session(&person, &stale_session, now() - 1)
         .await
         .expect("session");
     store
-        .create_session(&person, &live_session, limen_store::now() + 600)
+        .create_session(&person, &live_session, now() + 600)
         .await
         .expect("session");
-    store
-        .purge_expired(limen_store::now() - 3600)
-        .await
-        .expect("purge");
+    store.purge_expired(now() - 3600).await.expect("purge");
     let mut conn = raw(db).await;
     let sessions: i64 = sqlx::query("SELECT COUNT(*) FROM sessions WHERE person_id = $1")
         .bind(person.id.as_str())
@@ -709,13 +705,10 @@ async fn retention_purges_what_has_expired(db: &TestDb) {
     store.cancel_registration(&person).await.expect("cancel");
     let (_, stale_invitation) = new_token();
     store
-        .replace_invitation(&org, &person.id, &stale_invitation, limen_store::now() - 1)
+        .replace_invitation(&org, &person.id, &stale_invitation, now() - 1)
         .await
         .expect("invite");
-    store
-        .purge_expired(limen_store::now() - 3600)
-        .await
-        .expect("purge");
+    store.purge_expired(now() - 3600).await.expect("purge");
     let invitations: i64 = sqlx::query("SELECT COUNT(*) FROM invitations WHERE person_id = $1")
         .bind(person.id.as_str())
         .fetch_one(&mut conn)
@@ -728,10 +721,7 @@ async fn retention_purges_what_has_expired(db: &TestDb) {
         1,
         "a recent cancellation record is kept"
     );
-    store
-        .purge_expired(limen_store::now() + 1)
-        .await
-        .expect("purge");
+    store.purge_expired(now() + 1).await.expect("purge");
     assert!(
         store
             .cancellations(&person)

@@ -17,6 +17,8 @@ pub enum InvalidValue {
     Name,
     #[error("not a valid identifier")]
     Id,
+    #[error("a vector must be a non-empty list of finite numbers")]
+    Vector,
 }
 
 macro_rules! random_id {
@@ -161,19 +163,6 @@ impl PersonName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-}
-
-/// Where a person stands on the way from import to enrolment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PersonStatus {
-    Imported,
-    Invited,
-    Registered,
-    Consented,
-    Enrolled,
-    /// Enrolled with a model that is no longer the active one.
-    RenewalNeeded,
 }
 
 /// Seconds since the Unix epoch; every timestamp in the store is one.

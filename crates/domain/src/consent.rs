@@ -1,0 +1,21 @@
+//! Consent: what a person agreed to (a version of the privacy statement),
+//! when and how, and when they took it back.
+
+use serde::Serialize;
+
+use crate::values::UnixTime;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Consent {
+    /// The SHA-256 of the statement text the person read.
+    pub statement_version: String,
+    pub method: String,
+    pub given_at: UnixTime,
+    pub withdrawn_at: Option<UnixTime>,
+}
+
+impl Consent {
+    pub fn is_active(&self) -> bool {
+        self.withdrawn_at.is_none()
+    }
+}

@@ -1,0 +1,104 @@
+//! Entrances and what was decided at them.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::values::{EntranceId, OrgId, PersonId, UnixTime};
+
+/// An entrance as its admin sees it: the HTTP secret is never shown.
+#[derive(Debug, Clone, Serialize)]
+pub struct Entrance {
+    pub id: EntranceId,
+    pub org_id: OrgId,
+    pub name: String,
+    pub connector: ConnectorKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    pub created_at: UnixTime,
+}
+
+/// How an entrance tells its access system whom it saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectorKind {
+    /// The camera agent is wired to the access panel as an OSDP reader.
+    Osdp,
+    /// Limen calls the access system over HTTP.
+    Http,
+}
+
+/// What happened to a frame at an entrance, as the device is told and the
+/// decision event records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    NoFace,
+    PoorQuality,
+    Unknown,
+    /// OSDP entrance: the agent presents the ACS id to the panel.
+    Matched,
+    /// HTTP entrance: the access system granted.
+    Granted,
+    /// The access system said no, or could not be asked.
+    Denied,
+}
+
+impl Decision {
+    pub const ALL: [Decision; 6] = [
+        Decision::NoFace,
+        Decision::PoorQuality,
+        Decision::Unknown,
+        Decision::Matched,
+        Decision::Granted,
+        Decision::Denied,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::NoFace => "no_face",
+            Decision::PoorQuality => "poor_quality",
+            Decision::Unknown => "unknown",
+            Decision::Matched => "matched",
+            Decision::Granted => "granted",
+            Decision::Denied => "denied",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Decision> {
+        Decision::ALL.into_iter().find(|d| d.as_str() == text)
+    }
+}
+
+impl fmt::Display for Decision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One decision at an entrance: no image, no vector, no score.
+#[derive(Debug, Clone, Serialize)]
+pub struct DecisionEvent {
+    pub entrance_id: EntranceId,
+    pub at: UnixTime,
+    pub decision: Decision,
+    pub person_id: Option<PersonId>,
+    pub detail: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decisions_read_back_what_they_write() {
+        for decision in Decision::ALL {
+            assert_eq!(Decision::parse(decision.as_str()), Some(decision));
+            assert_eq!(
+                serde_json::to_value(decision).expect("serialise"),
+                decision.as_str()
+            );
+        }
+        assert_eq!(Decision::parse("maybe"), None);
+    }
+}

@@ -1,0 +1,29 @@
+//! Limen's vocabulary, shared by every other crate: identifiers and values
+//! checked where they enter (an [`EmailAddress`], not a `String`),
+//! organisations and people, consent and the privacy statement it names,
+//! face vectors and the model version that made them, entrances and the
+//! decisions taken at them, and who acted.
+//!
+//! No database and no HTTP here: the store persists these types, the
+//! services change them, the server carries them over HTTP.
+
+mod actor;
+mod consent;
+mod entrance;
+mod face;
+mod people;
+mod statement;
+mod values;
+
+pub use actor::Actor;
+pub use consent::Consent;
+pub use entrance::{ConnectorKind, Decision, DecisionEvent, Entrance};
+pub use face::{FaceVector, MAX_VECTORS_PER_PERSON, ModelVersion};
+pub use people::{
+    ImportReport, NewPerson, Organisation, Person, PersonOverview, PersonStatus, RowError,
+};
+pub use statement::Statement;
+pub use values::{
+    AcsId, DeviceId, EmailAddress, EntranceId, InvalidValue, OrgId, PersonId, PersonName, UnixTime,
+    now,
+};

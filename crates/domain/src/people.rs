@@ -1,0 +1,113 @@
+//! Organisations and the people they import.
+
+use serde::Serialize;
+
+use crate::values::{AcsId, EmailAddress, InvalidValue, OrgId, PersonId, PersonName, UnixTime};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Organisation {
+    pub id: OrgId,
+    pub name: String,
+    pub created_at: UnixTime,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Person {
+    pub id: PersonId,
+    pub org_id: OrgId,
+    pub first_name: PersonName,
+    pub last_name: PersonName,
+    pub email: EmailAddress,
+    pub acs_id: AcsId,
+    pub created_at: UnixTime,
+    pub invited_at: Option<UnixTime>,
+}
+
+/// Where a person stands on the way from import to enrolment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PersonStatus {
+    Imported,
+    Invited,
+    Registered,
+    Consented,
+    Enrolled,
+    /// Enrolled with a model that is no longer the active one.
+    RenewalNeeded,
+}
+
+/// A person as the organisation's admin sees them: a status, never a face.
+#[derive(Debug, Clone, Serialize)]
+pub struct PersonOverview {
+    #[serde(flatten)]
+    pub person: Person,
+    pub status: PersonStatus,
+}
+
+/// One imported row, already checked for its own shape.
+#[derive(Debug, Clone)]
+pub struct NewPerson {
+    /// Where it was in the import (from 1), for error reports.
+    pub row: usize,
+    pub first_name: PersonName,
+    pub last_name: PersonName,
+    pub email: EmailAddress,
+    pub acs_id: AcsId,
+}
+
+impl NewPerson {
+    /// Checks one row of an import; `row` (counted from 1) is for the errors.
+    pub fn parse(
+        row: usize,
+        first_name: &str,
+        last_name: &str,
+        email: &str,
+        acs_id: &str,
+    ) -> Result<NewPerson, Vec<RowError>> {
+        let mut errors = Vec::new();
+        let mut check = |field: &'static str, result: Result<(), InvalidValue>| {
+            if let Err(e) = result {
+                errors.push(RowError {
+                    row,
+                    field,
+                    message: e.to_string(),
+                });
+            }
+        };
+        let first = PersonName::parse(first_name);
+        check(
+            "first_name",
+            first.as_ref().map(|_| ()).map_err(Clone::clone),
+        );
+        let last = PersonName::parse(last_name);
+        check("last_name", last.as_ref().map(|_| ()).map_err(Clone::clone));
+        let mail = EmailAddress::parse(email);
+        check("email", mail.as_ref().map(|_| ()).map_err(Clone::clone));
+        let acs = AcsId::parse(acs_id);
+        check("acs_id", acs.as_ref().map(|_| ()).map_err(Clone::clone));
+        match (first, last, mail, acs) {
+            (Ok(first_name), Ok(last_name), Ok(email), Ok(acs_id)) => Ok(NewPerson {
+                row,
+                first_name,
+                last_name,
+                email,
+                acs_id,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+/// What is wrong with one row of an import (rows count from 1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RowError {
+    pub row: usize,
+    pub field: &'static str,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportReport {
+    pub created: usize,
+    pub updated: usize,
+}
