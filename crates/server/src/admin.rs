@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use limen_domain::{NewPerson, PersonId, RowError};
+use limen_domain::{ModelVersion, NewPerson, PersonId, RowError};
 use limen_store::token::new_token;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -223,7 +223,7 @@ async fn list_people(
 ) -> Result<Json<Value>, ApiError> {
     let people = state
         .store
-        .people(&org, state.engine.model_version())
+        .people(&org, &ModelVersion::new(state.engine.model_version()))
         .await?;
     Ok(Json(json!(people)))
 }

@@ -213,7 +213,7 @@ pub(crate) async fn remove_face(state: &AppState, person: &Person) -> Result<(),
     let deleted = {
         let _changing = state.galleries.lock().await;
         state.galleries.remove(&person.org_id, &person.id).await;
-        state.store.delete_vector(person).await?
+        state.store.delete_vectors(person).await?
     };
     if deleted {
         state
@@ -316,7 +316,7 @@ pub(crate) async fn overview(state: &AppState, person: &Person) -> Result<Value,
         .await?
         .into_iter()
         .find(|c| c.withdrawn_at.is_none());
-    let vector = state.store.vector(person).await?;
+    let vectors = state.store.vectors(person).await?;
     let active_model = state.engine.model_version();
     Ok(json!({
         "person_id": person.id,
@@ -325,10 +325,11 @@ pub(crate) async fn overview(state: &AppState, person: &Person) -> Result<Value,
         "last_name": person.last_name,
         "email": person.email,
         "consent": consent,
-        "face": vector.map(|v| json!({
+        "face": vectors.first().map(|v| json!({
             "model_version": v.model_version,
             "enrolled_at": v.enrolled_at,
-            "renewal_needed": v.model_version != active_model,
+            "vectors": vectors.len(),
+            "renewal_needed": v.model_version.as_str() != active_model,
         })),
     }))
 }
@@ -341,7 +342,7 @@ pub(crate) async fn export(state: &AppState, person: &Person) -> Result<Value, A
         .await?
         .ok_or_else(ApiError::not_found)?;
     let consents = state.store.consents(person).await?;
-    let vector = state.store.vector(person).await?;
+    let vectors = state.store.vectors(person).await?;
     let cancellations = state.store.cancellations(person).await?;
     state
         .audit(
@@ -366,11 +367,11 @@ pub(crate) async fn export(state: &AppState, person: &Person) -> Result<Value, A
         },
         "account": { "name": person.email, "password": "stored only as an Argon2id hash, which is not exported" },
         "consents": consents,
-        "face_vector": vector.map(|v| json!({
+        "face_vectors": vectors.iter().map(|v| json!({
             "model_version": v.model_version,
             "enrolled_at": v.enrolled_at,
-            "values": v.values.as_slice(),
-        })),
+            "values": v.vector,
+        })).collect::<Vec<_>>(),
         "cancelled_registrations": cancellations,
     }))
 }

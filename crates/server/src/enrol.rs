@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use limen_domain::Person;
+use limen_domain::{FaceVector, ModelVersion, Person};
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
@@ -127,9 +127,11 @@ async fn enrol(state: &AppState, person: &Person, frames: Frames) -> Result<Valu
     let model_version = state.engine.model_version();
     {
         let _changing = state.galleries.lock().await;
+        let vector = FaceVector::from_slice(descriptor.as_slice())
+            .map_err(|e| ApiError::unprocessable(e.to_string()))?;
         state
             .store
-            .store_vector(person, model_version, descriptor.as_slice())
+            .replace_vectors(person, &ModelVersion::new(model_version), &[vector])
             .await?;
         if !state
             .galleries

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use limen_domain::{OrgId, PersonId};
+use limen_domain::{ModelVersion, OrgId, PersonId};
 use limen_matcher::{DIMENSIONS, Descriptor, Galleries};
 use limen_store::{Store, StoreError};
 use tokio::sync::{Mutex, MutexGuard};
@@ -22,17 +22,22 @@ pub struct LiveGalleries {
 }
 
 impl LiveGalleries {
-    /// Every consenting person's vector of `model_version`, decrypted.
+    /// Every consenting person's vectors of `model_version`, decrypted.
     pub async fn load(store: &Store, model_version: &str) -> Result<LiveGalleries, StoreError> {
         let galleries = OrgGalleries::new(model_version);
-        for vector in store.gallery_vectors(model_version).await? {
-            let Some(descriptor) = descriptor(&vector.values) else {
-                return Err(StoreError::Corrupt("vector length"));
-            };
-            galleries
-                .upsert(&vector.org_id, vector.person_id, model_version, &descriptor)
-                .map_err(|_| StoreError::Corrupt("vector values"))?;
-        }
+        store
+            .gallery_sets(&ModelVersion::new(model_version), |set| {
+                // Enrolment keeps one vector (the mean of its frames) until
+                // the matcher holds a set per person.
+                let Some(descriptor) = set.vectors.first().and_then(|v| descriptor(v.as_slice()))
+                else {
+                    return Err(StoreError::Corrupt("vector length"));
+                };
+                galleries
+                    .upsert(&set.org_id, set.person_id, model_version, &descriptor)
+                    .map_err(|_| StoreError::Corrupt("vector values"))
+            })
+            .await?;
         Ok(LiveGalleries {
             galleries: Arc::new(galleries),
             changes: Mutex::new(()),

@@ -2,10 +2,13 @@
 //! the operator), each entry committing to the one before it by hash, so
 //! that editing, inserting or removing an entry breaks the chain.
 
+use limen_domain::{UnixTime, now};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use sqlx::Row;
+use sqlx::any::AnyRow;
 
-use limen_domain::UnixTime;
+use crate::store::{Store, StoreError};
 
 /// The chain that holds the operator's own actions (organisations created
 /// and deleted); every other chain is named by its organisation's id.
@@ -105,6 +108,110 @@ pub fn verify_chain(entries: &[AuditEntry]) -> Result<(), BrokenLink> {
         expected_prev.clone_from(&entry.hash);
     }
     Ok(())
+}
+
+impl Store {
+    /// Appends an entry to a chain (an organisation's id, or the operator's).
+    pub async fn audit(&self, chain: &str, event: AuditEvent<'_>) -> Result<(), StoreError> {
+        // Two writers may race for the same next position; the primary key
+        // refuses the loser, who then links to the winner's entry instead.
+        let mut attempt = 0;
+        loop {
+            match self.try_append_audit(chain, &event).await {
+                Err(StoreError::Database(sqlx::Error::Database(e)))
+                    if e.is_unique_violation() && attempt < 10 =>
+                {
+                    attempt += 1
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn try_append_audit(
+        &self,
+        chain: &str,
+        event: &AuditEvent<'_>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let last = sqlx::query(
+            "SELECT seq, hash FROM audit_entries WHERE chain = $1 ORDER BY seq DESC LIMIT 1",
+        )
+        .bind(chain)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let (seq, prev_hash) = match last {
+            Some(row) => (
+                row.try_get::<i64, _>("seq")? + 1,
+                row.try_get::<Vec<u8>, _>("hash")?,
+            ),
+            None => (1, GENESIS_HASH.to_vec()),
+        };
+        let at = now();
+        let hash = entry_hash(&prev_hash, chain, seq, at, event);
+        sqlx::query(
+            "INSERT INTO audit_entries (chain, seq, at, actor, action, subject, detail, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(chain)
+        .bind(seq)
+        .bind(at)
+        .bind(event.actor)
+        .bind(event.action)
+        .bind(event.subject)
+        .bind(event.detail)
+        .bind(prev_hash)
+        .bind(hash)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn audit_trail(&self, chain: &str) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT chain, seq, at, actor, action, subject, detail, prev_hash, hash FROM audit_entries WHERE chain = $1 ORDER BY seq",
+        )
+        .bind(chain)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(audit_from_row).collect()
+    }
+
+    /// Checks every chain; returns how many entries were checked, or the
+    /// first broken link.
+    pub async fn verify_audit(&self) -> Result<Result<usize, BrokenLink>, StoreError> {
+        let chains: Vec<String> =
+            sqlx::query("SELECT DISTINCT chain FROM audit_entries ORDER BY chain")
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|r| r.try_get(0))
+                .collect::<Result<_, _>>()?;
+        let mut checked = 0;
+        for chain in chains {
+            let entries = self.audit_trail(&chain).await?;
+            if let Err(broken) = verify_chain(&entries) {
+                return Ok(Err(broken));
+            }
+            checked += entries.len();
+        }
+        Ok(Ok(checked))
+    }
+}
+
+fn audit_from_row(row: &AnyRow) -> Result<AuditEntry, StoreError> {
+    Ok(AuditEntry {
+        chain: row.try_get("chain")?,
+        seq: row.try_get("seq")?,
+        at: row.try_get("at")?,
+        actor: row.try_get("actor")?,
+        action: row.try_get("action")?,
+        subject: row.try_get("subject")?,
+        detail: row.try_get("detail")?,
+        prev_hash: row.try_get("prev_hash")?,
+        hash: row.try_get("hash")?,
+    })
 }
 
 #[cfg(test)]

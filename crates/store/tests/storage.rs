@@ -1,11 +1,13 @@
 //! One storage suite, run against SQLite and against PostgreSQL.
 
-use limen_domain::{NewPerson, OrgId, Person, PersonStatus, now};
+use limen_domain::{FaceVector, ModelVersion, NewPerson, OrgId, Person, PersonStatus, now};
 use limen_store::token::new_token;
-use limen_store::{AuditEvent, MasterKey, RedeemError, Store, StoreError};
+use limen_store::{AuditEvent, FaceChange, MasterKey, RedeemError, Store, StoreError};
 use sqlx::Row;
 
-const MODEL: &str = "dlib-resnet-v1";
+fn model() -> ModelVersion {
+    ModelVersion::new("dlib-resnet-v1")
+}
 
 /// The PostgreSQL server scripts/test.sh starts. Missing under CI is a
 /// failure; on a developer's machine the PostgreSQL half is skipped, loudly.
@@ -87,6 +89,8 @@ on_both!(
     audit_chain_detects_a_tampered_row,
     cancelling_keeps_only_a_dated_record,
     retention_purges_what_has_expired,
+    a_set_of_vectors_is_replaced_whole,
+    every_change_to_a_gallery_is_numbered_in_order,
 );
 
 async fn new_org(store: &Store, name: &str) -> OrgId {
@@ -104,7 +108,7 @@ fn row(n: usize, first: &str, last: &str, email: &str, acs: &str) -> NewPerson {
 
 async fn person_with_email(store: &Store, org: &OrgId, email: &str) -> Person {
     store
-        .people(org, MODEL)
+        .people(org, &model())
         .await
         .expect("people")
         .into_iter()
@@ -136,6 +140,11 @@ fn descriptor() -> Vec<f32> {
     (0..128)
         .map(|i| (i as f32 - 64.0) / 300.0 + 0.001)
         .collect()
+}
+
+/// A set of one vector, as enrolment from a single sitting may give.
+fn one_vector() -> Vec<FaceVector> {
+    vec![FaceVector::new(descriptor()).expect("valid")]
 }
 
 async fn import_is_all_or_nothing_and_updates_by_email(db: &TestDb) {
@@ -173,7 +182,7 @@ async fn import_is_all_or_nothing_and_updates_by_email(db: &TestDb) {
         vec![(2, "email"), (3, "acs_id")]
     );
     assert_eq!(
-        store.people(&org, MODEL).await.expect("people").len(),
+        store.people(&org, &model()).await.expect("people").len(),
         2,
         "nothing of the refused import was written"
     );
@@ -203,7 +212,7 @@ async fn status_of(
     store: &Store,
     org: &OrgId,
     person: &Person,
-    active_model: &str,
+    active_model: &ModelVersion,
 ) -> PersonStatus {
     store
         .people(org, active_model)
@@ -225,7 +234,7 @@ async fn statuses_follow_the_journey(db: &TestDb) {
         .expect("ok");
     let person = person_with_email(store, &org, "ann@acme.test").await;
     assert_eq!(
-        status_of(store, &org, &person, MODEL).await,
+        status_of(store, &org, &person, &model()).await,
         PersonStatus::Imported
     );
     let (_, hash) = new_token();
@@ -234,7 +243,7 @@ async fn statuses_follow_the_journey(db: &TestDb) {
         .await
         .expect("invite");
     assert_eq!(
-        status_of(store, &org, &person, MODEL).await,
+        status_of(store, &org, &person, &model()).await,
         PersonStatus::Invited
     );
     store
@@ -242,7 +251,7 @@ async fn statuses_follow_the_journey(db: &TestDb) {
         .await
         .expect("redeem");
     assert_eq!(
-        status_of(store, &org, &person, MODEL).await,
+        status_of(store, &org, &person, &model()).await,
         PersonStatus::Registered
     );
     store
@@ -250,29 +259,30 @@ async fn statuses_follow_the_journey(db: &TestDb) {
         .await
         .expect("consent");
     assert_eq!(
-        status_of(store, &org, &person, MODEL).await,
+        status_of(store, &org, &person, &model()).await,
         PersonStatus::Consented
     );
     store
-        .store_vector(&person, MODEL, &descriptor())
+        .replace_vectors(&person, &model(), &one_vector())
         .await
         .expect("vector");
     assert_eq!(
-        status_of(store, &org, &person, MODEL).await,
+        status_of(store, &org, &person, &model()).await,
         PersonStatus::Enrolled
     );
     assert_eq!(
-        status_of(store, &org, &person, "dlib-resnet-v2").await,
+        status_of(store, &org, &person, &ModelVersion::new("dlib-resnet-v2")).await,
         PersonStatus::RenewalNeeded
     );
-    let stored = store.vector(&person).await.expect("read").expect("present");
+    let stored = store.vectors(&person).await.expect("read");
+    assert_eq!(stored.len(), 1);
     assert_eq!(
-        (stored.model_version.as_str(), stored.values.as_slice()),
-        (MODEL, descriptor().as_slice())
+        (&stored[0].model_version, stored[0].vector.as_slice()),
+        (&model(), descriptor().as_slice())
     );
     assert!(store.withdraw_consent(&person).await.expect("withdraw"));
     assert_eq!(
-        status_of(store, &org, &person, MODEL).await,
+        status_of(store, &org, &person, &model()).await,
         PersonStatus::Registered
     );
     let consents = store.consents(&person).await.expect("consents");
@@ -302,7 +312,9 @@ async fn no_consent_no_vector(db: &TestDb) {
     let org = new_org(store, "Acme").await;
     let person = registered_person(store, &org, "ann@acme.test", "A1").await;
     assert!(matches!(
-        store.store_vector(&person, MODEL, &descriptor()).await,
+        store
+            .replace_vectors(&person, &model(), &one_vector())
+            .await,
         Err(StoreError::NoConsent)
     ));
     assert_eq!(vector_rows(db, &person).await, 0);
@@ -312,7 +324,7 @@ async fn no_consent_no_vector(db: &TestDb) {
         .await
         .expect("consent");
     store
-        .store_vector(&person, MODEL, &descriptor())
+        .replace_vectors(&person, &model(), &one_vector())
         .await
         .expect("stored with consent");
     assert_eq!(vector_rows(db, &person).await, 1);
@@ -323,13 +335,24 @@ async fn no_consent_no_vector(db: &TestDb) {
         "withdrawing consent deletes the vector at once"
     );
     assert!(matches!(
-        store.store_vector(&person, MODEL, &descriptor()).await,
+        store
+            .replace_vectors(&person, &model(), &one_vector())
+            .await,
         Err(StoreError::NoConsent)
     ));
-    assert!(matches!(
-        store.store_vector(&person, MODEL, &[f32::NAN]).await,
-        Err(StoreError::InvalidVector)
-    ));
+    store
+        .give_consent(&person, "v1", "api")
+        .await
+        .expect("consent again");
+    assert!(FaceVector::new(vec![f32::NAN; 128]).is_err());
+    let six = vec![FaceVector::new(descriptor()).expect("valid"); 6];
+    for refused in [&[][..], &six[..]] {
+        assert!(matches!(
+            store.replace_vectors(&person, &model(), refused).await,
+            Err(StoreError::InvalidVectorSet)
+        ));
+    }
+    assert_eq!(vector_rows(db, &person).await, 0);
 }
 
 async fn vectors_are_ciphertext_and_die_with_their_organisation(db: &TestDb) {
@@ -341,7 +364,7 @@ async fn vectors_are_ciphertext_and_die_with_their_organisation(db: &TestDb) {
         .await
         .expect("consent");
     store
-        .store_vector(&person, MODEL, &descriptor())
+        .replace_vectors(&person, &model(), &one_vector())
         .await
         .expect("vector");
 
@@ -363,7 +386,7 @@ async fn vectors_are_ciphertext_and_die_with_their_organisation(db: &TestDb) {
     assert!(!sealed.windows(8).any(|w| w == &big_endian[8..16]));
 
     assert!(store.delete_organisation(&org).await.expect("delete"));
-    assert!(store.vector(&person).await.expect("read").is_none());
+    assert!(store.vectors(&person).await.expect("read").is_empty());
     for table in ["organisations", "admin_tokens", "people"] {
         let column = if table == "organisations" {
             "id"
@@ -423,12 +446,12 @@ async fn organisations_are_isolated(db: &TestDb) {
         .await
         .expect("consent");
     store
-        .store_vector(&ann, MODEL, &descriptor())
+        .replace_vectors(&ann, &model(), &one_vector())
         .await
         .expect("vector");
 
     assert!(store.person(&b, &ann.id).await.expect("lookup").is_none());
-    assert!(store.people(&b, MODEL).await.expect("people").is_empty());
+    assert!(store.people(&b, &model()).await.expect("people").is_empty());
     assert!(!store.delete_person(&b, &ann.id).await.expect("delete"));
     let (_, hash) = new_token();
     assert!(matches!(
@@ -440,14 +463,16 @@ async fn organisations_are_isolated(db: &TestDb) {
     // Ann as if she belonged to organisation B: every person-scoped call must miss.
     let mut forged = ann.clone();
     forged.org_id = b.clone();
-    assert!(store.vector(&forged).await.expect("read").is_none());
-    assert!(!store.delete_vector(&forged).await.expect("delete"));
+    assert!(store.vectors(&forged).await.expect("read").is_empty());
+    assert!(!store.delete_vectors(&forged).await.expect("delete"));
     assert!(matches!(
         store.withdraw_consent(&forged).await,
         Err(StoreError::UnknownPerson)
     ));
     assert!(matches!(
-        store.store_vector(&forged, MODEL, &descriptor()).await,
+        store
+            .replace_vectors(&forged, &model(), &one_vector())
+            .await,
         Err(StoreError::UnknownPerson)
     ));
     assert!(matches!(
@@ -457,7 +482,7 @@ async fn organisations_are_isolated(db: &TestDb) {
     assert!(store.consents(&forged).await.expect("consents").is_empty());
     assert!(store.password_hash(&forged).await.expect("hash").is_none());
     assert!(
-        store.vector(&ann).await.expect("read").is_some(),
+        !store.vectors(&ann).await.expect("read").is_empty(),
         "A's data is untouched"
     );
     assert!(store.person(&a, &ann.id).await.expect("lookup").is_some());
@@ -628,7 +653,7 @@ async fn cancelling_keeps_only_a_dated_record(db: &TestDb) {
         .await
         .expect("consent");
     store
-        .store_vector(&person, MODEL, &descriptor())
+        .replace_vectors(&person, &model(), &one_vector())
         .await
         .expect("vector");
     let (_, session) = new_token();
@@ -654,13 +679,13 @@ async fn cancelling_keeps_only_a_dated_record(db: &TestDb) {
     );
     assert!(store.password_hash(&person).await.expect("hash").is_none());
     assert!(store.consents(&person).await.expect("consents").is_empty());
-    assert!(store.vector(&person).await.expect("vector").is_none());
+    assert!(store.vectors(&person).await.expect("vector").is_empty());
     assert_eq!(
         store.cancellations(&person).await.expect("records").len(),
         1
     );
     assert_eq!(
-        status_of(store, &org, &person, MODEL).await,
+        status_of(store, &org, &person, &model()).await,
         PersonStatus::Imported
     );
 
@@ -730,4 +755,174 @@ async fn retention_purges_what_has_expired(db: &TestDb) {
             .is_empty(),
         "an old one is not"
     );
+}
+
+fn vector_of(seed: f32) -> FaceVector {
+    FaceVector::new((0..128).map(|i| seed + i as f32 / 1000.0).collect()).expect("valid")
+}
+
+async fn a_set_of_vectors_is_replaced_whole(db: &TestDb) {
+    let store = &db.store;
+    let org = new_org(store, "Acme").await;
+    let person = registered_person(store, &org, "ann@acme.test", "A1").await;
+    store
+        .give_consent(&person, "v1", "api")
+        .await
+        .expect("consent");
+    let three = [vector_of(0.1), vector_of(0.2), vector_of(0.3)];
+    store
+        .replace_vectors(&person, &model(), &three)
+        .await
+        .expect("three");
+    let stored = store.vectors(&person).await.expect("read");
+    assert_eq!(
+        stored.iter().map(|v| v.vector.clone()).collect::<Vec<_>>(),
+        three,
+        "read back in the order given"
+    );
+    assert_eq!(vector_rows(db, &person).await, 3);
+    assert_eq!(
+        store
+            .gallery_set(&org, &person.id, &model())
+            .await
+            .expect("set"),
+        three
+    );
+    assert!(
+        store
+            .gallery_set(&org, &person.id, &ModelVersion::new("other-model"))
+            .await
+            .expect("set")
+            .is_empty(),
+        "a gallery of another model holds none of them"
+    );
+
+    let renewed = [vector_of(0.9)];
+    store
+        .replace_vectors(&person, &ModelVersion::new("dlib-resnet-v2"), &renewed)
+        .await
+        .expect("renewal");
+    let stored = store.vectors(&person).await.expect("read");
+    assert_eq!(stored.len(), 1, "the old set is gone whole");
+    assert_eq!(stored[0].model_version.as_str(), "dlib-resnet-v2");
+    assert_eq!(vector_rows(db, &person).await, 1);
+
+    // The galleries' loader sees every consenting person's set, grouped.
+    let bob = registered_person(store, &org, "bob@acme.test", "A2").await;
+    store
+        .give_consent(&bob, "v1", "api")
+        .await
+        .expect("consent");
+    store
+        .replace_vectors(&bob, &model(), &[vector_of(0.4), vector_of(0.5)])
+        .await
+        .expect("bob");
+    store
+        .replace_vectors(&person, &model(), &three)
+        .await
+        .expect("three again");
+    let mut sets = Vec::new();
+    store
+        .gallery_sets(&model(), |set| {
+            if set.org_id == org {
+                sets.push((set.person_id, set.vectors.len()));
+            }
+            Ok(())
+        })
+        .await
+        .expect("load");
+    sets.sort();
+    let mut expected = vec![(person.id.clone(), 3), (bob.id.clone(), 2)];
+    expected.sort();
+    assert_eq!(sets, expected);
+    store.withdraw_consent(&bob).await.expect("withdraw");
+    assert!(
+        store
+            .gallery_set(&org, &bob.id, &model())
+            .await
+            .expect("set")
+            .is_empty()
+    );
+}
+
+async fn every_change_to_a_gallery_is_numbered_in_order(db: &TestDb) {
+    let store = &db.store;
+    let org = new_org(store, "Acme").await;
+    let person = registered_person(store, &org, "ann@acme.test", "A1").await;
+    let start = store.face_change_head().await.expect("head");
+    let ann = |seq| FaceChange {
+        seq,
+        org_id: org.clone(),
+        person_id: Some(person.id.clone()),
+    };
+
+    store
+        .give_consent(&person, "v1", "api")
+        .await
+        .expect("consent");
+    assert_eq!(
+        store.face_change_head().await.expect("head"),
+        start,
+        "consent alone changes no gallery"
+    );
+    store
+        .replace_vectors(&person, &model(), &one_vector())
+        .await
+        .expect("enrol");
+    assert!(store.delete_vectors(&person).await.expect("remove"));
+    assert!(
+        !store.delete_vectors(&person).await.expect("remove again"),
+        "nothing left to remove, nothing recorded"
+    );
+    store
+        .replace_vectors(&person, &model(), &one_vector())
+        .await
+        .expect("enrol again");
+    assert!(store.withdraw_consent(&person).await.expect("withdraw"));
+    store.cancel_registration(&person).await.expect("cancel");
+    assert!(store.delete_person(&org, &person.id).await.expect("erase"));
+    assert!(store.delete_organisation(&org).await.expect("delete"));
+
+    let head = store.face_change_head().await.expect("head");
+    let changes: Vec<FaceChange> = store
+        .face_changes_after(start, 100)
+        .await
+        .expect("changes")
+        .into_iter()
+        .filter(|c| c.org_id == org)
+        .collect();
+    let mut expected: Vec<FaceChange> = (1..=6).map(|n| ann(start + n)).collect();
+    expected.push(FaceChange {
+        seq: start + 7,
+        org_id: org.clone(),
+        person_id: None,
+    });
+    if head == start + 7 {
+        // Alone on this database: the numbers follow on without a gap.
+        assert_eq!(changes, expected);
+    } else {
+        // Other tests share the PostgreSQL database: ours are in order.
+        assert_eq!(changes.len(), 7);
+        assert!(changes.windows(2).all(|w| w[0].seq < w[1].seq));
+        assert_eq!(changes[6].person_id, None);
+    }
+    assert_eq!(
+        store
+            .face_changes_after(head, 100)
+            .await
+            .expect("none")
+            .len(),
+        0
+    );
+    // Pruning forgets old changes but never the head.
+    store.prune_face_changes(now() + 1).await.expect("prune");
+    assert!(
+        store
+            .face_changes_after(start, 100)
+            .await
+            .expect("pruned")
+            .iter()
+            .all(|c| c.org_id != org)
+    );
+    assert!(store.face_change_head().await.expect("head") >= head);
 }

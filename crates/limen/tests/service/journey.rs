@@ -30,7 +30,9 @@ fn status_of(server: &Server, admin: &str, person: &str) -> String {
         .cloned()
         .expect("listed");
     assert!(
-        entry.get("vector").is_none() && entry.get("face_vector").is_none(),
+        ["vector", "face_vector", "face_vectors"]
+            .iter()
+            .all(|key| entry.get(*key).is_none()),
         "the admin never sees a vector"
     );
     entry["status"].as_str().expect("status").to_owned()
@@ -309,11 +311,16 @@ fn journey(backend: Backend) {
     assert_eq!(export["consents"][0]["method"], "api");
     assert!(export["consents"][0]["given_at"].as_i64().is_some());
     assert_eq!(
-        export["face_vector"]["model_version"],
+        export["face_vectors"].as_array().map(Vec::len),
+        Some(1),
+        "one sitting, one vector"
+    );
+    assert_eq!(
+        export["face_vectors"][0]["model_version"],
         model_version.as_str()
     );
     assert_eq!(export["person"]["acs_id"], "CARD-1");
-    let vector: Vec<f64> = export["face_vector"]["values"]
+    let vector: Vec<f64> = export["face_vectors"][0]["values"]
         .as_array()
         .expect("values")
         .iter()

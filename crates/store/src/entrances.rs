@@ -1,9 +1,7 @@
-//! Entrances, their camera devices, the in-memory galleries' source, and the
-//! decision events of passages.
+//! Entrances, their camera devices, and the decision events of passages.
 
 use limen_domain::{
-    ConnectorKind, Decision, DecisionEvent, DeviceId, Entrance, EntranceId, OrgId, PersonId,
-    UnixTime, now,
+    ConnectorKind, Decision, DecisionEvent, DeviceId, Entrance, EntranceId, OrgId, PersonId, now,
 };
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -25,13 +23,6 @@ pub enum NewConnector<'a> {
 pub struct DeviceAtEntrance {
     pub device_id: DeviceId,
     pub entrance: Entrance,
-}
-
-/// A decrypted vector for an in-memory gallery; wiped when dropped.
-pub struct GalleryVector {
-    pub org_id: OrgId,
-    pub person_id: PersonId,
-    pub values: Zeroizing<Vec<f32>>,
 }
 
 const ENTRANCE_COLUMNS: &str = "e.id, e.org_id, e.name, e.connector, e.http_url, e.created_at";
@@ -191,44 +182,6 @@ impl Store {
         .transpose()
     }
 
-    /// Every vector of `model_version` whose owner has an active consent,
-    /// decrypted, for the in-memory galleries.
-    pub async fn gallery_vectors(
-        &self,
-        model_version: &str,
-    ) -> Result<Vec<GalleryVector>, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        let rows = sqlx::query(
-            "SELECT p.org_id, p.id, v.sealed FROM face_vectors v JOIN people p ON p.id = v.person_id \
-             WHERE v.model_version = $1 AND EXISTS \
-               (SELECT 1 FROM consents c WHERE c.person_id = p.id AND c.withdrawn_at IS NULL) \
-             ORDER BY p.org_id",
-        )
-        .bind(model_version)
-        .fetch_all(&mut *conn)
-        .await?;
-        let mut vectors = Vec::with_capacity(rows.len());
-        let mut key = None;
-        for row in &rows {
-            let org_id = parse_col(row, "org_id", OrgId::parse)?;
-            let person_id = parse_col(row, "id", PersonId::parse)?;
-            let sealed: Vec<u8> = row.try_get("sealed")?;
-            let org_key = match key.take() {
-                Some((org, k)) if org == org_id => k,
-                _ => self.data_key(&mut conn, &org_id).await?,
-            };
-            let values =
-                crate::store::open_vector(&org_key, &sealed, &org_id, &person_id, model_version)?;
-            key = Some((org_id.clone(), org_key));
-            vectors.push(GalleryVector {
-                org_id,
-                person_id,
-                values,
-            });
-        }
-        Ok(vectors)
-    }
-
     pub async fn record_decision(
         &self,
         org: &OrgId,
@@ -279,15 +232,6 @@ impl Store {
                 })
             })
             .collect()
-    }
-
-    /// Deletes decision events older than `before` (their retention is over).
-    pub async fn purge_decision_events(&self, before: UnixTime) -> Result<u64, StoreError> {
-        Ok(sqlx::query("DELETE FROM decision_events WHERE at < $1")
-            .bind(before)
-            .execute(&self.pool)
-            .await?
-            .rows_affected())
     }
 }
 

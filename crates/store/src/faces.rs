@@ -1,0 +1,463 @@
+//! Consent and face vectors: a person's set of up to
+//! [`MAX_VECTORS_PER_PERSON`] vectors, each sealed with the organisation's
+//! data key and tagged with the model that made it, stored only while the
+//! person consents. Every change to a set is recorded as a face change.
+
+use std::collections::HashMap;
+
+use futures_util::TryStreamExt;
+use limen_domain::{
+    Consent, FaceVector, MAX_VECTORS_PER_PERSON, ModelVersion, OrgId, Person, PersonId, UnixTime,
+    now,
+};
+use sqlx::{AnyConnection, Row};
+use zeroize::Zeroizing;
+
+use crate::changes::record_face_change;
+use crate::crypto::DataKey;
+use crate::store::{Store, StoreError, lock_person, parse_col};
+
+/// One of a person's vectors, decrypted.
+#[derive(Debug)]
+pub struct StoredVector {
+    pub model_version: ModelVersion,
+    pub enrolled_at: UnixTime,
+    pub vector: FaceVector,
+}
+
+/// A consenting person's vectors of one model, decrypted, for a gallery.
+#[derive(Debug)]
+pub struct GallerySet {
+    pub org_id: OrgId,
+    pub person_id: PersonId,
+    pub vectors: Vec<FaceVector>,
+}
+
+const ACTIVE_CONSENT: &str =
+    "EXISTS (SELECT 1 FROM consents c WHERE c.person_id = p.id AND c.withdrawn_at IS NULL)";
+
+impl Store {
+    pub async fn give_consent(
+        &self,
+        person: &Person,
+        statement_version: &str,
+        method: &str,
+    ) -> Result<Consent, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if !lock_person(&mut tx, &person.org_id, &person.id).await? {
+            return Err(StoreError::UnknownPerson);
+        }
+        let given_at = now();
+        // A new consent replaces the active one (for example for a newer statement).
+        sqlx::query(
+            "UPDATE consents SET withdrawn_at = $2 WHERE person_id = $1 AND withdrawn_at IS NULL",
+        )
+        .bind(person.id.as_str())
+        .bind(given_at)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("INSERT INTO consents (person_id, statement_version, method, given_at) VALUES ($1, $2, $3, $4)")
+            .bind(person.id.as_str())
+            .bind(statement_version)
+            .bind(method)
+            .bind(given_at)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Consent {
+            statement_version: statement_version.to_owned(),
+            method: method.to_owned(),
+            given_at,
+            withdrawn_at: None,
+        })
+    }
+
+    /// Withdraws consent and deletes the vectors in the same transaction.
+    /// Returns whether there was an active consent.
+    pub async fn withdraw_consent(&self, person: &Person) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if !lock_person(&mut tx, &person.org_id, &person.id).await? {
+            return Err(StoreError::UnknownPerson);
+        }
+        let withdrawn = sqlx::query(
+            "UPDATE consents SET withdrawn_at = $2 WHERE person_id = $1 AND withdrawn_at IS NULL",
+        )
+        .bind(person.id.as_str())
+        .bind(now())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let deleted = sqlx::query("DELETE FROM face_vectors WHERE person_id = $1")
+            .bind(person.id.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if withdrawn + deleted > 0 {
+            record_face_change(&mut tx, self.backend(), &person.org_id, Some(&person.id)).await?;
+        }
+        tx.commit().await?;
+        Ok(withdrawn > 0)
+    }
+
+    pub async fn consents(&self, person: &Person) -> Result<Vec<Consent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT c.statement_version, c.method, c.given_at, c.withdrawn_at FROM consents c JOIN people p ON p.id = c.person_id \
+             WHERE p.org_id = $1 AND p.id = $2 ORDER BY c.given_at, c.id",
+        )
+        .bind(person.org_id.as_str())
+        .bind(person.id.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Consent {
+                    statement_version: row.try_get("statement_version")?,
+                    method: row.try_get("method")?,
+                    given_at: row.try_get("given_at")?,
+                    withdrawn_at: row.try_get("withdrawn_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Replaces the person's whole set of vectors (enrolment, renewal),
+    /// each encrypted with their organisation's data key. Refused unless
+    /// the person has an active consent at the moment of writing (P3).
+    pub async fn replace_vectors(
+        &self,
+        person: &Person,
+        model_version: &ModelVersion,
+        vectors: &[FaceVector],
+    ) -> Result<(), StoreError> {
+        if vectors.is_empty() || vectors.len() > MAX_VECTORS_PER_PERSON {
+            return Err(StoreError::InvalidVectorSet);
+        }
+        let mut tx = self.pool.begin().await?;
+        // Locking the person serialises this with a concurrent withdrawal,
+        // which would otherwise delete the vectors before they are written.
+        if !lock_person(&mut tx, &person.org_id, &person.id).await? {
+            return Err(StoreError::UnknownPerson);
+        }
+        let consented: i64 = sqlx::query(
+            "SELECT COUNT(*) FROM consents WHERE person_id = $1 AND withdrawn_at IS NULL",
+        )
+        .bind(person.id.as_str())
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
+        if consented == 0 {
+            return Err(StoreError::NoConsent);
+        }
+        let key = self.data_key(&mut tx, &person.org_id).await?;
+        sqlx::query("DELETE FROM face_vectors WHERE person_id = $1")
+            .bind(person.id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        let enrolled_at = now();
+        let context = vector_context(&person.org_id, &person.id, model_version);
+        for (slot, vector) in vectors.iter().enumerate() {
+            let plain: Zeroizing<Vec<u8>> = Zeroizing::new(
+                vector
+                    .as_slice()
+                    .iter()
+                    .flat_map(|v| v.to_le_bytes())
+                    .collect(),
+            );
+            sqlx::query(
+                "INSERT INTO face_vectors (person_id, slot, model_version, sealed, enrolled_at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(person.id.as_str())
+            .bind(slot as i64)
+            .bind(model_version.as_str())
+            .bind(key.seal(&plain, &context))
+            .bind(enrolled_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        record_face_change(&mut tx, self.backend(), &person.org_id, Some(&person.id)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The person's vectors, decrypted, in the order they were given.
+    pub async fn vectors(&self, person: &Person) -> Result<Vec<StoredVector>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let rows = sqlx::query(
+            "SELECT v.model_version, v.sealed, v.enrolled_at FROM face_vectors v JOIN people p ON p.id = v.person_id \
+             WHERE p.org_id = $1 AND p.id = $2 ORDER BY v.slot",
+        )
+        .bind(person.org_id.as_str())
+        .bind(person.id.as_str())
+        .fetch_all(&mut *conn)
+        .await?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let key = self.data_key(&mut conn, &person.org_id).await?;
+        rows.iter()
+            .map(|row| {
+                let model_version = ModelVersion::new(row.try_get::<String, _>("model_version")?);
+                let sealed: Vec<u8> = row.try_get("sealed")?;
+                Ok(StoredVector {
+                    vector: open_vector(&key, &sealed, &person.org_id, &person.id, &model_version)?,
+                    model_version,
+                    enrolled_at: row.try_get("enrolled_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Deletes the person's vectors (consent stays); false when there were none.
+    pub async fn delete_vectors(&self, person: &Person) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if !lock_person(&mut tx, &person.org_id, &person.id).await? {
+            return Ok(false);
+        }
+        let deleted = sqlx::query("DELETE FROM face_vectors WHERE person_id = $1")
+            .bind(person.id.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if deleted > 0 {
+            record_face_change(&mut tx, self.backend(), &person.org_id, Some(&person.id)).await?;
+        }
+        tx.commit().await?;
+        Ok(deleted > 0)
+    }
+
+    /// Every consenting person's set of `model_version`, decrypted and
+    /// handed to `each` one set at a time, so that a large gallery is never
+    /// held twice in memory.
+    pub async fn gallery_sets(
+        &self,
+        model_version: &ModelVersion,
+        mut each: impl FnMut(GallerySet) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let keys = self.all_data_keys(&mut conn).await?;
+        let sql = format!(
+            "SELECT p.org_id, p.id, v.sealed FROM face_vectors v JOIN people p ON p.id = v.person_id \
+             WHERE v.model_version = $1 AND {ACTIVE_CONSENT} ORDER BY p.org_id, p.id, v.slot"
+        );
+        let mut rows = sqlx::query(&sql)
+            .bind(model_version.as_str())
+            .fetch(&mut *conn);
+        let mut current: Option<GallerySet> = None;
+        while let Some(row) = rows.try_next().await? {
+            let org_id = parse_col(&row, "org_id", OrgId::parse)?;
+            let person_id = parse_col(&row, "id", PersonId::parse)?;
+            let sealed: Vec<u8> = row.try_get("sealed")?;
+            let key = keys
+                .get(&org_id)
+                .ok_or(StoreError::Corrupt("vector without an organisation"))?;
+            let vector = open_vector(key, &sealed, &org_id, &person_id, model_version)?;
+            match &mut current {
+                Some(set) if set.person_id == person_id => set.vectors.push(vector),
+                _ => {
+                    if let Some(done) = current.take() {
+                        each(done)?;
+                    }
+                    current = Some(GallerySet {
+                        org_id,
+                        person_id,
+                        vectors: vec![vector],
+                    });
+                }
+            }
+        }
+        if let Some(done) = current {
+            each(done)?;
+        }
+        Ok(())
+    }
+
+    /// One person's vectors of `model_version` as a gallery must hold them:
+    /// empty unless the person exists and consents.
+    pub async fn gallery_set(
+        &self,
+        org: &OrgId,
+        person: &PersonId,
+        model_version: &ModelVersion,
+    ) -> Result<Vec<FaceVector>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let rows = sqlx::query(&format!(
+            "SELECT v.sealed FROM face_vectors v JOIN people p ON p.id = v.person_id \
+             WHERE p.org_id = $1 AND p.id = $2 AND v.model_version = $3 AND {ACTIVE_CONSENT} ORDER BY v.slot"
+        ))
+        .bind(org.as_str())
+        .bind(person.as_str())
+        .bind(model_version.as_str())
+        .fetch_all(&mut *conn)
+        .await?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let key = self.data_key(&mut conn, org).await?;
+        rows.iter()
+            .map(|row| {
+                open_vector(
+                    &key,
+                    &row.try_get::<Vec<u8>, _>("sealed")?,
+                    org,
+                    person,
+                    model_version,
+                )
+            })
+            .collect()
+    }
+
+    async fn all_data_keys(
+        &self,
+        conn: &mut AnyConnection,
+    ) -> Result<HashMap<OrgId, DataKey>, StoreError> {
+        let orgs: Vec<OrgId> = sqlx::query("SELECT id FROM organisations")
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|row| parse_col(row, "id", OrgId::parse))
+            .collect::<Result<_, _>>()?;
+        let mut keys = HashMap::with_capacity(orgs.len());
+        for org in orgs {
+            let key = self.data_key(conn, &org).await?;
+            keys.insert(org, key);
+        }
+        Ok(keys)
+    }
+}
+
+/// What a sealed vector is bound to: moving it to another person,
+/// organisation or model makes it fail to open. (Not its slot: the order
+/// within one person's set carries no meaning.)
+fn vector_context(org: &OrgId, person: &PersonId, model_version: &ModelVersion) -> Vec<u8> {
+    format!("limen vector\0{org}\0{person}\0{model_version}").into_bytes()
+}
+
+fn open_vector(
+    key: &DataKey,
+    sealed: &[u8],
+    org: &OrgId,
+    person: &PersonId,
+    model_version: &ModelVersion,
+) -> Result<FaceVector, StoreError> {
+    let plain = key
+        .open(sealed, &vector_context(org, person, model_version))
+        .map_err(|_| StoreError::Corrupt("vector"))?;
+    if plain.len() % 4 != 0 {
+        return Err(StoreError::Corrupt("vector length"));
+    }
+    let values = plain
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    FaceVector::new(values).map_err(|_| StoreError::Corrupt("vector values"))
+}
+
+#[cfg(test)]
+mod tests {
+    use limen_domain::NewPerson;
+    use sqlx::Connection;
+
+    use super::*;
+    use crate::MasterKey;
+
+    fn master() -> MasterKey {
+        MasterKey::from_bytes([9; 32])
+    }
+
+    /// A database made before vector sets (schema version 2) keeps its
+    /// vector: the one row becomes a set of one, still readable.
+    async fn a_single_vector_becomes_a_set_of_one(url: &str) {
+        let model = ModelVersion::new("dlib-resnet-v1");
+        let values: Vec<f32> = (0..128).map(|i| i as f32 / 256.0).collect();
+        let old = Store::open_at(url, master(), 2).await.expect("version 2");
+        let org = old
+            .create_organisation("Acme", &[1; 32])
+            .await
+            .expect("organisation")
+            .id;
+        let row = NewPerson::parse(1, "Ann", "Lee", "ann@acme.test", "A1").expect("row");
+        old.import_people(&org, &[row])
+            .await
+            .expect("import")
+            .expect("accepted");
+        let person = old
+            .people(&org, &model)
+            .await
+            .expect("people")
+            .remove(0)
+            .person;
+        old.give_consent(&person, "v1", "api")
+            .await
+            .expect("consent");
+        let mut conn = old.pool.acquire().await.expect("connection");
+        let key = old.data_key(&mut conn, &org).await.expect("key");
+        let plain: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let sealed = key.seal(&plain, &vector_context(&org, &person.id, &model));
+        sqlx::query(
+            "INSERT INTO face_vectors (person_id, model_version, sealed, enrolled_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(person.id.as_str())
+        .bind(model.as_str())
+        .bind(sealed)
+        .bind(1_000_i64)
+        .execute(&mut *conn)
+        .await
+        .expect("a version-2 vector row");
+        drop(conn);
+        old.close().await;
+
+        let store = Store::open(url, master()).await.expect("migrated");
+        let stored = store.vectors(&person).await.expect("read");
+        assert_eq!(stored.len(), 1);
+        assert_eq!(stored[0].vector.as_slice(), values.as_slice());
+        assert_eq!(
+            (&stored[0].model_version, stored[0].enrolled_at),
+            (&model, 1_000)
+        );
+        assert_eq!(
+            store
+                .gallery_set(&org, &person.id, &model)
+                .await
+                .expect("set")
+                .len(),
+            1
+        );
+        assert_eq!(store.face_change_head().await.expect("head"), 0);
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn sqlite_single_vectors_migrate_to_sets() {
+        let dir = std::env::temp_dir().join(format!("limen-migrate-{}", OrgId::generate()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        a_single_vector_becomes_a_set_of_one(&format!("sqlite:{}", dir.join("limen.db").display()))
+            .await;
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
+
+    #[tokio::test]
+    async fn postgres_single_vectors_migrate_to_sets() {
+        let Ok(base) = std::env::var("LIMEN_TEST_POSTGRES_URL") else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI is set but LIMEN_TEST_POSTGRES_URL is not: run the tests through scripts/test.sh"
+            );
+            eprintln!(
+                "NOTICE: LIMEN_TEST_POSTGRES_URL is unset, so this PostgreSQL test is SKIPPED"
+            );
+            return;
+        };
+        let name = format!("limen_migrate_{}", OrgId::generate());
+        let mut admin = sqlx::PgConnection::connect(&base).await.expect("connect");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .expect("create database");
+        let (prefix, _) = base.rsplit_once('/').expect("a database URL with a path");
+        a_single_vector_becomes_a_set_of_one(&format!("{prefix}/{name}")).await;
+        sqlx::query(&format!("DROP DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .expect("drop database");
+    }
+}

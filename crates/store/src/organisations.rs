@@ -1,0 +1,171 @@
+//! Organisations (the operator's customers), their data keys and their
+//! admin tokens.
+
+use limen_domain::{OrgId, Organisation, now};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::changes::record_face_change;
+use crate::store::{Backend, Store, StoreError, parse_col};
+
+impl Store {
+    /// Creates an organisation with a fresh data key and its first admin
+    /// token (given here as its hash).
+    pub async fn create_organisation(
+        &self,
+        name: &str,
+        admin_token_hash: &[u8],
+    ) -> Result<Organisation, StoreError> {
+        let id = OrgId::generate();
+        let wrapped = self.master_key().new_wrapped_data_key(id.as_str());
+        let created_at = now();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO organisations (id, name, wrapped_key, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id.as_str())
+        .bind(name)
+        .bind(wrapped)
+        .bind(created_at)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO admin_tokens (token_hash, org_id, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(admin_token_hash.to_vec())
+        .bind(id.as_str())
+        .bind(created_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Organisation {
+            id,
+            name: name.to_owned(),
+            created_at,
+        })
+    }
+
+    pub async fn organisations(&self) -> Result<Vec<Organisation>, StoreError> {
+        let rows =
+            sqlx::query("SELECT id, name, created_at FROM organisations ORDER BY created_at, name")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(organisation_from_row).collect()
+    }
+
+    pub async fn organisation(&self, id: &OrgId) -> Result<Option<Organisation>, StoreError> {
+        let row = sqlx::query("SELECT id, name, created_at FROM organisations WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(organisation_from_row).transpose()
+    }
+
+    /// Erases the organisation with everything it holds, its audit chain
+    /// and its wrapped data key: whatever copies of its ciphertext survive
+    /// elsewhere can no longer be decrypted. Recorded as a face change, so
+    /// that every instance drops the organisation's gallery.
+    pub async fn delete_organisation(&self, id: &OrgId) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // People first, as every change to one person locks them first:
+        // the two orders cannot deadlock.
+        sqlx::query("UPDATE people SET id = id WHERE org_id = $1")
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        // Explicit deletes rather than relying on cascades alone, so that
+        // nothing of the organisation outlives it even if a foreign key is
+        // ever declared without ON DELETE CASCADE.
+        for statement in [
+            "DELETE FROM decision_events WHERE org_id = $1",
+            "DELETE FROM devices WHERE entrance_id IN (SELECT id FROM entrances WHERE org_id = $1)",
+            "DELETE FROM entrances WHERE org_id = $1",
+            "DELETE FROM face_vectors WHERE person_id IN (SELECT id FROM people WHERE org_id = $1)",
+            "DELETE FROM consents WHERE person_id IN (SELECT id FROM people WHERE org_id = $1)",
+            "DELETE FROM sessions WHERE person_id IN (SELECT id FROM people WHERE org_id = $1)",
+            "DELETE FROM accounts WHERE person_id IN (SELECT id FROM people WHERE org_id = $1)",
+            "DELETE FROM invitations WHERE person_id IN (SELECT id FROM people WHERE org_id = $1)",
+            "DELETE FROM people WHERE org_id = $1",
+            "DELETE FROM cancellations WHERE org_id = $1",
+            "DELETE FROM admin_tokens WHERE org_id = $1",
+            "DELETE FROM audit_entries WHERE chain = $1",
+        ] {
+            sqlx::query(statement)
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        let deleted = sqlx::query("DELETE FROM organisations WHERE id = $1")
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if deleted == 0 {
+            return Ok(false);
+        }
+        record_face_change(&mut tx, self.backend(), id, None).await?;
+        tx.commit().await?;
+        if self.backend() == Backend::Sqlite {
+            // Deleted pages keep their old bytes until overwritten: VACUUM
+            // rebuilds the file, and the checkpoint empties the write-ahead
+            // log that VACUUM itself wrote through.
+            sqlx::query("VACUUM").execute(&self.pool).await?;
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(true)
+    }
+
+    /// Gives the organisation a new admin token (as its hash) and revokes
+    /// every earlier one. False when there is no such organisation.
+    pub async fn replace_admin_token(
+        &self,
+        org: &OrgId,
+        token_hash: &[u8],
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let exists = sqlx::query("SELECT id FROM organisations WHERE id = $1")
+            .bind(org.as_str())
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
+        if !exists {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM admin_tokens WHERE org_id = $1")
+            .bind(org.as_str())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO admin_tokens (token_hash, org_id, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(token_hash.to_vec())
+        .bind(org.as_str())
+        .bind(now())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    pub async fn org_for_admin_token(
+        &self,
+        token_hash: &[u8],
+    ) -> Result<Option<OrgId>, StoreError> {
+        let row = sqlx::query("SELECT org_id FROM admin_tokens WHERE token_hash = $1")
+            .bind(token_hash.to_vec())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| parse_col(&r, "org_id", OrgId::parse))
+            .transpose()
+    }
+}
+
+fn organisation_from_row(row: &AnyRow) -> Result<Organisation, StoreError> {
+    Ok(Organisation {
+        id: parse_col(row, "id", OrgId::parse)?,
+        name: row.try_get("name")?,
+        created_at: row.try_get("created_at")?,
+    })
+}

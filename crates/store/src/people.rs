@@ -1,0 +1,216 @@
+//! The people an organisation imports.
+
+use limen_domain::{
+    AcsId, EmailAddress, ImportReport, ModelVersion, NewPerson, OrgId, Person, PersonId,
+    PersonName, PersonOverview, PersonStatus, RowError, now,
+};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use crate::changes::record_face_change;
+use crate::store::{Store, StoreError, lock_person, parse_col};
+
+pub(crate) const PERSON_COLUMNS: &str =
+    "p.id, p.org_id, p.first_name, p.last_name, p.email, p.acs_id, p.created_at, p.invited_at";
+
+impl Store {
+    /// The rows that clash with each other or with someone already in the
+    /// organisation (another person holding the same ACS id).
+    pub async fn import_conflicts(
+        &self,
+        org: &OrgId,
+        rows: &[NewPerson],
+    ) -> Result<Vec<RowError>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        import_conflicts(&mut conn, org, rows).await
+    }
+
+    /// Imports people all-or-nothing: new e-mail addresses are created,
+    /// known ones updated. If any row clashes (see [`Store::import_conflicts`])
+    /// the clashes are returned and nothing is written.
+    pub async fn import_people(
+        &self,
+        org: &OrgId,
+        rows: &[NewPerson],
+    ) -> Result<Result<ImportReport, Vec<RowError>>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let errors = import_conflicts(&mut tx, org, rows).await?;
+        if !errors.is_empty() {
+            return Ok(Err(errors));
+        }
+        let mut report = ImportReport {
+            created: 0,
+            updated: 0,
+        };
+        for row in rows {
+            let updated = sqlx::query(
+                "UPDATE people SET first_name = $3, last_name = $4, acs_id = $5 WHERE org_id = $1 AND email = $2",
+            )
+            .bind(org.as_str())
+            .bind(row.email.as_str())
+            .bind(row.first_name.as_str())
+            .bind(row.last_name.as_str())
+            .bind(row.acs_id.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if updated > 0 {
+                report.updated += 1;
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO people (id, org_id, first_name, last_name, email, acs_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(PersonId::generate().as_str())
+            .bind(org.as_str())
+            .bind(row.first_name.as_str())
+            .bind(row.last_name.as_str())
+            .bind(row.email.as_str())
+            .bind(row.acs_id.as_str())
+            .bind(now())
+            .execute(&mut *tx)
+            .await?;
+            report.created += 1;
+        }
+        tx.commit().await?;
+        Ok(Ok(report))
+    }
+
+    /// Everyone in the organisation with their status. `active_model` is
+    /// the model version new vectors are made with; older vectors need renewal.
+    pub async fn people(
+        &self,
+        org: &OrgId,
+        active_model: &ModelVersion,
+    ) -> Result<Vec<PersonOverview>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {PERSON_COLUMNS}, a.registered_at, \
+               (SELECT COUNT(*) FROM consents c WHERE c.person_id = p.id AND c.withdrawn_at IS NULL) AS active_consents, \
+               (SELECT COUNT(*) FROM face_vectors v WHERE v.person_id = p.id) AS vectors, \
+               (SELECT COUNT(*) FROM face_vectors v WHERE v.person_id = p.id AND v.model_version = $2) AS current_vectors \
+             FROM people p LEFT JOIN accounts a ON a.person_id = p.id \
+             WHERE p.org_id = $1 ORDER BY p.last_name, p.first_name, p.email"
+        ))
+        .bind(org.as_str())
+        .bind(active_model.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let person = person_from_row(row)?;
+                let registered: Option<i64> = row.try_get("registered_at")?;
+                let consents: i64 = row.try_get("active_consents")?;
+                let vectors: i64 = row.try_get("vectors")?;
+                let current: i64 = row.try_get("current_vectors")?;
+                let status = match (
+                    vectors > 0,
+                    current > 0,
+                    consents > 0,
+                    registered.is_some(),
+                    person.invited_at.is_some(),
+                ) {
+                    (true, true, ..) => PersonStatus::Enrolled,
+                    (true, false, ..) => PersonStatus::RenewalNeeded,
+                    (false, _, true, ..) => PersonStatus::Consented,
+                    (false, _, false, true, _) => PersonStatus::Registered,
+                    (false, _, false, false, true) => PersonStatus::Invited,
+                    (false, _, false, false, false) => PersonStatus::Imported,
+                };
+                Ok(PersonOverview { person, status })
+            })
+            .collect()
+    }
+
+    pub async fn person(&self, org: &OrgId, id: &PersonId) -> Result<Option<Person>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {PERSON_COLUMNS} FROM people p WHERE p.org_id = $1 AND p.id = $2"
+        ))
+        .bind(org.as_str())
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(person_from_row).transpose()
+    }
+
+    /// The person has left: everything about them goes, including any
+    /// record of a cancelled registration. Recorded as a face change.
+    pub async fn delete_person(&self, org: &OrgId, id: &PersonId) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if !lock_person(&mut tx, org, id).await? {
+            return Ok(false);
+        }
+        for statement in [
+            "DELETE FROM face_vectors WHERE person_id = $1",
+            "DELETE FROM consents WHERE person_id = $1",
+            "DELETE FROM sessions WHERE person_id = $1",
+            "DELETE FROM accounts WHERE person_id = $1",
+            "DELETE FROM invitations WHERE person_id = $1",
+            "DELETE FROM cancellations WHERE person_id = $1",
+            // Passages stay counted but no longer name who passed.
+            "UPDATE decision_events SET person_id = NULL WHERE person_id = $1",
+            "DELETE FROM people WHERE id = $1",
+        ] {
+            sqlx::query(statement)
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        record_face_change(&mut tx, self.backend(), org, Some(id)).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}
+
+async fn import_conflicts(
+    conn: &mut AnyConnection,
+    org: &OrgId,
+    rows: &[NewPerson],
+) -> Result<Vec<RowError>, StoreError> {
+    let mut errors = Vec::new();
+    for (index, row) in rows.iter().enumerate() {
+        if let Some(first) = rows[..index].iter().find(|r| r.email == row.email) {
+            errors.push(RowError {
+                row: row.row,
+                field: "email",
+                message: format!("duplicate of row {}", first.row),
+            });
+        }
+        if let Some(first) = rows[..index].iter().find(|r| r.acs_id == row.acs_id) {
+            errors.push(RowError {
+                row: row.row,
+                field: "acs_id",
+                message: format!("duplicate of row {}", first.row),
+            });
+        }
+        let holder = sqlx::query("SELECT email FROM people WHERE org_id = $1 AND acs_id = $2")
+            .bind(org.as_str())
+            .bind(row.acs_id.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
+        if let Some(holder) = holder {
+            let holder_email: String = holder.try_get("email")?;
+            if holder_email != row.email.as_str() {
+                errors.push(RowError {
+                    row: row.row,
+                    field: "acs_id",
+                    message: "already belongs to another person in this organisation".into(),
+                });
+            }
+        }
+    }
+    errors.sort_by_key(|e| e.row);
+    Ok(errors)
+}
+
+pub(crate) fn person_from_row(row: &AnyRow) -> Result<Person, StoreError> {
+    Ok(Person {
+        id: parse_col(row, "id", PersonId::parse)?,
+        org_id: parse_col(row, "org_id", OrgId::parse)?,
+        first_name: parse_col(row, "first_name", PersonName::parse)?,
+        last_name: parse_col(row, "last_name", PersonName::parse)?,
+        email: parse_col(row, "email", EmailAddress::parse)?,
+        acs_id: parse_col(row, "acs_id", AcsId::parse)?,
+        created_at: row.try_get("created_at")?,
+        invited_at: row.try_get("invited_at")?,
+    })
+}

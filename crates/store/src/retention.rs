@@ -1,0 +1,35 @@
+//! Dropping what has outlived its retention period.
+
+use limen_domain::{UnixTime, now};
+
+use crate::store::{Store, StoreError};
+
+impl Store {
+    /// Drops expired sessions and invitations, and cancellation records
+    /// older than `cancellations_before`.
+    pub async fn purge_expired(&self, cancellations_before: UnixTime) -> Result<(), StoreError> {
+        let now = now();
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        sqlx::query("DELETE FROM invitations WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        sqlx::query("DELETE FROM cancellations WHERE cancelled_at < $1")
+            .bind(cancellations_before)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes decision events older than `before` (their retention is over).
+    pub async fn purge_decision_events(&self, before: UnixTime) -> Result<u64, StoreError> {
+        Ok(sqlx::query("DELETE FROM decision_events WHERE at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+}
