@@ -7,8 +7,7 @@ use anyhow::{Context, bail};
 use clap::Subcommand;
 use limen_domain::OrgId;
 use limen_server::config::Config;
-use limen_store::token::new_token;
-use limen_store::{AuditEvent, OPERATOR_CHAIN};
+use limen_services::{AdminToken, Operator, ServiceError};
 
 #[derive(Subcommand)]
 pub enum AdminCommand {
@@ -52,22 +51,28 @@ pub enum AuditCommand {
 }
 
 pub fn run(config_file: Option<PathBuf>, command: AdminCommand) -> anyhow::Result<()> {
+    // Failures the services only log (an audit entry not written) reach stderr.
+    crate::serve::init_logging();
     let config = Config::load(config_file.as_deref())?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let store = crate::serve::open_store(&config).await?;
+        let operator = Operator::new(crate::serve::open_store(&config).await?);
         let result = match command {
-            AdminCommand::Org(command) => org(&store, command).await,
-            AdminCommand::Audit(AuditCommand::Verify) => verify(&store).await,
+            AdminCommand::Org(command) => org(&operator, command).await,
+            AdminCommand::Audit(AuditCommand::Verify) => verify(&operator).await,
         };
-        store.close().await;
+        operator.store().close().await;
         result
     })
 }
 
-async fn org(store: &limen_store::Store, command: OrgCommand) -> anyhow::Result<()> {
+fn org_id(id: &str) -> anyhow::Result<OrgId> {
+    OrgId::parse(id).with_context(|| format!("{id:?} is not an organisation id"))
+}
+
+async fn org(operator: &Operator, command: OrgCommand) -> anyhow::Result<()> {
     match command {
         OrgCommand::Create { name, json } => {
             let name = name.trim();
@@ -76,15 +81,7 @@ async fn org(store: &limen_store::Store, command: OrgCommand) -> anyhow::Result<
                     "the organisation name must be 1 to 200 characters without control characters"
                 );
             }
-            let (token, hash) = new_token();
-            let org = store.create_organisation(name, &hash).await?;
-            let event = AuditEvent {
-                actor: "operator",
-                action: "organisation.created",
-                subject: org.id.as_str(),
-                detail: name,
-            };
-            store.audit(OPERATOR_CHAIN, event).await?;
+            let (org, AdminToken(token)) = operator.create_organisation(name).await?;
             if json {
                 println!(
                     "{}",
@@ -101,7 +98,7 @@ async fn org(store: &limen_store::Store, command: OrgCommand) -> anyhow::Result<
             }
         }
         OrgCommand::List { json } => {
-            let orgs = store.organisations().await?;
+            let orgs = operator.organisations().await?;
             if json {
                 println!("{}", serde_json::to_string(&orgs)?);
             } else {
@@ -111,19 +108,11 @@ async fn org(store: &limen_store::Store, command: OrgCommand) -> anyhow::Result<
             }
         }
         OrgCommand::Token { id, json } => {
-            let id =
-                OrgId::parse(&id).with_context(|| format!("{id:?} is not an organisation id"))?;
-            let (token, hash) = new_token();
-            if !store.replace_admin_token(&id, &hash).await? {
-                bail!("no organisation with id {id}");
-            }
-            let event = AuditEvent {
-                actor: "operator",
-                action: "admin_token.replaced",
-                subject: id.as_str(),
-                detail: "earlier tokens revoked",
+            let id = org_id(&id)?;
+            let AdminToken(token) = match operator.replace_admin_token(&id).await {
+                Err(ServiceError::UnknownOrganisation) => bail!("no organisation with id {id}"),
+                other => other?,
             };
-            store.audit(OPERATOR_CHAIN, event).await?;
             if json {
                 println!("{}", serde_json::json!({ "id": id, "admin_token": token }));
             } else {
@@ -133,26 +122,21 @@ async fn org(store: &limen_store::Store, command: OrgCommand) -> anyhow::Result<
             }
         }
         OrgCommand::Delete { id } => {
-            let id =
-                OrgId::parse(&id).with_context(|| format!("{id:?} is not an organisation id"))?;
-            if !store.delete_organisation(&id).await? {
-                bail!("no organisation with id {id}");
+            let id = org_id(&id)?;
+            match operator.delete_organisation(&id).await {
+                Err(ServiceError::UnknownOrganisation) => bail!("no organisation with id {id}"),
+                other => other?,
             }
-            let event = AuditEvent {
-                actor: "operator",
-                action: "organisation.deleted",
-                subject: id.as_str(),
-                detail: "data and data key destroyed",
-            };
-            store.audit(OPERATOR_CHAIN, event).await?;
-            println!("organisation {id} deleted; its data key is destroyed");
+            println!(
+                "organisation {id} deleted; its data key is destroyed, and running instances drop its gallery"
+            );
         }
     }
     Ok(())
 }
 
-async fn verify(store: &limen_store::Store) -> anyhow::Result<()> {
-    match store.verify_audit().await? {
+async fn verify(operator: &Operator) -> anyhow::Result<()> {
+    match operator.verify_audit().await? {
         Ok(count) => {
             println!("audit trail intact: {count} entries verified");
             Ok(())

@@ -1,15 +1,14 @@
 //! `limen bench frames`: the frame endpoint as a device sees it, on this
 //! machine, over loopback HTTP.
 //!
-//! The app runs in this process (the same router and state as
-//! `limen serve`), on a throw-away SQLite database in a temporary
-//! directory. One organisation has an OSDP entrance and one device per
-//! client thread. Its gallery holds `--gallery` random unit vectors put
-//! straight into the in-memory galleries (not the store: they belong to no
-//! stored person, and the search does not care where they came from). A
-//! face photo is ~1.4 from every such vector, so each frame takes the
-//! whole path (decode, detect, landmarks, descriptor, a full 1:N scan) and
-//! is decided `unknown`: no access system is involved.
+//! The app runs in this process (the same router and services as
+//! `limen serve`), on a throw-away SQLite database in a scratch directory.
+//! One organisation has an OSDP entrance and one device per client thread,
+//! and `--gallery` people with a random unit vector each (seeded in the
+//! store, loaded by the services at start). A face photo is ~1.4 from
+//! every such vector, so each frame takes the whole path (decode, detect,
+//! landmarks, descriptor, the galleries' currency check, a full 1:N scan)
+//! and is decided `unknown`: no access system is involved.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,15 +16,14 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use limen_domain::PersonId;
+use limen_domain::ModelVersion;
 use limen_eval::rng::SplitMix64;
 use limen_face::FaceEngine;
 use limen_server::AppState;
 use limen_server::config::Config;
-use limen_server::galleries::LiveGalleries;
 use limen_server::mailer::Mailer;
-use limen_store::token::new_token;
-use limen_store::{MasterKey, NewConnector, Store};
+use limen_services::Services;
+use limen_store::{MasterKey, Store};
 use serde_json::json;
 
 #[derive(Args)]
@@ -54,7 +52,7 @@ pub fn frames(args: FramesBenchArgs) -> anyhow::Result<()> {
         bail!("--clients and --frames must be at least 1");
     }
     let frame = std::fs::read(&args.frame).with_context(|| args.frame.display().to_string())?;
-    let dir = std::env::temp_dir().join(format!("limen-bench-frames-{}", std::process::id()));
+    let dir = crate::bench_seed::scratch_dir("frames");
     std::fs::create_dir_all(&dir)?;
     let result = run(&args, &frame, &dir);
     let _ = std::fs::remove_dir_all(&dir);
@@ -88,28 +86,16 @@ fn run(
             chunk.copy_from_slice(&rng.next_u64().to_le_bytes());
         }
         let store = Store::open(&config.database_url, MasterKey::from_bytes(key)).await?;
-        let (_, admin_hash) = new_token();
-        let org = store.create_organisation("Bench", &admin_hash).await?;
-        let entrance = store
-            .create_entrance(&org.id, "Bench door", &NewConnector::Osdp)
-            .await?;
-        let mut tokens = Vec::new();
-        for _ in 0..args.clients {
-            let (token, hash) = new_token();
-            store.create_device(&org.id, &entrance.id, &hash).await?;
-            tokens.push(token);
-        }
-        let galleries = LiveGalleries::load(&store, engine.model_version()).await?;
-        for _ in 0..args.gallery {
-            let vector = random_unit_vector(&mut rng);
-            galleries.upsert(&org.id, &PersonId::generate(), &vector);
-        }
+        let model = ModelVersion::new(engine.model_version());
+        let seeded =
+            crate::bench_seed::seed(&store, &model, args.gallery, 1, args.clients, 0x11AE).await?;
+        let services = Services::start(store, engine, config.retention.clone()).await?;
         let mailer = Mailer::from_url(&config.mail_url, &config.mail_from)?;
         let listener = tokio::net::TcpListener::bind(config.bind).await?;
         let url = format!("http://{}/api/v1/frames", listener.local_addr()?);
-        let state = Arc::new(AppState::new(config, store, engine, mailer, galleries));
+        let state = Arc::new(AppState::new(config, services, mailer));
         tokio::spawn(limen_server::serve(state, listener));
-        anyhow::Ok((url, tokens))
+        anyhow::Ok((url, seeded.device_tokens))
     })?;
 
     let per_client = args.frames.div_ceil(args.clients);
@@ -136,7 +122,7 @@ fn run(
     };
     Ok(json!({
         "gallery": args.gallery,
-        "gallery_source": "random unit vectors inserted into the in-memory galleries",
+        "gallery_source": "people with one random unit vector each, seeded in the store and loaded at start",
         "clients": args.clients,
         "frames": latencies_ms.len(),
         "frame_bytes": frame.len(),
@@ -171,13 +157,4 @@ fn client(url: &str, token: &str, frame: &[u8], count: usize) -> anyhow::Result<
     };
     send()?;
     (0..count).map(|_| send()).collect()
-}
-
-fn random_unit_vector(rng: &mut SplitMix64) -> Vec<f32> {
-    let mut vector: Vec<f32> = (0..limen_matcher::DIMENSIONS)
-        .map(|_| (rng.next_u64() >> 40) as f32 / (1u64 << 24) as f32 - 0.5)
-        .collect();
-    let norm = vector.iter().map(|v| v * v).sum::<f32>().sqrt();
-    vector.iter_mut().for_each(|v| *v /= norm);
-    vector
 }

@@ -3,12 +3,12 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use limen_face::FaceEngine;
 use limen_server::AppState;
 use limen_server::config::Config;
-use limen_server::galleries::LiveGalleries;
 use limen_server::mailer::Mailer;
+use limen_services::Services;
 use limen_store::{MasterKey, Store};
 
 /// Opens the database named by the configuration, creating the data
@@ -19,6 +19,36 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     Store::open(&config.database_url, master)
         .await
         .context("cannot open the database")
+}
+
+/// On SQLite, only one `limen serve` may use a database: a second would
+/// hold galleries that nothing keeps in step with the first's changes. An
+/// exclusive lock on a file beside the database, held for as long as the
+/// returned file is, refuses the second. (`limen admin` takes no lock: the
+/// running server follows its changes.)
+fn lock_sqlite_database(config: &Config) -> anyhow::Result<Option<std::fs::File>> {
+    let Some(path) = config.database_url.strip_prefix("sqlite:") else {
+        return Ok(None);
+    };
+    let path = path.trim_start_matches("//");
+    let path = path.split('?').next().unwrap_or(path);
+    let lock_path = PathBuf::from(format!("{path}.serve-lock"));
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("cannot open the lock file {}", lock_path.display()))?;
+    match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(Some(file)),
+        Err(rustix::io::Errno::WOULDBLOCK) => bail!(
+            "another `limen serve` is already running on the SQLite database {path} (data directory {}). \
+             SQLite serves one instance only; to run several instances, use PostgreSQL \
+             (README: \"Running several instances\").",
+            config.data_dir.display()
+        ),
+        Err(e) => Err(e).with_context(|| format!("cannot lock {}", lock_path.display())),
+    }
 }
 
 fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
@@ -41,24 +71,26 @@ pub fn run(config_file: Option<PathBuf>) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
+        create_private_dir(&config.data_dir)?;
+        let _only_instance = lock_sqlite_database(&config)?;
         let store = open_store(&config).await?;
         let models_dir = config.models_dir.clone();
         let engine = tokio::task::spawn_blocking(move || FaceEngine::load(&models_dir))
             .await?
             .with_context(|| format!("cannot load the face models from {}", config.models_dir.display()))?;
         let mailer = Mailer::from_url(&config.mail_url, &config.mail_from)?;
-        let galleries = LiveGalleries::load(&store, engine.model_version())
+        let services = Services::start(store, Arc::new(engine), config.retention.clone())
             .await
             .context("cannot load the galleries")?;
         let listener = tokio::net::TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("cannot listen on {}", config.bind))?;
         let address = listener.local_addr()?;
-        tracing::info!(%address, model = engine.model_version(), "listening");
+        tracing::info!(%address, model = %services.model_version(), "listening");
         println!("Limen is listening on http://{address} (public address {}).", config.public_url);
         println!("Next: create an organisation with `limen admin org create --name \"Your organisation\"`,");
         println!("then import people with its admin token: see {}/api/v1/openapi.json", config.public_url);
-        let state = Arc::new(AppState::new(config, store, Arc::new(engine), mailer, galleries));
+        let state = Arc::new(AppState::new(config, services, mailer));
         limen_server::serve(state, listener).await?;
         Ok(())
     })
@@ -67,7 +99,7 @@ pub fn run(config_file: Option<PathBuf>) -> anyhow::Result<()> {
 /// Structured logs on stderr. Level from LIMEN_LOG (error, warn, info,
 /// debug, trace; default info). Nothing logged carries images, vectors,
 /// passwords, tokens or session ids: the server logs routes, not URIs.
-fn init_logging() {
+pub fn init_logging() {
     let level = std::env::var("LIMEN_LOG")
         .ok()
         .and_then(|l| l.parse().ok())

@@ -9,8 +9,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use limen_domain::{ModelVersion, NewPerson, PersonId, RowError};
-use limen_store::token::new_token;
+use limen_domain::{NewPerson, PersonId, RowError};
+use limen_services::ServiceError;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -81,47 +81,25 @@ async fn import_people(
     if rows.is_empty() {
         return Err(ApiError::unprocessable("the import holds no people"));
     }
-    let mut people = Vec::with_capacity(rows.len());
-    let mut errors: Vec<RowError> = Vec::new();
-    for (index, row) in rows.iter().enumerate() {
-        match NewPerson::parse(
-            index + 1,
-            &row.first_name,
-            &row.last_name,
-            &row.email,
-            &row.acs_id,
-        ) {
-            Ok(person) => people.push(person),
-            Err(row_errors) => errors.extend(row_errors),
-        }
-    }
-    errors.extend(state.store.import_conflicts(&org, &people).await?);
-    if !errors.is_empty() {
-        errors.sort_by_key(|e| e.row);
-        return Err(rows_refused(errors));
-    }
-    let report = state
-        .store
-        .import_people(&org, &people)
-        .await?
-        .map_err(rows_refused)?;
-    state
-        .audit(
-            &org,
-            "admin",
-            "people.imported",
-            "",
-            &format!("{} created, {} updated", report.created, report.updated),
-        )
-        .await;
+    let checked = rows
+        .iter()
+        .enumerate()
+        .map(|(index, row)| {
+            NewPerson::parse(
+                index + 1,
+                &row.first_name,
+                &row.last_name,
+                &row.email,
+                &row.acs_id,
+            )
+        })
+        .collect();
+    let report = state.services.import_people(&org, checked).await?;
     Ok(Json(json!(report)))
 }
 
 fn rows_refused(errors: Vec<RowError>) -> ApiError {
-    ApiError::unprocessable(
-        "the import was refused and nothing was changed; correct the rows listed and send it again",
-    )
-    .with_details(json!({ "rows": errors }))
+    ServiceError::ImportRefused(errors).into()
 }
 
 /// Reads CSV with the header `first_name,last_name,email,acs_id` (fields
@@ -221,11 +199,7 @@ async fn list_people(
     State(state): State<Arc<AppState>>,
     AdminOrg(org): AdminOrg,
 ) -> Result<Json<Value>, ApiError> {
-    let people = state
-        .store
-        .people(&org, &ModelVersion::new(state.engine.model_version()))
-        .await?;
-    Ok(Json(json!(people)))
+    Ok(Json(json!(state.services.people(&org).await?)))
 }
 
 fn person_id(text: &str) -> Result<PersonId, ApiError> {
@@ -237,24 +211,9 @@ async fn delete_person(
     AdminOrg(org): AdminOrg,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let id = person_id(&id)?;
-    let erased = {
-        let _changing = state.galleries.lock().await;
-        state.galleries.remove(&org, &id).await;
-        state.store.delete_person(&org, &id).await?
-    };
-    if !erased {
+    if !state.services.erase_person(&org, &person_id(&id)?).await? {
         return Err(ApiError::not_found());
     }
-    state
-        .audit(
-            &org,
-            "admin",
-            "person.erased",
-            id.as_str(),
-            "all data about the person deleted",
-        )
-        .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -263,38 +222,16 @@ async fn send_invitation(
     AdminOrg(org): AdminOrg,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = person_id(&id)?;
-    let person = state
-        .store
-        .person(&org, &id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    if state
-        .store
-        .accounts_by_email(&person.email)
-        .await?
-        .iter()
-        .any(|(p, _)| p.id == person.id)
-    {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "this person has already registered",
-        ));
-    }
-    let organisation = state
-        .store
-        .organisation(&org)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    let (token, hash) = new_token();
-    let days = i64::from(state.config.retention.invitation_days);
-    let expires_at = limen_domain::now() + days * 86_400;
-
+    let invitation = state
+        .services
+        .new_invitation(&org, &person_id(&id)?)
+        .await?;
+    let days = state.services.retention().invitation_days;
     let base = &state.config.public_url;
     let statement_link = format!("{base}/privacy/{org}");
-    let register_link = format!("{base}/register?token={token}");
-    let name = person.first_name.as_str();
-    let org_name = &organisation.name;
+    let register_link = format!("{base}/register?token={}", invitation.token);
+    let name = invitation.person.first_name.as_str();
+    let org_name = &invitation.organisation.name;
     let text = format!(
         "Hello {name},\n\n{org_name} invites you to pass its entrances by face, with Limen. Taking part is your choice.\n\n\
          What happens to your data, and your rights:\n{statement_link}\n\n\
@@ -315,7 +252,7 @@ async fn send_invitation(
     if let Err(e) = state
         .mailer
         .send(OutgoingMail {
-            to: person.email.as_str(),
+            to: invitation.person.email.as_str(),
             subject: &subject,
             text,
             html,
@@ -330,27 +267,19 @@ async fn send_invitation(
     }
     // Recorded only once the mail is out: a failed send leaves the earlier
     // link (if any) working and the person's status as it was.
-    state
-        .store
-        .replace_invitation(&org, &id, &hash, expires_at)
-        .await?;
-    state
-        .audit(
-            &org,
-            "admin",
-            "invitation.sent",
-            id.as_str(),
-            &format!("expires at {expires_at}"),
-        )
-        .await;
-    Ok(Json(json!({ "person_id": id, "expires_at": expires_at })))
+    state.services.record_invitation(&invitation).await?;
+    Ok(Json(
+        json!({ "person_id": invitation.person.id, "expires_at": invitation.expires_at }),
+    ))
 }
 
 async fn audit_trail(
     State(state): State<Arc<AppState>>,
     AdminOrg(org): AdminOrg,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!(state.store.audit_trail(org.as_str()).await?)))
+    Ok(Json(json!(
+        state.services.store().audit_trail(org.as_str()).await?
+    )))
 }
 
 #[cfg(test)]

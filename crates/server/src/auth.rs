@@ -40,7 +40,11 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = Arc::<AppState>::from_ref(state);
         let token = bearer(&parts.headers).ok_or_else(ApiError::unauthorized)?;
-        let org = state.store.org_for_admin_token(&token_hash(token)).await?;
+        let org = state
+            .services
+            .store()
+            .org_for_admin_token(&token_hash(token))
+            .await?;
         org.map(AdminOrg).ok_or_else(ApiError::unauthorized)
     }
 }
@@ -63,7 +67,8 @@ where
         let token = bearer(&parts.headers).ok_or_else(ApiError::unauthorized)?;
         let hash = token_hash(token);
         let person = state
-            .store
+            .services
+            .store()
             .session_person(&hash)
             .await?
             .ok_or_else(ApiError::unauthorized)?;
@@ -112,7 +117,7 @@ where
         let to_login = || Redirect::to("/login").into_response();
         let token = session_cookie_value(&parts.headers).ok_or_else(to_login)?;
         let hash = token_hash(&token);
-        let person = match state.store.session_person(&hash).await {
+        let person = match state.services.store().session_person(&hash).await {
             Ok(Some(person)) => person,
             Ok(None) => return Err(to_login()),
             Err(e) => return Err(ApiError::from(e).into_response()),

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use limen_services::Retention;
 use serde::Deserialize;
 
 #[derive(Debug, thiserror::Error)]
@@ -20,31 +21,6 @@ pub enum ConfigError {
         variable: &'static str,
         message: String,
     },
-}
-
-/// How long things are kept.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Retention {
-    /// A registration link stays valid this long.
-    pub invitation_days: u32,
-    /// A login lasts this long.
-    pub session_hours: u32,
-    /// The proof that someone cancelled their registration is kept this long.
-    pub cancellation_record_days: u32,
-    /// A decision event at an entrance is kept this long.
-    pub decision_event_days: u32,
-}
-
-impl Default for Retention {
-    fn default() -> Self {
-        Retention {
-            invitation_days: 14,
-            session_hours: 12,
-            cancellation_record_days: 365,
-            decision_event_days: 7,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

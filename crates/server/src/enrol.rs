@@ -1,6 +1,6 @@
-//! Face enrolment: frames arrive over HTTP, go to the face engine in
-//! memory, and are wiped as soon as the engine is done with them. Only the
-//! resulting vector is kept, encrypted, by the store. No face maths here.
+//! Face enrolment over HTTP: the frames arrive here and go, in memory, to
+//! the enrolment service, which has the engine make vectors of them and
+//! wipes them. No face work here.
 
 use std::sync::Arc;
 
@@ -10,15 +10,15 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use limen_domain::{FaceVector, ModelVersion, Person};
+use limen_domain::Person;
+use limen_services::Frame;
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
 use crate::AppState;
 use crate::auth::{ApiSession, PageSession};
-use crate::employee::{actor, remove_face};
 use crate::error::ApiError;
-use crate::pages::{escape, message_page, page};
+use crate::pages::{error_page, escape, message_page, page};
 
 const MAX_FRAMES: usize = 5;
 const MAX_FRAME_BYTES: usize = 4 * 1024 * 1024;
@@ -48,7 +48,7 @@ pub fn routes(face_limit: usize) -> Router<Arc<AppState>> {
 }
 
 /// The uploaded frames, each wiped from memory when dropped.
-type Frames = Vec<Zeroizing<Vec<u8>>>;
+type Frames = Vec<Frame>;
 
 async fn read_frames(multipart: Result<Multipart, MultipartRejection>) -> Result<Frames, ApiError> {
     let mut multipart = multipart.map_err(|_| {
@@ -100,56 +100,14 @@ async fn read_frames(multipart: Result<Multipart, MultipartRejection>) -> Result
     Ok(frames)
 }
 
+/// What an enrolment answers, to the API and to the webcam page.
 async fn enrol(state: &AppState, person: &Person, frames: Frames) -> Result<Value, ApiError> {
-    // Refuse before any face is looked at; the store checks again when it
-    // writes, inside the same transaction as the write (P3).
-    if !state
-        .store
-        .consents(person)
-        .await?
-        .iter()
-        .any(|c| c.withdrawn_at.is_none())
-    {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "consent is required before enrolment: read the privacy statement and give your consent first",
-        ));
-    }
-    let engine = state.engine.clone();
-    let descriptor = tokio::task::spawn_blocking(move || {
-        let views: Vec<&[u8]> = frames.iter().map(|f| f.as_slice()).collect();
-        engine.enrolment_descriptor(&views)
-        // `frames` is dropped here, wiping the image bytes.
-    })
-    .await
-    .map_err(|_| ApiError::internal())?
-    .map_err(|e| ApiError::unprocessable(e.to_string()))?;
-    let model_version = state.engine.model_version();
-    {
-        let _changing = state.galleries.lock().await;
-        let vector = FaceVector::from_slice(descriptor.as_slice())
-            .map_err(|e| ApiError::unprocessable(e.to_string()))?;
-        state
-            .store
-            .replace_vectors(person, &ModelVersion::new(model_version), &[vector])
-            .await?;
-        if !state
-            .galleries
-            .upsert(&person.org_id, &person.id, descriptor.as_slice())
-        {
-            tracing::error!("an enrolled vector was refused by the gallery");
-        }
-    }
-    state
-        .audit(
-            &person.org_id,
-            &actor(person),
-            "vector.enrolled",
-            person.id.as_str(),
-            &format!("model {model_version}"),
-        )
-        .await;
-    Ok(json!({ "enrolled": true, "model_version": model_version }))
+    let enrolled = state.services.enrol(person, frames).await?;
+    Ok(json!({
+        "enrolled": true,
+        "model_version": enrolled.model_version,
+        "vectors": enrolled.vectors,
+    }))
 }
 
 async fn api_enrol(
@@ -168,7 +126,7 @@ async fn api_remove(
     State(state): State<Arc<AppState>>,
     session: ApiSession,
 ) -> Result<StatusCode, ApiError> {
-    remove_face(&state, &session.person).await?;
+    state.services.remove_vectors(&session.person).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -211,51 +169,30 @@ async fn page_check(
     let Some(frame) = frames.pop().filter(|_| frames.is_empty()) else {
         return Err(ApiError::unprocessable("send exactly one frame to check"));
     };
-    let engine = state.engine.clone();
-    let faces = tokio::task::spawn_blocking(move || engine.analyze(&frame))
-        .await
-        .map_err(|_| ApiError::internal())?
-        .map_err(|e| ApiError::unprocessable(e.to_string()))?;
-    // Each problem as a stable code (for programs) and advice (for people).
-    let problems: Vec<(&str, String)> = match faces.as_slice() {
-        [] => vec![(
-            "no_face",
-            "no face found: look straight at the camera".into(),
-        )],
-        [face] => face
-            .quality
-            .issues
-            .iter()
-            .map(|issue| (issue.code(), issue.to_string()))
-            .collect(),
-        _ => vec![(
-            "several_faces",
-            "one face only: make sure nobody else is in the picture".into(),
-        )],
-    };
+    let problems = state.services.check_frame(frame).await?;
     let passed = problems.is_empty();
     let advice: Vec<String> = if passed {
         vec!["good: hold still".into()]
     } else {
-        problems.iter().map(|(_, advice)| advice.clone()).collect()
+        problems.iter().map(|p| p.advice.clone()).collect()
     };
-    let issues: Vec<&str> = problems.iter().map(|(code, _)| *code).collect();
+    let issues: Vec<&str> = problems.iter().map(|p| p.code).collect();
     Ok(Json(
         json!({ "passed": passed, "issues": issues, "advice": advice }),
     ))
 }
 
 async fn enrol_page(State(state): State<Arc<AppState>>, session: PageSession) -> Response {
-    match state.store.consents(&session.person).await {
-        Ok(consents) if consents.iter().any(|c| c.withdrawn_at.is_none()) => {}
-        Ok(_) => {
+    match state.services.has_active_consent(&session.person).await {
+        Ok(true) => {}
+        Ok(false) => {
             return message_page(
                 StatusCode::FORBIDDEN,
                 "Consent first",
                 "Your face is only enrolled after you have consented. Go to your account to read the statement and decide.",
             );
         }
-        Err(e) => return ApiError::from(e).into_response(),
+        Err(e) => return error_page(e),
     }
     let body = format!(
         "<div id=\"enrol\" data-csrf=\"{csrf}\">\

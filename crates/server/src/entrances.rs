@@ -11,8 +11,8 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use limen_access::Decision as AccessDecision;
 use limen_access::http::{HttpAccessSystem, SharedSecret};
-use limen_domain::{ConnectorKind, Decision, DeviceId, Entrance, EntranceId, PersonId};
-use limen_matcher::Identification;
+use limen_domain::{ConnectorKind, Decision, DeviceId, Entrance, EntranceId};
+use limen_services::Recognition;
 use limen_store::token::{new_token, token_hash};
 use limen_store::{DeviceAtEntrance, NewConnector};
 use serde::Deserialize;
@@ -22,7 +22,6 @@ use zeroize::{Zeroize, Zeroizing};
 use crate::AppState;
 use crate::auth::{AdminOrg, bearer};
 use crate::error::{ApiError, JsonBody};
-use crate::galleries::descriptor;
 
 /// Largest frame: an agent sends a JPEG of the face region, tens of kB.
 pub const FRAME_BODY_LIMIT: usize = 2 * 1024 * 1024;
@@ -105,19 +104,18 @@ async fn create_entrance(
         },
         _ => NewConnector::Osdp,
     };
-    let entrance = state.store.create_entrance(&org, name, &connector).await?;
+    let entrance = state
+        .services
+        .store()
+        .create_entrance(&org, name, &connector)
+        .await?;
     let detail = match entrance.connector {
         ConnectorKind::Osdp => "connector osdp".to_owned(),
         ConnectorKind::Http => format!("connector http {}", entrance.url.as_deref().unwrap_or("")),
     };
     state
-        .audit(
-            &org,
-            "admin",
-            "entrance.created",
-            entrance.id.as_str(),
-            &detail,
-        )
+        .services
+        .audit_admin(&org, "entrance.created", entrance.id.as_str(), &detail)
         .await;
     Ok((StatusCode::CREATED, Json(json!(entrance))))
 }
@@ -138,7 +136,7 @@ async fn list_entrances(
     State(state): State<Arc<AppState>>,
     AdminOrg(org): AdminOrg,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!(state.store.entrances(&org).await?)))
+    Ok(Json(json!(state.services.store().entrances(&org).await?)))
 }
 
 async fn create_device(
@@ -149,14 +147,15 @@ async fn create_device(
     let entrance = entrance_id(&id)?;
     let (token, hash) = new_token();
     let device = state
-        .store
+        .services
+        .store()
         .create_device(&org, &entrance, &hash)
         .await?
         .ok_or_else(ApiError::not_found)?;
     state
-        .audit(
+        .services
+        .audit_admin(
             &org,
-            "admin",
             "device.registered",
             device.as_str(),
             &format!("entrance {entrance}"),
@@ -176,13 +175,18 @@ async fn revoke_device(
 ) -> Result<StatusCode, ApiError> {
     let entrance = entrance_id(&id)?;
     let device = DeviceId::parse(&device_id).map_err(|_| ApiError::not_found())?;
-    if !state.store.revoke_device(&org, &entrance, &device).await? {
+    if !state
+        .services
+        .store()
+        .revoke_device(&org, &entrance, &device)
+        .await?
+    {
         return Err(ApiError::not_found());
     }
     state
-        .audit(
+        .services
+        .audit_admin(
             &org,
-            "admin",
             "device.revoked",
             device.as_str(),
             &format!("entrance {entrance}"),
@@ -197,11 +201,21 @@ async fn entrance_events(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let entrance = entrance_id(&id)?;
-    if state.store.entrance(&org, &entrance).await?.is_none() {
+    if state
+        .services
+        .store()
+        .entrance(&org, &entrance)
+        .await?
+        .is_none()
+    {
         return Err(ApiError::not_found());
     }
     Ok(Json(json!(
-        state.store.decision_events(&org, Some(&entrance)).await?
+        state
+            .services
+            .store()
+            .decision_events(&org, Some(&entrance))
+            .await?
     )))
 }
 
@@ -209,22 +223,18 @@ async fn all_events(
     State(state): State<Arc<AppState>>,
     AdminOrg(org): AdminOrg,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!(state.store.decision_events(&org, None).await?)))
+    Ok(Json(json!(
+        state.services.store().decision_events(&org, None).await?
+    )))
 }
 
 // ----- the frame endpoint ---------------------------------------------------
 
-/// The engine's verdict on a frame, computed on a blocking thread.
-enum Verdict {
-    NoFace,
-    PoorQuality,
-    Searched(Identification<PersonId>),
-}
-
 async fn device(state: &AppState, headers: &HeaderMap) -> Result<DeviceAtEntrance, ApiError> {
     let token = bearer(headers).ok_or_else(ApiError::unauthorized)?;
     state
-        .store
+        .services
+        .store()
         .device_for_token(&token_hash(token))
         .await?
         .ok_or_else(ApiError::unauthorized)
@@ -285,57 +295,35 @@ async fn frame(
     }
 
     let entrance = device.entrance;
-    let engine = state.engine.clone();
-    let galleries = state.galleries.galleries().clone();
-    let org = entrance.org_id.clone();
-    let rule = state.decision_rule;
-    let verdict = tokio::task::spawn_blocking(move || {
-        // `frame` is moved in and dropped (wiped) here whatever happens;
-        // the engine wipes the decoded pixels itself.
-        let faces = engine.analyze(&frame)?;
-        drop(frame);
-        let Some(face) = faces.iter().max_by_key(|f| f.rect.area()) else {
-            return Ok(Verdict::NoFace);
+    let (outcome, acs_id, person, detail) =
+        match state.services.recognise(&entrance.org_id, frame).await? {
+            Recognition::NoFace => (Decision::NoFace, None, None, String::new()),
+            Recognition::PoorQuality => (Decision::PoorQuality, None, None, String::new()),
+            Recognition::Unknown => (Decision::Unknown, None, None, String::new()),
+            Recognition::Matched(found) => {
+                let person_id = found.person().clone();
+                let Some(person) = state
+                    .services
+                    .store()
+                    .person(&entrance.org_id, &person_id)
+                    .await?
+                else {
+                    // Erased between the search and now: nobody to report.
+                    return Err(ApiError::internal());
+                };
+                let acs_id = person.acs_id.as_str().to_owned();
+                let (outcome, detail) = match entrance.connector {
+                    ConnectorKind::Osdp => (Decision::Matched, String::new()),
+                    ConnectorKind::Http => ask_access_system(&state, &entrance, &acs_id).await,
+                };
+                // Only now may a withdrawal of this person complete.
+                drop(found);
+                (outcome, Some(acs_id), Some(person_id), detail)
+            }
         };
-        if !face.quality.passed {
-            return Ok(Verdict::PoorQuality);
-        }
-        let Some(probe) = descriptor(face.descriptor.as_slice()) else {
-            return Ok(Verdict::NoFace);
-        };
-        // `faces` (with their descriptors) and `probe` are wiped on drop.
-        Ok(galleries
-            .identify(&org, engine.model_version(), &probe, &rule)
-            .map_or(Verdict::NoFace, Verdict::Searched))
-    })
-    .await
-    .map_err(|_| ApiError::internal())?
-    .map_err(|e: limen_face::FaceError| ApiError::unprocessable(e.to_string()))?;
-
-    let (outcome, acs_id, person, detail) = match verdict {
-        Verdict::NoFace => (Decision::NoFace, None, None, String::new()),
-        Verdict::PoorQuality => (Decision::PoorQuality, None, None, String::new()),
-        Verdict::Searched(Identification::Unknown(_)) => {
-            (Decision::Unknown, None, None, String::new())
-        }
-        Verdict::Searched(Identification::Matched(found)) => {
-            let person_id = found.person().clone();
-            let Some(person) = state.store.person(&entrance.org_id, &person_id).await? else {
-                // Erased between the search and now: nobody to report.
-                return Err(ApiError::internal());
-            };
-            let acs_id = person.acs_id.as_str().to_owned();
-            let (outcome, detail) = match entrance.connector {
-                ConnectorKind::Osdp => (Decision::Matched, String::new()),
-                ConnectorKind::Http => ask_access_system(&state, &entrance, &acs_id).await,
-            };
-            // Only now may a withdrawal of this person complete.
-            drop(found);
-            (outcome, Some(acs_id), Some(person_id), detail)
-        }
-    };
     if let Err(e) = state
-        .store
+        .services
+        .store()
         .record_decision(
             &entrance.org_id,
             &entrance.id,
@@ -396,7 +384,8 @@ async fn access_system(
     }
     let url = entrance.url.clone().ok_or("no URL stored")?;
     let secret = state
-        .store
+        .services
+        .store()
         .entrance_secret(entrance)
         .await
         .map_err(|e| e.to_string())?

@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use limen_services::ServiceError;
 use limen_store::StoreError;
 use serde_json::json;
 
@@ -54,14 +55,38 @@ impl ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
-        match e {
-            StoreError::NoConsent => ApiError::new(StatusCode::FORBIDDEN, e.to_string()),
-            StoreError::UnknownPerson | StoreError::UnknownOrganisation => ApiError::not_found(),
-            other => {
-                tracing::error!(error = %other, "storage failure");
-                ApiError::internal()
+        ServiceError::from(e).into()
+    }
+}
+
+/// The one place a service's refusal becomes an HTTP status.
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> ApiError {
+        let status = match &e {
+            ServiceError::UnknownPerson | ServiceError::UnknownOrganisation => {
+                return ApiError::not_found();
             }
-        }
+            ServiceError::NoConsent | ServiceError::WrongPassword => StatusCode::FORBIDDEN,
+            ServiceError::StatementOutdated | ServiceError::AlreadyRegistered => {
+                StatusCode::CONFLICT
+            }
+            ServiceError::Enrolment(_)
+            | ServiceError::Frame(_)
+            | ServiceError::PasswordRejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ServiceError::ImportRefused(rows) => {
+                return ApiError::unprocessable(e.to_string())
+                    .with_details(json!({ "rows": rows }));
+            }
+            ServiceError::GalleriesNotCurrent => StatusCode::SERVICE_UNAVAILABLE,
+            ServiceError::InvitationUnknown | ServiceError::InvitationExpired => StatusCode::GONE,
+            ServiceError::WrongCredentials => StatusCode::UNAUTHORIZED,
+            ServiceError::Store(other) => {
+                tracing::error!(error = %other, "storage failure");
+                return ApiError::internal();
+            }
+            ServiceError::Internal => return ApiError::internal(),
+        };
+        ApiError::new(status, e.to_string())
     }
 }
 

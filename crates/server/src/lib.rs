@@ -1,11 +1,10 @@
 //! Limen's HTTP service: the admin API, the employee API and pages, webcam
-//! enrolment, and the mailer. The face maths is the engine's; the data is
-//! the store's; this crate moves requests between them and people.
+//! enrolment, the device API, and the mailer. Every change to a person, a
+//! consent, a vector or an organisation is `limen-services`'s; this crate
+//! moves requests between them and people, and maps their answers to HTTP.
 
 pub mod config;
-pub mod galleries;
 pub mod mailer;
-pub mod password;
 pub mod rate_limit;
 
 mod admin;
@@ -26,14 +25,10 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use limen_domain::OrgId;
-use limen_face::FaceEngine;
-use limen_matcher::DecisionRule;
-use limen_store::{AuditEvent, Store};
+use limen_services::Services;
 
 use crate::config::Config;
 use crate::entrances::AccessClients;
-use crate::galleries::LiveGalleries;
 use crate::mailer::Mailer;
 use crate::rate_limit::RateLimiter;
 
@@ -46,13 +41,8 @@ const FACE_BODY_LIMIT: usize = 12 * 1024 * 1024;
 
 pub struct AppState {
     pub config: Config,
-    pub store: Store,
-    pub engine: Arc<FaceEngine>,
+    pub services: Services,
     pub mailer: Mailer,
-    /// Every organisation's gallery of the engine's model version.
-    pub galleries: LiveGalleries,
-    /// How entrances decide who is close enough to be a match.
-    pub decision_rule: DecisionRule,
     login_by_address: RateLimiter,
     login_by_account: RateLimiter,
     frame_limiter: RateLimiter,
@@ -61,50 +51,20 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// `galleries` must hold the engine's model version (see
-    /// [`LiveGalleries::load`]).
-    pub fn new(
-        config: Config,
-        store: Store,
-        engine: Arc<FaceEngine>,
-        mailer: Mailer,
-        galleries: LiveGalleries,
-    ) -> AppState {
-        let csrf_key = store.master_key().derive("csrf");
+    pub fn new(config: Config, services: Services, mailer: Mailer) -> AppState {
+        let csrf_key = services.store().master_key().derive("csrf");
         let frames_per_minute = config.device_frames_per_minute;
         AppState {
             config,
-            store,
-            engine,
+            services,
             mailer,
-            galleries,
-            decision_rule: DecisionRule::default(),
+            // Per instance: with N instances behind a load balancer, an
+            // attacker gets up to N times these (see the README).
             login_by_address: RateLimiter::new(50, Duration::from_secs(300)),
             login_by_account: RateLimiter::new(10, Duration::from_secs(300)),
             frame_limiter: RateLimiter::new(frames_per_minute, Duration::from_secs(60)),
             access_clients: AccessClients::default(),
             csrf_key,
-        }
-    }
-
-    /// Records an action in the organisation's audit trail. A failure to
-    /// record is logged but does not undo the action already done.
-    pub(crate) async fn audit(
-        &self,
-        org: &OrgId,
-        actor: &str,
-        action: &str,
-        subject: &str,
-        detail: &str,
-    ) {
-        let event = AuditEvent {
-            actor,
-            action,
-            subject,
-            detail,
-        };
-        if let Err(e) = self.store.audit(org.as_str(), event).await {
-            tracing::error!(error = %e, action, "cannot append to the audit trail");
         }
     }
 }
@@ -125,7 +85,7 @@ pub fn router(state: Arc<AppState>) -> Router {
 }
 
 async fn ready(State(state): State<Arc<AppState>>) -> Response {
-    match state.store.ping().await {
+    match state.services.store().ping().await {
         Ok(()) => (StatusCode::OK, "ready").into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "not ready: database unreachable");
@@ -183,7 +143,7 @@ pub async fn serve(state: Arc<AppState>, listener: tokio::net::TcpListener) -> s
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
         loop {
             tick.tick().await;
-            purge_expired(&purge_state).await;
+            purge_state.services.purge_expired().await;
         }
     });
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
@@ -191,24 +151,9 @@ pub async fn serve(state: Arc<AppState>, listener: tokio::net::TcpListener) -> s
         .with_graceful_shutdown(shutdown_signal())
         .await;
     purge.abort();
-    state.store.close().await;
+    state.services.shutdown().await;
     tracing::info!("stopped");
     result
-}
-
-/// Drops what has outlived its retention period.
-async fn purge_expired(state: &AppState) {
-    let retention = &state.config.retention;
-    let now = limen_domain::now();
-    let cancellations_before = now - i64::from(retention.cancellation_record_days) * 86_400;
-    if let Err(e) = state.store.purge_expired(cancellations_before).await {
-        tracing::warn!(error = %e, "retention purge failed");
-    }
-    let decisions_before = now - i64::from(retention.decision_event_days) * 86_400;
-    match state.store.purge_decision_events(decisions_before).await {
-        Ok(deleted) => tracing::debug!(deleted, "expired decision events purged"),
-        Err(e) => tracing::warn!(error = %e, "decision event purge failed"),
-    }
 }
 
 async fn shutdown_signal() {

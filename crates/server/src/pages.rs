@@ -11,13 +11,14 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use limen_domain::{OrgId, Statement};
-use limen_store::token::{new_token, token_hash};
+use limen_domain::{OrgId, Person, Statement};
+use limen_services::ServiceError;
+use limen_services::password::{MAX_CHARS, MIN_CHARS};
 use serde::Deserialize;
 
 use crate::AppState;
 use crate::auth::{PageSession, cleared_session_cookie, session_cookie};
-use crate::employee::{self, statement_for};
+use crate::employee::log_in;
 use crate::error::ApiError;
 
 const STYLESHEET: &str = include_str!("limen.css");
@@ -84,8 +85,9 @@ pub(crate) fn message_page(status: StatusCode, title: &str, message: &str) -> Re
         .into_response()
 }
 
-/// An API error shown as a page.
-pub(crate) fn error_page(e: ApiError) -> Response {
+/// An error shown as a page, with the status the API would answer.
+pub(crate) fn error_page(e: impl Into<ApiError>) -> Response {
+    let e = e.into();
     message_page(e.status, "Something is not right", &e.message)
 }
 
@@ -124,7 +126,7 @@ async fn privacy(State(state): State<Arc<AppState>>, Path(org): Path<String>) ->
             "There is no such organisation.",
         );
     };
-    match state.store.organisation(&org).await {
+    match state.services.store().organisation(&org).await {
         Ok(Some(org)) => page(
             "Privacy statement",
             &statement_html(&Statement::for_organisation(&org.name)),
@@ -136,7 +138,7 @@ async fn privacy(State(state): State<Arc<AppState>>, Path(org): Path<String>) ->
             "Not found",
             "There is no such organisation.",
         ),
-        Err(e) => error_page(e.into()),
+        Err(e) => error_page(e),
     }
 }
 
@@ -166,8 +168,8 @@ fn register_page(
          <button type=\"submit\">Register</button></form>",
         email = escape(email),
         token = escape(token),
-        min = crate::password::MIN_CHARS,
-        max = crate::password::MAX_CHARS,
+        min = MIN_CHARS,
+        max = MAX_CHARS,
     );
     (status, page("Register", &body, None)).into_response()
 }
@@ -176,7 +178,7 @@ async fn register_form(
     State(state): State<Arc<AppState>>,
     Query(query): Query<TokenQuery>,
 ) -> Response {
-    match state.store.invitation(&token_hash(&query.token)).await {
+    match state.services.invitation_for(&query.token).await {
         Ok(person) => register_page(
             StatusCode::OK,
             &query.token,
@@ -184,8 +186,7 @@ async fn register_form(
             &person.org_id,
             None,
         ),
-        Err(limen_store::RedeemError::Store(e)) => error_page(e.into()),
-        Err(e) => message_page(StatusCode::GONE, "Link not valid", &e.to_string()),
+        Err(e) => link_not_valid(e),
     }
 }
 
@@ -197,10 +198,9 @@ struct RegisterForm {
 }
 
 async fn register(State(state): State<Arc<AppState>>, Form(form): Form<RegisterForm>) -> Response {
-    let person = match state.store.invitation(&token_hash(&form.token)).await {
+    let person = match state.services.invitation_for(&form.token).await {
         Ok(person) => person,
-        Err(limen_store::RedeemError::Store(e)) => return error_page(e.into()),
-        Err(e) => return message_page(StatusCode::GONE, "Link not valid", &e.to_string()),
+        Err(e) => return link_not_valid(e),
     };
     let retry = |problem: &str| {
         register_page(
@@ -214,29 +214,38 @@ async fn register(State(state): State<Arc<AppState>>, Form(form): Form<RegisterF
     if form.password != form.password_again {
         return retry("The two passwords are not the same.");
     }
-    let person = match employee::register(&state, &form.token, &form.password).await {
+    let person = match state.services.register(&form.token, &form.password).await {
         Ok(person) => person,
-        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => return retry(&e.message),
+        Err(e @ ServiceError::PasswordRejected(_)) => return retry(&e.to_string()),
         Err(e) => return error_page(e),
     };
     start_session(&state, &person, "/account/consent").await
 }
 
-async fn start_session(state: &AppState, person: &limen_domain::Person, next: &str) -> Response {
-    let (token, hash) = new_token();
-    let lifetime = i64::from(state.config.retention.session_hours) * 3600;
-    if let Err(e) = state
-        .store
-        .create_session(person, &hash, limen_domain::now() + lifetime)
-        .await
-    {
-        return error_page(e.into());
+/// A registration link that cannot be used, or the failure to check it.
+fn link_not_valid(e: ServiceError) -> Response {
+    match e {
+        ServiceError::InvitationUnknown
+        | ServiceError::InvitationExpired
+        | ServiceError::AlreadyRegistered => {
+            message_page(StatusCode::GONE, "Link not valid", &e.to_string())
+        }
+        e => error_page(e),
     }
-    (
-        [(header::SET_COOKIE, session_cookie(&token, lifetime))],
-        Redirect::to(next),
-    )
-        .into_response()
+}
+
+async fn start_session(state: &AppState, person: &Person, next: &str) -> Response {
+    match state.services.open_session(person).await {
+        Ok(session) => (
+            [(
+                header::SET_COOKIE,
+                session_cookie(&session.token, session.lifetime_secs),
+            )],
+            Redirect::to(next),
+        )
+            .into_response(),
+        Err(e) => error_page(e),
+    }
 }
 
 fn login_page(status: StatusCode, problem: Option<&str>) -> Response {
@@ -267,9 +276,12 @@ async fn login(
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    match employee::login(&state, client, &form.email, &form.password).await {
-        Ok((_, token, lifetime)) => (
-            [(header::SET_COOKIE, session_cookie(&token, lifetime))],
+    match log_in(&state, client, &form.email, &form.password).await {
+        Ok(session) => (
+            [(
+                header::SET_COOKIE,
+                session_cookie(&session.token, session.lifetime_secs),
+            )],
             Redirect::to("/account"),
         )
             .into_response(),
@@ -291,8 +303,8 @@ async fn logout(
     if !session.check_csrf(&form.csrf) {
         return csrf_refused();
     }
-    if let Err(e) = state.store.delete_session(&session.token_hash).await {
-        return error_page(e.into());
+    if let Err(e) = state.services.end_session(&session.token_hash).await {
+        return error_page(e);
     }
     (
         [(header::SET_COOKIE, cleared_session_cookie())],
@@ -310,42 +322,35 @@ fn post_button(action: &str, csrf: &str, label: &str, class: &str) -> String {
 }
 
 async fn account(State(state): State<Arc<AppState>>, session: PageSession) -> Response {
-    let overview = match employee::overview(&state, &session.person).await {
+    let overview = match state.services.account_overview(&session.person).await {
         Ok(overview) => overview,
         Err(e) => return error_page(e),
     };
     let person = &session.person;
-    let consented = !overview["consent"].is_null();
-    let face = &overview["face"];
-    let consent_html = if consented {
-        format!(
+    let consent_html = match &overview.consent {
+        Some(consent) => format!(
             "<p>You consented to statement version <code>{}</code>.</p>{}",
-            escape(
-                overview["consent"]["statement_version"]
-                    .as_str()
-                    .unwrap_or_default()
-            ),
+            escape(&consent.statement_version),
             post_button(
                 "/account/consent/withdraw",
                 &session.csrf,
                 "Withdraw consent (deletes your facial vector)",
                 "danger"
             )
-        )
-    } else {
-        "<p>You have not given consent. Without it, no facial vector is made or kept.</p>\
+        ),
+        None => "<p>You have not given consent. Without it, no facial vector is made or kept.</p>\
          <p><a class=\"button\" href=\"/account/consent\">Read the statement and decide</a></p>"
-            .to_owned()
+            .to_owned(),
     };
-    let face_html = match (consented, face.is_null()) {
-        (_, false) => format!(
+    let face_html = match (&overview.face, overview.consent.is_some()) {
+        (Some(face), _) => format!(
             "<p>A facial vector is stored (model <code>{}</code>){}.</p><p><a class=\"button\" href=\"/account/enrol\">Renew it</a></p>{}",
-            escape(face["model_version"].as_str().unwrap_or_default()),
-            if face["renewal_needed"].as_bool() == Some(true) { ": it was made by an older model, please renew it" } else { "" },
+            escape(face.model_version.as_str()),
+            if face.renewal_needed { ": it was made by an older model, please renew it" } else { "" },
             post_button("/account/face/delete", &session.csrf, "Remove my facial vector", "danger")
         ),
-        (true, true) => "<p>No facial vector is stored yet.</p><p><a class=\"button\" href=\"/account/enrol\">Enrol your face</a></p>".to_owned(),
-        (false, true) => "<p>No facial vector is stored.</p>".to_owned(),
+        (None, true) => "<p>No facial vector is stored yet.</p><p><a class=\"button\" href=\"/account/enrol\">Enrol your face</a></p>".to_owned(),
+        (None, false) => "<p>No facial vector is stored.</p>".to_owned(),
     };
     let body = format!(
         "<p>{first} {last}, {email} — {org}</p>\
@@ -358,11 +363,7 @@ async fn account(State(state): State<Arc<AppState>>, session: PageSession) -> Re
         first = escape(person.first_name.as_str()),
         last = escape(person.last_name.as_str()),
         email = escape(person.email.as_str()),
-        org = escape(
-            overview["organisation"]["name"]
-                .as_str()
-                .unwrap_or_default()
-        ),
+        org = escape(&overview.organisation.name),
         org_id = person.org_id,
         logout = post_button("/logout", &session.csrf, "Log out", ""),
     );
@@ -392,7 +393,7 @@ fn consent_page(
 }
 
 async fn consent_form(State(state): State<Arc<AppState>>, session: PageSession) -> Response {
-    match statement_for(&state, &session.person).await {
+    match state.services.statement_for(&session.person).await {
         Ok(statement) => consent_page(StatusCode::OK, &statement, &session.csrf, None),
         Err(e) => error_page(e),
     }
@@ -414,7 +415,7 @@ async fn consent(
         return csrf_refused();
     }
     if form.agree.as_deref() != Some("yes") {
-        return match statement_for(&state, &session.person).await {
+        return match state.services.statement_for(&session.person).await {
             Ok(statement) => consent_page(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &statement,
@@ -424,15 +425,16 @@ async fn consent(
             Err(e) => error_page(e),
         };
     }
-    match employee::give_consent(
-        &state,
-        &session.person,
-        &form.statement_version,
-        "web form, unticked checkbox ticked",
-    )
-    .await
+    match state
+        .services
+        .give_consent(
+            &session.person,
+            &form.statement_version,
+            "web form, unticked checkbox ticked",
+        )
+        .await
     {
-        Ok(()) => Redirect::to("/account/enrol").into_response(),
+        Ok(_) => Redirect::to("/account/enrol").into_response(),
         Err(e) => error_page(e),
     }
 }
@@ -445,8 +447,8 @@ async fn withdraw(
     if !session.check_csrf(&form.csrf) {
         return csrf_refused();
     }
-    match employee::withdraw_consent(&state, &session.person).await {
-        Ok(()) => Redirect::to("/account").into_response(),
+    match state.services.withdraw_consent(&session.person).await {
+        Ok(_) => Redirect::to("/account").into_response(),
         Err(e) => error_page(e),
     }
 }
@@ -459,14 +461,14 @@ async fn remove_face(
     if !session.check_csrf(&form.csrf) {
         return csrf_refused();
     }
-    match employee::remove_face(&state, &session.person).await {
-        Ok(()) => Redirect::to("/account").into_response(),
+    match state.services.remove_vectors(&session.person).await {
+        Ok(_) => Redirect::to("/account").into_response(),
         Err(e) => error_page(e),
     }
 }
 
 async fn export(State(state): State<Arc<AppState>>, session: PageSession) -> Response {
-    match employee::export(&state, &session.person).await {
+    match state.services.export(&session.person).await {
         Ok(data) => (
             [
                 (header::CONTENT_TYPE, "application/json"),
@@ -493,7 +495,7 @@ fn password_page(status: StatusCode, csrf: &str, problem: Option<&str>) -> Respo
          <label>New password again<input type=\"password\" name=\"new_password_again\" autocomplete=\"new-password\" required></label>\
          <button type=\"submit\">Change password</button></form>",
         csrf = csrf_field(csrf),
-        min = crate::password::MIN_CHARS,
+        min = MIN_CHARS,
     );
     (status, page("Change password", &body, None)).into_response()
 }
@@ -525,14 +527,16 @@ async fn password(
             Some("The two new passwords are not the same."),
         );
     }
-    match employee::change_password(
-        &state,
-        &session.person,
-        &session.token_hash,
-        &form.current_password,
-        &form.new_password,
-    )
-    .await
+    match state
+        .services
+        .change_password(
+            &session.person,
+            &session.token_hash,
+            &form.current_password,
+            &form.new_password,
+        )
+        .await
+        .map_err(ApiError::from)
     {
         Ok(()) => message_page(
             StatusCode::OK,
@@ -568,7 +572,7 @@ async fn cancel(
     if !session.check_csrf(&form.csrf) {
         return csrf_refused();
     }
-    match employee::cancel_registration(&state, &session.person).await {
+    match state.services.cancel_registration(&session.person).await {
         Ok(()) => (
             [(header::SET_COOKIE, cleared_session_cookie())],
             page(

@@ -1,0 +1,171 @@
+//! Accounts: registering with an invitation, signing in and out, changing
+//! the password, and cancelling the registration.
+
+use limen_domain::{Actor, EmailAddress, Person, now};
+use limen_store::token::{new_token, token_hash};
+use zeroize::Zeroizing;
+
+use crate::error::ServiceError;
+use crate::password::{UNUSABLE_HASH, check_new_password, hash_password, verify_password};
+use crate::{Services, audit};
+
+/// A signed-in session. The token is shown this once; only its hash is stored.
+pub struct Session {
+    pub person: Person,
+    pub token: String,
+    pub lifetime_secs: i64,
+}
+
+impl Services {
+    /// The person a still-valid registration link is for, without using it up.
+    pub async fn invitation_for(&self, token: &str) -> Result<Person, ServiceError> {
+        Ok(self.store().invitation(&token_hash(token)).await?)
+    }
+
+    /// Uses up a registration link and creates the account.
+    pub async fn register(&self, token: &str, password: &str) -> Result<Person, ServiceError> {
+        let hash = token_hash(token);
+        let person = self.store().invitation(&hash).await?;
+        self.check_password_for(&person, password).await?;
+        let password_hash = hash_blocking(password).await?;
+        let person = self
+            .store()
+            .redeem_invitation(&hash, &password_hash)
+            .await?;
+        self.audit_employee(&person, "account.registered", "").await;
+        Ok(person)
+    }
+
+    /// Opens a session for someone who just proved who they are.
+    pub async fn open_session(&self, person: &Person) -> Result<Session, ServiceError> {
+        let (token, hash) = new_token();
+        let lifetime_secs = i64::from(self.retention().session_hours) * 3600;
+        self.store()
+            .create_session(person, &hash, now() + lifetime_secs)
+            .await?;
+        Ok(Session {
+            person: person.clone(),
+            token,
+            lifetime_secs,
+        })
+    }
+
+    /// Checks e-mail and password and opens a session. Rate limits are the
+    /// caller's: they depend on where the attempt comes from.
+    pub async fn log_in(
+        &self,
+        email: &EmailAddress,
+        password: &str,
+    ) -> Result<Session, ServiceError> {
+        let candidates = self.store().accounts_by_email(email).await?;
+        let subjects: Vec<Person> = candidates.iter().map(|(p, _)| p.clone()).collect();
+        let password = Zeroizing::new(password.to_owned());
+        let matched = tokio::task::spawn_blocking(move || {
+            // With no account, verify against a throw-away hash anyway so
+            // that timing does not tell which addresses are registered.
+            if candidates.is_empty() {
+                let _ = verify_password(&password, UNUSABLE_HASH);
+                return None;
+            }
+            candidates
+                .into_iter()
+                .find(|(_, hash)| verify_password(&password, hash))
+                .map(|(person, _)| person)
+        })
+        .await?;
+        let Some(person) = matched else {
+            for person in &subjects {
+                audit::record(
+                    self.store(),
+                    person.org_id.as_str(),
+                    &Actor::Anonymous,
+                    "login.failed",
+                    person.id.as_str(),
+                    "",
+                )
+                .await;
+            }
+            return Err(ServiceError::WrongCredentials);
+        };
+        self.open_session(&person).await
+    }
+
+    pub async fn end_session(&self, session_hash: &[u8; 32]) -> Result<(), ServiceError> {
+        Ok(self.store().delete_session(session_hash).await?)
+    }
+
+    /// Sets a new password after checking the current one, and ends every
+    /// other session of the person.
+    pub async fn change_password(
+        &self,
+        person: &Person,
+        session_hash: &[u8; 32],
+        current: &str,
+        new: &str,
+    ) -> Result<(), ServiceError> {
+        let stored = self
+            .store()
+            .password_hash(person)
+            .await?
+            .ok_or(ServiceError::WrongPassword)?;
+        let current = Zeroizing::new(current.to_owned());
+        let current_ok =
+            tokio::task::spawn_blocking(move || verify_password(&current, &stored)).await?;
+        if !current_ok {
+            self.audit_employee(person, "password.change_failed", "")
+                .await;
+            return Err(ServiceError::WrongPassword);
+        }
+        self.check_password_for(person, new).await?;
+        let hash = hash_blocking(new).await?;
+        self.store()
+            .change_password(person, &hash, session_hash)
+            .await?;
+        self.audit_employee(person, "password.changed", "other sessions ended")
+            .await;
+        Ok(())
+    }
+
+    /// Cancels the registration: account, sessions, consents and vectors
+    /// are erased and the person leaves every gallery; a dated record that
+    /// they cancelled is kept as proof.
+    pub async fn cancel_registration(&self, person: &Person) -> Result<(), ServiceError> {
+        self.store().cancel_registration(person).await?;
+        self.galleries.follow_own_change().await;
+        self.audit_employee(
+            person,
+            "registration.cancelled",
+            "account, consent and vector erased",
+        )
+        .await;
+        Ok(())
+    }
+
+    /// A new password must not be built from the person's own address or
+    /// their organisation's name.
+    async fn check_password_for(
+        &self,
+        person: &Person,
+        password: &str,
+    ) -> Result<(), ServiceError> {
+        let org_name = self
+            .store()
+            .organisation(&person.org_id)
+            .await?
+            .map(|o| o.name)
+            .unwrap_or_default();
+        let local_part = person.email.as_str().split('@').next().unwrap_or_default();
+        check_new_password(password, &[person.email.as_str(), local_part, &org_name])?;
+        Ok(())
+    }
+}
+
+async fn hash_blocking(password: &str) -> Result<String, ServiceError> {
+    let password = Zeroizing::new(password.to_owned());
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await?
+        .map_err(|e| {
+            tracing::error!(error = %e, "cannot hash a password");
+            ServiceError::Internal
+        })
+}

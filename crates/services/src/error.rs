@@ -1,0 +1,87 @@
+//! What the services refuse or fail at, in the domain's words. The HTTP
+//! edge maps each to a status; nothing here speaks HTTP.
+
+use limen_domain::RowError;
+use limen_face::{EnrolmentError, FaceError};
+use limen_store::{RedeemError, StoreError};
+
+use crate::password::PasswordRejected;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("no such person in this organisation")]
+    UnknownPerson,
+    #[error("no such organisation")]
+    UnknownOrganisation,
+    #[error(
+        "consent is required before enrolment: read the privacy statement and give your consent first"
+    )]
+    NoConsent,
+    #[error(
+        "the statement version does not match the current privacy statement; read it again and consent to the current version"
+    )]
+    StatementOutdated,
+    /// The enrolment frames were refused (no face, poor quality, …).
+    #[error("{0}")]
+    Enrolment(#[from] EnrolmentError),
+    /// A frame could not be read as an image.
+    #[error("{0}")]
+    Frame(#[from] FaceError),
+    /// The galleries could not be confirmed to hold every change up to the
+    /// database's: a frame is refused rather than searched in a gallery
+    /// that may still hold a withdrawn face.
+    #[error("the galleries cannot be confirmed up to date (database unreachable?); try again")]
+    GalleriesNotCurrent,
+    #[error(
+        "this registration link is not valid: it may have been used already or replaced by a newer one"
+    )]
+    InvitationUnknown,
+    #[error("this registration link has expired; ask your organisation to send a new invitation")]
+    InvitationExpired,
+    #[error("this person is already registered")]
+    AlreadyRegistered,
+    #[error("{0}")]
+    PasswordRejected(#[from] PasswordRejected),
+    #[error("wrong e-mail address or password")]
+    WrongCredentials,
+    #[error("the current password is not correct")]
+    WrongPassword,
+    #[error(
+        "the import was refused and nothing was changed; correct the rows listed and send it again"
+    )]
+    ImportRefused(Vec<RowError>),
+    #[error("storage failure: {0}")]
+    Store(StoreError),
+    /// A worker thread failed (a bug); the details are in the log.
+    #[error("internal failure")]
+    Internal,
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> ServiceError {
+        match e {
+            StoreError::NoConsent => ServiceError::NoConsent,
+            StoreError::UnknownPerson => ServiceError::UnknownPerson,
+            StoreError::UnknownOrganisation => ServiceError::UnknownOrganisation,
+            other => ServiceError::Store(other),
+        }
+    }
+}
+
+impl From<RedeemError> for ServiceError {
+    fn from(e: RedeemError) -> ServiceError {
+        match e {
+            RedeemError::Unknown => ServiceError::InvitationUnknown,
+            RedeemError::Expired => ServiceError::InvitationExpired,
+            RedeemError::AlreadyRegistered => ServiceError::AlreadyRegistered,
+            RedeemError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<tokio::task::JoinError> for ServiceError {
+    fn from(e: tokio::task::JoinError) -> ServiceError {
+        tracing::error!(error = %e, "a worker thread failed");
+        ServiceError::Internal
+    }
+}

@@ -1,0 +1,316 @@
+//! The live galleries: every organisation's consenting people's vectors of
+//! the engine's model, in memory, searched at the entrances. This is the
+//! only type that reads or changes them.
+//!
+//! They follow the store's change sequence (see `limen_store`'s `changes`):
+//! each change names a person (or a deleted organisation), and applying it
+//! means making the gallery hold what the store holds for them now. That
+//! makes applying idempotent and order-safe, so a change may be applied
+//! twice (by the instance that made it, and again when it is announced)
+//! and a burst of changes to one person is applied once.
+//!
+//! Three ways a change reaches an instance: the service that made it
+//! applies it before it answers; on PostgreSQL, `NOTIFY` wakes every other
+//! instance at once; and before a frame is searched, the database's head
+//! of the sequence is read (one row by primary key) and anything not yet
+//! applied is applied first. The last makes the others a matter of speed:
+//! a lost announcement or a dropped connection cannot leave a withdrawn
+//! face matchable, and when the head cannot be read the frame is refused.
+//!
+//! One model at a time: the engine's. A model transition (issue 10) would
+//! keep a second `Galleries` of the incoming model beside this one.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use limen_domain::{FaceVector, ModelVersion, OrgId, PersonId};
+use limen_matcher::{DIMENSIONS, DecisionRule, Descriptor, Identification};
+use limen_store::{Store, StoreError};
+use zeroize::Zeroizing;
+
+use crate::error::ServiceError;
+
+type OrgGalleries = limen_matcher::Galleries<OrgId, PersonId>;
+
+/// Changes read from the store at a time while catching up.
+const CATCH_UP_BATCH: i64 = 1000;
+/// How long a frame waits for the galleries to be confirmed current.
+const CURRENT_WITHIN: Duration = Duration::from_secs(3);
+/// How often the head is read with no announcement: the only way on
+/// SQLite (a `limen admin` command changes the same file), a safety net on
+/// PostgreSQL (a connection that died without telling).
+const POLL_SQLITE: Duration = Duration::from_secs(1);
+const POLL_POSTGRES: Duration = Duration::from_secs(5);
+/// Wait before listening again after the listening connection failed.
+const RELISTEN_AFTER: Duration = Duration::from_secs(1);
+
+pub(crate) struct Galleries {
+    store: Store,
+    model: ModelVersion,
+    /// Replaced whole only when the changes an instance missed are no
+    /// longer in the store (it lagged past their retention).
+    current: RwLock<Arc<OrgGalleries>>,
+    /// The last change this instance has applied.
+    applied: AtomicI64,
+    /// One applier at a time, so changes are applied in order.
+    applying: tokio::sync::Mutex<()>,
+}
+
+impl Galleries {
+    /// Every consenting person's vectors of `model`, decrypted.
+    pub(crate) async fn load(store: Store, model: ModelVersion) -> Result<Galleries, StoreError> {
+        // The head first: whatever commits while loading is applied again.
+        let head = store.face_change_head().await?;
+        let galleries = fill(&store, &model).await?;
+        Ok(Galleries {
+            store,
+            model,
+            current: RwLock::new(Arc::new(galleries)),
+            applied: AtomicI64::new(head),
+            applying: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    pub(crate) fn model(&self) -> &ModelVersion {
+        &self.model
+    }
+
+    fn current(&self) -> Arc<OrgGalleries> {
+        self.current
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// How many people `org`'s gallery holds.
+    pub(crate) fn len(&self, org: &OrgId) -> usize {
+        self.current().len(org)
+    }
+
+    /// Applies every change up to the database's head, if any is missing.
+    pub(crate) async fn ensure_current(&self) -> Result<(), StoreError> {
+        let head = self.store.face_change_head().await?;
+        if head > self.applied.load(Ordering::Acquire) {
+            self.catch_up().await?;
+        }
+        Ok(())
+    }
+
+    /// After a service changed a face: applies it (and whatever else is
+    /// pending) before the service answers. Should that fail, the change is
+    /// still in the store and no frame is searched before it is applied.
+    pub(crate) async fn follow_own_change(&self) {
+        if let Err(e) = self.ensure_current().await {
+            tracing::error!(error = %e, "a face change is stored but not yet applied to the galleries; frames are refused until it is");
+        }
+    }
+
+    async fn catch_up(&self) -> Result<(), StoreError> {
+        let _applying = self.applying.lock().await;
+        let head = self.store.face_change_head().await?;
+        while self.applied.load(Ordering::Acquire) < head {
+            let applied = self.applied.load(Ordering::Acquire);
+            let changes = self
+                .store
+                .face_changes_after(applied, CATCH_UP_BATCH)
+                .await?;
+            let Some(last) = changes.last().map(|c| c.seq) else {
+                return self.reload(head).await;
+            };
+            if changes[0].seq != applied + 1 {
+                // The sequence has no gaps: these were pruned before this
+                // instance saw them.
+                return self.reload(head).await;
+            }
+            // Each person (or organisation) once: applying reads what the
+            // store holds now, which already includes any later change.
+            let mut seen = HashSet::new();
+            for change in changes.iter().rev() {
+                if seen.insert((&change.org_id, &change.person_id)) {
+                    self.apply(&change.org_id, change.person_id.as_ref())
+                        .await?;
+                }
+            }
+            self.applied.store(last, Ordering::Release);
+        }
+        Ok(())
+    }
+
+    /// Makes the gallery hold what the store holds for this person (or,
+    /// for a deleted organisation, nothing of it).
+    async fn apply(&self, org: &OrgId, person: Option<&PersonId>) -> Result<(), StoreError> {
+        let galleries = self.current();
+        let org = org.clone();
+        let Some(person) = person.cloned() else {
+            // Removal waits for matches of the organisation's people still
+            // being reported: off the async threads.
+            spawn_blocking(move || {
+                galleries.remove_organisation(&org);
+            })
+            .await;
+            return Ok(());
+        };
+        let set = self.store.gallery_set(&org, &person, &self.model).await?;
+        if set.is_empty() {
+            spawn_blocking(move || {
+                galleries.remove(&org, &person);
+            })
+            .await;
+            return Ok(());
+        }
+        upsert(&galleries, &self.model, org, person, &set)
+    }
+
+    /// Loads every gallery afresh and puts it in place of the old one.
+    async fn reload(&self, head: i64) -> Result<(), StoreError> {
+        tracing::warn!(
+            applied = self.applied.load(Ordering::Acquire),
+            head,
+            "face changes were pruned before this instance applied them: reloading every gallery"
+        );
+        let fresh = fill(&self.store, &self.model).await?;
+        *self
+            .current
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(fresh);
+        self.applied.store(head, Ordering::Release);
+        Ok(())
+    }
+
+    /// Searches `org`'s gallery for `probe`, once every change up to the
+    /// database's head is applied. A match holds off its person's removal
+    /// until it is dropped.
+    pub(crate) async fn identify(
+        &self,
+        org: &OrgId,
+        probe: BoxedDescriptor,
+        rule: DecisionRule,
+    ) -> Result<Identification<PersonId>, ServiceError> {
+        match tokio::time::timeout(CURRENT_WITHIN, self.ensure_current()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "frame refused: the galleries cannot be confirmed current");
+                return Err(ServiceError::GalleriesNotCurrent);
+            }
+            Err(_) => {
+                tracing::warn!("frame refused: confirming the galleries current took too long");
+                return Err(ServiceError::GalleriesNotCurrent);
+            }
+        }
+        let galleries = self.current();
+        let org = org.clone();
+        let model = self.model.clone();
+        let found = tokio::task::spawn_blocking(move || {
+            galleries.identify(&org, model.as_str(), &probe, &rule)
+        })
+        .await?;
+        // The probe came from the engine of this very model, finite.
+        found.map_err(|e| {
+            tracing::error!(error = %e, "the matcher refused a probe");
+            ServiceError::Internal
+        })
+    }
+
+    /// Follows the changes other instances (and `limen admin`) make, for
+    /// as long as the service runs: announcements on PostgreSQL, polling
+    /// besides. Errors are logged; frames stay refused while the head
+    /// cannot be read.
+    pub(crate) async fn follow(self: Arc<Self>) {
+        let mut healthy = true;
+        loop {
+            match self.store.listen_face_changes().await {
+                Ok(Some(mut listener)) => {
+                    // Listening before catching up: nothing falls between.
+                    self.catch_up_logged(&mut healthy).await;
+                    loop {
+                        match tokio::time::timeout(POLL_POSTGRES, listener.changed()).await {
+                            Ok(Ok(())) | Err(_) => self.catch_up_logged(&mut healthy).await,
+                            Ok(Err(e)) => {
+                                tracing::warn!(error = %e, "lost the face change announcements; listening again");
+                                break;
+                            }
+                        }
+                    }
+                }
+                Ok(None) => loop {
+                    tokio::time::sleep(POLL_SQLITE).await;
+                    self.catch_up_logged(&mut healthy).await;
+                },
+                Err(e) => {
+                    if healthy {
+                        tracing::warn!(error = %e, "cannot listen for face changes; retrying");
+                        healthy = false;
+                    }
+                }
+            }
+            tokio::time::sleep(RELISTEN_AFTER).await;
+        }
+    }
+
+    async fn catch_up_logged(&self, healthy: &mut bool) {
+        match self.ensure_current().await {
+            Ok(()) if !*healthy => {
+                tracing::info!("face changes followed again");
+                *healthy = true;
+            }
+            Ok(()) => {}
+            Err(e) if *healthy => {
+                tracing::warn!(error = %e, "cannot follow face changes; frames are refused until it can");
+                *healthy = false;
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+async fn fill(store: &Store, model: &ModelVersion) -> Result<OrgGalleries, StoreError> {
+    let galleries = OrgGalleries::new(model.as_str());
+    store
+        .gallery_sets(model, |set| {
+            upsert(&galleries, model, set.org_id, set.person_id, &set.vectors)
+        })
+        .await?;
+    Ok(galleries)
+}
+
+fn upsert(
+    galleries: &OrgGalleries,
+    model: &ModelVersion,
+    org: OrgId,
+    person: PersonId,
+    set: &[FaceVector],
+) -> Result<(), StoreError> {
+    // Enrolment keeps one vector (the mean of its frames) until the
+    // matcher holds a set per person.
+    let Some(descriptor) = set.first().and_then(|v| descriptor(v.as_slice())) else {
+        return Err(StoreError::Corrupt("vector length"));
+    };
+    galleries
+        .upsert(&org, person, model.as_str(), &descriptor)
+        .map_err(|_| StoreError::Corrupt("vector values"))
+}
+
+/// A descriptor kept on the heap (it is passed between threads) and wiped
+/// there when dropped.
+pub(crate) type BoxedDescriptor = Box<Zeroizing<Descriptor>>;
+
+/// A vector as the matcher's fixed-size descriptor; `None` when it has
+/// another length than the matcher's.
+pub(crate) fn descriptor(values: &[f32]) -> Option<BoxedDescriptor> {
+    let mut boxed = Box::new(Zeroizing::new([0.0; DIMENSIONS]));
+    if values.len() != DIMENSIONS {
+        return None;
+    }
+    boxed.copy_from_slice(values);
+    Some(boxed)
+}
+
+/// Runs a gallery removal off the async threads. A panic in the matcher
+/// would be a bug; it is logged, not answered, as the store change is done.
+async fn spawn_blocking(removal: impl FnOnce() + Send + 'static) {
+    if let Err(e) = tokio::task::spawn_blocking(removal).await {
+        tracing::error!(error = %e, "removing from a gallery failed");
+    }
+}

@@ -1,0 +1,85 @@
+//! The operator's services (`limen admin …`): organisations and the audit
+//! trail's check. They hold no gallery: a running instance follows the
+//! organisations deleted here through the change sequence, like any other
+//! change it did not make itself.
+
+use limen_domain::{Actor, OrgId, Organisation};
+use limen_store::token::new_token;
+use limen_store::{BrokenLink, OPERATOR_CHAIN, Store};
+
+use crate::audit;
+use crate::error::ServiceError;
+
+pub struct Operator {
+    store: Store,
+}
+
+/// An organisation's admin token, shown this once; only its hash is stored.
+pub struct AdminToken(pub String);
+
+impl Operator {
+    pub fn new(store: Store) -> Operator {
+        Operator { store }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Creates an organisation, with its data key and first admin token.
+    pub async fn create_organisation(
+        &self,
+        name: &str,
+    ) -> Result<(Organisation, AdminToken), ServiceError> {
+        let (token, hash) = new_token();
+        let org = self.store.create_organisation(name, &hash).await?;
+        self.audit("organisation.created", &org.id, name).await;
+        Ok((org, AdminToken(token)))
+    }
+
+    pub async fn organisations(&self) -> Result<Vec<Organisation>, ServiceError> {
+        Ok(self.store.organisations().await?)
+    }
+
+    /// A new admin token; every earlier one stops working.
+    pub async fn replace_admin_token(&self, org: &OrgId) -> Result<AdminToken, ServiceError> {
+        let (token, hash) = new_token();
+        if !self.store.replace_admin_token(org, &hash).await? {
+            return Err(ServiceError::UnknownOrganisation);
+        }
+        self.audit("admin_token.replaced", org, "earlier tokens revoked")
+            .await;
+        Ok(AdminToken(token))
+    }
+
+    /// Erases the organisation with everything it holds and destroys its
+    /// data key. Every running instance drops its gallery: at once when
+    /// the announcement reaches it, and in any case before it searches
+    /// another frame.
+    pub async fn delete_organisation(&self, org: &OrgId) -> Result<(), ServiceError> {
+        if !self.store.delete_organisation(org).await? {
+            return Err(ServiceError::UnknownOrganisation);
+        }
+        self.audit("organisation.deleted", org, "data and data key destroyed")
+            .await;
+        Ok(())
+    }
+
+    /// Checks every chain of the audit trail: how many entries were
+    /// checked, or the first broken link.
+    pub async fn verify_audit(&self) -> Result<Result<usize, BrokenLink>, ServiceError> {
+        Ok(self.store.verify_audit().await?)
+    }
+
+    async fn audit(&self, action: &str, org: &OrgId, detail: &str) {
+        audit::record(
+            &self.store,
+            OPERATOR_CHAIN,
+            &Actor::Operator,
+            action,
+            org.as_str(),
+            detail,
+        )
+        .await;
+    }
+}

@@ -1,0 +1,155 @@
+//! What a person sees of their own data: an overview for their account
+//! page, and everything held on them for export. Typed, so that the API
+//! and the pages serialise or render the same thing.
+
+use limen_domain::{
+    AcsId, Consent, EmailAddress, FaceVector, ModelVersion, OrgId, Person, PersonId, PersonName,
+    UnixTime, now,
+};
+use serde::Serialize;
+
+use crate::Services;
+use crate::error::ServiceError;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OrganisationName {
+    pub id: OrgId,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountOverview {
+    pub person_id: PersonId,
+    pub organisation: OrganisationName,
+    pub first_name: PersonName,
+    pub last_name: PersonName,
+    pub email: EmailAddress,
+    /// The active consent, if any.
+    pub consent: Option<Consent>,
+    /// The stored face, if any: never its numbers here.
+    pub face: Option<FaceSummary>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FaceSummary {
+    pub model_version: ModelVersion,
+    pub enrolled_at: UnixTime,
+    pub vectors: usize,
+    /// Made by an older model than the one entrances use now.
+    pub renewal_needed: bool,
+}
+
+/// Everything held on the person, the vectors included: it is their data.
+#[derive(Debug, Serialize)]
+pub struct PersonExport {
+    pub exported_at: UnixTime,
+    pub organisation: OrganisationName,
+    pub person: ExportedPerson,
+    pub account: ExportedAccount,
+    pub consents: Vec<Consent>,
+    pub face_vectors: Vec<ExportedVector>,
+    pub cancelled_registrations: Vec<UnixTime>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ExportedPerson {
+    pub id: PersonId,
+    pub first_name: PersonName,
+    pub last_name: PersonName,
+    pub email: EmailAddress,
+    pub acs_id: AcsId,
+    pub imported_at: UnixTime,
+    pub invited_at: Option<UnixTime>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ExportedAccount {
+    pub name: EmailAddress,
+    pub password: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ExportedVector {
+    pub model_version: ModelVersion,
+    pub enrolled_at: UnixTime,
+    pub values: FaceVector,
+}
+
+impl Services {
+    pub async fn account_overview(&self, person: &Person) -> Result<AccountOverview, ServiceError> {
+        let organisation = self.organisation_name(person).await?;
+        let consent = self
+            .store()
+            .consents(person)
+            .await?
+            .into_iter()
+            .find(Consent::is_active);
+        let vectors = self.store().vectors(person).await?;
+        let face = vectors.first().map(|first| FaceSummary {
+            model_version: first.model_version.clone(),
+            enrolled_at: first.enrolled_at,
+            vectors: vectors.len(),
+            renewal_needed: &first.model_version != self.galleries.model(),
+        });
+        Ok(AccountOverview {
+            person_id: person.id.clone(),
+            organisation,
+            first_name: person.first_name.clone(),
+            last_name: person.last_name.clone(),
+            email: person.email.clone(),
+            consent,
+            face,
+        })
+    }
+
+    /// Everything held on the person; the export itself is audited.
+    pub async fn export(&self, person: &Person) -> Result<PersonExport, ServiceError> {
+        let organisation = self.organisation_name(person).await?;
+        let consents = self.store().consents(person).await?;
+        let face_vectors = self
+            .store()
+            .vectors(person)
+            .await?
+            .into_iter()
+            .map(|v| ExportedVector {
+                model_version: v.model_version,
+                enrolled_at: v.enrolled_at,
+                values: v.vector,
+            })
+            .collect();
+        let cancelled_registrations = self.store().cancellations(person).await?;
+        self.audit_employee(person, "data.exported", "").await;
+        Ok(PersonExport {
+            exported_at: now(),
+            organisation,
+            person: ExportedPerson {
+                id: person.id.clone(),
+                first_name: person.first_name.clone(),
+                last_name: person.last_name.clone(),
+                email: person.email.clone(),
+                acs_id: person.acs_id.clone(),
+                imported_at: person.created_at,
+                invited_at: person.invited_at,
+            },
+            account: ExportedAccount {
+                name: person.email.clone(),
+                password: "stored only as an Argon2id hash, which is not exported",
+            },
+            consents,
+            face_vectors,
+            cancelled_registrations,
+        })
+    }
+
+    async fn organisation_name(&self, person: &Person) -> Result<OrganisationName, ServiceError> {
+        let org = self
+            .store()
+            .organisation(&person.org_id)
+            .await?
+            .ok_or(ServiceError::UnknownOrganisation)?;
+        Ok(OrganisationName {
+            id: org.id,
+            name: org.name,
+        })
+    }
+}

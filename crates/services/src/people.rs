@@ -1,0 +1,150 @@
+//! The organisation admin's side of people: importing them, inviting them,
+//! and erasing a person who has left.
+
+use limen_domain::{
+    Actor, ImportReport, NewPerson, OrgId, Organisation, Person, PersonId, PersonOverview,
+    RowError, UnixTime, now,
+};
+use limen_store::token::new_token;
+
+use crate::error::ServiceError;
+use crate::{Services, audit};
+
+/// An invitation made but not yet sent: its link works only once
+/// [`Services::record_invitation`] has stored it.
+pub struct Invitation {
+    pub person: Person,
+    pub organisation: Organisation,
+    /// The secret of the registration link, shown only in the mail.
+    pub token: String,
+    token_hash: [u8; 32],
+    pub expires_at: UnixTime,
+}
+
+impl Services {
+    /// Imports people all-or-nothing: `rows` as checked one by one (a row
+    /// that did not parse carries its errors); if any row is wrong or
+    /// clashes with another or with someone already there, nothing is
+    /// written and every problem is returned.
+    pub async fn import_people(
+        &self,
+        org: &OrgId,
+        rows: Vec<Result<NewPerson, Vec<RowError>>>,
+    ) -> Result<ImportReport, ServiceError> {
+        let mut people = Vec::with_capacity(rows.len());
+        let mut errors = Vec::new();
+        for row in rows {
+            match row {
+                Ok(person) => people.push(person),
+                Err(row_errors) => errors.extend(row_errors),
+            }
+        }
+        errors.extend(self.store().import_conflicts(org, &people).await?);
+        if !errors.is_empty() {
+            errors.sort_by_key(|e| e.row);
+            return Err(ServiceError::ImportRefused(errors));
+        }
+        let report = self
+            .store()
+            .import_people(org, &people)
+            .await?
+            .map_err(ServiceError::ImportRefused)?;
+        audit::record(
+            self.store(),
+            org.as_str(),
+            &Actor::Admin,
+            "people.imported",
+            "",
+            &format!("{} created, {} updated", report.created, report.updated),
+        )
+        .await;
+        Ok(report)
+    }
+
+    /// Everyone in the organisation with their status (vectors of an older
+    /// model than the engine's need renewal). Never a face.
+    pub async fn people(&self, org: &OrgId) -> Result<Vec<PersonOverview>, ServiceError> {
+        Ok(self.store().people(org, self.galleries.model()).await?)
+    }
+
+    /// Makes a registration link for a person who has not registered yet.
+    pub async fn new_invitation(
+        &self,
+        org: &OrgId,
+        person: &PersonId,
+    ) -> Result<Invitation, ServiceError> {
+        let person = self
+            .store()
+            .person(org, person)
+            .await?
+            .ok_or(ServiceError::UnknownPerson)?;
+        let registered = self
+            .store()
+            .accounts_by_email(&person.email)
+            .await?
+            .iter()
+            .any(|(p, _)| p.id == person.id);
+        if registered {
+            return Err(ServiceError::AlreadyRegistered);
+        }
+        let organisation = self
+            .store()
+            .organisation(org)
+            .await?
+            .ok_or(ServiceError::UnknownOrganisation)?;
+        let (token, token_hash) = new_token();
+        let expires_at = now() + i64::from(self.retention().invitation_days) * 86_400;
+        Ok(Invitation {
+            person,
+            organisation,
+            token,
+            token_hash,
+            expires_at,
+        })
+    }
+
+    /// Stores an invitation once its mail is out, replacing (and so
+    /// voiding) any earlier link: a failed send leaves the earlier link
+    /// working and the person's status as it was.
+    pub async fn record_invitation(&self, invitation: &Invitation) -> Result<(), ServiceError> {
+        let person = &invitation.person;
+        self.store()
+            .replace_invitation(
+                &person.org_id,
+                &person.id,
+                &invitation.token_hash,
+                invitation.expires_at,
+            )
+            .await?;
+        audit::record(
+            self.store(),
+            person.org_id.as_str(),
+            &Actor::Admin,
+            "invitation.sent",
+            person.id.as_str(),
+            &format!("expires at {}", invitation.expires_at),
+        )
+        .await;
+        Ok(())
+    }
+
+    /// The person has left: everything about them is erased and they leave
+    /// every gallery. False when the organisation has no such person.
+    pub async fn erase_person(&self, org: &OrgId, person: &PersonId) -> Result<bool, ServiceError> {
+        let erased = self.store().delete_person(org, person).await?;
+        if !erased {
+            return Ok(false);
+        }
+        self.galleries.follow_own_change().await;
+        audit::record(
+            self.store(),
+            org.as_str(),
+            &Actor::Admin,
+            "person.erased",
+            person.as_str(),
+            "all data about the person deleted",
+        )
+        .await;
+        Ok(true)
+    }
+}
