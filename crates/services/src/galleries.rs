@@ -134,6 +134,7 @@ impl Galleries {
                 }
             }
             self.applied.store(last, Ordering::Release);
+            tracing::debug!(applied = last, "face changes applied");
         }
         Ok(())
     }
@@ -146,18 +147,14 @@ impl Galleries {
         let Some(person) = person.cloned() else {
             // Removal waits for matches of the organisation's people still
             // being reported: off the async threads.
-            spawn_blocking(move || {
-                galleries.remove_organisation(&org);
-            })
-            .await;
+            let dropped = org.clone();
+            let people = spawn_blocking(move || galleries.remove_organisation(&org)).await;
+            tracing::info!(org = %dropped, people, "organisation deleted: its gallery is dropped");
             return Ok(());
         };
         let set = self.store.gallery_set(&org, &person, &self.model).await?;
         if set.is_empty() {
-            spawn_blocking(move || {
-                galleries.remove(&org, &person);
-            })
-            .await;
+            spawn_blocking(move || galleries.remove(&org, &person)).await;
             return Ok(());
         }
         upsert(&galleries, &self.model, org, person, &set)
@@ -309,8 +306,13 @@ pub(crate) fn descriptor(values: &[f32]) -> Option<BoxedDescriptor> {
 
 /// Runs a gallery removal off the async threads. A panic in the matcher
 /// would be a bug; it is logged, not answered, as the store change is done.
-async fn spawn_blocking(removal: impl FnOnce() + Send + 'static) {
-    if let Err(e) = tokio::task::spawn_blocking(removal).await {
-        tracing::error!(error = %e, "removing from a gallery failed");
-    }
+async fn spawn_blocking<T: Default + Send + 'static>(
+    removal: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    tokio::task::spawn_blocking(removal)
+        .await
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "removing from a gallery failed");
+            T::default()
+        })
 }

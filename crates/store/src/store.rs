@@ -2,6 +2,7 @@
 //! (organisations' data keys, locking a person, reading checked columns).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use limen_domain::{OrgId, PersonId, now};
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -99,6 +100,9 @@ impl Store {
         };
         let pool = AnyPoolOptions::new()
             .max_connections(8)
+            // A database that cannot be reached fails a request within
+            // seconds rather than holding it (and a door) for half a minute.
+            .acquire_timeout(Duration::from_secs(5))
             .connect(&url)
             .await?;
         let store = Store {

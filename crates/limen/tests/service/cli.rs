@@ -1,6 +1,7 @@
 //! The operator's commands: organisations are created (token shown once),
-//! listed and deleted with everything they hold; the operator's own
-//! actions are in the audit trail, which verifies.
+//! listed and deleted with everything they hold (the running server drops
+//! the deleted one's gallery); the operator's own actions are in the audit
+//! trail, which verifies.
 
 use crate::support::{Backend, Server, SmtpSink, enrol, onboard};
 
@@ -71,6 +72,17 @@ fn organisations_are_created_listed_and_deleted() {
         "its people's sessions are gone"
     );
     assert_eq!(server.get(&format!("/privacy/{org}"), None).status, 404);
+    // The running server drops the organisation's gallery from memory on
+    // its own: on SQLite it reads the change sequence every second.
+    let dropped = format!("organisation deleted: its gallery is dropped org={org} people=1");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    while !server.logs().contains(&dropped) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server still holds the deleted organisation's gallery"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     assert!(
         !server.admin(&["org", "delete", &org]).status.success(),
         "deleting twice is an error"

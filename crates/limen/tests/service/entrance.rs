@@ -12,8 +12,8 @@ use limen_access::http::{SharedSecret, Verifier, VerifyError};
 use serde_json::{Value, json};
 
 use crate::support::{
-    BIN, Backend, Reply, Server, SmtpSink, files_under, fixture, fixture_path, image_trace,
-    multipart, onboard,
+    BIN, Backend, Server, SmtpSink, create_device, create_entrance, decision, files_under, fixture,
+    fixture_path, image_trace, multipart, onboard, send_frame,
 };
 
 /// A photo of the enrolled person (Andre Agassi) that is not one of the
@@ -165,51 +165,6 @@ fn answer(
 }
 
 // ----- helpers ------------------------------------------------------------------
-
-fn send_frame(server: &Server, device_token: &str, jpeg: &[u8]) -> Reply {
-    server.send(
-        "POST",
-        "/api/v1/frames",
-        Some(device_token),
-        "image/jpeg",
-        jpeg,
-    )
-}
-
-fn decision(reply: &Reply) -> String {
-    assert_eq!(reply.status, 200, "{}", reply.body);
-    reply.json()["decision"]
-        .as_str()
-        .expect("decision")
-        .to_owned()
-}
-
-fn create_entrance(server: &Server, admin: &str, name: &str, connector: Value) -> String {
-    let created = server.post_json(
-        "/api/v1/entrances",
-        Some(admin),
-        &json!({ "name": name, "connector": connector }),
-    );
-    assert_eq!(created.status, 201, "{}", created.body);
-    created.json()["id"].as_str().expect("id").to_owned()
-}
-
-/// Registers a device; returns its id and token.
-fn create_device(server: &Server, admin: &str, entrance: &str) -> (String, String) {
-    let created = server.send(
-        "POST",
-        &format!("/api/v1/entrances/{entrance}/devices"),
-        Some(admin),
-        "application/json",
-        b"",
-    );
-    assert_eq!(created.status, 201, "{}", created.body);
-    let body = created.json();
-    (
-        body["id"].as_str().expect("id").to_owned(),
-        body["token"].as_str().expect("token").to_owned(),
-    )
-}
 
 fn enrol_with(server: &Server, session: &str, names: &[&str]) {
     let frames: Vec<Vec<u8>> = names.iter().map(|n| fixture(n)).collect();

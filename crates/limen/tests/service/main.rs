@@ -9,6 +9,7 @@ mod entrance;
 mod entrance_osdp;
 mod isolation;
 mod journey;
+mod multi_instance;
 mod openapi;
 #[path = "../common/osdp_panel.rs"]
 mod osdp_panel;

@@ -55,8 +55,8 @@ pub fn random_suffix() -> String {
     format!("{}_{:x}", std::process::id(), nanos)
 }
 
-/// A fresh, empty PostgreSQL database for one server.
-fn fresh_postgres_database(base: &str) -> String {
+/// A fresh, empty PostgreSQL database.
+pub fn fresh_postgres_database(base: &str) -> String {
     use sqlx::Connection;
     let name = format!("limen_test_{}", random_suffix());
     block_on(async {
@@ -97,18 +97,45 @@ impl Server {
         extra_env: &[(&str, &str)],
     ) -> Option<Server> {
         let root = std::env::temp_dir().join(format!("limen-it-{}", random_suffix()));
+        let database_url = match backend {
+            Backend::Sqlite => format!("sqlite:{}", root.join("data").join("limen.db").display()),
+            Backend::Postgres => fresh_postgres_database(&postgres_base_url()?),
+        };
+        Some(Server::launch(root, database_url, mail_url, extra_env))
+    }
+
+    /// A server on a database made by the caller (the first of several).
+    pub fn launch_on(database_url: &str, mail_url: &str) -> Server {
+        let root = std::env::temp_dir().join(format!("limen-it-{}", random_suffix()));
+        Server::launch(root, database_url.to_owned(), mail_url, &[])
+    }
+
+    /// Another instance on this one's database and master key (as behind
+    /// a load balancer), with its own port and data directory.
+    /// `database_url` may differ from this one's in how it reaches the
+    /// same database (another application name, another route).
+    pub fn another_instance(&self, database_url: &str) -> Server {
+        let root = std::env::temp_dir().join(format!("limen-it-{}", random_suffix()));
+        let master = self.data_dir.join("master.key").display().to_string();
+        let mail_url = self.env_value("LIMEN_MAIL_URL");
+        Server::launch(
+            root,
+            database_url.to_owned(),
+            &mail_url,
+            &[("LIMEN_MASTER_KEY_FILE", &master)],
+        )
+    }
+
+    fn launch(
+        root: PathBuf,
+        database_url: String,
+        mail_url: &str,
+        extra_env: &[(&str, &str)],
+    ) -> Server {
         let data_dir = root.join("data");
         let tmp_dir = root.join("tmp");
         std::fs::create_dir_all(&tmp_dir).expect("tmp dir");
-        let database_url = match backend {
-            Backend::Sqlite => format!("sqlite:{}", data_dir.join("limen.db").display()),
-            Backend::Postgres => fresh_postgres_database(&postgres_base_url()?),
-        };
-        let port = TcpListener::bind("127.0.0.1:0")
-            .expect("free port")
-            .local_addr()
-            .expect("address")
-            .port();
+        let port = free_port();
         let url = format!("http://127.0.0.1:{port}");
         let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models");
         let env = vec![
@@ -141,7 +168,39 @@ impl Server {
             log_path,
         };
         server.spawn();
-        Some(server)
+        server
+    }
+
+    fn env_value(&self, name: &str) -> String {
+        self.env
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    }
+
+    /// Runs a second `limen serve` with this one's settings on another
+    /// port, and returns how it ended (it is killed after a minute).
+    pub fn second_serve(&self) -> Output {
+        let port = free_port();
+        let mut child = Command::new(BIN)
+            .arg("serve")
+            .env_remove("LIMEN_CONFIG")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .env("LIMEN_BIND", format!("127.0.0.1:{port}"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start a second limen serve");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        child.wait_with_output().expect("second limen serve")
     }
 
     /// Starts the process, its log appended to the one file, and waits
@@ -386,6 +445,14 @@ impl Drop for Server {
             let _ = std::fs::remove_dir_all(&self.root);
         }
     }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("free port")
+        .local_addr()
+        .expect("address")
+        .port()
 }
 
 fn encode(text: &str) -> String {
@@ -817,6 +884,58 @@ pub fn enrol(server: &Server, session: &str) -> Reply {
     )
 }
 
+// ----- entrances ------------------------------------------------------------------
+
+pub fn send_frame(server: &Server, device_token: &str, jpeg: &[u8]) -> Reply {
+    server.send(
+        "POST",
+        "/api/v1/frames",
+        Some(device_token),
+        "image/jpeg",
+        jpeg,
+    )
+}
+
+pub fn decision(reply: &Reply) -> String {
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply.json()["decision"]
+        .as_str()
+        .expect("decision")
+        .to_owned()
+}
+
+pub fn create_entrance(
+    server: &Server,
+    admin: &str,
+    name: &str,
+    connector: serde_json::Value,
+) -> String {
+    let created = server.post_json(
+        "/api/v1/entrances",
+        Some(admin),
+        &serde_json::json!({ "name": name, "connector": connector }),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    created.json()["id"].as_str().expect("id").to_owned()
+}
+
+/// Registers a device; returns its id and token.
+pub fn create_device(server: &Server, admin: &str, entrance: &str) -> (String, String) {
+    let created = server.send(
+        "POST",
+        &format!("/api/v1/entrances/{entrance}/devices"),
+        Some(admin),
+        "application/json",
+        b"",
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    let body = created.json();
+    (
+        body["id"].as_str().expect("id").to_owned(),
+        body["token"].as_str().expect("token").to_owned(),
+    )
+}
+
 pub fn status_of(server: &Server, admin: &str, person: &str) -> Option<String> {
     let people = server.get("/api/v1/people", Some(admin)).json();
     people
@@ -833,5 +952,75 @@ pub fn csrf_of(html: &str) -> String {
         .nth(1)
         .and_then(|rest| rest.split('"').next())
         .expect("a form with a CSRF token")
+        .to_owned()
+}
+
+// ----- a route to the database that a test can cut ------------------------------
+
+/// A TCP relay on loopback in front of a server (the test PostgreSQL): an
+/// instance connected through it loses its database when the test cuts
+/// the route (open connections are shut, new ones closed at once), while
+/// instances connected directly keep theirs.
+pub struct CuttableRoute {
+    pub port: u16,
+    cut: Arc<std::sync::atomic::AtomicBool>,
+    open: Arc<Mutex<Vec<TcpStream>>>,
+}
+
+impl CuttableRoute {
+    pub fn to(target: &str) -> CuttableRoute {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind relay");
+        let port = listener.local_addr().expect("address").port();
+        let cut = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let open = Arc::new(Mutex::new(Vec::new()));
+        let (target, relay_cut, relay_open) = (target.to_owned(), cut.clone(), open.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                if relay_cut.load(std::sync::atomic::Ordering::SeqCst) {
+                    continue;
+                }
+                let Ok(server) = TcpStream::connect(&target) else {
+                    continue;
+                };
+                let mut open = relay_open.lock().expect("lock");
+                for stream in [&client, &server] {
+                    open.push(stream.try_clone().expect("clone"));
+                }
+                for (mut from, mut to) in [
+                    (
+                        client.try_clone().expect("clone"),
+                        server.try_clone().expect("clone"),
+                    ),
+                    (server, client),
+                ] {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        CuttableRoute { port, cut, open }
+    }
+
+    pub fn cut(&self) {
+        self.cut.store(true, std::sync::atomic::Ordering::SeqCst);
+        for stream in self.open.lock().expect("lock").drain(..) {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+    }
+
+    pub fn restore(&self) {
+        self.cut.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// `host:port` of a `postgres://user@host:port/db` URL.
+pub fn postgres_address(url: &str) -> String {
+    let after_at = url.rsplit_once('@').map_or(url, |(_, rest)| rest);
+    after_at
+        .split('/')
+        .next()
+        .expect("host and port")
         .to_owned()
 }
