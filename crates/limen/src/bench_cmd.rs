@@ -26,6 +26,11 @@ pub enum BenchCommand {
     /// `POST /api/v1/frames` latency and throughput with a large gallery,
     /// over loopback HTTP from several client threads.
     Frames(crate::bench_frames::FramesBenchArgs),
+    /// Start-up time and memory to load and decrypt a large gallery.
+    Galleries(crate::bench_galleries::GalleriesBenchArgs),
+    /// Several instances on one PostgreSQL: how fast a withdrawal reaches
+    /// them all, and frames per second against one instance.
+    Instances(crate::bench_instances::InstancesBenchArgs),
 }
 
 #[derive(Args)]
@@ -59,6 +64,8 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
             Ok(())
         }
         BenchCommand::Frames(args) => crate::bench_frames::frames(args),
+        BenchCommand::Galleries(args) => crate::bench_galleries::galleries(args),
+        BenchCommand::Instances(args) => crate::bench_instances::instances(args),
     }
 }
 

@@ -17,13 +17,11 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use clap::Args;
 use limen_domain::ModelVersion;
-use limen_eval::rng::SplitMix64;
 use limen_face::FaceEngine;
 use limen_server::AppState;
 use limen_server::config::Config;
 use limen_server::mailer::Mailer;
 use limen_services::Services;
-use limen_store::{MasterKey, Store};
 use serde_json::json;
 
 #[derive(Args)]
@@ -80,12 +78,7 @@ fn run(
         .enable_all()
         .build()?;
     let (url, tokens) = runtime.block_on(async {
-        let mut key = [0u8; 32];
-        let mut rng = SplitMix64::new(0x11AE);
-        for chunk in key.chunks_mut(8) {
-            chunk.copy_from_slice(&rng.next_u64().to_le_bytes());
-        }
-        let store = Store::open(&config.database_url, MasterKey::from_bytes(key)).await?;
+        let store = crate::bench_seed::open_store(&config.database_url).await?;
         let model = ModelVersion::new(engine.model_version());
         let seeded =
             crate::bench_seed::seed(&store, &model, args.gallery, 1, args.clients, 0x11AE).await?;
@@ -135,7 +128,7 @@ fn run(
 
 /// Sends `count` frames one after another (after one warm-up); returns
 /// each round trip in milliseconds.
-fn client(url: &str, token: &str, frame: &[u8], count: usize) -> anyhow::Result<Vec<f64>> {
+pub fn client(url: &str, token: &str, frame: &[u8], count: usize) -> anyhow::Result<Vec<f64>> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .build()

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use limen_domain::{FaceVector, ModelVersion, NewPerson};
+use limen_domain::{FaceVector, ModelVersion, NewPerson, OrgId, Person};
 use limen_eval::rng::SplitMix64;
 use limen_store::token::new_token;
 use limen_store::{Backend, NewConnector, Store};
@@ -17,6 +17,8 @@ use limen_store::{Backend, NewConnector, Store};
 const IMPORT_CHUNK: usize = 10_000;
 
 pub struct Seeded {
+    pub org: OrgId,
+    pub people: Vec<Person>,
     /// One device token per requested device, at one OSDP entrance.
     pub device_tokens: Vec<String>,
 }
@@ -89,7 +91,31 @@ pub async fn seed(
     while let Some(done) = tasks.join_next().await {
         done.context("a seeding task failed")??;
     }
-    Ok(Seeded { device_tokens })
+    Ok(Seeded {
+        org: org.id,
+        people: persons.iter().map(|p| p.person.clone()).collect(),
+        device_tokens,
+    })
+}
+
+/// The benchmarks' master key: fixed, so that a benchmark database seeded
+/// once can be opened again by a later run (and by the instances it starts).
+pub fn master_key_bytes() -> [u8; 32] {
+    let mut key = [0u8; 32];
+    let mut rng = SplitMix64::new(0x11AE);
+    for chunk in key.chunks_mut(8) {
+        chunk.copy_from_slice(&rng.next_u64().to_le_bytes());
+    }
+    key
+}
+
+pub async fn open_store(database_url: &str) -> anyhow::Result<Store> {
+    Store::open(
+        database_url,
+        limen_store::MasterKey::from_bytes(master_key_bytes()),
+    )
+    .await
+    .with_context(|| format!("cannot open the benchmark database {database_url}"))
 }
 
 /// A random direction in descriptor space: about 1.4 from any face photo,

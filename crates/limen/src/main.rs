@@ -4,6 +4,8 @@ mod admin;
 mod agent_cmd;
 mod bench_cmd;
 mod bench_frames;
+mod bench_galleries;
+mod bench_instances;
 mod bench_matcher;
 mod bench_seed;
 mod eval_cmd;

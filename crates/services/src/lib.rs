@@ -34,9 +34,9 @@
 //! grep -rn 'limen_matcher' crates/server crates/limen/src
 //! ```
 //!
-//! finds only the benchmarks (`bench_matcher.rs` measures the matcher on
-//! galleries it makes for itself; `bench_seed.rs` reads the descriptor
-//! length), and
+//! finds only the benchmarks (`bench_matcher.rs` and `bench_galleries.rs`
+//! measure the matcher on galleries they make for themselves;
+//! `bench_seed.rs` reads the descriptor length), and
 //!
 //! ```text
 //! grep -rnE -B3 '\.(give_consent|withdraw_consent|replace_vectors|delete_vectors|cancel_registration|delete_person|delete_organisation)\(' crates/server crates/limen/src
