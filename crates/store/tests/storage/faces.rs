@@ -1,0 +1,307 @@
+//! Consent and vectors: no consent no vector, ciphertext at rest, sets,
+//! and the numbered changes galleries follow.
+
+use limen_domain::{FaceVector, ModelVersion, now};
+use limen_store::{FaceChange, StoreError};
+use sqlx::Row;
+
+use crate::*;
+
+pub(crate) async fn no_consent_no_vector(db: &TestDb) {
+    let store = &db.store;
+    let org = new_org(store, "Acme").await;
+    let person = registered_person(store, &org, "ann@acme.test", "A1").await;
+    assert!(matches!(
+        store
+            .replace_vectors(&person, &model(), &one_vector())
+            .await,
+        Err(StoreError::NoConsent)
+    ));
+    assert_eq!(vector_rows(db, &person).await, 0);
+
+    store
+        .give_consent(&person, "v1", "api")
+        .await
+        .expect("consent");
+    store
+        .replace_vectors(&person, &model(), &one_vector())
+        .await
+        .expect("stored with consent");
+    assert_eq!(vector_rows(db, &person).await, 1);
+    store.withdraw_consent(&person).await.expect("withdraw");
+    assert_eq!(
+        vector_rows(db, &person).await,
+        0,
+        "withdrawing consent deletes the vector at once"
+    );
+    assert!(matches!(
+        store
+            .replace_vectors(&person, &model(), &one_vector())
+            .await,
+        Err(StoreError::NoConsent)
+    ));
+    store
+        .give_consent(&person, "v1", "api")
+        .await
+        .expect("consent again");
+    assert!(FaceVector::new(vec![f32::NAN; 128]).is_err());
+    let six = vec![FaceVector::new(descriptor()).expect("valid"); 6];
+    for refused in [&[][..], &six[..]] {
+        assert!(matches!(
+            store.replace_vectors(&person, &model(), refused).await,
+            Err(StoreError::InvalidVectorSet)
+        ));
+    }
+    assert_eq!(vector_rows(db, &person).await, 0);
+}
+
+pub(crate) async fn vectors_are_ciphertext_and_die_with_their_organisation(db: &TestDb) {
+    let store = &db.store;
+    let org = new_org(store, "Acme").await;
+    let person = registered_person(store, &org, "ann@acme.test", "A1").await;
+    store
+        .give_consent(&person, "v1", "api")
+        .await
+        .expect("consent");
+    store
+        .replace_vectors(&person, &model(), &one_vector())
+        .await
+        .expect("vector");
+
+    let mut conn = raw(db).await;
+    let sealed: Vec<u8> = sqlx::query("SELECT sealed FROM face_vectors WHERE person_id = $1")
+        .bind(person.id.as_str())
+        .fetch_one(&mut conn)
+        .await
+        .expect("row")
+        .get(0);
+    let plain: Vec<u8> = descriptor().iter().flat_map(|v| v.to_le_bytes()).collect();
+    for float in plain.chunks(4) {
+        assert!(
+            !sealed.windows(4).any(|w| w == float),
+            "a float of the vector appears in the raw row"
+        );
+    }
+    let big_endian: Vec<u8> = descriptor().iter().flat_map(|v| v.to_be_bytes()).collect();
+    assert!(!sealed.windows(8).any(|w| w == &big_endian[8..16]));
+
+    assert!(store.delete_organisation(&org).await.expect("delete"));
+    assert!(store.vectors(&person).await.expect("read").is_empty());
+    for table in ["organisations", "admin_tokens", "people"] {
+        let column = if table == "organisations" {
+            "id"
+        } else {
+            "org_id"
+        };
+        let count: i64 = sqlx::query(&format!("SELECT COUNT(*) FROM {table} WHERE {column} = $1"))
+            .bind(org.as_str())
+            .fetch_one(&mut conn)
+            .await
+            .expect("count")
+            .get(0);
+        assert_eq!(
+            count, 0,
+            "{table} still holds rows of the deleted organisation"
+        );
+    }
+    for table in ["face_vectors", "consents", "accounts"] {
+        let count: i64 = sqlx::query(&format!(
+            "SELECT COUNT(*) FROM {table} WHERE person_id = $1"
+        ))
+        .bind(person.id.as_str())
+        .fetch_one(&mut conn)
+        .await
+        .expect("count")
+        .get(0);
+        assert_eq!(
+            count, 0,
+            "{table} still holds rows of the deleted organisation"
+        );
+    }
+    assert!(
+        store
+            .audit_trail(org.as_str())
+            .await
+            .expect("trail")
+            .is_empty()
+    );
+    // The ciphertext, even kept in a backup, now has no key anywhere.
+    if let Some(path) = db.url.strip_prefix("sqlite:") {
+        drop(conn);
+        let file = std::fs::read(path).expect("database file");
+        assert!(
+            !file.windows(sealed.len()).any(|w| w == sealed.as_slice()),
+            "the ciphertext is still in the file"
+        );
+    }
+}
+
+pub(crate) fn vector_of(seed: f32) -> FaceVector {
+    FaceVector::new((0..128).map(|i| seed + i as f32 / 1000.0).collect()).expect("valid")
+}
+
+pub(crate) async fn a_set_of_vectors_is_replaced_whole(db: &TestDb) {
+    let store = &db.store;
+    let org = new_org(store, "Acme").await;
+    let person = registered_person(store, &org, "ann@acme.test", "A1").await;
+    store
+        .give_consent(&person, "v1", "api")
+        .await
+        .expect("consent");
+    let three = [vector_of(0.1), vector_of(0.2), vector_of(0.3)];
+    store
+        .replace_vectors(&person, &model(), &three)
+        .await
+        .expect("three");
+    let stored = store.vectors(&person).await.expect("read");
+    assert_eq!(
+        stored.iter().map(|v| v.vector.clone()).collect::<Vec<_>>(),
+        three,
+        "read back in the order given"
+    );
+    assert_eq!(vector_rows(db, &person).await, 3);
+    assert_eq!(
+        store
+            .gallery_set(&org, &person.id, &model())
+            .await
+            .expect("set"),
+        three
+    );
+    assert!(
+        store
+            .gallery_set(&org, &person.id, &ModelVersion::new("other-model"))
+            .await
+            .expect("set")
+            .is_empty(),
+        "a gallery of another model holds none of them"
+    );
+
+    let renewed = [vector_of(0.9)];
+    store
+        .replace_vectors(&person, &ModelVersion::new("dlib-resnet-v2"), &renewed)
+        .await
+        .expect("renewal");
+    let stored = store.vectors(&person).await.expect("read");
+    assert_eq!(stored.len(), 1, "the old set is gone whole");
+    assert_eq!(stored[0].model_version.as_str(), "dlib-resnet-v2");
+    assert_eq!(vector_rows(db, &person).await, 1);
+
+    // The galleries' loader sees every consenting person's set, grouped.
+    let bob = registered_person(store, &org, "bob@acme.test", "A2").await;
+    store
+        .give_consent(&bob, "v1", "api")
+        .await
+        .expect("consent");
+    store
+        .replace_vectors(&bob, &model(), &[vector_of(0.4), vector_of(0.5)])
+        .await
+        .expect("bob");
+    store
+        .replace_vectors(&person, &model(), &three)
+        .await
+        .expect("three again");
+    let mut sets = Vec::new();
+    store
+        .gallery_sets(&model(), |set| {
+            if set.org_id == org {
+                sets.push((set.person_id, set.vectors.len()));
+            }
+            Ok(())
+        })
+        .await
+        .expect("load");
+    sets.sort();
+    let mut expected = vec![(person.id.clone(), 3), (bob.id.clone(), 2)];
+    expected.sort();
+    assert_eq!(sets, expected);
+    store.withdraw_consent(&bob).await.expect("withdraw");
+    assert!(
+        store
+            .gallery_set(&org, &bob.id, &model())
+            .await
+            .expect("set")
+            .is_empty()
+    );
+}
+
+pub(crate) async fn every_change_to_a_gallery_is_numbered_in_order(db: &TestDb) {
+    let store = &db.store;
+    let org = new_org(store, "Acme").await;
+    let person = registered_person(store, &org, "ann@acme.test", "A1").await;
+    let start = store.face_change_head().await.expect("head");
+    let ann = |seq| FaceChange {
+        seq,
+        org_id: org.clone(),
+        person_id: Some(person.id.clone()),
+    };
+
+    store
+        .give_consent(&person, "v1", "api")
+        .await
+        .expect("consent");
+    assert_eq!(
+        store.face_change_head().await.expect("head"),
+        start,
+        "consent alone changes no gallery"
+    );
+    store
+        .replace_vectors(&person, &model(), &one_vector())
+        .await
+        .expect("enrol");
+    assert!(store.delete_vectors(&person).await.expect("remove"));
+    assert!(
+        !store.delete_vectors(&person).await.expect("remove again"),
+        "nothing left to remove, nothing recorded"
+    );
+    store
+        .replace_vectors(&person, &model(), &one_vector())
+        .await
+        .expect("enrol again");
+    assert!(store.withdraw_consent(&person).await.expect("withdraw"));
+    store.cancel_registration(&person).await.expect("cancel");
+    assert!(store.delete_person(&org, &person.id).await.expect("erase"));
+    assert!(store.delete_organisation(&org).await.expect("delete"));
+
+    let head = store.face_change_head().await.expect("head");
+    let changes: Vec<FaceChange> = store
+        .face_changes_after(start, 100)
+        .await
+        .expect("changes")
+        .into_iter()
+        .filter(|c| c.org_id == org)
+        .collect();
+    let mut expected: Vec<FaceChange> = (1..=6).map(|n| ann(start + n)).collect();
+    expected.push(FaceChange {
+        seq: start + 7,
+        org_id: org.clone(),
+        person_id: None,
+    });
+    if head == start + 7 {
+        // Alone on this database: the numbers follow on without a gap.
+        assert_eq!(changes, expected);
+    } else {
+        // Other tests share the PostgreSQL database: ours are in order.
+        assert_eq!(changes.len(), 7);
+        assert!(changes.windows(2).all(|w| w[0].seq < w[1].seq));
+        assert_eq!(changes[6].person_id, None);
+    }
+    assert_eq!(
+        store
+            .face_changes_after(head, 100)
+            .await
+            .expect("none")
+            .len(),
+        0
+    );
+    // Pruning forgets old changes but never the head.
+    store.prune_face_changes(now() + 1).await.expect("prune");
+    assert!(
+        store
+            .face_changes_after(start, 100)
+            .await
+            .expect("pruned")
+            .iter()
+            .all(|c| c.org_id != org)
+    );
+    assert!(store.face_change_head().await.expect("head") >= head);
+}

@@ -1,0 +1,190 @@
+//! One storage suite, run against SQLite and against PostgreSQL.
+
+mod faces;
+mod people;
+mod records;
+
+use limen_domain::{FaceVector, ModelVersion, NewPerson, OrgId, Person, PersonStatus, now};
+use limen_store::token::new_token;
+use limen_store::{MasterKey, Store};
+use sqlx::Row;
+
+pub(crate) fn model() -> ModelVersion {
+    ModelVersion::new("dlib-resnet-v1")
+}
+
+/// The PostgreSQL server scripts/test.sh starts. Missing under CI is a
+/// failure; on a developer's machine the PostgreSQL half is skipped, loudly.
+fn postgres_url() -> Option<String> {
+    match std::env::var("LIMEN_TEST_POSTGRES_URL") {
+        Ok(url) => Some(url),
+        Err(_) if std::env::var_os("CI").is_some() => {
+            panic!(
+                "CI is set but LIMEN_TEST_POSTGRES_URL is not: run the tests through scripts/test.sh"
+            )
+        }
+        Err(_) => {
+            eprintln!(
+                "NOTICE: LIMEN_TEST_POSTGRES_URL is unset, so the PostgreSQL half of this test is SKIPPED (scripts/test.sh sets it)"
+            );
+            None
+        }
+    }
+}
+
+pub(crate) struct TestDb {
+    pub(crate) store: Store,
+    pub(crate) url: String,
+    _dir: Option<TempDir>,
+}
+
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn master() -> MasterKey {
+    MasterKey::from_bytes([42; 32])
+}
+
+async fn sqlite() -> TestDb {
+    let dir = std::env::temp_dir().join(format!("limen-store-{}", OrgId::generate()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let url = format!("sqlite:{}", dir.join("limen.db").display());
+    let store = Store::open(&url, master()).await.expect("open sqlite");
+    TestDb {
+        store,
+        url,
+        _dir: Some(TempDir(dir)),
+    }
+}
+
+async fn postgres() -> Option<TestDb> {
+    let url = postgres_url()?;
+    let store = Store::open(&url, master()).await.expect("open postgres");
+    Some(TestDb {
+        store,
+        url,
+        _dir: None,
+    })
+}
+
+macro_rules! on_both {
+    ($($module:ident :: $name:ident),* $(,)?) => {
+        mod sqlite_backend {
+            $(#[tokio::test] async fn $name() { super::$module::$name(&super::sqlite().await).await; })*
+        }
+        mod postgres_backend {
+            $(#[tokio::test] async fn $name() { if let Some(db) = super::postgres().await { super::$module::$name(&db).await; } })*
+        }
+    };
+}
+
+on_both!(
+    people::import_is_all_or_nothing_and_updates_by_email,
+    people::statuses_follow_the_journey,
+    faces::no_consent_no_vector,
+    faces::vectors_are_ciphertext_and_die_with_their_organisation,
+    people::organisations_are_isolated,
+    people::invitations_are_single_use_and_replaceable,
+    records::audit_chain_detects_a_tampered_row,
+    records::cancelling_keeps_only_a_dated_record,
+    records::retention_purges_what_has_expired,
+    faces::a_set_of_vectors_is_replaced_whole,
+    faces::every_change_to_a_gallery_is_numbered_in_order,
+);
+
+pub(crate) async fn new_org(store: &Store, name: &str) -> OrgId {
+    let (_, hash) = new_token();
+    store
+        .create_organisation(name, &hash)
+        .await
+        .expect("create organisation")
+        .id
+}
+
+pub(crate) fn row(n: usize, first: &str, last: &str, email: &str, acs: &str) -> NewPerson {
+    NewPerson::parse(n, first, last, email, acs).expect("valid row")
+}
+
+pub(crate) async fn person_with_email(store: &Store, org: &OrgId, email: &str) -> Person {
+    store
+        .people(org, &model())
+        .await
+        .expect("people")
+        .into_iter()
+        .find(|p| p.person.email.as_str() == email)
+        .expect("person imported")
+        .person
+}
+
+/// Imports one person and takes them through invitation and registration.
+pub(crate) async fn registered_person(
+    store: &Store,
+    org: &OrgId,
+    email: &str,
+    acs: &str,
+) -> Person {
+    let report = store
+        .import_people(org, &[row(1, "Ann", "Lee", email, acs)])
+        .await
+        .expect("import");
+    assert!(report.is_ok());
+    let person = person_with_email(store, org, email).await;
+    let (_, hash) = new_token();
+    store
+        .replace_invitation(org, &person.id, &hash, now() + 3600)
+        .await
+        .expect("invite");
+    store
+        .redeem_invitation(&hash, "$argon2id$fake")
+        .await
+        .expect("redeem")
+}
+
+pub(crate) fn descriptor() -> Vec<f32> {
+    (0..128)
+        .map(|i| (i as f32 - 64.0) / 300.0 + 0.001)
+        .collect()
+}
+
+/// A set of one vector, as enrolment from a single sitting may give.
+pub(crate) fn one_vector() -> Vec<FaceVector> {
+    vec![FaceVector::new(descriptor()).expect("valid")]
+}
+
+pub(crate) async fn status_of(
+    store: &Store,
+    org: &OrgId,
+    person: &Person,
+    active_model: &ModelVersion,
+) -> PersonStatus {
+    store
+        .people(org, active_model)
+        .await
+        .expect("people")
+        .into_iter()
+        .find(|p| p.person.id == person.id)
+        .expect("listed")
+        .status
+}
+
+pub(crate) async fn vector_rows(db: &TestDb, person: &Person) -> i64 {
+    let mut conn = raw(db).await;
+    sqlx::query("SELECT COUNT(*) FROM face_vectors WHERE person_id = $1")
+        .bind(person.id.as_str())
+        .fetch_one(&mut conn)
+        .await
+        .expect("count")
+        .get(0)
+}
+
+pub(crate) async fn raw(db: &TestDb) -> sqlx::AnyConnection {
+    use sqlx::Connection;
+    sqlx::AnyConnection::connect(&db.url)
+        .await
+        .expect("raw connection")
+}
