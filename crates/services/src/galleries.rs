@@ -92,7 +92,7 @@ impl Galleries {
     /// Applies every change up to the database's head, if any is missing.
     pub(crate) async fn ensure_current(&self) -> Result<(), StoreError> {
         let head = self.store.face_change_head().await?;
-        if head > self.applied.load(Ordering::Acquire) {
+        if head != self.applied.load(Ordering::Acquire) {
             self.catch_up().await?;
         }
         Ok(())
@@ -110,6 +110,11 @@ impl Galleries {
     async fn catch_up(&self) -> Result<(), StoreError> {
         let _applying = self.applying.lock().await;
         let head = self.store.face_change_head().await?;
+        if head < self.applied.load(Ordering::Acquire) {
+            // The sequence went back (a database restored from a backup, a
+            // lagging replica promoted): what was applied proves nothing.
+            return self.reload(head).await;
+        }
         while self.applied.load(Ordering::Acquire) < head {
             let applied = self.applied.load(Ordering::Acquire);
             let changes = self
@@ -165,7 +170,7 @@ impl Galleries {
         tracing::warn!(
             applied = self.applied.load(Ordering::Acquire),
             head,
-            "face changes were pruned before this instance applied them: reloading every gallery"
+            "the face changes since this instance's last one are not in the database: reloading every gallery"
         );
         let fresh = fill(&self.store, &self.model).await?;
         *self

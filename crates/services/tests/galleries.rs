@@ -23,14 +23,13 @@ async fn open(url: &str) -> Store {
         .expect("open")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_instance_that_lagged_past_the_kept_changes_reloads() {
-    let dir = std::env::temp_dir().join(format!("limen-services-{}", OrgId::generate()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
+/// A database with one consenting person holding one vector; its URL.
+async fn one_enrolled_person(
+    dir: &Path,
+    engine: &FaceEngine,
+) -> (String, OrgId, limen_domain::Person) {
+    std::fs::create_dir_all(dir).expect("temp dir");
     let url = format!("sqlite:{}", dir.join("limen.db").display());
-    let engine = engine();
-
-    // One person, consenting, with a vector of the engine's model.
     let store = open(&url).await;
     let org = store
         .create_organisation("Acme", &[7; 32])
@@ -60,7 +59,23 @@ async fn an_instance_that_lagged_past_the_kept_changes_reloads() {
         .replace_vectors(&ann, &model, &[vector])
         .await
         .expect("vector");
+    store.close().await;
+    (url, org, ann)
+}
 
+async fn until_empty(instance: &Services, org: &OrgId, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while instance.gallery_len(org) != 0 {
+        assert!(Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_that_lagged_past_the_kept_changes_reloads() {
+    let dir = std::env::temp_dir().join(format!("limen-services-{}", OrgId::generate()));
+    let engine = engine();
+    let (url, org, ann) = one_enrolled_person(&dir, &engine).await;
     let a = Services::start(open(&url).await, engine.clone(), Retention::default())
         .await
         .expect("instance A");
@@ -73,15 +88,48 @@ async fn an_instance_that_lagged_past_the_kept_changes_reloads() {
     // read it: B finds a gap in the sequence and reloads.
     assert!(a.withdraw_consent(&ann).await.expect("withdraw"));
     assert_eq!(a.gallery_len(&org), 0, "A applies its own change at once");
-    store.prune_face_changes(now() + 1).await.expect("prune");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while b.gallery_len(&org) != 0 {
-        assert!(Instant::now() < deadline, "B still holds a withdrawn face");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    a.store()
+        .prune_face_changes(now() + 1)
+        .await
+        .expect("prune");
+    until_empty(&b, &org, "B still holds a withdrawn face").await;
 
     a.shutdown().await;
     b.shutdown().await;
-    store.close().await;
+    std::fs::remove_dir_all(&dir).expect("cleanup");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_whose_database_went_back_in_time_reloads() {
+    use sqlx::Connection;
+    let dir = std::env::temp_dir().join(format!("limen-services-{}", OrgId::generate()));
+    let engine = engine();
+    let (url, org, _) = one_enrolled_person(&dir, &engine).await;
+    let instance = Services::start(open(&url).await, engine, Retention::default())
+        .await
+        .expect("instance");
+    assert_eq!(instance.gallery_len(&org), 1);
+
+    // As if an older backup were restored under the running instance: the
+    // person never enrolled, and the sequence is back at its start.
+    let mut conn = sqlx::AnyConnection::connect(&url).await.expect("connect");
+    for statement in [
+        "DELETE FROM face_vectors",
+        "DELETE FROM face_changes",
+        "UPDATE face_change_head SET seq = 0",
+    ] {
+        sqlx::query(statement)
+            .execute(&mut conn)
+            .await
+            .expect("restore");
+    }
+    until_empty(
+        &instance,
+        &org,
+        "the instance still holds a face the database does not",
+    )
+    .await;
+
+    instance.shutdown().await;
     std::fs::remove_dir_all(&dir).expect("cleanup");
 }
