@@ -175,3 +175,32 @@ fn a_face_too_small_is_refused_with_its_reason() {
         .locate(&image, Rect::new(76, 86, 165, 176), None);
     assert!(full.quality.passed, "{:?}", full.quality);
 }
+
+#[test]
+fn a_region_around_a_found_face_finds_it_again_and_an_empty_region_nothing() {
+    let image = limen_face::decode(&read("lfw/Andre_Agassi_0005.jpg")).expect("decode");
+    let finder = engine().finder();
+    let whole = finder.find(&image);
+    assert_eq!(whole.len(), 1);
+    let face = whole[0].rect;
+    // The box grown by half its size on every side, as a tracker would.
+    let (dx, dy) = (face.width() / 2, face.height() / 2);
+    let around = Rect::new(
+        face.left - dx,
+        face.top - dy,
+        face.right + dx,
+        face.bottom + dy,
+    );
+    let again = finder.find_in(&image, around);
+    assert_eq!(again.len(), 1);
+    assert!(
+        again[0].rect.iou(&face) > 0.8,
+        "{:?} vs {face:?}",
+        again[0].rect
+    );
+    assert!(again[0].quality.passed);
+    // Only the corner beside the face: nothing to find, and no panic for a
+    // region that leaves the image.
+    let corner = Rect::new(-100, -100, face.left - 1, face.top - 1);
+    assert!(finder.find_in(&image, corner).is_empty());
+}
