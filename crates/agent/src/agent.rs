@@ -43,14 +43,6 @@ impl Default for AgentConfig {
     }
 }
 
-/// Where to look for a face last seen at `face`: the box grown by its own
-/// size on every side, so that a face that moves by up to its width or
-/// grows to twice its size between frames is still inside.
-fn search_region(face: Rect) -> Rect {
-    let (w, h) = (face.width(), face.height());
-    Rect::new(face.left - w, face.top - h, face.right + w, face.bottom + h)
-}
-
 /// A face the detector found, and whether it passed the quality check.
 #[derive(Debug, Clone, Copy)]
 pub struct SeenFace {
@@ -243,7 +235,7 @@ impl Agent {
         }
         let mut found: Vec<FoundFace> = Vec::new();
         for rect in tracked {
-            for face in finder.find_in(image, search_region(rect)) {
+            for face in finder.find_near(image, rect) {
                 // Neighbouring tracks' regions overlap: one face, once.
                 if found.iter().all(|f| f.rect.iou(&face.rect) < 0.5) {
                     found.push(face);

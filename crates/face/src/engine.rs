@@ -118,24 +118,31 @@ impl FaceFinder {
             .collect()
     }
 
-    /// The faces in the part of `image` inside `region`, best detection
-    /// first, in the whole image's coordinates: the scan [`find`] makes,
-    /// at the scale it chooses for the whole image, over that part only,
-    /// for a fraction of the work when the caller knows where to look (a
-    /// face tracked from the previous frame). A face must lie inside the
-    /// region to be found, so give a margin; boxes can differ by a few
-    /// pixels from a whole-image scan, whose pyramid levels fall
-    /// differently.
+    /// The faces near where a face was last seen (a face tracked from the
+    /// previous frame), best detection first: the scan [`find`] makes, at
+    /// the scale it chooses for the whole image, over `last_seen` grown by
+    /// its own size on every side and for faces from half to twice its
+    /// width only, for a fraction of the work. A face that moved or grew
+    /// more than that is left to the next whole-image scan. Boxes are in
+    /// the whole image's coordinates and can differ by a few pixels from a
+    /// whole-image scan, whose pyramid levels fall differently.
     ///
     /// [`find`]: Self::find
-    pub fn find_in(&self, image: &RgbImage, region: Rect) -> Vec<FoundFace> {
+    pub fn find_near(&self, image: &RgbImage, last_seen: Rect) -> Vec<FoundFace> {
+        let (w, h) = (last_seen.width(), last_seen.height());
+        let region = Rect::new(
+            last_seen.left - w,
+            last_seen.top - h,
+            last_seen.right + w,
+            last_seen.bottom + h,
+        );
         let whole = Rect::new(0, 0, image.width() as i64 - 1, image.height() as i64 - 1);
         let area = region.intersect(&whole);
         let Some(part) = image.crop(area) else {
             return Vec::new();
         };
         self.detector
-            .detect(&part, upsampling_for(image))
+            .detect_sized(&part, upsampling_for(image), w / 2..=w * 2)
             .into_iter()
             .map(|d| {
                 let r = d.rect;

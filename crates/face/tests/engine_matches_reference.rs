@@ -177,21 +177,13 @@ fn a_face_too_small_is_refused_with_its_reason() {
 }
 
 #[test]
-fn a_region_around_a_found_face_finds_it_again_and_an_empty_region_nothing() {
+fn a_face_is_found_again_near_where_it_was_and_nothing_near_an_empty_spot() {
     let image = limen_face::decode(&read("lfw/Andre_Agassi_0005.jpg")).expect("decode");
     let finder = engine().finder();
     let whole = finder.find(&image);
     assert_eq!(whole.len(), 1);
     let face = whole[0].rect;
-    // The box grown by half its size on every side, as a tracker would.
-    let (dx, dy) = (face.width() / 2, face.height() / 2);
-    let around = Rect::new(
-        face.left - dx,
-        face.top - dy,
-        face.right + dx,
-        face.bottom + dy,
-    );
-    let again = finder.find_in(&image, around);
+    let again = finder.find_near(&image, face);
     assert_eq!(again.len(), 1);
     assert!(
         again[0].rect.iou(&face) > 0.8,
@@ -199,8 +191,15 @@ fn a_region_around_a_found_face_finds_it_again_and_an_empty_region_nothing() {
         again[0].rect
     );
     assert!(again[0].quality.passed);
-    // Only the corner beside the face: nothing to find, and no panic for a
-    // region that leaves the image.
-    let corner = Rect::new(-100, -100, face.left - 1, face.top - 1);
-    assert!(finder.find_in(&image, corner).is_empty());
+    // A face a little off and smaller than it was is still looked for at
+    // the right place and scale.
+    let (w, h) = (face.width() / 4, face.height() / 4);
+    let drifted = Rect::new(face.left + w, face.top, face.right, face.bottom - h);
+    assert_eq!(finder.find_near(&image, drifted).len(), 1);
+    // A small box in the corner, partly outside the image: nothing there.
+    assert!(
+        finder
+            .find_near(&image, Rect::new(-10, -10, 20, 20))
+            .is_empty()
+    );
 }
