@@ -121,8 +121,8 @@ impl FaceFinder {
     /// The faces near where a face was last seen (a face tracked from the
     /// previous frame), best detection first: the scan [`find`] makes, at
     /// the scale it chooses for the whole image, over `last_seen` grown by
-    /// its own size on every side and for faces from half to twice its
-    /// width only, for a fraction of the work. A face that moved or grew
+    /// its own size on every side and for faces from two thirds to one and
+    /// a half times its width only, for a fraction of the work. A face that moved or grew
     /// more than that is left to the next whole-image scan. Boxes are in
     /// the whole image's coordinates and can differ by a few pixels from a
     /// whole-image scan, whose pyramid levels fall differently.
@@ -142,7 +142,7 @@ impl FaceFinder {
             return Vec::new();
         };
         self.detector
-            .detect_sized(&part, upsampling_for(image), w / 2..=w * 2)
+            .detect_sized(&part, upsampling_for(image), w * 2 / 3..=w * 3 / 2)
             .into_iter()
             .map(|d| {
                 let r = d.rect;
