@@ -49,6 +49,7 @@ fn agent(url: &str) -> Agent {
             cooldown: Duration::from_secs(60),
             track_timeout: Duration::from_millis(1500),
             recorded_frame_interval: Duration::from_secs(1),
+            ..AgentConfig::default()
         },
     )
 }

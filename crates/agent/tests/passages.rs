@@ -33,6 +33,7 @@ fn config(cooldown_s: u64) -> AgentConfig {
         cooldown: Duration::from_secs(cooldown_s),
         track_timeout: Duration::from_millis(1500),
         recorded_frame_interval: Duration::from_secs(1),
+        ..AgentConfig::default()
     }
 }
 
