@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 use limen_face::{FaceFinder, FoundFace, Rect, RgbImage};
 use thiserror::Error;
 
+use crate::capture::Capture;
 use crate::crop::encode_face_crop;
-use crate::source::{Capture, SourceError};
+use crate::source::SourceError;
 use crate::submit::{
     Decision, DropReason, RetryNotice, ServerAnswer, SubmitError, SubmitOutcome, Submitter,
 };
@@ -288,9 +289,7 @@ impl Agent {
                 read_at: frame.captured_at,
             };
             index += 1;
-            let decoded = limen_face::decode(&frame.jpeg);
-            drop(frame);
-            let image = match decoded {
+            let image = match frame.picture.into_image() {
                 Ok(image) => image,
                 Err(e) => {
                     report(&AgentEvent::FrameSkipped {
