@@ -3,6 +3,7 @@
 
 pub mod gemm;
 pub mod ops;
+pub mod winograd;
 
 /// The shape of an HWC tensor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

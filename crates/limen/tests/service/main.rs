@@ -15,3 +15,4 @@ mod openapi;
 mod osdp_panel;
 mod pages;
 mod support;
+mod webhook_examples;
