@@ -15,6 +15,7 @@ pub mod geometry;
 pub mod image;
 mod jpeg;
 pub mod landmarks;
+pub mod liveness;
 pub mod models;
 mod nn;
 mod pyramid;
