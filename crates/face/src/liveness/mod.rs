@@ -26,7 +26,7 @@ pub use crop::{CropRegion, ReferenceBox, crop_input, crop_region};
 pub use net::{CLASSES, INPUT_SIZE, LivenessInput, MiniFasNet, MiniFasNetError};
 
 use crate::models::{self, LIVENESS_V1SE, LIVENESS_V2, ModelFile};
-use crate::{ModelError, RgbImage};
+use crate::{ModelError, Rect, RgbImage};
 
 /// Upstream's class index of a live face (0 and 2 are attack classes).
 pub const LIVE_CLASS: usize = 1;
@@ -101,6 +101,12 @@ impl LivenessChecker {
     /// Multiply-adds of one check (both networks).
     pub fn multiply_adds(&self) -> usize {
         self.networks.iter().map(MiniFasNet::multiply_adds).sum()
+    }
+
+    /// Liveness of the face the engine found at `face` (a HOG box, as in
+    /// [`crate::FoundFace::rect`]).
+    pub fn check(&self, image: &RgbImage, face: Rect) -> Result<Liveness, LivenessError> {
+        self.check_box(image, ReferenceBox::from_hog(face))
     }
 
     /// Liveness of the face in a box drawn as upstream's detector draws it.
