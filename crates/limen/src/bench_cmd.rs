@@ -67,7 +67,13 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
 }
 
 /// Median milliseconds of `f` over `n` runs after one warm-up run.
-pub fn median_ms(n: usize, mut f: impl FnMut()) -> f64 {
+pub fn median_ms(n: usize, f: impl FnMut()) -> f64 {
+    let times = times_ms(n, f);
+    times[times.len() / 2]
+}
+
+/// Milliseconds of each of `n` runs of `f` after one warm-up run, sorted.
+pub fn times_ms(n: usize, mut f: impl FnMut()) -> Vec<f64> {
     f();
     let mut times: Vec<f64> = (0..n.max(1))
         .map(|_| {
@@ -77,7 +83,7 @@ pub fn median_ms(n: usize, mut f: impl FnMut()) -> f64 {
         })
         .collect();
     times.sort_by(f64::total_cmp);
-    times[times.len() / 2]
+    times
 }
 
 #[derive(Deserialize)]

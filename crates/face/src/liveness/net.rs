@@ -321,7 +321,9 @@ impl MiniFasNet {
             Conv::Dense(conv) => {
                 conv.forward(self.kernel, input, layer.input, out, layer.output, padded)
             }
-            Conv::Depthwise(conv) => conv.forward(input, layer.input, out, layer.output),
+            Conv::Depthwise(conv) => {
+                conv.forward(self.kernel, input, layer.input, out, layer.output)
+            }
         }
     }
 

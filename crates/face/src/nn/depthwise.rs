@@ -3,6 +3,7 @@
 //! layers, for the liveness networks.
 
 use super::Shape;
+use super::gemm::Kernel;
 use super::ops::Activation;
 
 /// A square depthwise convolution with zero padding, a per-channel affine
@@ -66,7 +67,58 @@ impl DepthwiseConv {
     }
 
     /// `out` has `output_shape(in_shape)`'s length.
-    pub fn forward(&self, input: &[f32], in_shape: Shape, out: &mut [f32], out_shape: Shape) {
+    pub fn forward(
+        &self,
+        kernel: Kernel,
+        input: &[f32],
+        in_shape: Shape,
+        out: &mut [f32],
+        out_shape: Shape,
+    ) {
+        match kernel {
+            // SAFETY: the variant exists only when `Kernel::detect` found
+            // the features; the body is safe code compiled for them.
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512 => unsafe { self.forward_avx512(input, in_shape, out, out_shape) },
+            // SAFETY: as above.
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2Fma => unsafe { self.forward_avx2(input, in_shape, out, out_shape) },
+            Kernel::Portable => self.forward_any(input, in_shape, out, out_shape),
+        }
+    }
+
+    /// # Safety
+    /// The CPU must support AVX-512F.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn forward_avx512(
+        &self,
+        input: &[f32],
+        in_shape: Shape,
+        out: &mut [f32],
+        out_shape: Shape,
+    ) {
+        self.forward_any(input, in_shape, out, out_shape);
+    }
+
+    /// # Safety
+    /// The CPU must support AVX2 and FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn forward_avx2(
+        &self,
+        input: &[f32],
+        in_shape: Shape,
+        out: &mut [f32],
+        out_shape: Shape,
+    ) {
+        self.forward_any(input, in_shape, out, out_shape);
+    }
+
+    /// Plain code, vectorised over channels by the compiler for whatever
+    /// features the caller was compiled with.
+    #[inline(always)]
+    fn forward_any(&self, input: &[f32], in_shape: Shape, out: &mut [f32], out_shape: Shape) {
         let c = self.channels;
         let window = |o: usize, n: usize| {
             // Filter taps of output position `o` that land inside `0..n`.
@@ -88,7 +140,7 @@ impl DepthwiseConv {
                         let src = &input[(iy * in_shape.cols + ix) * c..][..c];
                         let w = &self.weights[(fy * self.size + fx) * c..][..c];
                         for ((d, &s), &w) in dst.iter_mut().zip(src).zip(w) {
-                            *d += s * w;
+                            *d = s.mul_add(w, *d);
                         }
                     }
                 }
@@ -206,7 +258,7 @@ mod tests {
             );
             let out_shape = conv.output_shape(in_shape).expect("fits");
             let mut out = vec![0.0; out_shape.len()];
-            conv.forward(&input, in_shape, &mut out, out_shape);
+            conv.forward(Kernel::detect(), &input, in_shape, &mut out, out_shape);
             for oy in 0..out_shape.rows {
                 for ox in 0..out_shape.cols {
                     for c in 0..channels {
