@@ -87,3 +87,28 @@ fn crops_and_probabilities_match_the_reference() {
     assert!(crops >= 2 * 53, "only {crops} crops checked");
     println!("{crops} crops, max abs probability difference {max_diff:e}");
 }
+
+/// The engine's own path: HOG finds the face, its box is mapped to the
+/// reference detector's, both networks judge it. Upstream's live sample
+/// passes, its two attack samples do not.
+#[test]
+fn upstream_samples_through_the_engine() {
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models");
+    let finder = limen_face::FaceFinder::load(&models).expect("finder loads");
+    let checker = LivenessChecker::load(&models).expect("liveness loads");
+    for (name, live) in [("T1", true), ("F1", false), ("F2", false)] {
+        let path = fixtures().join(format!("liveness/sample-image_{name}.jpg"));
+        let image = limen_face::decode(&std::fs::read(path).expect("read")).expect("decodes");
+        let faces = finder.find(&image);
+        let face = faces.iter().max_by_key(|f| f.rect.area()).expect("a face");
+        let liveness = checker.check(&image, face.rect).expect("checked");
+        let score = liveness.live_score();
+        assert_eq!(score >= 0.5, live, "{name}: live score {score}");
+        assert_eq!(liveness.upstream_label_is_live(), live, "{name}");
+    }
+    let image = limen_face::RgbImage::from_raw(8, 8, vec![0; 8 * 8 * 3]).expect("image");
+    assert_eq!(
+        checker.check(&image, limen_face::Rect::new(5, 5, 4, 4)),
+        Err(limen_face::LivenessError::NoCrop)
+    );
+}

@@ -581,3 +581,48 @@ impl<'a> Weights<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn network() -> MiniFasNet {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../models/liveness/2.7_80x80_MiniFASNetV2.pth"
+        );
+        let bytes = std::fs::read(path).expect("model");
+        MiniFasNet::from_state_dict(&StateDict::parse(&bytes).expect("parses")).expect("builds")
+    }
+
+    #[test]
+    fn the_crop_is_wiped_from_working_memory_after_a_run() {
+        let net = network();
+        let input = LivenessInput::from_bgr(&[200u8; INPUT_SIZE * INPUT_SIZE * 3]).expect("input");
+        let p = net.probabilities(&input);
+        assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-5, "{p:?}");
+        let scratch = net.scratch.take(|| panic!("the run returned its scratch"));
+        assert!(!scratch.pixels.is_empty() && scratch.pixels.iter().all(|&v| v == 0.0));
+        assert!(!scratch.padded.is_empty() && scratch.padded.iter().all(|&v| v == 0.0));
+    }
+
+    #[test]
+    fn a_state_dict_missing_a_layer_is_refused() {
+        let mut bytes = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../models/liveness/2.7_80x80_MiniFASNetV2.pth"
+        ))
+        .expect("model");
+        let name = b"module.prob.weight";
+        let at = bytes
+            .windows(name.len())
+            .position(|w| w == name)
+            .expect("the classifier's name");
+        bytes[at + 12] = b'x';
+        let dict = StateDict::parse(&bytes).expect("still a state dict");
+        assert_eq!(
+            MiniFasNet::from_state_dict(&dict).map(|_| ()),
+            Err(MiniFasNetError::Missing("module.prob.weight".into()))
+        );
+    }
+}
