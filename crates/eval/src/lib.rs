@@ -1,4 +1,5 @@
-//! Accuracy protocols over face descriptors, independent of how the
+//! Accuracy protocols over face descriptors (and the liveness check's
+//! synthetic attacks), independent of how the
 //! descriptors were made: the same pairs and probes score Limen's engine and
 //! the reference implementation alike.
 //!
@@ -8,10 +9,16 @@
 //! - [`identification`]: open-set 1:N search with a gallery, mated and
 //!   non-mated probes; rank-1, FNIR at fixed FPIR.
 //!
+//! - [`attacks`]: synthetic presentation attacks (a photo on a phone
+//!   screen or on paper, held up to a camera) for the liveness check, and
+//!   [`liveness`]: the share of faces judged live at each threshold.
+//!
 //! A face that was not found counts as an error wherever it is needed.
 
 pub mod agreement;
+pub mod attacks;
 pub mod identification;
+pub mod liveness;
 pub mod people;
 pub mod rng;
 pub mod verification;

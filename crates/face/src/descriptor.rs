@@ -26,17 +26,15 @@
 //! normalised chip is wiped after every run; deeper activations stay until
 //! the next run overwrites them or the net is dropped, which wipes them.
 
-use std::sync::Mutex;
-
 use limen_dlib_format::dnn::{DnnModel, Layer};
 use thiserror::Error;
 use zeroize::Zeroize;
 
 use crate::chip::{CHIP_SIZE, FaceChip};
-use crate::nn::Shape;
 use crate::nn::gemm::Kernel;
-use crate::nn::ops::{ConvSpec, PackedConv, PoolSpec, add_padded, sum_shape};
+use crate::nn::ops::{Activation, ConvSpec, PackedConv, PoolSpec, add_padded, sum_shape};
 use crate::nn::winograd::{Tile, WinogradConv, WinogradScratch};
+use crate::nn::{ScratchPool, Shape};
 
 /// Length of a face descriptor.
 pub const DESCRIPTOR_LEN: usize = 128;
@@ -162,7 +160,7 @@ pub struct DescriptorNet {
     buffer_of: Vec<usize>,
     buffer_lens: Vec<usize>,
     multiply_adds: usize,
-    scratch: Mutex<Vec<Scratch>>,
+    scratch: ScratchPool<Scratch>,
 }
 
 impl std::fmt::Debug for DescriptorNet {
@@ -245,6 +243,11 @@ impl DescriptorNet {
                         biases: &conv.biases,
                     };
                     let affine = affine.map(|a| (a.gamma.as_slice(), a.beta.as_slice()));
+                    let activation = if relu {
+                        Activation::Relu
+                    } else {
+                        Activation::Identity
+                    };
                     let out = spec
                         .output_shape(in_shape)
                         .ok_or_else(|| shape_error(i, in_shape))?;
@@ -265,9 +268,9 @@ impl DescriptorNet {
                                 ..spec
                             },
                             affine,
-                            relu,
+                            activation,
                         )),
-                        (None, None) => Op::Conv(PackedConv::new(&spec, affine, relu)),
+                        (None, None) => Op::Conv(PackedConv::new(&spec, affine, activation)),
                     };
                     i = next;
                     (op, out)
@@ -342,7 +345,7 @@ impl DescriptorNet {
                         buffer_of,
                         buffer_lens,
                         multiply_adds,
-                        scratch: Mutex::new(Vec::new()),
+                        scratch: ScratchPool::default(),
                     });
                 }
                 Layer::Affine(_) => return Err(unsupported(i, "affine not after a convolution")),
@@ -420,28 +423,16 @@ impl DescriptorNet {
         // Wipe what later layers left of the normalised chip: it is the face
         // picture itself.
         buffers[self.buffer_of[0]].as_mut_slice().zeroize();
-        self.return_scratch(scratch);
+        self.scratch.give_back(scratch);
         Descriptor(out)
     }
 
     fn take_scratch(&self) -> Scratch {
-        let pooled = self
-            .scratch
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .pop();
-        let mut scratch = pooled.unwrap_or_default();
+        let mut scratch = self.scratch.take(Scratch::default);
         if scratch.buffers.len() != self.buffer_lens.len() {
             scratch.buffers = self.buffer_lens.iter().map(|&n| vec![0.0; n]).collect();
         }
         scratch
-    }
-
-    fn return_scratch(&self, scratch: Scratch) {
-        self.scratch
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .push(scratch);
     }
 }
 

@@ -4,6 +4,10 @@
 //! It runs Davis King's dlib models (CC0) in pure Rust and reproduces dlib's
 //! results: the Python `face_recognition` package is the correctness oracle.
 //! It reads model files and nothing else: no other I/O, no knowledge of people.
+//!
+//! [`liveness`] (presentation-attack detection: Minivision's MiniFASNet
+//! models, PyTorch as the oracle) is loaded on its own, as a
+//! [`LivenessChecker`], by callers that want it.
 
 pub mod chip;
 pub mod decode;
@@ -15,6 +19,7 @@ pub mod geometry;
 pub mod image;
 mod jpeg;
 pub mod landmarks;
+pub mod liveness;
 pub mod models;
 mod nn;
 mod pyramid;
@@ -30,5 +35,6 @@ pub use engine::{
 pub use geometry::{Point, Rect};
 pub use image::RgbImage;
 pub use landmarks::ShapePredictor;
+pub use liveness::{Liveness, LivenessChecker, LivenessError};
 pub use models::{DESCRIPTOR_MODEL_VERSION, ModelError};
 pub use quality::{QualityIssue, QualityReport, QualityThresholds};

@@ -34,6 +34,20 @@ pub const HOG_DETECTOR: ModelFile = ModelFile {
     sha256: "f3f7aa833fb4a14a46fc48689f45b98d85ef72d6dfaf8bdc012b7d3c522a5426",
 };
 
+/// Minivision's MiniFASNetV2 anti-spoofing network, input the face box
+/// enlarged 2.7× (Apache License 2.0).
+pub const LIVENESS_V2: ModelFile = ModelFile {
+    file_name: "liveness/2.7_80x80_MiniFASNetV2.pth",
+    sha256: "a5eb02e1843f19b5386b953cc4c9f011c3f985d0ee2bb9819eea9a142099bec0",
+};
+
+/// Minivision's MiniFASNetV1SE anti-spoofing network, input the face box
+/// enlarged 4× (Apache License 2.0).
+pub const LIVENESS_V1SE: ModelFile = ModelFile {
+    file_name: "liveness/4_0_0_80x80_MiniFASNetV1SE.pth",
+    sha256: "84ee1d37d96894d5e82de5a57df044ef80a58be2b218b5ed7cdfd875ec2f5990",
+};
+
 /// The version tag stored with every descriptor: a vector made by another
 /// descriptor model never matches one made by this one.
 pub const DESCRIPTOR_MODEL_VERSION: &str = "dlib-resnet-v1";
@@ -87,7 +101,13 @@ mod tests {
 
     #[test]
     fn shipped_models_match_their_digests() {
-        for model in [DESCRIPTOR, LANDMARKS, HOG_DETECTOR] {
+        for model in [
+            DESCRIPTOR,
+            LANDMARKS,
+            HOG_DETECTOR,
+            LIVENESS_V2,
+            LIVENESS_V1SE,
+        ] {
             read_verified(&models_dir(), model).expect("shipped model verifies");
         }
     }

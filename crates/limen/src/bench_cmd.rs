@@ -23,6 +23,9 @@ pub enum BenchCommand {
         #[arg(default_values_t = [1_000, 10_000, 100_000, 1_000_000])]
         sizes: Vec<usize>,
     },
+    /// Liveness check time (both networks), single thread, against the
+    /// reference (PyTorch, one thread) on the same crops.
+    Liveness(crate::bench_liveness::LivenessBenchArgs),
     /// `POST /api/v1/frames` latency and throughput with a large gallery,
     /// over loopback HTTP from several client threads.
     Frames(crate::bench_frames::FramesBenchArgs),
@@ -66,11 +69,18 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Frames(args) => crate::bench_frames::frames(args),
         BenchCommand::Galleries(args) => crate::bench_galleries::galleries(args),
         BenchCommand::Instances(args) => crate::bench_instances::instances(args),
+        BenchCommand::Liveness(args) => crate::bench_liveness::liveness(args),
     }
 }
 
 /// Median milliseconds of `f` over `n` runs after one warm-up run.
-fn median_ms(n: usize, mut f: impl FnMut()) -> f64 {
+pub fn median_ms(n: usize, f: impl FnMut()) -> f64 {
+    let times = times_ms(n, f);
+    times[times.len() / 2]
+}
+
+/// Milliseconds of each of `n` runs of `f` after one warm-up run, sorted.
+pub fn times_ms(n: usize, mut f: impl FnMut()) -> Vec<f64> {
     f();
     let mut times: Vec<f64> = (0..n.max(1))
         .map(|_| {
@@ -80,7 +90,7 @@ fn median_ms(n: usize, mut f: impl FnMut()) -> f64 {
         })
         .collect();
     times.sort_by(f64::total_cmp);
-    times[times.len() / 2]
+    times
 }
 
 #[derive(Deserialize)]
@@ -91,17 +101,30 @@ struct ReferenceTimes {
 }
 
 fn reference(args: &FaceBenchArgs) -> anyhow::Result<ReferenceTimes> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench/reference.py");
-    let out = Command::new(&args.reference_python)
-        .arg(&script)
+    let mut command = Command::new(&args.reference_python);
+    command
+        .arg(repository_file("bench/reference.py"))
         .args(["--frame".as_ref(), args.frame.as_os_str()])
         .args(["--face".as_ref(), args.face.as_os_str()])
         .args(["--box", &args.face_box])
         .args(["--iterations", &args.iterations.to_string()])
         // dlib is single-threaded; keep numpy's BLAS from spreading too.
-        .env("OPENBLAS_NUM_THREADS", "1")
+        .env("OPENBLAS_NUM_THREADS", "1");
+    run_reference(command)
+}
+
+/// A file of this repository, wherever the binary is run from.
+pub fn repository_file(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(path)
+}
+
+/// Runs a reference script and reads the JSON it prints.
+pub fn run_reference<T: serde::de::DeserializeOwned>(mut command: Command) -> anyhow::Result<T> {
+    let out = command
         .output()
-        .with_context(|| format!("running {}", args.reference_python.display()))?;
+        .with_context(|| format!("running {}", command.get_program().to_string_lossy()))?;
     if !out.status.success() {
         bail!(
             "reference failed: {}",
@@ -109,6 +132,17 @@ fn reference(args: &FaceBenchArgs) -> anyhow::Result<ReferenceTimes> {
         );
     }
     Ok(serde_json::from_slice(&out.stdout)?)
+}
+
+/// Four comma-separated integers.
+pub fn parse_box(text: &str) -> anyhow::Result<[i64; 4]> {
+    let coords: Vec<i64> = text
+        .split(',')
+        .map(|v| v.trim().parse())
+        .collect::<Result<_, _>>()?;
+    coords[..]
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("a box is four comma-separated integers: {text}"))
 }
 
 fn face(args: FaceBenchArgs) -> anyhow::Result<()> {
@@ -123,14 +157,7 @@ fn face(args: FaceBenchArgs) -> anyhow::Result<()> {
     let frame_bytes =
         std::fs::read(&args.frame).with_context(|| args.frame.display().to_string())?;
     let face_image = limen_face::decode(&face_bytes)?;
-    let coords: Vec<i64> = args
-        .face_box
-        .split(',')
-        .map(|v| v.trim().parse())
-        .collect::<Result<_, _>>()?;
-    let [l, t, r, b] = coords[..] else {
-        bail!("--face-box is left,top,right,bottom")
-    };
+    let [l, t, r, b] = parse_box(&args.face_box).context("--face-box is left,top,right,bottom")?;
     let rect = Rect::new(l, t, r, b);
 
     let descriptor_ms = median_ms(args.iterations, || {

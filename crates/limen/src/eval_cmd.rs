@@ -31,6 +31,18 @@ pub enum EvalCommand {
     /// our run given the reference's boxes (`embed --list` with boxes);
     /// reports descriptor cosine similarity and landmark distance.
     Agreement(AgreementArgs),
+    /// Liveness scores of live faces and of synthetic attacks made from
+    /// them.
+    ///
+    /// Each image is a bona fide presentation: its largest face (HOG) is
+    /// checked. With `--attacks`, the image is also rendered as a photo on
+    /// a phone screen and as a printed photo held up to a 640×480 camera
+    /// (seeded), and the largest face found in each rendered frame is
+    /// checked. Reports, per kind, the faces checked, score percentiles and
+    /// the share judged live at each threshold (for live faces, one minus
+    /// it is the bona fide rejection rate; for attacks it is the attack
+    /// acceptance rate).
+    Liveness(crate::eval_liveness::LivenessEvalArgs),
 }
 
 #[derive(Args)]
@@ -75,6 +87,7 @@ pub fn run(cmd: EvalCommand) -> anyhow::Result<()> {
     match cmd {
         EvalCommand::Lfw(args) => lfw(args),
         EvalCommand::Agreement(args) => agreement(args),
+        EvalCommand::Liveness(args) => crate::eval_liveness::liveness(args),
     }
 }
 

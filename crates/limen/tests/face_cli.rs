@@ -186,3 +186,48 @@ fn eval_lfw_scores_a_small_people_file() {
     );
     assert!(summary["identification"]["rank1"].as_f64().is_some());
 }
+
+#[test]
+fn eval_liveness_scores_live_faces_and_the_attacks_made_from_them() {
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../face/tests/fixtures/liveness");
+    let sample = |name: &str| samples.join(format!("sample-image_{name}.jpg"));
+    let (t1, f1, agassi) = (sample("T1"), sample("F1"), lfw("Andre_Agassi_0005.jpg"));
+    let (ok, out, err) = limen(&[
+        "eval",
+        "liveness",
+        "--per-image",
+        "--attacks",
+        "--thresholds",
+        "0.5",
+        t1.to_str().expect("utf-8"),
+        f1.to_str().expect("utf-8"),
+        agassi.to_str().expect("utf-8"),
+    ]);
+    assert!(ok, "{err}");
+    let mut lines = out.lines();
+    let mut per_image: Vec<Value> = (0..3)
+        .map(|_| serde_json::from_str(lines.next().expect("a line per image")).expect("json"))
+        .collect();
+    let score = |v: &Value, key: &str| v[key].as_f64();
+    assert!(score(&per_image[0], "bona_fide").expect("T1 checked") >= 0.5);
+    assert!(score(&per_image[1], "bona_fide").expect("F1 checked") < 0.5);
+    let agassi_line = per_image.remove(2);
+    assert!(score(&agassi_line, "bona_fide").expect("face found") >= 0.5);
+    for attack in ["screen", "print"] {
+        assert!(agassi_line.get(attack).is_some(), "{attack} rendered");
+    }
+    let summary: Value =
+        serde_json::from_str(&lines.collect::<Vec<_>>().join("\n")).expect("summary");
+    assert_eq!(summary["images"], 3);
+    assert_eq!(summary["bona_fide"]["scores"]["checked"], 3);
+    let live_share = summary["bona_fide"]["scores"]["judged_live"][0]["rate"]
+        .as_f64()
+        .expect("rate");
+    assert!((live_share - 2.0 / 3.0).abs() < 1e-9, "{live_share}");
+    for attack in ["screen", "print"] {
+        let a = &summary["attacks"][attack];
+        let presented = a["scores"]["checked"].as_u64().expect("count")
+            + a["no_face_found"].as_u64().expect("count");
+        assert_eq!(presented, 3, "{attack}");
+    }
+}

@@ -1,11 +1,36 @@
 //! Convolution (packed GEMM reading the input in place), pooling, residual
-//! addition.
+//! addition, activations.
 
 use super::Shape;
 use super::gemm::{Kernel, MR, NR, Rows, pack_b};
 
+/// What follows a convolution's per-channel affine.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Activation {
+    Identity,
+    Relu,
+    /// `max(0, x) + slope[c] * min(0, x)`, one slope per channel.
+    PRelu(Vec<f32>),
+}
+
+impl Activation {
+    /// Applies the activation to `values`, which start at channel `first`.
+    #[inline]
+    pub fn apply(&self, values: &mut [f32], first: usize) {
+        match self {
+            Activation::Identity => {}
+            Activation::Relu => values.iter_mut().for_each(|v| *v = v.max(0.0)),
+            Activation::PRelu(slopes) => {
+                for (v, &a) in values.iter_mut().zip(&slopes[first..]) {
+                    *v = if *v < 0.0 { *v * a } else { *v };
+                }
+            }
+        }
+    }
+}
+
 /// A convolution ready to run: weights packed for the GEMM kernel, with a
-/// following per-channel affine folded in and an optional ReLU.
+/// following per-channel affine folded in and an activation.
 #[derive(Debug)]
 pub struct PackedConv {
     in_channels: usize,
@@ -19,7 +44,7 @@ pub struct PackedConv {
     /// `K x out_channels` with `K` ordered (filter row, filter col, channel).
     packed: Vec<f32>,
     bias: Vec<f32>,
-    relu: bool,
+    activation: Activation,
 }
 
 /// Where a convolution's geometry comes from (dlib's `con_` record).
@@ -107,7 +132,7 @@ impl ConvSpec<'_> {
 impl PackedConv {
     /// `affine`: per-output-channel (scale, shift) applied after the bias
     /// (dlib's `affine` layer), folded into weights and bias.
-    pub fn new(spec: &ConvSpec, affine: Option<(&[f32], &[f32])>, relu: bool) -> Self {
+    pub fn new(spec: &ConvSpec, affine: Option<(&[f32], &[f32])>, activation: Activation) -> Self {
         let k = spec.rows * spec.cols * spec.in_channels;
         let n = spec.out_channels;
         let (b, bias) = spec.folded(affine);
@@ -122,7 +147,7 @@ impl PackedConv {
             padding_x: spec.padding_x,
             packed: pack_b(k, n, &b),
             bias,
-            relu,
+            activation,
         }
     }
 
@@ -170,9 +195,9 @@ impl PackedConv {
                 for (i, tile_row) in tile.chunks_exact(NR).take(m - m0).enumerate() {
                     let dst = &mut out[(m0 + i) * n + n0..(m0 + i) * n + n0 + cols];
                     for ((d, &t), &b) in dst.iter_mut().zip(tile_row).zip(bias) {
-                        let v = t + b;
-                        *d = if self.relu { v.max(0.0) } else { v };
+                        *d = t + b;
                     }
+                    self.activation.apply(dst, n0);
                 }
             }
         }
@@ -392,7 +417,7 @@ mod tests {
                 filters: &filters,
                 biases: &biases,
             };
-            let conv = PackedConv::new(&spec, None, false);
+            let conv = PackedConv::new(&spec, None, Activation::Identity);
             let out_shape = spec.output_shape(in_shape).expect("fits");
             let mut out = vec![0.0; out_shape.len()];
             let mut scratch = Vec::new();

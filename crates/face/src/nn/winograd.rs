@@ -276,7 +276,7 @@ fn grown(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nn::ops::{PackedConv, direct_reference};
+    use crate::nn::ops::{Activation, PackedConv, direct_reference};
 
     fn spec_data(c: usize, n: usize) -> (Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>) {
         let filters = (0..n * c * 9)
@@ -364,7 +364,7 @@ mod tests {
         let (filters, biases, gamma, beta) = spec_data(c, n);
         let spec = spec(c, n, &filters, &biases);
         let affine = Some((gamma.as_slice(), beta.as_slice()));
-        let direct = PackedConv::new(&spec, affine, false);
+        let direct = PackedConv::new(&spec, affine, Activation::Identity);
         let out_shape = spec.output_shape(shape).expect("fits");
         let mut want = vec![0.0; out_shape.len()];
         direct.forward(

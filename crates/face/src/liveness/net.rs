@@ -1,0 +1,638 @@
+//! A MiniFASNet (Minivision's silent anti-spoofing network) built from its
+//! PyTorch state dict and run in pure Rust.
+//!
+//! The layer structure follows upstream's `src/model_lib/MiniFASNet.py`: a
+//! strided 3×3 convolution and a depthwise 3×3, then inverted-residual
+//! blocks (1×1 expand, depthwise 3×3, 1×1 project; the residual ones add
+//! their input, and in the SE variant the last block of each stage first
+//! rescales its channels by a squeeze-and-excitation gate), a 1×1 to 512
+//! channels, a depthwise convolution over the whole remaining map, a linear
+//! embedding and a 3-class linear classifier. Channel counts and the number
+//! of blocks per stage are read from the tensors' shapes, and every tensor
+//! in the file must be used, so a file of another architecture is refused.
+//!
+//! Every batch norm is folded into the convolution or linear layer before
+//! it (PyTorch's eval mode: running statistics, eps 1e-5); dropout is the
+//! identity at inference.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+
+use limen_torch_format::{StateDict, Tensor};
+use thiserror::Error;
+use zeroize::Zeroize;
+
+use crate::nn::depthwise::{Dense, DepthwiseConv, fold_batch_norm};
+use crate::nn::gemm::Kernel;
+use crate::nn::ops::{Activation, ConvSpec, PackedConv};
+use crate::nn::{ScratchPool, Shape};
+
+/// Side of the square input both shipped networks take.
+pub const INPUT_SIZE: usize = 80;
+
+/// Classes the networks output; upstream's label 1 is a live face.
+pub const CLASSES: usize = 3;
+
+/// PyTorch's default batch-norm epsilon, which upstream keeps.
+const BATCH_NORM_EPS: f32 = 1e-5;
+
+/// Why a state dict is not a MiniFASNet this runtime can run.
+#[derive(Debug, Error, PartialEq)]
+pub enum MiniFasNetError {
+    #[error("missing tensor {0}")]
+    Missing(String),
+    #[error("tensor {name} has shape {found:?}, expected {expected:?}")]
+    Shape {
+        name: String,
+        found: Vec<usize>,
+        expected: Vec<usize>,
+    },
+    #[error("tensor {0} does not hold 32-bit floats")]
+    NotF32(String),
+    #[error("layer {0} does not fit its input")]
+    Geometry(String),
+    #[error("tensor {0} belongs to no layer of a MiniFASNet")]
+    Unused(String),
+}
+
+/// An input crop for the liveness networks: 80×80 pixels, BGR bytes
+/// (upstream feeds OpenCV's BGR bytes as floats, unnormalised). Zeroised on
+/// drop; its Debug hides the pixels.
+pub struct LivenessInput(Vec<u8>);
+
+impl LivenessInput {
+    /// From 80×80×3 bytes in BGR order.
+    pub fn from_bgr(bgr: &[u8]) -> Option<LivenessInput> {
+        (bgr.len() == INPUT_SIZE * INPUT_SIZE * 3).then(|| LivenessInput(bgr.to_vec()))
+    }
+
+    pub fn as_bgr(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl Drop for LivenessInput {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+impl std::fmt::Debug for LivenessInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LivenessInput({INPUT_SIZE}x{INPUT_SIZE})")
+    }
+}
+
+#[derive(Debug)]
+enum Conv {
+    /// Multiply-adds counted as the direct method does them.
+    Dense {
+        conv: PackedConv,
+        multiply_adds: usize,
+    },
+    Depthwise(DepthwiseConv),
+}
+
+/// One convolution with its input and output shapes.
+#[derive(Debug)]
+struct Layer {
+    conv: Conv,
+    input: Shape,
+    output: Shape,
+}
+
+/// Squeeze and excitation: channel means through two small layers and a
+/// sigmoid give each channel's gain.
+#[derive(Debug)]
+struct Squeeze {
+    reduce: Dense,
+    expand: Dense,
+}
+
+#[derive(Debug)]
+struct Block {
+    expand: Layer,
+    depthwise: Layer,
+    project: Layer,
+    squeeze: Option<Squeeze>,
+    residual: bool,
+}
+
+/// Per-caller working memory; wiped on drop.
+#[derive(Default)]
+struct Scratch {
+    /// The current activation and three temporaries, each of the largest
+    /// activation's size.
+    buffers: [Vec<f32>; 4],
+    /// The crop as floats: the face picture itself, wiped after each run.
+    pixels: Vec<f32>,
+    padded: Vec<f32>,
+    small: [Vec<f32>; 3],
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        for b in self.buffers.iter_mut().chain(self.small.iter_mut()) {
+            b.zeroize();
+        }
+        self.pixels.zeroize();
+        self.padded.zeroize();
+    }
+}
+
+/// A MiniFASNet ready to run; `probabilities` may be called from many
+/// threads at once.
+pub struct MiniFasNet {
+    kernel: Kernel,
+    stem: Layer,
+    stem_depthwise: Layer,
+    blocks: Vec<Block>,
+    head: Layer,
+    head_depthwise: Layer,
+    embed: Dense,
+    classify: Dense,
+    largest: usize,
+    /// The most channels or features any layer has.
+    widest: usize,
+    multiply_adds: usize,
+    scratch: ScratchPool<Scratch>,
+}
+
+impl std::fmt::Debug for MiniFasNet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MiniFasNet")
+            .field("kernel", &self.kernel)
+            .field("blocks", &self.blocks.len())
+            .field("multiply_adds", &self.multiply_adds)
+            .finish()
+    }
+}
+
+/// The stages after the stem: a strided block, then residual blocks.
+const STAGES: [(&str, &str); 3] = [
+    ("conv_23", "conv_3"),
+    ("conv_34", "conv_4"),
+    ("conv_45", "conv_5"),
+];
+
+impl MiniFasNet {
+    /// Builds the network from a MiniFASNet state dict (saved with or
+    /// without `DataParallel`'s `module.` prefix), for 80×80 inputs.
+    pub fn from_state_dict(dict: &StateDict) -> Result<MiniFasNet, MiniFasNetError> {
+        let weights = Weights::new(dict);
+        let input = Shape {
+            rows: INPUT_SIZE,
+            cols: INPUT_SIZE,
+            channels: 3,
+        };
+        let stem = weights.conv("conv1", input, 2, 1, true)?;
+        let stem_depthwise = weights.conv("conv2_dw", stem.output, 1, 1, true)?;
+        let mut blocks = Vec::new();
+        let mut shape = stem_depthwise.output;
+        for (strided, residual) in STAGES {
+            let block = weights.block(strided, shape, 2, false)?;
+            shape = block.project.output;
+            blocks.push(block);
+            let mut i = 0;
+            while weights.has(&format!("{residual}.model.{i}.conv.conv.weight")) {
+                let block = weights.block(&format!("{residual}.model.{i}"), shape, 1, true)?;
+                blocks.push(block);
+                i += 1;
+            }
+        }
+        let head = weights.conv("conv_6_sep", shape, 1, 0, true)?;
+        let head_depthwise = weights.conv("conv_6_dw", head.output, 1, 0, false)?;
+        let features = head_depthwise.output;
+        if (features.rows, features.cols) != (1, 1) {
+            return Err(MiniFasNetError::Geometry("conv_6_dw".into()));
+        }
+        let embed = weights.linear("linear", Some("bn"), features.channels)?;
+        let classify = weights.linear("prob", None, embed.outputs())?;
+        if classify.outputs() != CLASSES {
+            return Err(MiniFasNetError::Geometry("prob".into()));
+        }
+        weights.all_used()?;
+
+        let layers = || {
+            [&stem, &stem_depthwise]
+                .into_iter()
+                .chain(
+                    blocks
+                        .iter()
+                        .flat_map(|b| [&b.expand, &b.depthwise, &b.project]),
+                )
+                .chain([&head, &head_depthwise])
+        };
+        let largest = layers()
+            .flat_map(|l| [l.input.len(), l.output.len()])
+            .max()
+            .unwrap_or(0);
+        let widest = layers()
+            .map(|l| l.output.channels)
+            .chain([embed.inputs(), embed.outputs()])
+            .max()
+            .unwrap_or(0);
+        let multiply_adds = layers()
+            .map(|l| match &l.conv {
+                Conv::Dense { multiply_adds, .. } => *multiply_adds,
+                Conv::Depthwise(c) => c.multiply_adds(l.output),
+            })
+            .sum::<usize>()
+            + embed.inputs() * embed.outputs()
+            + classify.inputs() * classify.outputs();
+        Ok(MiniFasNet {
+            kernel: Kernel::detect(),
+            stem,
+            stem_depthwise,
+            blocks,
+            head,
+            head_depthwise,
+            embed,
+            classify,
+            largest,
+            widest,
+            multiply_adds,
+            scratch: ScratchPool::default(),
+        })
+    }
+
+    /// Multiply-adds per run (convolutions and linear layers).
+    pub fn multiply_adds(&self) -> usize {
+        self.multiply_adds
+    }
+
+    /// The softmax over the three classes for one crop.
+    pub fn probabilities(&self, input: &LivenessInput) -> [f32; CLASSES] {
+        let mut scratch = self.take_scratch();
+        let Scratch {
+            buffers: [x, a, b, c],
+            pixels,
+            padded,
+            small: [pooled, hidden, gains],
+        } = &mut scratch;
+
+        pixels.clear();
+        pixels.extend(input.0.iter().map(|&v| f32::from(v)));
+        self.run(&self.stem, pixels, a, padded);
+        pixels.as_mut_slice().zeroize();
+        // The padded copy of the crop is the picture too.
+        padded.as_mut_slice().zeroize();
+        self.run(&self.stem_depthwise, a, x, padded);
+        for block in &self.blocks {
+            self.run(&block.expand, x, a, padded);
+            self.run(&block.depthwise, a, b, padded);
+            self.run(&block.project, b, c, padded);
+            let out = block.project.output;
+            let sum = &mut c[..out.len()];
+            if let Some(squeeze) = &block.squeeze {
+                let channels = out.channels;
+                channel_means(sum, channels, &mut pooled[..channels]);
+                squeeze.reduce.forward(&pooled[..channels], hidden);
+                squeeze
+                    .expand
+                    .forward(&hidden[..squeeze.reduce.outputs()], gains);
+                let gains = &mut gains[..channels];
+                for g in gains.iter_mut() {
+                    *g = 1.0 / (1.0 + (-*g).exp());
+                }
+                for px in sum.chunks_exact_mut(channels) {
+                    for (v, g) in px.iter_mut().zip(gains.iter()) {
+                        *v *= g;
+                    }
+                }
+            }
+            if block.residual {
+                for (v, s) in sum.iter_mut().zip(x.iter()) {
+                    *v += s;
+                }
+            }
+            std::mem::swap(x, c);
+        }
+        self.run(&self.head, x, a, padded);
+        self.run(&self.head_depthwise, a, b, padded);
+        let features = &b[..self.head_depthwise.output.len()];
+        self.embed.forward(features, hidden);
+        let mut logits = [0.0; CLASSES];
+        self.classify
+            .forward(&hidden[..self.embed.outputs()], &mut logits);
+        self.scratch.give_back(scratch);
+        softmax(logits)
+    }
+
+    fn run(&self, layer: &Layer, input: &[f32], out: &mut [f32], padded: &mut Vec<f32>) {
+        let out = &mut out[..layer.output.len()];
+        match &layer.conv {
+            Conv::Dense { conv, .. } => {
+                conv.forward(self.kernel, input, layer.input, out, layer.output, padded)
+            }
+            Conv::Depthwise(conv) => {
+                conv.forward(self.kernel, input, layer.input, out, layer.output)
+            }
+        }
+    }
+
+    fn take_scratch(&self) -> Scratch {
+        self.scratch.take(|| Scratch {
+            buffers: std::array::from_fn(|_| vec![0.0; self.largest]),
+            pixels: Vec::new(),
+            padded: Vec::new(),
+            small: std::array::from_fn(|_| vec![0.0; self.widest]),
+        })
+    }
+}
+
+/// Per-channel means of an HWC tensor; `out` has one value per channel.
+fn channel_means(values: &[f32], channels: usize, out: &mut [f32]) {
+    out.fill(0.0);
+    for px in values.chunks_exact(channels) {
+        for (o, v) in out.iter_mut().zip(px) {
+            *o += v;
+        }
+    }
+    let n = (values.len() / channels).max(1) as f32;
+    out.iter_mut().for_each(|o| *o /= n);
+}
+
+fn softmax(logits: [f32; CLASSES]) -> [f32; CLASSES] {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let exp = logits.map(|l| (l - max).exp());
+    let sum: f32 = exp.iter().sum();
+    exp.map(|e| e / sum)
+}
+
+/// The state dict's tensors by layer name, remembering which were used.
+struct Weights<'a> {
+    dict: &'a StateDict,
+    prefix: &'static str,
+    used: RefCell<HashSet<String>>,
+}
+
+impl<'a> Weights<'a> {
+    fn new(dict: &'a StateDict) -> Self {
+        let prefix = if dict.iter().any(|(n, _)| n.starts_with("module.")) {
+            "module."
+        } else {
+            ""
+        };
+        Weights {
+            dict,
+            prefix,
+            used: RefCell::new(HashSet::new()),
+        }
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.dict.get(&format!("{}{name}", self.prefix)).is_some()
+    }
+
+    fn tensor(&self, name: &str) -> Result<&'a Tensor, MiniFasNetError> {
+        let full = format!("{}{name}", self.prefix);
+        let tensor = self
+            .dict
+            .get(&full)
+            .ok_or_else(|| MiniFasNetError::Missing(full.clone()))?;
+        self.used.borrow_mut().insert(full);
+        Ok(tensor)
+    }
+
+    /// A float tensor of exactly `shape`.
+    fn f32(&self, name: &str, shape: &[usize]) -> Result<&'a [f32], MiniFasNetError> {
+        let tensor = self.tensor(name)?;
+        if tensor.shape != shape {
+            return Err(MiniFasNetError::Shape {
+                name: name.into(),
+                found: tensor.shape.clone(),
+                expected: shape.to_vec(),
+            });
+        }
+        tensor
+            .f32()
+            .ok_or_else(|| MiniFasNetError::NotF32(name.into()))
+    }
+
+    /// The shape of a 4-d convolution weight.
+    fn conv_shape(&self, name: &str) -> Result<[usize; 4], MiniFasNetError> {
+        let tensor = self.tensor(name)?;
+        tensor
+            .shape
+            .as_slice()
+            .try_into()
+            .map_err(|_| MiniFasNetError::Shape {
+                name: name.into(),
+                found: tensor.shape.clone(),
+                expected: vec![0; 4],
+            })
+    }
+
+    /// A batch norm of `channels` as (scale, shift); its batch counter is
+    /// training state, marked used.
+    fn batch_norm(
+        &self,
+        prefix: &str,
+        channels: usize,
+    ) -> Result<(Vec<f32>, Vec<f32>), MiniFasNetError> {
+        let get = |field: &str| self.f32(&format!("{prefix}.{field}"), &[channels]);
+        let folded = fold_batch_norm(
+            get("weight")?,
+            get("bias")?,
+            get("running_mean")?,
+            get("running_var")?,
+            BATCH_NORM_EPS,
+        );
+        self.tensor(&format!("{prefix}.num_batches_tracked"))?;
+        Ok(folded)
+    }
+
+    /// Upstream's `Conv_block` (convolution, batch norm, PReLU) or, without
+    /// `prelu`, its `Linear_block`. Square kernels; a kernel with one input
+    /// channel per group is depthwise.
+    fn conv(
+        &self,
+        prefix: &str,
+        input: Shape,
+        stride: usize,
+        padding: usize,
+        prelu: bool,
+    ) -> Result<Layer, MiniFasNetError> {
+        let name = format!("{prefix}.conv.weight");
+        let [out_channels, in_per_group, rows, cols] = self.conv_shape(&name)?;
+        let filters = self.f32(&name, &[out_channels, in_per_group, rows, cols])?;
+        let (scale, shift) = self.batch_norm(&format!("{prefix}.bn"), out_channels)?;
+        let activation = if prelu {
+            let slopes = self.f32(&format!("{prefix}.prelu.weight"), &[out_channels])?;
+            Activation::PRelu(slopes.to_vec())
+        } else {
+            Activation::Identity
+        };
+        let geometry = || MiniFasNetError::Geometry(prefix.into());
+        if rows != cols || rows == 0 || padding >= rows {
+            return Err(geometry());
+        }
+        let depthwise = in_per_group == 1 && out_channels == input.channels && input.channels > 1;
+        let (conv, output) = if depthwise {
+            let conv = DepthwiseConv::new(
+                out_channels,
+                rows,
+                stride,
+                padding,
+                filters,
+                (&scale, &shift),
+                activation,
+            );
+            let output = conv.output_shape(input);
+            (Conv::Depthwise(conv), output)
+        } else if in_per_group == input.channels {
+            let spec = ConvSpec {
+                in_channels: in_per_group,
+                out_channels,
+                rows,
+                cols,
+                stride_y: stride,
+                stride_x: stride,
+                padding_y: padding,
+                padding_x: padding,
+                filters,
+                biases: &vec![0.0; out_channels],
+            };
+            let output = spec.output_shape(input);
+            let multiply_adds = output.map_or(0, |o| spec.multiply_adds(o));
+            let conv = PackedConv::new(&spec, Some((&scale, &shift)), activation);
+            (
+                Conv::Dense {
+                    conv,
+                    multiply_adds,
+                },
+                output,
+            )
+        } else {
+            return Err(geometry());
+        };
+        let output = output.filter(|s| s.len() > 0).ok_or_else(geometry)?;
+        Ok(Layer {
+            conv,
+            input,
+            output,
+        })
+    }
+
+    /// Upstream's `Depth_Wise` (or `Depth_Wise_SE` where the file has an
+    /// `se_module`).
+    fn block(
+        &self,
+        prefix: &str,
+        input: Shape,
+        stride: usize,
+        residual: bool,
+    ) -> Result<Block, MiniFasNetError> {
+        let expand = self.conv(&format!("{prefix}.conv"), input, 1, 0, true)?;
+        let depthwise = self.conv(&format!("{prefix}.conv_dw"), expand.output, stride, 1, true)?;
+        if !matches!(depthwise.conv, Conv::Depthwise(_)) {
+            return Err(MiniFasNetError::Geometry(format!("{prefix}.conv_dw")));
+        }
+        let project = self.conv(&format!("{prefix}.project"), depthwise.output, 1, 0, false)?;
+        if residual && project.output != input {
+            return Err(MiniFasNetError::Geometry(prefix.into()));
+        }
+        let se = format!("{prefix}.se_module");
+        let squeeze = if self.has(&format!("{se}.fc1.weight")) {
+            if !residual {
+                // Upstream applies the gate only on residual blocks.
+                return Err(MiniFasNetError::Unused(format!("{se}.fc1.weight")));
+            }
+            let channels = project.output.channels;
+            let [reduced, ..] = self.conv_shape(&format!("{se}.fc1.weight"))?;
+            let fc1 = self.f32(&format!("{se}.fc1.weight"), &[reduced, channels, 1, 1])?;
+            let bn1 = self.batch_norm(&format!("{se}.bn1"), reduced)?;
+            let fc2 = self.f32(&format!("{se}.fc2.weight"), &[channels, reduced, 1, 1])?;
+            let bn2 = self.batch_norm(&format!("{se}.bn2"), channels)?;
+            Some(Squeeze {
+                reduce: Dense::new(channels, fc1, (&bn1.0, &bn1.1), Activation::Relu),
+                expand: Dense::new(reduced, fc2, (&bn2.0, &bn2.1), Activation::Identity),
+            })
+        } else {
+            None
+        };
+        Ok(Block {
+            expand,
+            depthwise,
+            project,
+            squeeze,
+            residual,
+        })
+    }
+
+    /// A bias-free linear layer, with the batch norm after it folded in.
+    fn linear(
+        &self,
+        name: &str,
+        batch_norm: Option<&str>,
+        inputs: usize,
+    ) -> Result<Dense, MiniFasNetError> {
+        let weight = format!("{name}.weight");
+        let outputs = self.tensor(&weight)?.shape.first().copied().unwrap_or(0);
+        let w = self.f32(&weight, &[outputs, inputs])?;
+        let (scale, shift) = match batch_norm {
+            Some(bn) => self.batch_norm(bn, outputs)?,
+            None => (vec![1.0; outputs], vec![0.0; outputs]),
+        };
+        Ok(Dense::new(
+            inputs,
+            w,
+            (&scale, &shift),
+            Activation::Identity,
+        ))
+    }
+
+    fn all_used(&self) -> Result<(), MiniFasNetError> {
+        let used = self.used.borrow();
+        match self.dict.iter().find(|(n, _)| !used.contains(*n)) {
+            Some((name, _)) => Err(MiniFasNetError::Unused(name.into())),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn network() -> MiniFasNet {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../models/liveness/2.7_80x80_MiniFASNetV2.pth"
+        );
+        let bytes = std::fs::read(path).expect("model");
+        MiniFasNet::from_state_dict(&StateDict::parse(&bytes).expect("parses")).expect("builds")
+    }
+
+    #[test]
+    fn the_crop_is_wiped_from_working_memory_after_a_run() {
+        let net = network();
+        let input = LivenessInput::from_bgr(&[200u8; INPUT_SIZE * INPUT_SIZE * 3]).expect("input");
+        let p = net.probabilities(&input);
+        assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-5, "{p:?}");
+        let scratch = net.scratch.take(|| panic!("the run returned its scratch"));
+        assert!(!scratch.pixels.is_empty() && scratch.pixels.iter().all(|&v| v == 0.0));
+        assert!(!scratch.padded.is_empty() && scratch.padded.iter().all(|&v| v == 0.0));
+    }
+
+    #[test]
+    fn a_state_dict_missing_a_layer_is_refused() {
+        let mut bytes = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../models/liveness/2.7_80x80_MiniFASNetV2.pth"
+        ))
+        .expect("model");
+        let name = b"module.prob.weight";
+        let at = bytes
+            .windows(name.len())
+            .position(|w| w == name)
+            .expect("the classifier's name");
+        bytes[at + 12] = b'x';
+        let dict = StateDict::parse(&bytes).expect("still a state dict");
+        assert_eq!(
+            MiniFasNet::from_state_dict(&dict).map(|_| ()),
+            Err(MiniFasNetError::Missing("module.prob.weight".into()))
+        );
+    }
+}
