@@ -105,7 +105,8 @@ fn reference(args: &FaceBenchArgs) -> anyhow::Result<ReferenceTimes> {
 }
 
 fn face(args: FaceBenchArgs) -> anyhow::Result<()> {
-    let engine = FaceEngine::load(&args.models.dir())?;
+    // dlib's own descriptor, to compare like with like with the reference.
+    let engine = FaceEngine::load(&args.models.dir(), limen_face::ModelVersion::DLIB_RESNET_V1)?;
     let face_bytes = std::fs::read(&args.face).with_context(|| args.face.display().to_string())?;
     let frame_bytes =
         std::fs::read(&args.frame).with_context(|| args.frame.display().to_string())?;

@@ -76,7 +76,10 @@ fn run(
         "LIMEN_DEVICE_FRAMES_PER_MINUTE" => Some(u32::MAX.to_string()),
         _ => None,
     })?;
-    let engine = Arc::new(FaceEngine::load(&config.models_dir)?);
+    let engine = Arc::new(FaceEngine::load(
+        &config.models_dir,
+        limen_face::ModelVersion::DEFAULT,
+    )?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -98,7 +101,7 @@ fn run(
             store.create_device(&org.id, &entrance.id, &hash).await?;
             tokens.push(token);
         }
-        let galleries = LiveGalleries::load(&store, engine.model_version()).await?;
+        let galleries = LiveGalleries::load(&store, engine.model_version().id).await?;
         for _ in 0..args.gallery {
             let vector = random_unit_vector(&mut rng);
             galleries.upsert(&org.id, &PersonId::generate(), &vector);

@@ -43,18 +43,18 @@ pub fn run(config_file: Option<PathBuf>) -> anyhow::Result<()> {
     runtime.block_on(async move {
         let store = open_store(&config).await?;
         let models_dir = config.models_dir.clone();
-        let engine = tokio::task::spawn_blocking(move || FaceEngine::load(&models_dir))
+        let engine = tokio::task::spawn_blocking(move || FaceEngine::load(&models_dir, limen_face::ModelVersion::DEFAULT))
             .await?
             .with_context(|| format!("cannot load the face models from {}", config.models_dir.display()))?;
         let mailer = Mailer::from_url(&config.mail_url, &config.mail_from)?;
-        let galleries = LiveGalleries::load(&store, engine.model_version())
+        let galleries = LiveGalleries::load(&store, engine.model_version().id)
             .await
             .context("cannot load the galleries")?;
         let listener = tokio::net::TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("cannot listen on {}", config.bind))?;
         let address = listener.local_addr()?;
-        tracing::info!(%address, model = engine.model_version(), "listening");
+        tracing::info!(%address, model = engine.model_version().id, "listening");
         println!("Limen is listening on http://{address} (public address {}).", config.public_url);
         println!("Next: create an organisation with `limen admin org create --name \"Your organisation\"`,");
         println!("then import people with its admin token: see {}/api/v1/openapi.json", config.public_url);

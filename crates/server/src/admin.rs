@@ -223,7 +223,7 @@ async fn list_people(
 ) -> Result<Json<Value>, ApiError> {
     let people = state
         .store
-        .people(&org, state.engine.model_version())
+        .people(&org, state.engine.model_version().id)
         .await?;
     Ok(Json(json!(people)))
 }

@@ -317,7 +317,7 @@ pub(crate) async fn overview(state: &AppState, person: &Person) -> Result<Value,
         .into_iter()
         .find(|c| c.withdrawn_at.is_none());
     let vector = state.store.vector(person).await?;
-    let active_model = state.engine.model_version();
+    let active_model = state.engine.model_version().id;
     Ok(json!({
         "person_id": person.id,
         "organisation": { "id": org.id, "name": org.name },

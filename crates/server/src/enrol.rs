@@ -118,13 +118,20 @@ async fn enrol(state: &AppState, person: &Person, frames: Frames) -> Result<Valu
     let engine = state.engine.clone();
     let descriptor = tokio::task::spawn_blocking(move || {
         let views: Vec<&[u8]> = frames.iter().map(|f| f.as_slice()).collect();
-        engine.enrolment_descriptor(&views)
+        engine.enrol(&views)
         // `frames` is dropped here, wiping the image bytes.
     })
     .await
     .map_err(|_| ApiError::internal())?
     .map_err(|e| ApiError::unprocessable(e.to_string()))?;
-    let model_version = state.engine.model_version();
+    // One vector per person until the store keeps a person's whole set.
+    let descriptor = descriptor
+        .faces
+        .into_iter()
+        .next()
+        .map(|face| face.vector)
+        .ok_or_else(ApiError::internal)?;
+    let model_version = state.engine.model_version().id;
     {
         let _changing = state.galleries.lock().await;
         state

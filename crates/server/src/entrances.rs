@@ -11,6 +11,7 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use limen_access::Decision;
 use limen_access::http::{HttpAccessSystem, SharedSecret};
+use limen_face::EntranceFrame;
 use limen_matcher::Identification;
 use limen_store::token::{new_token, token_hash};
 use limen_store::{ConnectorKind, DeviceAtEntrance, DeviceId, Entrance, EntranceId, NewConnector};
@@ -316,20 +317,19 @@ async fn frame(
     let verdict = tokio::task::spawn_blocking(move || {
         // `frame` is moved in and dropped (wiped) here whatever happens;
         // the engine wipes the decoded pixels itself.
-        let faces = engine.analyze(&frame)?;
+        let read = engine.entrance_frame(&frame)?;
         drop(frame);
-        let Some(face) = faces.iter().max_by_key(|f| f.rect.area()) else {
-            return Ok(Verdict::NoFace);
+        let face = match read {
+            EntranceFrame::Face(face) => face,
+            EntranceFrame::NoFace => return Ok(Verdict::NoFace),
+            EntranceFrame::PoorQuality(_) => return Ok(Verdict::PoorQuality),
         };
-        if !face.quality.passed {
-            return Ok(Verdict::PoorQuality);
-        }
         let Some(probe) = descriptor(face.descriptor.as_slice()) else {
             return Ok(Verdict::NoFace);
         };
-        // `faces` (with their descriptors) and `probe` are wiped on drop.
+        // `face` (with its descriptor) and `probe` are wiped on drop.
         Ok(galleries
-            .identify(&org, engine.model_version(), &probe, &rule)
+            .identify(&org, engine.model_version().id, &probe, 1, &rule)
             .map_or(Verdict::NoFace, Verdict::Searched))
     })
     .await

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use limen_matcher::{DIMENSIONS, Descriptor, Galleries};
+use limen_matcher::{Calibration, DIMENSIONS, Descriptor, Galleries, Scoring, calibration_for};
 use limen_store::{OrgId, PersonId, Store, StoreError};
 use tokio::sync::{Mutex, MutexGuard};
 use zeroize::Zeroizing;
@@ -23,13 +23,21 @@ pub struct LiveGalleries {
 impl LiveGalleries {
     /// Every consenting person's vector of `model_version`, decrypted.
     pub async fn load(store: &Store, model_version: &str) -> Result<LiveGalleries, StoreError> {
-        let galleries = OrgGalleries::new(model_version);
+        let calibration = calibration_for(model_version)
+            .cloned()
+            .unwrap_or(Calibration::UNCALIBRATED);
+        let galleries = OrgGalleries::new(model_version, Scoring::HUBNESS, calibration);
         for vector in store.gallery_vectors(model_version).await? {
             let Some(descriptor) = descriptor(&vector.values) else {
                 return Err(StoreError::Corrupt("vector length"));
             };
             galleries
-                .upsert(&vector.org_id, vector.person_id, model_version, &descriptor)
+                .enrol(
+                    &vector.org_id,
+                    vector.person_id,
+                    model_version,
+                    &[*descriptor],
+                )
                 .map_err(|_| StoreError::Corrupt("vector values"))?;
         }
         Ok(LiveGalleries {
@@ -54,7 +62,7 @@ impl LiveGalleries {
         };
         let model = self.galleries.model_version().to_owned();
         self.galleries
-            .upsert(org, person.clone(), &model, &descriptor)
+            .enrol(org, person.clone(), &model, &[*descriptor])
             .is_ok()
     }
 

@@ -28,7 +28,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use limen_face::FaceEngine;
-use limen_matcher::DecisionRule;
+use limen_matcher::{DecisionRule, SecurityLevel};
 use limen_store::{AuditEvent, OrgId, Store};
 
 use crate::config::Config;
@@ -78,7 +78,7 @@ impl AppState {
             engine,
             mailer,
             galleries,
-            decision_rule: DecisionRule::default(),
+            decision_rule: DecisionRule::new(SecurityLevel::default()),
             login_by_address: RateLimiter::new(50, Duration::from_secs(300)),
             login_by_account: RateLimiter::new(10, Duration::from_secs(300)),
             frame_limiter: RateLimiter::new(frames_per_minute, Duration::from_secs(60)),
