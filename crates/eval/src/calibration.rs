@@ -31,8 +31,7 @@ use std::collections::HashSet;
 
 use limen_face::{Descriptor, ModelVersion};
 use limen_matcher::{
-    Calibration, DIMENSIONS, FUSED_FRAME_CLASSES, Galleries, MAX_VECTORS_PER_PERSON, Scoring,
-    SecurityLevel,
+    Calibration, FUSED_FRAME_CLASSES, Galleries, MAX_VECTORS_PER_PERSON, Scoring, SecurityLevel,
 };
 
 use crate::identification::{self, FaceTable, Setup};
@@ -78,7 +77,7 @@ pub struct Measured {
 /// The people with their usable images: enrolment vectors (passing the
 /// enrolment check) and probe vectors (passing the entrance check).
 struct Pool {
-    enrolment: Vec<Vec<[f32; DIMENSIONS]>>,
+    enrolment: Vec<Vec<Descriptor>>,
     probes: Vec<Vec<Descriptor>>,
 }
 
@@ -97,10 +96,8 @@ impl Pool {
                     continue;
                 };
                 let Some(vector) = &face.vector else { continue };
-                if face.enrolment_refusal.is_none()
-                    && let Ok(row) = vector.as_slice().try_into()
-                {
-                    e.push(row);
+                if face.enrolment_refusal.is_none() {
+                    e.push(vector.clone());
                 }
                 if face.entrance_refusal.is_none() {
                     p.push(vector.clone());
@@ -291,12 +288,20 @@ fn enrol(
     version: ModelVersion,
     scoring: Scoring,
 ) -> Galleries<(), usize> {
-    let galleries = Galleries::new(version.id, scoring, Calibration::UNCALIBRATED);
+    let galleries = Galleries::new(
+        version.id,
+        version.dimensions,
+        scoring,
+        Calibration::UNCALIBRATED,
+    );
     for &person in gallery {
-        let rows = &pool.enrolment[person];
-        let take = vectors.min(rows.len());
+        let rows: Vec<&[f32]> = pool.enrolment[person]
+            .iter()
+            .take(vectors)
+            .map(Descriptor::as_slice)
+            .collect();
         // Rows are finite vectors of this model: enrolment cannot fail.
-        let _ = galleries.enrol(&(), person, version.id, &rows[..take]);
+        let _ = galleries.enrol(&(), person, version.id, &rows);
     }
     galleries
 }
@@ -320,10 +325,7 @@ fn non_mated(
             let Some(fused) = version.fuse(&views) else {
                 continue;
             };
-            let Ok(row) = <[f32; DIMENSIONS]>::try_from(fused.as_slice()) else {
-                continue;
-            };
-            if let Ok(Some(nearest)) = galleries.search(&(), version.id, &row) {
+            if let Ok(Some(nearest)) = galleries.search(&(), version.id, fused.as_slice()) {
                 out.push(nearest.distance);
             }
         }

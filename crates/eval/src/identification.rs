@@ -25,7 +25,7 @@
 use std::collections::{HashMap, HashSet};
 
 use limen_face::{Descriptor, ModelVersion};
-use limen_matcher::{Calibration, DIMENSIONS, Galleries, Scoring};
+use limen_matcher::{Calibration, Galleries, Scoring};
 
 use crate::people::Person;
 use crate::rng::SplitMix64;
@@ -189,8 +189,12 @@ pub fn run(
         set_apart,
         gates: setup.gates,
     };
-    let galleries: Galleries<(), usize> =
-        Galleries::new(version.id, setup.scoring, calibration.clone());
+    let galleries: Galleries<(), usize> = Galleries::new(
+        version.id,
+        version.dimensions,
+        setup.scoring,
+        calibration.clone(),
+    );
     let mut trial = Trial::default();
     let k = setup.enrol_images.max(1);
     let mut probe_sets: Vec<(usize, String, Vec<String>)> = Vec::new();
@@ -199,10 +203,10 @@ pub fn run(
         if paths.len() <= k {
             continue;
         }
-        let vectors: Vec<[f32; DIMENSIONS]> = paths[..k]
+        let vectors: Vec<&[f32]> = paths[..k]
             .iter()
             .filter_map(|p| usable.enrolment(p))
-            .filter_map(as_row)
+            .map(Descriptor::as_slice)
             .collect();
         if vectors.is_empty() {
             trial.not_enrolled += 1;
@@ -213,9 +217,9 @@ pub fn run(
     }
     for &who in &split.distractors {
         for path in usable.kept(&people[who].image_paths()) {
-            if let Some(row) = usable.enrolment(path).and_then(as_row) {
+            if let Some(vector) = usable.enrolment(path) {
                 // Refusal is impossible for a finite vector of the right model.
-                let _ = galleries.enrol(&(), who, version.id, &[row]);
+                let _ = galleries.enrol(&(), who, version.id, &[vector.as_slice()]);
             }
         }
     }
@@ -264,14 +268,9 @@ fn search(
     }
     let answer = version
         .fuse(&vectors)
-        .and_then(|fused| as_row(&fused))
-        .and_then(|row| galleries.search(&(), version.id, &row).ok().flatten())
+        .and_then(|fused| galleries.search(&(), version.id, fused.as_slice()).ok().flatten())
         .map(|n| (n.person, n.distance));
     (answer, refused)
-}
-
-fn as_row(vector: &Descriptor) -> Option<[f32; DIMENSIONS]> {
-    vector.as_slice().try_into().ok()
 }
 
 #[cfg(test)]
@@ -279,10 +278,10 @@ mod tests {
     use super::*;
 
     fn unit(axis: usize, wobble: f32) -> Descriptor {
-        let mut v = [0.0f32; DIMENSIONS];
+        let mut v = vec![0.0f32; 128];
         v[axis] = 1.0;
         v[127] = wobble;
-        Descriptor::from_array(v)
+        Descriptor::from_vec(v)
     }
 
     fn table(names: &[&str], images: usize) -> (Vec<Person>, FaceTable) {

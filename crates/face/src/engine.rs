@@ -25,9 +25,7 @@ use std::path::Path;
 
 use limen_dlib_format::dnn::DnnModel;
 use thiserror::Error;
-use zeroize::Zeroize;
 
-use crate::descriptor::DESCRIPTOR_LEN;
 use crate::detect::clip_to_image;
 use crate::models::{self, DESCRIPTOR, DescriptorRecipe, HOG_DETECTOR, LANDMARKS, ModelVersion};
 use crate::quality::{self, QualityReport, QualityThresholds};
@@ -228,23 +226,19 @@ impl FaceEngine {
             DescriptorRecipe::Plain => plain,
             DescriptorRecipe::MirrorAveraged => {
                 let mirrored = self.descriptor.compute(&chip.mirrored());
-                let mut sum = [0f32; DESCRIPTOR_LEN];
-                for ((s, a), b) in sum
-                    .iter_mut()
-                    .zip(plain.as_slice())
+                let mut sum: Vec<f32> = plain
+                    .as_slice()
+                    .iter()
                     .zip(mirrored.as_slice())
-                {
-                    *s = a + b;
-                }
+                    .map(|(a, b)| a + b)
+                    .collect();
                 let norm = sum.iter().map(|v| v * v).sum::<f32>().sqrt();
                 // A network output of all zeros would be a model fault; it
                 // stays all zeros rather than becoming NaN.
                 if norm > 0.0 {
                     sum.iter_mut().for_each(|v| *v /= norm);
                 }
-                let vector = Descriptor::from_array(sum);
-                sum.zeroize();
-                vector
+                Descriptor::from_vec(sum)
             }
         }
     }

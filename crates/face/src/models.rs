@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 use thiserror::Error;
-use zeroize::Zeroize;
 
 use crate::Descriptor;
 use crate::descriptor::DESCRIPTOR_LEN;
@@ -59,6 +58,8 @@ pub enum DescriptorRecipe {
 pub struct ModelVersion {
     pub id: &'static str,
     pub recipe: DescriptorRecipe,
+    /// How many numbers each vector has.
+    pub dimensions: usize,
     /// Two vectors closer than this are the same person in a 1:1
     /// comparison, at about 0.5% false matches on lfw-dev (dlib's published
     /// operating point, 0.6, for plain descriptors).
@@ -70,12 +71,14 @@ impl ModelVersion {
     pub const DLIB_RESNET_V1: ModelVersion = ModelVersion {
         id: "dlib-resnet-v1",
         recipe: DescriptorRecipe::Plain,
+        dimensions: DESCRIPTOR_LEN,
         same_person_distance: 0.6,
     };
     /// dlib's network with mirror averaging, unit length: Limen's default.
     pub const DLIB_RESNET_V1_MIRRORED: ModelVersion = ModelVersion {
         id: "dlib-resnet-v1-mirrored",
         recipe: DescriptorRecipe::MirrorAveraged,
+        dimensions: DESCRIPTOR_LEN,
         same_person_distance: 0.41,
     };
     /// The version Limen enrols with unless configured otherwise.
@@ -89,12 +92,12 @@ impl ModelVersion {
 
     /// One vector for the frames of one passage: their mean, brought back
     /// to unit length for a recipe whose vectors have it. `None` for no
-    /// frames.
+    /// frames or vectors of another length than the version's.
     pub fn fuse(&self, vectors: &[&Descriptor]) -> Option<Descriptor> {
-        if vectors.is_empty() {
+        if vectors.is_empty() || vectors.iter().any(|v| v.len() != self.dimensions) {
             return None;
         }
-        let mut sum = [0f32; DESCRIPTOR_LEN];
+        let mut sum = vec![0f32; self.dimensions];
         for vector in vectors {
             for (s, v) in sum.iter_mut().zip(vector.as_slice()) {
                 *s += v;
@@ -108,9 +111,7 @@ impl ModelVersion {
             }
         };
         sum.iter_mut().for_each(|v| *v *= scale);
-        let fused = Descriptor::from_array(sum);
-        sum.zeroize();
-        Some(fused)
+        Some(Descriptor::from_vec(sum))
     }
 }
 
@@ -173,7 +174,7 @@ mod tests {
         let mut b = [0f32; DESCRIPTOR_LEN];
         a[0] = 1.0;
         b[1] = 1.0;
-        let (a, b) = (Descriptor::from_array(a), Descriptor::from_array(b));
+        let (a, b) = (Descriptor::from_slice(&a), Descriptor::from_slice(&b));
         let plain = ModelVersion::DLIB_RESNET_V1.fuse(&[&a, &b]).expect("two");
         assert_eq!(plain.as_slice()[..2], [0.5, 0.5]);
         let unit = ModelVersion::DLIB_RESNET_V1_MIRRORED
@@ -184,6 +185,8 @@ mod tests {
             (unit.as_slice()[0] - half).abs() < 1e-6 && (unit.as_slice()[1] - half).abs() < 1e-6
         );
         assert!(ModelVersion::DLIB_RESNET_V1.fuse(&[]).is_none());
+        let short = Descriptor::from_slice(&[1.0; 3]);
+        assert!(ModelVersion::DLIB_RESNET_V1.fuse(&[&a, &short]).is_none());
     }
 
     #[test]

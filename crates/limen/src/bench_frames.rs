@@ -101,7 +101,7 @@ fn run(
             store.create_device(&org.id, &entrance.id, &hash).await?;
             tokens.push(token);
         }
-        let galleries = LiveGalleries::load(&store, engine.model_version().id).await?;
+        let galleries = LiveGalleries::load(&store, engine.model_version().id, engine.model_version().dimensions).await?;
         for _ in 0..args.gallery {
             let vector = random_unit_vector(&mut rng);
             galleries.upsert(&org.id, &PersonId::generate(), &vector);
@@ -176,7 +176,7 @@ fn client(url: &str, token: &str, frame: &[u8], count: usize) -> anyhow::Result<
 }
 
 fn random_unit_vector(rng: &mut SplitMix64) -> Vec<f32> {
-    let mut vector: Vec<f32> = (0..limen_matcher::DIMENSIONS)
+    let mut vector: Vec<f32> = (0..limen_face::ModelVersion::DEFAULT.dimensions)
         .map(|_| (rng.next_u64() >> 40) as f32 / (1u64 << 24) as f32 - 0.5)
         .collect();
     let norm = vector.iter().map(|v| v * v).sum::<f32>().sqrt();

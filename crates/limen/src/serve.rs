@@ -47,7 +47,7 @@ pub fn run(config_file: Option<PathBuf>) -> anyhow::Result<()> {
             .await?
             .with_context(|| format!("cannot load the face models from {}", config.models_dir.display()))?;
         let mailer = Mailer::from_url(&config.mail_url, &config.mail_from)?;
-        let galleries = LiveGalleries::load(&store, engine.model_version().id)
+        let galleries = LiveGalleries::load(&store, engine.model_version().id, engine.model_version().dimensions)
             .await
             .context("cannot load the galleries")?;
         let listener = tokio::net::TcpListener::bind(config.bind)

@@ -9,7 +9,7 @@ use parking_lot::RwLock;
 
 use crate::decision::{DecisionRule, Identification, Match, UnknownReason};
 use crate::gallery::Gallery;
-use crate::{Calibration, Descriptor, MAX_VECTORS_PER_PERSON, MatcherError, Scoring, check_finite};
+use crate::{Calibration, MAX_VECTORS_PER_PERSON, MatcherError, Scoring, check_vector};
 
 /// Every organisation's gallery for one model version. While two models run
 /// side by side during a transition, each has its own `Galleries`.
@@ -18,6 +18,7 @@ use crate::{Calibration, Descriptor, MAX_VECTORS_PER_PERSON, MatcherError, Scori
 /// else about either.
 pub struct Galleries<O, P> {
     model_version: String,
+    dimensions: usize,
     scoring: Scoring,
     calibration: Calibration,
     by_organisation: RwLock<HashMap<O, Arc<RwLock<Gallery<P>>>>>,
@@ -45,15 +46,18 @@ impl<O, P> fmt::Debug for Galleries<O, P> {
 }
 
 impl<O: Eq + Hash + Clone, P: Clone + Eq + Hash> Galleries<O, P> {
-    /// Galleries of `model_version`'s vectors, normalised by `scoring` and
-    /// decided by `calibration` (both that version's).
+    /// Galleries of `model_version`'s vectors of `dimensions` numbers,
+    /// normalised by `scoring` and decided by `calibration` (both that
+    /// version's).
     pub fn new(
         model_version: impl Into<String>,
+        dimensions: usize,
         scoring: Scoring,
         calibration: Calibration,
     ) -> Self {
         Self {
             model_version: model_version.into(),
+            dimensions,
             scoring,
             calibration,
             by_organisation: RwLock::new(HashMap::new()),
@@ -62,6 +66,10 @@ impl<O: Eq + Hash + Clone, P: Clone + Eq + Hash> Galleries<O, P> {
 
     pub fn model_version(&self) -> &str {
         &self.model_version
+    }
+
+    pub fn dimensions(&self) -> usize {
+        self.dimensions
     }
 
     pub fn scoring(&self) -> &Scoring {
@@ -86,13 +94,15 @@ impl<O: Eq + Hash + Clone, P: Clone + Eq + Hash> Galleries<O, P> {
         organisation: &O,
         person: P,
         model_version: &str,
-        vectors: &[Descriptor],
+        vectors: &[&[f32]],
     ) -> Result<(), MatcherError> {
         self.check_model(model_version)?;
         if vectors.is_empty() || vectors.len() > MAX_VECTORS_PER_PERSON {
             return Err(MatcherError::VectorCount(vectors.len()));
         }
-        vectors.iter().try_for_each(check_finite)?;
+        vectors
+            .iter()
+            .try_for_each(|v| check_vector(v, self.dimensions))?;
         let gallery = {
             let mut by_organisation = self.by_organisation.write();
             Arc::clone(
@@ -100,6 +110,7 @@ impl<O: Eq + Hash + Clone, P: Clone + Eq + Hash> Galleries<O, P> {
                     .entry(organisation.clone())
                     .or_insert_with(|| {
                         Arc::new(RwLock::new(Gallery::new(
+                            self.dimensions,
                             self.scoring,
                             self.calibration.vector_penalty,
                         )))
@@ -152,10 +163,10 @@ impl<O: Eq + Hash + Clone, P: Clone + Eq + Hash> Galleries<O, P> {
         &self,
         organisation: &O,
         model_version: &str,
-        probe: &Descriptor,
+        probe: &[f32],
     ) -> Result<Option<Nearest<P>>, MatcherError> {
         self.check_model(model_version)?;
-        check_finite(probe)?;
+        check_vector(probe, self.dimensions)?;
         let Some(gallery) = self.gallery(organisation) else {
             return Ok(None);
         };
@@ -176,12 +187,12 @@ impl<O: Eq + Hash + Clone, P: Clone + Eq + Hash> Galleries<O, P> {
         &self,
         organisation: &O,
         model_version: &str,
-        probe: &Descriptor,
+        probe: &[f32],
         frames: usize,
         rule: &DecisionRule,
     ) -> Result<Identification<P>, MatcherError> {
         self.check_model(model_version)?;
-        check_finite(probe)?;
+        check_vector(probe, self.dimensions)?;
         let Some(gallery) = self.gallery(organisation) else {
             return Ok(Identification::Unknown(UnknownReason::EmptyGallery));
         };

@@ -11,7 +11,7 @@ use zeroize::Zeroize;
 
 use crate::distance::for_each_distance;
 use crate::neighbourhood::Neighbourhoods;
-use crate::{DIMENSIONS, Descriptor, MAX_VECTORS_PER_PERSON, Scoring};
+use crate::{MAX_VECTORS_PER_PERSON, Scoring};
 
 /// Held for reading by every outstanding match of one enrolled person; the
 /// remover takes it for writing to wait for them.
@@ -50,13 +50,17 @@ pub(crate) struct Ranking {
 }
 
 impl<P: Clone + Eq + Hash> Gallery<P> {
-    pub(crate) fn new(scoring: Scoring, vector_penalty: [f32; MAX_VECTORS_PER_PERSON]) -> Self {
+    pub(crate) fn new(
+        dimensions: usize,
+        scoring: Scoring,
+        vector_penalty: [f32; MAX_VECTORS_PER_PERSON],
+    ) -> Self {
         Self {
             people: Vec::new(),
             index_of: HashMap::new(),
-            rows: Rows::default(),
+            rows: Rows::new(dimensions),
             row_owner: Vec::new(),
-            neighbourhoods: Neighbourhoods::new(scoring),
+            neighbourhoods: Neighbourhoods::new(dimensions, scoring),
             vector_penalty,
             offsets: Vec::new(),
             enrolments: 0,
@@ -70,7 +74,7 @@ impl<P: Clone + Eq + Hash> Gallery<P> {
 
     /// Enrols `person` with `vectors`, or replaces their vectors (renewal,
     /// re-enrolment). `vectors` must not be empty.
-    pub(crate) fn enrol(&mut self, person: P, vectors: &[Descriptor]) {
+    pub(crate) fn enrol(&mut self, person: P, vectors: &[&[f32]]) {
         let index = match self.index_of.get(&person) {
             Some(&index) => {
                 self.detach(index);
@@ -180,20 +184,15 @@ impl<P: Clone + Eq + Hash> Gallery<P> {
         let Some(anchor) = self.row_owner.iter().position(|&o| o == index) else {
             return;
         };
-        let vector: Descriptor = self.rows.values[anchor * DIMENSIONS..(anchor + 1) * DIMENSIONS]
-            .try_into()
-            .expect("rows hold whole descriptors");
         let slot = self
             .neighbourhoods
-            .join(index, &vector, &self.rows.values, &self.row_owner);
+            .join(index, anchor, &self.rows.values, &self.row_owner);
         self.people[index].cohort_slot = Some(slot);
-        let mut vector = vector;
-        vector.zeroize();
     }
 
     /// The two nearest people by normalised distance (a person's distance
     /// is that of their nearest vector); `None` when the gallery is empty.
-    pub(crate) fn rank(&self, probe: &Descriptor) -> Option<Ranking> {
+    pub(crate) fn rank(&self, probe: &[f32]) -> Option<Ranking> {
         let offsets = &self.offsets;
         let mut best: Option<(usize, f32)> = None;
         let mut second: Option<(usize, f32)> = None;
@@ -228,31 +227,39 @@ impl<P: Clone + Eq + Hash> Gallery<P> {
     }
 }
 
-/// Descriptors row after row. Every buffer that held a descriptor is zeroed
-/// before it is released, including the old buffer when it grows (a plain
-/// `Vec` would free it with the descriptors still in it).
-#[derive(Default)]
+/// Vectors row after row. Every buffer that held a vector is zeroed before
+/// it is released, including the old buffer when it grows (a plain `Vec`
+/// would free it with the vectors still in it).
 struct Rows {
+    dimensions: usize,
     values: Vec<f32>,
 }
 
 impl Rows {
-    fn push(&mut self, descriptor: &Descriptor) {
-        if self.values.capacity() - self.values.len() < DIMENSIONS {
-            let wanted = (self.values.capacity() * 2).max(self.values.len() + DIMENSIONS * 64);
+    fn new(dimensions: usize) -> Self {
+        Rows {
+            dimensions,
+            values: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, vector: &[f32]) {
+        let dimensions = self.dimensions;
+        if self.values.capacity() - self.values.len() < dimensions {
+            let wanted = (self.values.capacity() * 2).max(self.values.len() + dimensions * 64);
             let mut grown = Vec::with_capacity(wanted);
             grown.extend_from_slice(&self.values);
             self.values.zeroize();
             self.values = grown;
         }
-        self.values.extend_from_slice(descriptor);
+        self.values.extend_from_slice(vector);
     }
 
     /// Moves the last row into `row` and zeroes the vacated last row.
     fn swap_remove(&mut self, row: usize) {
-        let last = self.values.len() - DIMENSIONS;
-        if row * DIMENSIONS != last {
-            self.values.copy_within(last.., row * DIMENSIONS);
+        let last = self.values.len() - self.dimensions;
+        if row * self.dimensions != last {
+            self.values.copy_within(last.., row * self.dimensions);
         }
         self.values[last..].zeroize();
         self.values.truncate(last);

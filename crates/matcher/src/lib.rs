@@ -37,14 +37,9 @@ pub use decision::{DecisionRule, Identification, Match, UnknownReason};
 pub use galleries::{Galleries, Nearest};
 pub use scoring::{Calibration, FUSED_FRAME_CLASSES, Scoring, SecurityLevel};
 
-/// Number of components of a facial descriptor (dlib's ResNet model).
-pub const DIMENSIONS: usize = 128;
-
 /// The most vectors one person holds (one enrolment of up to five frames).
 pub const MAX_VECTORS_PER_PERSON: usize = 5;
 
-/// One facial descriptor as produced by the face engine.
-pub type Descriptor = [f32; DIMENSIONS];
 
 /// What the matcher refuses.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -58,10 +53,19 @@ pub enum MatcherError {
     NonFiniteDescriptor,
     #[error("a person holds 1 to {MAX_VECTORS_PER_PERSON} vectors, not {0}")]
     VectorCount(usize),
+    /// The model's vectors have another length.
+    #[error("a vector of {given} numbers, the model's have {expected}")]
+    Dimensions { expected: usize, given: usize },
 }
 
-fn check_finite(descriptor: &Descriptor) -> Result<(), MatcherError> {
-    if descriptor.iter().all(|c| c.is_finite()) {
+/// A vector the gallery can hold: the model's length, finite numbers.
+fn check_vector(vector: &[f32], dimensions: usize) -> Result<(), MatcherError> {
+    if vector.len() != dimensions {
+        Err(MatcherError::Dimensions {
+            expected: dimensions,
+            given: vector.len(),
+        })
+    } else if vector.iter().all(|c| c.is_finite()) {
         Ok(())
     } else {
         Err(MatcherError::NonFiniteDescriptor)

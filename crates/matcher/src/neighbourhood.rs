@@ -13,14 +13,15 @@
 use zeroize::Zeroize;
 
 use crate::distance::for_each_distance;
-use crate::{DIMENSIONS, Descriptor, Scoring};
+use crate::Scoring;
 
 /// A cohort slot number; small and reused.
 type Slot = u16;
 
 pub(crate) struct Neighbourhoods {
+    dimensions: usize,
     scoring: Scoring,
-    /// Slot `s` holds a vector at `s * DIMENSIONS` when `slot_owner[s]` is set.
+    /// Slot `s` holds a vector at `s * dimensions` when `slot_owner[s]` is set.
     slot_vectors: Vec<f32>,
     /// The gallery person index of each slot's owner.
     slot_owner: Vec<Option<usize>>,
@@ -32,8 +33,9 @@ pub(crate) struct Neighbourhoods {
 }
 
 impl Neighbourhoods {
-    pub(crate) fn new(scoring: Scoring) -> Self {
+    pub(crate) fn new(dimensions: usize, scoring: Scoring) -> Self {
         Neighbourhoods {
+            dimensions,
             scoring,
             slot_vectors: Vec::new(),
             slot_owner: Vec::new(),
@@ -63,7 +65,7 @@ impl Neighbourhoods {
 
     /// A new row of `owner` at the end of the gallery: its list against the
     /// current cohort.
-    pub(crate) fn push_row(&mut self, vector: &Descriptor, owner: usize) {
+    pub(crate) fn push_row(&mut self, vector: &[f32], owner: usize) {
         self.shifts.push(0.0);
         if !self.active() {
             return;
@@ -90,15 +92,18 @@ impl Neighbourhoods {
         self.lists.truncate(last * k);
     }
 
-    /// `person` (whose first row is `anchor`) joins the cohort: every other
-    /// person's rows consider it. Returns the slot, for the person's record.
+    /// `person`, whose first row is row `anchor` of `rows`, joins the
+    /// cohort: every other person's rows consider it. Returns the slot, for
+    /// the person's record.
     pub(crate) fn join(
         &mut self,
         person: usize,
-        anchor: &Descriptor,
+        anchor: usize,
         rows: &[f32],
         row_owner: &[usize],
     ) -> Slot {
+        let dimensions = self.dimensions;
+        let anchor = &rows[anchor * dimensions..(anchor + 1) * dimensions];
         let slot = match self.slot_owner.iter().position(Option::is_none) {
             Some(free) => free,
             None => {
@@ -106,16 +111,16 @@ impl Neighbourhoods {
                 // with vectors still in it.
                 if self.slot_vectors.capacity() == 0 {
                     self.slot_vectors
-                        .reserve_exact(self.scoring.cohort_people.max(1) * DIMENSIONS);
+                        .reserve_exact(self.scoring.cohort_people.max(1) * dimensions);
                 }
                 self.slot_owner.push(None);
                 self.slot_vectors
-                    .resize(self.slot_owner.len() * DIMENSIONS, 0.0);
+                    .resize(self.slot_owner.len() * dimensions, 0.0);
                 self.slot_owner.len() - 1
             }
         };
         self.slot_owner[slot] = Some(person);
-        self.slot_vectors[slot * DIMENSIONS..(slot + 1) * DIMENSIONS].copy_from_slice(anchor);
+        self.slot_vectors[slot * dimensions..(slot + 1) * dimensions].copy_from_slice(anchor);
         let k = self.k();
         let lists = &mut self.lists;
         for_each_distance(rows, anchor, |row, squared| {
@@ -135,7 +140,8 @@ impl Neighbourhoods {
     pub(crate) fn leave(&mut self, slot: Slot, rows: &[f32], row_owner: &[usize]) {
         let slot = usize::from(slot);
         self.slot_owner[slot] = None;
-        self.slot_vectors[slot * DIMENSIONS..(slot + 1) * DIMENSIONS].zeroize();
+        let dimensions = self.dimensions;
+        self.slot_vectors[slot * dimensions..(slot + 1) * dimensions].zeroize();
         let k = self.k();
         for row in 0..self.shifts.len() {
             let list = &self.lists[row * k..(row + 1) * k];
@@ -143,9 +149,7 @@ impl Neighbourhoods {
                 .iter()
                 .any(|&(d, s)| d.is_finite() && usize::from(s) == slot)
             {
-                let vector: &Descriptor = rows[row * DIMENSIONS..(row + 1) * DIMENSIONS]
-                    .try_into()
-                    .expect("rows hold whole descriptors");
+                let vector = &rows[row * dimensions..(row + 1) * dimensions];
                 self.fill_list(row, vector, row_owner[row]);
             }
         }
@@ -160,7 +164,7 @@ impl Neighbourhoods {
         }
     }
 
-    fn fill_list(&mut self, row: usize, vector: &Descriptor, owner: usize) {
+    fn fill_list(&mut self, row: usize, vector: &[f32], owner: usize) {
         let k = self.k();
         let list = &mut self.lists[row * k..(row + 1) * k];
         list.fill((f32::INFINITY, 0));

@@ -8,11 +8,13 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use limen_matcher::{
-    Calibration, DIMENSIONS, DecisionRule, Descriptor, Galleries, Identification, MatcherError,
-    Scoring, SecurityLevel, UnknownReason,
+    Calibration, DecisionRule, Galleries, Identification, MatcherError, Scoring, SecurityLevel,
+    UnknownReason,
 };
 
 const MODEL: &str = "dlib_face_recognition_resnet_model_v1";
+const DIMENSIONS: usize = 128;
+type Descriptor = [f32; DIMENSIONS];
 
 /// Thresholds that make these tests' arithmetic easy: 0.41 at the default
 /// level whatever the gallery size, stricter for fused passages.
@@ -31,7 +33,7 @@ fn rule() -> DecisionRule {
 
 /// Plain distances, so a probe's distance is exactly what the test made it.
 fn plain() -> Galleries<&'static str, u32> {
-    Galleries::new(MODEL, Scoring::PLAIN, TABLE)
+    Galleries::new(MODEL, DIMENSIONS, Scoring::PLAIN, TABLE)
 }
 
 /// Deterministic pseudo-random unit vectors (xorshift64*).
@@ -72,7 +74,7 @@ fn enrolled(count: u32) -> (Galleries<&'static str, u32>, Vec<Descriptor>) {
     let descriptors: Vec<Descriptor> = (0..count).map(|_| vectors.next()).collect();
     for (person, d) in descriptors.iter().enumerate() {
         galleries
-            .enrol(&"acme", person as u32, MODEL, &[*d])
+            .enrol(&"acme", person as u32, MODEL, &[&d[..]])
             .expect("valid");
     }
     (galleries, descriptors)
@@ -117,10 +119,10 @@ fn two_similar_people_are_not_confused() {
     let alice = UnitVectors(1).next();
     let alices_twin = nudged(&alice, 0.1);
     galleries
-        .enrol(&"acme", 1u32, MODEL, &[alice])
+        .enrol(&"acme", 1u32, MODEL, &[&alice[..]])
         .expect("valid");
     galleries
-        .enrol(&"acme", 2u32, MODEL, &[alices_twin])
+        .enrol(&"acme", 2u32, MODEL, &[&alices_twin[..]])
         .expect("valid");
     // Between the two: 0.045 from Alice, 0.055 from her twin; within the
     // margin of 0.02.
@@ -146,7 +148,7 @@ fn renewal_replaces_the_descriptor() {
     let (galleries, descriptors) = enrolled(10);
     let renewed = UnitVectors(7).next();
     galleries
-        .enrol(&"acme", 3, MODEL, &[renewed])
+        .enrol(&"acme", 3, MODEL, &[&renewed[..]])
         .expect("valid");
     assert_eq!(galleries.len(&"acme"), 10);
     let old = galleries
@@ -165,10 +167,10 @@ fn an_organisation_only_ever_sees_its_own_gallery() {
     let alice = UnitVectors(1).next();
     let bob = UnitVectors(2).next();
     galleries
-        .enrol(&"acme", 1u32, MODEL, &[alice])
+        .enrol(&"acme", 1u32, MODEL, &[&alice[..]])
         .expect("valid");
     galleries
-        .enrol(&"globex", 2u32, MODEL, &[bob])
+        .enrol(&"globex", 2u32, MODEL, &[&bob[..]])
         .expect("valid");
 
     let at_globex = galleries
@@ -199,11 +201,33 @@ fn an_organisation_only_ever_sees_its_own_gallery() {
 }
 
 #[test]
+fn refuses_vectors_of_another_length() {
+    let galleries = plain();
+    assert_eq!(
+        galleries.enrol(&"acme", 1, MODEL, &[&[0.5f32; 256][..]]),
+        Err(MatcherError::Dimensions {
+            expected: 128,
+            given: 256
+        })
+    );
+    assert!(matches!(
+        galleries.search(&"acme", MODEL, &[0.5; 12]),
+        Err(MatcherError::Dimensions { .. })
+    ));
+    // Another gallery holds another model's longer vectors.
+    let wide: Galleries<&str, u32> = Galleries::new("wide", 256, Scoring::HUBNESS, TABLE);
+    let a = [0.0625f32; 256];
+    wide.enrol(&"acme", 7, "wide", &[&a[..]]).expect("its own length");
+    let nearest = wide.search(&"acme", "wide", &a).expect("valid").expect("one");
+    assert_eq!((nearest.person, nearest.distance), (7, 0.0));
+}
+
+#[test]
 fn refuses_other_models_and_non_finite_descriptors() {
     let galleries: Galleries<&str, u32> = plain();
     let v = UnitVectors(1).next();
     assert_eq!(
-        galleries.enrol(&"acme", 1, "another-model", &[v]),
+        galleries.enrol(&"acme", 1, "another-model", &[&v[..]]),
         Err(MatcherError::ModelMismatch {
             expected: MODEL.into(),
             given: "another-model".into()
@@ -212,7 +236,7 @@ fn refuses_other_models_and_non_finite_descriptors() {
     let mut nan = v;
     nan[5] = f32::NAN;
     assert_eq!(
-        galleries.enrol(&"acme", 1, MODEL, &[nan]),
+        galleries.enrol(&"acme", 1, MODEL, &[&nan[..]]),
         Err(MatcherError::NonFiniteDescriptor)
     );
     assert_eq!(
@@ -228,12 +252,12 @@ fn refuses_other_models_and_non_finite_descriptors() {
 
 #[test]
 fn debug_output_carries_no_descriptor() {
-    let galleries = Galleries::new(MODEL, Scoring::PLAIN, TABLE);
+    let galleries = Galleries::new(MODEL, DIMENSIONS, Scoring::PLAIN, TABLE);
     let mut v = [0.0f32; DIMENSIONS];
     v[0] = 0.123_456_7;
     // Owned, non-`Copy` ids work as well as numbers.
     galleries
-        .enrol(&"acme", "p1".to_owned(), MODEL, &[v])
+        .enrol(&"acme", "p1".to_owned(), MODEL, &[&v[..]])
         .expect("valid");
     let outcome = galleries.identify(&"acme", MODEL, &v, 1, &rule());
     let printed = format!("{galleries:?} {outcome:?}");
@@ -360,10 +384,10 @@ fn a_person_matches_by_their_nearest_vector() {
     let mut vectors = UnitVectors(11);
     let (front, side, other) = (vectors.next(), vectors.next(), vectors.next());
     galleries
-        .enrol(&"acme", 1, MODEL, &[front, side])
+        .enrol(&"acme", 1, MODEL, &[&front[..], &side[..]])
         .expect("two vectors");
     galleries
-        .enrol(&"acme", 2, MODEL, &[other])
+        .enrol(&"acme", 2, MODEL, &[&other[..]])
         .expect("one vector");
     assert_eq!(galleries.len(&"acme"), 2);
     let probe = nudged(&side, 0.2);
@@ -384,7 +408,7 @@ fn a_person_matches_by_their_nearest_vector() {
 
     // Re-enrolment replaces the whole set.
     galleries
-        .enrol(&"acme", 1, MODEL, &[front])
+        .enrol(&"acme", 1, MODEL, &[&front[..]])
         .expect("one vector");
     let nearest = galleries
         .search(&"acme", MODEL, &probe)
@@ -397,14 +421,14 @@ fn a_person_matches_by_their_nearest_vector() {
         Err(MatcherError::VectorCount(0))
     );
     assert_eq!(
-        galleries.enrol(&"acme", 3, MODEL, &[front; 6]),
+        galleries.enrol(&"acme", 3, MODEL, &[&front[..]; 6]),
         Err(MatcherError::VectorCount(6))
     );
 }
 
 /// A cluster of look-alikes and people spread far apart.
 fn crowd_and_loners(scoring: Scoring) -> (Galleries<&'static str, u32>, Descriptor, Descriptor) {
-    let galleries = Galleries::new(MODEL, scoring, TABLE);
+    let galleries = Galleries::new(MODEL, DIMENSIONS, scoring, TABLE);
     let mut vectors = UnitVectors(5);
     let centre = vectors.next();
     for person in 0..20u32 {
@@ -413,16 +437,16 @@ fn crowd_and_loners(scoring: Scoring) -> (Galleries<&'static str, u32>, Descript
             *c += 0.03 * ((person as f32 + 1.0) * (i as f32 + 1.0)).sin();
         }
         galleries
-            .enrol(&"acme", person, MODEL, &[member])
+            .enrol(&"acme", person, MODEL, &[&member[..]])
             .expect("valid");
     }
     let loner = vectors.next();
     galleries
-        .enrol(&"acme", 100, MODEL, &[loner])
+        .enrol(&"acme", 100, MODEL, &[&loner[..]])
         .expect("valid");
     for person in 101..120u32 {
         galleries
-            .enrol(&"acme", person, MODEL, &[vectors.next()])
+            .enrol(&"acme", person, MODEL, &[&vectors.next()[..]])
             .expect("valid");
     }
     let mut crowded = centre;
@@ -455,6 +479,10 @@ fn a_vector_in_a_crowd_must_be_approached_more_closely() {
     );
 }
 
+fn rows(set: &[Descriptor]) -> Vec<&[f32]> {
+    set.iter().map(|v| &v[..]).collect()
+}
+
 fn searched(galleries: &Galleries<&str, u32>, probes: &[Descriptor]) -> Vec<(u32, f32)> {
     probes
         .iter()
@@ -483,14 +511,14 @@ fn neighbourhoods_kept_in_step_match_a_fresh_gallery() {
         cohort_people: 1000,
         ..Scoring::HUBNESS
     };
-    let live = Galleries::new(MODEL, scoring, TABLE);
+    let live = Galleries::new(MODEL, DIMENSIONS, scoring, TABLE);
     let mut vectors = UnitVectors(99);
     let mut current: Vec<(u32, Vec<Descriptor>)> = Vec::new();
     for person in 0..60u32 {
         let set: Vec<Descriptor> = (0..1 + person as usize % 3)
             .map(|_| vectors.next())
             .collect();
-        live.enrol(&"acme", person, MODEL, &set).expect("valid");
+        live.enrol(&"acme", person, MODEL, &rows(&set)).expect("valid");
         current.push((person, set));
     }
     for person in (0..60u32).step_by(7) {
@@ -500,12 +528,12 @@ fn neighbourhoods_kept_in_step_match_a_fresh_gallery() {
     for person in (3..60u32).step_by(11) {
         if let Some(entry) = current.iter_mut().find(|(p, _)| *p == person) {
             entry.1 = vec![vectors.next(), vectors.next()];
-            live.enrol(&"acme", person, MODEL, &entry.1).expect("valid");
+            live.enrol(&"acme", person, MODEL, &rows(&entry.1)).expect("valid");
         }
     }
-    let fresh = Galleries::new(MODEL, scoring, TABLE);
+    let fresh = Galleries::new(MODEL, DIMENSIONS, scoring, TABLE);
     for (person, set) in &current {
-        fresh.enrol(&"acme", *person, MODEL, set).expect("valid");
+        fresh.enrol(&"acme", *person, MODEL, &rows(set)).expect("valid");
     }
     let probes: Vec<Descriptor> = (0..30)
         .map(|_| vectors.next())
@@ -521,19 +549,19 @@ fn a_full_cohort_takes_in_the_longest_waiting_person() {
         cohort_people: 3,
         ..Scoring::HUBNESS
     };
-    let live = Galleries::new(MODEL, scoring, TABLE);
+    let live = Galleries::new(MODEL, DIMENSIONS, scoring, TABLE);
     let mut vectors = UnitVectors(3);
     let people: Vec<Descriptor> = (0..6).map(|_| vectors.next()).collect();
     for (person, v) in people.iter().enumerate() {
-        live.enrol(&"acme", person as u32, MODEL, &[*v])
+        live.enrol(&"acme", person as u32, MODEL, &[&v[..]])
             .expect("valid");
     }
     assert!(live.remove(&"acme", &0));
     // Cohort now 1, 2 and 3 (the first to wait), as if 0 had never come.
-    let fresh = Galleries::new(MODEL, scoring, TABLE);
+    let fresh = Galleries::new(MODEL, DIMENSIONS, scoring, TABLE);
     for person in 1..6 {
         fresh
-            .enrol(&"acme", person as u32, MODEL, &[people[person]])
+            .enrol(&"acme", person as u32, MODEL, &[&people[person][..]])
             .expect("valid");
     }
     let probes: Vec<Descriptor> = (0..20)

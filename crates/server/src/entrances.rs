@@ -22,7 +22,6 @@ use zeroize::{Zeroize, Zeroizing};
 use crate::AppState;
 use crate::auth::{AdminOrg, bearer};
 use crate::error::{ApiError, JsonBody};
-use crate::galleries::descriptor;
 
 /// Largest frame: an agent sends a JPEG of the face region, tens of kB.
 pub const FRAME_BODY_LIMIT: usize = 2 * 1024 * 1024;
@@ -324,12 +323,9 @@ async fn frame(
             EntranceFrame::NoFace => return Ok(Verdict::NoFace),
             EntranceFrame::PoorQuality(_) => return Ok(Verdict::PoorQuality),
         };
-        let Some(probe) = descriptor(face.descriptor.as_slice()) else {
-            return Ok(Verdict::NoFace);
-        };
-        // `face` (with its descriptor) and `probe` are wiped on drop.
+        // `face` (with its descriptor) is wiped on drop.
         Ok(galleries
-            .identify(&org, engine.model_version().id, &probe, 1, &rule)
+            .identify(&org, engine.model_version().id, face.descriptor.as_slice(), 1, &rule)
             .map_or(Verdict::NoFace, Verdict::Searched))
     })
     .await

@@ -4,10 +4,9 @@
 
 use std::sync::Arc;
 
-use limen_matcher::{Calibration, DIMENSIONS, Descriptor, Galleries, Scoring, calibration_for};
+use limen_matcher::{Calibration, Galleries, Scoring, calibration_for};
 use limen_store::{OrgId, PersonId, Store, StoreError};
 use tokio::sync::{Mutex, MutexGuard};
-use zeroize::Zeroizing;
 
 pub type OrgGalleries = Galleries<OrgId, PersonId>;
 
@@ -22,21 +21,22 @@ pub struct LiveGalleries {
 
 impl LiveGalleries {
     /// Every consenting person's vector of `model_version`, decrypted.
-    pub async fn load(store: &Store, model_version: &str) -> Result<LiveGalleries, StoreError> {
+    pub async fn load(
+        store: &Store,
+        model_version: &str,
+        dimensions: usize,
+    ) -> Result<LiveGalleries, StoreError> {
         let calibration = calibration_for(model_version)
             .cloned()
             .unwrap_or(Calibration::UNCALIBRATED);
-        let galleries = OrgGalleries::new(model_version, Scoring::HUBNESS, calibration);
+        let galleries = OrgGalleries::new(model_version, dimensions, Scoring::HUBNESS, calibration);
         for vector in store.gallery_vectors(model_version).await? {
-            let Some(descriptor) = descriptor(&vector.values) else {
-                return Err(StoreError::Corrupt("vector length"));
-            };
             galleries
                 .enrol(
                     &vector.org_id,
                     vector.person_id,
                     model_version,
-                    &[*descriptor],
+                    &[&vector.values[..]],
                 )
                 .map_err(|_| StoreError::Corrupt("vector values"))?;
         }
@@ -57,12 +57,9 @@ impl LiveGalleries {
 
     /// Enrols or renews; `values` came from the engine of the active model.
     pub fn upsert(&self, org: &OrgId, person: &PersonId, values: &[f32]) -> bool {
-        let Some(descriptor) = descriptor(values) else {
-            return false;
-        };
         let model = self.galleries.model_version().to_owned();
         self.galleries
-            .enrol(org, person.clone(), &model, &[*descriptor])
+            .enrol(org, person.clone(), &model, &[values])
             .is_ok()
     }
 
@@ -77,10 +74,4 @@ impl LiveGalleries {
             tracing::error!(error = %e, "removing a person from the gallery failed");
         }
     }
-}
-
-/// The vector as the matcher's fixed-size descriptor, wiped when dropped.
-pub fn descriptor(values: &[f32]) -> Option<Zeroizing<Descriptor>> {
-    let array: [f32; DIMENSIONS] = values.try_into().ok()?;
-    Some(Zeroizing::new(array))
 }

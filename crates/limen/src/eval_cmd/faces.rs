@@ -111,9 +111,18 @@ pub fn read_embeddings(file: &Path, root: &Path) -> anyhow::Result<FaceTable> {
             .with_context(|| format!("{} line {}", file.display(), n + 1))?;
         let vector =
             match row.embedding {
-                Some(values) => Some(Descriptor::from_slice(&values).with_context(|| {
-                    format!("{} line {}: not 128 numbers", file.display(), n + 1)
-                })?),
+                Some(values) => {
+                    let expected = ModelVersion::DLIB_RESNET_V1.dimensions;
+                    if values.len() != expected {
+                        anyhow::bail!(
+                            "{} line {}: {} numbers, dlib's descriptors have {expected}",
+                            file.display(),
+                            n + 1,
+                            values.len()
+                        );
+                    }
+                    Some(Descriptor::from_vec(values))
+                }
                 None => None,
             };
         out.insert(
