@@ -53,7 +53,7 @@ pub struct Plan {
 impl Default for Plan {
     fn default() -> Self {
         Plan {
-            gallery_sizes: vec![50, 100, 250, 500, 800],
+            gallery_sizes: vec![5, 10, 20, 50, 100, 250, 500, 800],
             repetitions: 20,
             seed: 20261129,
             protocol_seed: 20261126,
