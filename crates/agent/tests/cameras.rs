@@ -18,7 +18,7 @@ use limen_agent::{
     Agent, AgentConfig, AgentError, AgentEvent, Capture, FrameSource, Picture, RetryPolicy,
     SourceSpec, TrustedRoots,
 };
-use limen_face::{FaceEngine, SAME_PERSON_DISTANCE};
+use limen_face::{FaceEngine, FaceModel};
 
 const MATCHED: &str = r#"{"decision":"matched","acs_id":"4711","latency_ms":42}"#;
 const USER: &str = "limen";
@@ -103,8 +103,11 @@ fn an_rtsp_camera_with_digest_authentication_is_decoded_and_its_passer_by_sent()
     let Some((camera, port)) = rtsp_camera() else {
         return;
     };
-    let engine = FaceEngine::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models"))
-        .expect("models");
+    let engine = FaceEngine::load(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models"),
+        FaceModel::DEFAULT,
+    )
+    .expect("models");
     let spec: SourceSpec = format!("rtsp://{USER}:{PASSWORD_IN_URL}@127.0.0.1:{port}/door")
         .parse()
         .expect("spec");
@@ -154,7 +157,10 @@ fn an_rtsp_camera_with_digest_authentication_is_decoded_and_its_passer_by_sent()
     assert_eq!(sent.len(), 1, "one face in the crop");
     let photo = engine.analyze(&fixture(CLIP_PHOTO)).expect("the photo");
     let distance = sent[0].descriptor.euclidean_distance(&photo[0].descriptor);
-    assert!(distance < SAME_PERSON_DISTANCE, "distance {distance}");
+    assert!(
+        distance < engine.model().same_person_distance,
+        "distance {distance}"
+    );
 }
 
 #[test]

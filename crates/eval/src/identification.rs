@@ -1,196 +1,445 @@
-//! Open-set 1:N identification, as an entrance sees it.
+//! Open-set 1:N identification, as an entrance sees it, searched with
+//! Limen's own matcher (its normalisation included).
 //!
-//! People with at least two images are shuffled with a fixed seed; the first
-//! half are *enrolled* (their first image joins the gallery, their other
-//! images are mated probes), the second half are *absent* (all their images
-//! are non-mated probes). People with one image join the gallery as
-//! distractors. A probe's answer is its nearest gallery entry.
+//! People with at least two images are shuffled with a seed; the first
+//! half are *enrolled*, the second half *absent*. An enrolled person with
+//! more than `k` images is enrolled with their first `k` (one vector each)
+//! and their other images are mated probes; absent people's images are
+//! non-mated probes. People with one image join the gallery as distractors.
+//! A probe's answer is the nearest person by normalised distance.
 //!
-//! - rank-1: share of mated probes whose nearest entry is the right person.
-//! - FPIR(t): share of non-mated probes with a nearest entry within t.
-//! - FNIR(t): share of mated probes *not* answered correctly within t.
+//! With `pass_frames = 2`, consecutive probe images of one person are fused
+//! into one passage, as the server fuses the frames of a passage. LFW holds
+//! photographs taken apart, not video: two photos of one person as one
+//! passage are more independent than two frames of one approach, so this is
+//! an upper bound on what fusion brings.
 //!
-//! The report gives FNIR at the thresholds where FPIR is 1% and 0.1%. A face
-//! not found is a miss for a mated probe (and never a false positive); an
-//! enrolment image without a face leaves that person out of the gallery.
+//! With `gates`, the product's quality gates apply: an enrolment image the
+//! enrolment check refuses is not enrolled (a person left with none is not
+//! in the gallery, and all their probes are misses), and a probe the
+//! entrance check refuses is a miss (or, non-mated, no false match).
+//!
+//! A face not found is a miss for a mated probe and never a false match.
+//! Images on the label-noise list are left out (and reported as such).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use serde::Serialize;
+use limen_face::{Descriptor, FaceModel};
+use limen_matcher::{Calibration, Galleries, Scoring};
 
-use crate::distance;
 use crate::people::Person;
 use crate::rng::SplitMix64;
 
-#[derive(Debug, Clone, Serialize)]
-pub struct OperatingPoint {
-    pub fpir_target: f64,
-    pub threshold: f32,
-    pub fpir: f64,
-    pub fnir: f64,
+/// What the engine made of one image, as the protocols need it.
+#[derive(Debug)]
+pub struct ImageFace {
+    /// The largest face's vector; `None` when no face was found.
+    pub vector: Option<Descriptor>,
+    /// Why enrolment would refuse this photo (a stable code), if it would.
+    pub enrolment_refusal: Option<String>,
+    /// Why the entrance would refuse this photo as a frame, if it would.
+    pub entrance_refusal: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct IdentificationReport {
-    pub gallery_size: usize,
-    pub mated_probes: usize,
-    pub non_mated_probes: usize,
-    pub missing_faces: usize,
-    pub rank1: f64,
-    pub operating_points: Vec<OperatingPoint>,
+/// Every image's face, by path relative to the LFW folder.
+pub type FaceTable = HashMap<String, ImageFace>;
+
+/// Who is enrolled, who is absent and who is a distractor (indices).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Split {
+    pub enrolled: Vec<usize>,
+    pub absent: Vec<usize>,
+    pub distractors: Vec<usize>,
 }
 
-/// Best match of a probe: gallery person index and distance.
-fn nearest(probe: &[f32], gallery: &[(usize, &Vec<f32>)]) -> Option<(usize, f32)> {
-    gallery
-        .iter()
-        .map(|(who, v)| (*who, distance(probe, v)))
-        .min_by(|a, b| a.1.total_cmp(&b.1))
-}
-
-pub fn evaluate(
-    sets: &[Vec<Person>],
-    embeddings: &HashMap<String, Vec<f32>>,
-    seed: u64,
-) -> IdentificationReport {
-    let people: Vec<&Person> = sets.iter().flatten().collect();
+pub fn split(people: &[Person], seed: u64) -> Split {
     let mut multi: Vec<usize> = (0..people.len())
         .filter(|&i| people[i].images >= 2)
         .collect();
     SplitMix64::new(seed).shuffle(&mut multi);
-    let (enrolled, absent) = multi.split_at(multi.len() / 2);
-    let distractors = (0..people.len()).filter(|&i| people[i].images == 1);
+    let absent = multi.split_off(multi.len() / 2);
+    Split {
+        enrolled: multi,
+        absent,
+        distractors: (0..people.len())
+            .filter(|&i| people[i].images == 1)
+            .collect(),
+    }
+}
 
-    let mut missing = 0usize;
-    let mut gallery = Vec::new();
-    for who in enrolled.iter().copied().chain(distractors) {
-        match embeddings.get(&people[who].image_paths()[0]) {
-            Some(v) => gallery.push((who, v)),
-            None => missing += 1,
+/// Everyone with two or more images enrolled, everyone with one image a
+/// stranger at the door: how strangers are met when they are nobody the
+/// gallery has seen, as in an evaluation on held-out LFW sets.
+pub fn strangers_split(people: &[Person]) -> Split {
+    let (enrolled, absent): (Vec<usize>, Vec<usize>) =
+        (0..people.len()).partition(|&i| people[i].images >= 2);
+    Split {
+        enrolled,
+        absent,
+        distractors: Vec::new(),
+    }
+}
+
+/// How one identification run is made.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Setup {
+    /// Enrolment images per person (one vector each).
+    pub enrol_images: usize,
+    pub scoring: Scoring,
+    /// Probe images fused into one passage (1 or more).
+    pub pass_frames: usize,
+    /// Whether the product's quality gates apply.
+    pub gates: bool,
+}
+
+/// The scores of one run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Trial {
+    /// Per mated passage: the normalised distance when the nearest person is
+    /// the right one, `None` otherwise (wrong person, no face, refused).
+    pub mated: Vec<Option<f32>>,
+    /// Per non-mated passage: the nearest person's normalised distance,
+    /// `None` when there was nothing to search with.
+    pub non_mated: Vec<Option<f32>>,
+    pub gallery_people: usize,
+    /// Enrolled people whose every enrolment image was refused or faceless.
+    pub not_enrolled: usize,
+    /// Probe images refused by the entrance check (with gates).
+    pub refused_probes: usize,
+    /// The first image of each mated passage, and the first enrolment image
+    /// of its person (for measuring what each refusal reason costs).
+    pub mated_probe: Vec<String>,
+    pub mated_enrolment: Vec<String>,
+    /// The first image of each non-mated passage.
+    pub non_mated_probe: Vec<String>,
+}
+
+impl Trial {
+    /// Several runs as one (each keeps the threshold-free scores).
+    pub fn pooled(trials: &[Trial]) -> Trial {
+        let mut out = Trial::default();
+        for t in trials {
+            out.mated.extend(&t.mated);
+            out.non_mated.extend(&t.non_mated);
+            out.mated_probe.extend(t.mated_probe.iter().cloned());
+            out.mated_enrolment
+                .extend(t.mated_enrolment.iter().cloned());
+            out.non_mated_probe
+                .extend(t.non_mated_probe.iter().cloned());
+            out.gallery_people += t.gallery_people;
+            out.not_enrolled += t.not_enrolled;
+            out.refused_probes += t.refused_probes;
         }
+        out.gallery_people /= trials.len().max(1);
+        out
+    }
+}
+
+/// The images a run may use: those with a face, not set apart.
+struct Usable<'a> {
+    faces: &'a FaceTable,
+    set_apart: &'a HashSet<String>,
+    gates: bool,
+}
+
+impl Usable<'_> {
+    fn enrolment(&self, path: &str) -> Option<&Descriptor> {
+        let face = self.face(path)?;
+        if self.gates && face.enrolment_refusal.is_some() {
+            return None;
+        }
+        face.vector.as_ref()
     }
 
-    // Mated: Some(distance) when the nearest entry is the right person.
-    let mut mated: Vec<Option<f32>> = Vec::new();
-    for &who in enrolled {
-        for path in people[who].image_paths().iter().skip(1) {
-            let answer = embeddings.get(path).and_then(|v| nearest(v, &gallery));
-            if embeddings.get(path).is_none() {
-                missing += 1;
-            }
-            mated.push(answer.and_then(|(hit, d)| (hit == who).then_some(d)));
+    /// A probe image: `Ok(Some)` to search with, `Ok(None)` for no face,
+    /// `Err(())` for refused by the entrance check.
+    fn probe(&self, path: &str) -> Result<Option<&Descriptor>, ()> {
+        let Some(face) = self.face(path) else {
+            return Ok(None);
+        };
+        if self.gates && face.entrance_refusal.is_some() {
+            return Err(());
         }
-    }
-    let mut non_mated: Vec<Option<f32>> = Vec::new();
-    for &who in absent {
-        for path in people[who].image_paths() {
-            if embeddings.get(&path).is_none() {
-                missing += 1;
-            }
-            non_mated.push(
-                embeddings
-                    .get(&path)
-                    .and_then(|v| nearest(v, &gallery))
-                    .map(|(_, d)| d),
-            );
-        }
+        Ok(face.vector.as_ref())
     }
 
-    let rank1 = mated.iter().filter(|m| m.is_some()).count() as f64 / mated.len().max(1) as f64;
-    let mut impostor: Vec<f32> = non_mated.iter().flatten().copied().collect();
-    impostor.sort_by(f32::total_cmp);
-    let operating_points = [0.01, 0.001]
-        .iter()
-        .map(|&target| {
-            // The largest threshold that lets at most `target` of the
-            // non-mated probes through.
-            let allowed = (target * non_mated.len() as f64).floor() as usize;
-            let threshold = match impostor.get(allowed) {
-                Some(&d) => f32::from_bits(d.to_bits().saturating_sub(1)).max(0.0),
-                None => f32::INFINITY,
-            };
-            let fp = impostor.iter().filter(|&&d| d <= threshold).count();
-            let hits = mated
-                .iter()
-                .filter(|m| m.is_some_and(|d| d <= threshold))
-                .count();
-            OperatingPoint {
-                fpir_target: target,
-                threshold,
-                fpir: fp as f64 / non_mated.len().max(1) as f64,
-                fnir: 1.0 - hits as f64 / mated.len().max(1) as f64,
+    fn face(&self, path: &str) -> Option<&ImageFace> {
+        if self.set_apart.contains(path) {
+            return None;
+        }
+        self.faces.get(path)
+    }
+
+    fn kept<'p>(&self, paths: &'p [String]) -> impl Iterator<Item = &'p String> {
+        paths.iter().filter(|p| !self.set_apart.contains(*p))
+    }
+}
+
+pub fn run(
+    people: &[Person],
+    faces: &FaceTable,
+    set_apart: &HashSet<String>,
+    split: &Split,
+    setup: &Setup,
+    version: FaceModel,
+    calibration: &Calibration,
+) -> Trial {
+    let usable = Usable {
+        faces,
+        set_apart,
+        gates: setup.gates,
+    };
+    let galleries: Galleries<(), usize> = Galleries::new(
+        version.id,
+        version.dimensions,
+        setup.scoring,
+        calibration.clone(),
+    );
+    let mut trial = Trial::default();
+    let k = setup.enrol_images.max(1);
+    let mut probe_sets: Vec<(usize, String, Vec<String>)> = Vec::new();
+    for &who in &split.enrolled {
+        let paths: Vec<String> = usable.kept(&people[who].image_paths()).cloned().collect();
+        if paths.len() <= k {
+            continue;
+        }
+        let vectors: Vec<&[f32]> = paths[..k]
+            .iter()
+            .filter_map(|p| usable.enrolment(p))
+            .map(Descriptor::as_slice)
+            .collect();
+        // No usable image, or a set the gallery refuses: not enrolled.
+        if vectors.is_empty() || galleries.enrol(&(), who, version.id, &vectors).is_err() {
+            trial.not_enrolled += 1;
+        }
+        probe_sets.push((who, paths[0].clone(), paths[k..].to_vec()));
+    }
+    for &who in &split.distractors {
+        for path in usable.kept(&people[who].image_paths()) {
+            if let Some(vector) = usable.enrolment(path) {
+                // Refusal is impossible for a finite vector of the right model.
+                let _ = galleries.enrol(&(), who, version.id, &[vector.as_slice()]);
             }
+        }
+    }
+    trial.gallery_people = galleries.len(&());
+
+    let frames = setup.pass_frames.max(1);
+    for (who, enrolment, paths) in &probe_sets {
+        for pass in paths.chunks(frames) {
+            let (answer, refused) = search(&galleries, &usable, pass, version);
+            trial.refused_probes += refused;
+            trial
+                .mated
+                .push(answer.and_then(|(p, d)| (p == *who).then_some(d)));
+            trial.mated_probe.push(pass[0].clone());
+            trial.mated_enrolment.push(enrolment.clone());
+        }
+    }
+    for &who in &split.absent {
+        let paths: Vec<String> = usable.kept(&people[who].image_paths()).cloned().collect();
+        for pass in paths.chunks(frames) {
+            let (answer, refused) = search(&galleries, &usable, pass, version);
+            trial.refused_probes += refused;
+            trial.non_mated.push(answer.map(|(_, d)| d));
+            trial.non_mated_probe.push(pass[0].clone());
+        }
+    }
+    trial
+}
+
+/// The nearest person for a passage of probe images, fused as the server
+/// fuses a passage's frames; and how many images the entrance refused.
+fn search(
+    galleries: &Galleries<(), usize>,
+    usable: &Usable<'_>,
+    pass: &[String],
+    version: FaceModel,
+) -> (Option<(usize, f32)>, usize) {
+    let mut refused = 0;
+    let mut vectors = Vec::new();
+    for path in pass {
+        match usable.probe(path) {
+            Ok(Some(v)) => vectors.push(v),
+            Ok(None) => {}
+            Err(()) => refused += 1,
+        }
+    }
+    let answer = version
+        .fuse(&vectors)
+        .and_then(|fused| {
+            galleries
+                .search(&(), version.id, fused.as_slice())
+                .ok()
+                .flatten()
         })
-        .collect();
-    IdentificationReport {
-        gallery_size: gallery.len(),
-        mated_probes: mated.len(),
-        non_mated_probes: non_mated.len(),
-        missing_faces: missing,
-        rank1,
-        operating_points,
-    }
+        .map(|n| (n.person, n.distance));
+    (answer, refused)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn perfect_embeddings_identify_everyone_and_reject_strangers() {
-        let names = ["A", "B", "C", "D", "E", "F"];
-        let sets = vec![
-            names
-                .iter()
-                .map(|n| Person {
-                    name: n.to_string(),
-                    images: 3,
-                })
-                .collect::<Vec<_>>(),
-        ];
-        let mut emb = HashMap::new();
-        for (k, n) in names.iter().enumerate() {
-            for i in 1..=3 {
-                let mut v = vec![0.0f32; 8];
-                v[k] = 1.0;
-                v[7] = 0.01 * i as f32;
-                emb.insert(format!("{n}/{n}_{i:04}.jpg"), v);
+    fn unit(axis: usize, wobble: f32) -> Descriptor {
+        let mut v = vec![0.0f32; 128];
+        v[axis] = 1.0;
+        v[127] = wobble;
+        Descriptor::from_vec(v)
+    }
+
+    fn table(names: &[&str], images: usize) -> (Vec<Person>, FaceTable) {
+        let people: Vec<Person> = names
+            .iter()
+            .map(|n| Person {
+                name: n.to_string(),
+                images,
+            })
+            .collect();
+        let mut faces = FaceTable::new();
+        for (k, person) in people.iter().enumerate() {
+            for (i, path) in person.image_paths().into_iter().enumerate() {
+                faces.insert(
+                    path,
+                    ImageFace {
+                        vector: Some(unit(k, 0.01 * i as f32)),
+                        enrolment_refusal: None,
+                        entrance_refusal: None,
+                    },
+                );
             }
         }
-        let r = evaluate(&sets, &emb, 3);
-        assert_eq!(r.gallery_size, 3);
-        assert_eq!((r.mated_probes, r.non_mated_probes), (6, 9));
-        assert_eq!(r.rank1, 1.0);
-        for p in &r.operating_points {
-            assert_eq!(p.fpir, 0.0);
-            assert_eq!(p.fnir, 0.0);
+        (people, faces)
+    }
+
+    fn setup(enrol_images: usize) -> Setup {
+        Setup {
+            enrol_images,
+            scoring: Scoring::PLAIN,
+            pass_frames: 1,
+            gates: true,
         }
     }
 
     #[test]
-    fn a_missing_face_is_a_miss() {
-        let sets = vec![vec![
-            Person {
-                name: "A".into(),
-                images: 2,
-            },
-            Person {
-                name: "B".into(),
-                images: 2,
-            },
-        ]];
-        // Only the first images have faces: whoever is enrolled has a mated
-        // probe without a face, which must count as a miss.
-        let mut emb = HashMap::new();
-        emb.insert("A/A_0001.jpg".to_string(), vec![1.0, 0.0]);
-        emb.insert("B/B_0001.jpg".to_string(), vec![0.0, 1.0]);
-        let r = evaluate(&sets, &emb, 0);
-        assert_eq!(
-            (r.gallery_size, r.mated_probes, r.non_mated_probes),
-            (1, 1, 2)
+    fn perfect_vectors_identify_everyone_and_keep_strangers_far() {
+        let (people, faces) = table(&["A", "B", "C", "D", "E", "F"], 3);
+        let split = split(&people, 3);
+        let v = FaceModel::DLIB_RESNET_V1;
+        let t = run(
+            &people,
+            &faces,
+            &HashSet::new(),
+            &split,
+            &setup(1),
+            v,
+            &Calibration::UNCALIBRATED,
         );
-        assert_eq!(r.missing_faces, 2);
-        assert_eq!(r.rank1, 0.0);
-        assert!(r.operating_points.iter().all(|p| p.fnir == 1.0));
+        assert_eq!(t.gallery_people, 3);
+        assert_eq!((t.mated.len(), t.non_mated.len()), (6, 9));
+        assert!(t.mated.iter().all(|m| m.is_some_and(|d| d < 0.05)));
+        assert!(t.non_mated.iter().all(|n| n.is_some_and(|d| d > 1.0)));
+        // Two enrolment images leave one probe each.
+        let t = run(
+            &people,
+            &faces,
+            &HashSet::new(),
+            &split,
+            &setup(2),
+            v,
+            &Calibration::UNCALIBRATED,
+        );
+        assert_eq!(t.mated.len(), 3);
+    }
+
+    #[test]
+    fn refusals_missing_faces_and_set_apart_images_count_as_the_protocol_says() {
+        let (people, mut faces) = table(&["A", "B", "C", "D"], 2);
+        let split = split(&people, 0);
+        let enrolled = &people[split.enrolled[0]];
+        let absent = &people[split.absent[0]];
+        // The first enrolled person's only enrolment photo is refused.
+        faces
+            .get_mut(&enrolled.image_paths()[0])
+            .expect("present")
+            .enrolment_refusal = Some("blurred".into());
+        // An absent person's photo is refused at the door, another faceless.
+        faces
+            .get_mut(&absent.image_paths()[0])
+            .expect("present")
+            .entrance_refusal = Some("too_small".into());
+        faces
+            .get_mut(&absent.image_paths()[1])
+            .expect("present")
+            .vector = None;
+        let v = FaceModel::DLIB_RESNET_V1;
+        let t = run(
+            &people,
+            &faces,
+            &HashSet::new(),
+            &split,
+            &setup(1),
+            v,
+            &Calibration::UNCALIBRATED,
+        );
+        assert_eq!(t.not_enrolled, 1);
+        assert_eq!(t.refused_probes, 1);
+        assert_eq!(t.mated.iter().filter(|m| m.is_none()).count(), 1);
+        assert_eq!(t.non_mated.iter().filter(|n| n.is_none()).count(), 2);
+        // Without gates the refused photos are used.
+        let open = Setup {
+            gates: false,
+            ..setup(1)
+        };
+        let t = run(
+            &people,
+            &faces,
+            &HashSet::new(),
+            &split,
+            &open,
+            v,
+            &Calibration::UNCALIBRATED,
+        );
+        assert_eq!((t.not_enrolled, t.refused_probes), (0, 0));
+        assert!(t.mated.iter().all(Option::is_some));
+        // A set-apart image is neither enrolled nor probed.
+        let apart: HashSet<String> = [enrolled.image_paths()[1].clone()].into();
+        let t = run(
+            &people,
+            &faces,
+            &apart,
+            &split,
+            &open,
+            v,
+            &Calibration::UNCALIBRATED,
+        );
+        assert_eq!(
+            t.mated.len(),
+            1,
+            "the set-apart person has one image left: no probe"
+        );
+    }
+
+    #[test]
+    fn passes_fuse_consecutive_probes() {
+        let (people, faces) = table(&["A", "B", "C", "D"], 5);
+        let split = split(&people, 9);
+        let pass = Setup {
+            pass_frames: 2,
+            ..setup(1)
+        };
+        let t = run(
+            &people,
+            &faces,
+            &HashSet::new(),
+            &split,
+            &pass,
+            FaceModel::DLIB_RESNET_V1_MIRRORED,
+            &Calibration::UNCALIBRATED,
+        );
+        // Four probes each for two enrolled people: two passes each; five
+        // images each for two absent people: three passes each.
+        assert_eq!((t.mated.len(), t.non_mated.len()), (4, 6));
+        assert!(t.mated.iter().all(Option::is_some));
     }
 }

@@ -6,8 +6,12 @@
 //! - [`people`]: LFW's `people.txt` (people sets, names, image counts).
 //! - [`verification`]: genuine and impostor pairs per set, seeded, with the
 //!   threshold chosen on the other sets (leave one set out).
-//! - [`identification`]: open-set 1:N search with a gallery, mated and
-//!   non-mated probes; rank-1, FNIR at fixed FPIR.
+//! - [`identification`]: open-set 1:N search through Limen's matcher, with
+//!   several enrolment images, fused passages and the product's quality
+//!   gates; [`metrics`] turns it into rank-1, FNIR at fixed FPIR and a DET
+//!   curve ([`det`] draws it).
+//! - [`calibration`]: measures a model version's thresholds.
+//! - [`label_noise`]: lfw-dev's known label errors, set apart.
 //!
 //! - [`attacks`]: synthetic presentation attacks (a photo on a phone
 //!   screen or on paper, held up to a camera) for the liveness check, and
@@ -17,8 +21,13 @@
 
 pub mod agreement;
 pub mod attacks;
+pub mod calibration;
+pub mod det;
+pub mod gates;
 pub mod identification;
+pub mod label_noise;
 pub mod liveness;
+pub mod metrics;
 pub mod people;
 pub mod rng;
 pub mod verification;

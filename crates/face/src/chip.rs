@@ -64,6 +64,25 @@ impl FaceChip {
     pub fn as_raw(&self) -> &[u8] {
         &self.pixels
     }
+
+    /// The same chip mirrored left to right: the face as seen in a mirror,
+    /// which the network describes slightly differently (see
+    /// [`crate::DescriptorRecipe::MirrorAveraged`]).
+    pub fn mirrored(&self) -> FaceChip {
+        let mut pixels = vec![0u8; self.pixels.len()];
+        for (dst_row, src_row) in pixels
+            .chunks_exact_mut(CHIP_SIZE * 3)
+            .zip(self.pixels.chunks_exact(CHIP_SIZE * 3))
+        {
+            for (dst, src) in dst_row
+                .chunks_exact_mut(3)
+                .zip(src_row.chunks_exact(3).rev())
+            {
+                dst.copy_from_slice(src);
+            }
+        }
+        FaceChip { pixels }
+    }
 }
 
 impl Drop for FaceChip {
@@ -485,6 +504,21 @@ mod tests {
         assert!(region.angle.abs() < 1e-12);
         // dlib's `centered_drect` puts a 150-wide region at [0.5, 149.5].
         assert!((region.rect.left - 0.5).abs() < 1e-9 && (region.rect.right - 149.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn mirroring_swaps_left_and_right_and_twice_is_the_identity() {
+        let pixels: Vec<u8> = (0..CHIP_SIZE * CHIP_SIZE * 3)
+            .map(|i| (i * 7 % 251) as u8)
+            .collect();
+        let chip = FaceChip { pixels };
+        let mirrored = chip.mirrored();
+        let row = 37 * CHIP_SIZE * 3;
+        assert_eq!(
+            mirrored.as_raw()[row..row + 3],
+            chip.as_raw()[row + (CHIP_SIZE - 1) * 3..row + CHIP_SIZE * 3]
+        );
+        assert_eq!(mirrored.mirrored().as_raw(), chip.as_raw());
     }
 
     #[test]

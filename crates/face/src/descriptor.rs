@@ -36,25 +36,33 @@ use crate::nn::ops::{Activation, ConvSpec, PackedConv, PoolSpec, add_padded, sum
 use crate::nn::winograd::{Tile, WinogradConv, WinogradScratch};
 use crate::nn::{ScratchPool, Shape};
 
-/// Length of a face descriptor.
+/// Length of dlib's face descriptor.
 pub const DESCRIPTOR_LEN: usize = 128;
 
-/// A 128-d face descriptor. Zeroised on drop; its Debug hides the values.
+/// A face vector as a model version makes it (its length is the version's).
+/// Zeroised on drop; its Debug hides the values.
 #[derive(Clone, PartialEq)]
-pub struct Descriptor([f32; DESCRIPTOR_LEN]);
+pub struct Descriptor(Vec<f32>);
 
 impl Descriptor {
-    pub fn from_array(values: [f32; DESCRIPTOR_LEN]) -> Self {
+    pub fn from_vec(values: Vec<f32>) -> Self {
         Descriptor(values)
     }
 
-    /// A descriptor from 128 stored values; `None` for any other length.
-    pub fn from_slice(values: &[f32]) -> Option<Self> {
-        Some(Descriptor(values.try_into().ok()?))
+    pub fn from_slice(values: &[f32]) -> Self {
+        Descriptor(values.to_vec())
     }
 
     pub fn as_slice(&self) -> &[f32] {
         &self.0
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 
     /// The distance dlib's face matching thresholds (0.6 in `face_recognition`).
@@ -76,7 +84,7 @@ impl Drop for Descriptor {
 
 impl std::fmt::Debug for Descriptor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Descriptor({DESCRIPTOR_LEN}-d)")
+        write!(f, "Descriptor({}-d)", self.0.len())
     }
 }
 
@@ -424,7 +432,9 @@ impl DescriptorNet {
         // picture itself.
         buffers[self.buffer_of[0]].as_mut_slice().zeroize();
         self.scratch.give_back(scratch);
-        Descriptor(out)
+        let descriptor = Descriptor(out.to_vec());
+        out.zeroize();
+        descriptor
     }
 
     fn take_scratch(&self) -> Scratch {

@@ -25,23 +25,14 @@ use std::path::Path;
 
 use limen_dlib_format::dnn::DnnModel;
 use thiserror::Error;
-use zeroize::Zeroize;
 
-use crate::descriptor::DESCRIPTOR_LEN;
 use crate::detect::clip_to_image;
-use crate::models::{self, DESCRIPTOR, DESCRIPTOR_MODEL_VERSION, HOG_DETECTOR, LANDMARKS};
-use crate::quality::{self, QualityIssue, QualityReport, QualityThresholds};
+use crate::models::{self, DESCRIPTOR, DescriptorRecipe, FaceModel, HOG_DETECTOR, LANDMARKS};
+use crate::quality::{self, QualityReport, QualityThresholds};
 use crate::{
     DecodeError, Descriptor, DescriptorNet, FaceChip, HogFaceDetector, ModelError, Point, Rect,
     RgbImage, ShapePredictor,
 };
-
-/// Descriptors closer than this are the same person in a 1:1 comparison
-/// (dlib's published operating point: 99.38% on LFW).
-pub const SAME_PERSON_DISTANCE: f32 = 0.6;
-
-/// At most this many frames make one enrolment.
-pub const MAX_ENROLMENT_FRAMES: usize = 5;
 
 /// Images whose shorter side is below this are upsampled once.
 const UPSAMPLE_BELOW_SIDE: usize = 480;
@@ -73,6 +64,7 @@ pub struct Face {
 }
 
 /// Detector, landmarks and quality check: everything but the descriptor.
+/// Its quality verdicts use the entrance profile unless told otherwise.
 pub struct FaceFinder {
     detector: HogFaceDetector,
     landmarks: ShapePredictor,
@@ -95,7 +87,7 @@ impl FaceFinder {
         Ok(FaceFinder {
             detector,
             landmarks,
-            thresholds: QualityThresholds::default(),
+            thresholds: QualityThresholds::entrance(),
         })
     }
 
@@ -161,13 +153,35 @@ impl FaceFinder {
     pub fn locate(&self, image: &RgbImage, rect: Rect, score: Option<f64>) -> FoundFace {
         let rect = clip_to_image(rect, image.width(), image.height());
         let landmarks = self.landmarks.predict(image, rect);
-        let quality = quality::assess(image, rect, &landmarks, score, &self.thresholds);
+        let quality = self
+            .thresholds
+            .judge(&quality::measure(image, rect, &landmarks, score));
         FoundFace {
             rect,
             landmarks,
             score,
             quality,
         }
+    }
+}
+
+/// What an entrance frame gives: the face to search with, or why none.
+#[derive(Debug)]
+pub enum EntranceFrame {
+    /// The largest face, which passed the entrance profile.
+    Face(Box<Face>),
+    NoFace,
+    /// The largest face failed the entrance profile.
+    PoorQuality(Vec<crate::QualityIssue>),
+}
+
+/// The entrance's reading of a frame's `faces` (as [`FaceEngine::faces`]
+/// finds them): the largest face is the person at the door.
+pub fn entrance_face(faces: Vec<Face>) -> EntranceFrame {
+    match faces.into_iter().max_by_key(|f| f.rect.area()) {
+        None => EntranceFrame::NoFace,
+        Some(face) if face.quality.passed => EntranceFrame::Face(Box::new(face)),
+        Some(face) => EntranceFrame::PoorQuality(face.quality.issues),
     }
 }
 
@@ -178,45 +192,19 @@ pub enum FaceError {
     Decode(#[from] DecodeError),
 }
 
-/// Why enrolment frames did not give a descriptor. Messages are safe to show
-/// the person enrolling.
-#[derive(Debug, Error)]
-pub enum EnrolmentError {
-    #[error("send between 1 and {MAX_ENROLMENT_FRAMES} frames (got {0})")]
-    FrameCount(usize),
-    #[error("frame {frame}: {source}")]
-    Decode { frame: usize, source: DecodeError },
-    #[error("frame {frame}: no face found")]
-    NoFace { frame: usize },
-    #[error("frame {frame}: more than one face; only the person enrolling may be in view")]
-    SeveralFaces { frame: usize },
-    #[error("frame {frame}: {}", join_issues(.issues))]
-    PoorQuality {
-        frame: usize,
-        issues: Vec<QualityIssue>,
-    },
-    #[error("the frames do not show the same face; please try again")]
-    FramesDisagree,
-}
-
-fn join_issues(issues: &[QualityIssue]) -> String {
-    issues
-        .iter()
-        .map(|i| i.to_string())
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
-/// The whole engine: finder plus descriptor network. Load once, share by
-/// reference (it is `Send + Sync`; every method takes `&self`).
+/// The whole engine of one model version: finder plus descriptor network.
+/// Load once, share by reference (it is `Send + Sync`; every method takes
+/// `&self`).
 pub struct FaceEngine {
     finder: FaceFinder,
     descriptor: DescriptorNet,
+    version: FaceModel,
 }
 
 impl FaceEngine {
-    /// Loads all models from `models_dir`, checking their SHA-256 first.
-    pub fn load(models_dir: &Path) -> Result<FaceEngine, ModelError> {
+    /// Loads the models of `version` from `models_dir`, checking their
+    /// SHA-256 first.
+    pub fn load(models_dir: &Path, version: FaceModel) -> Result<FaceEngine, ModelError> {
         let finder = FaceFinder::load(models_dir)?;
         let bytes = models::read_verified(models_dir, DESCRIPTOR)?;
         let invalid = |reason: String| ModelError::Invalid {
@@ -225,19 +213,24 @@ impl FaceEngine {
         };
         let model = DnnModel::parse_face_resnet(&bytes).map_err(|e| invalid(e.to_string()))?;
         let descriptor = DescriptorNet::from_model(&model).map_err(|e| invalid(e.to_string()))?;
-        Ok(FaceEngine { finder, descriptor })
+        Ok(FaceEngine {
+            finder,
+            descriptor,
+            version,
+        })
     }
 
-    /// The tag stored with each descriptor this engine makes.
-    pub fn model_version(&self) -> &'static str {
-        DESCRIPTOR_MODEL_VERSION
+    /// The version whose vectors this engine makes; stored with each.
+    pub fn model(&self) -> FaceModel {
+        self.version
     }
 
     pub fn finder(&self) -> &FaceFinder {
         &self.finder
     }
 
-    /// Floating-point operations of one descriptor (a multiply-add is two).
+    /// Floating-point operations of one network pass (a multiply-add is
+    /// two); the mirrored recipe makes two passes per face.
     pub fn descriptor_flops(&self) -> usize {
         2 * self.descriptor.multiply_adds()
     }
@@ -261,12 +254,36 @@ impl FaceEngine {
     fn describe(&self, image: &RgbImage, found: FoundFace) -> Option<Face> {
         let chip = FaceChip::extract(image, &found.landmarks).ok()?;
         Some(Face {
-            descriptor: self.descriptor.compute(&chip),
+            descriptor: self.vector(&chip),
             rect: found.rect,
             landmarks: found.landmarks,
             score: found.score,
             quality: found.quality,
         })
+    }
+
+    /// The version's vector of one aligned chip.
+    fn vector(&self, chip: &FaceChip) -> Descriptor {
+        let plain = self.descriptor.compute(chip);
+        match self.version.recipe {
+            DescriptorRecipe::Plain => plain,
+            DescriptorRecipe::MirrorAveraged => {
+                let mirrored = self.descriptor.compute(&chip.mirrored());
+                let mut sum: Vec<f32> = plain
+                    .as_slice()
+                    .iter()
+                    .zip(mirrored.as_slice())
+                    .map(|(a, b)| a + b)
+                    .collect();
+                let norm = sum.iter().map(|v| v * v).sum::<f32>().sqrt();
+                // A network output of all zeros would be a model fault; it
+                // stays all zeros rather than becoming NaN.
+                if norm > 0.0 {
+                    sum.iter_mut().for_each(|v| *v /= norm);
+                }
+                Descriptor::from_vec(sum)
+            }
+        }
     }
 
     /// Decodes an encoded image and describes every face in it. The decoded
@@ -276,49 +293,8 @@ impl FaceEngine {
         Ok(self.faces(&image))
     }
 
-    /// One descriptor from 1–5 enrolment frames: each must hold exactly one
-    /// face that passes the quality check, and all must agree with each
-    /// other; the result is their mean.
-    pub fn enrolment_descriptor(&self, frames: &[&[u8]]) -> Result<Descriptor, EnrolmentError> {
-        if frames.is_empty() || frames.len() > MAX_ENROLMENT_FRAMES {
-            return Err(EnrolmentError::FrameCount(frames.len()));
-        }
-        let mut descriptors = Vec::with_capacity(frames.len());
-        for (i, bytes) in frames.iter().enumerate() {
-            let frame = i + 1;
-            let image =
-                crate::decode(bytes).map_err(|source| EnrolmentError::Decode { frame, source })?;
-            let mut faces = self.faces(&image);
-            let face = match faces.len() {
-                0 => return Err(EnrolmentError::NoFace { frame }),
-                1 => faces.remove(0),
-                _ => return Err(EnrolmentError::SeveralFaces { frame }),
-            };
-            if !face.quality.passed {
-                return Err(EnrolmentError::PoorQuality {
-                    frame,
-                    issues: face.quality.issues,
-                });
-            }
-            descriptors.push(face.descriptor);
-        }
-        // Every pair of frames must be the same person by the 1:1 rule, so a
-        // second person stepping in mid-capture is refused.
-        for (i, a) in descriptors.iter().enumerate() {
-            for b in &descriptors[i + 1..] {
-                if a.euclidean_distance(b) > SAME_PERSON_DISTANCE {
-                    return Err(EnrolmentError::FramesDisagree);
-                }
-            }
-        }
-        let mut mean = [0f32; DESCRIPTOR_LEN];
-        for d in &descriptors {
-            for (m, v) in mean.iter_mut().zip(d.as_slice()) {
-                *m += v / descriptors.len() as f32;
-            }
-        }
-        let descriptor = Descriptor::from_array(mean);
-        mean.zeroize();
-        Ok(descriptor)
+    /// Decodes an entrance frame and reads it as the entrance does.
+    pub fn entrance_frame(&self, encoded: &[u8]) -> Result<EntranceFrame, FaceError> {
+        Ok(entrance_face(self.analyze(encoded)?))
     }
 }

@@ -14,6 +14,7 @@ pub mod decode;
 pub mod descriptor;
 pub mod detect;
 pub mod engine;
+pub mod enrolment;
 mod fhog;
 pub mod geometry;
 pub mod image;
@@ -30,11 +31,15 @@ pub use decode::{DecodeError, decode};
 pub use descriptor::{Descriptor, DescriptorError, DescriptorNet};
 pub use detect::{Detection, HogFaceDetector};
 pub use engine::{
-    EnrolmentError, Face, FaceEngine, FaceError, FaceFinder, FoundFace, SAME_PERSON_DISTANCE,
+    EntranceFrame, Face, FaceEngine, FaceError, FaceFinder, FoundFace, entrance_face,
+};
+pub use enrolment::{
+    EnrolledFace, Enrolment, EnrolmentError, FrameProblem, MAX_ENROLMENT_FRAMES, SetAside,
+    enrolment_face,
 };
 pub use geometry::{Point, Rect};
 pub use image::RgbImage;
 pub use landmarks::ShapePredictor;
 pub use liveness::{Liveness, LivenessChecker, LivenessError};
-pub use models::{DESCRIPTOR_MODEL_VERSION, ModelError};
-pub use quality::{QualityIssue, QualityReport, QualityThresholds};
+pub use models::{DescriptorRecipe, FaceModel, ModelError};
+pub use quality::{QualityIssue, QualityMeasurements, QualityReport, QualityThresholds};

@@ -9,6 +9,9 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
+use crate::Descriptor;
+use crate::descriptor::DESCRIPTOR_LEN;
+
 /// A model file Limen knows, with its released digest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ModelFile {
@@ -48,9 +51,89 @@ pub const LIVENESS_V1SE: ModelFile = ModelFile {
     sha256: "84ee1d37d96894d5e82de5a57df044ef80a58be2b218b5ed7cdfd875ec2f5990",
 };
 
-/// The version tag stored with every descriptor: a vector made by another
-/// descriptor model never matches one made by this one.
-pub const DESCRIPTOR_MODEL_VERSION: &str = "dlib-resnet-v1";
+/// How a face's vector is made from the descriptor network's output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DescriptorRecipe {
+    /// dlib's descriptor of the aligned chip, exactly as the reference
+    /// computes it.
+    Plain,
+    /// The unit-length sum of the descriptors of the chip and of its mirror
+    /// image (test-time augmentation: two network passes). On lfw-dev it
+    /// answers more probes with the right person and halves the genuine
+    /// pairs refused at dlib's 1:1 operating point (BENCHMARKS.md).
+    MirrorAveraged,
+}
+
+/// A model version: the models (detector, landmarks, descriptor network,
+/// chip geometry: today always dlib's) and the recipe that turns a face into
+/// a vector. Every stored vector records its version's id, and vectors of
+/// different versions are never compared.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FaceModel {
+    pub id: &'static str,
+    pub recipe: DescriptorRecipe,
+    /// How many numbers each vector has.
+    pub dimensions: usize,
+    /// Two vectors closer than this are the same person in a 1:1
+    /// comparison, at about 0.5% false matches on lfw-dev (dlib's published
+    /// operating point, 0.6, for plain descriptors).
+    pub same_person_distance: f32,
+}
+
+impl FaceModel {
+    /// dlib's descriptor as it is: the vectors Limen stored first.
+    pub const DLIB_RESNET_V1: FaceModel = FaceModel {
+        id: "dlib-resnet-v1",
+        recipe: DescriptorRecipe::Plain,
+        dimensions: DESCRIPTOR_LEN,
+        same_person_distance: 0.6,
+    };
+    /// dlib's network with mirror averaging, unit length: Limen's default.
+    pub const DLIB_RESNET_V1_MIRRORED: FaceModel = FaceModel {
+        id: "dlib-resnet-v1-mirrored",
+        recipe: DescriptorRecipe::MirrorAveraged,
+        dimensions: DESCRIPTOR_LEN,
+        same_person_distance: 0.41,
+    };
+    /// The version Limen enrols with unless configured otherwise.
+    pub const DEFAULT: FaceModel = Self::DLIB_RESNET_V1_MIRRORED;
+    /// Every version this build can run.
+    pub const ALL: [FaceModel; 2] = [Self::DLIB_RESNET_V1, Self::DLIB_RESNET_V1_MIRRORED];
+
+    pub fn by_id(id: &str) -> Option<FaceModel> {
+        Self::ALL.into_iter().find(|v| v.id == id)
+    }
+
+    /// One vector for the frames of one passage: their mean, brought back
+    /// to unit length for a recipe whose vectors have it. `None` for no
+    /// frames or vectors of another length than the version's.
+    pub fn fuse(&self, vectors: &[&Descriptor]) -> Option<Descriptor> {
+        if vectors.is_empty() || vectors.iter().any(|v| v.len() != self.dimensions) {
+            return None;
+        }
+        let mut sum = vec![0f32; self.dimensions];
+        for vector in vectors {
+            for (s, v) in sum.iter_mut().zip(vector.as_slice()) {
+                *s += v;
+            }
+        }
+        let scale = match self.recipe {
+            DescriptorRecipe::Plain => 1.0 / vectors.len() as f32,
+            DescriptorRecipe::MirrorAveraged => {
+                let norm = sum.iter().map(|v| v * v).sum::<f32>().sqrt();
+                if norm > 0.0 { 1.0 / norm } else { 1.0 }
+            }
+        };
+        sum.iter_mut().for_each(|v| *v *= scale);
+        Some(Descriptor::from_vec(sum))
+    }
+}
+
+impl std::fmt::Display for FaceModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.id)
+    }
+}
 
 #[derive(Debug, Error)]
 pub enum ModelError {
@@ -97,6 +180,27 @@ mod tests {
 
     fn models_dir() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models")
+    }
+
+    #[test]
+    fn fusing_averages_and_keeps_unit_length_where_the_recipe_has_it() {
+        let mut a = [0f32; DESCRIPTOR_LEN];
+        let mut b = [0f32; DESCRIPTOR_LEN];
+        a[0] = 1.0;
+        b[1] = 1.0;
+        let (a, b) = (Descriptor::from_slice(&a), Descriptor::from_slice(&b));
+        let plain = FaceModel::DLIB_RESNET_V1.fuse(&[&a, &b]).expect("two");
+        assert_eq!(plain.as_slice()[..2], [0.5, 0.5]);
+        let unit = FaceModel::DLIB_RESNET_V1_MIRRORED
+            .fuse(&[&a, &b])
+            .expect("two");
+        let half = std::f32::consts::FRAC_1_SQRT_2;
+        assert!(
+            (unit.as_slice()[0] - half).abs() < 1e-6 && (unit.as_slice()[1] - half).abs() < 1e-6
+        );
+        assert!(FaceModel::DLIB_RESNET_V1.fuse(&[]).is_none());
+        let short = Descriptor::from_slice(&[1.0; 3]);
+        assert!(FaceModel::DLIB_RESNET_V1.fuse(&[&a, &short]).is_none());
     }
 
     #[test]

@@ -64,9 +64,9 @@ fn descriptors_hide_their_values_and_measure_distance() {
     let mut values = [0.0f32; DESCRIPTOR_LEN];
     values[0] = 0.123_456;
     values[1] = 3.0;
-    let a = Descriptor::from_array(values);
+    let a = Descriptor::from_slice(&values);
     values[1] = -1.0;
-    let b = Descriptor::from_array(values);
+    let b = Descriptor::from_slice(&values);
     assert_eq!(a.euclidean_distance(&b), 4.0);
     assert_eq!(a.euclidean_distance(&a), 0.0);
     let shown = format!("{a:?}");

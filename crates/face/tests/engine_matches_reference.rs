@@ -6,17 +6,31 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use limen_face::{EnrolmentError, FaceEngine, Point, Rect};
+use limen_face::{EnrolmentError, FaceEngine, FaceModel, FrameProblem, Point, Rect};
 use serde_json::Value;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
+fn models() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models")
+}
+
+/// dlib's own descriptors, for comparison with the reference.
 fn engine() -> &'static FaceEngine {
     static ENGINE: OnceLock<FaceEngine> = OnceLock::new();
     ENGINE.get_or_init(|| {
-        FaceEngine::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models"))
+        FaceEngine::load(&models(), FaceModel::DLIB_RESNET_V1)
+            .expect("the repository's models load")
+    })
+}
+
+/// The version Limen enrols with by default.
+fn mirrored() -> &'static FaceEngine {
+    static ENGINE: OnceLock<FaceEngine> = OnceLock::new();
+    ENGINE.get_or_init(|| {
+        FaceEngine::load(&models(), FaceModel::DLIB_RESNET_V1_MIRRORED)
             .expect("the repository's models load")
     })
 }
@@ -99,51 +113,120 @@ fn descriptors_and_landmarks_match_dlib_on_the_reference_boxes() {
 }
 
 #[test]
-fn enrolment_takes_consistent_single_faces_and_refuses_the_rest() {
+fn enrolment_keeps_one_vector_per_good_frame_and_sets_the_rest_aside() {
     let gul_a = read("lfw/Abdullah_Gul_0011.jpg");
     let agassi_a = read("lfw/Andre_Agassi_0005.jpg");
     let agassi_b = read("lfw/Andre_Agassi_0016.jpg");
+    let engine = mirrored();
+    let limit = engine.model().same_person_distance;
 
-    let enrolled = engine()
-        .enrolment_descriptor(&[&agassi_a, &agassi_b])
+    let enrolled = engine
+        .enrol(&[&agassi_a, &agassi_b])
         .expect("two good photos of one person enrol");
-    let probe = engine()
+    assert_eq!(enrolled.faces.len(), 2);
+    assert!(enrolled.set_aside.is_empty());
+    let probe = engine
         .analyze(&read("lfw/Andre_Agassi_0027.jpg"))
         .expect("decode");
     let nearest = probe
         .iter()
-        .map(|f| f.descriptor.euclidean_distance(&enrolled))
+        .flat_map(|p| {
+            enrolled
+                .faces
+                .iter()
+                .map(|f| p.descriptor.euclidean_distance(&f.vector))
+        })
         .fold(f32::INFINITY, f32::min);
-    assert!(
-        nearest < limen_face::SAME_PERSON_DISTANCE,
-        "distance {nearest}"
-    );
+    assert!(nearest < limit, "distance {nearest}");
+    for face in &enrolled.faces {
+        let norm = face
+            .vector
+            .as_slice()
+            .iter()
+            .map(|v| v * v)
+            .sum::<f32>()
+            .sqrt();
+        assert!(
+            (norm - 1.0).abs() < 1e-5,
+            "mirrored vectors have unit length: {norm}"
+        );
+    }
 
+    // A third person in a sitting of three is outvoted and set aside.
+    let outvoted = engine
+        .enrol(&[&agassi_a, &gul_a, &agassi_b])
+        .expect("two of three agree");
+    assert_eq!(
+        outvoted.faces.iter().map(|f| f.frame).collect::<Vec<_>>(),
+        [1, 3]
+    );
     assert!(matches!(
-        engine().enrolment_descriptor(&[&agassi_a, &gul_a]),
+        outvoted.set_aside.as_slice(),
+        [limen_face::SetAside {
+            frame: 2,
+            problem: FrameProblem::Disagrees
+        }]
+    ));
+    // Two people and no majority: refused.
+    assert!(matches!(
+        engine.enrol(&[&agassi_a, &gul_a]),
         Err(EnrolmentError::FramesDisagree)
     ));
     assert!(matches!(
-        engine().enrolment_descriptor(&[]),
+        engine.enrol(&[]),
         Err(EnrolmentError::FrameCount(0))
     ));
     let six = [&agassi_a[..]; 6];
     assert!(matches!(
-        engine().enrolment_descriptor(&six),
+        engine.enrol(&six),
         Err(EnrolmentError::FrameCount(6))
     ));
+
+    // A frame without a face is set aside; the good one is kept.
+    let one_good = engine
+        .enrol(&[&agassi_a, &read("lfw/Damarius_Bilbo_0001.jpg")])
+        .expect("one good frame is enough");
+    assert_eq!(one_good.faces.len(), 1);
     assert!(matches!(
-        engine().enrolment_descriptor(&[&read("lfw/Abdullah_Gul_0008.jpg")]),
-        Err(EnrolmentError::SeveralFaces { frame: 1 })
+        one_good.set_aside.as_slice(),
+        [limen_face::SetAside {
+            frame: 2,
+            problem: FrameProblem::NoFace
+        }]
     ));
-    assert!(matches!(
-        engine().enrolment_descriptor(&[&agassi_a, &read("lfw/Damarius_Bilbo_0001.jpg")]),
-        Err(EnrolmentError::NoFace { frame: 2 })
-    ));
-    assert!(matches!(
-        engine().enrolment_descriptor(&[&agassi_a[..agassi_a.len() / 2]]),
-        Err(EnrolmentError::Decode { frame: 1, .. })
-    ));
+    // Small faces in the background do not stop an enrolment; two faces of
+    // a like size do.
+    assert_eq!(
+        engine
+            .enrol(&[&read("lfw/Abdullah_Gul_0008.jpg")])
+            .expect("one main face")
+            .faces
+            .len(),
+        1
+    );
+    match engine.enrol(&[&read("lfw/Abdullah_Gul_0016.jpg")]) {
+        Err(EnrolmentError::NoUsableFrame(problems)) => assert!(
+            matches!(
+                problems.as_slice(),
+                [limen_face::SetAside {
+                    frame: 1,
+                    problem: FrameProblem::SeveralFaces
+                }]
+            ),
+            "{problems:?}"
+        ),
+        other => panic!("two like faces must be refused, got {other:?}"),
+    }
+    match engine.enrol(&[&agassi_a[..agassi_a.len() / 2]]) {
+        Err(e @ EnrolmentError::NoUsableFrame(_)) => {
+            assert!(
+                e.to_string()
+                    .starts_with("no frame could be used: frame 1: "),
+                "{e}"
+            )
+        }
+        other => panic!("a truncated frame must be refused, got {other:?}"),
+    }
 }
 
 #[test]
@@ -159,21 +242,19 @@ fn a_face_too_small_is_refused_with_its_reason() {
     }
     let small = limen_face::RgbImage::from_raw(w, h, small).expect("sized");
     // The reference's box for this photo, scaled by the same quarter.
+    let enrolment = limen_face::QualityThresholds::enrolment();
     let face = engine()
         .finder()
         .locate(&small, Rect::new(19, 21, 41, 44), None);
-    assert!(!face.quality.passed);
+    let verdict = enrolment.judge(&face.quality.measurements);
     assert!(
-        face.quality
-            .issues
-            .contains(&limen_face::QualityIssue::TooSmall),
-        "{:?}",
-        face.quality
+        verdict.issues.contains(&limen_face::QualityIssue::TooSmall),
+        "{verdict:?}"
     );
     let full = engine()
         .finder()
         .locate(&image, Rect::new(76, 86, 165, 176), None);
-    assert!(full.quality.passed, "{:?}", full.quality);
+    assert!(enrolment.judge(&full.quality.measurements).passed);
 }
 
 #[test]

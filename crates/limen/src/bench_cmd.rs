@@ -147,7 +147,8 @@ pub fn parse_box(text: &str) -> anyhow::Result<[i64; 4]> {
 
 fn face(args: FaceBenchArgs) -> anyhow::Result<()> {
     let models = args.models.dir();
-    let engine = FaceEngine::load(&models)?;
+    // dlib's own descriptor, to compare like with like with the reference.
+    let engine = FaceEngine::load(&models, limen_face::FaceModel::DLIB_RESNET_V1)?;
     // The reference's detector settings, for the like-for-like pipeline.
     let detector = HogFaceDetector::from_bytes(&limen_face::models::read_verified(
         &models,

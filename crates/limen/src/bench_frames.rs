@@ -73,13 +73,16 @@ fn run(
         "LIMEN_DEVICE_FRAMES_PER_MINUTE" => Some(u32::MAX.to_string()),
         _ => None,
     })?;
-    let engine = Arc::new(FaceEngine::load(&config.models_dir)?);
+    let engine = Arc::new(FaceEngine::load(
+        &config.models_dir,
+        limen_face::FaceModel::DEFAULT,
+    )?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     let (url, tokens) = runtime.block_on(async {
         let store = crate::bench_seed::open_store(&config.database_url).await?;
-        let model = ModelVersion::new(engine.model_version());
+        let model = ModelVersion::new(engine.model().id);
         let seeded =
             crate::bench_seed::seed(&store, &model, args.gallery, 1, args.clients, 0x11AE).await?;
         let services = Services::start(store, engine, config.retention.clone()).await?;

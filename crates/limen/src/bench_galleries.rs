@@ -86,7 +86,7 @@ pub fn galleries(args: GalleriesBenchArgs) -> anyhow::Result<()> {
         runs.sort_by(|a, b| a.load_ms.total_cmp(&b.load_ms));
         let median = &runs[runs.len() / 2];
         let vectors = args.people * args.vectors_per_person;
-        let raw_mb = (vectors * limen_matcher::DIMENSIONS * 4) as f64 / 1e6;
+        let raw_mb = (vectors * limen_face::FaceModel::DEFAULT.dimensions * 4) as f64 / 1e6;
         anyhow::Ok(json!({
             "database": if url.starts_with("sqlite:") { "sqlite (scratch, in memory)" } else { "postgresql" },
             "people": args.people,
@@ -123,7 +123,7 @@ async fn seed_once(url: &str, args: &GalleriesBenchArgs) -> anyhow::Result<()> {
     {
         eprintln!("the database is seeded already: reusing it");
     } else {
-        let engine_model = ModelVersion::new(limen_face::DESCRIPTOR_MODEL_VERSION);
+        let engine_model = ModelVersion::new(limen_face::FaceModel::DEFAULT.id);
         let started = Instant::now();
         crate::bench_seed::seed(
             &store,
@@ -160,7 +160,10 @@ fn measure_in_child(url: &str, args: &GalleriesBenchArgs) -> anyhow::Result<Meas
 async fn measure(url: &str, args: &GalleriesBenchArgs) -> anyhow::Result<Measured> {
     let started = Instant::now();
     let models = args.models.dir();
-    let engine = tokio::task::spawn_blocking(move || FaceEngine::load(&models)).await??;
+    let engine = tokio::task::spawn_blocking(move || {
+        FaceEngine::load(&models, limen_face::FaceModel::DEFAULT)
+    })
+    .await??;
     let engine_ms = started.elapsed().as_secs_f64() * 1e3;
     let store = crate::bench_seed::open_store(url).await?;
     let rss_before_mb = memory("VmRSS")?;
@@ -173,18 +176,21 @@ async fn measure(url: &str, args: &GalleriesBenchArgs) -> anyhow::Result<Measure
     drop(services);
 
     // The reference: the same number of vectors into a gallery from memory.
-    let vectors = args.people * args.vectors_per_person;
     let mut rng = SplitMix64::new(0x5EED);
     let started = Instant::now();
-    let galleries = limen_matcher::Galleries::<OrgId, PersonId>::new("reference");
+    let galleries = limen_matcher::Galleries::<OrgId, PersonId>::new(
+        "reference",
+        limen_face::FaceModel::DEFAULT.dimensions,
+        limen_matcher::Scoring::HUBNESS,
+        limen_matcher::Calibration::UNCALIBRATED,
+    );
     let org = OrgId::generate();
-    for _ in 0..vectors {
-        let vector = crate::bench_seed::random_unit_vector(&mut rng);
-        let descriptor: limen_matcher::Descriptor = vector
-            .as_slice()
-            .try_into()
-            .context("a vector of the matcher's length")?;
-        galleries.upsert(&org, PersonId::generate(), "reference", &descriptor)?;
+    for _ in 0..args.people {
+        let set: Vec<Vec<f32>> = (0..args.vectors_per_person)
+            .map(|_| crate::bench_seed::random_unit_vector(&mut rng))
+            .collect();
+        let set: Vec<&[f32]> = set.iter().map(Vec::as_slice).collect();
+        galleries.enrol(&org, PersonId::generate(), "reference", &set)?;
     }
     let in_memory_build_ms = started.elapsed().as_secs_f64() * 1e3;
     Ok(Measured {

@@ -66,7 +66,7 @@ pub fn instances(args: InstancesBenchArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     let models = args.models.dir();
-    let engine = Arc::new(FaceEngine::load(&models)?);
+    let engine = Arc::new(FaceEngine::load(&models, limen_face::FaceModel::DEFAULT)?);
     let (propagation, tokens) = runtime.block_on(propagation(&args, engine))?;
     let dir = crate::bench_seed::scratch_dir("instances");
     std::fs::create_dir_all(&dir)?;
@@ -100,7 +100,7 @@ async fn propagation(
     engine: Arc<FaceEngine>,
 ) -> anyhow::Result<(serde_json::Value, Vec<String>)> {
     let store = crate::bench_seed::open_store(&args.database_url).await?;
-    let model = ModelVersion::new(engine.model_version());
+    let model = ModelVersion::new(engine.model().id);
     let seeded =
         crate::bench_seed::seed(&store, &model, args.people, 1, args.clients, 0x1257).await?;
     let mut instances = Vec::with_capacity(args.instances);

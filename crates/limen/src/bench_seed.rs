@@ -118,10 +118,11 @@ pub async fn open_store(database_url: &str) -> anyhow::Result<Store> {
     .with_context(|| format!("cannot open the benchmark database {database_url}"))
 }
 
-/// A random direction in descriptor space: about 1.4 from any face photo,
-/// so a frame searched against these is decided `unknown` after a full scan.
+/// A random direction in the default model's vector space: about 1.4 from
+/// any face photo, so a frame searched against these is decided `unknown`
+/// after a full scan.
 pub fn random_unit_vector(rng: &mut SplitMix64) -> Vec<f32> {
-    let mut vector: Vec<f32> = (0..limen_matcher::DIMENSIONS)
+    let mut vector: Vec<f32> = (0..limen_face::FaceModel::DEFAULT.dimensions)
         .map(|_| (rng.next_u64() >> 40) as f32 / (1u64 << 24) as f32 - 0.5)
         .collect();
     let norm = vector.iter().map(|v| v * v).sum::<f32>().sqrt();

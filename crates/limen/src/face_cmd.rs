@@ -30,6 +30,8 @@ pub struct EmbedArgs {
     list: Option<PathBuf>,
     #[command(flatten)]
     models: crate::ModelsArg,
+    #[command(flatten)]
+    version: crate::ModelVersionArg,
     files: Vec<PathBuf>,
 }
 
@@ -39,6 +41,8 @@ pub struct CompareArgs {
     b: PathBuf,
     #[command(flatten)]
     models: crate::ModelsArg,
+    #[command(flatten)]
+    version: crate::ModelVersionArg,
 }
 
 pub fn run(cmd: FaceCommand) -> anyhow::Result<()> {
@@ -106,7 +110,7 @@ fn embed(args: EmbedArgs) -> anyhow::Result<()> {
     if jobs.is_empty() {
         bail!("no images: name files or pass --list");
     }
-    let engine = FaceEngine::load(&args.models.dir())?;
+    let engine = FaceEngine::load(&args.models.dir(), args.version.get()?)?;
     let threads = args.threads.unwrap_or_else(crate::parallel::all_cores);
     let mut out = std::io::stdout().lock();
     crate::parallel::map_ordered(
@@ -146,6 +150,7 @@ fn embed_one(engine: &FaceEngine, job: &Job) -> Value {
 
 fn face_json(face: &Face) -> Value {
     let q = &face.quality;
+    let m = &q.measurements;
     json!({
         "box": [face.rect.left, face.rect.top, face.rect.right, face.rect.bottom],
         "landmarks5": face.landmarks.iter().map(|p| [p.x, p.y]).collect::<Vec<_>>(),
@@ -154,19 +159,19 @@ fn face_json(face: &Face) -> Value {
             "passed": q.passed,
             "issues": q.issues.iter().map(|i| i.code()).collect::<Vec<_>>(),
             "reasons": q.issues.iter().map(|i| i.to_string()).collect::<Vec<_>>(),
-            "inter_eye_px": q.inter_eye_px,
-            "sharpness": q.sharpness,
-            "brightness": q.brightness,
-            "contrast": q.contrast,
-            "yaw_deg": q.yaw_deg,
-            "roll_deg": q.roll_deg,
+            "inter_eye_px": m.inter_eye_px,
+            "sharpness": m.sharpness,
+            "brightness": m.brightness,
+            "contrast": m.contrast,
+            "yaw_deg": m.yaw_deg,
+            "roll_deg": m.roll_deg,
         },
         "embedding": face.descriptor.as_slice(),
     })
 }
 
 fn compare(args: CompareArgs) -> anyhow::Result<()> {
-    let engine = FaceEngine::load(&args.models.dir())?;
+    let engine = FaceEngine::load(&args.models.dir(), args.version.get()?)?;
     let largest = |path: &Path| -> anyhow::Result<Face> {
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         let image = limen_face::decode(&bytes).with_context(|| path.display().to_string())?;
@@ -178,7 +183,8 @@ fn compare(args: CompareArgs) -> anyhow::Result<()> {
     };
     let (a, b) = (largest(&args.a)?, largest(&args.b)?);
     let distance = a.descriptor.euclidean_distance(&b.descriptor);
-    let same = distance <= limen_face::SAME_PERSON_DISTANCE;
+    let limit = engine.model().same_person_distance;
+    let same = distance <= limit;
     println!(
         "distance {distance:.4}: {} (threshold {})",
         if same {
@@ -186,7 +192,7 @@ fn compare(args: CompareArgs) -> anyhow::Result<()> {
         } else {
             "different people"
         },
-        limen_face::SAME_PERSON_DISTANCE
+        limit
     );
     Ok(())
 }

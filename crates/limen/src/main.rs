@@ -14,6 +14,7 @@ mod eval_liveness;
 mod face_cmd;
 mod parallel;
 mod peak;
+mod progress;
 mod serve;
 
 use std::path::PathBuf;
@@ -62,6 +63,23 @@ enum Command {
 pub struct ModelsArg {
     #[arg(long = "models", env = "LIMEN_MODELS_DIR", value_name = "DIR")]
     models: Option<PathBuf>,
+}
+
+/// `--model-version`, shared by the commands that make vectors.
+#[derive(clap::Args)]
+pub struct ModelVersionArg {
+    /// The model version whose vectors to make: `dlib-resnet-v1` (dlib's
+    /// descriptor as the reference computes it) or `dlib-resnet-v1-mirrored`
+    /// (Limen's default: mirror-averaged, unit length).
+    #[arg(long = "model-version", default_value = limen_face::FaceModel::DEFAULT.id)]
+    model_version: String,
+}
+
+impl ModelVersionArg {
+    pub fn get(&self) -> anyhow::Result<limen_face::FaceModel> {
+        limen_face::FaceModel::by_id(&self.model_version)
+            .ok_or_else(|| anyhow::anyhow!("unknown model version {:?}", self.model_version))
+    }
 }
 
 impl ModelsArg {

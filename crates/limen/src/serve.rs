@@ -75,7 +75,7 @@ pub fn run(config_file: Option<PathBuf>) -> anyhow::Result<()> {
         let _only_instance = lock_sqlite_database(&config)?;
         let store = open_store(&config).await?;
         let models_dir = config.models_dir.clone();
-        let engine = tokio::task::spawn_blocking(move || FaceEngine::load(&models_dir))
+        let engine = tokio::task::spawn_blocking(move || FaceEngine::load(&models_dir, limen_face::FaceModel::DEFAULT))
             .await?
             .with_context(|| format!("cannot load the face models from {}", config.models_dir.display()))?;
         let mailer = Mailer::from_url(&config.mail_url, &config.mail_from)?;

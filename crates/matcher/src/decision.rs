@@ -3,54 +3,48 @@
 
 use std::fmt;
 
+use crate::scoring::SecurityLevel;
 use parking_lot::RawRwLock;
 use parking_lot::lock_api::ArcRwLockReadGuard;
 
-/// Thresholds on euclidean distances between dlib descriptors.
-///
-/// dlib's author reports 99.38% accuracy on LFW pairs (1:1) at a distance of
-/// 0.6. An entrance compares against a whole gallery (1:N), where the chance
-/// that *someone* falls under the threshold grows with the gallery, so the
-/// default is stricter.
-///
-/// ## Calibration
-/// `limen eval lfw` on lfw-dev, open-set protocol (a gallery of about 980
-/// people, probes of enrolled and of never-enrolled people): the distance
-/// at which a probe of someone not enrolled is matched to somebody for 0.1%
-/// of probes (false-positive identification rate, FPIR) is about 0.41; at
-/// FPIR 1% it is about 0.46. The default `max_distance` is 0.41: it targets
-/// **FPIR 0.1%** for a gallery of that size. Larger galleries raise the FPIR
-/// at a fixed threshold (more people to be near by chance); an operator with
-/// a much larger organisation should re-run the evaluation and lower it.
-///
-/// The margin rule (0.05) is kept as it was: it refuses a probe whose two
-/// nearest people are almost equally near, which an FPIR measured on the
-/// nearest person alone does not account for, at the price of a few
-/// genuine matches sent round again (the agent tries the next frame).
+/// An organisation's rule for when the nearest person is a match: close
+/// enough for its security level (the threshold comes from the gallery's
+/// calibration), and far enough ahead of the second-nearest.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DecisionRule {
-    /// The nearest person must be at most this far from the probe.
-    pub max_distance: f32,
-    /// The second-nearest person (always a different person: a gallery holds
-    /// one descriptor per person) must be at least this much farther away
-    /// than the nearest, so two similar people are not confused.
+    pub level: SecurityLevel,
+    /// The second-nearest person must be at least this much farther than the
+    /// nearest. On lfw-dev no stranger was ever refused by it alone and no
+    /// enrolled person was ever taken for another, so it costs almost
+    /// nothing; it stays as a guard against confusing two enrolled people
+    /// who look alike (twins), which LFW does not hold.
     pub min_margin: f32,
 }
 
 impl DecisionRule {
-    /// Targets FPIR 0.1% on lfw-dev (see the calibration above).
-    pub const DEFAULT_MAX_DISTANCE: f32 = 0.41;
-    /// Two nearest people closer than this to each other's distance: ambiguous.
-    pub const DEFAULT_MIN_MARGIN: f32 = 0.05;
+    pub const DEFAULT_MIN_MARGIN: f32 = 0.02;
+
+    pub fn new(level: SecurityLevel) -> Self {
+        DecisionRule {
+            level,
+            min_margin: Self::DEFAULT_MIN_MARGIN,
+        }
+    }
 
     /// Why `distance` (nearest) and `second_distance` (second-nearest,
-    /// infinite when nobody else is enrolled) are not a match, if they are not.
-    pub fn reject(&self, distance: f32, second_distance: f32) -> Option<UnknownReason> {
+    /// infinite when nobody else is enrolled) are not a match under
+    /// `threshold`, if they are not.
+    pub fn reject(
+        &self,
+        threshold: f32,
+        distance: f32,
+        second_distance: f32,
+    ) -> Option<UnknownReason> {
         // Accepting only on an explicit `Less`/`Equal` rejects NaN anywhere.
         use std::cmp::Ordering::Greater;
         let margin = second_distance - distance;
         if distance
-            .partial_cmp(&self.max_distance)
+            .partial_cmp(&threshold)
             .is_none_or(|o| o == Greater)
         {
             Some(UnknownReason::TooFar)
@@ -62,15 +56,6 @@ impl DecisionRule {
             Some(UnknownReason::Ambiguous)
         } else {
             None
-        }
-    }
-}
-
-impl Default for DecisionRule {
-    fn default() -> Self {
-        Self {
-            max_distance: Self::DEFAULT_MAX_DISTANCE,
-            min_margin: Self::DEFAULT_MIN_MARGIN,
         }
     }
 }
@@ -114,7 +99,7 @@ impl<P> Match<P> {
         &self.person
     }
 
-    /// Euclidean distance between the probe and the person's descriptor.
+    /// Normalised distance between the probe and the person's nearest vector.
     pub fn distance(&self) -> f32 {
         self.distance
     }
@@ -133,31 +118,52 @@ impl<P: fmt::Debug> fmt::Debug for Match<P> {
 mod tests {
     use super::*;
 
+    const THRESHOLD: f32 = 0.41;
+
+    fn rule() -> DecisionRule {
+        DecisionRule::new(SecurityLevel::High)
+    }
+
     #[test]
     fn accepts_close_and_unambiguous() {
-        let rule = DecisionRule::default();
-        assert_eq!(rule.reject(0.30, 0.80), None);
-        assert_eq!(rule.reject(0.30, f32::INFINITY), None);
+        assert_eq!(rule().reject(THRESHOLD, 0.30, 0.80), None);
+        assert_eq!(rule().reject(THRESHOLD, 0.30, f32::INFINITY), None);
     }
 
     #[test]
     fn rejects_beyond_threshold() {
-        let rule = DecisionRule::default();
-        assert_eq!(rule.reject(0.46, 0.90), Some(UnknownReason::TooFar));
-        assert_eq!(rule.reject(0.42, 0.90), Some(UnknownReason::TooFar));
-        assert_eq!(rule.reject(0.40, 0.90), None);
+        assert_eq!(
+            rule().reject(THRESHOLD, 0.46, 0.90),
+            Some(UnknownReason::TooFar)
+        );
+        assert_eq!(
+            rule().reject(THRESHOLD, 0.42, 0.90),
+            Some(UnknownReason::TooFar)
+        );
+        assert_eq!(rule().reject(THRESHOLD, 0.40, 0.90), None);
     }
 
     #[test]
     fn rejects_two_people_too_alike() {
-        let rule = DecisionRule::default();
-        assert_eq!(rule.reject(0.30, 0.34), Some(UnknownReason::Ambiguous));
+        assert_eq!(
+            rule().reject(THRESHOLD, 0.30, 0.31),
+            Some(UnknownReason::Ambiguous)
+        );
     }
 
     #[test]
     fn rejects_nan() {
-        let rule = DecisionRule::default();
-        assert_eq!(rule.reject(f32::NAN, 0.9), Some(UnknownReason::TooFar));
-        assert_eq!(rule.reject(0.1, f32::NAN), Some(UnknownReason::Ambiguous));
+        assert_eq!(
+            rule().reject(THRESHOLD, f32::NAN, 0.9),
+            Some(UnknownReason::TooFar)
+        );
+        assert_eq!(
+            rule().reject(THRESHOLD, 0.1, f32::NAN),
+            Some(UnknownReason::Ambiguous)
+        );
+        assert_eq!(
+            rule().reject(f32::NAN, 0.1, 0.9),
+            Some(UnknownReason::TooFar)
+        );
     }
 }

@@ -9,7 +9,7 @@ use parking_lot::RwLock;
 
 use crate::decision::{DecisionRule, Identification, Match, UnknownReason};
 use crate::gallery::Gallery;
-use crate::{Descriptor, MatcherError, check_finite};
+use crate::{Calibration, MAX_VECTORS_PER_PERSON, MatcherError, Scoring, check_vector};
 
 /// Every organisation's gallery for one model version. While two models run
 /// side by side during a transition, each has its own `Galleries`.
@@ -18,16 +18,21 @@ use crate::{Descriptor, MatcherError, check_finite};
 /// else about either.
 pub struct Galleries<O, P> {
     model_version: String,
+    dimensions: usize,
+    scoring: Scoring,
+    calibration: Calibration,
     by_organisation: RwLock<HashMap<O, Arc<RwLock<Gallery<P>>>>>,
 }
 
-/// The nearest enrolled person and the two smallest euclidean distances.
+/// The nearest enrolled person and the two smallest normalised distances.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Nearest<P> {
     pub person: P,
     pub distance: f32,
     /// Distance to the second-nearest person; `None` when only one is enrolled.
     pub second_distance: Option<f32>,
+    /// People in the gallery searched.
+    pub gallery_people: usize,
 }
 
 impl<O, P> fmt::Debug for Galleries<O, P> {
@@ -41,9 +46,20 @@ impl<O, P> fmt::Debug for Galleries<O, P> {
 }
 
 impl<O: Eq + Hash + Clone, P: Clone + Eq + Hash> Galleries<O, P> {
-    pub fn new(model_version: impl Into<String>) -> Self {
+    /// Galleries of `model_version`'s vectors of `dimensions` numbers,
+    /// normalised by `scoring` and decided by `calibration` (both that
+    /// version's).
+    pub fn new(
+        model_version: impl Into<String>,
+        dimensions: usize,
+        scoring: Scoring,
+        calibration: Calibration,
+    ) -> Self {
         Self {
             model_version: model_version.into(),
+            dimensions,
+            scoring,
+            calibration,
             by_organisation: RwLock::new(HashMap::new()),
         }
     }
@@ -52,31 +68,56 @@ impl<O: Eq + Hash + Clone, P: Clone + Eq + Hash> Galleries<O, P> {
         &self.model_version
     }
 
+    pub fn dimensions(&self) -> usize {
+        self.dimensions
+    }
+
+    pub fn scoring(&self) -> &Scoring {
+        &self.scoring
+    }
+
+    pub fn calibration(&self) -> &Calibration {
+        &self.calibration
+    }
+
     /// Number of people enrolled in `organisation`'s gallery.
     pub fn len(&self, organisation: &O) -> usize {
         self.gallery(organisation).map_or(0, |g| g.read().len())
     }
 
-    /// Enrols `person` in `organisation`'s gallery, or replaces their
-    /// descriptor (renewal). The descriptor is copied; the caller zeroises its own.
-    pub fn upsert(
+    /// Enrols `person` in `organisation`'s gallery with their vectors (1 to
+    /// [`MAX_VECTORS_PER_PERSON`]), or replaces the vectors they had
+    /// (re-enrolment, renewal). The vectors are copied; the caller zeroises
+    /// its own.
+    pub fn enrol(
         &self,
         organisation: &O,
         person: P,
         model_version: &str,
-        descriptor: &Descriptor,
+        vectors: &[&[f32]],
     ) -> Result<(), MatcherError> {
         self.check_model(model_version)?;
-        check_finite(descriptor)?;
+        if vectors.is_empty() || vectors.len() > MAX_VECTORS_PER_PERSON {
+            return Err(MatcherError::VectorCount(vectors.len()));
+        }
+        vectors
+            .iter()
+            .try_for_each(|v| check_vector(v, self.dimensions))?;
         let gallery = {
             let mut by_organisation = self.by_organisation.write();
             Arc::clone(
                 by_organisation
                     .entry(organisation.clone())
-                    .or_insert_with(|| Arc::new(RwLock::new(Gallery::new()))),
+                    .or_insert_with(|| {
+                        Arc::new(RwLock::new(Gallery::new(
+                            self.dimensions,
+                            self.scoring,
+                            self.calibration.vector_penalty,
+                        )))
+                    }),
             )
         };
-        gallery.write().upsert(person, descriptor);
+        gallery.write().enrol(person, vectors);
         Ok(())
     }
 
@@ -122,46 +163,52 @@ impl<O: Eq + Hash + Clone, P: Clone + Eq + Hash> Galleries<O, P> {
         &self,
         organisation: &O,
         model_version: &str,
-        probe: &Descriptor,
+        probe: &[f32],
     ) -> Result<Option<Nearest<P>>, MatcherError> {
         self.check_model(model_version)?;
-        check_finite(probe)?;
+        check_vector(probe, self.dimensions)?;
         let Some(gallery) = self.gallery(organisation) else {
             return Ok(None);
         };
         let gallery = gallery.read();
-        Ok(gallery.scan(probe).map(|scan| Nearest {
-            person: gallery.person(scan.best_index).0.clone(),
-            distance: scan.best.sqrt(),
-            second_distance: scan.second.is_finite().then(|| scan.second.sqrt()),
+        Ok(gallery.rank(probe).map(|ranking| Nearest {
+            person: gallery.person(ranking.best.0).0.clone(),
+            distance: ranking.best.1,
+            second_distance: ranking.second.map(|(_, d)| d),
+            gallery_people: gallery.len(),
         }))
     }
 
-    /// Searches `organisation`'s gallery and applies `rule`. A match holds
-    /// off the removal of its person until it is dropped: keep it until the
+    /// Searches `organisation`'s gallery with `probe`, the fused vector of
+    /// a passage of `frames` frames, and applies `rule`. A match holds off
+    /// the removal of its person until it is dropped: keep it until the
     /// access system has been told.
     pub fn identify(
         &self,
         organisation: &O,
         model_version: &str,
-        probe: &Descriptor,
+        probe: &[f32],
+        frames: usize,
         rule: &DecisionRule,
     ) -> Result<Identification<P>, MatcherError> {
         self.check_model(model_version)?;
-        check_finite(probe)?;
+        check_vector(probe, self.dimensions)?;
         let Some(gallery) = self.gallery(organisation) else {
             return Ok(Identification::Unknown(UnknownReason::EmptyGallery));
         };
         let gallery = gallery.read();
-        let Some(scan) = gallery.scan(probe) else {
+        let Some(ranking) = gallery.rank(probe) else {
             return Ok(Identification::Unknown(UnknownReason::EmptyGallery));
         };
-        let distance = scan.best.sqrt();
-        let second_distance = scan.second.sqrt();
-        if let Some(reason) = rule.reject(distance, second_distance) {
+        let (best, distance) = ranking.best;
+        let second_distance = ranking.second.map_or(f32::INFINITY, |(_, d)| d);
+        let threshold = self
+            .calibration
+            .threshold(rule.level, gallery.len(), frames);
+        if let Some(reason) = rule.reject(threshold, distance, second_distance) {
             return Ok(Identification::Unknown(reason));
         }
-        let (person, presence) = gallery.person(scan.best_index);
+        let (person, presence) = gallery.person(best);
         // Taken while the gallery is still read-locked, so a remover cannot
         // slip in between finding the person and holding off their removal.
         let lease = presence.read_arc();

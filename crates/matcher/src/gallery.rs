@@ -1,5 +1,6 @@
-//! One organisation's gallery for one model: person ids beside a contiguous
-//! row-major matrix of their descriptors.
+//! One organisation's gallery for one model: people, each with one or more
+//! vectors held as rows of a contiguous row-major matrix, and the rows'
+//! neighbourhoods.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -8,106 +9,257 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 use zeroize::Zeroize;
 
-use crate::distance::{self, Scan};
-use crate::{DIMENSIONS, Descriptor};
+use crate::distance::for_each_distance;
+use crate::neighbourhood::Neighbourhoods;
+use crate::{MAX_VECTORS_PER_PERSON, Scoring};
 
 /// Held for reading by every outstanding match of one enrolled person; the
 /// remover takes it for writing to wait for them.
 pub(crate) type Presence = Arc<RwLock<()>>;
 
+struct Enrolled<P> {
+    id: P,
+    presence: Presence,
+    cohort_slot: Option<u16>,
+    /// Order of first enrolment: the cohort takes people in this order.
+    sequence: u64,
+}
+
 pub(crate) struct Gallery<P> {
-    people: Vec<P>,
-    presences: Vec<Presence>,
-    row_of: HashMap<P, usize>,
+    people: Vec<Enrolled<P>>,
+    index_of: HashMap<P, usize>,
     rows: Rows,
+    /// The index in `people` of each row's person.
+    row_owner: Vec<usize>,
+    neighbourhoods: Neighbourhoods,
+    /// Added to the distance of a person with v vectors (index v − 1).
+    vector_penalty: [f32; MAX_VECTORS_PER_PERSON],
+    /// Per row, what is added to its distances: its person's penalty less
+    /// its neighbourhood shift.
+    offsets: Vec<f32>,
+    enrolments: u64,
+}
+
+/// The nearest and second-nearest people for a probe, by normalised
+/// distance, as indices into the gallery.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Ranking {
+    pub best: (usize, f32),
+    /// `None` when only one person is enrolled.
+    pub second: Option<(usize, f32)>,
 }
 
 impl<P: Clone + Eq + Hash> Gallery<P> {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(
+        dimensions: usize,
+        scoring: Scoring,
+        vector_penalty: [f32; MAX_VECTORS_PER_PERSON],
+    ) -> Self {
         Self {
             people: Vec::new(),
-            presences: Vec::new(),
-            row_of: HashMap::new(),
-            rows: Rows::default(),
+            index_of: HashMap::new(),
+            rows: Rows::new(dimensions),
+            row_owner: Vec::new(),
+            neighbourhoods: Neighbourhoods::new(dimensions, scoring),
+            vector_penalty,
+            offsets: Vec::new(),
+            enrolments: 0,
         }
     }
 
+    /// Number of people enrolled.
     pub(crate) fn len(&self) -> usize {
         self.people.len()
     }
 
-    /// Enrols `person`, or replaces their descriptor (renewal).
-    pub(crate) fn upsert(&mut self, person: P, descriptor: &Descriptor) {
-        match self.row_of.get(&person) {
-            Some(&row) => self.rows.overwrite(row, descriptor),
-            None => {
-                self.row_of.insert(person.clone(), self.people.len());
-                self.people.push(person);
-                self.presences.push(Arc::new(RwLock::new(())));
-                self.rows.push(descriptor);
+    /// Enrols `person` with `vectors`, or replaces their vectors (renewal,
+    /// re-enrolment). `vectors` must not be empty.
+    pub(crate) fn enrol(&mut self, person: P, vectors: &[&[f32]]) {
+        let index = match self.index_of.get(&person) {
+            Some(&index) => {
+                self.detach(index);
+                index
             }
+            None => {
+                self.enrolments += 1;
+                self.people.push(Enrolled {
+                    id: person.clone(),
+                    presence: Arc::new(RwLock::new(())),
+                    cohort_slot: None,
+                    sequence: self.enrolments,
+                });
+                self.index_of.insert(person, self.people.len() - 1);
+                self.people.len() - 1
+            }
+        };
+        for vector in vectors {
+            self.rows.push(vector);
+            self.row_owner.push(index);
+            self.neighbourhoods.push_row(vector, index);
         }
+        if !self.neighbourhoods.cohort_is_full() {
+            self.join_cohort(index);
+        }
+        self.refresh_offsets();
     }
 
     /// Takes `person` out; the returned presence lets the caller wait for
     /// matches already handed out.
     pub(crate) fn remove(&mut self, person: &P) -> Option<Presence> {
-        let row = self.row_of.remove(person)?;
-        self.people.swap_remove(row);
-        let presence = self.presences.swap_remove(row);
-        self.rows.swap_remove(row);
-        if let Some(moved) = self.people.get(row) {
-            self.row_of.insert(moved.clone(), row);
+        let index = self.index_of.remove(person)?;
+        self.detach(index);
+        let removed = self.people.swap_remove(index);
+        if let Some(moved) = self.people.get(index) {
+            let from = self.people.len();
+            self.index_of.insert(moved.id.clone(), index);
+            for owner in &mut self.row_owner {
+                if *owner == from {
+                    *owner = index;
+                }
+            }
+            self.neighbourhoods.renumber(from, index);
         }
-        Some(presence)
+        // The person waiting longest outside the cohort takes the free place.
+        if !self.neighbourhoods.cohort_is_full()
+            && let Some(waiting) = (0..self.people.len())
+                .filter(|&i| self.people[i].cohort_slot.is_none())
+                .min_by_key(|&i| self.people[i].sequence)
+        {
+            self.join_cohort(waiting);
+        }
+        self.refresh_offsets();
+        Some(removed.presence)
+    }
+
+    fn refresh_offsets(&mut self) {
+        self.neighbourhoods.refresh_shifts();
+        let mut vectors = vec![0usize; self.people.len()];
+        for &owner in &self.row_owner {
+            vectors[owner] += 1;
+        }
+        let penalty = |v: usize| self.vector_penalty[v.clamp(1, MAX_VECTORS_PER_PERSON) - 1];
+        self.offsets = self
+            .row_owner
+            .iter()
+            .zip(self.neighbourhoods.shifts())
+            .map(|(&owner, shift)| penalty(vectors[owner]) - shift)
+            .collect();
     }
 
     /// Empties the gallery, returning every presence to wait for.
     pub(crate) fn clear(&mut self) -> Vec<Presence> {
-        self.people.clear();
-        self.row_of.clear();
+        self.index_of.clear();
         self.rows.clear();
-        std::mem::take(&mut self.presences)
+        self.row_owner.clear();
+        self.neighbourhoods.clear();
+        self.offsets.clear();
+        self.people.drain(..).map(|p| p.presence).collect()
     }
 
-    pub(crate) fn scan(&self, probe: &Descriptor) -> Option<Scan> {
-        distance::scan(&self.rows.values, probe)
+    /// The person's rows and cohort place go; the person's record stays.
+    fn detach(&mut self, index: usize) {
+        if let Some(slot) = self.people[index].cohort_slot.take() {
+            // Lists are remeasured without this person's rows, which go first.
+            self.remove_rows_of(index);
+            self.neighbourhoods
+                .leave(slot, &self.rows.values, &self.row_owner);
+        } else {
+            self.remove_rows_of(index);
+        }
     }
 
-    pub(crate) fn person(&self, row: usize) -> (&P, &Presence) {
-        (&self.people[row], &self.presences[row])
+    fn remove_rows_of(&mut self, index: usize) {
+        // From the last row down, so a row moved into a hole is never one
+        // still to be removed.
+        for row in (0..self.row_owner.len()).rev() {
+            if self.row_owner[row] == index {
+                self.rows.swap_remove(row);
+                self.row_owner.swap_remove(row);
+                self.neighbourhoods.swap_remove_row(row);
+            }
+        }
+    }
+
+    fn join_cohort(&mut self, index: usize) {
+        let Some(anchor) = self.row_owner.iter().position(|&o| o == index) else {
+            return;
+        };
+        let slot = self
+            .neighbourhoods
+            .join(index, anchor, &self.rows.values, &self.row_owner);
+        self.people[index].cohort_slot = Some(slot);
+    }
+
+    /// The two nearest people by normalised distance (a person's distance
+    /// is that of their nearest vector); `None` when the gallery is empty.
+    pub(crate) fn rank(&self, probe: &[f32]) -> Option<Ranking> {
+        let offsets = &self.offsets;
+        let mut best: Option<(usize, f32)> = None;
+        let mut second: Option<(usize, f32)> = None;
+        for_each_distance(&self.rows.values, probe, |row, squared| {
+            let candidate = (self.row_owner[row], squared.sqrt() + offsets[row]);
+            match best {
+                None => best = Some(candidate),
+                Some(current) if current.0 == candidate.0 => {
+                    if candidate.1 < current.1 {
+                        best = Some(candidate);
+                    }
+                }
+                // A new best person: everyone else, the second included, is
+                // at least as far as the previous best.
+                Some(current) if candidate.1 < current.1 => {
+                    second = Some(current);
+                    best = Some(candidate);
+                }
+                Some(_) => {
+                    if second.is_none_or(|(_, distance)| candidate.1 < distance) {
+                        second = Some(candidate);
+                    }
+                }
+            }
+        });
+        best.map(|best| Ranking { best, second })
+    }
+
+    pub(crate) fn person(&self, index: usize) -> (&P, &Presence) {
+        let entry = &self.people[index];
+        (&entry.id, &entry.presence)
     }
 }
 
-/// Descriptors row after row. Every buffer that held a descriptor is zeroed
-/// before it is released, including the old buffer when it grows (a plain
-/// `Vec` would free it with the descriptors still in it).
-#[derive(Default)]
+/// Vectors row after row. Every buffer that held a vector is zeroed before
+/// it is released, including the old buffer when it grows (a plain `Vec`
+/// would free it with the vectors still in it).
 struct Rows {
+    dimensions: usize,
     values: Vec<f32>,
 }
 
 impl Rows {
-    fn push(&mut self, descriptor: &Descriptor) {
-        if self.values.capacity() - self.values.len() < DIMENSIONS {
-            let wanted = (self.values.capacity() * 2).max(self.values.len() + DIMENSIONS * 64);
+    fn new(dimensions: usize) -> Self {
+        Rows {
+            dimensions,
+            values: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, vector: &[f32]) {
+        let dimensions = self.dimensions;
+        if self.values.capacity() - self.values.len() < dimensions {
+            let wanted = (self.values.capacity() * 2).max(self.values.len() + dimensions * 64);
             let mut grown = Vec::with_capacity(wanted);
             grown.extend_from_slice(&self.values);
             self.values.zeroize();
             self.values = grown;
         }
-        self.values.extend_from_slice(descriptor);
-    }
-
-    fn overwrite(&mut self, row: usize, descriptor: &Descriptor) {
-        self.values[row * DIMENSIONS..(row + 1) * DIMENSIONS].copy_from_slice(descriptor);
+        self.values.extend_from_slice(vector);
     }
 
     /// Moves the last row into `row` and zeroes the vacated last row.
     fn swap_remove(&mut self, row: usize) {
-        let last = self.values.len() - DIMENSIONS;
-        if row * DIMENSIONS != last {
-            self.values.copy_within(last.., row * DIMENSIONS);
+        let last = self.values.len() - self.dimensions;
+        if row * self.dimensions != last {
+            self.values.copy_within(last.., row * self.dimensions);
         }
         self.values[last..].zeroize();
         self.values.truncate(last);
@@ -122,56 +274,5 @@ impl Rows {
 impl Drop for Rows {
     fn drop(&mut self) {
         self.values.zeroize();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn descriptor(value: f32) -> Descriptor {
-        [value; DIMENSIONS]
-    }
-
-    #[test]
-    fn swap_remove_keeps_ids_and_rows_aligned() {
-        let mut gallery = Gallery::new();
-        for person in 0..5u32 {
-            gallery.upsert(person, &descriptor(person as f32));
-        }
-        assert!(gallery.remove(&1).is_some());
-        assert!(gallery.remove(&1).is_none());
-        assert_eq!(gallery.len(), 4);
-        // Person 4's row moved into the hole; searching for it finds person 4.
-        let scan = gallery.scan(&descriptor(4.0)).expect("non-empty");
-        assert_eq!(*gallery.person(scan.best_index).0, 4);
-        assert_eq!(scan.best, 0.0);
-        // Nobody is left at 1.0: the nearest are 0 and 2, each 1.0 away per component.
-        let scan = gallery.scan(&descriptor(1.0)).expect("non-empty");
-        assert_eq!(scan.best, DIMENSIONS as f32);
-        assert_eq!(scan.second, DIMENSIONS as f32);
-    }
-
-    #[test]
-    fn upsert_of_an_enrolled_person_replaces_their_row() {
-        let mut gallery = Gallery::new();
-        gallery.upsert(7u32, &descriptor(1.0));
-        gallery.upsert(7u32, &descriptor(2.0));
-        assert_eq!(gallery.len(), 1);
-        assert_eq!(gallery.scan(&descriptor(2.0)).map(|s| s.best), Some(0.0));
-    }
-
-    #[test]
-    fn removed_and_spare_memory_is_zeroed() {
-        let mut rows = Rows::default();
-        rows.push(&descriptor(1.0));
-        rows.push(&descriptor(2.0));
-        rows.swap_remove(0);
-        assert_eq!(rows.values, descriptor(2.0));
-        // The vacated row, now past the length, holds zeros.
-        // SAFETY: reads within the allocation's capacity, as f32 (any bits are valid).
-        let vacated =
-            unsafe { std::slice::from_raw_parts(rows.values.as_ptr().add(DIMENSIONS), DIMENSIONS) };
-        assert!(vacated.iter().all(|&v| v == 0.0));
     }
 }

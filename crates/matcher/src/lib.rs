@@ -14,24 +14,31 @@
 //! system, so a withdrawal that has returned can never be followed by a
 //! report of that person, not even from a request already in flight.
 //!
-//! Search is exact: every descriptor is compared, from one contiguous
-//! row-major matrix per gallery. To measure it against a plain scalar loop
-//! and one core's memory bandwidth:
-//! `limen bench matcher` (release build).
+//! A person holds up to [`MAX_VECTORS_PER_PERSON`] vectors (several poses
+//! from one enrolment); their distance to a probe is that of their nearest
+//! vector. Distances are normalised by each vector's neighbourhood and
+//! decided against thresholds calibrated per security level and gallery
+//! size ([`scoring`]).
+//!
+//! Search is exact: every vector is compared, from one contiguous row-major
+//! matrix per gallery. To measure it against a plain scalar loop and one
+//! core's memory bandwidth: `limen bench matcher` (release build).
 
+mod calibrations;
 mod decision;
 mod distance;
 mod galleries;
 mod gallery;
+mod neighbourhood;
+pub mod scoring;
 
+pub use calibrations::calibration_for;
 pub use decision::{DecisionRule, Identification, Match, UnknownReason};
 pub use galleries::{Galleries, Nearest};
+pub use scoring::{Calibration, FUSED_FRAME_CLASSES, Scoring, SecurityLevel};
 
-/// Number of components of a facial descriptor (dlib's ResNet model).
-pub const DIMENSIONS: usize = 128;
-
-/// One facial descriptor as produced by the face engine.
-pub type Descriptor = [f32; DIMENSIONS];
+/// The most vectors one person holds (one enrolment of up to five frames).
+pub const MAX_VECTORS_PER_PERSON: usize = 5;
 
 /// What the matcher refuses.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -43,10 +50,21 @@ pub enum MatcherError {
     /// NaN or infinite components make every comparison false.
     #[error("descriptor has a component that is not a finite number")]
     NonFiniteDescriptor,
+    #[error("a person holds 1 to {MAX_VECTORS_PER_PERSON} vectors, not {0}")]
+    VectorCount(usize),
+    /// The model's vectors have another length.
+    #[error("a vector of {given} numbers, the model's have {expected}")]
+    Dimensions { expected: usize, given: usize },
 }
 
-fn check_finite(descriptor: &Descriptor) -> Result<(), MatcherError> {
-    if descriptor.iter().all(|c| c.is_finite()) {
+/// A vector the gallery can hold: the model's length, finite numbers.
+fn check_vector(vector: &[f32], dimensions: usize) -> Result<(), MatcherError> {
+    if vector.len() != dimensions {
+        Err(MatcherError::Dimensions {
+            expected: dimensions,
+            given: vector.len(),
+        })
+    } else if vector.iter().all(|c| c.is_finite()) {
         Ok(())
     } else {
         Err(MatcherError::NonFiniteDescriptor)

@@ -107,6 +107,11 @@ async fn enrol(state: &AppState, person: &Person, frames: Frames) -> Result<Valu
         "enrolled": true,
         "model_version": enrolled.model_version,
         "vectors": enrolled.vectors,
+        "set_aside": enrolled.set_aside.iter().map(|aside| json!({
+            "frame": aside.frame,
+            "code": aside.problem.code,
+            "advice": aside.problem.advice,
+        })).collect::<Vec<_>>(),
     }))
 }
 

@@ -84,7 +84,10 @@ impl From<ServiceError> for ApiError {
                 tracing::error!(error = %other, "storage failure");
                 return ApiError::internal();
             }
-            ServiceError::Internal => return ApiError::internal(),
+            ServiceError::Uncalibrated(_) | ServiceError::Internal => {
+                tracing::error!(error = %e, "internal failure");
+                return ApiError::internal();
+            }
         };
         ApiError::new(status, e.to_string())
     }

@@ -11,11 +11,20 @@ use crate::error::ServiceError;
 /// An uploaded image, wiped from memory when dropped.
 pub type Frame = Zeroizing<Vec<u8>>;
 
-/// What an enrolment stored.
+/// What an enrolment stored, and which frames it left out.
 #[derive(Debug, Clone)]
 pub struct Enrolled {
     pub model_version: ModelVersion,
     pub vectors: usize,
+    pub set_aside: Vec<SetAsideFrame>,
+}
+
+/// A frame of the sitting that gave no vector.
+#[derive(Debug, Clone)]
+pub struct SetAsideFrame {
+    /// 1-based, in the order sent.
+    pub frame: usize,
+    pub problem: FrameProblem,
 }
 
 /// What is wrong with one frame for enrolment, as the webcam page guides.
@@ -37,8 +46,9 @@ impl Services {
             .any(|c| c.is_active()))
     }
 
-    /// Makes the person's vectors from the frames of one sitting and
-    /// replaces their set with them (enrolment and renewal alike).
+    /// Makes the person's vectors from the frames of one sitting (one per
+    /// usable frame that agrees with the others) and replaces their set
+    /// with them (enrolment and renewal alike).
     pub async fn enrol(
         &self,
         person: &Person,
@@ -50,26 +60,46 @@ impl Services {
             return Err(ServiceError::NoConsent);
         }
         let engine = self.engine.clone();
-        let descriptor = tokio::task::spawn_blocking(move || {
+        let enrolment = tokio::task::spawn_blocking(move || {
             let views: Vec<&[u8]> = frames.iter().map(|f| f.as_slice()).collect();
-            engine.enrolment_descriptor(&views)
+            engine.enrol(&views)
             // `frames` is dropped here, wiping the image bytes.
         })
         .await??;
-        let vector = FaceVector::from_slice(descriptor.as_slice()).map_err(|e| {
-            tracing::error!(error = %e, "the engine made an unusable vector");
-            ServiceError::Internal
-        })?;
+        let vectors = enrolment
+            .faces
+            .iter()
+            .map(|face| FaceVector::from_slice(face.vector.as_slice()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| {
+                tracing::error!(error = %e, "the engine made an unusable vector");
+                ServiceError::Internal
+            })?;
         let model_version = self.galleries.model().clone();
         self.store()
-            .replace_vectors(person, &model_version, &[vector])
+            .replace_vectors(person, &model_version, &vectors)
             .await?;
         self.galleries.follow_own_change().await;
-        self.audit_employee(person, "vector.enrolled", &format!("model {model_version}"))
-            .await;
+        self.audit_employee(
+            person,
+            "vector.enrolled",
+            &format!("model {model_version}, {} vectors", vectors.len()),
+        )
+        .await;
         Ok(Enrolled {
             model_version,
-            vectors: 1,
+            vectors: vectors.len(),
+            set_aside: enrolment
+                .set_aside
+                .iter()
+                .map(|aside| SetAsideFrame {
+                    frame: aside.frame,
+                    problem: FrameProblem {
+                        code: aside.problem.code(),
+                        advice: aside.problem.to_string(),
+                    },
+                })
+                .collect(),
         })
     }
 

@@ -50,6 +50,9 @@ pub enum ServiceError {
         "the import was refused and nothing was changed; correct the rows listed and send it again"
     )]
     ImportRefused(Vec<RowError>),
+    /// The engine's model has no measured thresholds in this build.
+    #[error("model version {0} has no calibration in this build: it cannot decide who is who")]
+    Uncalibrated(String),
     #[error("storage failure: {0}")]
     Store(StoreError),
     /// A worker thread failed (a bug); the details are in the log.

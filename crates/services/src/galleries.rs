@@ -17,8 +17,9 @@
 //! a lost announcement or a dropped connection cannot leave a withdrawn
 //! face matchable, and when the head cannot be read the frame is refused.
 //!
-//! One model at a time: the engine's. A model transition (issue 10) would
-//! keep a second `Galleries` of the incoming model beside this one.
+//! One model at a time: the engine's, with its calibration. A model
+//! transition (issue 10) would keep a second `Galleries` of the incoming
+//! model beside this one.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -26,7 +27,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use limen_domain::{FaceVector, ModelVersion, OrgId, PersonId};
-use limen_matcher::{DIMENSIONS, DecisionRule, Descriptor, Identification};
+use limen_matcher::{Calibration, DecisionRule, Identification, Scoring};
 use limen_store::{Store, StoreError};
 use zeroize::Zeroizing;
 
@@ -48,7 +49,7 @@ const RELISTEN_AFTER: Duration = Duration::from_secs(1);
 
 pub(crate) struct Galleries {
     store: Store,
-    model: ModelVersion,
+    model: GalleryModel,
     /// Replaced whole only when the changes an instance missed are no
     /// longer in the store (it lagged past their retention).
     current: RwLock<Arc<OrgGalleries>>,
@@ -60,7 +61,7 @@ pub(crate) struct Galleries {
 
 impl Galleries {
     /// Every consenting person's vectors of `model`, decrypted.
-    pub(crate) async fn load(store: Store, model: ModelVersion) -> Result<Galleries, StoreError> {
+    pub(crate) async fn load(store: Store, model: GalleryModel) -> Result<Galleries, StoreError> {
         // The head first: whatever commits while loading is applied again.
         let head = store.face_change_head().await?;
         let galleries = fill(&store, &model).await?;
@@ -74,7 +75,7 @@ impl Galleries {
     }
 
     pub(crate) fn model(&self) -> &ModelVersion {
-        &self.model
+        &self.model.version
     }
 
     fn current(&self) -> Arc<OrgGalleries> {
@@ -157,12 +158,15 @@ impl Galleries {
             tracing::info!(org = %dropped, people, "organisation deleted: its gallery is dropped");
             return Ok(());
         };
-        let set = self.store.gallery_set(&org, &person, &self.model).await?;
+        let set = self
+            .store
+            .gallery_set(&org, &person, &self.model.version)
+            .await?;
         if set.is_empty() {
             spawn_blocking(move || galleries.remove(&org, &person)).await;
             return Ok(());
         }
-        upsert(&galleries, &self.model, org, person, &set)
+        enrol(&galleries, &self.model.version, org, person, &set)
     }
 
     /// Loads every gallery afresh and puts it in place of the old one.
@@ -181,13 +185,14 @@ impl Galleries {
         Ok(())
     }
 
-    /// Searches `org`'s gallery for `probe`, once every change up to the
-    /// database's head is applied. A match holds off its person's removal
-    /// until it is dropped.
+    /// Searches `org`'s gallery for `probe` (the fused vector of a passage
+    /// of `frames` frames), once every change up to the database's head is
+    /// applied. A match holds off its person's removal until it is dropped.
     pub(crate) async fn identify(
         &self,
         org: &OrgId,
-        probe: BoxedDescriptor,
+        probe: Zeroizing<Vec<f32>>,
+        frames: usize,
         rule: DecisionRule,
     ) -> Result<Identification<PersonId>, ServiceError> {
         match tokio::time::timeout(CURRENT_WITHIN, self.ensure_current()).await {
@@ -203,9 +208,9 @@ impl Galleries {
         }
         let galleries = self.current();
         let org = org.clone();
-        let model = self.model.clone();
+        let model = self.model.version.clone();
         let found = tokio::task::spawn_blocking(move || {
-            galleries.identify(&org, model.as_str(), &probe, &rule)
+            galleries.identify(&org, model.as_str(), &probe, frames, &rule)
         })
         .await?;
         // The probe came from the engine of this very model, finite.
@@ -267,46 +272,50 @@ impl Galleries {
     }
 }
 
-async fn fill(store: &Store, model: &ModelVersion) -> Result<OrgGalleries, StoreError> {
-    let galleries = OrgGalleries::new(model.as_str());
+/// What the galleries need to know of the engine's model: its stored tag,
+/// its vectors' length and how its distances are decided.
+pub(crate) struct GalleryModel {
+    pub version: ModelVersion,
+    pub dimensions: usize,
+    pub calibration: Calibration,
+}
+
+async fn fill(store: &Store, model: &GalleryModel) -> Result<OrgGalleries, StoreError> {
+    let galleries = OrgGalleries::new(
+        model.version.as_str(),
+        model.dimensions,
+        Scoring::HUBNESS,
+        model.calibration.clone(),
+    );
     store
-        .gallery_sets(model, |set| {
-            upsert(&galleries, model, set.org_id, set.person_id, &set.vectors)
+        .gallery_sets(&model.version, |set| {
+            enrol(
+                &galleries,
+                &model.version,
+                set.org_id,
+                set.person_id,
+                &set.vectors,
+            )
         })
         .await?;
     Ok(galleries)
 }
 
-fn upsert(
+/// Puts a person's stored set in the gallery, in place of what it held.
+fn enrol(
     galleries: &OrgGalleries,
     model: &ModelVersion,
     org: OrgId,
     person: PersonId,
     set: &[FaceVector],
 ) -> Result<(), StoreError> {
-    // Enrolment keeps one vector (the mean of its frames) until the
-    // matcher holds a set per person.
-    let Some(descriptor) = set.first().and_then(|v| descriptor(v.as_slice())) else {
-        return Err(StoreError::Corrupt("vector length"));
-    };
+    let vectors: Vec<&[f32]> = set.iter().map(FaceVector::as_slice).collect();
     galleries
-        .upsert(&org, person, model.as_str(), &descriptor)
-        .map_err(|_| StoreError::Corrupt("vector values"))
-}
-
-/// A descriptor kept on the heap (it is passed between threads) and wiped
-/// there when dropped.
-pub(crate) type BoxedDescriptor = Box<Zeroizing<Descriptor>>;
-
-/// A vector as the matcher's fixed-size descriptor; `None` when it has
-/// another length than the matcher's.
-pub(crate) fn descriptor(values: &[f32]) -> Option<BoxedDescriptor> {
-    let mut boxed = Box::new(Zeroizing::new([0.0; DIMENSIONS]));
-    if values.len() != DIMENSIONS {
-        return None;
-    }
-    boxed.copy_from_slice(values);
-    Some(boxed)
+        .enrol(&org, person, model.as_str(), &vectors)
+        .map_err(|e| {
+            tracing::error!(error = %e, "a stored vector set was refused by the gallery");
+            StoreError::Corrupt("vector set")
+        })
 }
 
 /// Runs a gallery removal off the async threads. A panic in the matcher

@@ -66,11 +66,11 @@ use std::sync::Arc;
 
 use limen_domain::{Actor, ModelVersion, OrgId};
 use limen_face::FaceEngine;
-use limen_matcher::DecisionRule;
+use limen_matcher::{DecisionRule, SecurityLevel, calibration_for};
 use limen_store::Store;
 
 pub use accounts::Session;
-pub use enrolment::{Enrolled, Frame, FrameProblem};
+pub use enrolment::{Enrolled, Frame, FrameProblem, SetAsideFrame};
 pub use error::ServiceError;
 pub use operator::{AdminToken, Operator};
 pub use overview::{
@@ -81,7 +81,7 @@ pub use people::Invitation;
 pub use recognition::{Recognised, Recognition};
 pub use retention::Retention;
 
-use crate::galleries::Galleries;
+use crate::galleries::{Galleries, GalleryModel};
 
 /// The services of one running instance.
 pub struct Services {
@@ -103,7 +103,14 @@ impl Services {
         engine: Arc<FaceEngine>,
         retention: Retention,
     ) -> Result<Services, ServiceError> {
-        let model = ModelVersion::new(engine.model_version());
+        let face_model = engine.model();
+        let calibration = calibration_for(face_model.id)
+            .ok_or_else(|| ServiceError::Uncalibrated(face_model.id.to_owned()))?;
+        let model = GalleryModel {
+            version: ModelVersion::new(face_model.id),
+            dimensions: face_model.dimensions,
+            calibration: calibration.clone(),
+        };
         let galleries = Arc::new(Galleries::load(store.clone(), model).await?);
         let follower = tokio::spawn(galleries.clone().follow());
         Ok(Services {
@@ -111,7 +118,7 @@ impl Services {
             engine,
             galleries,
             retention,
-            decision_rule: DecisionRule::default(),
+            decision_rule: DecisionRule::new(SecurityLevel::default()),
             follower,
         })
     }

@@ -3,12 +3,13 @@
 //! told whom it saw (if anyone). The frame and its vector stay in memory.
 
 use limen_domain::{OrgId, PersonId};
+use limen_face::EntranceFrame;
 use limen_matcher::{Identification, Match};
+use zeroize::Zeroizing;
 
 use crate::Services;
 use crate::enrolment::Frame;
 use crate::error::ServiceError;
-use crate::galleries::{BoxedDescriptor, descriptor};
 
 /// What a frame shows, as far as the organisation's gallery can tell.
 pub enum Recognition {
@@ -34,7 +35,7 @@ impl Recognised {
 enum Probe {
     NoFace,
     PoorQuality,
-    Face(BoxedDescriptor),
+    Face(Zeroizing<Vec<f32>>),
 }
 
 impl Services {
@@ -43,14 +44,14 @@ impl Services {
         let probe = tokio::task::spawn_blocking(move || {
             // `frame` is moved in and dropped (wiped) here whatever
             // happens; the engine wipes the decoded pixels itself.
-            let faces = engine.analyze(&frame)?;
+            let read = engine.entrance_frame(&frame)?;
             drop(frame);
-            // `faces` (with their descriptors) are wiped on drop.
-            Ok::<_, limen_face::FaceError>(match faces.iter().max_by_key(|f| f.rect.area()) {
-                None => Probe::NoFace,
-                Some(face) if !face.quality.passed => Probe::PoorQuality,
-                Some(face) => {
-                    descriptor(face.descriptor.as_slice()).map_or(Probe::NoFace, Probe::Face)
+            // The face (with its descriptor) is wiped on drop.
+            Ok::<_, limen_face::FaceError>(match read {
+                EntranceFrame::NoFace => Probe::NoFace,
+                EntranceFrame::PoorQuality(_) => Probe::PoorQuality,
+                EntranceFrame::Face(face) => {
+                    Probe::Face(Zeroizing::new(face.descriptor.as_slice().to_vec()))
                 }
             })
         })
@@ -63,7 +64,7 @@ impl Services {
         Ok(
             match self
                 .galleries
-                .identify(org, probe, self.decision_rule)
+                .identify(org, probe, 1, self.decision_rule)
                 .await?
             {
                 Identification::Unknown(_) => Recognition::Unknown,

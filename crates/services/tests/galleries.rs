@@ -14,7 +14,10 @@ use limen_store::{MasterKey, Store};
 
 fn engine() -> Arc<FaceEngine> {
     let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models");
-    Arc::new(FaceEngine::load(&models).expect("the models in the repository"))
+    Arc::new(
+        FaceEngine::load(&models, limen_face::FaceModel::DEFAULT)
+            .expect("the models in the repository"),
+    )
 }
 
 async fn open(url: &str) -> Store {
@@ -42,7 +45,7 @@ async fn one_enrolled_person(
         .await
         .expect("import")
         .expect("accepted");
-    let model = limen_domain::ModelVersion::new(engine.model_version());
+    let model = limen_domain::ModelVersion::new(engine.model().id);
     let ann = store
         .people(&org, &model)
         .await

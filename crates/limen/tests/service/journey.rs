@@ -256,7 +256,9 @@ fn journey(backend: Backend) {
         .expect("model version")
         .to_owned();
     assert_eq!(status_of(&server, &admin, &person), "enrolled");
-    assert_eq!(vector_rows(&server), 1);
+    // One vector per photo of the sitting: the set the gallery matches.
+    assert_eq!(enrolled.json()["vectors"], 3, "{}", enrolled.body);
+    assert_eq!(vector_rows(&server), 3);
 
     // P1: no trace of the images on disk, in the temporary directory or in the database.
     for file in files_under(&server.data_dir)
@@ -312,8 +314,8 @@ fn journey(backend: Backend) {
     assert!(export["consents"][0]["given_at"].as_i64().is_some());
     assert_eq!(
         export["face_vectors"].as_array().map(Vec::len),
-        Some(1),
-        "one sitting, one vector"
+        Some(3),
+        "one sitting of three photos, three vectors"
     );
     assert_eq!(
         export["face_vectors"][0]["model_version"],

@@ -1,0 +1,17 @@
+//! The thresholds of each model version Limen runs, measured on lfw-dev.
+//! Each file is printed by `limen eval calibrate` (which says how) and is
+//! not edited by hand.
+
+mod dlib_resnet_v1;
+mod dlib_resnet_v1_mirrored;
+
+use crate::Calibration;
+
+/// The calibration of a model version, by its id.
+pub fn calibration_for(model_version: &str) -> Option<&'static Calibration> {
+    match model_version {
+        "dlib-resnet-v1" => Some(&dlib_resnet_v1::CALIBRATION),
+        "dlib-resnet-v1-mirrored" => Some(&dlib_resnet_v1_mirrored::CALIBRATION),
+        _ => None,
+    }
+}

@@ -1,0 +1,249 @@
+//! Each enrolled vector's neighbourhood: its distances to the nearest people
+//! of the gallery's cohort, kept up to date as people come and go, so the
+//! search can lower the distances of vectors in crowded regions (see
+//! [`crate::Scoring`]).
+//!
+//! The cohort is one vector (the first) of each of up to `cohort_people`
+//! people, held in slots. A row's list holds its `hub_neighbours` smallest
+//! distances to cohort slots of other people. Joining the cohort offers the
+//! newcomer to every row's list; leaving it recomputes the lists that held
+//! the leaver. Both are one pass over the gallery, so a change costs
+//! O(rows + cohort) distance computations, never O(rows × cohort).
+
+use zeroize::Zeroize;
+
+use crate::Scoring;
+use crate::distance::for_each_distance;
+
+/// A cohort slot number; small and reused.
+type Slot = u16;
+
+pub(crate) struct Neighbourhoods {
+    dimensions: usize,
+    scoring: Scoring,
+    /// Slot `s` holds a vector at `s * dimensions` when `slot_owner[s]` is set.
+    slot_vectors: Vec<f32>,
+    /// The gallery person index of each slot's owner.
+    slot_owner: Vec<Option<usize>>,
+    /// Per row, `hub_neighbours` (distance, slot) pairs, nearest first;
+    /// unused entries have an infinite distance.
+    lists: Vec<(f32, Slot)>,
+    /// Per row, what the search subtracts from its distances.
+    shifts: Vec<f32>,
+}
+
+impl Neighbourhoods {
+    pub(crate) fn new(dimensions: usize, scoring: Scoring) -> Self {
+        Neighbourhoods {
+            dimensions,
+            scoring,
+            slot_vectors: Vec::new(),
+            slot_owner: Vec::new(),
+            lists: Vec::new(),
+            shifts: Vec::new(),
+        }
+    }
+
+    fn k(&self) -> usize {
+        self.scoring.hub_neighbours.max(1)
+    }
+
+    /// Plain scoring keeps no neighbourhoods: every shift stays zero.
+    fn active(&self) -> bool {
+        self.scoring.hub_weight != 0.0
+    }
+
+    pub(crate) fn shifts(&self) -> &[f32] {
+        &self.shifts
+    }
+
+    /// Whether nobody more can join the cohort (always, for plain scoring).
+    pub(crate) fn cohort_is_full(&self) -> bool {
+        !self.active()
+            || self.slot_owner.iter().filter(|o| o.is_some()).count() >= self.scoring.cohort_people
+    }
+
+    /// A new row of `owner` at the end of the gallery: its list against the
+    /// current cohort.
+    pub(crate) fn push_row(&mut self, vector: &[f32], owner: usize) {
+        self.shifts.push(0.0);
+        if !self.active() {
+            return;
+        }
+        let k = self.k();
+        self.lists
+            .extend(std::iter::repeat_n((f32::INFINITY, 0), k));
+        let row = self.shifts.len() - 1;
+        self.fill_list(row, vector, owner);
+    }
+
+    /// Row `row` leaves; the last row takes its place (as in the gallery).
+    pub(crate) fn swap_remove_row(&mut self, row: usize) {
+        let last = self.shifts.len() - 1;
+        self.shifts.swap_remove(row);
+        if !self.active() {
+            return;
+        }
+        let k = self.k();
+        if row != last {
+            let (head, tail) = self.lists.split_at_mut(last * k);
+            head[row * k..(row + 1) * k].copy_from_slice(&tail[..k]);
+        }
+        self.lists.truncate(last * k);
+    }
+
+    /// `person`, whose first row is row `anchor` of `rows`, joins the
+    /// cohort: every other person's rows consider it. Returns the slot, for
+    /// the person's record.
+    pub(crate) fn join(
+        &mut self,
+        person: usize,
+        anchor: usize,
+        rows: &[f32],
+        row_owner: &[usize],
+    ) -> Slot {
+        let dimensions = self.dimensions;
+        let anchor = &rows[anchor * dimensions..(anchor + 1) * dimensions];
+        let slot = match self.slot_owner.iter().position(Option::is_none) {
+            Some(free) => free,
+            None => {
+                // Allocated once at full size: growing would free a buffer
+                // with vectors still in it.
+                if self.slot_vectors.capacity() == 0 {
+                    self.slot_vectors
+                        .reserve_exact(self.scoring.cohort_people.max(1) * dimensions);
+                }
+                self.slot_owner.push(None);
+                self.slot_vectors
+                    .resize(self.slot_owner.len() * dimensions, 0.0);
+                self.slot_owner.len() - 1
+            }
+        };
+        self.slot_owner[slot] = Some(person);
+        self.slot_vectors[slot * dimensions..(slot + 1) * dimensions].copy_from_slice(anchor);
+        let k = self.k();
+        let lists = &mut self.lists;
+        for_each_distance(rows, anchor, |row, squared| {
+            if row_owner[row] != person {
+                offer(
+                    &mut lists[row * k..(row + 1) * k],
+                    squared.sqrt(),
+                    slot as Slot,
+                );
+            }
+        });
+        slot as Slot
+    }
+
+    /// The owner of `slot` leaves the cohort: its vector is wiped and every
+    /// list that held it is measured again.
+    pub(crate) fn leave(&mut self, slot: Slot, rows: &[f32], row_owner: &[usize]) {
+        let slot = usize::from(slot);
+        self.slot_owner[slot] = None;
+        let dimensions = self.dimensions;
+        self.slot_vectors[slot * dimensions..(slot + 1) * dimensions].zeroize();
+        let k = self.k();
+        for row in 0..self.shifts.len() {
+            let list = &self.lists[row * k..(row + 1) * k];
+            if list
+                .iter()
+                .any(|&(d, s)| d.is_finite() && usize::from(s) == slot)
+            {
+                let vector = &rows[row * dimensions..(row + 1) * dimensions];
+                self.fill_list(row, vector, row_owner[row]);
+            }
+        }
+    }
+
+    /// A person moved from index `from` to `to` in the gallery.
+    pub(crate) fn renumber(&mut self, from: usize, to: usize) {
+        for owner in self.slot_owner.iter_mut().flatten() {
+            if *owner == from {
+                *owner = to;
+            }
+        }
+    }
+
+    fn fill_list(&mut self, row: usize, vector: &[f32], owner: usize) {
+        let k = self.k();
+        let list = &mut self.lists[row * k..(row + 1) * k];
+        list.fill((f32::INFINITY, 0));
+        let slot_owner = &self.slot_owner;
+        for_each_distance(&self.slot_vectors, vector, |slot, squared| {
+            if slot_owner[slot].is_some_and(|o| o != owner) {
+                offer(list, squared.sqrt(), slot as Slot);
+            }
+        });
+    }
+
+    /// Recomputes every row's shift from the lists; call after each change.
+    pub(crate) fn refresh_shifts(&mut self) {
+        if !self.active() {
+            return;
+        }
+        let k = self.k();
+        let row_mean = |list: &[(f32, Slot)]| {
+            let (sum, count) = list
+                .iter()
+                .filter(|(d, _)| d.is_finite())
+                .fold((0.0f32, 0usize), |(s, c), (d, _)| (s + d, c + 1));
+            (count > 0).then(|| sum / count as f32)
+        };
+        let (sum, count) = self
+            .lists
+            .chunks_exact(k)
+            .filter_map(row_mean)
+            .fold((0.0f64, 0usize), |(s, c), m| (s + f64::from(m), c + 1));
+        let gallery_mean = if count == 0 {
+            0.0
+        } else {
+            (sum / count as f64) as f32
+        };
+        let weight = self.scoring.hub_weight;
+        for (shift, list) in self.shifts.iter_mut().zip(self.lists.chunks_exact(k)) {
+            *shift = row_mean(list).map_or(0.0, |m| weight * (m - gallery_mean));
+        }
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.slot_vectors.zeroize();
+        self.slot_owner.clear();
+        self.lists.clear();
+        self.shifts.clear();
+    }
+}
+
+impl Drop for Neighbourhoods {
+    fn drop(&mut self) {
+        self.slot_vectors.zeroize();
+    }
+}
+
+/// Inserts `(distance, slot)` into a list kept nearest first, dropping the
+/// farthest when full.
+fn offer(list: &mut [(f32, Slot)], distance: f32, slot: Slot) {
+    let Some(last) = list.last() else { return };
+    if distance >= last.0 {
+        return;
+    }
+    let at = list
+        .iter()
+        .position(|&(d, _)| distance < d)
+        .unwrap_or(list.len() - 1);
+    list[at..].rotate_right(1);
+    list[at] = (distance, slot);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offer_keeps_the_nearest_in_order() {
+        let mut list = [(f32::INFINITY, 0); 3];
+        for (d, s) in [(0.5, 1), (0.2, 2), (0.9, 3), (0.3, 4), (0.1, 5)] {
+            offer(&mut list, d, s);
+        }
+        assert_eq!(list, [(0.1, 5), (0.2, 2), (0.3, 4)]);
+    }
+}
