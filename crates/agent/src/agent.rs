@@ -102,11 +102,13 @@ impl fmt::Display for AgentEvent {
             AgentEvent::Retrying(notice) => write!(f, "{notice}"),
             AgentEvent::Dropped { frame, reason } => write!(f, "frame {frame}: {reason}"),
             // The access-system id stays off the status output.
-            AgentEvent::Answered { frame, answer } => write!(
-                f,
-                "frame {frame}: {} (server took {} ms)",
-                answer.decision, answer.latency_ms
-            ),
+            AgentEvent::Answered { frame, answer } => {
+                write!(f, "frame {frame}: {}", answer.decision)?;
+                if let Some(pass) = answer.pass.as_ref().filter(|p| p.frames > 1) {
+                    write!(f, " ({} frames of the pass)", pass.frames)?;
+                }
+                write!(f, " (server took {} ms)", answer.latency_ms)
+            }
         }
     }
 }
@@ -134,6 +136,9 @@ pub struct RunSummary {
 
 pub struct Agent {
     tracker: Tracker,
+    /// Random per run: a track's pass id is this and the track's number,
+    /// so a restarted agent never continues an old pass.
+    run: u64,
     submitter: Submitter,
     recorded_frame_interval: Duration,
     whole_frame_every: u32,
@@ -143,6 +148,14 @@ impl Agent {
     pub fn new(submitter: Submitter, config: AgentConfig) -> Agent {
         Agent {
             tracker: Tracker::new(config.cooldown, config.track_timeout),
+            run: {
+                use std::hash::{BuildHasher, Hasher};
+                // The standard library's randomly keyed hasher: uniqueness
+                // is all a pass id needs, not secrecy.
+                std::collections::hash_map::RandomState::new()
+                    .build_hasher()
+                    .finish()
+            },
             submitter,
             recorded_frame_interval: config.recorded_frame_interval,
             whole_frame_every: config.whole_frame_every.max(1),
@@ -151,7 +164,10 @@ impl Agent {
 
     /// Tracks the faces of one frame and, when the largest face that passed
     /// the quality check starts a passage (or its cooldown is over), sends
-    /// its crop. Only a refused device token is an error.
+    /// its crop as a frame of the track's pass. While the server answers
+    /// `unknown` for a pass it has not decided, the next good frame of the
+    /// same approach is sent too, and the server fuses them. Only a refused
+    /// device token is an error.
     pub fn handle_frame(
         &mut self,
         image: &RgbImage,
@@ -184,22 +200,27 @@ impl Agent {
                 return Ok(());
             }
         };
+        let pass = format!("{:016x}-{track}", self.run);
         on_event(&AgentEvent::Sending {
             frame: position.index,
             track,
             bytes: crop.len(),
         });
-        let outcome = self
-            .submitter
-            .submit(&crop, position.read_at, &mut |notice| {
-                on_event(&AgentEvent::Retrying(notice.clone()))
-            })?;
+        let outcome =
+            self.submitter
+                .submit(&crop, Some(&pass), position.read_at, &mut |notice| {
+                    on_event(&AgentEvent::Retrying(notice.clone()))
+                })?;
         drop(crop);
         match outcome {
             SubmitOutcome::Answered(answer) => {
-                // The server saw no usable face in the crop: a later frame
-                // of the same passage may do better.
-                if matches!(answer.decision, Decision::NoFace | Decision::PoorQuality) {
+                // The server saw no usable face in the crop, or the pass
+                // is still open: a later frame of the same passage may do
+                // better.
+                let undecided = answer.decision == Decision::Unknown
+                    && answer.pass.as_ref().is_some_and(|p| !p.decided);
+                if undecided || matches!(answer.decision, Decision::NoFace | Decision::PoorQuality)
+                {
                     self.tracker.release(track);
                 }
                 on_event(&AgentEvent::Answered {

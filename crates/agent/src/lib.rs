@@ -35,8 +35,8 @@ pub use capture::{Capture, Frame};
 pub use crop::{CropError, crop_region, encode_face_crop};
 pub use source::{FrameSource, Picture, SourceError, SourceSpec};
 pub use submit::{
-    Decision, DropReason, RetryNotice, RetryPolicy, ServerAnswer, ServerUrl, SubmitError,
-    SubmitOutcome, Submitter,
+    Decision, DropReason, PassAnswer, RetryNotice, RetryPolicy, ServerAnswer, ServerUrl,
+    SubmitError, SubmitOutcome, Submitter,
 };
 pub use tls::{CaCertError, TrustedRoots};
 pub use tracker::{TrackId, Tracker};

@@ -79,6 +79,18 @@ pub struct ServerAnswer {
     #[serde(default)]
     pub acs_id: Option<String>,
     pub latency_ms: u64,
+    /// Where the frame's pass stands, when the frame named one.
+    #[serde(default)]
+    pub pass: Option<PassAnswer>,
+}
+
+/// The server's view of a pass after one of its frames.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct PassAnswer {
+    /// Frames fused into the decision.
+    pub frames: usize,
+    /// No further frame of this pass will be decided.
+    pub decided: bool,
 }
 
 /// Why a frame was given up without an answer. The agent goes on with the
@@ -256,12 +268,14 @@ impl Submitter {
         })
     }
 
-    /// Sends one JPEG face crop read at `captured_at`; retries with
-    /// exponential back-off while the frame is young enough, reporting each
-    /// retry to `on_retry`.
+    /// Sends one JPEG face crop read at `captured_at`, as a frame of the
+    /// pass `pass` if given (the `Limen-Pass` header: the server decides
+    /// the frames of one pass together); retries with exponential back-off
+    /// while the frame is young enough, reporting each retry to `on_retry`.
     pub fn submit(
         &self,
         jpeg: &[u8],
+        pass: Option<&str>,
         captured_at: Instant,
         on_retry: &mut dyn FnMut(&RetryNotice),
     ) -> Result<SubmitOutcome, SubmitError> {
@@ -271,7 +285,7 @@ impl Submitter {
             if age > self.policy.max_frame_age {
                 return Ok(SubmitOutcome::Dropped(DropReason::TooOld(age)));
             }
-            let reason = match self.attempt(jpeg)? {
+            let reason = match self.attempt(jpeg, pass)? {
                 Attempt::Done(outcome) => return Ok(outcome),
                 Attempt::Retry(reason) => reason,
             };
@@ -290,13 +304,16 @@ impl Submitter {
         Ok(SubmitOutcome::Dropped(DropReason::RetriesExhausted))
     }
 
-    fn attempt(&self, jpeg: &[u8]) -> Result<Attempt, SubmitError> {
-        let sent = self
+    fn attempt(&self, jpeg: &[u8], pass: Option<&str>) -> Result<Attempt, SubmitError> {
+        let mut request = self
             .http
             .post(&self.frames_url)
             .header("Authorization", self.authorization.as_str())
-            .header("Content-Type", "image/jpeg")
-            .send(jpeg);
+            .header("Content-Type", "image/jpeg");
+        if let Some(pass) = pass {
+            request = request.header("Limen-Pass", pass);
+        }
+        let sent = request.send(jpeg);
         let mut response = match sent {
             Ok(response) => response,
             Err(ureq::Error::BadUri(_) | ureq::Error::Http(_)) => {

@@ -48,7 +48,7 @@ fn a_face_crop_is_posted_with_the_device_token_and_the_answer_is_read() {
     assert!(!format!("{submitter:?}").contains(TOKEN));
     let crop = face_crop();
     let outcome = submitter
-        .submit(&crop, Instant::now(), &mut no_retries_expected)
+        .submit(&crop, None, Instant::now(), &mut no_retries_expected)
         .expect("submit");
     let SubmitOutcome::Answered(answer) = outcome else {
         panic!("no answer: {outcome:?}")
@@ -81,7 +81,7 @@ fn refusals_are_told_apart() {
             TOKEN,
             quick_policy(2, Duration::from_secs(60)),
         );
-        let outcome = submitter.submit(&crop, Instant::now(), &mut no_retries_expected);
+        let outcome = submitter.submit(&crop, None, Instant::now(), &mut no_retries_expected);
         (outcome, receiver.received().len())
     };
     let (revoked, sent) = submit(401, "{}");
@@ -117,7 +117,7 @@ fn a_busy_server_is_retried_with_doubling_waits_then_given_up() {
     );
     let mut notices = Vec::new();
     let outcome = submitter
-        .submit(&face_crop(), Instant::now(), &mut |n| {
+        .submit(&face_crop(), None, Instant::now(), &mut |n| {
             notices.push(n.to_string())
         })
         .expect("submit");
@@ -148,7 +148,7 @@ fn the_server_coming_back_during_the_retries_gets_the_frame_once() {
     let mut receiver = None;
     let mut notices = Vec::new();
     let outcome = submitter
-        .submit(&face_crop(), Instant::now(), &mut |n| {
+        .submit(&face_crop(), None, Instant::now(), &mut |n| {
             notices.push(n.clone());
             // Back before the second retry.
             if n.attempt == 2
@@ -186,7 +186,7 @@ fn a_frame_that_outlives_the_outage_is_dropped_and_never_sent_afterwards() {
     let old_crop = face_crop();
     let mut notices = 0;
     let outcome = submitter
-        .submit(&old_crop, Instant::now(), &mut |_| notices += 1)
+        .submit(&old_crop, None, Instant::now(), &mut |_| notices += 1)
         .expect("submit");
     assert!(
         matches!(outcome, SubmitOutcome::Dropped(DropReason::TooOld(age)) if age > Duration::from_millis(100)),
@@ -205,7 +205,7 @@ fn a_frame_that_outlives_the_outage_is_dropped_and_never_sent_afterwards() {
     let frame = limen_face::decode(&fixture("David_Beckham_0001.jpg")).expect("decode");
     let new_crop = encode_face_crop(&frame, Rect::new(76, 86, 165, 176)).expect("crop");
     let outcome = submitter
-        .submit(&new_crop, Instant::now(), &mut no_retries_expected)
+        .submit(&new_crop, None, Instant::now(), &mut no_retries_expected)
         .expect("submit");
     assert!(matches!(outcome, SubmitOutcome::Answered(_)), "{outcome:?}");
     let received = receiver.received();
@@ -221,7 +221,7 @@ fn a_frame_already_too_old_is_not_sent_at_all() {
         .checked_sub(Duration::from_secs(3))
         .expect("clock");
     let outcome = submitter
-        .submit(&face_crop(), read_at, &mut no_retries_expected)
+        .submit(&face_crop(), None, read_at, &mut no_retries_expected)
         .expect("submit");
     assert!(
         matches!(outcome, SubmitOutcome::Dropped(DropReason::TooOld(_))),
@@ -269,7 +269,7 @@ fn an_https_server_is_trusted_through_its_private_ca_and_no_other() {
     )
     .expect("submitter");
     let outcome = submitter
-        .submit(&crop, Instant::now(), &mut no_retries_expected)
+        .submit(&crop, None, Instant::now(), &mut no_retries_expected)
         .expect("submit");
     assert!(
         matches!(&outcome, SubmitOutcome::Answered(a) if a.decision == Decision::Matched),
@@ -289,7 +289,7 @@ fn an_https_server_is_trusted_through_its_private_ca_and_no_other() {
             &roots,
         )
         .expect("submitter");
-        let refused = submitter.submit(&crop, Instant::now(), &mut no_retries_expected);
+        let refused = submitter.submit(&crop, None, Instant::now(), &mut no_retries_expected);
         let Err(SubmitError::Tls(why)) = refused else {
             panic!("not a TLS error: {refused:?}");
         };

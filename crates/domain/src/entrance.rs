@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::values::{EntranceId, OrgId, PersonId, UnixTime};
+use crate::values::{EntranceId, InvalidValue, OrgId, PersonId, UnixTime};
 
 /// An entrance as its admin sees it: the HTTP secret is never shown.
 #[derive(Debug, Clone, Serialize)]
@@ -86,6 +86,27 @@ pub struct DecisionEvent {
     pub detail: String,
 }
 
+/// A device's name for one approach of one person (the `Limen-Pass`
+/// header): the frames it sends under one pass id are decided together.
+/// The device chooses it; it is unique only among that device's passes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PassId(String);
+
+impl PassId {
+    pub fn parse(text: &str) -> Result<PassId, InvalidValue> {
+        let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+        if (1..=64).contains(&text.len()) && text.chars().all(allowed) {
+            Ok(PassId(text.to_owned()))
+        } else {
+            Err(InvalidValue::PassId)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,5 +121,14 @@ mod tests {
             );
         }
         assert_eq!(Decision::parse("maybe"), None);
+    }
+
+    #[test]
+    fn pass_ids_are_short_and_plain() {
+        assert!(PassId::parse("3f2a9c0d-17").is_ok());
+        assert!(PassId::parse(&"a".repeat(64)).is_ok());
+        for bad in ["", " ", "a b", "ä", "a/b", &"a".repeat(65)] {
+            assert_eq!(PassId::parse(bad), Err(InvalidValue::PassId), "{bad:?}");
+        }
     }
 }

@@ -19,6 +19,8 @@ pub enum InvalidValue {
     Id,
     #[error("a vector must be a non-empty list of finite numbers")]
     Vector,
+    #[error("a pass id must be 1 to 64 letters, digits, '-', '_' or '.'")]
+    PassId,
 }
 
 macro_rules! random_id {

@@ -11,8 +11,8 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use limen_access::Decision as AccessDecision;
 use limen_access::http::{HttpAccessSystem, SharedSecret};
-use limen_domain::{ConnectorKind, Decision, DeviceId, Entrance, EntranceId};
-use limen_services::Recognition;
+use limen_domain::{ConnectorKind, Decision, DeviceId, Entrance, EntranceId, PassId};
+use limen_services::{PassKey, Recognition};
 use limen_store::token::{new_token, token_hash};
 use limen_store::{DeviceAtEntrance, NewConnector};
 use serde::Deserialize;
@@ -291,33 +291,58 @@ async fn frame(
         return Err(ApiError::bad_request("the frame is empty"));
     }
 
+    let pass = pass_key(&parts.headers, &device.device_id)?;
     let entrance = device.entrance;
-    let (outcome, acs_id, person, detail) =
-        match state.services.recognise(&entrance.org_id, frame).await? {
-            Recognition::NoFace => (Decision::NoFace, None, None, String::new()),
-            Recognition::PoorQuality => (Decision::PoorQuality, None, None, String::new()),
-            Recognition::Unknown => (Decision::Unknown, None, None, String::new()),
-            Recognition::Matched(found) => {
-                let person_id = found.person().clone();
-                let Some(person) = state
-                    .services
-                    .store()
-                    .person(&entrance.org_id, &person_id)
-                    .await?
-                else {
-                    // Erased between the search and now: nobody to report.
-                    return Err(ApiError::internal());
-                };
-                let acs_id = person.acs_id.as_str().to_owned();
-                let (outcome, detail) = match entrance.connector {
-                    ConnectorKind::Osdp => (Decision::Matched, String::new()),
-                    ConnectorKind::Http => ask_access_system(&state, &entrance, &acs_id).await,
-                };
-                // Only now may a withdrawal of this person complete.
-                drop(found);
-                (outcome, Some(acs_id), Some(person_id), detail)
-            }
-        };
+    // Frames fused into the decision, and whether the pass is over.
+    let mut pass_state = None;
+    let (outcome, acs_id, person, detail) = match state
+        .services
+        .recognise(&entrance.org_id, pass.clone(), frame)
+        .await?
+    {
+        Recognition::NoFace => (Decision::NoFace, None, None, String::new()),
+        Recognition::PoorQuality => (Decision::PoorQuality, None, None, String::new()),
+        Recognition::PassDecided => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "this pass is decided already; start a new pass for a new approach",
+            ));
+        }
+        Recognition::Unknown { frames, decided } => {
+            pass_state = Some((frames, decided));
+            (Decision::Unknown, None, None, fused_detail(frames))
+        }
+        Recognition::Matched(found) => {
+            pass_state = Some((found.frames, true));
+            let frames = found.frames;
+            let person_id = found.person().clone();
+            let Some(person) = state
+                .services
+                .store()
+                .person(&entrance.org_id, &person_id)
+                .await?
+            else {
+                // Erased between the search and now: nobody to report.
+                return Err(ApiError::internal());
+            };
+            let acs_id = person.acs_id.as_str().to_owned();
+            let (outcome, detail) = match entrance.connector {
+                ConnectorKind::Osdp => (Decision::Matched, fused_detail(frames)),
+                ConnectorKind::Http => {
+                    let (outcome, said) = ask_access_system(&state, &entrance, &acs_id).await;
+                    let detail = [fused_detail(frames), said]
+                        .into_iter()
+                        .filter(|part| !part.is_empty())
+                        .collect::<Vec<_>>()
+                        .join("; ");
+                    (outcome, detail)
+                }
+            };
+            // Only now may a withdrawal of this person complete.
+            drop(found);
+            (outcome, Some(acs_id), Some(person_id), detail)
+        }
+    };
     if let Err(e) = state
         .services
         .store()
@@ -343,7 +368,38 @@ async fn frame(
     if let (Decision::Matched, Some(acs_id)) = (&outcome, acs_id) {
         answer["acs_id"] = json!(acs_id);
     }
+    if let (Some(pass), Some((frames, decided))) = (&pass, pass_state) {
+        answer["pass"] = json!({ "id": pass.pass.as_str(), "frames": frames, "decided": decided });
+    }
     Ok(Json(answer))
+}
+
+/// The header naming the device's pass a frame belongs to.
+const PASS_HEADER: &str = "limen-pass";
+
+/// The frame's pass, if the device names one.
+fn pass_key(headers: &HeaderMap, device: &DeviceId) -> Result<Option<PassKey>, ApiError> {
+    let Some(value) = headers.get(PASS_HEADER) else {
+        return Ok(None);
+    };
+    let pass = value
+        .to_str()
+        .ok()
+        .and_then(|text| PassId::parse(text).ok())
+        .ok_or_else(|| ApiError::bad_request(limen_domain::InvalidValue::PassId.to_string()))?;
+    Ok(Some(PassKey {
+        device: device.clone(),
+        pass,
+    }))
+}
+
+/// What a decision event says of a fused pass (nothing for a single frame).
+fn fused_detail(frames: usize) -> String {
+    if frames > 1 {
+        format!("{frames} frames of one pass")
+    } else {
+        String::new()
+    }
 }
 
 /// Asks the entrance's access system; any failure denies and is reported.

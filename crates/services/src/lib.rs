@@ -57,6 +57,7 @@ mod error;
 mod galleries;
 mod operator;
 mod overview;
+mod passes;
 pub mod password;
 mod people;
 mod recognition;
@@ -77,17 +78,21 @@ pub use overview::{
     AccountOverview, ExportedAccount, ExportedPerson, ExportedVector, FaceSummary,
     OrganisationName, PersonExport,
 };
+pub use passes::{MAX_PASS_FRAMES, PASS_WINDOW, PassKey};
 pub use people::Invitation;
 pub use recognition::{Recognised, Recognition};
 pub use retention::Retention;
 
 use crate::galleries::{Galleries, GalleryModel};
+use crate::passes::Passes;
 
 /// The services of one running instance.
 pub struct Services {
     store: Store,
     engine: Arc<FaceEngine>,
     galleries: Arc<Galleries>,
+    /// The devices' passes being decided.
+    passes: Passes,
     retention: Retention,
     /// How entrances decide who is close enough to be a match.
     decision_rule: DecisionRule,
@@ -117,6 +122,7 @@ impl Services {
             store,
             engine,
             galleries,
+            passes: Passes::default(),
             retention,
             decision_rule: DecisionRule::new(SecurityLevel::default()),
             follower,

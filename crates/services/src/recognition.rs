@@ -1,6 +1,8 @@
-//! A frame at an entrance: the engine finds the face, the organisation's
-//! gallery is searched once it is known to be current, and the caller is
-//! told whom it saw (if anyone). The frame and its vector stay in memory.
+//! A frame at an entrance: the engine finds the face, its vector joins the
+//! device's pass (see `passes`), the organisation's gallery is searched with
+//! the pass's fused vector once the gallery is known to be current, and the
+//! caller is told whom it saw (if anyone). The frame and its vectors stay in
+//! memory.
 
 use limen_domain::{OrgId, PersonId};
 use limen_face::EntranceFrame;
@@ -10,66 +12,82 @@ use zeroize::Zeroizing;
 use crate::Services;
 use crate::enrolment::Frame;
 use crate::error::ServiceError;
+use crate::passes::{Evidence, MAX_PASS_FRAMES, PassKey};
 
 /// What a frame shows, as far as the organisation's gallery can tell.
 pub enum Recognition {
     NoFace,
     /// The largest face fails the quality check.
     PoorQuality,
-    Unknown,
+    /// Nobody close enough. `decided` once the pass holds as many frames as
+    /// it may: the device should stop sending this pass.
+    Unknown {
+        frames: usize,
+        decided: bool,
+    },
     Matched(Recognised),
+    /// The frame's pass was decided already; nothing was searched.
+    PassDecided,
 }
 
-/// An enrolled person seen at the entrance. While this is held, a
-/// withdrawal, removal or erasure of that person waits: keep it until the
-/// access system has been told, and drop it then.
-pub struct Recognised(Match<PersonId>);
+/// An enrolled person seen at the entrance, on the evidence of `frames`
+/// frames of the pass. While this is held, a withdrawal, removal or erasure
+/// of that person waits: keep it until the access system has been told,
+/// and drop it then.
+pub struct Recognised {
+    found: Match<PersonId>,
+    pub frames: usize,
+}
 
 impl Recognised {
     pub fn person(&self) -> &PersonId {
-        self.0.person()
+        self.found.person()
     }
 }
 
-/// The engine's part of the verdict, before any search.
-enum Probe {
-    NoFace,
-    PoorQuality,
-    Face(Zeroizing<Vec<f32>>),
-}
-
 impl Services {
-    pub async fn recognise(&self, org: &OrgId, frame: Frame) -> Result<Recognition, ServiceError> {
+    /// Decides a frame sent by a device at an entrance of `org`, as part of
+    /// the device's pass `pass` if it names one.
+    pub async fn recognise(
+        &self,
+        org: &OrgId,
+        pass: Option<PassKey>,
+        frame: Frame,
+    ) -> Result<Recognition, ServiceError> {
         let engine = self.engine.clone();
-        let probe = tokio::task::spawn_blocking(move || {
+        let read = tokio::task::spawn_blocking(move || {
             // `frame` is moved in and dropped (wiped) here whatever
             // happens; the engine wipes the decoded pixels itself.
-            let read = engine.entrance_frame(&frame)?;
+            let read = engine.entrance_frame(&frame);
             drop(frame);
-            // The face (with its descriptor) is wiped on drop.
-            Ok::<_, limen_face::FaceError>(match read {
-                EntranceFrame::NoFace => Probe::NoFace,
-                EntranceFrame::PoorQuality(_) => Probe::PoorQuality,
-                EntranceFrame::Face(face) => {
-                    Probe::Face(Zeroizing::new(face.descriptor.as_slice().to_vec()))
-                }
-            })
+            read
         })
         .await??;
-        let probe = match probe {
-            Probe::NoFace => return Ok(Recognition::NoFace),
-            Probe::PoorQuality => return Ok(Recognition::PoorQuality),
-            Probe::Face(probe) => probe,
+        let face = match read {
+            EntranceFrame::NoFace => return Ok(Recognition::NoFace),
+            EntranceFrame::PoorQuality(_) => return Ok(Recognition::PoorQuality),
+            EntranceFrame::Face(face) => face,
         };
-        Ok(
-            match self
-                .galleries
-                .identify(org, probe, 1, self.decision_rule)
-                .await?
-            {
-                Identification::Unknown(_) => Recognition::Unknown,
-                Identification::Matched(found) => Recognition::Matched(Recognised(found)),
-            },
-        )
+        // The face (with its descriptor) is wiped on drop.
+        let Evidence::Fused { vector, frames } =
+            self.passes
+                .add(pass.as_ref(), face.descriptor, &self.engine.model())
+        else {
+            return Ok(Recognition::PassDecided);
+        };
+        let probe = Zeroizing::new(vector.as_slice().to_vec());
+        drop(vector);
+        let found = self
+            .galleries
+            .identify(org, probe, frames, self.decision_rule)
+            .await?;
+        let decided = matches!(found, Identification::Matched(_)) || frames >= MAX_PASS_FRAMES;
+        if let (true, Some(pass)) = (decided, &pass) {
+            self.passes.decide(pass);
+        }
+        Ok(match found {
+            Identification::Unknown(_) => Recognition::Unknown { frames, decided },
+            Identification::Matched(found) => Recognition::Matched(Recognised { found, frames }),
+        })
     }
 }

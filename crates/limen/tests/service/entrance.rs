@@ -12,8 +12,8 @@ use limen_access::http::{ReceivedHeaders, Verifier, VerifyError};
 use serde_json::{Value, json};
 
 use crate::support::{
-    BIN, Backend, Server, SmtpSink, create_device, create_entrance, decision, files_under, fixture,
-    fixture_path, image_trace, multipart, onboard, send_frame,
+    BIN, Backend, Reply, Server, SmtpSink, create_device, create_entrance, decision, files_under,
+    fixture, fixture_path, image_trace, multipart, onboard, send_frame,
 };
 
 /// A photo of the enrolled person (Andre Agassi) that is not one of the
@@ -631,4 +631,56 @@ fn bad_frames_are_refused_and_a_flooding_device_is_slowed_alone() {
     for action in ["entrance.created", "device.registered", "device.revoked"] {
         assert!(audit.contains(action), "audit lacks {action}");
     }
+}
+
+/// A frame of the device's pass `pass`.
+fn send_pass_frame(server: &Server, device_token: &str, pass: &str, jpeg: &[u8]) -> Reply {
+    server.send_with_headers(
+        "/api/v1/frames",
+        &[
+            ("Authorization", &format!("Bearer {device_token}")),
+            ("Content-Type", "image/jpeg"),
+            ("Limen-Pass", pass),
+        ],
+        jpeg,
+    )
+}
+
+#[test]
+fn the_frames_of_a_pass_are_decided_together_until_it_is_decided() {
+    let smtp = SmtpSink::start();
+    let Some(server) = Server::start(Backend::Sqlite, &smtp.url()) else {
+        return;
+    };
+    let (_, admin) = server.create_org("Acme");
+    let door = create_entrance(&server, &admin, "Front", json!({ "type": "osdp" }));
+    let (_, device) = create_device(&server, &admin, &door);
+    let (_, other_device) = create_device(&server, &admin, &door);
+    let photo = fixture(OTHER_PERSON);
+
+    let refused = send_pass_frame(&server, &device, "not a pass id", &photo);
+    assert_eq!(refused.status, 400, "{}", refused.body);
+
+    // Nobody is enrolled: every frame adds to the pass until it holds five
+    // and is decided.
+    for frames in 1..=5 {
+        let reply = send_pass_frame(&server, &device, "walk-1", &photo);
+        assert_eq!(decision(&reply), "unknown");
+        let pass = &reply.json()["pass"];
+        assert_eq!(pass["id"], "walk-1");
+        assert_eq!(pass["frames"], frames);
+        assert_eq!(pass["decided"], frames == 5, "{pass}");
+    }
+    let late = send_pass_frame(&server, &device, "walk-1", &photo);
+    assert_eq!(late.status, 409, "{}", late.body);
+
+    // Another pass, or the same name from another device, starts afresh;
+    // a frame without a pass stands alone.
+    let reply = send_pass_frame(&server, &device, "walk-2", &photo);
+    assert_eq!(reply.json()["pass"]["frames"], 1);
+    let reply = send_pass_frame(&server, &other_device, "walk-1", &photo);
+    assert_eq!(reply.json()["pass"]["frames"], 1);
+    let reply = send_frame(&server, &device, &photo);
+    assert_eq!(decision(&reply), "unknown");
+    assert!(reply.json().get("pass").is_none(), "{}", reply.body);
 }

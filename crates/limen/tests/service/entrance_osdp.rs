@@ -176,6 +176,118 @@ fn an_enrolled_person_passes_an_osdp_entrance() {
     );
 }
 
+// ----- passes (issue 7) ------------------------------------------------------
+
+/// A folder of photos the camera sees one after another, in this order:
+/// one person walking up to the door.
+fn approach(root: &Path, photos: &[&str]) -> PathBuf {
+    let dir = root.join(format!("approach-{}", random_suffix()));
+    std::fs::create_dir_all(&dir).expect("approach dir");
+    for (i, photo) in photos.iter().enumerate() {
+        std::fs::write(dir.join(format!("{i:02}-{photo}")), fixture(photo)).expect("photo");
+    }
+    dir
+}
+
+/// The frames the agent reported an answer for.
+fn answered_frames(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .filter_map(|l| {
+            l.split(" (server took")
+                .next()
+                .filter(|_| l.contains("(server took"))
+        })
+        .map(|l| l.trim_start_matches("limen agent: ").to_owned())
+        .collect()
+}
+
+#[test]
+fn the_frames_of_one_approach_are_one_pass_with_one_decision() {
+    let smtp = SmtpSink::start();
+    let Some(server) = Server::start(Backend::Sqlite, &smtp.url()) else {
+        return;
+    };
+    let (_, admin) = server.create_org("Acme Passes");
+    let employee = onboard(&server, &smtp, &admin, "andre@acme.test", ACS_ID, 1);
+    let enrolled = enrol(&server, &employee.session);
+    assert_eq!(enrolled.status, 201, "{}", enrolled.body);
+    let device_token = osdp_entrance(&server, &admin);
+
+    // A stranger walks up: each good frame joins the pass and the server
+    // decides on all of them so far, until the pass holds five frames and
+    // is decided `unknown`; the agent sends no more of that approach.
+    let stranger = [
+        "Abdullah_Gul_0001.jpg",
+        "Abdullah_Gul_0002.jpg",
+        "Abdullah_Gul_0011.jpg",
+    ];
+    let walk: Vec<&str> = stranger.iter().cycle().take(7).copied().collect();
+    let scene = approach(&server.root, &walk);
+    let (panel, stdout, stderr) = run_agent(&server, &device_token, &scene);
+    assert_eq!(
+        answered_frames(&stdout),
+        [
+            "frame 0: unknown",
+            "frame 1: unknown (2 frames of the pass)",
+            "frame 2: unknown (3 frames of the pass)",
+            "frame 3: unknown (4 frames of the pass)",
+            "frame 4: unknown (5 frames of the pass)",
+        ],
+        "{stdout}\n{stderr}"
+    );
+    assert!(panel.next_card_read(Duration::from_secs(1)).is_none());
+
+    // The enrolled person walks up: the first frame suffices, the door
+    // hears of them once, and the rest of the approach is not sent.
+    let scene = approach(
+        &server.root,
+        &[
+            ENROLLED_PERSON_AT_THE_DOOR,
+            "Andre_Agassi_0002.jpg",
+            "Andre_Agassi_0003.jpg",
+        ],
+    );
+    let (panel, stdout, stderr) = run_agent(&server, &device_token, &scene);
+    assert_eq!(
+        answered_frames(&stdout),
+        ["frame 0: matched"],
+        "{stdout}\n{stderr}"
+    );
+    assert!(panel.next_card_read(Duration::from_secs(5)).is_some());
+    assert!(panel.next_card_read(Duration::from_millis(500)).is_none());
+
+    // One event per frame decided; the last of the stranger's says what it
+    // fused. P2: no event carries a vector, and the database holds the
+    // enrolment's vectors only.
+    let events = server.get("/api/v1/events", Some(&admin)).json();
+    let events = events.as_array().expect("events");
+    assert_eq!(events.len(), 6);
+    assert_eq!(
+        recorded_decisions(&server, &admin),
+        [
+            "matched", "unknown", "unknown", "unknown", "unknown", "unknown"
+        ]
+    );
+    assert!(
+        events.iter().any(|e| e["detail"] == "5 frames of one pass"),
+        "{events:?}"
+    );
+    for event in events {
+        let fields = event.as_object().expect("an event");
+        assert!(
+            fields.values().all(|v| !v.is_array()),
+            "an event holds a list: {event}"
+        );
+    }
+    let export = server.get("/api/v1/me/export", Some(&employee.session));
+    assert_eq!(
+        export.json()["face_vectors"].as_array().map(Vec::len),
+        Some(3),
+        "only the enrolment's vectors are stored"
+    );
+}
+
 // ----- acceptance 6 ----------------------------------------------------------
 
 /// The agent's default limit on a frame's age, in milliseconds.
