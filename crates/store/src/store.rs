@@ -8,6 +8,7 @@ use limen_domain::{OrgId, PersonId, now};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyConnection, AnyPool, Row};
 
+use crate::audit::{AuditKey, BrokenLink, key_audit_chains};
 use crate::crypto::{DataKey, MasterKey};
 
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +31,8 @@ pub enum StoreError {
     Corrupt(&'static str),
     #[error("the SQLite write-ahead log could not be emptied: a reader held it")]
     CheckpointBlocked,
+    #[error("the audit trail was altered before it was keyed, so it is left as it is: {0}")]
+    AuditTampered(BrokenLink),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,11 +78,20 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_secure_delete.sql"),
         postgres: include_str!("../migrations/postgres/0004_secure_delete.sql"),
     },
+    Migration {
+        version: AUDIT_KEYED_VERSION,
+        sqlite: include_str!("../migrations/sqlite/0005_keyed_audit.sql"),
+        postgres: include_str!("../migrations/postgres/0005_keyed_audit.sql"),
+    },
 ];
 
 /// The version from which SQLite deletes securely; reaching it rewrites an
 /// older file once, so that data deleted before leaves nothing behind.
 const SECURE_DELETE_VERSION: i64 = 4;
+
+/// The version from which audit links are keyed; reaching it relinks the
+/// existing chains (see [`key_audit_chains`]).
+const AUDIT_KEYED_VERSION: i64 = 5;
 
 impl Store {
     /// Connects (creating an SQLite file when needed) and brings the schema
@@ -232,6 +244,9 @@ impl Store {
             let script = strip_comments(script);
             for statement in script.split(';').map(str::trim).filter(|s| !s.is_empty()) {
                 sqlx::query(statement).execute(&mut *tx).await?;
+            }
+            if migration.version == AUDIT_KEYED_VERSION {
+                key_audit_chains(&mut tx, &AuditKey::derive(&self.master)).await?;
             }
             sqlx::query("INSERT INTO limen_migrations (version, applied_at) VALUES ($1, $2)")
                 .bind(migration.version)
