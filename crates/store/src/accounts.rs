@@ -243,6 +243,7 @@ impl Store {
         .await?;
         record_face_change(&mut tx, self.backend(), &person.org_id, Some(&person.id)).await?;
         tx.commit().await?;
+        self.shred_deleted().await;
         Ok(())
     }
 

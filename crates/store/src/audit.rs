@@ -1,13 +1,18 @@
 //! The audit trail: one append-only chain per organisation (plus one for
-//! the operator), each entry committing to the one before it by hash, so
-//! that editing, inserting or removing an entry breaks the chain.
+//! the operator), each entry committing to the one before it by an
+//! HMAC-SHA-256 under a key derived from the master key, so that editing,
+//! inserting or removing an entry breaks the chain, and someone with the
+//! database but not the master key cannot compute a link that holds.
 
+use hmac::{Hmac, KeyInit, Mac};
 use limen_domain::{UnixTime, now};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+use zeroize::Zeroizing;
 
+use crate::crypto::MasterKey;
 use crate::store::{Store, StoreError};
 
 /// The chain that holds the operator's own actions (organisations created
@@ -46,30 +51,75 @@ pub struct AuditEvent<'a> {
 
 pub const GENESIS_HASH: [u8; 32] = [0; 32];
 
-/// The hash an entry must carry: SHA-256 over its predecessor's hash and
-/// its own fields, each length-prefixed so that no two entries collide by
-/// shifting text between fields.
-pub fn entry_hash(
-    prev_hash: &[u8],
-    chain: &str,
+/// The key of every chain's links, derived from the master key.
+pub(crate) struct AuditKey(Zeroizing<[u8; 32]>);
+
+impl AuditKey {
+    pub(crate) fn derive(master: &MasterKey) -> AuditKey {
+        AuditKey(master.derive("audit chain"))
+    }
+
+    /// The link an entry must carry: HMAC-SHA-256 over what it covers.
+    fn link(&self, covered: &Covered<'_>) -> Vec<u8> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(self.0.as_ref())
+            .expect("HMAC takes a key of any length");
+        covered.feed(|bytes| mac.update(bytes));
+        mac.finalize().into_bytes().to_vec()
+    }
+}
+
+/// The link of trails written before schema version 5: plain SHA-256,
+/// which anyone with the database could recompute. Only for checking such a
+/// trail once, before it is keyed.
+fn unkeyed_link(covered: &Covered<'_>) -> Vec<u8> {
+    let mut hasher = Sha256::new();
+    covered.feed(|bytes| hasher.update(bytes));
+    hasher.finalize().to_vec()
+}
+
+/// What an entry's link covers: the link before it and its own fields.
+struct Covered<'a> {
+    prev_hash: &'a [u8],
+    chain: &'a str,
     seq: i64,
     at: UnixTime,
-    event: &AuditEvent<'_>,
-) -> Vec<u8> {
-    let mut hasher = Sha256::new();
-    let mut field = |bytes: &[u8]| {
-        hasher.update((bytes.len() as u64).to_be_bytes());
-        hasher.update(bytes);
-    };
-    field(prev_hash);
-    field(chain.as_bytes());
-    field(&seq.to_be_bytes());
-    field(&at.to_be_bytes());
-    field(event.actor.as_bytes());
-    field(event.action.as_bytes());
-    field(event.subject.as_bytes());
-    field(event.detail.as_bytes());
-    hasher.finalize().to_vec()
+    event: AuditEvent<'a>,
+}
+
+impl Covered<'_> {
+    /// Each field length-prefixed, so that no two entries collide by
+    /// shifting text between fields.
+    fn feed(&self, mut update: impl FnMut(&[u8])) {
+        let mut field = |bytes: &[u8]| {
+            update(&(bytes.len() as u64).to_be_bytes());
+            update(bytes);
+        };
+        field(self.prev_hash);
+        field(self.chain.as_bytes());
+        field(&self.seq.to_be_bytes());
+        field(&self.at.to_be_bytes());
+        field(self.event.actor.as_bytes());
+        field(self.event.action.as_bytes());
+        field(self.event.subject.as_bytes());
+        field(self.event.detail.as_bytes());
+    }
+}
+
+impl AuditEntry {
+    fn covered(&self) -> Covered<'_> {
+        Covered {
+            prev_hash: &self.prev_hash,
+            chain: &self.chain,
+            seq: self.seq,
+            at: self.at,
+            event: AuditEvent {
+                actor: &self.actor,
+                action: &self.action,
+                subject: &self.subject,
+                detail: &self.detail,
+            },
+        }
+    }
 }
 
 /// The first entry whose link does not hold.
@@ -81,8 +131,12 @@ pub struct BrokenLink {
     pub reason: &'static str,
 }
 
-/// Checks one chain, given its entries in sequence order.
-pub fn verify_chain(entries: &[AuditEntry]) -> Result<(), BrokenLink> {
+/// Checks one chain, given its entries in sequence order and how a link
+/// is computed.
+fn verify_chain(
+    entries: &[AuditEntry],
+    link: impl Fn(&Covered<'_>) -> Vec<u8>,
+) -> Result<(), BrokenLink> {
     let mut expected_prev: Vec<u8> = GENESIS_HASH.to_vec();
     for (index, entry) in entries.iter().enumerate() {
         let broken = |reason| BrokenLink {
@@ -96,13 +150,7 @@ pub fn verify_chain(entries: &[AuditEntry]) -> Result<(), BrokenLink> {
         if entry.prev_hash != expected_prev {
             return Err(broken("it does not point to the entry before it"));
         }
-        let event = AuditEvent {
-            actor: &entry.actor,
-            action: &entry.action,
-            subject: &entry.subject,
-            detail: &entry.detail,
-        };
-        if entry_hash(&entry.prev_hash, &entry.chain, entry.seq, entry.at, &event) != entry.hash {
+        if link(&entry.covered()) != entry.hash {
             return Err(broken("its content does not match its hash"));
         }
         expected_prev.clone_from(&entry.hash);
@@ -148,7 +196,13 @@ impl Store {
             None => (1, GENESIS_HASH.to_vec()),
         };
         let at = now();
-        let hash = entry_hash(&prev_hash, chain, seq, at, event);
+        let hash = AuditKey::derive(self.master_key()).link(&Covered {
+            prev_hash: &prev_hash,
+            chain,
+            seq,
+            at,
+            event: event.clone(),
+        });
         sqlx::query(
             "INSERT INTO audit_entries (chain, seq, at, actor, action, subject, detail, prev_hash, hash) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -169,35 +223,81 @@ impl Store {
     }
 
     pub async fn audit_trail(&self, chain: &str) -> Result<Vec<AuditEntry>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT chain, seq, at, actor, action, subject, detail, prev_hash, hash FROM audit_entries WHERE chain = $1 ORDER BY seq",
-        )
-        .bind(chain)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(audit_from_row).collect()
+        let mut conn = self.pool.acquire().await?;
+        chain_entries(&mut conn, chain).await
     }
 
     /// Checks every chain; returns how many entries were checked, or the
     /// first broken link.
     pub async fn verify_audit(&self) -> Result<Result<usize, BrokenLink>, StoreError> {
-        let chains: Vec<String> =
-            sqlx::query("SELECT DISTINCT chain FROM audit_entries ORDER BY chain")
-                .fetch_all(&self.pool)
-                .await?
-                .iter()
-                .map(|r| r.try_get(0))
-                .collect::<Result<_, _>>()?;
+        let key = AuditKey::derive(self.master_key());
+        let mut conn = self.pool.acquire().await?;
         let mut checked = 0;
-        for chain in chains {
-            let entries = self.audit_trail(&chain).await?;
-            if let Err(broken) = verify_chain(&entries) {
+        for chain in chain_names(&mut conn).await? {
+            let entries = chain_entries(&mut conn, &chain).await?;
+            if let Err(broken) = verify_chain(&entries, |covered| key.link(covered)) {
                 return Ok(Err(broken));
             }
             checked += entries.len();
         }
         Ok(Ok(checked))
     }
+}
+
+/// Schema version 5: every chain written with unkeyed links is checked as
+/// it was written and then relinked under the key, in the migration's
+/// transaction. A chain already broken is not relinked (that would hide
+/// the tampering): the migration fails and names it.
+pub(crate) async fn key_audit_chains(
+    conn: &mut AnyConnection,
+    key: &AuditKey,
+) -> Result<(), StoreError> {
+    for chain in chain_names(conn).await? {
+        let entries = chain_entries(conn, &chain).await?;
+        verify_chain(&entries, unkeyed_link).map_err(StoreError::AuditTampered)?;
+        let mut prev_hash = GENESIS_HASH.to_vec();
+        for entry in &entries {
+            let hash = key.link(&Covered {
+                prev_hash: &prev_hash,
+                ..entry.covered()
+            });
+            sqlx::query(
+                "UPDATE audit_entries SET prev_hash = $1, hash = $2 WHERE chain = $3 AND seq = $4",
+            )
+            .bind(prev_hash)
+            .bind(hash.clone())
+            .bind(entry.chain.as_str())
+            .bind(entry.seq)
+            .execute(&mut *conn)
+            .await?;
+            prev_hash = hash;
+        }
+    }
+    Ok(())
+}
+
+async fn chain_names(conn: &mut AnyConnection) -> Result<Vec<String>, StoreError> {
+    Ok(
+        sqlx::query("SELECT DISTINCT chain FROM audit_entries ORDER BY chain")
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()?,
+    )
+}
+
+async fn chain_entries(
+    conn: &mut AnyConnection,
+    chain: &str,
+) -> Result<Vec<AuditEntry>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT chain, seq, at, actor, action, subject, detail, prev_hash, hash FROM audit_entries WHERE chain = $1 ORDER BY seq",
+    )
+    .bind(chain)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(audit_from_row).collect()
 }
 
 fn audit_from_row(row: &AnyRow) -> Result<AuditEntry, StoreError> {
@@ -218,7 +318,11 @@ fn audit_from_row(row: &AnyRow) -> Result<AuditEntry, StoreError> {
 mod tests {
     use super::*;
 
-    fn chain_of(n: i64) -> Vec<AuditEntry> {
+    fn key(byte: u8) -> AuditKey {
+        AuditKey::derive(&MasterKey::from_bytes([byte; 32]))
+    }
+
+    fn chain_of(key: &AuditKey, n: i64) -> Vec<AuditEntry> {
         let mut prev = GENESIS_HASH.to_vec();
         (1..=n)
             .map(|seq| {
@@ -228,7 +332,13 @@ mod tests {
                     subject: "p",
                     detail: "",
                 };
-                let hash = entry_hash(&prev, "org", seq, 100 + seq, &event);
+                let hash = key.link(&Covered {
+                    prev_hash: &prev,
+                    chain: "org",
+                    seq,
+                    at: 100 + seq,
+                    event: event.clone(),
+                });
                 AuditEntry {
                     chain: "org".into(),
                     seq,
@@ -244,22 +354,113 @@ mod tests {
             .collect()
     }
 
+    fn verify(key: &AuditKey, entries: &[AuditEntry]) -> Result<(), i64> {
+        verify_chain(entries, |covered| key.link(covered)).map_err(|b| b.seq)
+    }
+
     #[test]
     fn an_intact_chain_verifies_and_any_edit_is_found() {
-        let chain = chain_of(4);
-        assert_eq!(verify_chain(&chain), Ok(()));
+        let key = key(3);
+        let chain = chain_of(&key, 4);
+        assert_eq!(verify(&key, &chain), Ok(()));
 
         let mut edited = chain.clone();
         edited[2].action = "nothing happened".into();
-        assert_eq!(verify_chain(&edited).map_err(|b| b.seq), Err(3));
+        assert_eq!(verify(&key, &edited), Err(3));
 
         let mut removed = chain.clone();
         removed.remove(1);
-        assert_eq!(verify_chain(&removed).map_err(|b| b.seq), Err(3));
+        assert_eq!(verify(&key, &removed), Err(3));
 
-        let mut swapped_fields = chain;
+        let mut swapped_fields = chain.clone();
         swapped_fields[0].actor = "adminperson.imported".into();
         swapped_fields[0].action = String::new();
-        assert_eq!(verify_chain(&swapped_fields).map_err(|b| b.seq), Err(1));
+        assert_eq!(verify(&key, &swapped_fields), Err(1));
+
+        assert_eq!(
+            verify(&AuditKey::derive(&MasterKey::from_bytes([4; 32])), &chain),
+            Err(1),
+            "links made under one master key do not hold under another"
+        );
+    }
+
+    /// A database at version 4 in `dir` holding a trail as version 4
+    /// wrote it (unkeyed links), `tamper` applied afterwards; its URL.
+    async fn unkeyed_trail(dir: &std::path::Path, tamper: &str) -> String {
+        std::fs::create_dir_all(dir).expect("temp dir");
+        let url = format!("sqlite:{}", dir.join("limen.db").display());
+        let old = Store::open_at(&url, MasterKey::from_bytes([5; 32]), 4)
+            .await
+            .expect("version 4");
+        let mut prev = GENESIS_HASH.to_vec();
+        for (seq, action) in [
+            (1, "org.created"),
+            (2, "people.imported"),
+            (3, "consent.given"),
+        ] {
+            let event = AuditEvent {
+                actor: "operator",
+                action,
+                subject: "s",
+                detail: "",
+            };
+            let hash = unkeyed_link(&Covered {
+                prev_hash: &prev,
+                chain: "org",
+                seq,
+                at: 100 + seq,
+                event,
+            });
+            sqlx::query(
+                "INSERT INTO audit_entries (chain, seq, at, actor, action, subject, detail, prev_hash, hash) \
+                 VALUES ('org', $1, $2, 'operator', $3, 's', '', $4, $5)",
+            )
+            .bind(seq)
+            .bind(100 + seq)
+            .bind(action)
+            .bind(std::mem::replace(&mut prev, hash.clone()))
+            .bind(hash)
+            .execute(&old.pool)
+            .await
+            .expect("an unkeyed entry");
+        }
+        sqlx::query(tamper)
+            .execute(&old.pool)
+            .await
+            .expect("tamper");
+        old.close().await;
+        url
+    }
+
+    #[tokio::test]
+    async fn an_unkeyed_trail_is_checked_then_keyed_on_upgrade() {
+        let dir =
+            std::env::temp_dir().join(format!("limen-audit-{}", limen_domain::OrgId::generate()));
+        let master = || MasterKey::from_bytes([5; 32]);
+
+        let intact = unkeyed_trail(&dir.join("intact"), "SELECT 1").await;
+        Store::open(&intact, master())
+            .await
+            .expect("upgraded")
+            .close()
+            .await;
+        let store = Store::open(&intact, master()).await.expect("reopened");
+        assert_eq!(store.verify_audit().await.expect("verify"), Ok(3));
+        let trail = store.audit_trail("org").await.expect("trail");
+        assert_eq!(trail[1].prev_hash, trail[0].hash);
+        store.close().await;
+
+        let tampered = unkeyed_trail(
+            &dir.join("tampered"),
+            "UPDATE audit_entries SET action = 'nothing.happened' WHERE seq = 2",
+        )
+        .await;
+        let refused = Store::open(&tampered, master()).await;
+        assert!(
+            matches!(&refused, Err(StoreError::AuditTampered(b)) if b.seq == 2),
+            "a trail tampered with before the upgrade is not relinked: {:?}",
+            refused.err()
+        );
+        std::fs::remove_dir_all(&dir).expect("cleanup");
     }
 }

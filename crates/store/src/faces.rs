@@ -96,6 +96,9 @@ impl Store {
             record_face_change(&mut tx, self.backend(), &person.org_id, Some(&person.id)).await?;
         }
         tx.commit().await?;
+        if deleted > 0 {
+            self.shred_deleted().await;
+        }
         Ok(withdrawn > 0)
     }
 
@@ -149,10 +152,11 @@ impl Store {
             return Err(StoreError::NoConsent);
         }
         let key = self.data_key(&mut tx, &person.org_id).await?;
-        sqlx::query("DELETE FROM face_vectors WHERE person_id = $1")
+        let replaced = sqlx::query("DELETE FROM face_vectors WHERE person_id = $1")
             .bind(person.id.as_str())
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected();
         let enrolled_at = now();
         let context = vector_context(&person.org_id, &person.id, model_version);
         for (slot, vector) in vectors.iter().enumerate() {
@@ -176,6 +180,9 @@ impl Store {
         }
         record_face_change(&mut tx, self.backend(), &person.org_id, Some(&person.id)).await?;
         tx.commit().await?;
+        if replaced > 0 {
+            self.shred_deleted().await;
+        }
         Ok(())
     }
 
@@ -222,6 +229,9 @@ impl Store {
             record_face_change(&mut tx, self.backend(), &person.org_id, Some(&person.id)).await?;
         }
         tx.commit().await?;
+        if deleted > 0 {
+            self.shred_deleted().await;
+        }
         Ok(deleted > 0)
     }
 
@@ -354,11 +364,11 @@ fn open_vector(
 
 #[cfg(test)]
 mod tests {
-    use limen_domain::NewPerson;
     use sqlx::Connection;
 
     use super::*;
     use crate::MasterKey;
+    use crate::store::tests::consenting_person;
 
     fn master() -> MasterKey {
         MasterKey::from_bytes([9; 32])
@@ -370,25 +380,7 @@ mod tests {
         let model = ModelVersion::new("dlib-resnet-v1");
         let values: Vec<f32> = (0..128).map(|i| i as f32 / 256.0).collect();
         let old = Store::open_at(url, master(), 2).await.expect("version 2");
-        let org = old
-            .create_organisation("Acme", &[1; 32])
-            .await
-            .expect("organisation")
-            .id;
-        let row = NewPerson::parse(1, "Ann", "Lee", "ann@acme.test", "A1").expect("row");
-        old.import_people(&org, &[row])
-            .await
-            .expect("import")
-            .expect("accepted");
-        let person = old
-            .people(&org, &model)
-            .await
-            .expect("people")
-            .remove(0)
-            .person;
-        old.give_consent(&person, "v1", "api")
-            .await
-            .expect("consent");
+        let (org, person) = consenting_person(&old, &model).await;
         let mut conn = old.pool.acquire().await.expect("connection");
         let key = old.data_key(&mut conn, &org).await.expect("key");
         let plain: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();

@@ -11,6 +11,35 @@
 //! cancellation), `faces` (consent and vectors), `entrances` (entrances,
 //! devices, decision events), `audit`, `retention`, and `changes` (the
 //! numbered record of every change a gallery must follow).
+//!
+//! # Deleted means destroyed (P4)
+//!
+//! A deleted row is only marked free by either database; its bytes stay in
+//! the file until overwritten. What each backend does about it:
+//!
+//! - **SQLite.** Every connection runs with `secure_delete`, so what a
+//!   delete frees is overwritten with zeros. After every deletion of
+//!   biometric data (withdrawal, removal or replacement of a set,
+//!   cancellation, erasure of a person, deletion of an organisation) the
+//!   write-ahead log is checkpointed into the file and truncated, so that
+//!   neither the file nor the log keeps the old ciphertext. Should a
+//!   long reader hold that checkpoint back, the hourly retention sweep
+//!   repeats it and logs when it cannot. Upgrading a file made before this
+//!   (schema version 4) rewrites it once with `VACUUM`.
+//! - **PostgreSQL.** A deleted row stays in its table page as a dead
+//!   tuple; `VACUUM` (and autovacuum) makes its space reusable but does
+//!   not overwrite it, so the ciphertext stays readable in the table file
+//!   until a later row happens to take its place. The write-ahead log
+//!   holds the row as inserted until its segment is recycled, and archived
+//!   WAL, base backups and replicas keep it as long as they are kept.
+//!   PostgreSQL has no secure delete; what an operator can do is in
+//!   `crates/server/README.md` ("Deleted data on PostgreSQL").
+//!
+//! On both, copies taken before a deletion (backups, snapshots) still hold
+//! the ciphertext, and the organisation's wrapped data key next to it: the
+//! master key opens them until it is rotated. Below the database, a
+//! filesystem or an SSD may keep overwritten blocks; full-disk encryption
+//! covers that.
 
 pub mod audit;
 pub mod crypto;

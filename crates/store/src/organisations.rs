@@ -6,7 +6,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::changes::record_face_change;
-use crate::store::{Backend, Store, StoreError, parse_col};
+use crate::store::{Store, StoreError, parse_col};
 
 impl Store {
     /// Creates an organisation with a fresh data key and its first admin
@@ -105,15 +105,7 @@ impl Store {
         }
         record_face_change(&mut tx, self.backend(), id, None).await?;
         tx.commit().await?;
-        if self.backend() == Backend::Sqlite {
-            // Deleted pages keep their old bytes until overwritten: VACUUM
-            // rebuilds the file, and the checkpoint empties the write-ahead
-            // log that VACUUM itself wrote through.
-            sqlx::query("VACUUM").execute(&self.pool).await?;
-            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                .execute(&self.pool)
-                .await?;
-        }
+        self.shred_deleted().await;
         Ok(true)
     }
 

@@ -157,6 +157,7 @@ impl Store {
         }
         record_face_change(&mut tx, self.backend(), org, Some(id)).await?;
         tx.commit().await?;
+        self.shred_deleted().await;
         Ok(true)
     }
 }

@@ -6,7 +6,9 @@ use crate::store::{Store, StoreError};
 
 impl Store {
     /// Drops expired sessions and invitations, and cancellation records
-    /// older than `cancellations_before`.
+    /// older than `cancellations_before`; on SQLite, then empties the
+    /// write-ahead log, which also completes any checkpoint a reader held
+    /// back after a deletion of biometric data.
     pub async fn purge_expired(&self, cancellations_before: UnixTime) -> Result<(), StoreError> {
         let now = now();
         sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
@@ -21,7 +23,7 @@ impl Store {
             .bind(cancellations_before)
             .execute(&self.pool)
             .await?;
-        Ok(())
+        self.truncate_wal().await
     }
 
     /// Deletes decision events older than `before` (their retention is over).

@@ -8,6 +8,7 @@ use limen_domain::{OrgId, PersonId, now};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyConnection, AnyPool, Row};
 
+use crate::audit::{AuditKey, BrokenLink, key_audit_chains};
 use crate::crypto::{DataKey, MasterKey};
 
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +29,10 @@ pub enum StoreError {
     InvalidVectorSet,
     #[error("stored data is corrupt: {0}")]
     Corrupt(&'static str),
+    #[error("the SQLite write-ahead log could not be emptied: a reader held it")]
+    CheckpointBlocked,
+    #[error("the audit trail was altered before it was keyed, so it is left as it is: {0}")]
+    AuditTampered(BrokenLink),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,7 +73,25 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_face_sets_and_changes.sql"),
         postgres: include_str!("../migrations/postgres/0003_face_sets_and_changes.sql"),
     },
+    Migration {
+        version: SECURE_DELETE_VERSION,
+        sqlite: include_str!("../migrations/sqlite/0004_secure_delete.sql"),
+        postgres: include_str!("../migrations/postgres/0004_secure_delete.sql"),
+    },
+    Migration {
+        version: AUDIT_KEYED_VERSION,
+        sqlite: include_str!("../migrations/sqlite/0005_keyed_audit.sql"),
+        postgres: include_str!("../migrations/postgres/0005_keyed_audit.sql"),
+    },
 ];
+
+/// The version from which SQLite deletes securely; reaching it rewrites an
+/// older file once, so that data deleted before leaves nothing behind.
+const SECURE_DELETE_VERSION: i64 = 4;
+
+/// The version from which audit links are keyed; reaching it relinks the
+/// existing chains (see [`key_audit_chains`]).
+const AUDIT_KEYED_VERSION: i64 = 5;
 
 impl Store {
     /// Connects (creating an SQLite file when needed) and brings the schema
@@ -98,13 +121,25 @@ impl Store {
             }
             _ => url.to_owned(),
         };
-        let pool = AnyPoolOptions::new()
+        let mut options = AnyPoolOptions::new()
             .max_connections(8)
             // A database that cannot be reached fails a request within
             // seconds rather than holding it (and a door) for half a minute.
-            .acquire_timeout(Duration::from_secs(5))
-            .connect(&url)
-            .await?;
+            .acquire_timeout(Duration::from_secs(5));
+        if backend == Backend::Sqlite {
+            // P4: what a delete frees is overwritten with zeros, on every
+            // connection (the setting is not stored in the file), instead
+            // of lingering in free space until reused.
+            options = options.after_connect(|conn, _| {
+                Box::pin(async move {
+                    sqlx::query("PRAGMA secure_delete = ON")
+                        .execute(conn)
+                        .await?;
+                    Ok(())
+                })
+            });
+        }
+        let pool = options.connect(&url).await?;
         let store = Store {
             pool,
             backend,
@@ -116,7 +151,13 @@ impl Store {
                 .execute(&store.pool)
                 .await?;
         }
-        store.migrate(&MIGRATIONS[..migrations]).await?;
+        let applied = store.migrate(&MIGRATIONS[..migrations]).await?;
+        if backend == Backend::Sqlite && applied.contains(&SECURE_DELETE_VERSION) {
+            // Outside any transaction, as VACUUM must be; every page is
+            // written anew and the old file's free space goes with it.
+            sqlx::query("VACUUM").execute(&store.pool).await?;
+            store.truncate_wal().await?;
+        }
         Ok(store)
     }
 
@@ -138,7 +179,41 @@ impl Store {
         self.pool.close().await;
     }
 
-    async fn migrate(&self, migrations: &[Migration]) -> Result<(), StoreError> {
+    /// Called after a commit that deleted biometric data. On SQLite the
+    /// zeroed pages are in the write-ahead log, while earlier frames of the
+    /// log and the database file still hold the old bytes: checkpointing
+    /// overwrites the file's pages and truncating drops the log's frames.
+    /// (PostgreSQL leaves dead rows to VACUUM: see the crate documentation.)
+    ///
+    /// The deletion is committed by now and must be reported as done, so
+    /// that galleries follow it: a checkpoint that fails here is repeated
+    /// by every retention sweep ([`Store::purge_expired`]), which reports
+    /// its failure.
+    pub(crate) async fn shred_deleted(&self) {
+        let _ = self.truncate_wal().await;
+    }
+
+    /// SQLite: moves the write-ahead log into the database file and
+    /// truncates it to nothing. Nothing to do on PostgreSQL.
+    pub(crate) async fn truncate_wal(&self) -> Result<(), StoreError> {
+        if self.backend != Backend::Sqlite {
+            return Ok(());
+        }
+        // One row: whether a reader kept it from completing, the log's
+        // frames, the frames checkpointed. A blocked checkpoint truncates
+        // nothing.
+        let busy: i64 = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
+        if busy != 0 {
+            return Err(StoreError::CheckpointBlocked);
+        }
+        Ok(())
+    }
+
+    /// Applies the migrations not yet applied; returns their versions.
+    async fn migrate(&self, migrations: &[Migration]) -> Result<Vec<i64>, StoreError> {
         let mut tx = self.pool.begin().await?;
         if self.backend == Backend::Postgres {
             // Several instances may start at once against one database:
@@ -156,7 +231,11 @@ impl Store {
             .iter()
             .map(|r| r.get(0))
             .collect();
-        for migration in migrations.iter().filter(|m| !applied.contains(&m.version)) {
+        let pending: Vec<&Migration> = migrations
+            .iter()
+            .filter(|m| !applied.contains(&m.version))
+            .collect();
+        for migration in &pending {
             let script = match self.backend {
                 Backend::Sqlite => migration.sqlite,
                 Backend::Postgres => migration.postgres,
@@ -166,6 +245,9 @@ impl Store {
             for statement in script.split(';').map(str::trim).filter(|s| !s.is_empty()) {
                 sqlx::query(statement).execute(&mut *tx).await?;
             }
+            if migration.version == AUDIT_KEYED_VERSION {
+                key_audit_chains(&mut tx, &AuditKey::derive(&self.master)).await?;
+            }
             sqlx::query("INSERT INTO limen_migrations (version, applied_at) VALUES ($1, $2)")
                 .bind(migration.version)
                 .bind(now())
@@ -173,7 +255,7 @@ impl Store {
                 .await?;
         }
         tx.commit().await?;
-        Ok(())
+        Ok(pending.iter().map(|m| m.version).collect())
     }
 
     /// The organisation's data key, unwrapped for the caller's use.
@@ -230,4 +312,88 @@ pub(crate) fn parse_col<T, E>(
 ) -> Result<T, StoreError> {
     let text: String = row.try_get(column)?;
     parse(&text).map_err(|_| StoreError::Corrupt(column))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use limen_domain::{FaceVector, ModelVersion, NewPerson, Person};
+    use sqlx::Connection;
+
+    use super::*;
+
+    /// A new organisation with one imported person who has consented.
+    pub(crate) async fn consenting_person(store: &Store, model: &ModelVersion) -> (OrgId, Person) {
+        let org = store
+            .create_organisation("Acme", &[1; 32])
+            .await
+            .expect("organisation")
+            .id;
+        let row = NewPerson::parse(1, "Ann", "Lee", "ann@acme.test", "A1").expect("row");
+        store
+            .import_people(&org, &[row])
+            .await
+            .expect("import")
+            .expect("accepted");
+        let person = store
+            .people(&org, model)
+            .await
+            .expect("people")
+            .remove(0)
+            .person;
+        store
+            .give_consent(&person, "v1", "api")
+            .await
+            .expect("consent");
+        (org, person)
+    }
+
+    /// A file written before secure deletion holds what was deleted in its
+    /// free space; reaching the secure-delete version rewrites it.
+    #[tokio::test]
+    async fn sqlite_upgrade_scrubs_what_was_deleted_before() {
+        let dir = std::env::temp_dir().join(format!("limen-scrub-{}", OrgId::generate()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("limen.db");
+        let url = format!("sqlite:{}", path.display());
+        let master = || MasterKey::from_bytes([7; 32]);
+        let model = ModelVersion::new("dlib-resnet-v1");
+
+        let old = Store::open_at(&url, master(), 3).await.expect("version 3");
+        let (_, person) = consenting_person(&old, &model).await;
+        let vector = FaceVector::new((0..128).map(|i| i as f32 / 300.0).collect()).expect("valid");
+        old.replace_vectors(&person, &model, &[vector])
+            .await
+            .expect("enrol");
+        old.close().await;
+        // Deleted as before this version: no secure deletion, and the
+        // freed page checkpointed into the file.
+        let mut conn = sqlx::AnyConnection::connect(&url).await.expect("connect");
+        let sealed: Vec<u8> = sqlx::query("SELECT sealed FROM face_vectors")
+            .fetch_one(&mut conn)
+            .await
+            .expect("sealed")
+            .try_get(0)
+            .expect("blob");
+        for statement in [
+            "PRAGMA secure_delete = OFF",
+            "DELETE FROM face_vectors",
+            "PRAGMA wal_checkpoint(TRUNCATE)",
+        ] {
+            sqlx::query(statement)
+                .execute(&mut conn)
+                .await
+                .expect(statement);
+        }
+        conn.close().await.expect("close");
+        let holds_it = || {
+            let bytes = std::fs::read(&path).expect("database file");
+            bytes.windows(sealed.len()).any(|w| w == sealed.as_slice())
+        };
+        assert!(holds_it(), "the old file keeps the deleted ciphertext");
+
+        let store = Store::open(&url, master()).await.expect("migrated");
+        assert!(!holds_it(), "the upgrade left the deleted ciphertext");
+        store.close().await;
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
 }

@@ -3,6 +3,7 @@
 mod faces;
 mod people;
 mod records;
+mod shredding;
 
 use limen_domain::{FaceVector, ModelVersion, NewPerson, OrgId, Person, PersonStatus, now};
 use limen_store::token::new_token;

@@ -1,15 +1,13 @@
 //! The audit trail, cancellation records, retention.
 
-use limen_domain::{PersonStatus, now};
+use limen_domain::{OrgId, PersonStatus, now};
 use limen_store::AuditEvent;
 use limen_store::token::new_token;
 use sqlx::Row;
 
 use crate::*;
 
-pub(crate) async fn audit_chain_detects_a_tampered_row(db: &TestDb) {
-    let store = &db.store;
-    let org = new_org(store, "Acme").await;
+async fn append_three(store: &Store, org: &OrgId) {
     for action in ["people.imported", "invitation.sent", "consent.given"] {
         store
             .audit(
@@ -24,6 +22,81 @@ pub(crate) async fn audit_chain_detects_a_tampered_row(db: &TestDb) {
             .await
             .expect("append");
     }
+}
+
+async fn tamper_with_second_entry(conn: &mut sqlx::AnyConnection, org: &OrgId) {
+    sqlx::query(
+        "UPDATE audit_entries SET action = 'nothing.happened' WHERE chain = $1 AND seq = 2",
+    )
+    .bind(org.as_str())
+    .execute(conn)
+    .await
+    .expect("tamper");
+}
+
+/// What someone with the database and this source code can compute: the
+/// chain's links as unkeyed SHA-256 over the length-prefixed fields.
+fn plain_link(prev_hash: &[u8], row: &sqlx::any::AnyRow) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    let mut field = |bytes: &[u8]| {
+        hasher.update((bytes.len() as u64).to_be_bytes());
+        hasher.update(bytes);
+    };
+    field(prev_hash);
+    field(row.get::<String, _>("chain").as_bytes());
+    field(&row.get::<i64, _>("seq").to_be_bytes());
+    field(&row.get::<i64, _>("at").to_be_bytes());
+    for column in ["actor", "action", "subject", "detail"] {
+        field(row.get::<String, _>(column).as_bytes());
+    }
+    hasher.finalize().to_vec()
+}
+
+/// P9: the links are keyed, so an attacker who edits an entry and
+/// recomputes every later link, as the unkeyed chain allowed, is caught.
+async fn audit_chain_resists_recomputed_links(db: &TestDb) {
+    let store = &db.store;
+    let org = new_org(store, "Recomputed").await;
+    append_three(store, &org).await;
+    let mut conn = raw(db).await;
+    tamper_with_second_entry(&mut conn, &org).await;
+    let rows = sqlx::query(
+        "SELECT chain, seq, at, actor, action, subject, detail, hash FROM audit_entries WHERE chain = $1 ORDER BY seq",
+    )
+    .bind(org.as_str())
+    .fetch_all(&mut conn)
+    .await
+    .expect("entries");
+    let mut prev: Vec<u8> = rows[0].get("hash");
+    for row in &rows[1..] {
+        let hash = plain_link(&prev, row);
+        sqlx::query(
+            "UPDATE audit_entries SET prev_hash = $1, hash = $2 WHERE chain = $3 AND seq = $4",
+        )
+        .bind(prev.clone())
+        .bind(hash.clone())
+        .bind(org.as_str())
+        .bind(row.get::<i64, _>("seq"))
+        .execute(&mut conn)
+        .await
+        .expect("relink");
+        prev = hash;
+    }
+    let broken = store
+        .verify_audit()
+        .await
+        .expect("verify")
+        .expect_err("a chain relinked without the key is detected");
+    assert_eq!((broken.chain.as_str(), broken.seq), (org.as_str(), 2));
+    store.delete_organisation(&org).await.expect("cleanup");
+}
+
+pub(crate) async fn audit_chain_detects_a_tampered_row(db: &TestDb) {
+    audit_chain_resists_recomputed_links(db).await;
+    let store = &db.store;
+    let org = new_org(store, "Acme").await;
+    append_three(store, &org).await;
     let trail = store.audit_trail(org.as_str()).await.expect("trail");
     assert_eq!(
         trail.iter().map(|e| e.seq).collect::<Vec<_>>(),
@@ -33,13 +106,7 @@ pub(crate) async fn audit_chain_detects_a_tampered_row(db: &TestDb) {
     assert!(store.verify_audit().await.expect("verify").is_ok());
 
     let mut conn = raw(db).await;
-    sqlx::query(
-        "UPDATE audit_entries SET action = 'nothing.happened' WHERE chain = $1 AND seq = 2",
-    )
-    .bind(org.as_str())
-    .execute(&mut conn)
-    .await
-    .expect("tamper");
+    tamper_with_second_entry(&mut conn, &org).await;
     let broken = store
         .verify_audit()
         .await

@@ -1,0 +1,3 @@
+-- No schema change: the version in which SQLite databases are rewritten
+-- once to drop data deleted before secure deletion. Kept in step so that
+-- both databases share one version number.

@@ -1,0 +1,5 @@
+-- No schema change. From this version on every connection deletes with
+-- secure_delete and the write-ahead log is truncated after deletions of
+-- biometric data; applying this version rewrites the file once (VACUUM, in
+-- the store, as it cannot run inside the migration's transaction), so that
+-- what was deleted before leaves no bytes in free space either.

@@ -1,0 +1,5 @@
+-- No schema change. From this version on, an audit entry's link is an
+-- HMAC-SHA-256 under a key derived from the master key instead of a plain
+-- SHA-256. Applying this version checks every existing chain as written
+-- and relinks it under the key (in the store, within this migration's
+-- transaction); a chain that no longer verifies stops the migration.
