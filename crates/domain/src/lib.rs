@@ -12,6 +12,7 @@ mod consent;
 mod entrance;
 mod face;
 mod people;
+mod security;
 mod statement;
 mod values;
 
@@ -22,6 +23,7 @@ pub use face::{FaceVector, MAX_VECTORS_PER_PERSON, ModelVersion};
 pub use people::{
     ImportReport, NewPerson, Organisation, Person, PersonOverview, PersonStatus, RowError,
 };
+pub use security::{SecurityLevel, UnknownSecurityLevel};
 pub use statement::Statement;
 pub use values::{
     AcsId, DeviceId, EmailAddress, EntranceId, InvalidValue, OrgId, PersonId, PersonName, UnixTime,

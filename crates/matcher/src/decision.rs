@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::scoring::SecurityLevel;
+use limen_domain::SecurityLevel;
 use parking_lot::RawRwLock;
 use parking_lot::lock_api::ArcRwLockReadGuard;
 

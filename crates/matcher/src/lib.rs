@@ -35,11 +35,10 @@ pub mod scoring;
 pub use calibrations::calibration_for;
 pub use decision::{DecisionRule, Identification, Match, UnknownReason};
 pub use galleries::{Galleries, Nearest};
-pub use scoring::{Calibration, FUSED_FRAME_CLASSES, Scoring, SecurityLevel};
+pub use limen_domain::SecurityLevel;
+pub use scoring::{Calibration, FUSED_FRAME_CLASSES, Scoring};
 
-/// The most vectors one person holds (one enrolment of up to five frames).
-pub const MAX_VECTORS_PER_PERSON: usize = 5;
-
+pub use limen_domain::MAX_VECTORS_PER_PERSON;
 /// What the matcher refuses.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum MatcherError {

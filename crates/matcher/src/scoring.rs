@@ -22,8 +22,7 @@
 //! gallery and on how many frames of a passage are fused, and is read from
 //! the model version's [`Calibration`].
 
-use std::fmt;
-use std::str::FromStr;
+use limen_domain::SecurityLevel;
 
 use crate::MAX_VECTORS_PER_PERSON;
 
@@ -56,74 +55,6 @@ impl Scoring {
         hub_weight: 0.0,
         cohort_people: 1024,
     };
-}
-
-/// An organisation's choice between letting strangers in and keeping its
-/// people waiting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum SecurityLevel {
-    /// About 1 in 100 strangers is matched to somebody.
-    Standard,
-    /// About 1 in 1,000 (the default).
-    #[default]
-    High,
-    /// About 1 in 10,000.
-    VeryHigh,
-}
-
-impl SecurityLevel {
-    pub const ALL: [SecurityLevel; 3] = [
-        SecurityLevel::Standard,
-        SecurityLevel::High,
-        SecurityLevel::VeryHigh,
-    ];
-
-    /// The false-positive identification rate this level aims at.
-    pub fn target_fpir(self) -> f64 {
-        match self {
-            SecurityLevel::Standard => 0.01,
-            SecurityLevel::High => 0.001,
-            SecurityLevel::VeryHigh => 0.0001,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SecurityLevel::Standard => "standard",
-            SecurityLevel::High => "high",
-            SecurityLevel::VeryHigh => "very_high",
-        }
-    }
-
-    fn index(self) -> usize {
-        match self {
-            SecurityLevel::Standard => 0,
-            SecurityLevel::High => 1,
-            SecurityLevel::VeryHigh => 2,
-        }
-    }
-}
-
-impl fmt::Display for SecurityLevel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A security level name that is not one.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown security level {0:?}: use standard, high or very_high")]
-pub struct UnknownSecurityLevel(pub String);
-
-impl FromStr for SecurityLevel {
-    type Err = UnknownSecurityLevel;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        SecurityLevel::ALL
-            .into_iter()
-            .find(|level| level.as_str() == s)
-            .ok_or_else(|| UnknownSecurityLevel(s.to_owned()))
-    }
 }
 
 /// Passages fused from this many frames or more share one threshold.
@@ -172,7 +103,7 @@ impl Calibration {
     /// from `frames` frames. Interpolated in log(people) between measured
     /// sizes; held at the smallest below; lowered beyond the largest.
     pub fn threshold(&self, level: SecurityLevel, people: usize, frames: usize) -> f32 {
-        let row = self.thresholds[level.index()];
+        let row = self.thresholds[level_index(level)];
         let sizes = self.gallery_people;
         let (Some(&first), Some(&last)) = (sizes.first(), sizes.last()) else {
             return f32::NEG_INFINITY;
@@ -207,12 +138,21 @@ impl Calibration {
     /// accepted at `level` with `vectors` enrolment vectors (1 or 3 measured;
     /// 2 lies between).
     pub fn expected_genuine_acceptance(&self, level: SecurityLevel, vectors: usize) -> f32 {
-        let [one, three] = self.genuine_acceptance[level.index()];
+        let [one, three] = self.genuine_acceptance[level_index(level)];
         match vectors {
             0 | 1 => one,
             2 => (one + three) / 2.0,
             _ => three,
         }
+    }
+}
+
+/// A level's row in a calibration's tables.
+fn level_index(level: SecurityLevel) -> usize {
+    match level {
+        SecurityLevel::Standard => 0,
+        SecurityLevel::High => 1,
+        SecurityLevel::VeryHigh => 2,
     }
 }
 
@@ -259,14 +199,5 @@ mod tests {
     fn without_a_calibration_nothing_is_close_enough() {
         let t = Calibration::UNCALIBRATED.threshold(SecurityLevel::Standard, 10, 1);
         assert_eq!(t, f32::NEG_INFINITY);
-    }
-
-    #[test]
-    fn levels_have_names() {
-        for level in SecurityLevel::ALL {
-            assert_eq!(level.as_str().parse::<SecurityLevel>(), Ok(level));
-        }
-        assert!("medium".parse::<SecurityLevel>().is_err());
-        assert_eq!(SecurityLevel::default(), SecurityLevel::High);
     }
 }

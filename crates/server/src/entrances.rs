@@ -297,7 +297,7 @@ async fn frame(
     let mut pass_state = None;
     let (outcome, acs_id, person, detail) = match state
         .services
-        .recognise(&entrance.org_id, pass.clone(), frame)
+        .recognise(&entrance.org_id, device.security_level, pass.clone(), frame)
         .await?
     {
         Recognition::NoFace => (Decision::NoFace, None, None, String::new()),

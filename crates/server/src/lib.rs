@@ -14,6 +14,7 @@ mod enrol;
 mod entrances;
 mod error;
 mod pages;
+mod security;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -78,6 +79,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(pages::routes())
         .merge(enrol::routes(FACE_BODY_LIMIT))
         .merge(entrances::routes())
+        .merge(security::routes())
         .layer(axum::extract::DefaultBodyLimit::max(SMALL_BODY_LIMIT))
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(log_request))

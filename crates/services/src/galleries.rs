@@ -78,6 +78,11 @@ impl Galleries {
         &self.model.version
     }
 
+    /// The thresholds and corrections the galleries decide with.
+    pub(crate) fn calibration(&self) -> &Calibration {
+        &self.model.calibration
+    }
+
     fn current(&self) -> Arc<OrgGalleries> {
         self.current
             .read()

@@ -62,12 +62,13 @@ pub mod password;
 mod people;
 mod recognition;
 mod retention;
+mod security;
 
 use std::sync::Arc;
 
 use limen_domain::{Actor, ModelVersion, OrgId};
 use limen_face::FaceEngine;
-use limen_matcher::{DecisionRule, SecurityLevel, calibration_for};
+use limen_matcher::calibration_for;
 use limen_store::Store;
 
 pub use accounts::Session;
@@ -82,6 +83,7 @@ pub use passes::{MAX_PASS_FRAMES, PASS_WINDOW, PassKey};
 pub use people::Invitation;
 pub use recognition::{Recognised, Recognition};
 pub use retention::Retention;
+pub use security::SecurityView;
 
 use crate::galleries::{Galleries, GalleryModel};
 use crate::passes::Passes;
@@ -94,8 +96,6 @@ pub struct Services {
     /// The devices' passes being decided.
     passes: Passes,
     retention: Retention,
-    /// How entrances decide who is close enough to be a match.
-    decision_rule: DecisionRule,
     /// Applies the changes other instances make, for as long as this lives.
     follower: tokio::task::JoinHandle<()>,
 }
@@ -124,7 +124,6 @@ impl Services {
             galleries,
             passes: Passes::default(),
             retention,
-            decision_rule: DecisionRule::new(SecurityLevel::default()),
             follower,
         })
     }

@@ -4,9 +4,9 @@
 //! caller is told whom it saw (if anyone). The frame and its vectors stay in
 //! memory.
 
-use limen_domain::{OrgId, PersonId};
+use limen_domain::{OrgId, PersonId, SecurityLevel};
 use limen_face::EntranceFrame;
-use limen_matcher::{Identification, Match};
+use limen_matcher::{DecisionRule, Identification, Match};
 use zeroize::Zeroizing;
 
 use crate::Services;
@@ -46,11 +46,13 @@ impl Recognised {
 }
 
 impl Services {
-    /// Decides a frame sent by a device at an entrance of `org`, as part of
-    /// the device's pass `pass` if it names one.
+    /// Decides a frame sent by a device at an entrance of `org` (at the
+    /// organisation's security `level`), as part of the device's pass
+    /// `pass` if it names one.
     pub async fn recognise(
         &self,
         org: &OrgId,
+        level: SecurityLevel,
         pass: Option<PassKey>,
         frame: Frame,
     ) -> Result<Recognition, ServiceError> {
@@ -79,7 +81,7 @@ impl Services {
         drop(vector);
         let found = self
             .galleries
-            .identify(org, probe, frames, self.decision_rule)
+            .identify(org, probe, frames, DecisionRule::new(level))
             .await?;
         let decided = matches!(found, Identification::Matched(_)) || frames >= MAX_PASS_FRAMES;
         if let (true, Some(pass)) = (decided, &pass) {

@@ -1,7 +1,8 @@
 //! Entrances, their camera devices, and the decision events of passages.
 
 use limen_domain::{
-    ConnectorKind, Decision, DecisionEvent, DeviceId, Entrance, EntranceId, OrgId, PersonId, now,
+    ConnectorKind, Decision, DecisionEvent, DeviceId, Entrance, EntranceId, OrgId, PersonId,
+    SecurityLevel, now,
 };
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -23,6 +24,8 @@ pub enum NewConnector<'a> {
 pub struct DeviceAtEntrance {
     pub device_id: DeviceId,
     pub entrance: Entrance,
+    /// The entrance's organisation's security level, read with the device.
+    pub security_level: SecurityLevel,
 }
 
 const ENTRANCE_COLUMNS: &str = "e.id, e.org_id, e.name, e.connector, e.http_url, e.created_at";
@@ -167,7 +170,8 @@ impl Store {
         token_hash: &[u8],
     ) -> Result<Option<DeviceAtEntrance>, StoreError> {
         let row = sqlx::query(&format!(
-            "SELECT d.id AS device_id, {ENTRANCE_COLUMNS} FROM devices d JOIN entrances e ON e.id = d.entrance_id \
+            "SELECT d.id AS device_id, o.security_level, {ENTRANCE_COLUMNS} FROM devices d \
+             JOIN entrances e ON e.id = d.entrance_id JOIN organisations o ON o.id = e.org_id \
              WHERE d.token_hash = $1"
         ))
         .bind(token_hash.to_vec())
@@ -177,6 +181,7 @@ impl Store {
             Ok(DeviceAtEntrance {
                 device_id: parse_col(&row, "device_id", DeviceId::parse)?,
                 entrance: entrance_from_row(&row)?,
+                security_level: parse_col(&row, "security_level", |s| s.parse())?,
             })
         })
         .transpose()

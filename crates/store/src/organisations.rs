@@ -1,7 +1,7 @@
 //! Organisations (the operator's customers), their data keys and their
 //! admin tokens.
 
-use limen_domain::{OrgId, Organisation, now};
+use limen_domain::{OrgId, Organisation, SecurityLevel, now};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -59,6 +59,32 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(organisation_from_row).transpose()
+    }
+
+    /// The organisation's security level; `None` for no such organisation.
+    pub async fn security_level(&self, id: &OrgId) -> Result<Option<SecurityLevel>, StoreError> {
+        let row = sqlx::query("SELECT security_level FROM organisations WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| parse_col(&row, "security_level", |s| s.parse()))
+            .transpose()
+    }
+
+    /// Sets the organisation's security level; `false` for no such
+    /// organisation.
+    pub async fn set_security_level(
+        &self,
+        id: &OrgId,
+        level: SecurityLevel,
+    ) -> Result<bool, StoreError> {
+        let updated = sqlx::query("UPDATE organisations SET security_level = $1 WHERE id = $2")
+            .bind(level.as_str())
+            .bind(id.as_str())
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(updated > 0)
     }
 
     /// Erases the organisation with everything it holds, its audit chain

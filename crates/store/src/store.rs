@@ -83,6 +83,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_keyed_audit.sql"),
         postgres: include_str!("../migrations/postgres/0005_keyed_audit.sql"),
     },
+    Migration {
+        version: 6,
+        sqlite: include_str!("../migrations/sqlite/0006_security_level.sql"),
+        postgres: include_str!("../migrations/postgres/0006_security_level.sql"),
+    },
 ];
 
 /// The version from which SQLite deletes securely; reaching it rewrites an

@@ -684,3 +684,59 @@ fn the_frames_of_a_pass_are_decided_together_until_it_is_decided() {
     assert_eq!(decision(&reply), "unknown");
     assert!(reply.json().get("pass").is_none(), "{}", reply.body);
 }
+
+#[test]
+fn the_security_level_is_the_admins_choice() {
+    let smtp = SmtpSink::start();
+    let Some(server) = Server::start(Backend::Sqlite, &smtp.url()) else {
+        return;
+    };
+    let (_, admin) = server.create_org("Acme");
+    let (_, other_admin) = server.create_org("Other");
+    let ann = onboard(&server, &smtp, &admin, "ann@acme.test", "A-1", 1);
+    enrol_with(&server, &ann.session, &["Andre_Agassi_0005.jpg"]);
+
+    let shown = server.get("/api/v1/security", Some(&admin));
+    assert_eq!(shown.status, 200, "{}", shown.body);
+    let high = shown.json();
+    assert_eq!(high["level"], "high", "the default");
+    assert_eq!(high["target_fpir"], 0.001);
+    assert_eq!(high["gallery_people"], 1);
+    assert_eq!(high["levels"].as_array().map(Vec::len), Some(3));
+
+    let put = |token: &str, level: &str| {
+        server.send(
+            "PUT",
+            "/api/v1/security",
+            Some(token),
+            "application/json",
+            json!({ "level": level }).to_string().as_bytes(),
+        )
+    };
+    let changed = put(&admin, "very_high");
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    let very_high = changed.json();
+    assert_eq!(very_high["level"], "very_high");
+    // Stricter: a closer match is needed, and fewer genuine frames pass.
+    let threshold = |view: &Value| view["threshold"].as_f64().expect("threshold");
+    let acceptance = |view: &Value| {
+        view["expected_genuine_acceptance"]["one_vector"]
+            .as_f64()
+            .expect("acceptance")
+    };
+    assert!(threshold(&very_high) < threshold(&high));
+    assert!(acceptance(&very_high) < acceptance(&high));
+    assert_eq!(
+        server.get("/api/v1/security", Some(&admin)).json()["level"],
+        "very_high"
+    );
+    // Each organisation has its own.
+    assert_eq!(
+        server.get("/api/v1/security", Some(&other_admin)).json()["level"],
+        "high"
+    );
+    assert_eq!(put(&admin, "medium").status, 400);
+    assert_eq!(put("not-a-token", "standard").status, 401);
+    let audit = server.get("/api/v1/audit", Some(&admin)).body;
+    assert!(audit.contains("security_level.changed"), "{audit}");
+}
