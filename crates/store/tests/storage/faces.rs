@@ -263,20 +263,19 @@ pub(crate) async fn every_change_to_a_gallery_is_numbered_in_order(db: &TestDb) 
     assert!(store.delete_organisation(&org).await.expect("delete"));
 
     let head = store.face_change_head().await.expect("head");
-    let changes: Vec<FaceChange> = store
-        .face_changes_after(start, 100)
+    let all = store
+        .face_changes_after(start, 100_000)
         .await
-        .expect("changes")
-        .into_iter()
-        .filter(|c| c.org_id == org)
-        .collect();
+        .expect("changes");
+    let alone = all.iter().all(|c| c.org_id == org);
+    let changes: Vec<FaceChange> = all.into_iter().filter(|c| c.org_id == org).collect();
     let mut expected: Vec<FaceChange> = (1..=6).map(|n| ann(start + n)).collect();
     expected.push(FaceChange {
         seq: start + 7,
         org_id: org.clone(),
         person_id: None,
     });
-    if head == start + 7 {
+    if alone {
         // Alone on this database: the numbers follow on without a gap.
         assert_eq!(changes, expected);
     } else {
@@ -285,13 +284,14 @@ pub(crate) async fn every_change_to_a_gallery_is_numbered_in_order(db: &TestDb) 
         assert!(changes.windows(2).all(|w| w[0].seq < w[1].seq));
         assert_eq!(changes[6].person_id, None);
     }
-    assert_eq!(
+    assert!(
         store
-            .face_changes_after(head, 100)
+            .face_changes_after(head, 100_000)
             .await
-            .expect("none")
-            .len(),
-        0
+            .expect("later changes")
+            .iter()
+            .all(|c| c.org_id != org),
+        "ours are all at or below the head"
     );
     // Pruning forgets old changes but never the head.
     store.prune_face_changes(now() + 1).await.expect("prune");
