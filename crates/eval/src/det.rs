@@ -89,12 +89,14 @@ pub fn svg(title: &str, curves: &[Curve<'_>]) -> String {
     );
     for (i, curve) in curves.iter().enumerate() {
         let colour = COLOURS[i % COLOURS.len()];
-        let path: Vec<String> = curve
+        let mut path: Vec<String> = curve
             .points
             .iter()
             .filter(|(fpir, _)| *fpir > 0.0)
             .map(|&(fpir, fnir)| format!("{:.1},{:.1}", x(fpir), y(fnir)))
             .collect();
+        // Thousands of thresholds land on the same tenth of a pixel.
+        path.dedup();
         let _ = writeln!(
             out,
             r#"<polyline fill="none" stroke="{colour}" stroke-width="1.6" points="{}"/>"#,
