@@ -169,9 +169,81 @@ impl Usable<'_> {
         }
         self.faces.get(path)
     }
+}
 
-    fn kept<'p>(&self, paths: &'p [String]) -> impl Iterator<Item = &'p String> {
-        paths.iter().filter(|p| !self.set_apart.contains(*p))
+/// The images one run uses, chosen before any face is looked at: who is
+/// enrolled with which images and which images are probes. `limen eval
+/// door` sends these same images through the service.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// Enrolled people with more images than the enrolment takes.
+    pub enrolled: Vec<EnrolledPerson>,
+    /// Distractors: each image joins the gallery on its own.
+    pub distractors: Vec<PersonImages>,
+    /// Absent people: each image is a non-mated probe.
+    pub absent: Vec<PersonImages>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnrolledPerson {
+    /// Index into the people list.
+    pub person: usize,
+    /// The first `k` images.
+    pub enrolment: Vec<String>,
+    /// The other images: mated probes.
+    pub probes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PersonImages {
+    /// Index into the people list.
+    pub person: usize,
+    pub images: Vec<String>,
+}
+
+/// The plan of a split with `enrol_images` images per enrolled person;
+/// set-apart images are neither enrolled nor probed.
+pub fn plan(
+    people: &[Person],
+    set_apart: &HashSet<String>,
+    split: &Split,
+    enrol_images: usize,
+) -> Plan {
+    let k = enrol_images.max(1);
+    let kept = |who: usize| -> Vec<String> {
+        people[who]
+            .image_paths()
+            .into_iter()
+            .filter(|p| !set_apart.contains(p))
+            .collect()
+    };
+    let with_images = |who: &[usize]| -> Vec<PersonImages> {
+        who.iter()
+            .map(|&person| PersonImages {
+                person,
+                images: kept(person),
+            })
+            .filter(|p| !p.images.is_empty())
+            .collect()
+    };
+    Plan {
+        enrolled: split
+            .enrolled
+            .iter()
+            .filter_map(|&person| {
+                let mut enrolment = kept(person);
+                (enrolment.len() > k).then(|| {
+                    let probes = enrolment.split_off(k);
+                    EnrolledPerson {
+                        person,
+                        enrolment,
+                        probes,
+                    }
+                })
+            })
+            .collect(),
+        distractors: with_images(&split.distractors),
+        absent: with_images(&split.absent),
     }
 }
 
@@ -196,49 +268,47 @@ pub fn run(
         calibration.clone(),
     );
     let mut trial = Trial::default();
-    let k = setup.enrol_images.max(1);
-    let mut probe_sets: Vec<(usize, String, Vec<String>)> = Vec::new();
-    for &who in &split.enrolled {
-        let paths: Vec<String> = usable.kept(&people[who].image_paths()).cloned().collect();
-        if paths.len() <= k {
-            continue;
-        }
-        let vectors: Vec<&[f32]> = paths[..k]
+    let plan = plan(people, set_apart, split, setup.enrol_images);
+    for enrolled in &plan.enrolled {
+        let vectors: Vec<&[f32]> = enrolled
+            .enrolment
             .iter()
             .filter_map(|p| usable.enrolment(p))
             .map(Descriptor::as_slice)
             .collect();
         // No usable image, or a set the gallery refuses: not enrolled.
-        if vectors.is_empty() || galleries.enrol(&(), who, version.id, &vectors).is_err() {
+        if vectors.is_empty()
+            || galleries
+                .enrol(&(), enrolled.person, version.id, &vectors)
+                .is_err()
+        {
             trial.not_enrolled += 1;
         }
-        probe_sets.push((who, paths[0].clone(), paths[k..].to_vec()));
     }
-    for &who in &split.distractors {
-        for path in usable.kept(&people[who].image_paths()) {
+    for distractor in &plan.distractors {
+        for path in &distractor.images {
             if let Some(vector) = usable.enrolment(path) {
                 // Refusal is impossible for a finite vector of the right model.
-                let _ = galleries.enrol(&(), who, version.id, &[vector.as_slice()]);
+                let _ = galleries.enrol(&(), distractor.person, version.id, &[vector.as_slice()]);
             }
         }
     }
     trial.gallery_people = galleries.len(&());
 
     let frames = setup.pass_frames.max(1);
-    for (who, enrolment, paths) in &probe_sets {
-        for pass in paths.chunks(frames) {
+    for enrolled in &plan.enrolled {
+        for pass in enrolled.probes.chunks(frames) {
             let (answer, refused) = search(&galleries, &usable, pass, version);
             trial.refused_probes += refused;
             trial
                 .mated
-                .push(answer.and_then(|(p, d)| (p == *who).then_some(d)));
+                .push(answer.and_then(|(p, d)| (p == enrolled.person).then_some(d)));
             trial.mated_probe.push(pass[0].clone());
-            trial.mated_enrolment.push(enrolment.clone());
+            trial.mated_enrolment.push(enrolled.enrolment[0].clone());
         }
     }
-    for &who in &split.absent {
-        let paths: Vec<String> = usable.kept(&people[who].image_paths()).cloned().collect();
-        for pass in paths.chunks(frames) {
+    for absent in &plan.absent {
+        for pass in absent.images.chunks(frames) {
             let (answer, refused) = search(&galleries, &usable, pass, version);
             trial.refused_probes += refused;
             trial.non_mated.push(answer.map(|(_, d)| d));
@@ -418,6 +488,28 @@ mod tests {
             1,
             "the set-apart person has one image left: no probe"
         );
+    }
+
+    #[test]
+    fn the_plan_names_enrolment_images_probes_and_strangers() {
+        let (people, _) = table(&["A", "B", "C", "D", "E"], 3);
+        let mut people = people;
+        people[4].images = 1;
+        let split = split(&people, 5);
+        let first = &people[split.enrolled[0]];
+        let apart: HashSet<String> = [first.image_paths()[1].clone()].into();
+        let plan = plan(&people, &apart, &split, 1);
+        assert_eq!(plan.enrolled.len(), 2);
+        let planned = &plan.enrolled[0];
+        assert_eq!(planned.person, split.enrolled[0]);
+        assert_eq!(planned.enrolment, vec![first.image_paths()[0].clone()]);
+        assert_eq!(planned.probes, vec![first.image_paths()[2].clone()]);
+        assert_eq!(plan.distractors.len(), 1);
+        assert_eq!(plan.distractors[0].images, people[4].image_paths());
+        let absent: usize = plan.absent.iter().map(|a| a.images.len()).sum();
+        assert_eq!(absent, 6);
+        // Three enrolment images leave a three-image person no probe.
+        assert!(super::plan(&people, &apart, &split, 3).enrolled.is_empty());
     }
 
     #[test]

@@ -15,7 +15,6 @@
 //!    `--instances` processes against one process, in the same run.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -25,6 +24,8 @@ use limen_domain::ModelVersion;
 use limen_face::FaceEngine;
 use limen_services::{Retention, Services};
 use serde_json::json;
+
+use crate::serve_child::ServeProcess;
 
 #[derive(Args)]
 pub struct InstancesBenchArgs {
@@ -164,7 +165,22 @@ fn throughput(
     }
     let mut servers = Vec::with_capacity(count);
     for n in 0..count {
-        servers.push(ServeProcess::start(args, dir, models, &key_file, n)?);
+        let data_dir = dir.join(format!("instance-{n}"));
+        servers.push(ServeProcess::start(&[
+            ("LIMEN_DATA_DIR", data_dir.clone().into()),
+            ("LIMEN_DATABASE_URL", args.database_url.clone().into()),
+            ("LIMEN_MASTER_KEY_FILE", key_file.clone().into()),
+            (
+                "LIMEN_MAIL_URL",
+                format!("file:{}", data_dir.join("outbox").display()).into(),
+            ),
+            ("LIMEN_MODELS_DIR", models.into()),
+            (
+                "LIMEN_DEVICE_FRAMES_PER_MINUTE",
+                u32::MAX.to_string().into(),
+            ),
+            ("LIMEN_LOG", "warn".into()),
+        ])?);
     }
     let per_client = args.frames.div_ceil(tokens.len());
     let started = Instant::now();
@@ -200,62 +216,4 @@ fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     }
     options.open(path)?.write_all(bytes)?;
     Ok(())
-}
-
-/// A `limen serve` child, stopped when dropped.
-struct ServeProcess {
-    child: Child,
-    url: String,
-}
-
-impl ServeProcess {
-    fn start(
-        args: &InstancesBenchArgs,
-        dir: &Path,
-        models: &Path,
-        key_file: &Path,
-        n: usize,
-    ) -> anyhow::Result<ServeProcess> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
-        let data_dir = dir.join(format!("instance-{n}"));
-        let child = Command::new(std::env::current_exe()?)
-            .arg("serve")
-            .env_remove("LIMEN_CONFIG")
-            .env("LIMEN_BIND", format!("127.0.0.1:{port}"))
-            .env("LIMEN_DATA_DIR", &data_dir)
-            .env("LIMEN_DATABASE_URL", &args.database_url)
-            .env("LIMEN_MASTER_KEY_FILE", key_file)
-            .env(
-                "LIMEN_MAIL_URL",
-                format!("file:{}", data_dir.join("outbox").display()),
-            )
-            .env("LIMEN_MODELS_DIR", models)
-            .env("LIMEN_DEVICE_FRAMES_PER_MINUTE", u32::MAX.to_string())
-            .env("LIMEN_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()?;
-        let server = ServeProcess {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        };
-        let ready = format!("{}/readyz", server.url);
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while ureq::get(&ready).call().is_err() {
-            if Instant::now() > deadline {
-                bail!("limen serve did not become ready");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Ok(server)
-    }
-}
-
-impl Drop for ServeProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }

@@ -16,6 +16,7 @@ mod parallel;
 mod peak;
 mod progress;
 mod serve;
+mod serve_child;
 
 use std::path::PathBuf;
 

@@ -110,17 +110,20 @@ fn compare_gives_a_verdict() {
     assert!(different.contains("different people"), "{different}");
 }
 
-#[test]
-fn eval_lfw_scores_a_small_people_file() {
-    // An LFW-shaped folder from the fixtures: two sets, images renumbered.
-    let root = temp_dir("eval");
+/// An LFW-shaped folder from the fixtures (two sets, images renumbered)
+/// with its people.txt.
+fn lfw_folder(tag: &str) -> PathBuf {
+    let root = temp_dir(tag);
     let people = [
         (
             "Andre_Agassi",
             vec![
+                "Andre_Agassi_0002",
+                "Andre_Agassi_0003",
                 "Andre_Agassi_0005",
                 "Andre_Agassi_0016",
                 "Andre_Agassi_0027",
+                "Andre_Agassi_0029",
             ],
         ),
         ("Bill_Gates", vec!["Bill_Gates_0006", "Bill_Gates_0017"]),
@@ -139,11 +142,22 @@ fn eval_lfw_scores_a_small_people_file() {
         ("Diana_Ross", vec!["Diana_Ross_0001"]),
         ("Damarius_Bilbo", vec!["Damarius_Bilbo_0001"]),
     ];
+    // Some photos are among this crate's fixtures, the rest among the face crate's.
+    let source = |file: &str| {
+        let own = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/lfw")
+            .join(format!("{file}.jpg"));
+        if own.is_file() {
+            own
+        } else {
+            lfw(&format!("{file}.jpg"))
+        }
+    };
     for (name, files) in &people {
         std::fs::create_dir_all(root.join(name)).expect("dir");
         for (k, file) in files.iter().enumerate() {
             std::fs::copy(
-                lfw(&format!("{file}.jpg")),
+                source(file),
                 root.join(name).join(format!("{name}_{:04}.jpg", k + 1)),
             )
             .expect("copy");
@@ -160,6 +174,12 @@ fn eval_lfw_scores_a_small_people_file() {
         listing(&people[3..])
     );
     std::fs::write(root.join("people.txt"), text).expect("people");
+    root
+}
+
+#[test]
+fn eval_lfw_scores_a_small_people_file() {
+    let root = lfw_folder("eval");
     let (ok, stdout, stderr) = limen(&[
         "eval",
         "lfw",
@@ -176,7 +196,7 @@ fn eval_lfw_scores_a_small_people_file() {
     std::fs::remove_dir_all(&root).ok();
     assert!(ok, "{stderr}");
     let summary: Value = serde_json::from_str(&stdout).expect("json summary");
-    assert_eq!(summary["images"], 12);
+    assert_eq!(summary["images"], 15);
     let verification = summary["verification"].as_array().expect("per version");
     assert_eq!(verification.len(), 2, "dlib's and the mirrored version");
     for version in verification {
@@ -242,4 +262,67 @@ fn eval_liveness_scores_live_faces_and_the_attacks_made_from_them() {
             + a["no_face_found"].as_u64().expect("count");
         assert_eq!(presented, 3, "{attack}");
     }
+}
+
+#[test]
+fn eval_door_sends_the_protocol_through_a_live_service() {
+    let root = lfw_folder("door");
+    let (ok, stdout, stderr) = limen(&[
+        "eval",
+        "door",
+        "--root",
+        root.to_str().expect("utf-8"),
+        "--people",
+        root.join("people.txt").to_str().expect("utf-8"),
+        // A split that enrols Andre_Agassi, whose other photos are within
+        // the default level's threshold of his first.
+        "--seed",
+        "2",
+        "--json",
+    ]);
+    std::fs::remove_dir_all(&root).ok();
+    assert!(ok, "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("json report");
+    let count = |v: &Value, key: &str| v[key].as_u64().unwrap_or_else(|| panic!("{key}: {v}"));
+    let (door, prediction) = (&report["door"], &report["prediction"]);
+    // Two of the four people with several photos are enrolled; the two
+    // one-photo people are distractors, and Damarius_Bilbo's photo shows
+    // no face the enrolment check accepts.
+    assert_eq!(count(&door["enrolled_people"], "people"), 2, "{report}");
+    assert_eq!(count(&door["distractors"], "people"), 2, "{report}");
+    assert!(count(&door["distractors"], "refused") >= 1, "{report}");
+    let enrolled =
+        count(&door["enrolled_people"], "enrolled") + count(&door["distractors"], "enrolled");
+    assert_eq!(count(door, "gallery_people"), enrolled, "{report}");
+    // Every probe is answered once, and they are the probes the prediction scored.
+    for (kind, predicted) in [("mated", "mated"), ("non_mated", "non_mated")] {
+        let answers = &door[kind];
+        let answered: u64 = [
+            "right_person",
+            "someone_else",
+            "unknown",
+            "poor_quality",
+            "no_face",
+        ]
+        .iter()
+        .map(|k| count(answers, k))
+        .sum();
+        assert_eq!(answered, count(answers, "probes"), "{kind}: {report}");
+        assert_eq!(
+            count(answers, "probes"),
+            count(prediction, predicted),
+            "{report}"
+        );
+        let agreement = &report[format!("{kind}_agreement")];
+        let compared: u64 = ["both_accept", "door_only", "prediction_only", "both_refuse"]
+            .iter()
+            .map(|k| count(agreement, k))
+            .sum();
+        assert_eq!(compared, count(answers, "probes"), "{kind}: {report}");
+    }
+    assert!(count(&door["non_mated"], "probes") > 0, "{report}");
+    assert!(
+        count(&door["mated"], "right_person") >= 1,
+        "an enrolled person's other photo opens the door: {report}"
+    );
 }

@@ -40,21 +40,17 @@ pub fn run(args: CalibrateArgs) -> anyhow::Result<()> {
     let Some(version) = FaceModel::by_id(&args.model_version) else {
         bail!("unknown model version {:?}", args.model_version);
     };
-    let text = std::fs::read_to_string(&args.people)
-        .with_context(|| format!("reading {}", args.people.display()))?;
-    let people: Vec<Person> = limen_eval::people::parse(&text)?
+    let people: Vec<Person> = super::read_people_sets(&args.people)?
         .into_iter()
         .flatten()
         .collect();
-    let faces = super::faces::compute(
+    let faces = super::faces::compute_one(
         &people,
         &args.root,
         &args.models.dir(),
-        &[version],
-        args.threads.unwrap_or_else(crate::parallel::all_cores),
-    )?
-    .pop()
-    .context("faces")?;
+        version,
+        args.threads,
+    )?;
     let set_apart = label_noise::paths(&label_noise::lfw_dev());
     let plan = Plan {
         repetitions: args.repetitions,

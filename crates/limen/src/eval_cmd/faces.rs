@@ -56,6 +56,25 @@ pub fn compute(
     Ok(tables)
 }
 
+/// The faces of every image of `people` as one version sees them.
+pub fn compute_one(
+    people: &[Person],
+    root: &Path,
+    models: &Path,
+    version: FaceModel,
+    threads: Option<usize>,
+) -> anyhow::Result<FaceTable> {
+    compute(
+        people,
+        root,
+        models,
+        &[version],
+        threads.unwrap_or_else(crate::parallel::all_cores),
+    )?
+    .pop()
+    .context("no faces table")
+}
+
 fn read(engine: &FaceEngine, image: &limen_face::RgbImage) -> ImageFace {
     let faces = engine.faces(image);
     let vector = faces

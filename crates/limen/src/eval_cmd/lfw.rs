@@ -35,7 +35,7 @@ pub struct LfwArgs {
     #[arg(long, default_value_t = 300)]
     pairs: usize,
     /// The split of the headline run (the one `limen eval door` repeats).
-    #[arg(long, default_value_t = 20261126)]
+    #[arg(long, default_value_t = super::HEADLINE_SEED)]
     seed: u64,
     /// Splits pooled for the steadier figures: the seed and the ones after it.
     #[arg(long, default_value_t = 10)]
@@ -88,9 +88,7 @@ struct Summary {
 const TARGETS: [f64; 3] = [0.01, 0.001, 0.0001];
 
 pub fn run(args: LfwArgs) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(&args.people)
-        .with_context(|| format!("reading {}", args.people.display()))?;
-    let sets = limen_eval::people::parse(&text)?;
+    let sets = super::read_people_sets(&args.people)?;
     let people: Vec<Person> = sets.iter().flatten().cloned().collect();
     let noise = label_noise::lfw_dev();
     let set_apart = label_noise::paths(&noise);

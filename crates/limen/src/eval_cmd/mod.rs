@@ -1,6 +1,8 @@
 //! `limen eval …`: accuracy protocols (see the `limen-eval` crate).
 
 mod calibrate;
+mod door;
+mod door_api;
 mod faces;
 mod lfw;
 
@@ -8,6 +10,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
+
+/// The split of the headline run, which `eval lfw` and `eval door` share.
+pub const HEADLINE_SEED: u64 = 20261126;
 
 #[derive(Subcommand)]
 pub enum EvalCommand {
@@ -27,6 +32,20 @@ pub enum EvalCommand {
     /// quality refusal buys. Label noise (crates/eval/data) is set apart.
     /// A face that is not found counts as an error throughout.
     Lfw(lfw::LfwArgs),
+    /// The identification protocol of `eval lfw`, run through a live
+    /// `limen serve` and its public HTTP API.
+    ///
+    /// Starts the service (SQLite and the file mailer in a scratch
+    /// directory), creates an organisation, imports, invites, registers,
+    /// consents and enrols everyone the split puts in the gallery (the
+    /// enrolled people with their first images, the distractors), then
+    /// sends every probe image to `POST /api/v1/frames` as a device at an
+    /// OSDP entrance, each as its own pass. Reports what the door decided
+    /// (enrolment refusals, right person, someone else, unknown, refused;
+    /// FNIR and FPIR at the default security level) beside what `eval
+    /// lfw`'s matcher path predicts for the same split and level, and
+    /// every probe the two decide differently.
+    Door(door::DoorArgs),
     /// Measure a model version's thresholds on lfw-dev and print them as
     /// the matcher's calibration module.
     Calibrate(calibrate::CalibrateArgs),
@@ -69,10 +88,18 @@ pub struct AgreementArgs {
 pub fn run(cmd: EvalCommand) -> anyhow::Result<()> {
     match cmd {
         EvalCommand::Lfw(args) => lfw::run(args),
+        EvalCommand::Door(args) => door::run(args),
         EvalCommand::Calibrate(args) => calibrate::run(args),
         EvalCommand::Agreement(args) => agreement(args),
         EvalCommand::Liveness(args) => crate::eval_liveness::liveness(args),
     }
+}
+
+/// LFW's people.txt: the people sets, in file order.
+fn read_people_sets(file: &Path) -> anyhow::Result<Vec<Vec<limen_eval::people::Person>>> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    Ok(limen_eval::people::parse(&text)?)
 }
 
 fn read_records(file: &Path) -> anyhow::Result<Vec<limen_eval::agreement::ImageRecord>> {
