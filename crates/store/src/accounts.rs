@@ -36,7 +36,7 @@ impl Store {
         token_hash: &[u8],
         expires_at: UnixTime,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         if !lock_person(&mut tx, org, person).await? {
             return Err(StoreError::UnknownPerson);
         }
@@ -83,7 +83,7 @@ impl Store {
         token_hash: &[u8],
         password_hash: &str,
     ) -> Result<Person, RedeemError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(
             "DELETE FROM invitations WHERE token_hash = $1 RETURNING person_id, expires_at",
         )
@@ -155,7 +155,7 @@ impl Store {
         password_hash: &str,
         keep_session: &[u8],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         if !lock_person(&mut tx, &person.org_id, &person.id).await? {
             return Err(StoreError::UnknownPerson);
         }
@@ -216,7 +216,7 @@ impl Store {
     /// erased; the person stays imported, and a dated record that they
     /// cancelled is kept as proof. Recorded as a face change.
     pub async fn cancel_registration(&self, person: &Person) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         if !lock_person(&mut tx, &person.org_id, &person.id).await? {
             return Err(StoreError::UnknownPerson);
         }

@@ -181,7 +181,7 @@ impl Store {
         chain: &str,
         event: &AuditEvent<'_>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let last = sqlx::query(
             "SELECT seq, hash FROM audit_entries WHERE chain = $1 ORDER BY seq DESC LIMIT 1",
         )

@@ -39,7 +39,7 @@ impl Store {
     ) -> Result<Entrance, StoreError> {
         let id = EntranceId::generate();
         let created_at = now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let (kind, url, sealed) = match connector {
             NewConnector::Osdp => (ConnectorKind::Osdp, None, None),
             NewConnector::Http { url, secret } => {

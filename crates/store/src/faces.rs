@@ -43,7 +43,7 @@ impl Store {
         statement_version: &str,
         method: &str,
     ) -> Result<Consent, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         if !lock_person(&mut tx, &person.org_id, &person.id).await? {
             return Err(StoreError::UnknownPerson);
         }
@@ -75,7 +75,7 @@ impl Store {
     /// Withdraws consent and deletes the vectors in the same transaction.
     /// Returns whether there was an active consent.
     pub async fn withdraw_consent(&self, person: &Person) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         if !lock_person(&mut tx, &person.org_id, &person.id).await? {
             return Err(StoreError::UnknownPerson);
         }
@@ -135,7 +135,7 @@ impl Store {
         if vectors.is_empty() || vectors.len() > MAX_VECTORS_PER_PERSON {
             return Err(StoreError::InvalidVectorSet);
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         // Locking the person serialises this with a concurrent withdrawal,
         // which would otherwise delete the vectors before they are written.
         if !lock_person(&mut tx, &person.org_id, &person.id).await? {
@@ -216,7 +216,7 @@ impl Store {
 
     /// Deletes the person's vectors (consent stays); false when there were none.
     pub async fn delete_vectors(&self, person: &Person) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         if !lock_person(&mut tx, &person.org_id, &person.id).await? {
             return Ok(false);
         }

@@ -19,7 +19,7 @@ impl Store {
         let id = OrgId::generate();
         let wrapped = self.master_key().new_wrapped_data_key(id.as_str());
         let created_at = now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO organisations (id, name, wrapped_key, created_at) VALUES ($1, $2, $3, $4)",
         )
@@ -92,7 +92,7 @@ impl Store {
     /// elsewhere can no longer be decrypted. Recorded as a face change, so
     /// that every instance drops the organisation's gallery.
     pub async fn delete_organisation(&self, id: &OrgId) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         // People first, as every change to one person locks them first:
         // the two orders cannot deadlock.
         sqlx::query("UPDATE people SET id = id WHERE org_id = $1")
@@ -142,7 +142,7 @@ impl Store {
         org: &OrgId,
         token_hash: &[u8],
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let exists = sqlx::query("SELECT id FROM organisations WHERE id = $1")
             .bind(org.as_str())
             .fetch_optional(&mut *tx)

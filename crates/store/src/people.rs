@@ -33,7 +33,7 @@ impl Store {
         org: &OrgId,
         rows: &[NewPerson],
     ) -> Result<Result<ImportReport, Vec<RowError>>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let errors = import_conflicts(&mut tx, org, rows).await?;
         if !errors.is_empty() {
             return Ok(Err(errors));
@@ -135,7 +135,7 @@ impl Store {
     /// The person has left: everything about them goes, including any
     /// record of a cancelled registration. Recorded as a face change.
     pub async fn delete_person(&self, org: &OrgId, id: &PersonId) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         if !lock_person(&mut tx, org, id).await? {
             return Ok(false);
         }

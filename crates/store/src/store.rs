@@ -198,6 +198,20 @@ impl Store {
         let _ = self.truncate_wal().await;
     }
 
+    /// A transaction that will write. On SQLite it takes the write lock at
+    /// once (`BEGIN IMMEDIATE`, waiting up to the busy timeout for another
+    /// writer): a deferred transaction that reads first and writes later
+    /// fails outright when another writer committed in between, which lost
+    /// audit entries under concurrent requests.
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
     /// SQLite: moves the write-ahead log into the database file and
     /// truncates it to nothing. Nothing to do on PostgreSQL.
     pub(crate) async fn truncate_wal(&self) -> Result<(), StoreError> {
@@ -219,7 +233,7 @@ impl Store {
 
     /// Applies the migrations not yet applied; returns their versions.
     async fn migrate(&self, migrations: &[Migration]) -> Result<Vec<i64>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         if self.backend == Backend::Postgres {
             // Several instances may start at once against one database:
             // one migrates, the others wait and then find nothing to do.

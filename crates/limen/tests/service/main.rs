@@ -2,6 +2,7 @@
 //! processes, driven over HTTP and SMTP on loopback, with an OSDP control
 //! panel on a pseudo-terminal.
 
+mod audit;
 mod bad_input;
 mod browser;
 mod cli;
