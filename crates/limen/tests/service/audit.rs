@@ -1,8 +1,6 @@
 //! P9 under load: every audited action has its entry, however many
 //! requests arrive at once.
 
-use serde_json::Value;
-
 use crate::support::{Backend, Server, SmtpSink, onboard};
 
 #[test]
@@ -30,7 +28,7 @@ fn concurrent_audited_actions_all_reach_the_trail_on_sqlite() {
         .as_array()
         .expect("entries")
         .iter()
-        .filter(|e| e["action"] == Value::from("data.exported"))
+        .filter(|e| e["action"] == "data.exported")
         .count();
     assert_eq!(exported, CLIENTS * EXPORTS_EACH, "exports without an entry");
     assert!(
