@@ -23,7 +23,7 @@ pub struct CalibrateArgs {
     #[arg(long, default_value = "dlib-resnet-v1-mirrored")]
     model_version: String,
     /// Galleries drawn per measurement.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 50)]
     repetitions: usize,
     /// Write the module here (for example
     /// crates/matcher/src/calibrations/dlib_resnet_v1_mirrored.rs) instead
