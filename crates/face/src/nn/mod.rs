@@ -1,6 +1,8 @@
 //! The tensor operations the descriptor network needs, on single images in
 //! HWC layout (row, column, channel; channels contiguous).
 
+pub mod dense;
+pub mod depthwise;
 pub mod gemm;
 pub mod ops;
 

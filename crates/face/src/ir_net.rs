@@ -1,0 +1,629 @@
+//! OpenVINO IR networks run in pure Rust: the layer types of Intel's Open
+//! Model Zoo face models (ScaleShift, Convolution dense or depthwise, PReLU,
+//! Pooling, sigmoid Activation, Eltwise sum and mul with a per-channel
+//! broadcast), on single images in HWC layout.
+//!
+//! [`IrNet::from_model`] orders the graph, checks every layer's output
+//! shape against the one the file declares, and folds a PReLU into the
+//! convolution before it. Convolutions run through the packed GEMM of
+//! [`crate::nn::gemm`] or the depthwise kernel of [`crate::nn::depthwise`],
+//! each chosen once by the CPU's features.
+//!
+//! Working memory is pooled per concurrent caller; the input (a face
+//! picture) is wiped after every run and every buffer when the net drops.
+
+use std::sync::Mutex;
+
+use limen_openvino_format::{IrModel, Layer};
+use thiserror::Error;
+use zeroize::Zeroize;
+
+use crate::nn::Shape;
+use crate::nn::dense::{Activation, DenseConv, Window};
+use crate::nn::depthwise::{DepthwiseConv, DepthwiseKernel};
+use crate::nn::gemm::Kernel;
+use crate::nn::ops::PoolSpec;
+
+/// Why a parsed IR model cannot be run.
+#[derive(Debug, Error, PartialEq)]
+pub enum IrNetError {
+    #[error("{layer}: {reason}")]
+    Unsupported { layer: String, reason: String },
+    #[error("{layer}: computed output {computed:?} but the file declares {declared:?}")]
+    Shape {
+        layer: String,
+        computed: Vec<usize>,
+        declared: Vec<usize>,
+    },
+    #[error("the graph {0}")]
+    Graph(&'static str),
+}
+
+#[derive(Debug)]
+enum Op {
+    ScaleShift {
+        scale: Vec<f32>,
+        shift: Vec<f32>,
+    },
+    Dense(DenseConv),
+    Depthwise(DepthwiseConv),
+    PRelu(Activation),
+    MaxPool(PoolSpec),
+    AvgPool(PoolSpec),
+    Sigmoid,
+    Sum,
+    /// The first operand times the second, which is either the same shape
+    /// or one value per channel.
+    Mul,
+}
+
+/// Step `i` reads `inputs` (value ids) and writes value `i + 1`; value 0 is
+/// the network input.
+#[derive(Debug)]
+struct Step {
+    op: Op,
+    inputs: Vec<usize>,
+}
+
+#[derive(Default)]
+struct Scratch {
+    buffers: Vec<Vec<f32>>,
+    padded: Vec<f32>,
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        for b in &mut self.buffers {
+            b.zeroize();
+        }
+        self.padded.zeroize();
+    }
+}
+
+/// A network ready to run; `run` can be called from many threads at once.
+pub struct IrNet {
+    dense_kernel: Kernel,
+    depthwise_kernel: DepthwiseKernel,
+    steps: Vec<Step>,
+    shapes: Vec<Shape>,
+    output: usize,
+    buffer_of: Vec<usize>,
+    buffer_lens: Vec<usize>,
+    multiply_adds: usize,
+    scratch: Mutex<Vec<Scratch>>,
+}
+
+impl std::fmt::Debug for IrNet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IrNet")
+            .field("input", &self.shapes[0])
+            .field("output", &self.shapes[self.output])
+            .field("steps", &self.steps.len())
+            .field("multiply_adds", &self.multiply_adds)
+            .finish()
+    }
+}
+
+/// No tensor of a face model comes near this many values; a file that
+/// declares one is refused before anything is allocated for it.
+const MAX_TENSOR_LEN: usize = 1 << 24;
+
+/// A port's NCHW dimensions as an HWC shape (batch 1, no empty dimension,
+/// at most [`MAX_TENSOR_LEN`] values).
+fn hwc(dims: &[usize]) -> Option<Shape> {
+    match *dims {
+        [1, channels, rows, cols]
+            if channels > 0
+                && rows > 0
+                && cols > 0
+                && channels
+                    .checked_mul(rows)
+                    .and_then(|n| n.checked_mul(cols))
+                    .is_some_and(|n| n <= MAX_TENSOR_LEN) =>
+        {
+            Some(Shape {
+                rows,
+                cols,
+                channels,
+            })
+        }
+        _ => None,
+    }
+}
+
+fn unsupported(layer: &Layer, reason: impl Into<String>) -> IrNetError {
+    IrNetError::Unsupported {
+        layer: layer.describe(),
+        reason: reason.into(),
+    }
+}
+
+fn pair(layer: &Layer, name: &str) -> Result<(usize, usize), IrNetError> {
+    match layer
+        .integers(name)
+        .map_err(|e| unsupported(layer, e.to_string()))?[..]
+    {
+        [a, b] => Ok((a, b)),
+        _ => Err(unsupported(layer, format!("{name} is not two numbers"))),
+    }
+}
+
+fn blob<'a>(layer: &'a Layer, name: &str, len: usize) -> Result<&'a [f32], IrNetError> {
+    match layer.blob(name) {
+        Some(values) if values.len() == len => Ok(values),
+        Some(values) => Err(unsupported(
+            layer,
+            format!("blob {name} has {} values, not {len}", values.len()),
+        )),
+        None => Err(unsupported(layer, format!("no {name} blob"))),
+    }
+}
+
+/// The layers in an order where each comes after those it reads, each
+/// with its inputs (layer indices, by input port).
+fn ordered(model: &IrModel) -> Result<(Vec<usize>, Vec<Vec<usize>>), IrNetError> {
+    let index_of = |id: u32| model.layers.iter().position(|l| l.id == id);
+    let mut inputs: Vec<Vec<(u32, usize)>> = vec![Vec::new(); model.layers.len()];
+    for edge in &model.edges {
+        let (Some(from), Some(to)) = (index_of(edge.from_layer), index_of(edge.to_layer)) else {
+            return Err(IrNetError::Graph("has an edge to a missing layer"));
+        };
+        inputs[to].push((edge.to_port, from));
+    }
+    let inputs: Vec<Vec<usize>> = inputs
+        .into_iter()
+        .map(|mut ports| {
+            ports.sort_unstable();
+            ports.into_iter().map(|(_, from)| from).collect()
+        })
+        .collect();
+    for (layer, ins) in model.layers.iter().zip(&inputs) {
+        if ins.len() != layer.inputs.len() {
+            return Err(unsupported(layer, "an input port without exactly one edge"));
+        }
+    }
+    // Kahn's algorithm, keeping file order among ready layers.
+    let mut waiting: Vec<usize> = inputs.iter().map(Vec::len).collect();
+    let mut order = Vec::with_capacity(model.layers.len());
+    let mut ready: Vec<usize> = (0..model.layers.len())
+        .filter(|&i| waiting[i] == 0)
+        .rev()
+        .collect();
+    while let Some(i) = ready.pop() {
+        order.push(i);
+        for (j, ins) in inputs.iter().enumerate() {
+            for _ in ins.iter().filter(|&&from| from == i) {
+                waiting[j] -= 1;
+                if waiting[j] == 0 {
+                    ready.push(j);
+                }
+            }
+        }
+    }
+    if order.len() != model.layers.len() {
+        return Err(IrNetError::Graph("has a cycle"));
+    }
+    Ok((order, inputs))
+}
+
+impl IrNet {
+    /// Builds the runnable network from a parsed model.
+    pub fn from_model(model: &IrModel) -> Result<IrNet, IrNetError> {
+        let (order, inputs) = ordered(model)?;
+        let readers = |i: usize| -> Vec<usize> {
+            (0..inputs.len())
+                .filter(|&j| inputs[j].contains(&i))
+                .collect()
+        };
+        let mut value_of: Vec<Option<usize>> = vec![None; model.layers.len()];
+        let mut shapes: Vec<Shape> = Vec::new();
+        let mut steps: Vec<Step> = Vec::new();
+        let mut multiply_adds = 0;
+        for &i in &order {
+            let layer = &model.layers[i];
+            if value_of[i].is_some() {
+                // A PReLU folded into the convolution before it.
+                continue;
+            }
+            let declared = match &layer.outputs[..] {
+                [port] => &port.dims,
+                _ => return Err(unsupported(layer, "not exactly one output")),
+            };
+            if layer.kind == "Input" {
+                if !shapes.is_empty() {
+                    return Err(IrNetError::Graph("has more than one input"));
+                }
+                shapes.push(
+                    hwc(declared)
+                        .ok_or_else(|| unsupported(layer, "an input that is not 1xCxHxW"))?,
+                );
+                value_of[i] = Some(0);
+                continue;
+            }
+            let ins: Vec<usize> = inputs[i]
+                .iter()
+                .map(|&from| value_of[from].ok_or(IrNetError::Graph("has no input layer")))
+                .collect::<Result<_, _>>()?;
+            let in_shapes: Vec<Shape> = ins.iter().map(|&v| shapes[v]).collect();
+            // A PReLU that is a convolution's only reader runs in the
+            // convolution's epilogue.
+            let folded = match readers(i)[..] {
+                [next] if layer.kind == "Convolution" && model.layers[next].kind == "PReLU" => {
+                    Some(next)
+                }
+                _ => None,
+            };
+            let activation = match folded {
+                Some(next) => {
+                    let channels = layer
+                        .integers("output")
+                        .ok()
+                        .and_then(|v| v.first().copied())
+                        .unwrap_or(0);
+                    prelu_activation(&model.layers[next], channels)?
+                }
+                None => Activation::Identity,
+            };
+            let (op, computed) = build(layer, &in_shapes, activation)?;
+            for checked in std::iter::once(layer).chain(folded.map(|n| &model.layers[n])) {
+                let declared = &checked.outputs[0].dims;
+                if hwc(declared) != Some(computed) {
+                    return Err(IrNetError::Shape {
+                        layer: checked.describe(),
+                        computed: vec![1, computed.channels, computed.rows, computed.cols],
+                        declared: declared.clone(),
+                    });
+                }
+            }
+            multiply_adds += match &op {
+                Op::Dense(conv) => conv.multiply_adds(computed),
+                Op::Depthwise(conv) => conv.multiply_adds(computed),
+                _ => 0,
+            };
+            steps.push(Step { op, inputs: ins });
+            shapes.push(computed);
+            value_of[i] = Some(shapes.len() - 1);
+            if let Some(next) = folded {
+                value_of[next] = value_of[i];
+            }
+        }
+        let sinks: Vec<usize> = (0..model.layers.len())
+            .filter(|&i| readers(i).is_empty())
+            .collect();
+        let output = match sinks[..] {
+            [sink] => value_of[sink].ok_or(IrNetError::Graph("has no input layer"))?,
+            _ => return Err(IrNetError::Graph("does not have exactly one output")),
+        };
+        if output == 0 {
+            return Err(IrNetError::Graph("has no layers"));
+        }
+        let (buffer_of, buffer_lens) = assign_buffers(&steps, &shapes, output);
+        Ok(IrNet {
+            dense_kernel: Kernel::detect(),
+            depthwise_kernel: DepthwiseKernel::detect(),
+            steps,
+            shapes,
+            output,
+            buffer_of,
+            buffer_lens,
+            multiply_adds,
+            scratch: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The input shape (rows, columns, channels).
+    pub fn input_shape(&self) -> (usize, usize, usize) {
+        let s = self.shapes[0];
+        (s.rows, s.cols, s.channels)
+    }
+
+    /// How many numbers a run returns.
+    pub fn output_len(&self) -> usize {
+        self.shapes[self.output].len()
+    }
+
+    /// Multiply-adds of one run (convolutions only).
+    pub fn multiply_adds(&self) -> usize {
+        self.multiply_adds
+    }
+
+    /// Runs the network on an HWC input of `input_shape()`; the output is
+    /// in HWC order (for a 1x1 output, the channels in order).
+    ///
+    /// # Panics
+    /// If `input` is not the input shape's length: callers build their
+    /// input from the net's own shape.
+    pub fn run(&self, input: &[f32]) -> Vec<f32> {
+        assert_eq!(input.len(), self.shapes[0].len(), "input length");
+        let mut scratch = self
+            .scratch
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .pop()
+            .unwrap_or_default();
+        if scratch.buffers.len() != self.buffer_lens.len() {
+            scratch.buffers = self.buffer_lens.iter().map(|&n| vec![0.0; n]).collect();
+        }
+        scratch.buffers[self.buffer_of[0]][..input.len()].copy_from_slice(input);
+        let Scratch { buffers, padded } = &mut scratch;
+        for (index, step) in self.steps.iter().enumerate() {
+            let value = index + 1;
+            let out_shape = self.shapes[value];
+            let mut out = std::mem::take(&mut buffers[self.buffer_of[value]]);
+            let operand = |k: usize| {
+                let v = step.inputs[k];
+                (
+                    &buffers[self.buffer_of[v]][..self.shapes[v].len()],
+                    self.shapes[v],
+                )
+            };
+            let (x, x_shape) = operand(0);
+            let dst = &mut out[..out_shape.len()];
+            match &step.op {
+                Op::ScaleShift { scale, shift } => {
+                    for (d, s) in dst
+                        .chunks_exact_mut(x_shape.channels)
+                        .zip(x.chunks_exact(x_shape.channels))
+                    {
+                        for (((d, &s), &a), &b) in d.iter_mut().zip(s).zip(scale).zip(shift) {
+                            *d = s * a + b;
+                        }
+                    }
+                }
+                Op::Dense(conv) => {
+                    conv.forward(self.dense_kernel, x, x_shape, dst, out_shape, padded);
+                }
+                Op::Depthwise(conv) => {
+                    conv.forward(self.depthwise_kernel, x, x_shape, dst, out_shape, padded);
+                }
+                Op::PRelu(activation) => {
+                    dst.copy_from_slice(x);
+                    for pixel in dst.chunks_exact_mut(x_shape.channels) {
+                        activation.apply(pixel, 0);
+                    }
+                }
+                Op::MaxPool(pool) => pool.max(x, x_shape, dst, out_shape),
+                Op::AvgPool(pool) => pool.average(x, x_shape, dst, out_shape),
+                Op::Sigmoid => {
+                    for (d, &v) in dst.iter_mut().zip(x) {
+                        *d = 1.0 / (1.0 + (-v).exp());
+                    }
+                }
+                Op::Sum => {
+                    let (y, _) = operand(1);
+                    for ((d, &a), &b) in dst.iter_mut().zip(x).zip(y) {
+                        *d = a + b;
+                    }
+                }
+                Op::Mul => {
+                    let (y, _) = operand(1);
+                    // Either the same shape or one factor per channel.
+                    let factors = y.len();
+                    for (d, s) in dst.chunks_exact_mut(factors).zip(x.chunks_exact(factors)) {
+                        for ((d, &a), &b) in d.iter_mut().zip(s).zip(y) {
+                            *d = a * b;
+                        }
+                    }
+                }
+            }
+            buffers[self.buffer_of[value]] = out;
+        }
+        let result =
+            buffers[self.buffer_of[self.output]][..self.shapes[self.output].len()].to_vec();
+        // The input is the face picture itself: it does not wait in the pool.
+        buffers[self.buffer_of[0]].as_mut_slice().zeroize();
+        self.scratch
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(scratch);
+        result
+    }
+}
+
+/// PReLU slopes for `channels` channels: one shared or one per channel.
+fn prelu_activation(layer: &Layer, channels: usize) -> Result<Activation, IrNetError> {
+    let shared = layer.attribute("channel_shared") == Some("1");
+    let slopes = if shared {
+        vec![blob(layer, "weights", 1)?[0]; channels]
+    } else {
+        blob(layer, "weights", channels)?.to_vec()
+    };
+    Ok(Activation::PRelu(slopes))
+}
+
+fn zero_pads(layer: &Layer) -> Result<(), IrNetError> {
+    for name in ["pads_begin", "pads_end"] {
+        if pair(layer, name)? != (0, 0) {
+            return Err(unsupported(layer, "padded pooling"));
+        }
+    }
+    Ok(())
+}
+
+/// The operation of one layer and its output shape.
+fn build(layer: &Layer, ins: &[Shape], activation: Activation) -> Result<(Op, Shape), IrNetError> {
+    let arity = |n: usize| {
+        if ins.len() == n {
+            Ok(())
+        } else {
+            Err(unsupported(layer, format!("{} inputs, not {n}", ins.len())))
+        }
+    };
+    let x = ins[0];
+    let c = x.channels;
+    match layer.kind.as_str() {
+        "ScaleShift" => {
+            arity(1)?;
+            let scale = blob(layer, "weights", c)?.to_vec();
+            let shift = match layer.blob("biases") {
+                Some(_) => blob(layer, "biases", c)?.to_vec(),
+                None => vec![0.0; c],
+            };
+            Ok((Op::ScaleShift { scale, shift }, x))
+        }
+        "PReLU" => {
+            arity(1)?;
+            Ok((Op::PRelu(prelu_activation(layer, c)?), x))
+        }
+        "Activation" => {
+            arity(1)?;
+            match layer.attribute("type") {
+                Some("sigmoid") => Ok((Op::Sigmoid, x)),
+                other => Err(unsupported(layer, format!("activation {other:?}"))),
+            }
+        }
+        "Eltwise" => {
+            arity(2)?;
+            let y = ins[1];
+            match layer.attribute("operation") {
+                Some("sum") if y == x => Ok((Op::Sum, x)),
+                Some("mul") if y == x || (y.rows, y.cols, y.channels) == (1, 1, c) => {
+                    Ok((Op::Mul, x))
+                }
+                other => Err(unsupported(
+                    layer,
+                    format!("eltwise {other:?} of {x:?} and {y:?}"),
+                )),
+            }
+        }
+        "Pooling" => {
+            arity(1)?;
+            zero_pads(layer)?;
+            let (rows, cols) = pair(layer, "kernel")?;
+            let (stride_y, stride_x) = pair(layer, "strides")?;
+            if rows == 0 || cols == 0 || stride_y == 0 || stride_x == 0 {
+                return Err(unsupported(layer, "an empty window or a zero stride"));
+            }
+            let spec = PoolSpec {
+                rows,
+                cols,
+                stride_y,
+                stride_x,
+            };
+            let out = spec
+                .output_shape(x)
+                .ok_or_else(|| unsupported(layer, "a window larger than its input"))?;
+            match layer.attribute("pool-method") {
+                Some("max") => Ok((Op::MaxPool(spec), out)),
+                Some("avg") => Ok((Op::AvgPool(spec), out)),
+                other => Err(unsupported(layer, format!("pool-method {other:?}"))),
+            }
+        }
+        "Convolution" => {
+            arity(1)?;
+            convolution(layer, x, activation)
+        }
+        other => Err(unsupported(layer, format!("layer type {other}"))),
+    }
+}
+
+fn convolution(layer: &Layer, x: Shape, activation: Activation) -> Result<(Op, Shape), IrNetError> {
+    if pair(layer, "dilations")? != (1, 1) {
+        return Err(unsupported(layer, "dilated convolution"));
+    }
+    if layer
+        .attribute("auto_pad")
+        .is_some_and(|p| !p.is_empty() && p != "explicit")
+    {
+        return Err(unsupported(layer, "automatic padding"));
+    }
+    let (rows, cols) = pair(layer, "kernel")?;
+    let (stride_y, stride_x) = pair(layer, "strides")?;
+    let (pad_top, pad_left) = pair(layer, "pads_begin")?;
+    let (pad_bottom, pad_right) = pair(layer, "pads_end")?;
+    let window = Window {
+        rows,
+        cols,
+        stride_y,
+        stride_x,
+        pad_top,
+        pad_left,
+        pad_bottom,
+        pad_right,
+    };
+    let number = |name: &str| -> Result<usize, IrNetError> {
+        match layer
+            .integers(name)
+            .map_err(|e| unsupported(layer, e.to_string()))?[..]
+        {
+            [n] if n > 0 => Ok(n),
+            _ => Err(unsupported(
+                layer,
+                format!("{name} is not a positive number"),
+            )),
+        }
+    };
+    let out_channels = number("output")?;
+    let groups = number("group")?;
+    let c = x.channels;
+    // Padding as wide as the kernel would read nothing but zeros.
+    if pad_top.max(pad_bottom) >= rows || pad_left.max(pad_right) >= cols {
+        return Err(unsupported(layer, "padding as wide as the kernel"));
+    }
+    let per_group = if groups == 1 { c } else { 1 };
+    let filter_len = [out_channels, per_group, rows, cols]
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| unsupported(layer, "a kernel too large"))?;
+    let filters = blob(layer, "weights", filter_len)?;
+    let bias = match layer.blob("biases") {
+        Some(_) => blob(layer, "biases", out_channels)?.to_vec(),
+        None => vec![0.0; out_channels],
+    };
+    if let Activation::PRelu(slopes) = &activation
+        && slopes.len() != out_channels
+    {
+        return Err(unsupported(layer, "a PReLU of another width"));
+    }
+    let misfit = || unsupported(layer, "a kernel that does not fit its input");
+    if groups == 1 {
+        let conv = DenseConv::new(c, window, filters, bias, activation);
+        let out = conv.output_shape(x).ok_or_else(misfit)?;
+        Ok((Op::Dense(conv), out))
+    } else if groups == c && out_channels == c {
+        let conv = DepthwiseConv::new(window, filters, bias, activation);
+        let out = conv.output_shape(x).ok_or_else(misfit)?;
+        Ok((Op::Depthwise(conv), out))
+    } else {
+        Err(unsupported(
+            layer,
+            "grouped convolution other than depthwise",
+        ))
+    }
+}
+
+/// Gives every value a buffer, reusing buffers of values no longer read. A
+/// step's output never shares a buffer with anything the step reads.
+fn assign_buffers(steps: &[Step], shapes: &[Shape], output: usize) -> (Vec<usize>, Vec<usize>) {
+    let mut last_read = vec![0usize; shapes.len()];
+    for (index, step) in steps.iter().enumerate() {
+        for &v in &step.inputs {
+            last_read[v] = index;
+        }
+    }
+    last_read[output] = usize::MAX;
+    let mut buffer_of = vec![0usize; shapes.len()];
+    let mut lens = vec![shapes[0].len()];
+    // (buffer, value it holds)
+    let mut holding: Vec<(usize, usize)> = vec![(0, 0)];
+    for index in 0..steps.len() {
+        let value = index + 1;
+        let buffer = match holding
+            .iter()
+            .position(|&(_, held)| last_read[held] < index)
+        {
+            Some(slot) => {
+                holding[slot].1 = value;
+                holding[slot].0
+            }
+            None => {
+                lens.push(0);
+                holding.push((lens.len() - 1, value));
+                lens.len() - 1
+            }
+        };
+        lens[buffer] = lens[buffer].max(shapes[value].len());
+        buffer_of[value] = buffer;
+    }
+    (buffer_of, lens)
+}
