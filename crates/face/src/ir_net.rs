@@ -230,7 +230,7 @@ impl IrNet {
                 _ => return Err(unsupported(layer, "not exactly one output")),
             };
             if layer.kind == "Input" {
-                if !shapes.is_empty() {
+                if !shapes.is_empty() || !inputs[i].is_empty() {
                     return Err(IrNetError::Graph("has more than one input"));
                 }
                 shapes.push(
@@ -244,6 +244,9 @@ impl IrNet {
                 .iter()
                 .map(|&from| value_of[from].ok_or(IrNetError::Graph("has no input layer")))
                 .collect::<Result<_, _>>()?;
+            if ins.is_empty() {
+                return Err(unsupported(layer, "no input"));
+            }
             let in_shapes: Vec<Shape> = ins.iter().map(|&v| shapes[v]).collect();
             // A PReLU that is a convolution's only reader runs in the
             // convolution's epilogue.
@@ -266,7 +269,10 @@ impl IrNet {
             };
             let (op, computed) = build(layer, &in_shapes, activation)?;
             for checked in std::iter::once(layer).chain(folded.map(|n| &model.layers[n])) {
-                let declared = &checked.outputs[0].dims;
+                let declared = match &checked.outputs[..] {
+                    [port] => &port.dims,
+                    _ => return Err(unsupported(checked, "not exactly one output")),
+                };
                 if hwc(declared) != Some(computed) {
                     return Err(IrNetError::Shape {
                         layer: checked.describe(),
@@ -626,4 +632,170 @@ fn assign_buffers(steps: &[Step], shapes: &[Shape], output: usize) -> (Vec<usize
         buffer_of[value] = buffer;
     }
     (buffer_of, lens)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A small FP32 IR: `layers` are (id, type, data attributes, blobs,
+    /// output dims); `edges` (from, to, to-port). Ports: input `i` is port
+    /// `i`, the output port 9.
+    fn model(
+        layers: &[(u32, &str, &str, &[&[f32]], [usize; 4])],
+        edges: &[(u32, u32, u32)],
+    ) -> Result<IrModel, limen_openvino_format::FormatError> {
+        let mut bin: Vec<u8> = Vec::new();
+        let mut xml = String::from(r#"<?xml version="1.0"?><net name="t" version="5"><layers>"#);
+        let dims = |d: &[usize; 4]| {
+            d.iter()
+                .map(|v| format!("<dim>{v}</dim>"))
+                .collect::<String>()
+        };
+        for (id, kind, data, blobs, out) in layers {
+            xml += &format!(
+                r#"<layer id="{id}" name="l{id}" precision="FP32" type="{kind}"><data {data}/>"#
+            );
+            let inputs = edges.iter().filter(|e| e.1 == *id).count();
+            xml += "<input>";
+            for port in 0..inputs {
+                xml += &format!(r#"<port id="{port}">{}</port>"#, dims(out));
+            }
+            xml += &format!(
+                r#"</input><output><port id="9">{}</port></output><blobs>"#,
+                dims(out)
+            );
+            for (name, values) in ["weights", "biases"].iter().zip(blobs.iter()) {
+                xml += &format!(
+                    r#"<{name} offset="{}" size="{}"/>"#,
+                    bin.len(),
+                    values.len() * 4
+                );
+                bin.extend(values.iter().flat_map(|v| v.to_le_bytes()));
+            }
+            xml += "</blobs></layer>";
+        }
+        xml += "</layers><edges>";
+        for (from, to, port) in edges {
+            xml += &format!(
+                r#"<edge from-layer="{from}" from-port="9" to-layer="{to}" to-port="{port}"/>"#
+            );
+        }
+        xml += "</edges></net>";
+        IrModel::parse(xml.as_bytes(), &bin)
+    }
+
+    const CONV_1X1: &str = r#"dilations="1,1" group="1" kernel="1,1" output="2" pads_begin="0,0" pads_end="0,0" strides="1,1""#;
+
+    /// input (2 channels, 1x2) -> 1x1 conv -> shared PReLU (folded) ->
+    /// sum with the input -> mul by a per-channel sigmoid of the pooled sum.
+    fn squeeze_block() -> IrModel {
+        model(
+            &[
+                (0, "Input", "", &[], [1, 2, 1, 2]),
+                (1, "Convolution", CONV_1X1, &[&[1.0, 2.0, -1.0, 0.5], &[0.0, 1.0]], [1, 2, 1, 2]),
+                (2, "PReLU", r#"channel_shared="1""#, &[&[0.25]], [1, 2, 1, 2]),
+                (3, "Eltwise", r#"operation="sum""#, &[], [1, 2, 1, 2]),
+                (4, "Pooling", r#"kernel="1,2" strides="1,2" pads_begin="0,0" pads_end="0,0" pool-method="avg""#, &[], [1, 2, 1, 1]),
+                (5, "Activation", r#"type="sigmoid""#, &[], [1, 2, 1, 1]),
+                (6, "Eltwise", r#"operation="mul""#, &[], [1, 2, 1, 2]),
+            ],
+            &[(0, 1, 0), (1, 2, 0), (2, 3, 0), (0, 3, 1), (3, 4, 0), (4, 5, 0), (3, 6, 0), (5, 6, 1)],
+        )
+        .expect("valid IR")
+    }
+
+    #[test]
+    fn a_small_graph_computes_its_definition() {
+        let net = IrNet::from_model(&squeeze_block()).expect("runs");
+        // Two steps fewer than layers: the input, and the folded PReLU.
+        assert_eq!(net.steps.len(), 5);
+        assert_eq!(net.input_shape(), (1, 2, 2));
+        // HWC: pixel 0 = (1, 2), pixel 1 = (3, -4).
+        let input = [1.0, 2.0, 3.0, -4.0];
+        let prelu = |v: f32| if v < 0.0 { 0.25 * v } else { v };
+        let conv = |a: f32, b: f32| [prelu(a + 2.0 * b), prelu(-a + 0.5 * b + 1.0)];
+        let (p0, p1) = (conv(1.0, 2.0), conv(3.0, -4.0));
+        let sum = [p0[0] + 1.0, p0[1] + 2.0, p1[0] + 3.0, p1[1] - 4.0];
+        let sigmoid = |v: f32| 1.0 / (1.0 + (-v).exp());
+        let gate = [
+            sigmoid((sum[0] + sum[2]) / 2.0),
+            sigmoid((sum[1] + sum[3]) / 2.0),
+        ];
+        let want = [
+            sum[0] * gate[0],
+            sum[1] * gate[1],
+            sum[2] * gate[0],
+            sum[3] * gate[1],
+        ];
+        let got = net.run(&input);
+        for (g, w) in got.iter().zip(&want) {
+            assert!((g - w).abs() < 1e-6, "{got:?} vs {want:?}");
+        }
+        // The pooled scratch is reused and gives the same answer.
+        assert_eq!(net.run(&input), got);
+    }
+
+    #[test]
+    fn graphs_it_cannot_run_are_typed_errors() {
+        let input = (0, "Input", "", &[][..], [1, 2, 1, 2]);
+        let err = |layers: &[(u32, &str, &str, &[&[f32]], [usize; 4])],
+                   edges: &[(u32, u32, u32)]| {
+            IrNet::from_model(&model(layers, edges).expect("valid IR")).expect_err("refused")
+        };
+        // An unknown layer type.
+        assert!(matches!(
+            err(
+                &[input, (1, "Softmax", "", &[], [1, 2, 1, 2])],
+                &[(0, 1, 0)]
+            ),
+            IrNetError::Unsupported { .. }
+        ));
+        // A declared shape the layer does not produce.
+        assert!(matches!(
+            err(
+                &[
+                    input,
+                    (1, "Activation", r#"type="sigmoid""#, &[], [1, 2, 2, 2])
+                ],
+                &[(0, 1, 0)]
+            ),
+            IrNetError::Shape { .. }
+        ));
+        // A cycle.
+        assert_eq!(
+            err(
+                &[
+                    input,
+                    (1, "Eltwise", r#"operation="sum""#, &[], [1, 2, 1, 2]),
+                    (2, "Activation", r#"type="sigmoid""#, &[], [1, 2, 1, 2]),
+                ],
+                &[(0, 1, 0), (2, 1, 1), (1, 2, 0)],
+            ),
+            IrNetError::Graph("has a cycle")
+        );
+        // Weights of the wrong size.
+        assert!(matches!(
+            err(
+                &[
+                    input,
+                    (1, "Convolution", CONV_1X1, &[&[1.0; 3]], [1, 2, 1, 2])
+                ],
+                &[(0, 1, 0)]
+            ),
+            IrNetError::Unsupported { .. }
+        ));
+        // Two outputs.
+        assert_eq!(
+            err(
+                &[
+                    input,
+                    (1, "Activation", r#"type="sigmoid""#, &[], [1, 2, 1, 2]),
+                    (2, "Activation", r#"type="sigmoid""#, &[], [1, 2, 1, 2]),
+                ],
+                &[(0, 1, 0), (0, 2, 0)],
+            ),
+            IrNetError::Graph("does not have exactly one output")
+        );
+    }
 }
