@@ -638,11 +638,13 @@ fn assign_buffers(steps: &[Step], shapes: &[Shape], output: usize) -> (Vec<usize
 mod tests {
     use super::*;
 
-    /// A small FP32 IR: `layers` are (id, type, data attributes, blobs,
-    /// output dims); `edges` (from, to, to-port). Ports: input `i` is port
-    /// `i`, the output port 9.
+    /// A test layer: id, type, data attributes, blobs, output dims.
+    type TestLayer<'a> = (u32, &'a str, &'a str, &'a [&'a [f32]], [usize; 4]);
+
+    /// A small FP32 IR; `edges` are (from, to, to-port). Ports: input `i`
+    /// is port `i`, the output port 9.
     fn model(
-        layers: &[(u32, &str, &str, &[&[f32]], [usize; 4])],
+        layers: &[TestLayer],
         edges: &[(u32, u32, u32)],
     ) -> Result<IrModel, limen_openvino_format::FormatError> {
         let mut bin: Vec<u8> = Vec::new();
@@ -739,8 +741,7 @@ mod tests {
     #[test]
     fn graphs_it_cannot_run_are_typed_errors() {
         let input = (0, "Input", "", &[][..], [1, 2, 1, 2]);
-        let err = |layers: &[(u32, &str, &str, &[&[f32]], [usize; 4])],
-                   edges: &[(u32, u32, u32)]| {
+        let err = |layers: &[TestLayer], edges: &[(u32, u32, u32)]| {
             IrNet::from_model(&model(layers, edges).expect("valid IR")).expect_err("refused")
         };
         // An unknown layer type.
