@@ -11,6 +11,13 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 # Debian's Chromium and Node.js for the webcam test in a real browser.
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 command -v npm >/dev/null || need_apt+=(nodejs npm)
+# Real camera servers for the agent: GStreamer's RTSP server (driven from
+# Debian's Python) and lighttpd with TLS and Digest authentication.
+/usr/bin/python3 -c "import gi; gi.require_version('GstRtspServer', '1.0')" 2>/dev/null ||
+    need_apt+=(python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-good)
+[ -e /usr/lib/lighttpd/mod_openssl.so ] || need_apt+=(lighttpd lighttpd-mod-openssl)
+# The Python webhook example runs in a virtual environment.
+python3 -m venv --help >/dev/null 2>&1 || need_apt+=(python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "installing: ${need_apt[*]}"
     export DEBIAN_FRONTEND=noninteractive
@@ -22,6 +29,16 @@ fi
 browser_tests=crates/limen/tests/browser
 [ -d "$browser_tests/node_modules/playwright-core" ] ||
     (cd "$browser_tests" && npm ci --no-audit --no-fund --loglevel=error)
+
+# The access-system examples verify with the published Standard Webhooks
+# libraries, pinned by lock file and hashes.
+[ -d examples/webhook-node/node_modules/standardwebhooks ] ||
+    (cd examples/webhook-node && npm ci --no-audit --no-fund --loglevel=error)
+examples/webhook-python/.venv/bin/python -c "import standardwebhooks" 2>/dev/null || {
+    python3 -m venv examples/webhook-python/.venv
+    examples/webhook-python/.venv/bin/pip install --quiet --require-hashes \
+        -r examples/webhook-python/requirements.txt
+}
 
 # A private PostgreSQL cluster that lives only as long as this script.
 pg_bin=$(dirname "$(ls /usr/lib/postgresql/*/bin/initdb | sort -V | tail -n 1)")

@@ -16,8 +16,8 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use limen_access::Decision;
 use limen_access::http::{
-    HttpAccessError, HttpAccessSystem, HttpConfigError, SIGNATURE_HEADER, SharedSecret,
-    TIMESTAMP_HEADER, Verifier, VerifyError,
+    HttpAccessError, HttpAccessSystem, HttpConfigError, ID_HEADER, ReceivedHeaders,
+    SIGNATURE_HEADER, SharedSecret, TIMESTAMP_HEADER, Verifier, VerifyError,
 };
 use rcgen::{CertifiedKey, KeyPair, generate_simple_self_signed};
 use rustls::RootCertStore;
@@ -25,10 +25,11 @@ use rustls::pki_types::PrivateKeyDer;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
-const SECRET: &str = "s3cret shared with the access system";
+/// 32 random bytes, as `openssl rand -base64 32` makes them.
+const SECRET: &str = "whsec_HIi/XZ+gPT0yphCmqsPF6EqbpOsGC23f0/7wtX9SGQI=";
 
 fn secret() -> SharedSecret {
-    SharedSecret::new(SECRET).expect("non-empty")
+    SECRET.parse().expect("a valid secret")
 }
 
 /// What the test access system saw: each request's headers and body, and
@@ -91,12 +92,12 @@ async fn spawn_access_system_with(
                         .map(|b| b.to_bytes())
                         .unwrap_or_default();
                     let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
-                    let verdict = verifier.verify(
-                        header(TIMESTAMP_HEADER),
-                        header(SIGNATURE_HEADER),
-                        &body,
-                        SystemTime::now(),
-                    );
+                    let received = ReceivedHeaders {
+                        id: header(ID_HEADER),
+                        timestamp: header(TIMESTAMP_HEADER),
+                        signature: header(SIGNATURE_HEADER),
+                    };
+                    let verdict = verifier.verify(received, &body, SystemTime::now());
                     let response = match &verdict {
                         Ok(request) => {
                             let answer =
@@ -155,12 +156,28 @@ async fn a_granted_person_is_granted() {
     assert_eq!(verdict, &Ok("4711".to_string()));
     assert_eq!(headers["content-type"], "application/json");
     let body: serde_json::Value = serde_json::from_slice(body).expect("json body");
-    assert_eq!(body["entrance"], "front door");
     assert_eq!(
-        body["timestamp"].to_string(),
-        headers[TIMESTAMP_HEADER].to_str().expect("ascii")
+        body,
+        serde_json::json!({"type": "access.requested", "entrance": "front door", "acs_id": "4711"})
     );
-    assert_eq!(body["nonce"].as_str().map(str::len), Some(32));
+    let id = headers[ID_HEADER].to_str().expect("ascii");
+    assert!(id.starts_with("msg_") && id.len() == 36, "{id}");
+    let sent_at: u64 = headers[TIMESTAMP_HEADER]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("unix seconds");
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs();
+    assert!(now.abs_diff(sent_at) < 60, "{sent_at} vs {now}");
+    assert!(
+        headers[SIGNATURE_HEADER]
+            .to_str()
+            .expect("ascii")
+            .starts_with("v1,")
+    );
 }
 
 /// The server shares one connector per entrance between request handlers,
@@ -178,7 +195,7 @@ async fn the_connector_fits_a_multi_threaded_server() {
 }
 
 #[tokio::test]
-async fn an_unknown_person_is_denied_and_every_request_has_a_fresh_nonce() {
+async fn an_unknown_person_is_denied_and_every_request_has_a_fresh_id() {
     let (addr, seen) = spawn_access_system(&["4711"]).await;
     let acs = connector(addr, secret(), HttpAccessSystem::DEFAULT_TIMEOUT);
     for _ in 0..3 {
@@ -196,7 +213,9 @@ async fn an_unknown_person_is_denied_and_every_request_has_a_fresh_nonce() {
 #[tokio::test]
 async fn a_wrong_secret_is_refused_by_the_access_system() {
     let (addr, seen) = spawn_access_system(&["4711"]).await;
-    let wrong = SharedSecret::new("not the shared secret").expect("non-empty");
+    let wrong: SharedSecret = "whsec_bm90IHRoZSBzaGFyZWQgc2VjcmV0IGF0IGFsbA=="
+        .parse()
+        .expect("a valid secret");
     let acs = connector(addr, wrong, HttpAccessSystem::DEFAULT_TIMEOUT);
     let outcome = acs.request_access("front door", "4711").await;
     assert!(
@@ -234,7 +253,13 @@ async fn a_replayed_request_is_refused() {
         .expect("handshake");
     tokio::spawn(connection);
     let mut replay = Request::post(format!("http://{addr}/limen/access"));
-    for name in ["content-type", TIMESTAMP_HEADER, SIGNATURE_HEADER, "host"] {
+    for name in [
+        "content-type",
+        ID_HEADER,
+        TIMESTAMP_HEADER,
+        SIGNATURE_HEADER,
+        "host",
+    ] {
         replay = replay.header(name, headers[name].clone());
     }
     let response = sender

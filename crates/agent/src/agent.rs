@@ -4,11 +4,12 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use limen_face::{FaceFinder, Rect, RgbImage};
+use limen_face::{FaceFinder, FoundFace, Rect, RgbImage};
 use thiserror::Error;
 
+use crate::capture::Capture;
 use crate::crop::encode_face_crop;
-use crate::source::{Capture, SourceError};
+use crate::source::SourceError;
 use crate::submit::{
     Decision, DropReason, RetryNotice, ServerAnswer, SubmitError, SubmitOutcome, Submitter,
 };
@@ -25,6 +26,11 @@ pub struct AgentConfig {
     /// The time between two frames of a recording (`dir:`, `file:`), which
     /// has no clock of its own.
     pub recorded_frame_interval: Duration,
+    /// While faces are tracked, only the regions around them are scanned,
+    /// except on every this-many-th frame, which is scanned whole so that
+    /// someone new is found too. Frames with nobody tracked are always
+    /// scanned whole.
+    pub whole_frame_every: u32,
 }
 
 impl Default for AgentConfig {
@@ -33,6 +39,7 @@ impl Default for AgentConfig {
             cooldown: Duration::from_secs(5),
             track_timeout: Duration::from_millis(1500),
             recorded_frame_interval: Duration::from_millis(100),
+            whole_frame_every: 5,
         }
     }
 }
@@ -129,6 +136,7 @@ pub struct Agent {
     tracker: Tracker,
     submitter: Submitter,
     recorded_frame_interval: Duration,
+    whole_frame_every: u32,
 }
 
 impl Agent {
@@ -137,6 +145,7 @@ impl Agent {
             tracker: Tracker::new(config.cooldown, config.track_timeout),
             submitter,
             recorded_frame_interval: config.recorded_frame_interval,
+            whole_frame_every: config.whole_frame_every.max(1),
         }
     }
 
@@ -209,6 +218,34 @@ impl Agent {
         Ok(())
     }
 
+    /// The faces of one frame: around the tracked faces only, or in the
+    /// whole frame when nobody is tracked or a whole scan is due.
+    fn find_faces(
+        &self,
+        finder: &FaceFinder,
+        image: &RgbImage,
+        position: FramePosition,
+    ) -> Vec<FoundFace> {
+        let tracked = self.tracker.last_seen(position.at);
+        if tracked.is_empty()
+            || position
+                .index
+                .is_multiple_of(u64::from(self.whole_frame_every))
+        {
+            return finder.find(image);
+        }
+        let mut found: Vec<FoundFace> = Vec::new();
+        for rect in tracked {
+            for face in finder.find_near(image, rect) {
+                // Neighbouring tracks' regions overlap: one face, once.
+                if found.iter().all(|f| f.rect.iou(&face.rect) < 0.5) {
+                    found.push(face);
+                }
+            }
+        }
+        found
+    }
+
     /// Reads frames until the source ends: decodes each in memory, finds
     /// and checks faces with the engine, and hands the result to
     /// [`Agent::handle_frame`]. Each frame is dropped (zeroised) before the
@@ -252,9 +289,7 @@ impl Agent {
                 read_at: frame.captured_at,
             };
             index += 1;
-            let decoded = limen_face::decode(&frame.jpeg);
-            drop(frame);
-            let image = match decoded {
+            let image = match frame.picture.into_image() {
                 Ok(image) => image,
                 Err(e) => {
                     report(&AgentEvent::FrameSkipped {
@@ -263,8 +298,8 @@ impl Agent {
                     continue;
                 }
             };
-            let faces: Vec<SeenFace> = finder
-                .find(&image)
+            let faces: Vec<SeenFace> = self
+                .find_faces(finder, &image, position)
                 .into_iter()
                 .map(|f| SeenFace {
                     rect: f.rect,

@@ -14,21 +14,29 @@
 //! on with what the camera sees now rather than a backlog.
 
 pub mod agent;
+pub mod camera_url;
+pub mod capture;
 pub mod crop;
+pub mod http_camera;
 pub mod jpeg;
 pub mod mjpg;
 pub mod multipart;
+pub mod rtsp;
 pub mod source;
 pub mod submit;
+pub mod tls;
 pub mod tracker;
 #[cfg(target_os = "linux")]
 pub mod v4l2;
 
 pub use agent::{Agent, AgentConfig, AgentError, AgentEvent, FramePosition, RunSummary, SeenFace};
+pub use camera_url::{CameraScheme, CameraUrl, Credentials};
+pub use capture::{Capture, Frame};
 pub use crop::{CropError, crop_region, encode_face_crop};
-pub use source::{Capture, Frame, FrameSource, SourceError, SourceSpec};
+pub use source::{FrameSource, Picture, SourceError, SourceSpec};
 pub use submit::{
-    Decision, DropReason, RetryNotice, RetryPolicy, ServerAnswer, SubmitError, SubmitOutcome,
-    Submitter,
+    Decision, DropReason, RetryNotice, RetryPolicy, ServerAnswer, ServerUrl, SubmitError,
+    SubmitOutcome, Submitter,
 };
+pub use tls::{CaCertError, TrustedRoots};
 pub use tracker::{TrackId, Tracker};

@@ -6,11 +6,15 @@
 //! [`RetryPolicy::max_frame_age`] is dropped, never queued for later.
 
 use std::fmt;
+use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use thiserror::Error;
+use url::{Host, Url};
 use zeroize::Zeroizing;
+
+use crate::tls::TrustedRoots;
 
 /// The largest answer read from the server; a decision is a few dozen bytes.
 const MAX_ANSWER_BYTES: u64 = 16 * 1024;
@@ -138,6 +142,65 @@ pub enum SubmitError {
     Unauthorized,
     #[error("invalid server URL: {0}")]
     InvalidServer(String),
+    #[error("the device token is empty or malformed")]
+    InvalidToken,
+    /// The server's certificate does not chain to a trusted root (see
+    /// `--ca-cert`), or TLS failed otherwise: a configuration to fix, not
+    /// an outage to wait out.
+    #[error("TLS with the server failed: {0}")]
+    Tls(String),
+}
+
+/// The Limen server's base URL, e.g. `https://limen.example.com`. Its
+/// answers carry the matched person's access-system id, so it is
+/// `https://`; plain `http://` only reaches a server on this machine
+/// (loopback), where nothing crosses a network.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ServerUrl(Url);
+
+impl FromStr for ServerUrl {
+    type Err = SubmitError;
+
+    fn from_str(text: &str) -> Result<Self, SubmitError> {
+        let invalid = |why: &str| SubmitError::InvalidServer(why.to_owned());
+        let url = Url::parse(text).map_err(|e| invalid(&e.to_string()))?;
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(invalid(
+                "the device token is the credential, not a user in the URL",
+            ));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(invalid("a base URL has no query or fragment"));
+        }
+        let loopback = match url.host() {
+            Some(Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+            Some(Host::Ipv4(address)) => address.is_loopback(),
+            Some(Host::Ipv6(address)) => address.is_loopback(),
+            None => return Err(invalid("it names no host")),
+        };
+        match url.scheme() {
+            "https" => Ok(ServerUrl(url)),
+            "http" if loopback => Ok(ServerUrl(url)),
+            "http" => Err(invalid(
+                "plain http:// is refused for a server on another machine, since its answers \
+                 carry access-system ids: use https:// (with --ca-cert for a private CA)",
+            )),
+            _ => Err(invalid("it must start with https://")),
+        }
+    }
+}
+
+impl fmt::Display for ServerUrl {
+    /// Without a trailing slash, ready for a path to be appended.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.as_str().trim_end_matches('/'))
+    }
+}
+
+impl fmt::Debug for ServerUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
 }
 
 /// Posts face crops to one server with one device token.
@@ -161,26 +224,20 @@ enum Attempt {
 }
 
 impl Submitter {
-    /// `server` is the base URL (`https://limen.example.com`).
+    /// Sends to `server` as the device with `device_token`; an `https://`
+    /// server's certificate must chain to `roots`.
     pub fn new(
-        server: &str,
+        server: &ServerUrl,
         device_token: &str,
         policy: RetryPolicy,
+        roots: &TrustedRoots,
     ) -> Result<Submitter, SubmitError> {
-        let base = server.trim_end_matches('/');
-        if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(SubmitError::InvalidServer(
-                "must start with http:// or https://".into(),
-            ));
-        }
         if device_token.is_empty()
             || device_token
                 .chars()
                 .any(|c| c.is_whitespace() || c.is_control())
         {
-            return Err(SubmitError::InvalidServer(
-                "the device token is empty or malformed".into(),
-            ));
+            return Err(SubmitError::InvalidToken);
         }
         let http = ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -188,11 +245,12 @@ impl Submitter {
             // The server is talked to directly; a proxy would see the faces.
             .proxy(None)
             .max_redirects(0)
+            .tls_config(roots.tls_config())
             .build()
             .into();
         Ok(Submitter {
             http,
-            frames_url: format!("{base}/api/v1/frames"),
+            frames_url: format!("{server}/api/v1/frames"),
             authorization: Zeroizing::new(format!("Bearer {device_token}")),
             policy,
         })
@@ -244,7 +302,10 @@ impl Submitter {
             Err(ureq::Error::BadUri(_) | ureq::Error::Http(_)) => {
                 return Err(SubmitError::InvalidServer("not a usable URL".into()));
             }
-            Err(e) => return Ok(Attempt::Retry(transport_reason(&e))),
+            Err(e) => match tls_failure(&e) {
+                Some(why) => return Err(SubmitError::Tls(why)),
+                None => return Ok(Attempt::Retry(transport_reason(&e))),
+            },
         };
         let status = response.status().as_u16();
         match status {
@@ -275,6 +336,20 @@ impl Submitter {
     }
 }
 
+/// Why TLS failed, if it did. Rustls reports a refused certificate through
+/// an I/O error during the handshake.
+fn tls_failure(error: &ureq::Error) -> Option<String> {
+    match error {
+        ureq::Error::Rustls(e) => Some(e.to_string()),
+        ureq::Error::Tls(why) => Some((*why).to_owned()),
+        ureq::Error::Io(e) => e
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            .map(ToString::to_string),
+        _ => None,
+    }
+}
+
 /// A short reason for a failed connection, without anything from the request.
 fn transport_reason(error: &ureq::Error) -> String {
     match error {
@@ -283,5 +358,47 @@ fn transport_reason(error: &ureq::Error) -> String {
         ureq::Error::HostNotFound => "host not found".into(),
         ureq::Error::ConnectionFailed => "connection failed".into(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_server_is_https_and_plain_http_only_on_loopback() {
+        for (text, shown) in [
+            ("https://limen.example.com", "https://limen.example.com"),
+            ("https://limen.example.com/", "https://limen.example.com"),
+            (
+                "https://proxy.example.com/limen/",
+                "https://proxy.example.com/limen",
+            ),
+            ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+            ("http://127.1.2.3:8080/", "http://127.1.2.3:8080"),
+            ("http://localhost:8080", "http://localhost:8080"),
+            ("http://[::1]:8080", "http://[::1]:8080"),
+        ] {
+            let url: ServerUrl = text.parse().unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(url.to_string(), shown);
+        }
+        for text in [
+            "http://limen.example.com",
+            "http://10.0.0.5:8080",
+            "http://192.168.1.20",
+            "http://[fe80::1]:8080",
+            "http://localhost.example.com",
+        ] {
+            let err = text.parse::<ServerUrl>().expect_err(text).to_string();
+            assert!(err.contains("use https://"), "{text}: {err}");
+        }
+        for text in [
+            "ftp://limen.example.com",
+            "limen.example.com",
+            "https://user:pw@limen.example.com",
+            "https://limen.example.com/?x=1",
+        ] {
+            assert!(text.parse::<ServerUrl>().is_err(), "{text}");
+        }
     }
 }

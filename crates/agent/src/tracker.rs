@@ -95,6 +95,15 @@ impl Tracker {
             .collect()
     }
 
+    /// Where the faces of the tracks still alive at `now` were last seen.
+    pub fn last_seen(&self, now: Duration) -> Vec<Rect> {
+        self.tracks
+            .iter()
+            .filter(|t| now.saturating_sub(t.last_seen) <= self.timeout)
+            .map(|t| t.rect)
+            .collect()
+    }
+
     /// Whether the track may be sent now: never sent, or its cooldown is
     /// over. A `true` answer counts as a send.
     pub fn claim(&mut self, id: TrackId, now: Duration) -> bool {
@@ -165,6 +174,18 @@ mod tests {
         frames.extend(vec![None; 8]);
         frames.extend(vec![Some(face(110, 100, 120)); 3]);
         assert_eq!(sends(&mut tracker, &frames), vec![0, 10, 20, 33]);
+    }
+
+    #[test]
+    fn live_tracks_say_where_their_faces_were() {
+        let mut tracker = Tracker::new(ms(1000), ms(500));
+        let (a, b) = (face(10, 100, 100), face(400, 120, 90));
+        tracker.update(&[a, b], ms(0));
+        tracker.update(&[face(12, 101, 100)], ms(400));
+        assert_eq!(tracker.last_seen(ms(400)), vec![face(12, 101, 100), b]);
+        // b was last seen 600 ms ago, past the timeout.
+        assert_eq!(tracker.last_seen(ms(600)), vec![face(12, 101, 100)]);
+        assert!(tracker.last_seen(ms(1000)).is_empty());
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::Receiver;
 use limen_agent::{
     Agent, AgentConfig, AgentEvent, Capture, DropReason, FrameSource, RetryPolicy, RunSummary,
-    SourceSpec, Submitter,
+    SourceSpec, TrustedRoots,
 };
 use limen_face::FaceFinder;
 
@@ -31,7 +31,7 @@ fn open_fixture(kind: &str, name: &str) -> Capture {
         .join("tests/fixtures")
         .join(name);
     let spec: SourceSpec = format!("{kind}:{}", path.display()).parse().expect("spec");
-    Capture::start(FrameSource::open(&spec).expect("open"))
+    Capture::start(FrameSource::open(&spec, &TrustedRoots::public()).expect("open"))
 }
 
 fn agent(url: &str) -> Agent {
@@ -42,13 +42,14 @@ fn agent(url: &str) -> Agent {
         max_frame_age: Duration::from_secs(600),
         request_timeout: Duration::from_secs(30),
     };
-    let submitter = Submitter::new(url, "t0k3n", policy).expect("submitter");
+    let submitter = common::submitter(url, "t0k3n", policy);
     Agent::new(
         submitter,
         AgentConfig {
             cooldown: Duration::from_secs(60),
             track_timeout: Duration::from_millis(1500),
             recorded_frame_interval: Duration::from_secs(1),
+            ..AgentConfig::default()
         },
     )
 }

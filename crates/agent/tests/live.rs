@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use common::{Receiver, fixture};
 use limen_agent::{
-    Agent, AgentConfig, AgentEvent, Capture, FrameSource, RetryPolicy, SourceSpec, Submitter,
+    Agent, AgentConfig, AgentEvent, Capture, FrameSource, RetryPolicy, SourceSpec, TrustedRoots,
     encode_face_crop,
 };
 use limen_face::FaceFinder;
@@ -104,7 +104,8 @@ fn the_agent_survives_a_server_outage_on_a_live_stream() {
 
     let phase = Arc::new(AtomicU8::new(1));
     let spec: SourceSpec = camera(Arc::clone(&phase)).parse().expect("spec");
-    let mut capture = Capture::start(FrameSource::open(&spec).expect("camera"));
+    let mut capture =
+        Capture::start(FrameSource::open(&spec, &TrustedRoots::public()).expect("camera"));
     assert!(capture.is_live());
 
     let mut receiver = Some(Receiver::start(200, MATCHED));
@@ -113,8 +114,7 @@ fn the_agent_survives_a_server_outage_on_a_live_stream() {
         first_backoff: Duration::from_millis(20),
         ..RetryPolicy::default()
     };
-    let submitter =
-        Submitter::new(&receiver.as_ref().expect("up").url(), "t0k3n", policy).expect("submitter");
+    let submitter = common::submitter(&receiver.as_ref().expect("up").url(), "t0k3n", policy);
     let mut agent = Agent::new(
         submitter,
         AgentConfig {

@@ -8,8 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::{Receiver, fixture};
 use limen_agent::{
-    Agent, AgentConfig, AgentEvent, DropReason, FramePosition, RetryPolicy, SeenFace, Submitter,
-    crop_region,
+    Agent, AgentConfig, AgentEvent, DropReason, FramePosition, RetryPolicy, SeenFace, crop_region,
 };
 use limen_face::Rect;
 
@@ -33,6 +32,7 @@ fn config(cooldown_s: u64) -> AgentConfig {
         cooldown: Duration::from_secs(cooldown_s),
         track_timeout: Duration::from_millis(1500),
         recorded_frame_interval: Duration::from_secs(1),
+        ..AgentConfig::default()
     }
 }
 
@@ -79,7 +79,7 @@ fn sent_frames(events: &[AgentEvent]) -> Vec<u64> {
 #[test]
 fn each_passage_is_sent_once_as_a_face_crop() {
     let receiver = Receiver::start(200, MATCHED);
-    let submitter = Submitter::new(&receiver.url(), "t0k3n", policy()).expect("submitter");
+    let submitter = common::submitter(&receiver.url(), "t0k3n", policy());
     let mut agent = Agent::new(submitter, config(60));
     let mut events = Vec::new();
     play(&mut agent, &scene(), &mut |e| events.push(e.clone()));
@@ -116,7 +116,7 @@ fn each_passage_is_sent_once_as_a_face_crop() {
 #[test]
 fn a_person_still_at_the_door_is_sent_again_after_the_cooldown() {
     let receiver = Receiver::start(200, r#"{"decision":"denied","latency_ms":5}"#);
-    let submitter = Submitter::new(&receiver.url(), "t0k3n", policy()).expect("submitter");
+    let submitter = common::submitter(&receiver.url(), "t0k3n", policy());
     let mut agent = Agent::new(submitter, config(2));
     let mut events = Vec::new();
     play(&mut agent, &scene()[..3], &mut |e| events.push(e.clone()));
@@ -127,7 +127,7 @@ fn a_person_still_at_the_door_is_sent_again_after_the_cooldown() {
 #[test]
 fn faces_failing_the_quality_check_are_never_sent() {
     let receiver = Receiver::start(200, MATCHED);
-    let submitter = Submitter::new(&receiver.url(), "t0k3n", policy()).expect("submitter");
+    let submitter = common::submitter(&receiver.url(), "t0k3n", policy());
     let mut agent = Agent::new(submitter, config(60));
     let image = limen_face::decode(&fixture("Andre_Agassi_0005.jpg")).expect("decode");
     let poor = [SeenFace {
@@ -151,7 +151,7 @@ fn faces_failing_the_quality_check_are_never_sent() {
 fn during_an_outage_the_agent_reports_retries_and_sends_only_fresh_frames_after_it() {
     let mut receiver = Some(Receiver::start(200, MATCHED));
     let url = receiver.as_ref().expect("up").url();
-    let submitter = Submitter::new(&url, "t0k3n", policy()).expect("submitter");
+    let submitter = common::submitter(&url, "t0k3n", policy());
     let mut agent = Agent::new(submitter, config(60));
     let mut stopped = None;
     let mut lines = Vec::new();

@@ -5,10 +5,11 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use common::tls::PrivateCa;
 use common::{Receiver, fixture};
 use limen_agent::{
-    Decision, DropReason, RetryNotice, RetryPolicy, SubmitError, SubmitOutcome, Submitter,
-    encode_face_crop,
+    CaCertError, Decision, DropReason, RetryNotice, RetryPolicy, ServerUrl, SubmitError,
+    SubmitOutcome, Submitter, TrustedRoots, encode_face_crop,
 };
 use limen_face::Rect;
 
@@ -39,12 +40,11 @@ fn no_retries_expected(n: &RetryNotice) {
 #[test]
 fn a_face_crop_is_posted_with_the_device_token_and_the_answer_is_read() {
     let receiver = Receiver::start(200, MATCHED);
-    let submitter = Submitter::new(
+    let submitter = common::submitter(
         &format!("{}/", receiver.url()),
         TOKEN,
         quick_policy(0, Duration::from_secs(600)),
-    )
-    .expect("submitter");
+    );
     assert!(!format!("{submitter:?}").contains(TOKEN));
     let crop = face_crop();
     let outcome = submitter
@@ -76,12 +76,11 @@ fn refusals_are_told_apart() {
     let crop = face_crop();
     let submit = |status: u16, body: &str| {
         let receiver = Receiver::start(status, body);
-        let submitter = Submitter::new(
+        let submitter = common::submitter(
             &receiver.url(),
             TOKEN,
             quick_policy(2, Duration::from_secs(60)),
-        )
-        .expect("submitter");
+        );
         let outcome = submitter.submit(&crop, Instant::now(), &mut no_retries_expected);
         (outcome, receiver.received().len())
     };
@@ -111,12 +110,11 @@ fn refusals_are_told_apart() {
 #[test]
 fn a_busy_server_is_retried_with_doubling_waits_then_given_up() {
     let receiver = Receiver::start(503, "{}");
-    let submitter = Submitter::new(
+    let submitter = common::submitter(
         &receiver.url(),
         TOKEN,
         quick_policy(3, Duration::from_secs(60)),
-    )
-    .expect("submitter");
+    );
     let mut notices = Vec::new();
     let outcome = submitter
         .submit(&face_crop(), Instant::now(), &mut |n| {
@@ -141,12 +139,11 @@ fn a_busy_server_is_retried_with_doubling_waits_then_given_up() {
 #[test]
 fn the_server_coming_back_during_the_retries_gets_the_frame_once() {
     let stopped = Receiver::start(200, MATCHED).stop();
-    let submitter = Submitter::new(
+    let submitter = common::submitter(
         &stopped.url(),
         TOKEN,
         quick_policy(5, Duration::from_secs(60)),
-    )
-    .expect("submitter");
+    );
     let mut stopped = Some(stopped);
     let mut receiver = None;
     let mut notices = Vec::new();
@@ -181,12 +178,11 @@ fn a_frame_that_outlives_the_outage_is_dropped_and_never_sent_afterwards() {
     let stopped = Receiver::start(200, MATCHED).stop();
     // Waits of 20, 40, 80, 160 ms against a 100 ms limit: the frame goes
     // stale during the outage.
-    let submitter = Submitter::new(
+    let submitter = common::submitter(
         &stopped.url(),
         TOKEN,
         quick_policy(4, Duration::from_millis(100)),
-    )
-    .expect("submitter");
+    );
     let old_crop = face_crop();
     let mut notices = 0;
     let outcome = submitter
@@ -201,12 +197,11 @@ fn a_frame_that_outlives_the_outage_is_dropped_and_never_sent_afterwards() {
     // Back up: only a new frame is sent; the dropped one never arrives. (A
     // patient submitter, so a slow test machine cannot age the new frame.)
     let receiver = Receiver::restart(stopped, 200, MATCHED);
-    let submitter = Submitter::new(
+    let submitter = common::submitter(
         &receiver.url(),
         TOKEN,
         quick_policy(0, Duration::from_secs(600)),
-    )
-    .expect("submitter");
+    );
     let frame = limen_face::decode(&fixture("David_Beckham_0001.jpg")).expect("decode");
     let new_crop = encode_face_crop(&frame, Rect::new(76, 86, 165, 176)).expect("crop");
     let outcome = submitter
@@ -221,8 +216,7 @@ fn a_frame_that_outlives_the_outage_is_dropped_and_never_sent_afterwards() {
 #[test]
 fn a_frame_already_too_old_is_not_sent_at_all() {
     let receiver = Receiver::start(200, MATCHED);
-    let submitter =
-        Submitter::new(&receiver.url(), TOKEN, RetryPolicy::default()).expect("submitter");
+    let submitter = common::submitter(&receiver.url(), TOKEN, RetryPolicy::default());
     let read_at = Instant::now()
         .checked_sub(Duration::from_secs(3))
         .expect("clock");
@@ -238,15 +232,82 @@ fn a_frame_already_too_old_is_not_sent_at_all() {
 
 #[test]
 fn bad_server_urls_and_tokens_are_refused_up_front() {
-    for (server, token) in [
-        ("ftp://x", TOKEN),
-        ("limen.example", TOKEN),
-        ("http://x", ""),
-        ("http://x", "a b"),
-    ] {
+    for server in ["ftp://x", "limen.example", "http://limen.example"] {
+        assert!(server.parse::<ServerUrl>().is_err(), "{server}");
+    }
+    let server: ServerUrl = "https://limen.example".parse().expect("valid");
+    for token in ["", "a b", "a\u{7}b"] {
+        let refused = Submitter::new(
+            &server,
+            token,
+            RetryPolicy::default(),
+            &TrustedRoots::public(),
+        );
         assert!(
-            Submitter::new(server, token, RetryPolicy::default()).is_err(),
-            "{server} {token:?}"
+            matches!(refused, Err(SubmitError::InvalidToken)),
+            "{token:?}"
         );
     }
+}
+
+#[test]
+fn an_https_server_is_trusted_through_its_private_ca_and_no_other() {
+    let ca = PrivateCa::new("Limen test CA");
+    let receiver = Receiver::start_tls(200, MATCHED, ca.issue_for_loopback().server_config());
+    let server: ServerUrl = receiver.url().parse().expect("an https URL");
+    let ca_file = std::env::temp_dir().join(format!("limen-agent-ca-{}.pem", std::process::id()));
+    std::fs::write(&ca_file, ca.pem()).expect("write the CA file");
+    let roots = TrustedRoots::from_pem_file(&ca_file).expect("a CA file");
+    std::fs::remove_file(&ca_file).expect("clean up");
+    let crop = face_crop();
+
+    let submitter = Submitter::new(
+        &server,
+        TOKEN,
+        quick_policy(0, Duration::from_secs(600)),
+        &roots,
+    )
+    .expect("submitter");
+    let outcome = submitter
+        .submit(&crop, Instant::now(), &mut no_retries_expected)
+        .expect("submit");
+    assert!(
+        matches!(&outcome, SubmitOutcome::Answered(a) if a.decision == Decision::Matched),
+        "{outcome:?}"
+    );
+    assert_eq!(receiver.received().len(), 1);
+
+    // The public roots, or another private CA, do not vouch for this
+    // server: the agent stops at once and sends nothing.
+    let other_ca =
+        TrustedRoots::from_pem(PrivateCa::new("Another CA").pem().as_bytes()).expect("a CA");
+    for roots in [TrustedRoots::public(), other_ca] {
+        let submitter = Submitter::new(
+            &server,
+            TOKEN,
+            quick_policy(3, Duration::from_secs(600)),
+            &roots,
+        )
+        .expect("submitter");
+        let refused = submitter.submit(&crop, Instant::now(), &mut no_retries_expected);
+        let Err(SubmitError::Tls(why)) = refused else {
+            panic!("not a TLS error: {refused:?}");
+        };
+        assert!(why.contains("certificate"), "{why}");
+    }
+    assert_eq!(receiver.received().len(), 1);
+}
+
+#[test]
+fn a_ca_file_without_a_certificate_is_refused() {
+    let key_only = rcgen::KeyPair::generate().expect("key").serialize_pem();
+    for pem in ["", "not PEM at all", key_only.as_str()] {
+        let refused = TrustedRoots::from_pem(pem.as_bytes());
+        assert!(
+            matches!(refused, Err(CaCertError::NoCertificate)),
+            "{pem:?}: {refused:?}"
+        );
+    }
+    let missing = TrustedRoots::from_pem_file(std::path::Path::new("/nonexistent/ca.pem"));
+    assert!(matches!(missing, Err(CaCertError::Io(_))));
 }

@@ -3,13 +3,21 @@
 //! [`DescriptorNet::from_model`] turns the parsed model into a plan of
 //! kernels: each convolution absorbs the affine (frozen batch norm) after it
 //! and, where one follows, the ReLU; a ReLU after a residual sum is done in
-//! the sum. Convolutions are a packed single-precision GEMM that reads the
-//! (zero-padded) input in place, with an inner kernel chosen at run time
-//! (AVX-512, AVX2+FMA or portable), so one binary runs on any x86-64.
+//! the sum. The stride-1 3x3 convolutions on 35x35, 17x17 and 8x8 maps run
+//! in the Winograd domain (`nn::winograd`: F(4x4, 3x3), or F(2x2, 3x3) on
+//! 8x8), with about a third of the direct method's multiplications; the
+//! others (the 7x7 input layer, the strided ones, the 4x4x256 ones whose
+//! few output blocks would not repay their larger transformed weights) are
+//! a packed GEMM that reads the (zero-padded) input in place; the 3x3
+//! convolution on a 1x1 map reads only its centre taps. Every product runs
+//! on a kernel chosen at run time (AVX-512, AVX2+FMA or portable), so one
+//! binary runs on any x86-64.
 //!
-//! Cost of one descriptor: 270,854,144 multiply-adds, i.e. 541,708,288 FLOPs
-//! (29 convolutions and the final 256x128 fully connected layer; pooling,
-//! sums and the input normalisation are not counted).
+//! Cost of one descriptor by the direct method: 270,854,144 multiply-adds,
+//! i.e. 541,708,288 FLOPs (29 convolutions and the final 256x128 fully
+//! connected layer; pooling, sums and the input normalisation are not
+//! counted). [`DescriptorNet::multiply_adds`] reports that count whatever
+//! method runs, so that speed can be stated against it.
 //!
 //! The output is the fully connected layer's output as is: dlib's
 //! `loss_metric` does not normalise it.
@@ -28,6 +36,7 @@ use crate::chip::{CHIP_SIZE, FaceChip};
 use crate::nn::Shape;
 use crate::nn::gemm::Kernel;
 use crate::nn::ops::{ConvSpec, PackedConv, PoolSpec, add_padded, sum_shape};
+use crate::nn::winograd::{Tile, WinogradConv, WinogradScratch};
 
 /// Length of a face descriptor.
 pub const DESCRIPTOR_LEN: usize = 128;
@@ -94,6 +103,7 @@ pub enum DescriptorError {
 #[derive(Debug)]
 enum Op {
     Conv(PackedConv),
+    Winograd(WinogradConv),
     MaxPool(PoolSpec),
     AvgPool(PoolSpec),
     /// Adds a remembered value to the input, then optionally ReLU.
@@ -124,6 +134,7 @@ struct Output {
 struct Scratch {
     buffers: Vec<Vec<f32>>,
     padded: Vec<f32>,
+    winograd: WinogradScratch,
 }
 
 impl Drop for Scratch {
@@ -132,6 +143,9 @@ impl Drop for Scratch {
             b.zeroize();
         }
         self.padded.zeroize();
+        for b in self.winograd.buffers() {
+            b.zeroize();
+        }
     }
 }
 
@@ -230,17 +244,33 @@ impl DescriptorNet {
                         filters: &conv.filters,
                         biases: &conv.biases,
                     };
-                    let packed = PackedConv::new(
-                        &spec,
-                        affine.map(|a| (a.gamma.as_slice(), a.beta.as_slice())),
-                        relu,
-                    );
-                    let out = packed
+                    let affine = affine.map(|a| (a.gamma.as_slice(), a.beta.as_slice()));
+                    let out = spec
                         .output_shape(in_shape)
                         .ok_or_else(|| shape_error(i, in_shape))?;
-                    multiply_adds += packed.multiply_adds(out);
+                    // Counted as the direct method would do it, whatever runs.
+                    multiply_adds += spec.multiply_adds(out);
+                    let winograd = Tile::for_output(out.rows, out.cols)
+                        .and_then(|tile| WinogradConv::new(&spec, affine, relu, tile));
+                    let op = match (winograd, spec.centre_taps_of_1x1_input(in_shape)) {
+                        (Some(conv), _) => Op::Winograd(conv),
+                        (None, Some((filters, biases))) => Op::Conv(PackedConv::new(
+                            &ConvSpec {
+                                rows: 1,
+                                cols: 1,
+                                padding_y: 0,
+                                padding_x: 0,
+                                filters: &filters,
+                                biases: &biases,
+                                ..spec
+                            },
+                            affine,
+                            relu,
+                        )),
+                        (None, None) => Op::Conv(PackedConv::new(&spec, affine, relu)),
+                    };
                     i = next;
-                    (Op::Conv(packed), out)
+                    (op, out)
                 }
                 Layer::MaxPool(p) | Layer::AvgPool(p) => {
                     if p.padding_y != 0 || p.padding_x != 0 {
@@ -327,7 +357,8 @@ impl DescriptorNet {
         })
     }
 
-    /// Multiply-adds per descriptor (convolutions and the final layer).
+    /// Multiply-adds per descriptor (convolutions and the final layer) as
+    /// the direct method does them.
     pub fn multiply_adds(&self) -> usize {
         self.multiply_adds
     }
@@ -335,7 +366,11 @@ impl DescriptorNet {
     /// The descriptor of an aligned face chip.
     pub fn compute(&self, chip: &FaceChip) -> Descriptor {
         let mut scratch = self.take_scratch();
-        let Scratch { buffers, padded } = &mut scratch;
+        let Scratch {
+            buffers,
+            padded,
+            winograd,
+        } = &mut scratch;
 
         let input = &mut buffers[self.buffer_of[0]];
         for (dst, px) in input.chunks_exact_mut(3).zip(chip.as_raw().chunks_exact(3)) {
@@ -352,6 +387,10 @@ impl DescriptorNet {
                 Op::Conv(conv) => {
                     let (src, dst) = two_buffers(buffers, from, to);
                     conv.forward(self.kernel, src, in_shape, dst, out_shape, padded);
+                }
+                Op::Winograd(conv) => {
+                    let (src, dst) = two_buffers(buffers, from, to);
+                    conv.forward(self.kernel, src, in_shape, dst, winograd);
                 }
                 Op::MaxPool(p) => {
                     let (src, dst) = two_buffers(buffers, from, to);

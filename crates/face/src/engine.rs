@@ -46,6 +46,11 @@ pub const MAX_ENROLMENT_FRAMES: usize = 5;
 /// Images whose shorter side is below this are upsampled once.
 const UPSAMPLE_BELOW_SIDE: usize = 480;
 
+/// How often [`FaceFinder`] upsamples `image` before scanning it.
+fn upsampling_for(image: &RgbImage) -> u32 {
+    u32::from(image.width().min(image.height()) < UPSAMPLE_BELOW_SIDE)
+}
+
 /// A face found in an image, with its quality verdict.
 #[derive(Debug, Clone)]
 pub struct FoundFace {
@@ -106,11 +111,49 @@ impl FaceFinder {
 
     /// Every face in `image`, best detection first.
     pub fn find(&self, image: &RgbImage) -> Vec<FoundFace> {
-        let upsample = u32::from(image.width().min(image.height()) < UPSAMPLE_BELOW_SIDE);
         self.detector
-            .detect(image, upsample)
+            .detect(image, upsampling_for(image))
             .into_iter()
             .map(|d| self.locate(image, d.rect, Some(d.score)))
+            .collect()
+    }
+
+    /// The faces near where a face was last seen (a face tracked from the
+    /// previous frame), best detection first: the scan [`find`] makes, at
+    /// the scale it chooses for the whole image, over `last_seen` grown by
+    /// its own size on every side and for faces from two thirds to one and
+    /// a half times its width only, for a fraction of the work. A face that moved or grew
+    /// more than that is left to the next whole-image scan. Boxes are in
+    /// the whole image's coordinates and can differ by a few pixels from a
+    /// whole-image scan, whose pyramid levels fall differently.
+    ///
+    /// [`find`]: Self::find
+    pub fn find_near(&self, image: &RgbImage, last_seen: Rect) -> Vec<FoundFace> {
+        let (w, h) = (last_seen.width(), last_seen.height());
+        let region = Rect::new(
+            last_seen.left - w,
+            last_seen.top - h,
+            last_seen.right + w,
+            last_seen.bottom + h,
+        );
+        let whole = Rect::new(0, 0, image.width() as i64 - 1, image.height() as i64 - 1);
+        let area = region.intersect(&whole);
+        let Some(part) = image.crop(area) else {
+            return Vec::new();
+        };
+        self.detector
+            .detect_sized(&part, upsampling_for(image), w * 2 / 3..=w * 3 / 2)
+            .into_iter()
+            .map(|d| {
+                let r = d.rect;
+                let rect = Rect::new(
+                    r.left + area.left,
+                    r.top + area.top,
+                    r.right + area.left,
+                    r.bottom + area.top,
+                );
+                self.locate(image, rect, Some(d.score))
+            })
             .collect()
     }
 

@@ -3,6 +3,8 @@
 
 use zeroize::Zeroize;
 
+use crate::geometry::Rect;
+
 /// An 8-bit RGB image, row-major, 3 bytes a pixel, zeroised on drop.
 pub struct RgbImage {
     width: usize,
@@ -38,6 +40,31 @@ impl RgbImage {
         &self.data
     }
 
+    /// A copy of the pixels inside `area` (inclusive bounds); `None` unless
+    /// `area` is non-empty and inside the image.
+    pub fn crop(&self, area: Rect) -> Option<RgbImage> {
+        let inside = !area.is_empty()
+            && area.left >= 0
+            && area.top >= 0
+            && area.right < self.width as i64
+            && area.bottom < self.height as i64;
+        if !inside {
+            return None;
+        }
+        let (left, top) = (area.left as usize, area.top as usize);
+        let (width, height) = (area.width() as usize, area.height() as usize);
+        let mut data = Vec::with_capacity(width * height * 3);
+        for y in top..top + height {
+            let row = (y * self.width + left) * 3;
+            data.extend_from_slice(&self.data[row..row + width * 3]);
+        }
+        Some(RgbImage {
+            width,
+            height,
+            data,
+        })
+    }
+
     /// The pixel at (x, y); the caller keeps x < width and y < height.
     #[inline]
     pub fn pixel(&self, x: usize, y: usize) -> [u8; 3] {
@@ -69,5 +96,16 @@ mod tests {
         let img = RgbImage::from_raw(2, 1, vec![1, 2, 3, 4, 5, 6]).expect("valid");
         assert_eq!(img.pixel(1, 0), [4, 5, 6]);
         assert_eq!(format!("{img:?}"), "RgbImage(2x1)");
+    }
+
+    #[test]
+    fn crops_inside_the_image_only() {
+        let img = RgbImage::from_raw(3, 2, (0..18).collect()).expect("valid");
+        let part = img.crop(Rect::new(1, 1, 2, 1)).expect("inside");
+        assert_eq!((part.width(), part.height()), (2, 1));
+        assert_eq!(part.as_raw(), &[12, 13, 14, 15, 16, 17]);
+        assert!(img.crop(Rect::new(1, 1, 3, 1)).is_none());
+        assert!(img.crop(Rect::new(-1, 0, 1, 1)).is_none());
+        assert!(img.crop(Rect::new(2, 0, 1, 1)).is_none());
     }
 }

@@ -24,13 +24,51 @@ pub enum LandmarkError {
     Format(#[from] FormatError),
     #[error("the model predicts {0} landmarks, not {NUM_LANDMARKS}")]
     WrongPartCount(usize),
+    #[error("a cascade level samples more than 2^32 pixels")]
+    TooManyPixels,
 }
 
 /// The landmark model, ready to run; immutable and shareable across threads.
+///
+/// The model format keeps every tree and every leaf in its own allocation;
+/// walking 7,500 trees that way is a chain of cache misses per tree. Here
+/// each cascade level is three flat arrays read front to back.
 #[derive(Debug, Clone)]
 pub struct ShapePredictor {
-    model: ShapePredictorModel,
+    initial_shape: Vec<f32>,
+    levels: Vec<CascadeLevel>,
 }
+
+/// One cascade level: where its feature pixels are and its forest.
+#[derive(Debug, Clone)]
+struct CascadeLevel {
+    /// Per feature pixel: the landmark it is anchored to and its offset
+    /// from it in the unit box.
+    pixels: Vec<(usize, [f32; 2])>,
+    trees: Vec<TreeSpan>,
+    /// Every tree's split nodes, breadth first, tree after tree.
+    splits: Vec<Split>,
+    /// Every tree's leaves, tree after tree, each `2 * NUM_LANDMARKS` values.
+    leaves: Vec<f32>,
+}
+
+/// Where one tree's nodes are in its level's arrays.
+#[derive(Debug, Clone, Copy)]
+struct TreeSpan {
+    first_split: usize,
+    splits: usize,
+    first_leaf: usize,
+}
+
+/// Go to the left child when `pixel[a] - pixel[b] > threshold`.
+#[derive(Debug, Clone, Copy)]
+struct Split {
+    a: u32,
+    b: u32,
+    threshold: f32,
+}
+
+const COORDS: usize = 2 * NUM_LANDMARKS;
 
 impl ShapePredictor {
     /// Loads `shape_predictor_5_face_landmarks.dat`.
@@ -42,36 +80,77 @@ impl ShapePredictor {
         if model.num_parts() != NUM_LANDMARKS {
             return Err(LandmarkError::WrongPartCount(model.num_parts()));
         }
-        Ok(ShapePredictor { model })
+        // The parser validated every index, so they fit the pixel count.
+        let index = |i: usize| u32::try_from(i).map_err(|_| LandmarkError::TooManyPixels);
+        let mut levels = Vec::with_capacity(model.forests.len());
+        for ((forest, anchors), deltas) in model
+            .forests
+            .iter()
+            .zip(&model.anchor_idx)
+            .zip(&model.deltas)
+        {
+            let mut level = CascadeLevel {
+                pixels: anchors
+                    .iter()
+                    .copied()
+                    .zip(deltas.iter().copied())
+                    .collect(),
+                trees: Vec::with_capacity(forest.len()),
+                splits: Vec::new(),
+                leaves: Vec::new(),
+            };
+            for tree in forest {
+                level.trees.push(TreeSpan {
+                    first_split: level.splits.len(),
+                    splits: tree.splits.len(),
+                    first_leaf: level.leaves.len(),
+                });
+                for s in &tree.splits {
+                    level.splits.push(Split {
+                        a: index(s.idx1)?,
+                        b: index(s.idx2)?,
+                        threshold: s.threshold,
+                    });
+                }
+                for leaf in &tree.leaves {
+                    level.leaves.extend_from_slice(leaf);
+                }
+            }
+            levels.push(level);
+        }
+        Ok(ShapePredictor {
+            initial_shape: model.initial_shape,
+            levels,
+        })
     }
 
     /// The landmarks of the face in box `face` (any box; pixels outside the
     /// image read as black), exactly as dlib's `shape_predictor(img, rect)`.
     pub fn predict(&self, image: &RgbImage, face: Rect) -> [Point; NUM_LANDMARKS] {
-        let model = &self.model;
-        let mut shape = model.initial_shape.clone();
+        let initial: [f32; COORDS] = std::array::from_fn(|i| self.initial_shape[i]);
+        let mut shape = initial;
         let to_image = UnitBoxToImage::new(face);
         let mut pixels: Vec<f32> = Vec::new();
-        for (level, forest) in model.forests.iter().enumerate() {
-            let [m00, m01, m10, m11] = similarity(&model.initial_shape, &shape);
+        for level in &self.levels {
+            let [m00, m01, m10, m11] = similarity(&initial, &shape);
             pixels.clear();
-            for (&anchor, &[dx, dy]) in model.anchor_idx[level].iter().zip(&model.deltas[level]) {
+            pixels.extend(level.pixels.iter().map(|&(anchor, [dx, dy])| {
                 let ux = (m00 * dx + m01 * dy) + shape[2 * anchor];
                 let uy = (m10 * dx + m11 * dy) + shape[2 * anchor + 1];
                 let (x, y) = to_image.map(ux, uy);
-                pixels.push(intensity(image, round_half_up(x), round_half_up(y)));
-            }
-            for tree in forest {
+                intensity(image, round_half_up(x), round_half_up(y))
+            }));
+            for tree in &level.trees {
+                let splits = &level.splits[tree.first_split..][..tree.splits];
+                // Branch-free descent: which way a face goes is unpredictable,
+                // and without mispredictions the trees overlap in the CPU.
                 let mut node = 0;
-                while node < tree.splits.len() {
-                    let split = &tree.splits[node];
-                    node = if pixels[split.idx1] - pixels[split.idx2] > split.threshold {
-                        2 * node + 1
-                    } else {
-                        2 * node + 2
-                    };
+                while let Some(split) = splits.get(node) {
+                    let diff = pixels[split.a as usize] - pixels[split.b as usize];
+                    node = 2 * node + 2 - usize::from(diff > split.threshold);
                 }
-                let leaf = &tree.leaves[node - tree.splits.len()];
+                let leaf =
+                    &level.leaves[tree.first_leaf + (node - tree.splits) * COORDS..][..COORDS];
                 for (s, d) in shape.iter_mut().zip(leaf) {
                     *s += d;
                 }

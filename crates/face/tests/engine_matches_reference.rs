@@ -1,7 +1,7 @@
 //! The whole engine against the reference on identical boxes: our decode,
 //! our landmarks from the reference's box, our chip and our descriptor must
-//! give dlib's vectors (median cosine ≥ 0.999, ≥ 99% of faces ≥ 0.99) and
-//! dlib's landmarks (within 1 px on average). Also the enrolment rules.
+//! give dlib's vectors (median cosine ≥ 0.99999, minimum ≥ 0.9999) and
+//! dlib's landmarks exactly. Also the enrolment rules.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -84,16 +84,18 @@ fn descriptors_and_landmarks_match_dlib_on_the_reference_boxes() {
     }
     assert!(cosines.len() >= 60, "only {} faces", cosines.len());
     cosines.sort_by(f64::total_cmp);
-    let median = cosines[cosines.len() / 2];
-    let close = cosines.iter().filter(|&&c| c >= 0.99).count() as f64 / cosines.len() as f64;
-    assert!(median >= 0.999, "median cosine {median}");
-    assert!(
-        close >= 0.99,
-        "only {:.1}% of faces at cosine ≥ 0.99",
-        close * 100.0
+    let (min, median) = (cosines[0], cosines[cosines.len() / 2]);
+    let worst_landmarks = landmark_errors.iter().copied().fold(0.0, f64::max);
+    eprintln!(
+        "{} faces: cosine min {min:.9}, median {median:.9}; worst landmark error {worst_landmarks} px",
+        cosines.len()
     );
-    let mean_error = landmark_errors.iter().sum::<f64>() / landmark_errors.len() as f64;
-    assert!(mean_error <= 1.0, "mean landmark error {mean_error} px");
+    // Issue 14's agreement bounds for the descriptor's arithmetic (Winograd
+    // rounds differently from dlib's direct convolution).
+    assert!(median >= 0.99999, "median cosine {median}");
+    assert!(min >= 0.9999, "minimum cosine {min}");
+    // Decoding and landmarks reproduce dlib's arithmetic exactly.
+    assert_eq!(worst_landmarks, 0.0, "landmarks differ from dlib's");
 }
 
 #[test]
@@ -172,4 +174,32 @@ fn a_face_too_small_is_refused_with_its_reason() {
         .finder()
         .locate(&image, Rect::new(76, 86, 165, 176), None);
     assert!(full.quality.passed, "{:?}", full.quality);
+}
+
+#[test]
+fn a_face_is_found_again_near_where_it_was_and_nothing_near_an_empty_spot() {
+    let image = limen_face::decode(&read("lfw/Andre_Agassi_0005.jpg")).expect("decode");
+    let finder = engine().finder();
+    let whole = finder.find(&image);
+    assert_eq!(whole.len(), 1);
+    let face = whole[0].rect;
+    let again = finder.find_near(&image, face);
+    assert_eq!(again.len(), 1);
+    assert!(
+        again[0].rect.iou(&face) > 0.8,
+        "{:?} vs {face:?}",
+        again[0].rect
+    );
+    assert!(again[0].quality.passed);
+    // A face a little off and smaller than it was is still looked for at
+    // the right place and scale.
+    let (w, h) = (face.width() / 4, face.height() / 4);
+    let drifted = Rect::new(face.left + w, face.top, face.right, face.bottom - h);
+    assert_eq!(finder.find_near(&image, drifted).len(), 1);
+    // A small box in the corner, partly outside the image: nothing there.
+    assert!(
+        finder
+            .find_near(&image, Rect::new(-10, -10, 20, 20))
+            .is_empty()
+    );
 }

@@ -10,7 +10,7 @@ use limen_access::osdp::{OsdpReader, PresentError, ReaderConfig, Scbk};
 use limen_access::wiegand::CardFormat;
 use limen_agent::{
     Agent, AgentConfig, AgentEvent, Capture, Decision, FrameSource, RetryPolicy, ServerAnswer,
-    SourceSpec, Submitter,
+    ServerUrl, SourceSpec, Submitter, TrustedRoots,
 };
 use limen_face::FaceFinder;
 
@@ -28,15 +28,24 @@ use crate::ModelsArg;
                   panel as a card read, and the panel's answer is printed."
 )]
 pub struct AgentArgs {
-    /// Base URL of the Limen server, e.g. https://limen.example.com.
+    /// Base URL of the Limen server, e.g. https://limen.example.com. Its
+    /// answers carry access-system ids, so plain http:// is accepted only
+    /// for a server on this machine (loopback).
     #[arg(long)]
     server: String,
+    /// A PEM file of the certificate authorities to trust for https://
+    /// (the server and an https:// camera) instead of the public ones, for
+    /// a deployment with its own CA.
+    #[arg(long, value_name = "FILE")]
+    ca_cert: Option<PathBuf>,
     /// The device token issued for this camera. Better given in the
     /// environment, where other users of the machine cannot read it.
     #[arg(long, env = "LIMEN_DEVICE_TOKEN", hide_env_values = true)]
     token: String,
     /// dir:PATH (pictures in file-name order), file:PATH (recorded MJPEG),
-    /// mjpeg:http://HOST/PATH (IP camera) or v4l2:/dev/videoN.
+    /// mjpeg:http(s)://[USER:PASSWORD@]HOST/PATH (IP camera, MJPEG),
+    /// rtsp://[USER:PASSWORD@]HOST[:PORT]/PATH (IP camera, H.264) or
+    /// v4l2:/dev/videoN.
     // Parsed after clap, whose errors would echo a camera password.
     #[arg(long)]
     source: String,
@@ -153,12 +162,18 @@ impl Panel {
 
 pub fn run(args: AgentArgs) -> anyhow::Result<()> {
     let spec: SourceSpec = args.source.parse()?;
+    let server: ServerUrl = args.server.parse()?;
+    let roots = match &args.ca_cert {
+        Some(path) => TrustedRoots::from_pem_file(path)
+            .with_context(|| format!("--ca-cert {}", path.display()))?,
+        None => TrustedRoots::public(),
+    };
     let policy = RetryPolicy {
         retries: args.retries,
         max_frame_age: Duration::from_millis(args.max_frame_age_ms),
         ..RetryPolicy::default()
     };
-    let submitter = Submitter::new(&args.server, &args.token, policy)?;
+    let submitter = Submitter::new(&server, &args.token, policy, &roots)?;
     // The reader first: a panel may give up for minutes on a reader that
     // does not answer its first polls.
     let panel = Panel::open(args.osdp).context("opening the OSDP reader")?;
@@ -179,7 +194,7 @@ pub fn run(args: AgentArgs) -> anyhow::Result<()> {
             );
         }
     }
-    let source = FrameSource::open(&spec).with_context(|| format!("opening {spec}"))?;
+    let source = FrameSource::open(&spec, &roots).with_context(|| format!("opening {spec}"))?;
     let mut capture = Capture::start(source);
     let mut agent = Agent::new(
         submitter,
@@ -189,7 +204,7 @@ pub fn run(args: AgentArgs) -> anyhow::Result<()> {
             ..AgentConfig::default()
         },
     );
-    eprintln!("limen agent: reading {spec}, sending to {}", args.server);
+    eprintln!("limen agent: reading {spec}, sending to {server}");
     let summary = agent.run(&mut capture, &finder, &mut |event| {
         report(event, panel.as_ref())
     })?;

@@ -110,18 +110,40 @@ fn the_agent_sends_one_face_crop_per_passage_and_writes_nothing() {
 
 #[test]
 fn bad_arguments_are_refused_without_echoing_secrets() {
-    let output = Command::new(env!("CARGO_BIN_EXE_limen"))
-        .args(["agent", "--server", "http://127.0.0.1:9", "--token", TOKEN])
-        .args(["--source", "mjpeg:https://admin:hunter2@camera/video"])
-        .output()
-        .expect("run limen agent");
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("http://"), "{stderr}");
-    assert!(
-        !stderr.contains("hunter2") && !stderr.contains(TOKEN),
-        "{stderr}"
+    let refused = |server: &str, source: &str, extra: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_limen"))
+            .args(["agent", "--server", server, "--token", TOKEN])
+            .args(["--source", source])
+            .args(extra)
+            .output()
+            .expect("run limen agent");
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(
+            !stderr.contains("hunter2") && !stderr.contains(TOKEN),
+            "{stderr}"
+        );
+        stderr
+    };
+    let camera = "rtsp://admin:hunter2@camera/stream";
+    let stderr = refused(
+        "http://127.0.0.1:9",
+        "mjpeg:ftp://admin:hunter2@camera/video",
+        &[],
     );
+    assert!(stderr.contains("http:// or https://"), "{stderr}");
+    // The server's answers carry access-system ids: plain http:// only on
+    // this machine.
+    for server in ["http://limen.example.com", "http://192.0.2.10:8080"] {
+        let stderr = refused(server, camera, &[]);
+        assert!(stderr.contains("use https://"), "{stderr}");
+    }
+    let stderr = refused(
+        "https://limen.example.com",
+        camera,
+        &["--ca-cert", "/nonexistent/ca.pem"],
+    );
+    assert!(stderr.contains("--ca-cert /nonexistent/ca.pem"), "{stderr}");
 }
 
 const SCBK: &str = "6c696d656e2d6167656e742d73636b21";

@@ -82,19 +82,16 @@ async fn create_entrance(
     let secret = match &body.connector {
         ConnectorBody::Osdp => None,
         ConnectorBody::Http { url, secret } => {
-            if secret.len() < 16 {
-                return Err(ApiError::unprocessable(
-                    "the HTTP connector's secret must be at least 16 characters",
-                ));
-            }
+            let shared: SharedSecret = secret.parse().map_err(|e| {
+                ApiError::unprocessable(format!("the HTTP connector's secret: {e}"))
+            })?;
+            let key = Zeroizing::new(shared.key().to_vec());
             // Built once here so that a URL the connector cannot use is
             // refused now rather than at the first passage.
-            let shared = SharedSecret::new(secret.as_bytes().to_vec())
-                .ok_or_else(|| ApiError::unprocessable("the secret must not be empty"))?;
             build_access_system(url.clone(), shared)
                 .await?
                 .map_err(|e| ApiError::unprocessable(format!("connector url: {e}")))?;
-            Some(Zeroizing::new(secret.clone().into_bytes()))
+            Some(key)
         }
     };
     let connector = match (&body.connector, &secret) {
@@ -424,8 +421,10 @@ async fn access_system(
         .entrance_secret(entrance)
         .await
         .map_err(|e| e.to_string())?
-        .and_then(|s| SharedSecret::new(s.to_vec()))
-        .ok_or("no secret stored")?;
+        .ok_or("no secret stored")
+        .and_then(|s| {
+            SharedSecret::from_key(s.to_vec()).map_err(|_| "the stored secret is unusable")
+        })?;
     let system = build_access_system(url, secret)
         .await
         .map_err(|e| e.message)?

@@ -17,8 +17,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use rustls::RootCertStore;
 
-use super::signature::{SharedSecret, sign};
-use super::{AccessRequest, AccessResponse, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use super::signature::{MessageId, SharedSecret, sign};
+use super::{AccessRequest, AccessResponse, ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use crate::Decision;
 
 /// An answer larger than this is not `{"granted": bool}`.
@@ -51,8 +51,8 @@ pub enum HttpAccessError {
     Status(StatusCode),
     #[error("answer is not {{\"granted\": bool}}: {0}")]
     MalformedAnswer(#[source] serde_json::Error),
-    #[error("no randomness for the nonce: {0}")]
-    Nonce(getrandom::Error),
+    #[error("no randomness for the message id: {0}")]
+    MessageId(getrandom::Error),
 }
 
 /// An access system reached over HTTP.
@@ -137,24 +137,22 @@ impl HttpAccessSystem {
         entrance: &str,
         acs_id: &str,
     ) -> Result<Decision, HttpAccessError> {
-        let mut nonce = [0u8; 16];
-        getrandom::fill(&mut nonce).map_err(HttpAccessError::Nonce)?;
+        let id = MessageId::random().map_err(HttpAccessError::MessageId)?;
         let timestamp = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_secs();
-        let body = serde_json::to_vec(&AccessRequest {
+        let body = AccessRequest {
             entrance: entrance.to_owned(),
             acs_id: acs_id.to_owned(),
-            timestamp,
-            nonce: hex::encode(nonce),
-        })
-        .expect("a struct of strings and numbers serialises");
-        let signature = sign(&self.secret, timestamp, &body);
+        }
+        .to_body();
+        let signature = sign(&self.secret, &id, timestamp, &body);
         let request = Request::builder()
             .method(Method::POST)
             .uri(self.url.clone())
             .header(header::CONTENT_TYPE, "application/json")
+            .header(ID_HEADER, id.as_str())
             .header(TIMESTAMP_HEADER, timestamp)
             .header(SIGNATURE_HEADER, signature)
             .body(Full::new(Bytes::from(body)))

@@ -1,35 +1,64 @@
-//! The HTTP connector: Limen POSTs
-//! `{"entrance", "acs_id", "timestamp", "nonce"}` to the ACS's URL, signed
-//! with a secret shared with the ACS, and the ACS answers `{"granted": bool}`.
+//! The HTTP connector: Limen POSTs `{"type": "access.requested",
+//! "entrance", "acs_id"}` to the ACS's URL and the ACS answers
+//! `{"granted": bool}`.
 //!
-//! Headers: `X-Limen-Timestamp: <unix seconds>` and
-//! `X-Limen-Signature: sha256=<hex HMAC-SHA256 over "<timestamp>.<body>">`.
-//! The receiver checks the signature, refuses timestamps outside a window
-//! and nonces it has already seen (see [`Verifier`]), so a captured request
-//! cannot be replayed.
+//! Requests are signed the Standard Webhooks way (standardwebhooks.com),
+//! so an access system can check them with an existing library in its own
+//! language:
+//!
+//! - `webhook-id`: a random id, never reused (`msg_` and 32 hex digits);
+//! - `webhook-timestamp`: unix seconds;
+//! - `webhook-signature`: `v1,<base64 HMAC-SHA256 over "<id>.<timestamp>.<body>">`,
+//!   keyed with the entrance's secret, which is given as `whsec_<base64>`.
+//!
+//! The receiver checks the signature and refuses timestamps outside a
+//! window, as those libraries do, and also refuses an id it has already
+//! seen (see [`Verifier`]), so a captured request cannot be replayed even
+//! inside the window.
 
 mod client;
 mod signature;
 
 pub use client::{HttpAccessError, HttpAccessSystem, HttpConfigError};
-pub use signature::{SharedSecret, Verifier, VerifyError, sign};
+pub use signature::{
+    MessageId, ReceivedHeaders, SecretError, SharedSecret, Verifier, VerifyError, sign,
+};
 
 use serde::{Deserialize, Serialize};
 
-pub const TIMESTAMP_HEADER: &str = "X-Limen-Timestamp";
-pub const SIGNATURE_HEADER: &str = "X-Limen-Signature";
+pub const ID_HEADER: &str = "webhook-id";
+pub const TIMESTAMP_HEADER: &str = "webhook-timestamp";
+pub const SIGNATURE_HEADER: &str = "webhook-signature";
 
-/// The body Limen sends.
+/// What Limen asks the access system; on the wire, a Standard Webhooks
+/// event of type `access.requested` with these fields at the top level.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessRequest {
     /// The entrance the person stands at.
     pub entrance: String,
     /// The person's id in the access system.
     pub acs_id: String,
-    /// Unix seconds; equal to the timestamp header.
-    pub timestamp: u64,
-    /// Random, never reused; lets the receiver refuse replays.
-    pub nonce: String,
+}
+
+/// The request body: the event type beside its data.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "type")]
+enum Event {
+    #[serde(rename = "access.requested")]
+    AccessRequested(AccessRequest),
+}
+
+impl AccessRequest {
+    /// The JSON body that is sent and signed.
+    fn to_body(&self) -> Vec<u8> {
+        serde_json::to_vec(&Event::AccessRequested(self.clone()))
+            .expect("a struct of strings serialises")
+    }
+
+    fn from_body(body: &[u8]) -> Result<Self, serde_json::Error> {
+        let Event::AccessRequested(request) = serde_json::from_slice(body)?;
+        Ok(request)
+    }
 }
 
 /// The body the access system answers with.

@@ -1,7 +1,10 @@
-//! A stand-in for the Limen server's frame endpoint on loopback: it records
-//! every request it receives and answers with a fixed status and body.
+//! A stand-in for the Limen server's frame endpoint on loopback, over plain
+//! HTTP or TLS: it records every request it receives and answers with a
+//! fixed status and body.
 // Each test binary uses its own part of this module.
 #![allow(dead_code)]
+
+pub mod tls;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -21,6 +24,7 @@ pub struct Received {
 
 pub struct Receiver {
     addr: SocketAddr,
+    tls: bool,
     stopping: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
     log: Arc<Mutex<Vec<Received>>>,
@@ -30,13 +34,19 @@ impl Receiver {
     /// Listens on a free loopback port.
     pub fn start(status: u16, body: &str) -> Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
-        Receiver::serve(listener, status, body, Arc::default())
+        Receiver::serve(listener, status, body, Arc::default(), None)
+    }
+
+    /// Listens on a free loopback port for `https://`.
+    pub fn start_tls(status: u16, body: &str, tls: Arc<rustls::ServerConfig>) -> Receiver {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        Receiver::serve(listener, status, body, Arc::default(), Some(tls))
     }
 
     /// Listens again on the port a stopped receiver used, keeping its log.
     pub fn restart(stopped: Stopped, status: u16, body: &str) -> Receiver {
         let listener = TcpListener::bind(stopped.addr).expect("rebind the same port");
-        Receiver::serve(listener, status, body, stopped.log)
+        Receiver::serve(listener, status, body, stopped.log, None)
     }
 
     fn serve(
@@ -44,8 +54,10 @@ impl Receiver {
         status: u16,
         body: &str,
         log: Arc<Mutex<Vec<Received>>>,
+        tls: Option<Arc<rustls::ServerConfig>>,
     ) -> Receiver {
         let addr = listener.local_addr().expect("address");
+        let is_tls = tls.is_some();
         let stopping = Arc::new(AtomicBool::new(false));
         let answer = format!(
             "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -58,16 +70,31 @@ impl Receiver {
                     if stopping.load(Ordering::SeqCst) {
                         return;
                     }
-                    let Ok(mut conn) = conn else { continue };
-                    if let Some(request) = read_request(&conn) {
+                    let Ok(conn) = conn else { continue };
+                    if conn.set_read_timeout(Some(Duration::from_secs(5))).is_err() {
+                        continue;
+                    }
+                    let mut stream: Box<dyn ReadWrite> = match &tls {
+                        None => Box::new(conn),
+                        Some(config) => {
+                            let Ok(session) = rustls::ServerConnection::new(Arc::clone(config))
+                            else {
+                                continue;
+                            };
+                            Box::new(rustls::StreamOwned::new(session, conn))
+                        }
+                    };
+                    if let Some(request) = read_request(&mut stream) {
                         log.lock().expect("log").push(request);
-                        let _ = conn.write_all(answer.as_bytes());
+                        let _ = stream.write_all(answer.as_bytes());
+                        let _ = stream.flush();
                     }
                 }
             })
         };
         Receiver {
             addr,
+            tls: is_tls,
             stopping,
             thread: Some(thread),
             log,
@@ -75,7 +102,8 @@ impl Receiver {
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -119,8 +147,10 @@ impl Stopped {
     }
 }
 
-fn read_request(conn: &TcpStream) -> Option<Received> {
-    conn.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+trait ReadWrite: Read + Write {}
+impl<T: Read + Write> ReadWrite for T {}
+
+fn read_request(conn: &mut dyn ReadWrite) -> Option<Received> {
     let mut reader = BufReader::new(conn);
     let mut line = String::new();
     reader.read_line(&mut line).ok()?;
@@ -155,4 +185,15 @@ fn read_request(conn: &TcpStream) -> Option<Received> {
 pub fn fixture(name: &str) -> Vec<u8> {
     let path = format!("{}/tests/fixtures/lfw/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read(&path).expect("fixture")
+}
+
+/// A submitter to `url` (a loopback receiver) trusting the public roots.
+pub fn submitter(
+    url: &str,
+    token: &str,
+    policy: limen_agent::RetryPolicy,
+) -> limen_agent::Submitter {
+    let server: limen_agent::ServerUrl = url.parse().expect("server URL");
+    limen_agent::Submitter::new(&server, token, policy, &limen_agent::TrustedRoots::public())
+        .expect("submitter")
 }

@@ -38,6 +38,22 @@ impl Kernel {
         Kernel::Portable
     }
 
+    /// Every kernel the running CPU supports, for tests to compare.
+    #[cfg(test)]
+    pub fn available() -> Vec<Self> {
+        let mut kernels = vec![Kernel::Portable];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if is_x86_feature_detected!("avx512f") {
+                kernels.push(Kernel::Avx512);
+            }
+            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+                kernels.push(Kernel::Avx2Fma);
+            }
+        }
+        kernels
+    }
+
     /// `tile = A * b_panel` over the `K = rows.segments * rows.run` steps;
     /// `b_panel` holds `K * NR` values; the tile is row-major `MR x NR`.
     #[inline]
@@ -226,17 +242,7 @@ mod tests {
             run,
             pitch,
         };
-        let mut kernels = vec![Kernel::Portable];
-        #[cfg(target_arch = "x86_64")]
-        {
-            if is_x86_feature_detected!("avx512f") {
-                kernels.push(Kernel::Avx512);
-            }
-            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-                kernels.push(Kernel::Avx2Fma);
-            }
-        }
-        for kernel in kernels {
+        for kernel in Kernel::available() {
             let mut tile = [f32::NAN; MR * NR];
             kernel.tile(&rows, &b, &mut tile);
             for i in 0..MR {

@@ -5,6 +5,7 @@ pub mod dense;
 pub mod depthwise;
 pub mod gemm;
 pub mod ops;
+pub mod winograd;
 
 /// The shape of an HWC tensor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

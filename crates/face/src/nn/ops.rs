@@ -37,29 +37,80 @@ pub struct ConvSpec<'a> {
     pub biases: &'a [f32],
 }
 
+impl ConvSpec<'_> {
+    /// The weights as a `K x out_channels` row-major matrix, `K` ordered
+    /// (filter row, filter col, channel), and the biases, with the
+    /// per-output-channel (scale, shift) `affine` applied after the bias
+    /// (dlib's `affine` layer) folded into both.
+    pub fn folded(&self, affine: Option<(&[f32], &[f32])>) -> (Vec<f32>, Vec<f32>) {
+        let k = self.rows * self.cols * self.in_channels;
+        let n = self.out_channels;
+        let mut b = vec![0.0; k * n];
+        let mut bias = self.biases.to_vec();
+        for f in 0..n {
+            let scale = affine.map_or(1.0, |(g, _)| g[f]);
+            if let Some((g, beta)) = affine {
+                bias[f] = bias[f] * g[f] + beta[f];
+            }
+            for c in 0..self.in_channels {
+                for y in 0..self.rows {
+                    for x in 0..self.cols {
+                        let src = ((f * self.in_channels + c) * self.rows + y) * self.cols + x;
+                        let row = (y * self.cols + x) * self.in_channels + c;
+                        b[row * n + f] = self.filters[src] * scale;
+                    }
+                }
+            }
+        }
+        (b, bias)
+    }
+
+    /// The output shape, or `None` if the input does not fit.
+    pub fn output_shape(&self, input: Shape) -> Option<Shape> {
+        if input.channels != self.in_channels {
+            return None;
+        }
+        Some(Shape {
+            rows: (input.rows + 2 * self.padding_y).checked_sub(self.rows)? / self.stride_y + 1,
+            cols: (input.cols + 2 * self.padding_x).checked_sub(self.cols)? / self.stride_x + 1,
+            channels: self.out_channels,
+        })
+    }
+
+    /// Multiply-adds of the direct method producing `output`.
+    pub fn multiply_adds(&self, output: Shape) -> usize {
+        output.len() * self.rows * self.cols * self.in_channels
+    }
+
+    /// A stride-1 convolution whose padding only ever reads zeros outside a
+    /// 1x1 input, as the 1x1 convolution of its centre taps (the only ones
+    /// that touch the input); `None` for any other geometry.
+    pub fn centre_taps_of_1x1_input(&self, input: Shape) -> Option<(Vec<f32>, Vec<f32>)> {
+        let centred = self.rows % 2 == 1
+            && self.cols % 2 == 1
+            && self.padding_y == self.rows / 2
+            && self.padding_x == self.cols / 2;
+        if !(centred
+            && (self.stride_y, self.stride_x) == (1, 1)
+            && (input.rows, input.cols) == (1, 1))
+        {
+            return None;
+        }
+        let (cy, cx) = (self.rows / 2, self.cols / 2);
+        let filters = (0..self.out_channels * self.in_channels)
+            .map(|fc| self.filters[(fc * self.rows + cy) * self.cols + cx])
+            .collect();
+        Some((filters, self.biases.to_vec()))
+    }
+}
+
 impl PackedConv {
     /// `affine`: per-output-channel (scale, shift) applied after the bias
     /// (dlib's `affine` layer), folded into weights and bias.
     pub fn new(spec: &ConvSpec, affine: Option<(&[f32], &[f32])>, relu: bool) -> Self {
         let k = spec.rows * spec.cols * spec.in_channels;
         let n = spec.out_channels;
-        let mut b = vec![0.0; k * n];
-        let mut bias = spec.biases.to_vec();
-        for f in 0..n {
-            let scale = affine.map_or(1.0, |(g, _)| g[f]);
-            if let Some((g, beta)) = affine {
-                bias[f] = bias[f] * g[f] + beta[f];
-            }
-            for c in 0..spec.in_channels {
-                for y in 0..spec.rows {
-                    for x in 0..spec.cols {
-                        let src = ((f * spec.in_channels + c) * spec.rows + y) * spec.cols + x;
-                        let row = (y * spec.cols + x) * spec.in_channels + c;
-                        b[row * n + f] = spec.filters[src] * scale;
-                    }
-                }
-            }
-        }
+        let (b, bias) = spec.folded(affine);
         PackedConv {
             in_channels: spec.in_channels,
             out_channels: n,
@@ -75,26 +126,7 @@ impl PackedConv {
         }
     }
 
-    /// The output shape, or `None` if the input does not fit.
-    pub fn output_shape(&self, input: Shape) -> Option<Shape> {
-        if input.channels != self.in_channels {
-            return None;
-        }
-        let rows = (input.rows + 2 * self.padding_y).checked_sub(self.rows)? / self.stride_y + 1;
-        let cols = (input.cols + 2 * self.padding_x).checked_sub(self.cols)? / self.stride_x + 1;
-        Some(Shape {
-            rows,
-            cols,
-            channels: self.out_channels,
-        })
-    }
-
-    /// Multiply-adds per run producing `output`.
-    pub fn multiply_adds(&self, output: Shape) -> usize {
-        output.len() * self.rows * self.cols * self.in_channels
-    }
-
-    /// Runs the convolution; `out` has `output_shape(in_shape)`'s length.
+    /// Runs the convolution; `out` has the length of `ConvSpec::output_shape`.
     /// `padded` is working memory for a zero-bordered copy of the input.
     pub fn forward(
         &self,
@@ -288,47 +320,50 @@ pub fn add_padded(
     }
 }
 
+/// Convolution straight from the definition, with weights and biases as
+/// [`ConvSpec::folded`] gives them: the scalar reference of the tests.
+#[cfg(test)]
+pub fn direct_reference(
+    spec: &ConvSpec,
+    weights: &[f32],
+    bias: &[f32],
+    input: &[f32],
+    in_shape: Shape,
+    out_shape: Shape,
+) -> Vec<f32> {
+    let n = spec.out_channels;
+    let mut out = vec![0.0; out_shape.len()];
+    for oy in 0..out_shape.rows {
+        for ox in 0..out_shape.cols {
+            for f in 0..n {
+                let mut acc = f64::from(bias[f]);
+                for fy in 0..spec.rows {
+                    for fx in 0..spec.cols {
+                        let iy = (oy * spec.stride_y + fy).checked_sub(spec.padding_y);
+                        let ix = (ox * spec.stride_x + fx).checked_sub(spec.padding_x);
+                        let (Some(iy), Some(ix)) = (iy, ix) else {
+                            continue;
+                        };
+                        if iy >= in_shape.rows || ix >= in_shape.cols {
+                            continue;
+                        }
+                        for c in 0..spec.in_channels {
+                            let v = input[(iy * in_shape.cols + ix) * spec.in_channels + c];
+                            let w = weights[((fy * spec.cols + fx) * spec.in_channels + c) * n + f];
+                            acc += f64::from(v) * f64::from(w);
+                        }
+                    }
+                }
+                out[(oy * out_shape.cols + ox) * n + f] = acc as f32;
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Direct convolution straight from the definition, CHW filters.
-    fn naive_conv(spec: &ConvSpec, input: &[f32], in_shape: Shape, out_shape: Shape) -> Vec<f32> {
-        let mut out = vec![0.0; out_shape.len()];
-        for oy in 0..out_shape.rows {
-            for ox in 0..out_shape.cols {
-                for f in 0..spec.out_channels {
-                    let mut acc = spec.biases[f];
-                    for c in 0..spec.in_channels {
-                        for fy in 0..spec.rows {
-                            for fx in 0..spec.cols {
-                                let iy =
-                                    (oy * spec.stride_y + fy) as isize - spec.padding_y as isize;
-                                let ix =
-                                    (ox * spec.stride_x + fx) as isize - spec.padding_x as isize;
-                                if iy < 0
-                                    || ix < 0
-                                    || iy >= in_shape.rows as isize
-                                    || ix >= in_shape.cols as isize
-                                {
-                                    continue;
-                                }
-                                let v = input[(iy as usize * in_shape.cols + ix as usize)
-                                    * spec.in_channels
-                                    + c];
-                                acc += v * spec.filters[((f * spec.in_channels + c) * spec.rows
-                                    + fy)
-                                    * spec.cols
-                                    + fx];
-                            }
-                        }
-                    }
-                    out[(oy * out_shape.cols + ox) * spec.out_channels + f] = acc;
-                }
-            }
-        }
-        out
-    }
 
     #[test]
     fn conv_matches_the_definition_with_padding_and_stride() {
@@ -358,7 +393,7 @@ mod tests {
                 biases: &biases,
             };
             let conv = PackedConv::new(&spec, None, false);
-            let out_shape = conv.output_shape(in_shape).expect("fits");
+            let out_shape = spec.output_shape(in_shape).expect("fits");
             let mut out = vec![0.0; out_shape.len()];
             let mut scratch = Vec::new();
             conv.forward(
@@ -369,7 +404,8 @@ mod tests {
                 out_shape,
                 &mut scratch,
             );
-            let want = naive_conv(&spec, &input, in_shape, out_shape);
+            let (folded, bias) = spec.folded(None);
+            let want = direct_reference(&spec, &folded, &bias, &input, in_shape, out_shape);
             for (g, w) in out.iter().zip(&want) {
                 assert!((g - w).abs() < 1e-3, "{g} vs {w}");
             }

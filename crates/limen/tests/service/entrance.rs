@@ -8,7 +8,7 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use limen_access::http::{SharedSecret, Verifier, VerifyError};
+use limen_access::http::{ReceivedHeaders, Verifier, VerifyError};
 use serde_json::{Value, json};
 
 use crate::support::{
@@ -26,7 +26,7 @@ const POOR_QUALITY: &str = "Andre_Agassi_0003.jpg";
 /// Enrolment frames of the other person, for a second organisation.
 const OTHER_ENROLMENT: [&str; 2] = ["Abdullah_Gul_0001.jpg", "Abdullah_Gul_0002.jpg"];
 
-const ACS_SECRET: &str = "a shared secret of the access system";
+const ACS_SECRET: &str = "whsec_mWfp8eMlr6r/5wLRC1cywhFM+nMCfFSpxBNjqDqhkMM=";
 
 // ----- a test access system -----------------------------------------------------
 
@@ -60,7 +60,7 @@ impl AccessSystem {
         let port = listener.local_addr().expect("address").port();
         let seen = Arc::new(Mutex::new(Seen::default()));
         let verifier = Arc::new(Verifier::new(
-            SharedSecret::new(ACS_SECRET).expect("secret"),
+            ACS_SECRET.parse().expect("secret"),
             Verifier::DEFAULT_WINDOW,
         ));
         let granted: Arc<Vec<String>> = Arc::new(granted.iter().map(|s| s.to_string()).collect());
@@ -130,12 +130,17 @@ fn answer(
         .unwrap_or(0);
     let mut body = vec![0; length];
     reader.read_exact(&mut body)?;
-    let verdict = verifier.verify(
-        header("x-limen-timestamp").as_deref(),
-        header("x-limen-signature").as_deref(),
-        &body,
-        SystemTime::now(),
+    let (id, timestamp, signature) = (
+        header("webhook-id"),
+        header("webhook-timestamp"),
+        header("webhook-signature"),
     );
+    let received = ReceivedHeaders {
+        id: id.as_deref(),
+        timestamp: timestamp.as_deref(),
+        signature: signature.as_deref(),
+    };
+    let verdict = verifier.verify(received, &body, SystemTime::now());
     let (status, reply) = {
         let mut seen = seen.lock().expect("lock");
         seen.raw.push(Received {
@@ -573,6 +578,9 @@ fn bad_frames_are_refused_and_a_flooding_device_is_slowed_alone() {
     for connector in [
         json!({ "type": "http", "url": "ftp://127.0.0.1/x", "secret": ACS_SECRET }),
         json!({ "type": "http", "url": "http://127.0.0.1:9/x", "secret": "short" }),
+        // A passphrase, not a Standard Webhooks secret.
+        json!({ "type": "http", "url": "http://127.0.0.1:9/x", "secret": "a shared secret of the access system" }),
+        json!({ "type": "http", "url": "http://127.0.0.1:9/x", "secret": "whsec_c2hvcnQ=" }),
         json!({ "type": "wiegand" }),
     ] {
         let refused = server.post_json(

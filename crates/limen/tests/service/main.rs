@@ -14,3 +14,4 @@ mod openapi;
 mod osdp_panel;
 mod pages;
 mod support;
+mod webhook_examples;
