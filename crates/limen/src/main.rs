@@ -5,6 +5,7 @@ mod agent_cmd;
 mod bench_cmd;
 mod bench_frames;
 mod bench_matcher;
+mod bench_omz;
 mod eval_cmd;
 mod face_cmd;
 mod parallel;
