@@ -19,7 +19,7 @@ use zeroize::Zeroize;
 use crate::nn::depthwise::DepthwiseConv;
 use crate::nn::gemm::Kernel;
 use crate::nn::ops::{Activation, ConvSpec, PackedConv, PoolSpec};
-use crate::nn::{ScratchPool, Shape};
+use crate::nn::{ScratchPool, Shape, assign_buffers};
 
 /// Why a parsed IR model cannot be run.
 #[derive(Debug, Error, PartialEq)]
@@ -295,7 +295,12 @@ impl IrNet {
         if output == 0 {
             return Err(IrNetError::Graph("has no layers"));
         }
-        let (buffer_of, buffer_lens) = assign_buffers(&steps, &shapes, output);
+        let (buffer_of, buffer_lens) = assign_buffers(
+            steps.len(),
+            |i| steps[i].inputs.iter().copied(),
+            &shapes,
+            output,
+        );
         Ok(IrNet {
             kernel: Kernel::detect(),
             steps,
@@ -613,42 +618,6 @@ fn convolution(
             "grouped convolution other than square depthwise",
         ))
     }
-}
-
-/// Gives every value a buffer, reusing buffers of values no longer read. A
-/// step's output never shares a buffer with anything the step reads.
-fn assign_buffers(steps: &[Step], shapes: &[Shape], output: usize) -> (Vec<usize>, Vec<usize>) {
-    let mut last_read = vec![0usize; shapes.len()];
-    for (index, step) in steps.iter().enumerate() {
-        for &v in &step.inputs {
-            last_read[v] = index;
-        }
-    }
-    last_read[output] = usize::MAX;
-    let mut buffer_of = vec![0usize; shapes.len()];
-    let mut lens = vec![shapes[0].len()];
-    // (buffer, value it holds)
-    let mut holding: Vec<(usize, usize)> = vec![(0, 0)];
-    for index in 0..steps.len() {
-        let value = index + 1;
-        let buffer = match holding
-            .iter()
-            .position(|&(_, held)| last_read[held] < index)
-        {
-            Some(slot) => {
-                holding[slot].1 = value;
-                holding[slot].0
-            }
-            None => {
-                lens.push(0);
-                holding.push((lens.len() - 1, value));
-                lens.len() - 1
-            }
-        };
-        lens[buffer] = lens[buffer].max(shapes[value].len());
-        buffer_of[value] = buffer;
-    }
-    (buffer_of, lens)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use limen_face::omz::{OmzReid, Region};
-use limen_face::{Point, Rect, RgbImage};
+use limen_face::{FaceEngine, FaceModel, Point, Rect, RgbImage};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -132,6 +132,48 @@ fn chip_and_vector_match_the_reference_on_identical_inputs() {
             "{}: network output off by {gap}",
             face.path
         );
+    }
+}
+
+#[test]
+fn the_omz_version_runs_end_to_end_on_dlib_faces() {
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models");
+    let engine = FaceEngine::load(&models, FaceModel::OMZ_REID_0095).expect("loads");
+    let version = engine.model();
+    let face = |name: &str| {
+        let bytes = std::fs::read(fixtures().join("lfw").join(name)).expect("image");
+        let image = limen_face::decode(&bytes).expect("decodes");
+        let mut faces = engine.faces(&image);
+        assert_eq!(faces.len(), 1, "{name}");
+        let face = faces.remove(0);
+        // dlib finds the face and judges it; Intel's networks make the
+        // vector from dlib's box.
+        let want = nets().describe(&image, face.rect).expect("vector");
+        assert_eq!(face.descriptor.as_slice(), &want[..], "{name}");
+        assert_eq!(face.descriptor.len(), version.dimensions, "{name}");
+        let norm = face
+            .descriptor
+            .as_slice()
+            .iter()
+            .map(|v| v * v)
+            .sum::<f32>();
+        assert!((norm - 1.0).abs() < 1e-5, "{name}: squared norm {norm}");
+        face.descriptor
+    };
+    let agassi = [
+        face("Andre_Agassi_0005.jpg"),
+        face("Andre_Agassi_0016.jpg"),
+        face("Andre_Agassi_0027.jpg"),
+    ];
+    let gul = face("Abdullah_Gul_0011.jpg");
+    let limit = version.same_person_distance;
+    for (i, a) in agassi.iter().enumerate() {
+        for b in &agassi[i + 1..] {
+            let d = a.euclidean_distance(b);
+            assert!(d < limit, "same person at {d}");
+        }
+        let d = a.euclidean_distance(&gul);
+        assert!(d > limit, "two people at {d}");
     }
 }
 
