@@ -3,6 +3,7 @@
 mod calibrate;
 mod faces;
 mod lfw;
+mod lfw_tables;
 
 use std::path::{Path, PathBuf};
 
