@@ -168,6 +168,68 @@ pub fn evaluate(
     }
 }
 
+/// A 1:1 rule (same person below a distance) over every pair of lfw-dev
+/// images with a face: every impostor pair, every genuine pair.
+#[derive(Debug, Clone, Serialize)]
+pub struct OneToOne {
+    pub threshold: f32,
+    pub impostor_pairs: usize,
+    pub genuine_pairs: usize,
+    /// Share of impostor pairs closer than the threshold.
+    pub false_match_rate: f64,
+    /// Share of genuine pairs at or beyond it.
+    pub false_non_match_rate: f64,
+}
+
+/// Every pair's distance, split into genuine and impostor, each sorted;
+/// images in `set_apart` (label noise) are left out.
+pub fn all_pairs(
+    people: &[Person],
+    embeddings: &HashMap<String, Vec<f32>>,
+    set_apart: &HashSet<String>,
+) -> (Vec<f32>, Vec<f32>) {
+    let faces: Vec<(usize, &Vec<f32>)> = people
+        .iter()
+        .enumerate()
+        .flat_map(|(who, p)| p.image_paths().into_iter().map(move |path| (who, path)))
+        .filter(|(_, path)| !set_apart.contains(path))
+        .filter_map(|(who, path)| Some((who, embeddings.get(&path)?)))
+        .collect();
+    let (mut genuine, mut impostor) = (Vec::new(), Vec::new());
+    for (i, (a_who, a)) in faces.iter().enumerate() {
+        for (b_who, b) in &faces[i + 1..] {
+            let d = distance(a, b);
+            if a_who == b_who {
+                genuine.push(d);
+            } else {
+                impostor.push(d);
+            }
+        }
+    }
+    genuine.sort_by(f32::total_cmp);
+    impostor.sort_by(f32::total_cmp);
+    (genuine, impostor)
+}
+
+/// The rule "same person below `threshold`" on sorted pair distances.
+pub fn one_to_one(genuine: &[f32], impostor: &[f32], threshold: f32) -> OneToOne {
+    let below = |sorted: &[f32]| sorted.partition_point(|&d| d < threshold);
+    OneToOne {
+        threshold,
+        impostor_pairs: impostor.len(),
+        genuine_pairs: genuine.len(),
+        false_match_rate: below(impostor) as f64 / impostor.len().max(1) as f64,
+        false_non_match_rate: (genuine.len() - below(genuine)) as f64 / genuine.len().max(1) as f64,
+    }
+}
+
+/// The largest threshold whose false-match rate on the sorted impostor
+/// distances does not exceed `rate`.
+pub fn threshold_at_false_match_rate(impostor: &[f32], rate: f64) -> f32 {
+    let allowed = (rate * impostor.len() as f64).floor() as usize;
+    impostor.get(allowed).copied().unwrap_or(f32::INFINITY)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,5 +279,33 @@ mod tests {
         let r = evaluate(&sets, &emb, 10, 1);
         assert!(r.folds[0].accuracy < 1.0);
         assert!(r.folds[0].missing_faces > 0);
+    }
+
+    #[test]
+    fn the_one_to_one_rule_counts_pairs_on_each_side_of_its_threshold() {
+        let people = vec![person("A", 2), person("B", 1), person("C", 1)];
+        let at = |x: f32| vec![x, 0.0];
+        let embeddings: HashMap<String, Vec<f32>> = [
+            ("A/A_0001.jpg", at(0.0)),
+            ("A/A_0002.jpg", at(0.5)),
+            ("B/B_0001.jpg", at(1.0)),
+            ("C/C_0001.jpg", at(3.0)),
+        ]
+        .into_iter()
+        .map(|(p, v)| (p.to_owned(), v))
+        .collect();
+        let (genuine, impostor) = all_pairs(&people, &embeddings, &HashSet::new());
+        assert_eq!(genuine, [0.5]);
+        assert_eq!(impostor, [0.5, 1.0, 2.0, 2.5, 3.0]);
+        let rule = one_to_one(&genuine, &impostor, 1.0);
+        assert_eq!((rule.impostor_pairs, rule.genuine_pairs), (5, 1));
+        assert_eq!(rule.false_match_rate, 0.2);
+        assert_eq!(rule.false_non_match_rate, 0.0);
+        // One impostor pair in five may match: the threshold is the second.
+        assert_eq!(threshold_at_false_match_rate(&impostor, 0.2), 1.0);
+        assert_eq!(one_to_one(&genuine, &impostor, 1.0).false_match_rate, 0.2);
+        let apart: HashSet<String> = ["B/B_0001.jpg".to_owned()].into();
+        let (_, impostor) = all_pairs(&people, &embeddings, &apart);
+        assert_eq!(impostor, [2.5, 3.0]);
     }
 }

@@ -34,7 +34,7 @@ use crate::chip::{CHIP_SIZE, FaceChip};
 use crate::nn::gemm::Kernel;
 use crate::nn::ops::{Activation, ConvSpec, PackedConv, PoolSpec, add_padded, sum_shape};
 use crate::nn::winograd::{Tile, WinogradConv, WinogradScratch};
-use crate::nn::{ScratchPool, Shape};
+use crate::nn::{ScratchPool, Shape, assign_buffers};
 
 /// Length of dlib's face descriptor.
 pub const DESCRIPTOR_LEN: usize = 128;
@@ -340,7 +340,19 @@ impl DescriptorNet {
                     }
                     let weights = fc_weights_in_hwc_order(&fc.weights, in_shape);
                     multiply_adds += fc.num_inputs * DESCRIPTOR_LEN;
-                    let (buffer_of, buffer_lens) = assign_buffers(&steps, &shapes, current);
+                    let (buffer_of, buffer_lens) = assign_buffers(
+                        steps.len(),
+                        |i| {
+                            let step = &steps[i];
+                            let other = match step.op {
+                                Op::Add { other, .. } => Some(other),
+                                _ => None,
+                            };
+                            std::iter::once(step.input).chain(other)
+                        },
+                        &shapes,
+                        current,
+                    );
                     return Ok(DescriptorNet {
                         kernel: Kernel::detect(),
                         mean_rgb: model.input.mean_rgb,
@@ -464,48 +476,6 @@ fn fc_weights_in_hwc_order(weights: &[f32], shape: Shape) -> Vec<f32> {
         }
     }
     out
-}
-
-/// Gives every value a buffer, reusing buffers of values no longer read.
-/// A step's output never shares a buffer with anything the step reads.
-fn assign_buffers(
-    steps: &[Step],
-    shapes: &[Shape],
-    final_value: usize,
-) -> (Vec<usize>, Vec<usize>) {
-    let mut last_read = vec![0usize; shapes.len()];
-    for (index, step) in steps.iter().enumerate() {
-        last_read[step.input] = index;
-        if let Op::Add { other, .. } = step.op {
-            last_read[other] = index;
-        }
-    }
-    last_read[final_value] = usize::MAX;
-    let mut buffer_of = vec![0usize; shapes.len()];
-    let mut lens = vec![shapes[0].len()];
-    // (buffer, value it holds)
-    let mut holding: Vec<(usize, usize)> = vec![(0, 0)];
-    for (index, _) in steps.iter().enumerate() {
-        let value = index + 1;
-        let free = holding
-            .iter()
-            .position(|&(_, held)| last_read[held] < index);
-        let buffer = match free {
-            Some(slot) => {
-                let buffer = holding[slot].0;
-                holding[slot].1 = value;
-                buffer
-            }
-            None => {
-                lens.push(0);
-                holding.push((lens.len() - 1, value));
-                lens.len() - 1
-            }
-        };
-        lens[buffer] = lens[buffer].max(shapes[value].len());
-        buffer_of[value] = buffer;
-    }
-    (buffer_of, lens)
 }
 
 /// Splits out a shared source and a distinct mutable destination buffer.

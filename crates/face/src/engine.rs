@@ -28,6 +28,7 @@ use thiserror::Error;
 
 use crate::detect::clip_to_image;
 use crate::models::{self, DESCRIPTOR, DescriptorRecipe, FaceModel, HOG_DETECTOR, LANDMARKS};
+use crate::omz::OmzReid;
 use crate::quality::{self, QualityReport, QualityThresholds};
 use crate::{
     DecodeError, Descriptor, DescriptorNet, FaceChip, HogFaceDetector, ModelError, Point, Rect,
@@ -192,12 +193,24 @@ pub enum FaceError {
     Decode(#[from] DecodeError),
 }
 
+/// The network that turns a found face into its vector.
+enum VectorNet {
+    /// dlib's ResNet on the chip cut at dlib's five landmarks, alone or
+    /// averaged with its pass over the mirrored chip.
+    Dlib {
+        net: DescriptorNet,
+        mirror_averaged: bool,
+    },
+    /// Intel's aligner and re-identification network on the detector's box.
+    OpenModelZoo(OmzReid),
+}
+
 /// The whole engine of one model version: finder plus descriptor network.
 /// Load once, share by reference (it is `Send + Sync`; every method takes
 /// `&self`).
 pub struct FaceEngine {
     finder: FaceFinder,
-    descriptor: DescriptorNet,
+    net: VectorNet,
     version: FaceModel,
 }
 
@@ -206,16 +219,16 @@ impl FaceEngine {
     /// SHA-256 first.
     pub fn load(models_dir: &Path, version: FaceModel) -> Result<FaceEngine, ModelError> {
         let finder = FaceFinder::load(models_dir)?;
-        let bytes = models::read_verified(models_dir, DESCRIPTOR)?;
-        let invalid = |reason: String| ModelError::Invalid {
-            path: models_dir.join(DESCRIPTOR.file_name),
-            reason,
+        let net = match version.recipe {
+            DescriptorRecipe::Plain | DescriptorRecipe::MirrorAveraged => VectorNet::Dlib {
+                net: load_dlib_descriptor(models_dir)?,
+                mirror_averaged: version.recipe == DescriptorRecipe::MirrorAveraged,
+            },
+            DescriptorRecipe::OpenModelZoo => VectorNet::OpenModelZoo(OmzReid::load(models_dir)?),
         };
-        let model = DnnModel::parse_face_resnet(&bytes).map_err(|e| invalid(e.to_string()))?;
-        let descriptor = DescriptorNet::from_model(&model).map_err(|e| invalid(e.to_string()))?;
         Ok(FaceEngine {
             finder,
-            descriptor,
+            net,
             version,
         })
     }
@@ -230,9 +243,13 @@ impl FaceEngine {
     }
 
     /// Floating-point operations of one network pass (a multiply-add is
-    /// two); the mirrored recipe makes two passes per face.
+    /// two); the mirrored recipe makes two passes per face, the Open Model
+    /// Zoo one counts its aligner and its network.
     pub fn descriptor_flops(&self) -> usize {
-        2 * self.descriptor.multiply_adds()
+        2 * match &self.net {
+            VectorNet::Dlib { net, .. } => net.multiply_adds(),
+            VectorNet::OpenModelZoo(nets) => nets.multiply_adds(),
+        }
     }
 
     /// Every face in `image` with its descriptor. A face whose landmarks are
@@ -252,38 +269,26 @@ impl FaceEngine {
     }
 
     fn describe(&self, image: &RgbImage, found: FoundFace) -> Option<Face> {
-        let chip = FaceChip::extract(image, &found.landmarks).ok()?;
+        let descriptor = match &self.net {
+            VectorNet::Dlib {
+                net,
+                mirror_averaged,
+            } => dlib_vector(
+                net,
+                &FaceChip::extract(image, &found.landmarks).ok()?,
+                *mirror_averaged,
+            ),
+            VectorNet::OpenModelZoo(nets) => {
+                Descriptor::from_vec(nets.describe(image, found.rect)?)
+            }
+        };
         Some(Face {
-            descriptor: self.vector(&chip),
+            descriptor,
             rect: found.rect,
             landmarks: found.landmarks,
             score: found.score,
             quality: found.quality,
         })
-    }
-
-    /// The version's vector of one aligned chip.
-    fn vector(&self, chip: &FaceChip) -> Descriptor {
-        let plain = self.descriptor.compute(chip);
-        match self.version.recipe {
-            DescriptorRecipe::Plain => plain,
-            DescriptorRecipe::MirrorAveraged => {
-                let mirrored = self.descriptor.compute(&chip.mirrored());
-                let mut sum: Vec<f32> = plain
-                    .as_slice()
-                    .iter()
-                    .zip(mirrored.as_slice())
-                    .map(|(a, b)| a + b)
-                    .collect();
-                let norm = sum.iter().map(|v| v * v).sum::<f32>().sqrt();
-                // A network output of all zeros would be a model fault; it
-                // stays all zeros rather than becoming NaN.
-                if norm > 0.0 {
-                    sum.iter_mut().for_each(|v| *v /= norm);
-                }
-                Descriptor::from_vec(sum)
-            }
-        }
     }
 
     /// Decodes an encoded image and describes every face in it. The decoded
@@ -297,4 +302,37 @@ impl FaceEngine {
     pub fn entrance_frame(&self, encoded: &[u8]) -> Result<EntranceFrame, FaceError> {
         Ok(entrance_face(self.analyze(encoded)?))
     }
+}
+
+fn load_dlib_descriptor(models_dir: &Path) -> Result<DescriptorNet, ModelError> {
+    let bytes = models::read_verified(models_dir, DESCRIPTOR)?;
+    let invalid = |reason: String| ModelError::Invalid {
+        path: models_dir.join(DESCRIPTOR.file_name),
+        reason,
+    };
+    let model = DnnModel::parse_face_resnet(&bytes).map_err(|e| invalid(e.to_string()))?;
+    DescriptorNet::from_model(&model).map_err(|e| invalid(e.to_string()))
+}
+
+/// dlib's vector of one aligned chip, mirror-averaged to unit length or
+/// as the network gives it.
+fn dlib_vector(net: &DescriptorNet, chip: &FaceChip, mirror_averaged: bool) -> Descriptor {
+    let plain = net.compute(chip);
+    if !mirror_averaged {
+        return plain;
+    }
+    let mirrored = net.compute(&chip.mirrored());
+    let mut sum: Vec<f32> = plain
+        .as_slice()
+        .iter()
+        .zip(mirrored.as_slice())
+        .map(|(a, b)| a + b)
+        .collect();
+    let norm = sum.iter().map(|v| v * v).sum::<f32>().sqrt();
+    // A network output of all zeros would be a model fault; it stays all
+    // zeros rather than becoming NaN.
+    if norm > 0.0 {
+        sum.iter_mut().for_each(|v| *v /= norm);
+    }
+    Descriptor::from_vec(sum)
 }

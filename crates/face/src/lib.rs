@@ -18,13 +18,16 @@ pub mod enrolment;
 mod fhog;
 pub mod geometry;
 pub mod image;
+pub mod ir_net;
 mod jpeg;
 pub mod landmarks;
 pub mod liveness;
 pub mod models;
 mod nn;
+pub mod omz;
 mod pyramid;
 pub mod quality;
+pub mod warp;
 
 pub use chip::{ChipError, FaceChip};
 pub use decode::{DecodeError, decode};

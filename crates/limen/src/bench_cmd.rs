@@ -42,6 +42,10 @@ pub struct FaceBenchArgs {
     /// (`shared/tools/peer/setup.sh` makes one at /tmp/limen-peer).
     #[arg(long, default_value = "/tmp/limen-peer/bin/python")]
     reference_python: PathBuf,
+    /// The Python of the Open Model Zoo reference's virtual environment
+    /// (`tools/omz_reference/setup.sh` makes one at /tmp/limen-omz-ref).
+    #[arg(long, default_value = "/tmp/limen-omz-ref/bin/python")]
+    omz_reference_python: PathBuf,
     /// A 640×480 JPEG with one face, for the whole pipeline.
     #[arg(long, default_value = "bench/frame-640x480.jpg")]
     frame: PathBuf,
@@ -197,6 +201,16 @@ fn face(args: FaceBenchArgs) -> anyhow::Result<()> {
         tracked_found = engine.finder().find_near(&frame, tracked).len();
     });
     let reference = reference(&args)?;
+    let omz = crate::bench_omz::OmzBench {
+        models: &models,
+        reference_python: &args.omz_reference_python,
+        face: &args.face,
+        face_box: &args.face_box,
+        image: &face_image,
+        rect,
+        iterations: args.iterations,
+    }
+    .run()?;
     let flops = engine.descriptor_flops() as f64;
     let peak = crate::peak::single_core_f32_gflops();
     let effective = flops / (descriptor_ms * 1e6);
@@ -214,6 +228,7 @@ fn face(args: FaceBenchArgs) -> anyhow::Result<()> {
                 "single_core_peak_gflops": peak,
                 "effective_share_of_peak": effective / peak,
             },
+            "omz_reid_0095_descriptor": omz,
             "pipeline_640x480": {
                 "limen_ms": pipeline_ms,
                 "reference_ms": reference.pipeline_ms,

@@ -8,6 +8,7 @@ mod bench_galleries;
 mod bench_instances;
 mod bench_liveness;
 mod bench_matcher;
+mod bench_omz;
 mod bench_seed;
 mod eval_cmd;
 mod eval_liveness;

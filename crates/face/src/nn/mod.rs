@@ -44,3 +44,48 @@ impl<T> ScratchPool<T> {
             .push(scratch);
     }
 }
+
+/// Gives every value of a network a buffer, reusing buffers of values no
+/// longer read. Step `i` of `steps` writes value `i + 1` (value 0 is the
+/// input) and reads the values `reads(i)`; `shapes` has one entry a value,
+/// and `output` is kept to the end. A step's output never shares a buffer
+/// with anything the step reads. Returns each value's buffer and each
+/// buffer's length.
+pub fn assign_buffers<R: IntoIterator<Item = usize>>(
+    steps: usize,
+    reads: impl Fn(usize) -> R,
+    shapes: &[Shape],
+    output: usize,
+) -> (Vec<usize>, Vec<usize>) {
+    let mut last_read = vec![0usize; shapes.len()];
+    for index in 0..steps {
+        for v in reads(index) {
+            last_read[v] = index;
+        }
+    }
+    last_read[output] = usize::MAX;
+    let mut buffer_of = vec![0usize; shapes.len()];
+    let mut lens = vec![shapes[0].len()];
+    // (buffer, value it holds)
+    let mut holding: Vec<(usize, usize)> = vec![(0, 0)];
+    for index in 0..steps {
+        let value = index + 1;
+        let free = holding
+            .iter()
+            .position(|&(_, held)| last_read[held] < index);
+        let buffer = match free {
+            Some(slot) => {
+                holding[slot].1 = value;
+                holding[slot].0
+            }
+            None => {
+                lens.push(0);
+                holding.push((lens.len() - 1, value));
+                lens.len() - 1
+            }
+        };
+        lens[buffer] = lens[buffer].max(shapes[value].len());
+        buffer_of[value] = buffer;
+    }
+    (buffer_of, lens)
+}

@@ -1,6 +1,6 @@
 //! `limen eval lfw`: verification and open-set identification on LFW
-//! people sets, side by side for each way Limen can enrol, normalise,
-//! augment and fuse, with a DET picture.
+//! people sets, side by side for each model version and each way Limen can
+//! enrol, normalise, augment and fuse, with a DET picture.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::Args;
 use limen_eval::identification::{self, FaceTable, Setup, Split, Trial};
 use limen_eval::people::Person;
-use limen_eval::{det, gates, label_noise, metrics};
+use limen_eval::{det, gates, label_noise, metrics, verification};
 use limen_face::FaceModel;
 use limen_matcher::{Calibration, Scoring, SecurityLevel, calibration_for};
 use serde::Serialize;
@@ -49,6 +49,10 @@ pub struct LfwArgs {
     /// Worker threads when computing descriptors (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// The model versions to compare (repeat the flag; default: every
+    /// version this build runs). Ignored with `--embeddings`.
+    #[arg(long = "model-version")]
+    model_versions: Vec<String>,
     #[command(flatten)]
     models: crate::ModelsArg,
 }
@@ -61,28 +65,28 @@ struct Row {
 }
 
 #[derive(Serialize)]
-struct RowReport {
-    label: String,
-    model_version: &'static str,
-    enrol_images: usize,
-    normalised: bool,
-    pass_frames: usize,
-    quality_gates: bool,
+pub(super) struct RowReport {
+    pub(super) label: String,
+    pub(super) model_version: &'static str,
+    pub(super) enrol_images: usize,
+    pub(super) normalised: bool,
+    pub(super) pass_frames: usize,
+    pub(super) quality_gates: bool,
     /// The headline split.
-    single: Summary,
+    pub(super) single: Summary,
     /// All splits pooled.
-    pooled: Summary,
+    pub(super) pooled: Summary,
 }
 
 #[derive(Serialize)]
-struct Summary {
-    gallery_people: usize,
-    mated: usize,
-    non_mated: usize,
-    not_enrolled: usize,
-    refused_probes: usize,
-    rank1: f64,
-    operating_points: Vec<metrics::OperatingPoint>,
+pub(super) struct Summary {
+    pub(super) gallery_people: usize,
+    pub(super) mated: usize,
+    pub(super) non_mated: usize,
+    pub(super) not_enrolled: usize,
+    pub(super) refused_probes: usize,
+    pub(super) rank1: f64,
+    pub(super) operating_points: Vec<metrics::OperatingPoint>,
 }
 
 const TARGETS: [f64; 3] = [0.01, 0.001, 0.0001];
@@ -93,44 +97,46 @@ pub fn run(args: LfwArgs) -> anyhow::Result<()> {
     let noise = label_noise::lfw_dev();
     let set_apart = label_noise::paths(&noise);
 
-    let (plain, mirrored) = match &args.embeddings {
-        Some(file) => (super::faces::read_embeddings(file, &args.root)?, None),
+    let tables: Vec<(FaceModel, FaceTable)> = match &args.embeddings {
+        Some(file) => vec![(
+            FaceModel::DLIB_RESNET_V1,
+            super::faces::read_embeddings(file, &args.root)?,
+        )],
         None => {
-            let mut tables = super::faces::compute(
+            let versions = versions(&args.model_versions)?;
+            let tables = super::faces::compute(
                 &people,
                 &args.root,
                 &args.models.dir(),
-                &[
-                    FaceModel::DLIB_RESNET_V1,
-                    FaceModel::DLIB_RESNET_V1_MIRRORED,
-                ],
+                &versions,
                 args.threads.unwrap_or_else(crate::parallel::all_cores),
-            )?
-            .into_iter();
-            let plain = tables.next().context("plain faces")?;
-            (plain, tables.next())
+            )?;
+            versions.into_iter().zip(tables).collect()
         }
     };
+    let versions: Vec<FaceModel> = tables.iter().map(|(v, _)| *v).collect();
     let table_for = |version: FaceModel| -> &FaceTable {
-        match (&mirrored, version == FaceModel::DLIB_RESNET_V1_MIRRORED) {
-            (Some(m), true) => m,
-            _ => &plain,
-        }
+        &tables
+            .iter()
+            .find(|(v, _)| *v == version)
+            .expect("rows only name computed versions")
+            .1
     };
 
-    let verification: Vec<(&str, limen_eval::verification::VerificationReport)> =
-        [("dlib", Some(&plain)), ("mirrored", mirrored.as_ref())]
-            .into_iter()
-            .filter_map(|(label, table)| {
-                let vectors = super::faces::vectors(table?);
-                Some((
-                    label,
-                    limen_eval::verification::evaluate(&sets, &vectors, args.pairs, args.seed),
-                ))
-            })
-            .collect();
+    let mut verifications = Vec::new();
+    let mut one_to_one = Vec::new();
+    for (version, table) in &tables {
+        let vectors = super::faces::vectors(table);
+        verifications.push((
+            version.id,
+            verification::evaluate(&sets, &vectors, args.pairs, args.seed),
+        ));
+        let (genuine, impostor) = verification::all_pairs(&people, &vectors, &set_apart);
+        one_to_one.push((*version, genuine, impostor));
+    }
+    let one_to_one = one_to_one_reports(&one_to_one);
 
-    let rows = rows(mirrored.is_some());
+    let rows = rows(&versions);
     let splits: Vec<Split> = (0..args.splits.max(1))
         .map(|i| identification::split(&people, args.seed + i))
         .collect();
@@ -172,19 +178,34 @@ pub fn run(args: LfwArgs) -> anyhow::Result<()> {
     }
     progress.finish();
 
-    let default = default_level(&people, table_for, &set_apart, &splits);
-    let growth = growth(
-        &people,
-        table_for(FaceModel::DLIB_RESNET_V1_MIRRORED),
-        &set_apart,
-        &splits,
-    );
-    let quality = quality(
-        &people,
-        table_for(FaceModel::DLIB_RESNET_V1_MIRRORED),
-        &set_apart,
-        &splits,
-    );
+    // The door's figures for each unit-length version that has a
+    // calibration; the quality refusals for the default version.
+    let door_versions: Vec<FaceModel> = versions
+        .iter()
+        .copied()
+        .filter(|v| v.recipe.unit_length() && calibration_for(v.id).is_some())
+        .collect();
+    let mut default = Vec::new();
+    let mut growth = Vec::new();
+    for &version in &door_versions {
+        default.extend(default_level(
+            &people,
+            table_for(version),
+            version,
+            &set_apart,
+            &splits,
+        ));
+        growth.extend(self::growth(
+            &people,
+            table_for(version),
+            version,
+            &set_apart,
+            &splits,
+        ));
+    }
+    let quality = versions
+        .contains(&FaceModel::DEFAULT)
+        .then(|| quality(&people, table_for(FaceModel::DEFAULT), &set_apart, &splits));
 
     if let Some(path) = &args.det {
         let drawn: Vec<det::Curve<'_>> = curves
@@ -205,7 +226,8 @@ pub fn run(args: LfwArgs) -> anyhow::Result<()> {
             "seed": args.seed,
             "splits": splits.len(),
             "set_apart": noise.iter().map(|n| json!({"path": n.path, "kind": n.kind})).collect::<Vec<_>>(),
-            "verification": verification.iter().map(|(l, v)| json!({"vectors": l, "report": v})).collect::<Vec<_>>(),
+            "verification": verifications.iter().map(|(l, v)| json!({"model_version": l, "report": v})).collect::<Vec<_>>(),
+            "one_to_one": one_to_one,
             "identification": reports,
             "default_level": default,
             "gallery_growth": growth,
@@ -213,15 +235,18 @@ pub fn run(args: LfwArgs) -> anyhow::Result<()> {
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
-        print_tables(
-            &args,
-            &noise,
-            &verification,
-            &reports,
-            &default,
-            &growth,
-            &quality,
-        );
+        super::lfw_tables::print(&super::lfw_tables::Tables {
+            pairs: args.pairs,
+            seed: args.seed,
+            splits: args.splits,
+            noise: &noise,
+            verification: &verifications,
+            one_to_one: &one_to_one,
+            reports: &reports,
+            default: &default,
+            growth: &growth,
+            quality: quality.as_ref(),
+        });
     }
     Ok(())
 }
@@ -233,67 +258,107 @@ fn calibration(version: FaceModel) -> Calibration {
         .unwrap_or(Calibration::UNCALIBRATED)
 }
 
-fn rows(mirrored: bool) -> Vec<Row> {
+/// The versions named on the command line, or every version.
+fn versions(ids: &[String]) -> anyhow::Result<Vec<FaceModel>> {
+    if ids.is_empty() {
+        return Ok(FaceModel::ALL.to_vec());
+    }
+    ids.iter()
+        .map(|id| FaceModel::by_id(id).with_context(|| format!("unknown model version {id:?}")))
+        .collect()
+}
+
+fn rows(versions: &[FaceModel]) -> Vec<Row> {
     let setup = |enrol_images, scoring, pass_frames, gates| Setup {
         enrol_images,
         scoring,
         pass_frames,
         gates,
     };
-    let dlib = FaceModel::DLIB_RESNET_V1;
-    let mut rows = vec![
-        Row {
-            label: "dlib, plain distances, 1 image".into(),
-            version: dlib,
-            setup: setup(1, Scoring::PLAIN, 1, false),
-        },
-        Row {
-            label: "dlib, normalised, 1 image".into(),
-            version: dlib,
-            setup: setup(1, Scoring::HUBNESS, 1, false),
-        },
-    ];
-    if mirrored {
-        let m = FaceModel::DLIB_RESNET_V1_MIRRORED;
+    let mut rows = Vec::new();
+    for &v in versions {
+        let row = |label: String, setup: Setup| Row {
+            label,
+            version: v,
+            setup,
+        };
+        let name = if v == FaceModel::DEFAULT {
+            "Limen's default".to_owned()
+        } else {
+            v.id.to_owned()
+        };
         rows.extend([
-            Row {
-                label: "mirrored, plain distances, 1 image".into(),
-                version: m,
-                setup: setup(1, Scoring::PLAIN, 1, false),
-            },
-            Row {
-                label: "mirrored, normalised, 1 image".into(),
-                version: m,
-                setup: setup(1, Scoring::HUBNESS, 1, false),
-            },
-            Row {
-                label: "mirrored, normalised, 2 images".into(),
-                version: m,
-                setup: setup(2, Scoring::HUBNESS, 1, false),
-            },
-            Row {
-                label: "mirrored, normalised, 3 images".into(),
-                version: m,
-                setup: setup(3, Scoring::HUBNESS, 1, false),
-            },
-            Row {
-                label: "mirrored, normalised, 1 image, passes of 2 photos (upper bound)".into(),
-                version: m,
-                setup: setup(1, Scoring::HUBNESS, 2, false),
-            },
-            Row {
-                label: "Limen's default with quality gates, 1 image".into(),
-                version: m,
-                setup: setup(1, Scoring::HUBNESS, 1, true),
-            },
-            Row {
-                label: "Limen's default with quality gates, 3 images".into(),
-                version: m,
-                setup: setup(3, Scoring::HUBNESS, 1, true),
-            },
+            row(
+                format!("{v}, plain distances, 1 image"),
+                setup(1, Scoring::PLAIN, 1, false),
+            ),
+            row(
+                format!("{v}, normalised, 1 image"),
+                setup(1, Scoring::HUBNESS, 1, false),
+            ),
+        ]);
+        // The enrolment sets, passes and gates of the product, for the
+        // versions whose vectors can be fused (unit length).
+        if !v.recipe.unit_length() {
+            continue;
+        }
+        rows.extend([
+            row(
+                format!("{v}, normalised, 2 images"),
+                setup(2, Scoring::HUBNESS, 1, false),
+            ),
+            row(
+                format!("{v}, normalised, 3 images"),
+                setup(3, Scoring::HUBNESS, 1, false),
+            ),
+            row(
+                format!("{v}, normalised, 1 image, passes of 2 photos (upper bound)"),
+                setup(1, Scoring::HUBNESS, 2, false),
+            ),
+            row(
+                format!("{name} with quality gates, 1 image"),
+                setup(1, Scoring::HUBNESS, 1, true),
+            ),
+            row(
+                format!("{name} with quality gates, 3 images"),
+                setup(3, Scoring::HUBNESS, 1, true),
+            ),
         ]);
     }
     rows
+}
+
+/// Each version's 1:1 rule on every lfw-dev pair, and the distance that
+/// lets through the default version's share of impostor pairs.
+#[derive(Serialize)]
+pub(super) struct OneToOneReport {
+    pub(super) model_version: &'static str,
+    pub(super) at_own_rule: verification::OneToOne,
+    pub(super) at_default_false_match_rate: verification::OneToOne,
+}
+
+fn one_to_one_reports(pairs: &[(FaceModel, Vec<f32>, Vec<f32>)]) -> Vec<OneToOneReport> {
+    let rule = |(v, genuine, impostor): &(FaceModel, Vec<f32>, Vec<f32>)| {
+        verification::one_to_one(genuine, impostor, v.same_person_distance)
+    };
+    let default_rate = pairs
+        .iter()
+        .find(|(v, ..)| *v == FaceModel::DEFAULT)
+        .map(|p| rule(p).false_match_rate);
+    pairs
+        .iter()
+        .map(|p| {
+            let (v, genuine, impostor) = p;
+            let matched = default_rate.map_or(v.same_person_distance, |rate| {
+                verification::threshold_at_false_match_rate(impostor, rate)
+            });
+            OneToOneReport {
+                model_version: v.id,
+                at_own_rule: rule(p),
+                at_default_false_match_rate: verification::one_to_one(genuine, impostor, matched),
+            }
+        })
+        .collect()
 }
 
 fn summary(trial: &Trial) -> Summary {
@@ -313,27 +378,27 @@ fn summary(trial: &Trial) -> Summary {
 
 /// What the door would do at each security level's calibrated threshold.
 #[derive(Serialize)]
-struct LevelReport {
-    protocol: &'static str,
-    level: &'static str,
-    enrol_images: usize,
-    threshold_single_split: f32,
-    fpir: f64,
-    fnir: f64,
+pub(super) struct LevelReport {
+    pub(super) model_version: &'static str,
+    pub(super) protocol: &'static str,
+    pub(super) level: &'static str,
+    pub(super) enrol_images: usize,
+    pub(super) threshold_single_split: f32,
+    pub(super) fpir: f64,
+    pub(super) fnir: f64,
     /// FPIR at the same thresholds with the label-noise images kept in.
-    fpir_with_label_noise: f64,
-    non_mated: usize,
+    pub(super) fpir_with_label_noise: f64,
+    pub(super) non_mated: usize,
 }
 
-fn default_level<'a>(
+fn default_level(
     people: &[Person],
-    table_for: impl Fn(FaceModel) -> &'a FaceTable,
+    faces: &FaceTable,
+    version: FaceModel,
     set_apart: &HashSet<String>,
     splits: &[Split],
 ) -> Vec<LevelReport> {
-    let version = FaceModel::DLIB_RESNET_V1_MIRRORED;
     let calibration = calibration(version);
-    let faces = table_for(version);
     let strangers = [identification::strangers_split(people)];
     let protocols: [(&'static str, &[Split]); 2] = [
         ("halves of lfw-dev, pooled splits", splits),
@@ -372,6 +437,7 @@ fn default_level<'a>(
                 non_mated_noisy += n.non_mated.len();
             }
             out.push(LevelReport {
+                model_version: version.id,
                 protocol,
                 level: level.as_str(),
                 enrol_images,
@@ -389,21 +455,22 @@ fn default_level<'a>(
 /// FPIR at the default level as the gallery grows (acceptance: it stays at
 /// or under its target).
 #[derive(Serialize)]
-struct GrowthReport {
-    gallery_people: usize,
-    threshold: f32,
-    fpir: f64,
-    false_matches: usize,
-    non_mated: usize,
+pub(super) struct GrowthReport {
+    pub(super) model_version: &'static str,
+    pub(super) gallery_people: usize,
+    pub(super) threshold: f32,
+    pub(super) fpir: f64,
+    pub(super) false_matches: usize,
+    pub(super) non_mated: usize,
 }
 
 fn growth(
     people: &[Person],
     faces: &FaceTable,
+    version: FaceModel,
     set_apart: &HashSet<String>,
     splits: &[Split],
 ) -> Vec<GrowthReport> {
-    let version = FaceModel::DLIB_RESNET_V1_MIRRORED;
     let calibration = calibration(version);
     let setup = Setup {
         enrol_images: 1,
@@ -439,6 +506,7 @@ fn growth(
                 size = t.gallery_people;
             }
             GrowthReport {
+                model_version: version.id,
                 gallery_people: size,
                 threshold,
                 fpir: false_matches as f64 / non_mated.max(1) as f64,
@@ -450,10 +518,10 @@ fn growth(
 }
 
 #[derive(Serialize)]
-struct QualityReport {
-    threshold: f32,
-    accepted_without_refusals: f64,
-    reasons: Vec<gates::ReasonReport>,
+pub(super) struct QualityReport {
+    pub(super) threshold: f32,
+    pub(super) accepted_without_refusals: f64,
+    pub(super) reasons: Vec<gates::ReasonReport>,
 }
 
 fn quality(
@@ -462,7 +530,7 @@ fn quality(
     set_apart: &HashSet<String>,
     splits: &[Split],
 ) -> QualityReport {
-    let version = FaceModel::DLIB_RESNET_V1_MIRRORED;
+    let version = FaceModel::DEFAULT;
     let calibration = calibration(version);
     let setup = Setup {
         enrol_images: 1,
@@ -481,129 +549,5 @@ fn quality(
         threshold,
         accepted_without_refusals,
         reasons,
-    }
-}
-
-fn pct(rate: f64) -> String {
-    format!("{:.2}%", rate * 100.0)
-}
-
-fn print_tables(
-    args: &LfwArgs,
-    noise: &[label_noise::Noise],
-    verification: &[(&str, limen_eval::verification::VerificationReport)],
-    reports: &[RowReport],
-    default: &[LevelReport],
-    growth: &[GrowthReport],
-    quality: &QualityReport,
-) {
-    println!("# lfw-dev: verification and open-set identification\n");
-    println!(
-        "Label noise set apart ({} images, listed with evidence in crates/eval/data/lfw-dev-label-noise.tsv):",
-        noise.len()
-    );
-    for n in noise {
-        println!("- {} ({})", n.path, n.kind);
-    }
-    println!(
-        "\n## Verification (leave one set out, {} + {} pairs per set, seed {})\n",
-        args.pairs, args.pairs, args.seed
-    );
-    println!("| vectors | mean accuracy | per set (threshold) |\n| --- | --- | --- |");
-    for (label, v) in verification {
-        let folds: Vec<String> = v
-            .folds
-            .iter()
-            .map(|f| format!("set {}: {} ({:.4})", f.set, pct(f.accuracy), f.threshold))
-            .collect();
-        println!(
-            "| {label} | **{}** | {} |",
-            pct(v.mean_accuracy),
-            folds.join(", ")
-        );
-    }
-    println!(
-        "\n## Identification: seed {} (the split `limen eval door` repeats) | {} splits pooled\n",
-        args.seed, args.splits
-    );
-    println!(
-        "FNIR at the threshold that lets the target FPIR of non-mated passages through, measured on the run itself.\n"
-    );
-    println!(
-        "| setup | rank-1 | FNIR @ FPIR 1% | @ 0.1% | @ 0.01% | gallery, mated, non-mated |\n| --- | --- | --- | --- | --- | --- |"
-    );
-    for r in reports {
-        let cell = |i: usize| {
-            format!(
-                "{} \\| {}",
-                pct(r.single.operating_points[i].fnir),
-                pct(r.pooled.operating_points[i].fnir)
-            )
-        };
-        println!(
-            "| {} | {} \\| {} | {} | {} | {} | {}, {}, {} |",
-            r.label,
-            pct(r.single.rank1),
-            pct(r.pooled.rank1),
-            cell(0),
-            cell(1),
-            cell(2),
-            r.single.gallery_people,
-            r.single.mated,
-            r.single.non_mated
-        );
-    }
-    println!("\n## At the calibrated thresholds, as the door decides (quality gates on)\n");
-    println!(
-        "The second protocol enrols everyone with two or more images and meets everyone with one image as a stranger, as an evaluation on held-out LFW sets does.\n"
-    );
-    println!(
-        "| protocol | enrolment images | level | threshold | FPIR | FNIR | FPIR with label noise kept in |\n| --- | --- | --- | --- | --- | --- | --- |"
-    );
-    for d in default {
-        println!(
-            "| {} | {} | {} | {:.4} | {} of {} | {} | {} |",
-            d.protocol,
-            d.enrol_images,
-            d.level,
-            d.threshold_single_split,
-            pct(d.fpir),
-            d.non_mated,
-            pct(d.fnir),
-            pct(d.fpir_with_label_noise)
-        );
-    }
-    println!("\n## FPIR at the default level (high, target 0.1%) as the gallery grows\n");
-    println!(
-        "| gallery people | threshold | FPIR | false matches / non-mated |\n| --- | --- | --- | --- |"
-    );
-    for g in growth {
-        println!(
-            "| {} | {:.4} | {} | {} / {} |",
-            g.gallery_people,
-            g.threshold,
-            pct(g.fpir),
-            g.false_matches,
-            g.non_mated
-        );
-    }
-    println!(
-        "\n## What each quality refusal buys (1 image, default level, threshold {:.4}; passages no check refuses: {} accepted)\n",
-        quality.threshold,
-        pct(quality.accepted_without_refusals)
-    );
-    println!(
-        "| check | reason | mated passages | accepted had it been used | non-mated | false matches had it been used |\n| --- | --- | --- | --- | --- | --- |"
-    );
-    for r in &quality.reasons {
-        println!(
-            "| {:?} | {} | {} | {} | {} | {} |",
-            r.place,
-            r.reason,
-            r.mated_passages,
-            pct(r.accepted_if_used),
-            r.non_mated_passages,
-            r.false_matches_if_used
-        );
     }
 }

@@ -5,6 +5,7 @@ mod door;
 mod door_api;
 mod faces;
 mod lfw;
+mod lfw_tables;
 
 use std::path::{Path, PathBuf};
 

@@ -4,6 +4,7 @@
 
 mod dlib_resnet_v1;
 mod dlib_resnet_v1_mirrored;
+mod omz_reid_0095;
 
 use crate::Calibration;
 
@@ -12,6 +13,7 @@ pub fn calibration_for(model_version: &str) -> Option<&'static Calibration> {
     match model_version {
         "dlib-resnet-v1" => Some(&dlib_resnet_v1::CALIBRATION),
         "dlib-resnet-v1-mirrored" => Some(&dlib_resnet_v1_mirrored::CALIBRATION),
+        "omz-reid-0095" => Some(&omz_reid_0095::CALIBRATION),
         _ => None,
     }
 }
