@@ -198,7 +198,15 @@ fn eval_lfw_scores_a_small_people_file() {
     let summary: Value = serde_json::from_str(&stdout).expect("json summary");
     assert_eq!(summary["images"], 15);
     let verification = summary["verification"].as_array().expect("per version");
-    assert_eq!(verification.len(), 2, "dlib's and the mirrored version");
+    let versions: Vec<&str> = verification
+        .iter()
+        .map(|v| v["model_version"].as_str().expect("model version"))
+        .collect();
+    assert_eq!(
+        versions,
+        ["dlib-resnet-v1", "dlib-resnet-v1-mirrored", "omz-reid-0095"],
+        "every model version, by default"
+    );
     for version in verification {
         let report = &version["report"];
         let folds = report["folds"].as_array().expect("folds");

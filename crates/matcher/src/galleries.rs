@@ -5,7 +5,7 @@ use std::fmt;
 use std::hash::Hash;
 use std::sync::Arc;
 
-use parking_lot::RwLock;
+use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::decision::{DecisionRule, Identification, Match, UnknownReason};
 use crate::gallery::Gallery;
@@ -170,7 +170,7 @@ impl<O: Eq + Hash + Clone, P: Clone + Eq + Hash> Galleries<O, P> {
         let Some(gallery) = self.gallery(organisation) else {
             return Ok(None);
         };
-        let gallery = gallery.read();
+        let gallery = current(&gallery);
         Ok(gallery.rank(probe).map(|ranking| Nearest {
             person: gallery.person(ranking.best.0).0.clone(),
             distance: ranking.best.1,
@@ -196,7 +196,7 @@ impl<O: Eq + Hash + Clone, P: Clone + Eq + Hash> Galleries<O, P> {
         let Some(gallery) = self.gallery(organisation) else {
             return Ok(Identification::Unknown(UnknownReason::EmptyGallery));
         };
-        let gallery = gallery.read();
+        let gallery = current(&gallery);
         let Some(ranking) = gallery.rank(probe) else {
             return Ok(Identification::Unknown(UnknownReason::EmptyGallery));
         };
@@ -233,4 +233,17 @@ impl<O: Eq + Hash + Clone, P: Clone + Eq + Hash> Galleries<O, P> {
             })
         }
     }
+}
+
+/// `gallery` read-locked with its offsets current: the first search after
+/// changes refreshes them under the write lock, then reads on.
+fn current<P: Clone + Eq + Hash>(gallery: &RwLock<Gallery<P>>) -> RwLockReadGuard<'_, Gallery<P>> {
+    let read = gallery.read();
+    if !read.is_stale() {
+        return read;
+    }
+    drop(read);
+    let mut write = gallery.write();
+    write.refresh();
+    RwLockWriteGuard::downgrade(write)
 }

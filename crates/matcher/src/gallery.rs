@@ -37,6 +37,11 @@ pub(crate) struct Gallery<P> {
     /// Per row, what is added to its distances: its person's penalty less
     /// its neighbourhood shift.
     offsets: Vec<f32>,
+    /// Whether `offsets` reflect every change. Changes only mark them
+    /// stale, and the next search recomputes them once: a refresh is one
+    /// pass over the gallery, so refreshing per change would make loading
+    /// a gallery of n people cost n passes.
+    offsets_current: bool,
     enrolments: u64,
 }
 
@@ -63,6 +68,7 @@ impl<P: Clone + Eq + Hash> Gallery<P> {
             neighbourhoods: Neighbourhoods::new(dimensions, scoring),
             vector_penalty,
             offsets: Vec::new(),
+            offsets_current: true,
             enrolments: 0,
         }
     }
@@ -100,7 +106,7 @@ impl<P: Clone + Eq + Hash> Gallery<P> {
         if !self.neighbourhoods.cohort_is_full() {
             self.join_cohort(index);
         }
-        self.refresh_offsets();
+        self.offsets_current = false;
     }
 
     /// Takes `person` out; the returned presence lets the caller wait for
@@ -127,8 +133,21 @@ impl<P: Clone + Eq + Hash> Gallery<P> {
         {
             self.join_cohort(waiting);
         }
-        self.refresh_offsets();
+        self.offsets_current = false;
         Some(removed.presence)
+    }
+
+    /// Whether a search must first [`Gallery::refresh`] the offsets.
+    pub(crate) fn is_stale(&self) -> bool {
+        !self.offsets_current
+    }
+
+    /// Brings the offsets up to date with every change so far.
+    pub(crate) fn refresh(&mut self) {
+        if !self.offsets_current {
+            self.refresh_offsets();
+            self.offsets_current = true;
+        }
     }
 
     fn refresh_offsets(&mut self) {
@@ -153,6 +172,7 @@ impl<P: Clone + Eq + Hash> Gallery<P> {
         self.row_owner.clear();
         self.neighbourhoods.clear();
         self.offsets.clear();
+        self.offsets_current = true;
         self.people.drain(..).map(|p| p.presence).collect()
     }
 
@@ -192,7 +212,9 @@ impl<P: Clone + Eq + Hash> Gallery<P> {
 
     /// The two nearest people by normalised distance (a person's distance
     /// is that of their nearest vector); `None` when the gallery is empty.
+    /// The offsets must be current ([`Gallery::refresh`]).
     pub(crate) fn rank(&self, probe: &[f32]) -> Option<Ranking> {
+        debug_assert!(self.offsets_current, "searched with stale offsets");
         let offsets = &self.offsets;
         let mut best: Option<(usize, f32)> = None;
         let mut second: Option<(usize, f32)> = None;
