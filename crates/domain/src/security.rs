@@ -25,6 +25,16 @@ impl SecurityLevel {
         SecurityLevel::VeryHigh,
     ];
 
+    /// The level's place in [`SecurityLevel::ALL`] (a row of a per-level
+    /// table).
+    pub fn position(self) -> usize {
+        match self {
+            SecurityLevel::Standard => 0,
+            SecurityLevel::High => 1,
+            SecurityLevel::VeryHigh => 2,
+        }
+    }
+
     /// The false-positive identification rate this level aims at.
     pub fn target_fpir(self) -> f64 {
         match self {
@@ -77,8 +87,9 @@ mod tests {
 
     #[test]
     fn levels_read_back_what_they_write() {
-        for level in SecurityLevel::ALL {
+        for (position, level) in SecurityLevel::ALL.into_iter().enumerate() {
             assert_eq!(level.as_str().parse(), Ok(level));
+            assert_eq!(level.position(), position);
         }
         assert_eq!(
             "medium".parse::<SecurityLevel>(),

@@ -143,7 +143,7 @@ pub fn measure(
         }
         probes_per_size.push(distances.len());
         for level in SecurityLevel::ALL {
-            thresholds[level_index(level)].push(quantile(&distances, level.target_fpir()));
+            thresholds[level.position()].push(quantile(&distances, level.target_fpir()));
         }
     }
 
@@ -250,7 +250,7 @@ pub fn measure(
         for level in SecurityLevel::ALL {
             let threshold = leaked.threshold(level, trial.gallery_people, 1);
             let (_, fnir) = metrics::at_threshold(&trial, threshold);
-            genuine_acceptance[level_index(level)][column] = (1.0 - fnir) as f32;
+            genuine_acceptance[level.position()][column] = (1.0 - fnir) as f32;
         }
     }
 
@@ -262,14 +262,6 @@ pub fn measure(
         vector_penalty,
         genuine_acceptance,
         probes_per_size,
-    }
-}
-
-fn level_index(level: SecurityLevel) -> usize {
-    match level {
-        SecurityLevel::Standard => 0,
-        SecurityLevel::High => 1,
-        SecurityLevel::VeryHigh => 2,
     }
 }
 

@@ -103,7 +103,7 @@ impl Calibration {
     /// from `frames` frames. Interpolated in log(people) between measured
     /// sizes; held at the smallest below; lowered beyond the largest.
     pub fn threshold(&self, level: SecurityLevel, people: usize, frames: usize) -> f32 {
-        let row = self.thresholds[level_index(level)];
+        let row = self.thresholds[level.position()];
         let sizes = self.gallery_people;
         let (Some(&first), Some(&last)) = (sizes.first(), sizes.last()) else {
             return f32::NEG_INFINITY;
@@ -138,21 +138,12 @@ impl Calibration {
     /// accepted at `level` with `vectors` enrolment vectors (1 or 3 measured;
     /// 2 lies between).
     pub fn expected_genuine_acceptance(&self, level: SecurityLevel, vectors: usize) -> f32 {
-        let [one, three] = self.genuine_acceptance[level_index(level)];
+        let [one, three] = self.genuine_acceptance[level.position()];
         match vectors {
             0 | 1 => one,
             2 => (one + three) / 2.0,
             _ => three,
         }
-    }
-}
-
-/// A level's row in a calibration's tables.
-fn level_index(level: SecurityLevel) -> usize {
-    match level {
-        SecurityLevel::Standard => 0,
-        SecurityLevel::High => 1,
-        SecurityLevel::VeryHigh => 2,
     }
 }
 

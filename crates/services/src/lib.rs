@@ -94,10 +94,12 @@ pub struct Services {
     engine: Arc<FaceEngine>,
     galleries: Arc<Galleries>,
     /// The devices' passes being decided.
-    passes: Passes,
+    passes: Arc<Passes>,
     retention: Retention,
     /// Applies the changes other instances make, for as long as this lives.
     follower: tokio::task::JoinHandle<()>,
+    /// Ends quiet passes every second, wiping their vectors.
+    sweeper: tokio::task::JoinHandle<()>,
 }
 
 impl Services {
@@ -118,13 +120,25 @@ impl Services {
         };
         let galleries = Arc::new(Galleries::load(store.clone(), model).await?);
         let follower = tokio::spawn(galleries.clone().follow());
+        let passes = Arc::new(Passes::default());
+        let sweeper = tokio::spawn({
+            let passes = passes.clone();
+            async move {
+                let mut every_second = tokio::time::interval(std::time::Duration::from_secs(1));
+                loop {
+                    every_second.tick().await;
+                    passes.sweep();
+                }
+            }
+        });
         Ok(Services {
             store,
             engine,
             galleries,
-            passes: Passes::default(),
+            passes,
             retention,
             follower,
+            sweeper,
         })
     }
 
@@ -164,6 +178,7 @@ impl Services {
     /// Stops following changes and closes the database connections.
     pub async fn shutdown(&self) {
         self.follower.abort();
+        self.sweeper.abort();
         self.store.close().await;
     }
 }
@@ -171,5 +186,6 @@ impl Services {
 impl Drop for Services {
     fn drop(&mut self) {
         self.follower.abort();
+        self.sweeper.abort();
     }
 }

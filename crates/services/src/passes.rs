@@ -4,9 +4,9 @@
 //! one frame), with the threshold calibrated for that many frames.
 //!
 //! A pass's vectors live only here, in memory, for the seconds the approach
-//! lasts: they are wiped when the pass is decided, when it has been quiet
-//! for [`PASS_WINDOW`], or when this instance stops (P2: nothing of a frame
-//! is stored). A pass is decided once: its match is reported to the access
+//! lasts: they are wiped when the pass is decided, by the sweep that follows
+//! a pass quiet for [`PASS_WINDOW`] (the services run it every second), or
+//! when this instance stops (P2: nothing of a frame is stored). A pass is decided once: its match is reported to the access
 //! system once, and later frames under its id are refused.
 
 use std::collections::HashMap;
@@ -47,12 +47,33 @@ pub(crate) enum Evidence {
     AlreadyDecided,
 }
 
-#[derive(Default)]
 pub(crate) struct Passes {
     open: Mutex<HashMap<PassKey, Pass>>,
+    /// How long a pass lasts without a frame ([`PASS_WINDOW`]).
+    window: Duration,
+}
+
+impl Default for Passes {
+    fn default() -> Self {
+        Passes::with_window(PASS_WINDOW)
+    }
 }
 
 impl Passes {
+    fn with_window(window: Duration) -> Passes {
+        Passes {
+            open: Mutex::new(HashMap::new()),
+            window,
+        }
+    }
+
+    /// Ends every pass quiet for longer than the window, wiping its vectors.
+    pub(crate) fn sweep(&self) {
+        let now = Instant::now();
+        self.lock()
+            .retain(|_, pass| now.duration_since(pass.last_frame) <= self.window);
+    }
+
     /// Adds a good frame's `vector` to its pass and returns the pass's fused
     /// evidence. Without a pass (or with too many open), the frame stands
     /// alone.
@@ -68,15 +89,19 @@ impl Passes {
         };
         let now = Instant::now();
         let mut open = self.lock();
-        open.retain(|_, pass| now.duration_since(pass.last_frame) <= PASS_WINDOW);
         if !open.contains_key(key) && open.len() >= MAX_OPEN_PASSES {
             return alone(vector);
         }
-        let pass = open.entry(key.clone()).or_insert_with(|| Pass {
+        let fresh = || Pass {
             frames: Vec::new(),
             last_frame: now,
             decided: false,
-        });
+        };
+        let pass = open.entry(key.clone()).or_insert_with(fresh);
+        if now.duration_since(pass.last_frame) > self.window {
+            // Over, though not yet swept: the same id starts a new pass.
+            *pass = fresh();
+        }
         pass.last_frame = now;
         if pass.decided {
             return Evidence::AlreadyDecided;
@@ -106,15 +131,10 @@ impl Passes {
         }
     }
 
-    /// Vectors held for passes still open.
+    /// Vectors held, in any pass.
     #[cfg(test)]
     fn held_vectors(&self) -> usize {
-        let now = Instant::now();
-        self.lock()
-            .values()
-            .filter(|p| now.duration_since(p.last_frame) <= PASS_WINDOW)
-            .map(|p| p.frames.len())
-            .sum()
+        self.lock().values().map(|p| p.frames.len()).sum()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PassKey, Pass>> {
@@ -184,6 +204,23 @@ mod tests {
             Evidence::AlreadyDecided
         ));
         assert_eq!(passes.held_vectors(), 1);
+    }
+
+    #[test]
+    fn a_quiet_pass_is_swept_with_its_vectors_and_its_id_starts_afresh() {
+        let passes = Passes::with_window(Duration::from_millis(50));
+        let model = FaceModel::DEFAULT;
+        let (walk, other) = (key("walk"), key("other"));
+        passes.add(Some(&walk), unit(0), &model);
+        passes.add(Some(&walk), unit(1), &model);
+        passes.add(Some(&other), unit(2), &model);
+        std::thread::sleep(Duration::from_millis(80));
+        // Not yet swept, the quiet pass's id starts a new pass.
+        assert_eq!(fused(passes.add(Some(&walk), unit(3), &model)).1, 1);
+        std::thread::sleep(Duration::from_millis(80));
+        passes.sweep();
+        assert_eq!(passes.held_vectors(), 0, "a quiet pass keeps no vector");
+        assert!(passes.lock().is_empty());
     }
 
     #[test]
