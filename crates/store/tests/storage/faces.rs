@@ -239,9 +239,15 @@ pub(crate) async fn every_change_to_a_gallery_is_numbered_in_order(db: &TestDb) 
         .give_consent(&person, "v1", "api")
         .await
         .expect("consent");
-    assert_eq!(
-        store.face_change_head().await.expect("head"),
-        start,
+    // Other tests may share the PostgreSQL database and move the head:
+    // only this organisation's changes say anything here.
+    assert!(
+        store
+            .face_changes_after(start, 100_000)
+            .await
+            .expect("changes")
+            .iter()
+            .all(|c| c.org_id != org),
         "consent alone changes no gallery"
     );
     store
