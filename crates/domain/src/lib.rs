@@ -12,6 +12,7 @@ mod consent;
 mod entrance;
 mod face;
 mod people;
+mod rollout;
 mod security;
 mod statement;
 mod values;
@@ -23,6 +24,7 @@ pub use face::{FaceVector, MAX_VECTORS_PER_PERSON, ModelVersion};
 pub use people::{
     ImportReport, NewPerson, Organisation, Person, PersonOverview, PersonStatus, RowError,
 };
+pub use rollout::{ModelRollout, Transition};
 pub use security::{SecurityLevel, UnknownSecurityLevel};
 pub use statement::Statement;
 pub use values::{

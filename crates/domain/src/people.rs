@@ -32,7 +32,9 @@ pub enum PersonStatus {
     Registered,
     Consented,
     Enrolled,
-    /// Enrolled with a model that is no longer the active one.
+    /// Enrolled with a model that is no longer the active one, or whose
+    /// vectors were deleted when that model's transition ended: consent
+    /// stands, a fresh enrolment is needed.
     RenewalNeeded,
 }
 

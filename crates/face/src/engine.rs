@@ -297,11 +297,53 @@ impl FaceEngine {
         let image = crate::decode(encoded)?;
         Ok(self.faces(&image))
     }
+}
 
-    /// Decodes an entrance frame and reads it as the entrance does.
-    pub fn entrance_frame(&self, encoded: &[u8]) -> Result<EntranceFrame, FaceError> {
-        Ok(entrance_face(self.analyze(encoded)?))
+/// An entrance frame as read for the model versions in use.
+#[derive(Debug)]
+pub enum EntranceReading {
+    /// The largest face passed the entrance profile: its vector by each
+    /// engine, in the engines' order.
+    Face(Vec<Descriptor>),
+    NoFace,
+    /// The largest face failed the entrance profile.
+    PoorQuality(Vec<crate::QualityIssue>),
+}
+
+/// Reads an entrance frame for every model version in use at once (during
+/// a model transition the entrances match the new version and the old):
+/// the frame is decoded and searched once, by the first engine's finder,
+/// and only the largest face, the person at the door, is described, by
+/// each engine. The decoded pixels are wiped before this returns.
+pub fn read_entrance_frame(
+    engines: &[&FaceEngine],
+    encoded: &[u8],
+) -> Result<EntranceReading, FaceError> {
+    let Some(first) = engines.first() else {
+        return Ok(EntranceReading::NoFace);
+    };
+    let image = crate::decode(encoded)?;
+    let Some(largest) = first
+        .finder
+        .find(&image)
+        .into_iter()
+        .max_by_key(|f| f.rect.area())
+    else {
+        return Ok(EntranceReading::NoFace);
+    };
+    if !largest.quality.passed {
+        return Ok(EntranceReading::PoorQuality(largest.quality.issues));
     }
+    let vectors: Option<Vec<Descriptor>> = engines
+        .iter()
+        .map(|engine| {
+            engine
+                .describe(&image, largest.clone())
+                .map(|face| face.descriptor)
+        })
+        .collect();
+    // No chip could be cut from degenerate landmarks: nothing to match.
+    Ok(vectors.map_or(EntranceReading::NoFace, EntranceReading::Face))
 }
 
 fn load_dlib_descriptor(models_dir: &Path) -> Result<DescriptorNet, ModelError> {

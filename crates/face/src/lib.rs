@@ -34,7 +34,8 @@ pub use decode::{DecodeError, decode};
 pub use descriptor::{Descriptor, DescriptorError, DescriptorNet};
 pub use detect::{Detection, HogFaceDetector};
 pub use engine::{
-    EntranceFrame, Face, FaceEngine, FaceError, FaceFinder, FoundFace, entrance_face,
+    EntranceFrame, EntranceReading, Face, FaceEngine, FaceError, FaceFinder, FoundFace,
+    entrance_face, read_entrance_frame,
 };
 pub use enrolment::{
     EnrolledFace, Enrolment, EnrolmentError, FrameProblem, MAX_ENROLMENT_FRAMES, SetAside,

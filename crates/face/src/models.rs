@@ -102,7 +102,7 @@ impl FaceModel {
         dimensions: DESCRIPTOR_LEN,
         same_person_distance: 0.6,
     };
-    /// dlib's network with mirror averaging, unit length: Limen's default.
+    /// dlib's network with mirror averaging, unit length.
     pub const DLIB_RESNET_V1_MIRRORED: FaceModel = FaceModel {
         id: "dlib-resnet-v1-mirrored",
         recipe: DescriptorRecipe::MirrorAveraged,
@@ -120,8 +120,10 @@ impl FaceModel {
         dimensions: crate::omz::OMZ_VECTOR_LEN,
         same_person_distance: 1.2,
     };
-    /// The version Limen enrols with unless configured otherwise.
-    pub const DEFAULT: FaceModel = Self::DLIB_RESNET_V1_MIRRORED;
+    /// The version a new installation enrols with (an existing one keeps
+    /// the version its vectors were made with until the operator activates
+    /// another): the most accurate on lfw-dev (BENCHMARKS.md).
+    pub const DEFAULT: FaceModel = Self::OMZ_REID_0095;
     /// Every version this build can run.
     pub const ALL: [FaceModel; 3] = [
         Self::DLIB_RESNET_V1,
@@ -131,6 +133,31 @@ impl FaceModel {
 
     pub fn by_id(id: &str) -> Option<FaceModel> {
         Self::ALL.into_iter().find(|v| v.id == id)
+    }
+
+    /// The version's manifest: every file it runs, with the digest each
+    /// must have.
+    pub fn files(&self) -> Vec<ModelFile> {
+        let mut files = vec![HOG_DETECTOR, LANDMARKS];
+        match self.recipe {
+            DescriptorRecipe::Plain | DescriptorRecipe::MirrorAveraged => files.push(DESCRIPTOR),
+            DescriptorRecipe::OpenModelZoo => files.extend([
+                crate::omz::ALIGNER_XML,
+                crate::omz::ALIGNER_BIN,
+                crate::omz::REID_XML,
+                crate::omz::REID_BIN,
+            ]),
+        }
+        files
+    }
+
+    /// Whether every file of the manifest is in `dir` with its digest: the
+    /// version is installed there.
+    pub fn check_installed(&self, dir: &Path) -> Result<(), ModelError> {
+        for file in self.files() {
+            read_verified(dir, file)?;
+        }
+        Ok(())
     }
 
     /// One vector for the frames of one passage: their mean, brought back

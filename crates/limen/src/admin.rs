@@ -17,6 +17,9 @@ pub enum AdminCommand {
     /// The audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Model versions: list, activate with a transition, end a transition.
+    #[command(subcommand)]
+    Model(crate::admin_model::ModelCommand),
 }
 
 #[derive(Subcommand)]
@@ -62,6 +65,9 @@ pub fn run(config_file: Option<PathBuf>, command: AdminCommand) -> anyhow::Resul
         let result = match command {
             AdminCommand::Org(command) => org(&operator, command).await,
             AdminCommand::Audit(AuditCommand::Verify) => verify(&operator).await,
+            AdminCommand::Model(command) => {
+                crate::admin_model::run(&operator, &config.models_dir, command).await
+            }
         };
         operator.store().close().await;
         result

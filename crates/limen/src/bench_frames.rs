@@ -21,7 +21,7 @@ use limen_face::FaceEngine;
 use limen_server::AppState;
 use limen_server::config::Config;
 use limen_server::mailer::Mailer;
-use limen_services::Services;
+use limen_services::{ModelLibrary, Services};
 use serde_json::json;
 
 #[derive(Args)]
@@ -85,7 +85,12 @@ fn run(
         let model = ModelVersion::new(engine.model().id);
         let seeded =
             crate::bench_seed::seed(&store, &model, args.gallery, 1, args.clients, 0x11AE).await?;
-        let services = Services::start(store, engine, config.retention.clone()).await?;
+        let services = Services::start(
+            store,
+            ModelLibrary::with_engine(&config.models_dir, engine),
+            config.retention.clone(),
+        )
+        .await?;
         let mailer = Mailer::from_url(&config.mail_url, &config.mail_from)?;
         let listener = tokio::net::TcpListener::bind(config.bind).await?;
         let url = format!("http://{}/api/v1/frames", listener.local_addr()?);

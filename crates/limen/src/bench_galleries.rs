@@ -23,7 +23,7 @@ use clap::Args;
 use limen_domain::{ModelVersion, OrgId, PersonId};
 use limen_eval::rng::SplitMix64;
 use limen_face::FaceEngine;
-use limen_services::{Retention, Services};
+use limen_services::{ModelLibrary, Retention, Services};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -168,7 +168,12 @@ async fn measure(url: &str, args: &GalleriesBenchArgs) -> anyhow::Result<Measure
     let store = crate::bench_seed::open_store(url).await?;
     let rss_before_mb = memory("VmRSS")?;
     let started = Instant::now();
-    let services = Services::start(store, Arc::new(engine), Retention::default()).await?;
+    let services = Services::start(
+        store,
+        ModelLibrary::with_engine(args.models.dir(), Arc::new(engine)),
+        Retention::default(),
+    )
+    .await?;
     let load_ms = started.elapsed().as_secs_f64() * 1e3;
     let rss_after_mb = memory("VmRSS")?;
     let peak_mb = memory("VmHWM")?;

@@ -22,7 +22,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use limen_domain::ModelVersion;
 use limen_face::FaceEngine;
-use limen_services::{Retention, Services};
+use limen_services::{ModelLibrary, Retention, Services};
 use serde_json::json;
 
 use crate::serve_child::ServeProcess;
@@ -107,7 +107,14 @@ async fn propagation(
     let mut instances = Vec::with_capacity(args.instances);
     for _ in 0..args.instances {
         let store = crate::bench_seed::open_store(&args.database_url).await?;
-        instances.push(Services::start(store, engine.clone(), Retention::default()).await?);
+        instances.push(
+            Services::start(
+                store,
+                ModelLibrary::with_engine(args.models.dir(), engine.clone()),
+                Retention::default(),
+            )
+            .await?,
+        );
     }
     let org = &seeded.org;
     let mut call_ms = Vec::new();

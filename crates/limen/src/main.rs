@@ -1,6 +1,7 @@
 //! `limen`: one command for the whole service.
 
 mod admin;
+mod admin_model;
 mod agent_cmd;
 mod bench_cmd;
 mod bench_frames;

@@ -4,11 +4,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use limen_face::FaceEngine;
 use limen_server::AppState;
 use limen_server::config::Config;
 use limen_server::mailer::Mailer;
-use limen_services::Services;
+use limen_services::{ModelLibrary, Services};
 use limen_store::{MasterKey, Store};
 
 /// Opens the database named by the configuration, creating the data
@@ -74,14 +73,11 @@ pub fn run(config_file: Option<PathBuf>) -> anyhow::Result<()> {
         create_private_dir(&config.data_dir)?;
         let _only_instance = lock_sqlite_database(&config)?;
         let store = open_store(&config).await?;
-        let models_dir = config.models_dir.clone();
-        let engine = tokio::task::spawn_blocking(move || FaceEngine::load(&models_dir, limen_face::FaceModel::DEFAULT))
-            .await?
-            .with_context(|| format!("cannot load the face models from {}", config.models_dir.display()))?;
         let mailer = Mailer::from_url(&config.mail_url, &config.mail_from)?;
-        let services = Services::start(store, Arc::new(engine), config.retention.clone())
+        let library = ModelLibrary::new(&config.models_dir, limen_face::FaceModel::DEFAULT);
+        let services = Services::start(store, library, config.retention.clone())
             .await
-            .context("cannot load the galleries")?;
+            .with_context(|| format!("cannot load the model versions in use (from {}) and their galleries", config.models_dir.display()))?;
         let listener = tokio::net::TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("cannot listen on {}", config.bind))?;

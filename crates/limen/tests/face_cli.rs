@@ -66,7 +66,11 @@ fn embed_prints_one_line_per_image_in_order_with_given_boxes_and_errors() {
     let detected = &lines[0];
     assert_eq!(detected["path"], agassi.display().to_string());
     assert_eq!(detected["faces"].as_array().expect("faces").len(), 1);
-    assert_eq!(detected["embedding"].as_array().expect("vector").len(), 128);
+    assert_eq!(
+        detected["embedding"].as_array().expect("vector").len(),
+        256,
+        "the default model version's vectors"
+    );
     assert!(detected["error"].is_null());
     let face = &detected["faces"][0];
     assert_eq!(face["landmarks5"].as_array().expect("points").len(), 5);

@@ -84,6 +84,16 @@ impl From<ServiceError> for ApiError {
                 tracing::error!(error = %other, "storage failure");
                 return ApiError::internal();
             }
+            ServiceError::ActivationRefused(_) => StatusCode::CONFLICT,
+            // A model version in use that this instance cannot run: the
+            // operator installed a binary or models directory without it.
+            ServiceError::UnknownModel(_) | ServiceError::ModelUnavailable(_) => {
+                tracing::error!(error = %e, "model version unavailable");
+                return ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the recognition model is not available on this server",
+                );
+            }
             ServiceError::Uncalibrated(_) | ServiceError::Internal => {
                 tracing::error!(error = %e, "internal failure");
                 return ApiError::internal();

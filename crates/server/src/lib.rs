@@ -13,6 +13,7 @@ mod employee;
 mod enrol;
 mod entrances;
 mod error;
+mod models;
 mod pages;
 mod security;
 
@@ -32,6 +33,9 @@ use crate::config::Config;
 use crate::entrances::AccessClients;
 use crate::mailer::Mailer;
 use crate::rate_limit::RateLimiter;
+
+/// How often due renewal requests are looked for and sent.
+const RENEWAL_REQUESTS_EVERY: Duration = Duration::from_secs(10);
 
 /// Largest JSON or form body accepted.
 const SMALL_BODY_LIMIT: usize = 256 * 1024;
@@ -80,6 +84,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(enrol::routes(FACE_BODY_LIMIT))
         .merge(entrances::routes())
         .merge(security::routes())
+        .merge(models::routes())
         .layer(axum::extract::DefaultBodyLimit::max(SMALL_BODY_LIMIT))
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(log_request))
@@ -148,11 +153,20 @@ pub async fn serve(state: Arc<AppState>, listener: tokio::net::TcpListener) -> s
             purge_state.services.purge_expired().await;
         }
     });
+    let renewal_state = state.clone();
+    let renewals = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(RENEWAL_REQUESTS_EVERY);
+        loop {
+            tick.tick().await;
+            models::send_renewal_requests(&renewal_state).await;
+        }
+    });
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await;
     purge.abort();
+    renewals.abort();
     state.services.shutdown().await;
     tracing::info!("stopped");
     result

@@ -59,7 +59,8 @@ impl Services {
         if !self.has_active_consent(person).await? {
             return Err(ServiceError::NoConsent);
         }
-        let engine = self.engine.clone();
+        let engine = self.in_use().await?.active().clone();
+        let model_version = ModelVersion::new(engine.model().id);
         let enrolment = tokio::task::spawn_blocking(move || {
             let views: Vec<&[u8]> = frames.iter().map(|f| f.as_slice()).collect();
             engine.enrol(&views)
@@ -75,7 +76,6 @@ impl Services {
                 tracing::error!(error = %e, "the engine made an unusable vector");
                 ServiceError::Internal
             })?;
-        let model_version = self.galleries.model().clone();
         self.store()
             .replace_vectors(person, &model_version, &vectors)
             .await?;
@@ -106,7 +106,7 @@ impl Services {
     /// Live guidance for the webcam page: what is wrong with this frame,
     /// if anything.
     pub async fn check_frame(&self, frame: Frame) -> Result<Vec<FrameProblem>, ServiceError> {
-        let engine = self.engine.clone();
+        let engine = self.in_use().await?.active().clone();
         let faces = tokio::task::spawn_blocking(move || engine.analyze(&frame)).await??;
         Ok(match faces.as_slice() {
             [] => vec![FrameProblem {

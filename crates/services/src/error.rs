@@ -50,6 +50,14 @@ pub enum ServiceError {
         "the import was refused and nothing was changed; correct the rows listed and send it again"
     )]
     ImportRefused(Vec<RowError>),
+    /// A stored or requested model version this build does not know.
+    #[error("model version {0} is not installed in this build")]
+    UnknownModel(String),
+    /// A model version's files could not be loaded.
+    #[error("cannot load a model version: {0}")]
+    ModelUnavailable(String),
+    #[error("{0}")]
+    ActivationRefused(#[from] limen_store::ActivationRefused),
     /// The engine's model has no measured thresholds in this build.
     #[error("model version {0} has no calibration in this build: it cannot decide who is who")]
     Uncalibrated(String),

@@ -17,9 +17,10 @@
 //! a lost announcement or a dropped connection cannot leave a withdrawn
 //! face matchable, and when the head cannot be read the frame is refused.
 //!
-//! One model at a time: the engine's, with its calibration. A model
-//! transition (issue 10) would keep a second `Galleries` of the incoming
-//! model beside this one.
+//! One gallery per model version in use (see `models`): the active one
+//! and, during a transition, the retiring one. Each change is applied to
+//! every version's gallery; a version joins (filled from the store) or
+//! leaves when the rollout changes.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -27,7 +28,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use limen_domain::{FaceVector, ModelVersion, OrgId, PersonId};
-use limen_matcher::{Calibration, DecisionRule, Identification, Scoring};
+use limen_matcher::{Calibration, DecisionRule, Identification, Scoring, UnknownReason};
 use limen_store::{Store, StoreError};
 use zeroize::Zeroizing;
 
@@ -49,10 +50,10 @@ const RELISTEN_AFTER: Duration = Duration::from_secs(1);
 
 pub(crate) struct Galleries {
     store: Store,
-    model: GalleryModel,
-    /// Replaced whole only when the changes an instance missed are no
-    /// longer in the store (it lagged past their retention).
-    current: RwLock<Arc<OrgGalleries>>,
+    /// Replaced whole when the versions in use change, or when the changes
+    /// an instance missed are no longer in the store (it lagged past their
+    /// retention).
+    current: RwLock<Arc<Vec<VersionGallery>>>,
     /// The last change this instance has applied.
     applied: AtomicI64,
     /// One applier at a time, so changes are applied in order.
@@ -60,39 +61,67 @@ pub(crate) struct Galleries {
 }
 
 impl Galleries {
-    /// Every consenting person's vectors of `model`, decrypted.
-    pub(crate) async fn load(store: Store, model: GalleryModel) -> Result<Galleries, StoreError> {
+    /// Every consenting person's vectors of each of `models`, decrypted.
+    pub(crate) async fn load(
+        store: Store,
+        models: Vec<GalleryModel>,
+    ) -> Result<Galleries, StoreError> {
         // The head first: whatever commits while loading is applied again.
         let head = store.face_change_head().await?;
-        let galleries = fill(&store, &model).await?;
+        let mut versions = Vec::with_capacity(models.len());
+        for model in models {
+            versions.push(fill(&store, model).await?);
+        }
         Ok(Galleries {
             store,
-            model,
-            current: RwLock::new(Arc::new(galleries)),
+            current: RwLock::new(Arc::new(versions)),
             applied: AtomicI64::new(head),
             applying: tokio::sync::Mutex::new(()),
         })
     }
 
-    pub(crate) fn model(&self) -> &ModelVersion {
-        &self.model.version
+    /// Holds the galleries of `models` from now on: versions kept stay as
+    /// they are, new ones are filled from the store, others are dropped.
+    pub(crate) async fn use_versions(&self, models: Vec<GalleryModel>) -> Result<(), StoreError> {
+        // No change is applied while a version is filled: every change
+        // committed meanwhile is above `applied` and reaches it afterwards.
+        let _applying = self.applying.lock().await;
+        let old = self.current();
+        let mut versions = Vec::with_capacity(models.len());
+        for model in models {
+            match old.iter().find(|v| v.model.version == model.version) {
+                Some(kept) => versions.push(kept.clone()),
+                None => versions.push(fill(&self.store, model).await?),
+            }
+        }
+        *self
+            .current
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(versions);
+        Ok(())
     }
 
-    /// The thresholds and corrections the galleries decide with.
-    pub(crate) fn calibration(&self) -> &Calibration {
-        &self.model.calibration
+    /// The thresholds and corrections `version`'s gallery decides with.
+    pub(crate) fn calibration(&self, version: &ModelVersion) -> Option<Calibration> {
+        self.current()
+            .iter()
+            .find(|v| &v.model.version == version)
+            .map(|v| v.model.calibration.clone())
     }
 
-    fn current(&self) -> Arc<OrgGalleries> {
+    fn current(&self) -> Arc<Vec<VersionGallery>> {
         self.current
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone()
     }
 
-    /// How many people `org`'s gallery holds.
-    pub(crate) fn len(&self, org: &OrgId) -> usize {
-        self.current().len(org)
+    /// How many people `org`'s gallery of `version` holds.
+    pub(crate) fn len(&self, org: &OrgId, version: &ModelVersion) -> usize {
+        self.current()
+            .iter()
+            .find(|v| &v.model.version == version)
+            .map_or(0, |v| v.people.len(org))
     }
 
     /// Applies every change up to the database's head, if any is missing.
@@ -150,28 +179,29 @@ impl Galleries {
         Ok(())
     }
 
-    /// Makes the gallery hold what the store holds for this person (or,
-    /// for a deleted organisation, nothing of it).
+    /// Makes every version's gallery hold what the store holds for this
+    /// person (or, for a deleted organisation, nothing of it).
     async fn apply(&self, org: &OrgId, person: Option<&PersonId>) -> Result<(), StoreError> {
-        let galleries = self.current();
-        let org = org.clone();
-        let Some(person) = person.cloned() else {
-            // Removal waits for matches of the organisation's people still
-            // being reported: off the async threads.
-            let dropped = org.clone();
-            let people = spawn_blocking(move || galleries.remove_organisation(&org)).await;
-            tracing::info!(org = %dropped, people, "organisation deleted: its gallery is dropped");
-            return Ok(());
-        };
-        let set = self
-            .store
-            .gallery_set(&org, &person, &self.model.version)
-            .await?;
-        if set.is_empty() {
-            spawn_blocking(move || galleries.remove(&org, &person)).await;
-            return Ok(());
+        for version in self.current().iter() {
+            let galleries = version.people.clone();
+            let org = org.clone();
+            let Some(person) = person.cloned() else {
+                // Removal waits for matches of the organisation's people
+                // still being reported: off the async threads.
+                let dropped = org.clone();
+                let people = spawn_blocking(move || galleries.remove_organisation(&org)).await;
+                tracing::info!(org = %dropped, people, "organisation deleted: its gallery is dropped");
+                continue;
+            };
+            let model = &version.model.version;
+            let set = self.store.gallery_set(&org, &person, model).await?;
+            if set.is_empty() {
+                spawn_blocking(move || galleries.remove(&org, &person)).await;
+            } else {
+                enrol(&galleries, model, org, person, &set)?;
+            }
         }
-        enrol(&galleries, &self.model.version, org, person, &set)
+        Ok(())
     }
 
     /// Loads every gallery afresh and puts it in place of the old one.
@@ -181,7 +211,10 @@ impl Galleries {
             head,
             "the face changes since this instance's last one are not in the database: reloading every gallery"
         );
-        let fresh = fill(&self.store, &self.model).await?;
+        let mut fresh = Vec::new();
+        for version in self.current().iter() {
+            fresh.push(fill(&self.store, version.model.clone()).await?);
+        }
         *self
             .current
             .write()
@@ -190,16 +223,9 @@ impl Galleries {
         Ok(())
     }
 
-    /// Searches `org`'s gallery for `probe` (the fused vector of a passage
-    /// of `frames` frames), once every change up to the database's head is
-    /// applied. A match holds off its person's removal until it is dropped.
-    pub(crate) async fn identify(
-        &self,
-        org: &OrgId,
-        probe: Zeroizing<Vec<f32>>,
-        frames: usize,
-        rule: DecisionRule,
-    ) -> Result<Identification<PersonId>, ServiceError> {
+    /// Confirms that every change up to the database's head is applied,
+    /// or says why a frame must be refused.
+    pub(crate) async fn confirm_current(&self) -> Result<(), ServiceError> {
         match tokio::time::timeout(CURRENT_WITHIN, self.ensure_current()).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
@@ -211,9 +237,31 @@ impl Galleries {
                 return Err(ServiceError::GalleriesNotCurrent);
             }
         }
-        let galleries = self.current();
+        Ok(())
+    }
+
+    /// Searches `org`'s gallery of `version` for `probe` (the fused vector
+    /// of a passage of `frames` frames); call [`Galleries::confirm_current`]
+    /// first. A match holds off its person's removal until it is dropped.
+    /// A version no longer held finds nobody.
+    pub(crate) async fn identify(
+        &self,
+        org: &OrgId,
+        version: &ModelVersion,
+        probe: Zeroizing<Vec<f32>>,
+        frames: usize,
+        rule: DecisionRule,
+    ) -> Result<Identification<PersonId>, ServiceError> {
+        let Some(galleries) = self
+            .current()
+            .iter()
+            .find(|v| &v.model.version == version)
+            .map(|v| v.people.clone())
+        else {
+            return Ok(Identification::Unknown(UnknownReason::EmptyGallery));
+        };
         let org = org.clone();
-        let model = self.model.version.clone();
+        let model = version.clone();
         let found = tokio::task::spawn_blocking(move || {
             galleries.identify(&org, model.as_str(), &probe, frames, &rule)
         })
@@ -277,15 +325,23 @@ impl Galleries {
     }
 }
 
-/// What the galleries need to know of the engine's model: its stored tag,
+/// What the galleries need to know of a model version: its stored tag,
 /// its vectors' length and how its distances are decided.
+#[derive(Clone)]
 pub(crate) struct GalleryModel {
     pub version: ModelVersion,
     pub dimensions: usize,
     pub calibration: Calibration,
 }
 
-async fn fill(store: &Store, model: &GalleryModel) -> Result<OrgGalleries, StoreError> {
+/// Every organisation's gallery of one model version.
+#[derive(Clone)]
+struct VersionGallery {
+    model: GalleryModel,
+    people: Arc<OrgGalleries>,
+}
+
+async fn fill(store: &Store, model: GalleryModel) -> Result<VersionGallery, StoreError> {
     let galleries = OrgGalleries::new(
         model.version.as_str(),
         model.dimensions,
@@ -303,7 +359,10 @@ async fn fill(store: &Store, model: &GalleryModel) -> Result<OrgGalleries, Store
             )
         })
         .await?;
-    Ok(galleries)
+    Ok(VersionGallery {
+        model,
+        people: Arc::new(galleries),
+    })
 }
 
 /// Puts a person's stored set in the gallery, in place of what it held.

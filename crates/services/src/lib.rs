@@ -20,9 +20,16 @@
 //! `LISTEN/NOTIFY`, ids only). Each instance applies changes as they are
 //! announced, polls as a safety net, and before it searches a frame makes
 //! sure it has applied every change up to the database's head; when it
-//! cannot, the frame is refused. See the `galleries` module. Model renewal
-//! (issue 10) will add its service here: a second set of galleries of the
-//! incoming model, followed the same way.
+//! cannot, the frame is refused. See the `galleries` module.
+//!
+//! # Model versions
+//!
+//! The store holds the rollout: the version enrolment uses and, during a
+//! transition, the older one the entrances still match while its holders
+//! renew. Each instance follows it (see the `models` module): galleries of
+//! every version in use, each frame read by each version whose gallery
+//! holds someone of the organisation, renewal requests sent, the old
+//! vectors deleted when the transition ends.
 //!
 //! # Checking that nothing goes around the services
 //!
@@ -55,6 +62,7 @@ mod consent;
 mod enrolment;
 mod error;
 mod galleries;
+mod models;
 mod operator;
 mod overview;
 mod passes;
@@ -64,20 +72,19 @@ mod recognition;
 mod retention;
 mod security;
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use limen_domain::{Actor, ModelVersion, OrgId};
-use limen_face::FaceEngine;
-use limen_matcher::calibration_for;
 use limen_store::Store;
 
 pub use accounts::Session;
 pub use enrolment::{Enrolled, Frame, FrameProblem, SetAsideFrame};
 pub use error::ServiceError;
+pub use models::{ModelLibrary, RenewalRequest, RolloutView};
 pub use operator::{AdminToken, Operator};
 pub use overview::{
-    AccountOverview, ExportedAccount, ExportedPerson, ExportedVector, FaceSummary,
-    OrganisationName, PersonExport,
+    AccountOverview, ExportedAccount, ExportedPerson, ExportedRenewalRequest, ExportedVector,
+    FaceSummary, OrganisationName, PersonExport,
 };
 pub use passes::{MAX_PASS_FRAMES, PASS_WINDOW, PassKey};
 pub use people::Invitation;
@@ -85,13 +92,18 @@ pub use recognition::{Recognised, Recognition};
 pub use retention::Retention;
 pub use security::SecurityView;
 
-use crate::galleries::{Galleries, GalleryModel};
+use crate::galleries::Galleries;
+use crate::models::{InUse, engines_for, gallery_model};
 use crate::passes::Passes;
 
 /// The services of one running instance.
 pub struct Services {
     store: Store,
-    engine: Arc<FaceEngine>,
+    library: ModelLibrary,
+    /// The model versions this instance follows (see `models`).
+    in_use: RwLock<Arc<InUse>>,
+    /// One change of versions at a time.
+    changing_versions: tokio::sync::Mutex<()>,
     galleries: Arc<Galleries>,
     /// The devices' passes being decided.
     passes: Arc<Passes>,
@@ -100,26 +112,31 @@ pub struct Services {
     follower: tokio::task::JoinHandle<()>,
     /// Ends quiet passes every second, wiping their vectors.
     sweeper: tokio::task::JoinHandle<()>,
+    /// Ends a model transition when it is over.
+    keeper: tokio::task::JoinHandle<()>,
 }
 
 impl Services {
-    /// Loads the galleries of the engine's model from the store and starts
-    /// following the changes made elsewhere. Call within a Tokio runtime.
+    /// Loads the galleries of the model versions in use from the store
+    /// (on a new database, the library's default version is the active
+    /// one) and starts following the changes made elsewhere. Call within a
+    /// Tokio runtime.
     pub async fn start(
         store: Store,
-        engine: Arc<FaceEngine>,
+        library: ModelLibrary,
         retention: Retention,
     ) -> Result<Services, ServiceError> {
-        let face_model = engine.model();
-        let calibration = calibration_for(face_model.id)
-            .ok_or_else(|| ServiceError::Uncalibrated(face_model.id.to_owned()))?;
-        let model = GalleryModel {
-            version: ModelVersion::new(face_model.id),
-            dimensions: face_model.dimensions,
-            calibration: calibration.clone(),
-        };
-        let galleries = Arc::new(Galleries::load(store.clone(), model).await?);
+        let rollout = store
+            .start_model_rollout(&ModelVersion::new(library.default_version().id))
+            .await?;
+        let engines = engines_for(&library, &rollout).await?;
+        let models = engines
+            .iter()
+            .map(|e| gallery_model(e))
+            .collect::<Result<Vec<_>, _>>()?;
+        let galleries = Arc::new(Galleries::load(store.clone(), models).await?);
         let follower = tokio::spawn(galleries.clone().follow());
+        let keeper = tokio::spawn(models::keep_rollout(store.clone(), galleries.clone()));
         let passes = Arc::new(Passes::default());
         let sweeper = tokio::spawn({
             let passes = passes.clone();
@@ -133,12 +150,15 @@ impl Services {
         });
         Ok(Services {
             store,
-            engine,
+            library,
+            in_use: RwLock::new(Arc::new(InUse { rollout, engines })),
+            changing_versions: tokio::sync::Mutex::new(()),
             galleries,
             passes,
             retention,
             follower,
             sweeper,
+            keeper,
         })
     }
 
@@ -148,18 +168,19 @@ impl Services {
         &self.store
     }
 
-    /// The model the engine makes vectors with and the galleries hold.
-    pub fn model_version(&self) -> &ModelVersion {
-        self.galleries.model()
+    /// The model version enrolment uses, as this instance last read it.
+    pub fn model_version(&self) -> ModelVersion {
+        self.cached_in_use().rollout.active.clone()
     }
 
     pub fn retention(&self) -> &Retention {
         &self.retention
     }
 
-    /// How many people `org`'s gallery holds on this instance.
+    /// How many people `org`'s gallery of the active version holds on this
+    /// instance.
     pub fn gallery_len(&self, org: &OrgId) -> usize {
-        self.galleries.len(org)
+        self.galleries.len(org, &self.model_version())
     }
 
     /// Records an organisation admin's action in the organisation's trail.
@@ -179,6 +200,7 @@ impl Services {
     pub async fn shutdown(&self) {
         self.follower.abort();
         self.sweeper.abort();
+        self.keeper.abort();
         self.store.close().await;
     }
 }
@@ -187,5 +209,6 @@ impl Drop for Services {
     fn drop(&mut self) {
         self.follower.abort();
         self.sweeper.abort();
+        self.keeper.abort();
     }
 }

@@ -1,14 +1,19 @@
-//! The operator's services (`limen admin …`): organisations and the audit
-//! trail's check. They hold no gallery: a running instance follows the
-//! organisations deleted here through the change sequence, like any other
-//! change it did not make itself.
+//! The operator's services (`limen admin …`): organisations, the model
+//! rollout and the audit trail's check. They hold no gallery: a running
+//! instance follows the organisations deleted and the models activated
+//! here through the store, like any other change it did not make itself.
 
-use limen_domain::{Actor, OrgId, Organisation};
+use std::time::Duration;
+
+use limen_domain::{Actor, ModelRollout, ModelVersion, OrgId, Organisation, now};
+use limen_face::FaceModel;
+use limen_matcher::calibration_for;
 use limen_store::token::new_token;
-use limen_store::{BrokenLink, OPERATOR_CHAIN, Store};
+use limen_store::{BrokenLink, EndedTransition, OPERATOR_CHAIN, Store, VersionHolding};
 
 use crate::audit;
 use crate::error::ServiceError;
+use crate::models::record_transition_end;
 
 pub struct Operator {
     store: Store,
@@ -63,6 +68,71 @@ impl Operator {
         self.audit("organisation.deleted", org, "data and data key destroyed")
             .await;
         Ok(())
+    }
+
+    /// The rollout (as the first instance started it, or as a new database
+    /// would start) and, per organisation and version, who holds vectors.
+    pub async fn models(&self) -> Result<(ModelRollout, Vec<VersionHolding>), ServiceError> {
+        let rollout = self.rollout().await?;
+        Ok((rollout, self.store.vectors_by_version().await?))
+    }
+
+    /// Makes `version` the one enrolment uses. The previous version stays
+    /// matched for `transition`, while its holders are asked to renew (and
+    /// reminded `reminders` before the end); then its vectors are deleted.
+    pub async fn activate_model(
+        &self,
+        version: FaceModel,
+        transition: Duration,
+        reminders: &[Duration],
+    ) -> Result<ModelRollout, ServiceError> {
+        if calibration_for(version.id).is_none() {
+            return Err(ServiceError::Uncalibrated(version.id.to_owned()));
+        }
+        self.rollout().await?;
+        let at = now();
+        let seconds = |d: &Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+        let reminders: Vec<i64> = reminders.iter().map(seconds).collect();
+        let rollout = self
+            .store
+            .activate_model(
+                &ModelVersion::new(version.id),
+                at,
+                at.saturating_add(seconds(&transition)),
+                &reminders,
+            )
+            .await??;
+        let detail = match &rollout.transition {
+            Some(t) => format!("{} still matched until {}", t.retiring, t.ends_at),
+            None => "no vectors of the previous version: no transition".to_owned(),
+        };
+        audit::record(
+            &self.store,
+            OPERATOR_CHAIN,
+            &Actor::Operator,
+            "model.activated",
+            version.id,
+            &detail,
+        )
+        .await;
+        Ok(rollout)
+    }
+
+    /// Ends the transition now: the retiring version's vectors are deleted
+    /// and their holders need to enrol again. `None` if there was none.
+    pub async fn end_model_transition(&self) -> Result<Option<EndedTransition>, ServiceError> {
+        let ended = self.store.end_model_transition(now(), true).await?;
+        if let Some(ended) = &ended {
+            record_transition_end(&self.store, ended).await;
+        }
+        Ok(ended)
+    }
+
+    async fn rollout(&self) -> Result<ModelRollout, ServiceError> {
+        Ok(self
+            .store
+            .start_model_rollout(&ModelVersion::new(FaceModel::DEFAULT.id))
+            .await?)
     }
 
     /// Checks every chain of the audit trail: how many entries were

@@ -49,6 +49,17 @@ pub struct PersonExport {
     pub consents: Vec<Consent>,
     pub face_vectors: Vec<ExportedVector>,
     pub cancelled_registrations: Vec<UnixTime>,
+    /// The e-mails that asked them to renew their face for a new model.
+    pub renewal_requests: Vec<ExportedRenewalRequest>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ExportedRenewalRequest {
+    /// The version they were asked to enrol with.
+    pub model_version: ModelVersion,
+    /// 0 for the first request, then the reminders.
+    pub notice: u32,
+    pub sent_at: UnixTime,
 }
 
 #[derive(Debug, Serialize)]
@@ -85,11 +96,12 @@ impl Services {
             .into_iter()
             .find(Consent::is_active);
         let vectors = self.store().vectors(person).await?;
+        let active = self.in_use().await?.rollout.active.clone();
         let face = vectors.first().map(|first| FaceSummary {
             model_version: first.model_version.clone(),
             enrolled_at: first.enrolled_at,
             vectors: vectors.len(),
-            renewal_needed: &first.model_version != self.galleries.model(),
+            renewal_needed: first.model_version != active,
         });
         Ok(AccountOverview {
             person_id: person.id.clone(),
@@ -118,6 +130,17 @@ impl Services {
             })
             .collect();
         let cancelled_registrations = self.store().cancellations(person).await?;
+        let renewal_requests = self
+            .store()
+            .renewal_notices(&person.id)
+            .await?
+            .into_iter()
+            .map(|(model_version, notice, sent_at)| ExportedRenewalRequest {
+                model_version,
+                notice,
+                sent_at,
+            })
+            .collect();
         self.audit_employee(person, "data.exported", "").await;
         Ok(PersonExport {
             exported_at: now(),
@@ -138,6 +161,7 @@ impl Services {
             consents,
             face_vectors,
             cancelled_registrations,
+            renewal_requests,
         })
     }
 

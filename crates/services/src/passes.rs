@@ -1,7 +1,9 @@
 //! Passes: the frames a device sends of one person's approach, decided
 //! together. Each good frame's vector joins its pass; the pass is searched
 //! as the fused vector of its frames (their mean, which is steadier than any
-//! one frame), with the threshold calibrated for that many frames.
+//! one frame), with the threshold calibrated for that many frames. During a
+//! model transition a frame brings one vector per version in use, and each
+//! version's vectors are fused on their own.
 //!
 //! A pass's vectors live only here, in memory, for the seconds the approach
 //! lasts: they are wiped when the pass is decided, by the sweep that follows
@@ -32,17 +34,28 @@ pub struct PassKey {
     pub pass: PassId,
 }
 
+/// A frame's vectors, one per model version in use.
+pub(crate) type FrameVectors = Vec<(FaceModel, Descriptor)>;
+
 struct Pass {
     /// The vectors of its good frames, oldest first; empty once decided.
-    frames: Vec<Descriptor>,
+    frames: Vec<FrameVectors>,
     last_frame: Instant,
     decided: bool,
 }
 
+/// One version's fused vector of a pass.
+pub(crate) struct FusedVector {
+    pub model: FaceModel,
+    pub vector: Descriptor,
+    /// How many frames it fuses.
+    pub frames: usize,
+}
+
 /// The evidence a frame adds to its pass.
 pub(crate) enum Evidence {
-    /// The vector to search and how many frames it fuses.
-    Fused { vector: Descriptor, frames: usize },
+    /// The vectors to search, one per version the frame was read with.
+    Fused(Vec<FusedVector>),
     /// The pass was decided already: nothing is searched.
     AlreadyDecided,
 }
@@ -74,23 +87,29 @@ impl Passes {
             .retain(|_, pass| now.duration_since(pass.last_frame) <= self.window);
     }
 
-    /// Adds a good frame's `vector` to its pass and returns the pass's fused
+    /// Adds a good frame's vectors to its pass and returns the pass's fused
     /// evidence. Without a pass (or with too many open), the frame stands
     /// alone.
-    pub(crate) fn add(
-        &self,
-        key: Option<&PassKey>,
-        vector: Descriptor,
-        model: &FaceModel,
-    ) -> Evidence {
-        let alone = |vector| Evidence::Fused { vector, frames: 1 };
+    pub(crate) fn add(&self, key: Option<&PassKey>, frame: FrameVectors) -> Evidence {
+        let alone = |frame: FrameVectors| {
+            Evidence::Fused(
+                frame
+                    .into_iter()
+                    .map(|(model, vector)| FusedVector {
+                        model,
+                        vector,
+                        frames: 1,
+                    })
+                    .collect(),
+            )
+        };
         let Some(key) = key else {
-            return alone(vector);
+            return alone(frame);
         };
         let now = Instant::now();
         let mut open = self.lock();
         if !open.contains_key(key) && open.len() >= MAX_OPEN_PASSES {
-            return alone(vector);
+            return alone(frame);
         }
         let fresh = || Pass {
             frames: Vec::new(),
@@ -109,17 +128,27 @@ impl Passes {
         if pass.frames.len() == MAX_PASS_FRAMES {
             pass.frames.remove(0);
         }
-        pass.frames.push(vector);
-        let frames: Vec<&Descriptor> = pass.frames.iter().collect();
-        match model.fuse(&frames) {
-            Some(vector) => Evidence::Fused {
-                vector,
-                frames: frames.len(),
-            },
-            // The engine made every vector of this model: unreachable, but
-            // the newest frame alone is still a sound answer.
-            None => alone(Descriptor::from_slice(frames[frames.len() - 1].as_slice())),
-        }
+        let models: Vec<FaceModel> = frame.iter().map(|(model, _)| *model).collect();
+        pass.frames.push(frame);
+        let fused = models
+            .into_iter()
+            .filter_map(|model| {
+                let vectors: Vec<&Descriptor> = pass
+                    .frames
+                    .iter()
+                    .filter_map(|f| f.iter().find(|(m, _)| *m == model).map(|(_, v)| v))
+                    .collect();
+                // The engine made every vector of this model: `fuse`
+                // refuses none of them.
+                let frames = vectors.len();
+                model.fuse(&vectors).map(|vector| FusedVector {
+                    model,
+                    vector,
+                    frames,
+                })
+            })
+            .collect();
+        Evidence::Fused(fused)
     }
 
     /// Marks the pass decided and wipes its vectors; frames under its id
@@ -134,7 +163,11 @@ impl Passes {
     /// Vectors held, in any pass.
     #[cfg(test)]
     fn held_vectors(&self) -> usize {
-        self.lock().values().map(|p| p.frames.len()).sum()
+        self.lock()
+            .values()
+            .flat_map(|p| &p.frames)
+            .map(Vec::len)
+            .sum()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PassKey, Pass>> {
@@ -161,27 +194,62 @@ mod tests {
 
     fn fused(evidence: Evidence) -> (Vec<f32>, usize) {
         match evidence {
-            Evidence::Fused { vector, frames } => (vector.as_slice().to_vec(), frames),
+            Evidence::Fused(vectors) => {
+                assert_eq!(vectors.len(), 1, "one version in use");
+                (vectors[0].vector.as_slice().to_vec(), vectors[0].frames)
+            }
             Evidence::AlreadyDecided => panic!("the pass is open"),
         }
+    }
+
+    fn frame(direction: usize) -> FrameVectors {
+        vec![(FaceModel::DEFAULT, unit(direction))]
+    }
+
+    #[test]
+    fn each_version_in_use_is_fused_on_its_own() {
+        let passes = Passes::default();
+        let door = key("transition");
+        let old = FaceModel::DLIB_RESNET_V1_MIRRORED;
+        let new = FaceModel::OMZ_REID_0095;
+        let vector = |model: FaceModel, direction: usize| {
+            let mut values = vec![0.0; model.dimensions];
+            values[direction] = 1.0;
+            Descriptor::from_vec(values)
+        };
+        passes.add(Some(&door), vec![(new, vector(new, 0))]);
+        let Evidence::Fused(both) = passes.add(
+            Some(&door),
+            vec![(new, vector(new, 1)), (old, vector(old, 2))],
+        ) else {
+            panic!("the pass is open");
+        };
+        let summary: Vec<(&str, usize, usize)> = both
+            .iter()
+            .map(|f| (f.model.id, f.vector.len(), f.frames))
+            .collect();
+        assert_eq!(
+            summary,
+            [(new.id, new.dimensions, 2), (old.id, old.dimensions, 1)]
+        );
+        assert_eq!(passes.held_vectors(), 3);
     }
 
     #[test]
     fn a_pass_fuses_its_latest_frames_until_it_is_decided() {
         let passes = Passes::default();
-        let model = FaceModel::DEFAULT;
         let door = key("approach-1");
-        let (first, frames) = fused(passes.add(Some(&door), unit(0), &model));
+        let (first, frames) = fused(passes.add(Some(&door), frame(0)));
         assert_eq!((first[0], frames), (1.0, 1));
-        let (both, frames) = fused(passes.add(Some(&door), unit(1), &model));
+        let (both, frames) = fused(passes.add(Some(&door), frame(1)));
         assert_eq!(frames, 2);
         // The unit-length mean of two orthogonal directions.
         assert!((both[0] - both[1]).abs() < 1e-6 && (both[0] - 0.5f32.sqrt()).abs() < 1e-6);
         for direction in 2..10 {
-            let (_, frames) = fused(passes.add(Some(&door), unit(direction), &model));
+            let (_, frames) = fused(passes.add(Some(&door), frame(direction)));
             assert!(frames <= MAX_PASS_FRAMES);
         }
-        let (latest, frames) = fused(passes.add(Some(&door), unit(10), &model));
+        let (latest, frames) = fused(passes.add(Some(&door), frame(10)));
         assert_eq!(frames, MAX_PASS_FRAMES);
         assert_eq!(latest[0], 0.0, "the oldest frames left the pass");
         assert_eq!(passes.held_vectors(), MAX_PASS_FRAMES);
@@ -191,7 +259,7 @@ mod tests {
             device: DeviceId::generate(),
             pass: door.pass.clone(),
         };
-        assert_eq!(fused(passes.add(Some(&other), unit(3), &model)).1, 1);
+        assert_eq!(fused(passes.add(Some(&other), frame(3))).1, 1);
 
         passes.decide(&door);
         assert_eq!(
@@ -200,7 +268,7 @@ mod tests {
             "the decided pass's vectors are wiped"
         );
         assert!(matches!(
-            passes.add(Some(&door), unit(0), &model),
+            passes.add(Some(&door), frame(0)),
             Evidence::AlreadyDecided
         ));
         assert_eq!(passes.held_vectors(), 1);
@@ -209,14 +277,13 @@ mod tests {
     #[test]
     fn a_quiet_pass_is_swept_with_its_vectors_and_its_id_starts_afresh() {
         let passes = Passes::with_window(Duration::from_millis(50));
-        let model = FaceModel::DEFAULT;
         let (walk, other) = (key("walk"), key("other"));
-        passes.add(Some(&walk), unit(0), &model);
-        passes.add(Some(&walk), unit(1), &model);
-        passes.add(Some(&other), unit(2), &model);
+        passes.add(Some(&walk), frame(0));
+        passes.add(Some(&walk), frame(1));
+        passes.add(Some(&other), frame(2));
         std::thread::sleep(Duration::from_millis(80));
         // Not yet swept, the quiet pass's id starts a new pass.
-        assert_eq!(fused(passes.add(Some(&walk), unit(3), &model)).1, 1);
+        assert_eq!(fused(passes.add(Some(&walk), frame(3))).1, 1);
         std::thread::sleep(Duration::from_millis(80));
         passes.sweep();
         assert_eq!(passes.held_vectors(), 0, "a quiet pass keeps no vector");
@@ -227,7 +294,7 @@ mod tests {
     fn a_frame_without_a_pass_stands_alone() {
         let passes = Passes::default();
         for _ in 0..3 {
-            assert_eq!(fused(passes.add(None, unit(0), &FaceModel::DEFAULT)).1, 1);
+            assert_eq!(fused(passes.add(None, frame(0))).1, 1);
         }
         assert_eq!(passes.held_vectors(), 0);
     }

@@ -64,7 +64,8 @@ impl Services {
     /// Everyone in the organisation with their status (vectors of an older
     /// model than the engine's need renewal). Never a face.
     pub async fn people(&self, org: &OrgId) -> Result<Vec<PersonOverview>, ServiceError> {
-        Ok(self.store().people(org, self.galleries.model()).await?)
+        let active = self.in_use().await?.rollout.active.clone();
+        Ok(self.store().people(org, &active).await?)
     }
 
     /// Makes a registration link for a person who has not registered yet.

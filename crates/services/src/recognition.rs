@@ -4,15 +4,15 @@
 //! caller is told whom it saw (if anyone). The frame and its vectors stay in
 //! memory.
 
-use limen_domain::{OrgId, PersonId, SecurityLevel};
-use limen_face::EntranceFrame;
+use limen_domain::{ModelVersion, OrgId, PersonId, SecurityLevel};
+use limen_face::{EntranceReading, FaceEngine, read_entrance_frame};
 use limen_matcher::{DecisionRule, Identification, Match};
 use zeroize::Zeroizing;
 
 use crate::Services;
 use crate::enrolment::Frame;
 use crate::error::ServiceError;
-use crate::passes::{Evidence, MAX_PASS_FRAMES, PassKey};
+use crate::passes::{Evidence, FusedVector, MAX_PASS_FRAMES, PassKey};
 
 /// What a frame shows, as far as the organisation's gallery can tell.
 pub enum Recognition {
@@ -49,6 +49,12 @@ impl Services {
     /// Decides a frame sent by a device at an entrance of `org` (at the
     /// organisation's security `level`), as part of the device's pass
     /// `pass` if it names one.
+    ///
+    /// During a model transition the frame is read by each version in use
+    /// whose gallery holds someone of `org` (the face is found once), each
+    /// version's vector is searched in its own gallery at its own
+    /// threshold, and a match of the active version is taken before one of
+    /// the retiring version.
     pub async fn recognise(
         &self,
         org: &OrgId,
@@ -56,40 +62,77 @@ impl Services {
         pass: Option<PassKey>,
         frame: Frame,
     ) -> Result<Recognition, ServiceError> {
-        let engine = self.engine.clone();
+        let in_use = self.in_use().await?;
+        let engines: Vec<_> = in_use
+            .engines
+            .iter()
+            .enumerate()
+            .filter(|(i, engine)| {
+                *i == 0
+                    || self
+                        .galleries
+                        .len(org, &ModelVersion::new(engine.model().id))
+                        > 0
+            })
+            .map(|(_, engine)| engine.clone())
+            .collect();
         let read = tokio::task::spawn_blocking(move || {
             // `frame` is moved in and dropped (wiped) here whatever
             // happens; the engine wipes the decoded pixels itself.
-            let read = engine.entrance_frame(&frame);
+            let engines: Vec<&FaceEngine> = engines.iter().map(|e| e.as_ref()).collect();
+            let read = read_entrance_frame(&engines, &frame).map(|reading| {
+                (
+                    reading,
+                    engines.iter().map(|e| e.model()).collect::<Vec<_>>(),
+                )
+            });
             drop(frame);
             read
         })
         .await??;
-        let face = match read {
-            EntranceFrame::NoFace => return Ok(Recognition::NoFace),
-            EntranceFrame::PoorQuality(_) => return Ok(Recognition::PoorQuality),
-            EntranceFrame::Face(face) => face,
+        let vectors = match read {
+            (EntranceReading::NoFace, _) => return Ok(Recognition::NoFace),
+            (EntranceReading::PoorQuality(_), _) => return Ok(Recognition::PoorQuality),
+            (EntranceReading::Face(vectors), models) => models.into_iter().zip(vectors).collect(),
         };
-        // The face (with its descriptor) is wiped on drop.
-        let Evidence::Fused { vector, frames } =
-            self.passes
-                .add(pass.as_ref(), face.descriptor, &self.engine.model())
-        else {
+        // The vectors are wiped on drop.
+        let Evidence::Fused(fused) = self.passes.add(pass.as_ref(), vectors) else {
             return Ok(Recognition::PassDecided);
         };
-        let probe = Zeroizing::new(vector.as_slice().to_vec());
-        drop(vector);
-        let found = self
-            .galleries
-            .identify(org, probe, frames, DecisionRule::new(level))
-            .await?;
-        let decided = matches!(found, Identification::Matched(_)) || frames >= MAX_PASS_FRAMES;
+        self.galleries.confirm_current().await?;
+        let mut frames = 0;
+        let mut found = None;
+        for FusedVector {
+            model,
+            vector,
+            frames: fused_frames,
+        } in fused
+        {
+            frames = frames.max(fused_frames);
+            if found.is_some() {
+                continue;
+            }
+            let probe = Zeroizing::new(vector.as_slice().to_vec());
+            drop(vector);
+            let version = ModelVersion::new(model.id);
+            if let Identification::Matched(matched) = self
+                .galleries
+                .identify(org, &version, probe, fused_frames, DecisionRule::new(level))
+                .await?
+            {
+                found = Some(Recognised {
+                    found: matched,
+                    frames: fused_frames,
+                });
+            }
+        }
+        let decided = found.is_some() || frames >= MAX_PASS_FRAMES;
         if let (true, Some(pass)) = (decided, &pass) {
             self.passes.decide(pass);
         }
         Ok(match found {
-            Identification::Unknown(_) => Recognition::Unknown { frames, decided },
-            Identification::Matched(found) => Recognition::Matched(Recognised { found, frames }),
+            Some(recognised) => Recognition::Matched(recognised),
+            None => Recognition::Unknown { frames, decided },
         })
     }
 }

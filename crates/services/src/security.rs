@@ -32,7 +32,7 @@ impl Services {
             .security_level(org)
             .await?
             .ok_or(ServiceError::UnknownOrganisation)?;
-        Ok(self.security_view(org, level))
+        self.security_view(org, level)
     }
 
     /// Sets the level; it applies to the next frame at any instance.
@@ -46,19 +46,28 @@ impl Services {
         }
         self.audit_admin(org, "security_level.changed", org.as_str(), level.as_str())
             .await;
-        Ok(self.security_view(org, level))
+        self.security_view(org, level)
     }
 
-    fn security_view(&self, org: &OrgId, level: SecurityLevel) -> SecurityView {
-        let calibration = self.galleries.calibration();
-        let gallery_people = self.galleries.len(org);
-        SecurityView {
+    fn security_view(
+        &self,
+        org: &OrgId,
+        level: SecurityLevel,
+    ) -> Result<SecurityView, ServiceError> {
+        let active = self.model_version();
+        // The active version's gallery is always held.
+        let calibration = self
+            .galleries
+            .calibration(&active)
+            .ok_or(ServiceError::Internal)?;
+        let gallery_people = self.galleries.len(org, &active);
+        Ok(SecurityView {
             level,
             target_fpir: level.target_fpir(),
             gallery_people,
             threshold: calibration.threshold(level, gallery_people, 1),
             expected_acceptance_one_vector: calibration.expected_genuine_acceptance(level, 1),
             expected_acceptance_three_vectors: calibration.expected_genuine_acceptance(level, 3),
-        }
+        })
     }
 }

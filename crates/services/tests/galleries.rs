@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use limen_domain::{FaceVector, NewPerson, OrgId, now};
 use limen_face::FaceEngine;
-use limen_services::{Retention, Services};
+use limen_services::{ModelLibrary, Retention, Services};
 use limen_store::{MasterKey, Store};
 
 fn engine() -> Arc<FaceEngine> {
@@ -17,6 +17,13 @@ fn engine() -> Arc<FaceEngine> {
     Arc::new(
         FaceEngine::load(&models, limen_face::FaceModel::DEFAULT)
             .expect("the models in the repository"),
+    )
+}
+
+fn library(engine: Arc<FaceEngine>) -> ModelLibrary {
+    ModelLibrary::with_engine(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models"),
+        engine,
     )
 }
 
@@ -56,8 +63,9 @@ async fn one_enrolled_person(
         .give_consent(&ann, "v1", "test")
         .await
         .expect("consent");
-    let vector =
-        FaceVector::new((0..128).map(|i| (i as f32 - 64.0) / 400.0).collect()).expect("vector");
+    let dimensions = engine.model().dimensions;
+    let vector = FaceVector::new((0..dimensions).map(|i| (i as f32 - 64.0) / 400.0).collect())
+        .expect("vector");
     store
         .replace_vectors(&ann, &model, &[vector])
         .await
@@ -79,12 +87,20 @@ async fn an_instance_that_lagged_past_the_kept_changes_reloads() {
     let dir = std::env::temp_dir().join(format!("limen-services-{}", OrgId::generate()));
     let engine = engine();
     let (url, org, ann) = one_enrolled_person(&dir, &engine).await;
-    let a = Services::start(open(&url).await, engine.clone(), Retention::default())
-        .await
-        .expect("instance A");
-    let b = Services::start(open(&url).await, engine, Retention::default())
-        .await
-        .expect("instance B");
+    let a = Services::start(
+        open(&url).await,
+        library(engine.clone()),
+        Retention::default(),
+    )
+    .await
+    .expect("instance A");
+    let b = Services::start(
+        open(&url).await,
+        library(engine.clone()),
+        Retention::default(),
+    )
+    .await
+    .expect("instance B");
     assert_eq!((a.gallery_len(&org), b.gallery_len(&org)), (1, 1));
 
     // A withdraws, and every recorded change is then pruned before B could
@@ -108,9 +124,13 @@ async fn an_instance_whose_database_went_back_in_time_reloads() {
     let dir = std::env::temp_dir().join(format!("limen-services-{}", OrgId::generate()));
     let engine = engine();
     let (url, org, _) = one_enrolled_person(&dir, &engine).await;
-    let instance = Services::start(open(&url).await, engine, Retention::default())
-        .await
-        .expect("instance");
+    let instance = Services::start(
+        open(&url).await,
+        library(engine.clone()),
+        Retention::default(),
+    )
+    .await
+    .expect("instance");
     assert_eq!(instance.gallery_len(&org), 1);
 
     // As if an older backup were restored under the running instance: the

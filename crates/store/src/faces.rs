@@ -157,6 +157,10 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+        sqlx::query("UPDATE people SET renewal_needed_since = NULL WHERE id = $1")
+            .bind(person.id.as_str())
+            .execute(&mut *tx)
+            .await?;
         let enrolled_at = now();
         let context = vector_context(&person.org_id, &person.id, model_version);
         for (slot, vector) in vectors.iter().enumerate() {
@@ -338,7 +342,11 @@ impl Store {
 /// What a sealed vector is bound to: moving it to another person,
 /// organisation or model makes it fail to open. (Not its slot: the order
 /// within one person's set carries no meaning.)
-fn vector_context(org: &OrgId, person: &PersonId, model_version: &ModelVersion) -> Vec<u8> {
+pub(crate) fn vector_context(
+    org: &OrgId,
+    person: &PersonId,
+    model_version: &ModelVersion,
+) -> Vec<u8> {
     format!("limen vector\0{org}\0{person}\0{model_version}").into_bytes()
 }
 
@@ -380,7 +388,7 @@ mod tests {
         let model = ModelVersion::new("dlib-resnet-v1");
         let values: Vec<f32> = (0..128).map(|i| i as f32 / 256.0).collect();
         let old = Store::open_at(url, master(), 2).await.expect("version 2");
-        let (org, person) = consenting_person(&old, &model).await;
+        let (org, person) = consenting_person(&old).await;
         let mut conn = old.pool.acquire().await.expect("connection");
         let key = old.data_key(&mut conn, &org).await.expect("key");
         let plain: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();

@@ -9,7 +9,8 @@
 //! One module per aggregate, each adding its methods to [`Store`]:
 //! `organisations`, `people`, `accounts` (invitations, accounts, sessions,
 //! cancellation), `faces` (consent and vectors), `entrances` (entrances,
-//! devices, decision events), `audit`, `retention`, and `changes` (the
+//! devices, decision events), `audit`, `retention`, `rollout` (the model versions in use and their
+//! renewal), and `changes` (the
 //! numbered record of every change a gallery must follow).
 //!
 //! # Deleted means destroyed (P4)
@@ -52,6 +53,7 @@ mod faces;
 mod organisations;
 mod people;
 mod retention;
+mod rollout;
 mod store;
 
 pub use accounts::RedeemError;
@@ -60,4 +62,7 @@ pub use changes::{FACE_CHANGES_CHANNEL, FaceChange, FaceChangeListener};
 pub use crypto::{KeyError, MasterKey};
 pub use entrances::{DeviceAtEntrance, NewConnector};
 pub use faces::{GallerySet, StoredVector};
+pub use rollout::{
+    ActivationRefused, DueRenewal, EndedTransition, RenewalProgress, VersionHolding,
+};
 pub use store::{Backend, Store, StoreError};

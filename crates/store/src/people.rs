@@ -87,7 +87,8 @@ impl Store {
             "SELECT {PERSON_COLUMNS}, a.registered_at, \
                (SELECT COUNT(*) FROM consents c WHERE c.person_id = p.id AND c.withdrawn_at IS NULL) AS active_consents, \
                (SELECT COUNT(*) FROM face_vectors v WHERE v.person_id = p.id) AS vectors, \
-               (SELECT COUNT(*) FROM face_vectors v WHERE v.person_id = p.id AND v.model_version = $2) AS current_vectors \
+               (SELECT COUNT(*) FROM face_vectors v WHERE v.person_id = p.id AND v.model_version = $2) AS current_vectors, \
+               p.renewal_needed_since \
              FROM people p LEFT JOIN accounts a ON a.person_id = p.id \
              WHERE p.org_id = $1 ORDER BY p.last_name, p.first_name, p.email"
         ))
@@ -102,19 +103,26 @@ impl Store {
                 let consents: i64 = row.try_get("active_consents")?;
                 let vectors: i64 = row.try_get("vectors")?;
                 let current: i64 = row.try_get("current_vectors")?;
-                let status = match (
-                    vectors > 0,
-                    current > 0,
-                    consents > 0,
-                    registered.is_some(),
-                    person.invited_at.is_some(),
-                ) {
-                    (true, true, ..) => PersonStatus::Enrolled,
-                    (true, false, ..) => PersonStatus::RenewalNeeded,
-                    (false, _, true, ..) => PersonStatus::Consented,
-                    (false, _, false, true, _) => PersonStatus::Registered,
-                    (false, _, false, false, true) => PersonStatus::Invited,
-                    (false, _, false, false, false) => PersonStatus::Imported,
+                let lapsed: Option<i64> = row.try_get("renewal_needed_since")?;
+                let status = if vectors > 0 {
+                    if current > 0 {
+                        PersonStatus::Enrolled
+                    } else {
+                        PersonStatus::RenewalNeeded
+                    }
+                } else if consents > 0 {
+                    // A transition's end took their vectors; consent stands.
+                    if lapsed.is_some() {
+                        PersonStatus::RenewalNeeded
+                    } else {
+                        PersonStatus::Consented
+                    }
+                } else if registered.is_some() {
+                    PersonStatus::Registered
+                } else if person.invited_at.is_some() {
+                    PersonStatus::Invited
+                } else {
+                    PersonStatus::Imported
                 };
                 Ok(PersonOverview { person, status })
             })

@@ -88,6 +88,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_security_level.sql"),
         postgres: include_str!("../migrations/postgres/0006_security_level.sql"),
     },
+    Migration {
+        version: 7,
+        sqlite: include_str!("../migrations/sqlite/0007_model_rollout.sql"),
+        postgres: include_str!("../migrations/postgres/0007_model_rollout.sql"),
+    },
 ];
 
 /// The version from which SQLite deletes securely; reaching it rewrites an
@@ -335,13 +340,13 @@ pub(crate) fn parse_col<T, E>(
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use limen_domain::{FaceVector, ModelVersion, NewPerson, Person};
+    use limen_domain::{ModelVersion, NewPerson, Person, PersonId};
     use sqlx::Connection;
 
     use super::*;
 
     /// A new organisation with one imported person who has consented.
-    pub(crate) async fn consenting_person(store: &Store, model: &ModelVersion) -> (OrgId, Person) {
+    pub(crate) async fn consenting_person(store: &Store) -> (OrgId, Person) {
         let org = store
             .create_organisation("Acme", &[1; 32])
             .await
@@ -353,12 +358,20 @@ pub(crate) mod tests {
             .await
             .expect("import")
             .expect("accepted");
-        let person = store
-            .people(&org, model)
+        // Read without `people`, whose status needs the latest schema:
+        // callers hold stores of older versions.
+        let id: String = sqlx::query("SELECT id FROM people WHERE org_id = $1")
+            .bind(org.as_str())
+            .fetch_one(&store.pool)
             .await
-            .expect("people")
-            .remove(0)
-            .person;
+            .expect("imported")
+            .try_get(0)
+            .expect("id");
+        let person = store
+            .person(&org, &PersonId::parse(&id).expect("id"))
+            .await
+            .expect("person")
+            .expect("found");
         store
             .give_consent(&person, "v1", "api")
             .await
@@ -378,11 +391,28 @@ pub(crate) mod tests {
         let model = ModelVersion::new("dlib-resnet-v1");
 
         let old = Store::open_at(&url, master(), 3).await.expect("version 3");
-        let (_, person) = consenting_person(&old, &model).await;
-        let vector = FaceVector::new((0..128).map(|i| i as f32 / 300.0).collect()).expect("valid");
-        old.replace_vectors(&person, &model, &[vector])
+        let (_, person) = consenting_person(&old).await;
+        // Sealed as the store seals, but written by hand: today's
+        // `replace_vectors` needs today's schema.
+        let vector: Vec<u8> = (0..128u16)
+            .flat_map(|i| (f32::from(i) / 300.0).to_le_bytes())
+            .collect();
+        let key = old
+            .data_key(
+                &mut old.pool.acquire().await.expect("connection"),
+                &person.org_id,
+            )
             .await
-            .expect("enrol");
+            .expect("data key");
+        sqlx::query(
+            "INSERT INTO face_vectors (person_id, slot, model_version, sealed, enrolled_at) VALUES ($1, 0, $2, $3, 0)",
+        )
+        .bind(person.id.as_str())
+        .bind(model.as_str())
+        .bind(key.seal(&vector, &crate::faces::vector_context(&person.org_id, &person.id, &model)))
+        .execute(&old.pool)
+        .await
+        .expect("enrol");
         old.close().await;
         // Deleted as before this version: no secure deletion, and the
         // freed page checkpointed into the file.

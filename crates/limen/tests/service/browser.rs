@@ -10,15 +10,15 @@ use crate::support::{
     Backend, GOOD_PASSWORD, Server, SmtpSink, fixture, registration_token, status_of,
 };
 
-const CHROMIUM: &str = "/usr/bin/chromium";
+pub(crate) const CHROMIUM: &str = "/usr/bin/chromium";
 
-fn browser_dir() -> PathBuf {
+pub(crate) fn browser_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
 }
 
 /// Chromium and playwright-core are installed by scripts/test.sh: required
 /// under CI, skipped with a visible notice elsewhere.
-fn browser_available() -> bool {
+pub(crate) fn browser_available() -> bool {
     let present =
         Path::new(CHROMIUM).exists() && browser_dir().join("node_modules/playwright-core").exists();
     if !present {
@@ -35,7 +35,7 @@ fn browser_available() -> bool {
 
 /// A Y4M video (640×480, 4:2:0, 10 frames a second) showing each photo,
 /// scaled to the frame's height and centred, for two seconds.
-fn fake_camera_video(photos: &[&str], path: &Path) {
+pub(crate) fn fake_camera_video(photos: &[&str], path: &Path) {
     let (width, height) = (640u32, 480u32);
     let mut video = format!("YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n").into_bytes();
     for name in photos {

@@ -12,8 +12,8 @@ use limen_access::http::{ReceivedHeaders, Verifier, VerifyError};
 use serde_json::{Value, json};
 
 use crate::support::{
-    BIN, Backend, Reply, Server, SmtpSink, create_device, create_entrance, decision, files_under,
-    fixture, fixture_path, image_trace, multipart, onboard, send_frame,
+    BIN, Backend, Reply, Server, SmtpSink, create_device, create_entrance, decision, enrol_with,
+    files_under, fixture, fixture_path, image_trace, onboard, send_frame,
 };
 
 /// A photo of the enrolled person (Andre Agassi) that is not one of the
@@ -169,23 +169,6 @@ fn answer(
 }
 
 // ----- helpers ------------------------------------------------------------------
-
-fn enrol_with(server: &Server, session: &str, names: &[&str]) {
-    let frames: Vec<Vec<u8>> = names.iter().map(|n| fixture(n)).collect();
-    let parts: Vec<(&str, &[u8])> = frames
-        .iter()
-        .map(|f| ("image/jpeg", f.as_slice()))
-        .collect();
-    let (content_type, body) = multipart(&parts);
-    let enrolled = server.send(
-        "POST",
-        "/api/v1/me/face",
-        Some(session),
-        &content_type,
-        &body,
-    );
-    assert_eq!(enrolled.status, 201, "{}", enrolled.body);
-}
 
 /// The descriptor the engine computes for a fixture, through `limen face embed`.
 fn embedding(name: &str) -> Vec<f32> {

@@ -328,7 +328,7 @@ fn journey(backend: Backend) {
         .iter()
         .filter_map(Value::as_f64)
         .collect();
-    assert_eq!(vector.len(), 128);
+    assert_eq!(vector.len(), 256, "the default model version's vectors");
 
     // Withdraw: the vector is gone at once, the account stays.
     let withdrawn = server.delete("/api/v1/me/consent", Some(&session));

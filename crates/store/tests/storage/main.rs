@@ -3,6 +3,7 @@
 mod faces;
 mod people;
 mod records;
+mod rollout;
 mod shredding;
 
 use limen_domain::{FaceVector, ModelVersion, NewPerson, OrgId, Person, PersonStatus, now};
@@ -71,6 +72,42 @@ async fn postgres() -> Option<TestDb> {
         url,
         _dir: None,
     })
+}
+
+/// A fresh, empty PostgreSQL database of its own.
+async fn postgres_alone() -> Option<TestDb> {
+    use sqlx::Connection;
+    let base = postgres_url()?;
+    let name = format!("limen_store_{}", OrgId::generate().as_str().to_lowercase());
+    let name: String = name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    let mut conn = sqlx::PgConnection::connect(&base).await.expect("connect");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("create database");
+    let (prefix, _) = base.rsplit_once('/').expect("database URL with a path");
+    let url = format!("{prefix}/{name}");
+    let store = Store::open(&url, master()).await.expect("open postgres");
+    Some(TestDb {
+        store,
+        url,
+        _dir: None,
+    })
+}
+
+#[tokio::test]
+async fn sqlite_rollout() {
+    rollout::a_transition_asks_renews_and_retires(&sqlite().await.store).await;
+}
+
+#[tokio::test]
+async fn postgres_rollout() {
+    if let Some(db) = postgres_alone().await {
+        rollout::a_transition_asks_renews_and_retires(&db.store).await;
+    }
 }
 
 macro_rules! on_both {

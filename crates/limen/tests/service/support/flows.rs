@@ -2,7 +2,7 @@
 //! consent, enrolment, entrances and devices, frames.
 
 use crate::support::{
-    GOOD_PASSWORD, Reply, Server, SmtpSink, enrolment_frames, links, mail_part, multipart,
+    GOOD_PASSWORD, Reply, Server, SmtpSink, enrolment_frames, fixture, links, mail_part, multipart,
 };
 
 /// An employee taken from import to a logged-in, consenting account.
@@ -102,6 +102,24 @@ pub fn enrol(server: &Server, session: &str) -> Reply {
         &content_type,
         &body,
     )
+}
+
+/// Enrols with the named fixtures as the frames of one sitting.
+pub fn enrol_with(server: &Server, session: &str, names: &[&str]) {
+    let frames: Vec<Vec<u8>> = names.iter().map(|n| fixture(n)).collect();
+    let parts: Vec<(&str, &[u8])> = frames
+        .iter()
+        .map(|f| ("image/jpeg", f.as_slice()))
+        .collect();
+    let (content_type, body) = multipart(&parts);
+    let enrolled = server.send(
+        "POST",
+        "/api/v1/me/face",
+        Some(session),
+        &content_type,
+        &body,
+    );
+    assert_eq!(enrolled.status, 201, "{}", enrolled.body);
 }
 
 // ----- entrances ------------------------------------------------------------------

@@ -1,0 +1,285 @@
+//! The model versions in use, following the rollout the store holds.
+//!
+//! The rollout (see `limen_domain::ModelRollout`) is changed by the
+//! operator (`limen admin model activate`) on any instance or none; each
+//! instance reads it before every frame and enrolment (one row by primary
+//! key) and, when it changed, loads the engines and galleries of the
+//! versions now in use. The end of a transition, when its old vectors are
+//! deleted, is kept by a task of every instance (see [`keep_rollout`]);
+//! the store makes sure it happens once.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use limen_domain::{Actor, ModelRollout, ModelVersion, OrgId, Person, UnixTime, now};
+use limen_face::{FaceEngine, FaceModel};
+use limen_matcher::calibration_for;
+use limen_store::{EndedTransition, RenewalProgress, Store};
+
+use crate::Services;
+use crate::audit;
+use crate::error::ServiceError;
+use crate::galleries::{Galleries, GalleryModel};
+
+/// How often each instance checks whether a transition is over.
+const TRANSITION_CHECK: Duration = Duration::from_secs(5);
+
+/// The model versions this build can run, loaded from one directory when
+/// first needed and kept.
+pub struct ModelLibrary {
+    dir: PathBuf,
+    default: FaceModel,
+    loaded: Mutex<HashMap<&'static str, Arc<FaceEngine>>>,
+}
+
+impl ModelLibrary {
+    /// The versions whose files are in `dir`; a new database starts with
+    /// `default`.
+    pub fn new(dir: impl Into<PathBuf>, default: FaceModel) -> ModelLibrary {
+        ModelLibrary {
+            dir: dir.into(),
+            default,
+            loaded: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A library whose default version's engine is loaded already.
+    pub fn with_engine(dir: impl Into<PathBuf>, engine: Arc<FaceEngine>) -> ModelLibrary {
+        let library = ModelLibrary::new(dir, engine.model());
+        library.lock().insert(engine.model().id, engine);
+        library
+    }
+
+    pub fn default_version(&self) -> FaceModel {
+        self.default
+    }
+
+    /// The engine of `version`, loaded (and its files checked) the first
+    /// time it is asked for.
+    pub(crate) async fn engine(
+        &self,
+        version: &ModelVersion,
+    ) -> Result<Arc<FaceEngine>, ServiceError> {
+        let model = FaceModel::by_id(version.as_str())
+            .ok_or_else(|| ServiceError::UnknownModel(version.to_string()))?;
+        if let Some(engine) = self.lock().get(model.id) {
+            return Ok(engine.clone());
+        }
+        let dir = self.dir.clone();
+        let engine = tokio::task::spawn_blocking(move || FaceEngine::load(&dir, model))
+            .await?
+            .map_err(|e| ServiceError::ModelUnavailable(e.to_string()))?;
+        let engine = Arc::new(engine);
+        Ok(self.lock().entry(model.id).or_insert(engine).clone())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<&'static str, Arc<FaceEngine>>> {
+        self.loaded.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The versions in use and their engines, the active one first.
+pub(crate) struct InUse {
+    pub rollout: ModelRollout,
+    pub engines: Vec<Arc<FaceEngine>>,
+}
+
+impl InUse {
+    pub fn active(&self) -> &Arc<FaceEngine> {
+        // `ModelRollout::in_use` always starts with the active version.
+        &self.engines[0]
+    }
+}
+
+/// What the galleries of `engine`'s version need.
+pub(crate) fn gallery_model(engine: &FaceEngine) -> Result<GalleryModel, ServiceError> {
+    let model = engine.model();
+    let calibration =
+        calibration_for(model.id).ok_or_else(|| ServiceError::Uncalibrated(model.id.to_owned()))?;
+    Ok(GalleryModel {
+        version: ModelVersion::new(model.id),
+        dimensions: model.dimensions,
+        calibration: calibration.clone(),
+    })
+}
+
+/// The engines of every version `rollout` uses.
+pub(crate) async fn engines_for(
+    library: &ModelLibrary,
+    rollout: &ModelRollout,
+) -> Result<Vec<Arc<FaceEngine>>, ServiceError> {
+    let mut engines = Vec::new();
+    for version in rollout.in_use() {
+        engines.push(library.engine(version).await?);
+    }
+    Ok(engines)
+}
+
+/// An organisation's view of the rollout.
+#[derive(Debug, Clone)]
+pub struct RolloutView {
+    pub rollout: ModelRollout,
+    pub progress: RenewalProgress,
+}
+
+/// A renewal request to send: the person, the notice (0 for the first
+/// request, then reminders) and when their old vectors stop working.
+#[derive(Debug, Clone)]
+pub struct RenewalRequest {
+    pub person: Person,
+    pub notice: u32,
+    pub ends_at: UnixTime,
+}
+
+impl Services {
+    /// The versions in use now. When the rollout in the store differs from
+    /// the one this instance follows, the engines and galleries of the new
+    /// versions are loaded first.
+    pub(crate) async fn in_use(&self) -> Result<Arc<InUse>, ServiceError> {
+        let rollout = self
+            .store()
+            .model_rollout()
+            .await?
+            .ok_or(ServiceError::Internal)?;
+        let cached = self.cached_in_use();
+        if cached.rollout == rollout {
+            return Ok(cached);
+        }
+        let _changing = self.changing_versions.lock().await;
+        let cached = self.cached_in_use();
+        if cached.rollout == rollout {
+            return Ok(cached);
+        }
+        let engines = engines_for(&self.library, &rollout).await?;
+        let models = engines
+            .iter()
+            .map(|e| gallery_model(e))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.galleries.use_versions(models).await?;
+        tracing::info!(
+            active = %rollout.active,
+            retiring = ?rollout.transition.as_ref().map(|t| t.retiring.as_str()),
+            "model versions in use changed"
+        );
+        let fresh = Arc::new(InUse { rollout, engines });
+        *self
+            .in_use
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = fresh.clone();
+        Ok(fresh)
+    }
+
+    pub(crate) fn cached_in_use(&self) -> Arc<InUse> {
+        self.in_use
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// The rollout and where `org`'s people stand in it.
+    pub async fn rollout_view(&self, org: &OrgId) -> Result<RolloutView, ServiceError> {
+        let rollout = self.in_use().await?.rollout.clone();
+        let progress = self.store().renewal_progress(org, &rollout).await?;
+        Ok(RolloutView { rollout, progress })
+    }
+
+    /// Sends every renewal request now due, each once across instances:
+    /// a request is claimed before `send` is called and given back when
+    /// `send` fails, to be tried again on the next round. Returns how many
+    /// were sent.
+    pub async fn send_renewal_requests<F, Fut, E>(&self, send: F) -> Result<usize, ServiceError>
+    where
+        F: Fn(RenewalRequest) -> Fut,
+        Fut: std::future::Future<Output = Result<(), E>>,
+        E: std::fmt::Display,
+    {
+        let rollout = self.in_use().await?.rollout.clone();
+        let Some(transition) = &rollout.transition else {
+            return Ok(0);
+        };
+        let at = now();
+        let mut sent = 0;
+        for due in self.store().due_renewals(&rollout, at).await? {
+            let person = due.person;
+            if !self
+                .store()
+                .claim_renewal_notice(&person.id, &rollout.active, due.notice, at)
+                .await?
+            {
+                continue;
+            }
+            let request = RenewalRequest {
+                person: person.clone(),
+                notice: due.notice,
+                ends_at: transition.ends_at,
+            };
+            match send(request).await {
+                Ok(()) => {
+                    sent += 1;
+                    audit::record(
+                        self.store(),
+                        person.org_id.as_str(),
+                        &Actor::Operator,
+                        "renewal.requested",
+                        person.id.as_str(),
+                        &format!(
+                            "model {}, notice {}, old vectors work until {}",
+                            rollout.active, due.notice, transition.ends_at
+                        ),
+                    )
+                    .await;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "renewal request not sent; it will be tried again");
+                    self.store()
+                        .release_renewal_notice(&person.id, &rollout.active, due.notice)
+                        .await?;
+                }
+            }
+        }
+        Ok(sent)
+    }
+}
+
+/// Ends the transition when it is over, on whichever instance gets there
+/// first, for as long as the service runs.
+pub(crate) async fn keep_rollout(store: Store, galleries: Arc<Galleries>) {
+    let mut tick = tokio::time::interval(TRANSITION_CHECK);
+    loop {
+        tick.tick().await;
+        match store.end_model_transition(now(), false).await {
+            Ok(Some(ended)) => {
+                galleries.follow_own_change().await;
+                record_transition_end(&store, &ended).await;
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot end the model transition; trying again"),
+        }
+    }
+}
+
+/// The end of a transition in the trail of each organisation concerned:
+/// one entry per person whose old vectors were deleted.
+pub(crate) async fn record_transition_end(store: &Store, ended: &EndedTransition) {
+    tracing::info!(
+        retired = %ended.retired,
+        people = ended.people.len(),
+        "model transition ended: the old vectors are deleted"
+    );
+    for (org, person) in &ended.people {
+        audit::record(
+            store,
+            org.as_str(),
+            &Actor::Operator,
+            "vector.retired",
+            person.as_str(),
+            &format!(
+                "model {} retired at the end of its transition; consent kept, enrolment needed",
+                ended.retired
+            ),
+        )
+        .await;
+    }
+}
