@@ -17,7 +17,6 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use clap::Args;
 use limen_domain::ModelVersion;
-use limen_face::FaceEngine;
 use limen_server::AppState;
 use limen_server::config::Config;
 use limen_server::mailer::Mailer;
@@ -41,6 +40,11 @@ pub struct FramesBenchArgs {
     /// Client threads, each with its own device, sending one frame at a time.
     #[arg(long, default_value_t = 2)]
     clients: usize,
+    /// Measures a model transition: the gallery's people enrolled with
+    /// this version, the default one activated, half of them renewed, so
+    /// that every frame is read by both versions.
+    #[arg(long)]
+    transition_from: Option<String>,
     #[command(flatten)]
     models: crate::ModelsArg,
 }
@@ -73,21 +77,38 @@ fn run(
         "LIMEN_DEVICE_FRAMES_PER_MINUTE" => Some(u32::MAX.to_string()),
         _ => None,
     })?;
-    let engine = Arc::new(FaceEngine::load(
-        &config.models_dir,
-        limen_face::FaceModel::DEFAULT,
-    )?);
+    let default = limen_face::FaceModel::DEFAULT;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     let (url, tokens) = runtime.block_on(async {
         let store = crate::bench_seed::open_store(&config.database_url).await?;
-        let model = ModelVersion::new(engine.model().id);
+        let active = ModelVersion::new(default.id);
+        let enrolled = args
+            .transition_from
+            .as_deref()
+            .map_or_else(|| active.clone(), ModelVersion::new);
+        store.start_model_rollout(&enrolled).await?;
         let seeded =
-            crate::bench_seed::seed(&store, &model, args.gallery, 1, args.clients, 0x11AE).await?;
+            crate::bench_seed::seed(&store, &enrolled, args.gallery, 1, args.clients, 0x11AE)
+                .await?;
+        if enrolled != active {
+            let at = limen_domain::now();
+            store
+                .activate_model(&active, at, at + 86_400, &[])
+                .await??;
+            let mut rng = limen_eval::rng::SplitMix64::new(0x7A11);
+            for person in seeded.people.iter().step_by(2) {
+                let vector = limen_domain::FaceVector::new(crate::bench_seed::random_unit_vector(
+                    &mut rng,
+                    default.dimensions,
+                ))?;
+                store.replace_vectors(person, &active, &[vector]).await?;
+            }
+        }
         let services = Services::start(
             store,
-            ModelLibrary::with_engine(&config.models_dir, engine),
+            ModelLibrary::new(&config.models_dir, default),
             config.retention.clone(),
         )
         .await?;
@@ -123,6 +144,10 @@ fn run(
     };
     Ok(json!({
         "gallery": args.gallery,
+        "model_versions_in_use": match &args.transition_from {
+            Some(old) => json!([default.id, old]),
+            None => json!([default.id]),
+        },
         "gallery_source": "people with one random unit vector each, seeded in the store and loaded at start",
         "clients": args.clients,
         "frames": latencies_ms.len(),

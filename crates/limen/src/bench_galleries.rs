@@ -192,7 +192,12 @@ async fn measure(url: &str, args: &GalleriesBenchArgs) -> anyhow::Result<Measure
     let org = OrgId::generate();
     for _ in 0..args.people {
         let set: Vec<Vec<f32>> = (0..args.vectors_per_person)
-            .map(|_| crate::bench_seed::random_unit_vector(&mut rng))
+            .map(|_| {
+                crate::bench_seed::random_unit_vector(
+                    &mut rng,
+                    limen_face::FaceModel::DEFAULT.dimensions,
+                )
+            })
             .collect();
         let set: Vec<&[f32]> = set.iter().map(Vec::as_slice).collect();
         galleries.enrol(&org, PersonId::generate(), "reference", &set)?;

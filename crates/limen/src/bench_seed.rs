@@ -62,6 +62,9 @@ pub async fn seed(
             .await?
             .map_err(|e| anyhow::anyhow!("bench import refused: {e:?}"))?;
     }
+    let dimensions = limen_face::FaceModel::by_id(model.as_str())
+        .ok_or_else(|| anyhow::anyhow!("unknown model version {model}"))?
+        .dimensions;
     let persons = store.people(&org.id, model).await?;
     // SQLite writes one transaction at a time anyway.
     let writers = match store.backend() {
@@ -78,7 +81,7 @@ pub async fn seed(
                 let person = &overview.person;
                 store.give_consent(person, "bench", "bench").await?;
                 let set: Vec<FaceVector> = (0..vectors_per_person)
-                    .map(|_| FaceVector::new(random_unit_vector(&mut rng)))
+                    .map(|_| FaceVector::new(random_unit_vector(&mut rng, dimensions)))
                     .collect::<Result<_, _>>()?;
                 store.replace_vectors(person, &model, &set).await?;
                 if writer == 0 && i % (writers * 10_000) == 0 {
@@ -118,11 +121,11 @@ pub async fn open_store(database_url: &str) -> anyhow::Result<Store> {
     .with_context(|| format!("cannot open the benchmark database {database_url}"))
 }
 
-/// A random direction in the default model's vector space: about 1.4 from
+/// A random direction in a vector space of `dimensions`: about 1.4 from
 /// any face photo, so a frame searched against these is decided `unknown`
 /// after a full scan.
-pub fn random_unit_vector(rng: &mut SplitMix64) -> Vec<f32> {
-    let mut vector: Vec<f32> = (0..limen_face::FaceModel::DEFAULT.dimensions)
+pub fn random_unit_vector(rng: &mut SplitMix64, dimensions: usize) -> Vec<f32> {
+    let mut vector: Vec<f32> = (0..dimensions)
         .map(|_| (rng.next_u64() >> 40) as f32 / (1u64 << 24) as f32 - 0.5)
         .collect();
     let norm = vector.iter().map(|v| v * v).sum::<f32>().sqrt();

@@ -1,5 +1,6 @@
 // Webcam enrolment: shows the camera, asks the server whether each frame
-// is good (live guidance), and once three good frames are in hand sends
+// is good and how the head is turned (live guidance), collects three good
+// views (straight, a little to one side, a little to the other) and sends
 // them for enrolment. Frames exist only in this page's memory.
 (function () {
   "use strict";
@@ -8,8 +9,20 @@
   const guidance = document.getElementById("guidance");
   const start = document.getElementById("start");
   const csrf = root.dataset.csrf;
-  const wanted = 3;
+  // The views a set is made of; each asked for in turn.
+  const views = [
+    { ask: "Look straight at the camera", fits: (yaw) => Math.abs(yaw) < 8 },
+    { ask: "Turn your head a little to one side", fits: (yaw) => Math.abs(yaw) >= 8 && Math.abs(yaw) <= 30 },
+    { ask: "Now a little to the other side", fits: (yaw) => Math.abs(yaw) >= 8 && Math.abs(yaw) <= 30 && Math.sign(yaw) !== side },
+  ];
+  const wanted = views.length;
+  // Good frames of another view than the one asked for, after which a good
+  // frame is taken anyway: not everyone can turn, and straight views still
+  // enrol.
+  const patience = 6;
   let good = [];
+  let side = 0;
+  let misses = 0;
   let stream = null;
   let running = false;
 
@@ -45,16 +58,24 @@
     if (!check.ok) {
       say(check.data.error || "that frame could not be checked");
     } else if (check.data.passed) {
-      good.push(blob);
-      say("Good (" + good.length + " of " + wanted + "): hold still");
+      const yaw = check.data.yaw_deg || 0;
+      if (views[good.length].fits(yaw) || misses >= patience) {
+        if (good.length === 1) side = Math.sign(yaw);
+        good.push(blob);
+        misses = 0;
+        say("Good (" + good.length + " of " + wanted + ")" + (good.length < wanted ? ". " + views[good.length].ask + "." : ""));
+      } else {
+        misses += 1;
+        say(views[good.length].ask + ".");
+      }
     } else {
-      good = [];
       say(check.data.advice.join(", "));
     }
     if (good.length < wanted) { setTimeout(step, 400); return; }
     say("Making your facial vector…");
     const result = await post("/account/face", good);
     good = [];
+    side = 0;
     if (result.ok) {
       stop();
       say("Done: your face is enrolled (model " + result.data.model_version + ").");
@@ -76,7 +97,7 @@
     }
     video.srcObject = stream;
     running = true;
-    say("Look at the camera…");
+    say(views[0].ask + "…");
     step();
   }
 

@@ -174,16 +174,18 @@ async fn page_check(
     let Some(frame) = frames.pop().filter(|_| frames.is_empty()) else {
         return Err(ApiError::unprocessable("send exactly one frame to check"));
     };
-    let problems = state.services.check_frame(frame).await?;
-    let passed = problems.is_empty();
+    let check = state.services.check_frame(frame).await?;
+    let passed = check.problems.is_empty();
     let advice: Vec<String> = if passed {
         vec!["good: hold still".into()]
     } else {
-        problems.iter().map(|p| p.advice.clone()).collect()
+        check.problems.iter().map(|p| p.advice.clone()).collect()
     };
-    let issues: Vec<&str> = problems.iter().map(|p| p.code).collect();
+    let issues: Vec<&str> = check.problems.iter().map(|p| p.code).collect();
+    // Whole degrees: enough to ask for a view, too coarse to describe a face.
+    let yaw = check.yaw_deg.map(f64::round);
     Ok(Json(
-        json!({ "passed": passed, "issues": issues, "advice": advice }),
+        json!({ "passed": passed, "issues": issues, "advice": advice, "yaw_deg": yaw }),
     ))
 }
 

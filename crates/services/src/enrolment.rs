@@ -3,6 +3,7 @@
 //! done, and only the vectors are kept, encrypted, by the store.
 
 use limen_domain::{FaceVector, ModelVersion, Person};
+use limen_face::QualityThresholds;
 use zeroize::Zeroizing;
 
 use crate::Services;
@@ -25,6 +26,16 @@ pub struct SetAsideFrame {
     /// 1-based, in the order sent.
     pub frame: usize,
     pub problem: FrameProblem,
+}
+
+/// The webcam page's live reading of one frame.
+#[derive(Debug, Clone)]
+pub struct FrameCheck {
+    /// What is wrong with it for enrolment; empty when it is good.
+    pub problems: Vec<FrameProblem>,
+    /// How far the one face is turned (degrees, signed by side), so that
+    /// the page can ask for the views the set still lacks.
+    pub yaw_deg: Option<f64>,
 }
 
 /// What is wrong with one frame for enrolment, as the webcam page guides.
@@ -104,28 +115,45 @@ impl Services {
     }
 
     /// Live guidance for the webcam page: what is wrong with this frame,
-    /// if anything.
-    pub async fn check_frame(&self, frame: Frame) -> Result<Vec<FrameProblem>, ServiceError> {
+    /// if anything, and how the face is turned.
+    pub async fn check_frame(&self, frame: Frame) -> Result<FrameCheck, ServiceError> {
         let engine = self.in_use().await?.active().clone();
-        let faces = tokio::task::spawn_blocking(move || engine.analyze(&frame)).await??;
+        // Faces and their quality only: no vector is made for a check.
+        let faces = tokio::task::spawn_blocking(move || {
+            let image = limen_face::decode(&frame)?;
+            Ok::<_, limen_face::FaceError>(engine.finder().find(&image))
+        })
+        .await??;
         Ok(match faces.as_slice() {
-            [] => vec![FrameProblem {
-                code: "no_face",
-                advice: "no face found: look straight at the camera".into(),
-            }],
-            [face] => face
-                .quality
-                .issues
-                .iter()
-                .map(|issue| FrameProblem {
-                    code: issue.code(),
-                    advice: issue.to_string(),
-                })
-                .collect(),
-            _ => vec![FrameProblem {
-                code: "several_faces",
-                advice: "one face only: make sure nobody else is in the picture".into(),
-            }],
+            [] => FrameCheck {
+                problems: vec![FrameProblem {
+                    code: "no_face",
+                    advice: "no face found: look straight at the camera".into(),
+                }],
+                yaw_deg: None,
+            },
+            [face] => {
+                // Judged as enrolment will judge it.
+                let report = QualityThresholds::enrolment().judge(&face.quality.measurements);
+                FrameCheck {
+                    problems: report
+                        .issues
+                        .iter()
+                        .map(|issue| FrameProblem {
+                            code: issue.code(),
+                            advice: issue.to_string(),
+                        })
+                        .collect(),
+                    yaw_deg: Some(report.measurements.yaw_deg),
+                }
+            }
+            _ => FrameCheck {
+                problems: vec![FrameProblem {
+                    code: "several_faces",
+                    advice: "one face only: make sure nobody else is in the picture".into(),
+                }],
+                yaw_deg: None,
+            },
         })
     }
 

@@ -78,7 +78,7 @@ use limen_domain::{Actor, ModelVersion, OrgId};
 use limen_store::Store;
 
 pub use accounts::Session;
-pub use enrolment::{Enrolled, Frame, FrameProblem, SetAsideFrame};
+pub use enrolment::{Enrolled, Frame, FrameCheck, FrameProblem, SetAsideFrame};
 pub use error::ServiceError;
 pub use models::{ModelLibrary, RenewalRequest, RolloutView};
 pub use operator::{AdminToken, Operator};

@@ -221,8 +221,14 @@ fn check_frames_for_guidance(server: &Server, cookie: &str, csrf: &str) {
     keys.sort();
     assert_eq!(
         keys,
-        ["advice", "issues", "passed"],
-        "nothing but the verdict"
+        ["advice", "issues", "passed", "yaw_deg"],
+        "nothing but the verdict and the head's turn"
+    );
+    assert!(
+        answer["yaw_deg"]
+            .as_f64()
+            .is_some_and(|yaw| yaw.abs() < 45.0 && yaw.fract() == 0.0),
+        "{answer}"
     );
 
     assert_eq!(
