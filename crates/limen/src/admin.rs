@@ -43,6 +43,13 @@ pub enum OrgCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Renames an organisation. Its privacy statement names it, so this is
+    /// a new statement: everyone who consented is asked to consent again.
+    Rename {
+        id: String,
+        #[arg(long)]
+        name: String,
+    },
     /// Erases an organisation and everything it holds, and destroys its data key.
     Delete { id: String },
 }
@@ -78,15 +85,19 @@ fn org_id(id: &str) -> anyhow::Result<OrgId> {
     OrgId::parse(id).with_context(|| format!("{id:?} is not an organisation id"))
 }
 
+/// An organisation's name as the operator typed it, checked.
+fn org_name(name: &str) -> anyhow::Result<&str> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+        bail!("the organisation name must be 1 to 200 characters without control characters");
+    }
+    Ok(name)
+}
+
 async fn org(operator: &Operator, command: OrgCommand) -> anyhow::Result<()> {
     match command {
         OrgCommand::Create { name, json } => {
-            let name = name.trim();
-            if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
-                bail!(
-                    "the organisation name must be 1 to 200 characters without control characters"
-                );
-            }
+            let name = org_name(&name)?;
             let (org, AdminToken(token)) = operator.create_organisation(name).await?;
             if json {
                 println!(
@@ -126,6 +137,17 @@ async fn org(operator: &Operator, command: OrgCommand) -> anyhow::Result<()> {
                     "new admin token:  {token}\n(the old token no longer works; this one is shown only now)"
                 );
             }
+        }
+        OrgCommand::Rename { id, name } => {
+            let id = org_id(&id)?;
+            let name = org_name(&name)?;
+            match operator.rename_organisation(&id, name).await {
+                Err(ServiceError::UnknownOrganisation) => bail!("no organisation with id {id}"),
+                other => other?,
+            }
+            println!(
+                "organisation {id} is now {name:?}; its privacy statement changed, so everyone who consented is asked to consent again"
+            );
         }
         OrgCommand::Delete { id } => {
             let id = org_id(&id)?;

@@ -15,6 +15,7 @@ mod entrances;
 mod error;
 mod models;
 mod pages;
+mod requests;
 mod security;
 
 use std::net::SocketAddr;
@@ -34,8 +35,8 @@ use crate::entrances::AccessClients;
 use crate::mailer::Mailer;
 use crate::rate_limit::RateLimiter;
 
-/// How often due renewal requests are looked for and sent.
-const RENEWAL_REQUESTS_EVERY: Duration = Duration::from_secs(10);
+/// How often due renewal and re-consent requests are looked for and sent.
+const REQUESTS_EVERY: Duration = Duration::from_secs(10);
 
 /// Largest JSON or form body accepted.
 const SMALL_BODY_LIMIT: usize = 256 * 1024;
@@ -153,12 +154,12 @@ pub async fn serve(state: Arc<AppState>, listener: tokio::net::TcpListener) -> s
             purge_state.services.purge_expired().await;
         }
     });
-    let renewal_state = state.clone();
-    let renewals = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(RENEWAL_REQUESTS_EVERY);
+    let requests_state = state.clone();
+    let requests = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(REQUESTS_EVERY);
         loop {
             tick.tick().await;
-            models::send_renewal_requests(&renewal_state).await;
+            requests::send_due(&requests_state).await;
         }
     });
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
@@ -166,7 +167,7 @@ pub async fn serve(state: Arc<AppState>, listener: tokio::net::TcpListener) -> s
         .with_graceful_shutdown(shutdown_signal())
         .await;
     purge.abort();
-    renewals.abort();
+    requests.abort();
     state.services.shutdown().await;
     tracing::info!("stopped");
     result

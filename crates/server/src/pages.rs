@@ -329,8 +329,17 @@ async fn account(State(state): State<Arc<AppState>>, session: PageSession) -> Re
     let person = &session.person;
     let consent_html = match &overview.consent {
         Some(consent) => format!(
-            "<p>You consented to statement version <code>{}</code>.</p>{}",
+            "<p>You consented to statement version <code>{}</code>.</p>{}{}",
             escape(&consent.statement_version),
+            match overview.consent_lapses_at {
+                Some(at) => format!(
+                    "<p class=\"notice\" role=\"status\">The privacy statement has changed since you consented. \
+                     Read it and consent again before {}, or your consent lapses and your facial vector is deleted.</p>\
+                     <p><a class=\"button\" href=\"/account/consent\">Read the new statement</a></p>",
+                    escape(&crate::requests::time_text(at))
+                ),
+                None => String::new(),
+            },
             post_button(
                 "/account/consent/withdraw",
                 &session.csrf,
@@ -434,7 +443,13 @@ async fn consent(
         )
         .await
     {
-        Ok(_) => Redirect::to("/account/enrol").into_response(),
+        // Consenting again to a changed statement keeps the face: back to
+        // the account. A first consent goes on to enrolment.
+        Ok(_) => match state.services.account_overview(&session.person).await {
+            Ok(overview) if overview.face.is_some() => Redirect::to("/account").into_response(),
+            Ok(_) => Redirect::to("/account/enrol").into_response(),
+            Err(e) => error_page(e),
+        },
         Err(e) => error_page(e),
     }
 }

@@ -68,6 +68,7 @@ mod overview;
 mod passes;
 pub mod password;
 mod people;
+mod reconsent;
 mod recognition;
 mod retention;
 mod security;
@@ -83,11 +84,12 @@ pub use error::ServiceError;
 pub use models::{ModelLibrary, RenewalRequest, RolloutView};
 pub use operator::{AdminToken, Operator};
 pub use overview::{
-    AccountOverview, ExportedAccount, ExportedPerson, ExportedRenewalRequest, ExportedVector,
-    FaceSummary, OrganisationName, PersonExport,
+    AccountOverview, ExportedAccount, ExportedPerson, ExportedReconsentRequest,
+    ExportedRenewalRequest, ExportedVector, FaceSummary, OrganisationName, PersonExport,
 };
 pub use passes::{MAX_PASS_FRAMES, PASS_WINDOW, PassKey};
 pub use people::Invitation;
+pub use reconsent::ReconsentRequest;
 pub use recognition::{Recognised, Recognition};
 pub use retention::Retention;
 pub use security::SecurityView;
@@ -112,7 +114,8 @@ pub struct Services {
     follower: tokio::task::JoinHandle<()>,
     /// Ends quiet passes every second, wiping their vectors.
     sweeper: tokio::task::JoinHandle<()>,
-    /// Ends a model transition when it is over.
+    /// Ends a model transition when it is over, lets consents to an old
+    /// statement lapse.
     keeper: tokio::task::JoinHandle<()>,
 }
 
@@ -136,7 +139,11 @@ impl Services {
             .collect::<Result<Vec<_>, _>>()?;
         let galleries = Arc::new(Galleries::load(store.clone(), models).await?);
         let follower = tokio::spawn(galleries.clone().follow());
-        let keeper = tokio::spawn(models::keep_rollout(store.clone(), galleries.clone()));
+        let keeper = tokio::spawn(models::keep_rollout(
+            store.clone(),
+            galleries.clone(),
+            retention.clone(),
+        ));
         let passes = Arc::new(Passes::default());
         let sweeper = tokio::spawn({
             let passes = passes.clone();

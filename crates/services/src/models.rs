@@ -18,12 +18,13 @@ use limen_face::{FaceEngine, FaceModel};
 use limen_matcher::calibration_for;
 use limen_store::{EndedTransition, RenewalProgress, Store};
 
-use crate::Services;
+use crate::{Retention, Services};
 use crate::audit;
 use crate::error::ServiceError;
 use crate::galleries::{Galleries, GalleryModel};
 
-/// How often each instance checks whether a transition is over.
+/// How often each instance checks whether a transition is over (and
+/// whether a consent to an older statement lapsed).
 const TRANSITION_CHECK: Duration = Duration::from_secs(5);
 
 /// The model versions this build can run, loaded from one directory when
@@ -244,11 +245,14 @@ impl Services {
 }
 
 /// Ends the transition when it is over, on whichever instance gets there
-/// first, for as long as the service runs.
-pub(crate) async fn keep_rollout(store: Store, galleries: Arc<Galleries>) {
+/// first, and keeps the privacy statements' consents (see `reconsent`),
+/// for as long as the service runs.
+pub(crate) async fn keep_rollout(store: Store, galleries: Arc<Galleries>, retention: Retention) {
     let mut tick = tokio::time::interval(TRANSITION_CHECK);
+    let mut statements = HashMap::new();
     loop {
         tick.tick().await;
+        crate::reconsent::keep_statements(&store, &galleries, &retention, &mut statements).await;
         match store.end_model_transition(now(), false).await {
             Ok(Some(ended)) => {
                 galleries.follow_own_change().await;

@@ -46,6 +46,16 @@ impl Operator {
         Ok(self.store.organisations().await?)
     }
 
+    /// Renames an organisation. Its privacy statement names it, so the
+    /// statement changes: everyone who consented is asked to consent again.
+    pub async fn rename_organisation(&self, org: &OrgId, name: &str) -> Result<(), ServiceError> {
+        if !self.store.rename_organisation(org, name).await? {
+            return Err(ServiceError::UnknownOrganisation);
+        }
+        self.audit("organisation.renamed", org, name).await;
+        Ok(())
+    }
+
     /// A new admin token; every earlier one stops working.
     pub async fn replace_admin_token(&self, org: &OrgId) -> Result<AdminToken, ServiceError> {
         let (token, hash) = new_token();

@@ -26,6 +26,9 @@ pub struct AccountOverview {
     pub email: EmailAddress,
     /// The active consent, if any.
     pub consent: Option<Consent>,
+    /// When the active consent lapses because it names an older privacy
+    /// statement than the one shown now (consent again to keep it).
+    pub consent_lapses_at: Option<UnixTime>,
     /// The stored face, if any: never its numbers here.
     pub face: Option<FaceSummary>,
 }
@@ -51,6 +54,15 @@ pub struct PersonExport {
     pub cancelled_registrations: Vec<UnixTime>,
     /// The e-mails that asked them to renew their face for a new model.
     pub renewal_requests: Vec<ExportedRenewalRequest>,
+    /// The e-mails that asked them to consent to a new privacy statement.
+    pub reconsent_requests: Vec<ExportedReconsentRequest>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ExportedReconsentRequest {
+    /// The statement version they were asked to consent to.
+    pub statement_version: String,
+    pub sent_at: UnixTime,
 }
 
 #[derive(Debug, Serialize)]
@@ -103,6 +115,10 @@ impl Services {
             vectors: vectors.len(),
             renewal_needed: first.model_version != active,
         });
+        let consent_lapses_at = match consent {
+            Some(_) => self.consent_lapses_at(person).await?,
+            None => None,
+        };
         Ok(AccountOverview {
             person_id: person.id.clone(),
             organisation,
@@ -110,6 +126,7 @@ impl Services {
             last_name: person.last_name.clone(),
             email: person.email.clone(),
             consent,
+            consent_lapses_at,
             face,
         })
     }
@@ -130,6 +147,16 @@ impl Services {
             })
             .collect();
         let cancelled_registrations = self.store().cancellations(person).await?;
+        let reconsent_requests = self
+            .store()
+            .reconsent_requests(&person.id)
+            .await?
+            .into_iter()
+            .map(|(statement_version, sent_at)| ExportedReconsentRequest {
+                statement_version,
+                sent_at,
+            })
+            .collect();
         let renewal_requests = self
             .store()
             .renewal_notices(&person.id)
@@ -162,6 +189,7 @@ impl Services {
             face_vectors,
             cancelled_registrations,
             renewal_requests,
+            reconsent_requests,
         })
     }
 

@@ -17,6 +17,9 @@ pub struct Retention {
     pub cancellation_record_days: u32,
     /// A decision event at an entrance is kept this long.
     pub decision_event_days: u32,
+    /// After the privacy statement changes, a consent to the older one
+    /// stays valid this long (0: lapses at once), then lapses.
+    pub reconsent_days: u32,
 }
 
 impl Default for Retention {
@@ -26,6 +29,7 @@ impl Default for Retention {
             session_hours: 12,
             cancellation_record_days: 365,
             decision_event_days: 7,
+            reconsent_days: 30,
         }
     }
 }

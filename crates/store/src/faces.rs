@@ -75,9 +75,37 @@ impl Store {
     /// Withdraws consent and deletes the vectors in the same transaction.
     /// Returns whether there was an active consent.
     pub async fn withdraw_consent(&self, person: &Person) -> Result<bool, StoreError> {
+        self.end_consent(person, None).await
+    }
+
+    /// Lets a consent to another statement version than `current` lapse,
+    /// as a withdrawal; a consent to `current` (given meanwhile) stays.
+    /// Returns whether a consent lapsed.
+    pub async fn lapse_outdated_consent(
+        &self,
+        person: &Person,
+        current: &str,
+    ) -> Result<bool, StoreError> {
+        self.end_consent(person, Some(current)).await
+    }
+
+    async fn end_consent(&self, person: &Person, unless: Option<&str>) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         if !lock_person(&mut tx, &person.org_id, &person.id).await? {
             return Err(StoreError::UnknownPerson);
+        }
+        if let Some(current) = unless {
+            let kept: i64 = sqlx::query(
+                "SELECT COUNT(*) FROM consents WHERE person_id = $1 AND withdrawn_at IS NULL AND statement_version = $2",
+            )
+            .bind(person.id.as_str())
+            .bind(current)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+            if kept > 0 {
+                return Ok(false);
+            }
         }
         let withdrawn = sqlx::query(
             "UPDATE consents SET withdrawn_at = $2 WHERE person_id = $1 AND withdrawn_at IS NULL",

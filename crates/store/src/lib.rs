@@ -54,6 +54,7 @@ mod organisations;
 mod people;
 mod retention;
 mod rollout;
+mod statements;
 mod store;
 
 pub use accounts::RedeemError;

@@ -16,5 +16,6 @@ mod openapi;
 #[path = "../common/osdp_panel.rs"]
 mod osdp_panel;
 mod pages;
+mod statement_change;
 mod support;
 mod webhook_examples;

@@ -23,3 +23,20 @@ CREATE TABLE renewal_notices (
 -- Set when a transition's end deleted the person's vectors; cleared when
 -- they enrol again.
 ALTER TABLE people ADD COLUMN renewal_needed_since INTEGER;
+-- The privacy statement versions each organisation has shown, and since
+-- when: a consent to an older version stays valid for the re-consent
+-- period after its successor was first shown, then lapses.
+CREATE TABLE statement_versions (
+    org_id     TEXT NOT NULL REFERENCES organisations (id) ON DELETE CASCADE,
+    version    TEXT NOT NULL,
+    shown_from INTEGER NOT NULL,
+    PRIMARY KEY (org_id, version)
+);
+-- Requests to consent again to a new statement, claimed before the
+-- e-mail goes.
+CREATE TABLE reconsent_requests (
+    person_id         TEXT NOT NULL REFERENCES people (id) ON DELETE CASCADE,
+    statement_version TEXT NOT NULL,
+    sent_at           INTEGER NOT NULL,
+    PRIMARY KEY (person_id, statement_version)
+);

@@ -232,6 +232,15 @@ impl Server {
         self.wait_ready();
     }
 
+    /// Stops the server and starts it again on the same data, with
+    /// `LIMEN_CONFIG` pointing at `config` (a TOML file).
+    pub fn restart_with_config(&mut self, config: &Path) {
+        self.env.retain(|(k, _)| k != "LIMEN_CONFIG");
+        self.env
+            .push(("LIMEN_CONFIG".to_owned(), config.display().to_string()));
+        self.restart();
+    }
+
     /// Stops the server and starts it again on the same data.
     pub fn restart(&mut self) {
         self.stop();

@@ -1,0 +1,189 @@
+//! A changed privacy statement is a new consent. The statement's version
+//! is the digest of its text as the organisation shows it, so a new text
+//! (or a renamed organisation) is a new version. From the moment an
+//! instance first shows it, people whose consent names an older version
+//! are asked by e-mail to read it and consent again; their consent and
+//! vectors stay valid for the re-consent period, then the consent lapses
+//! (as a withdrawal: the vectors are deleted). Declining is withdrawing.
+
+use std::collections::HashMap;
+
+use limen_domain::{Actor, OrgId, Organisation, Person, Statement, UnixTime, now};
+use limen_store::Store;
+
+use crate::audit;
+use crate::error::ServiceError;
+use crate::galleries::Galleries;
+use crate::{Retention, Services};
+
+const DAY: i64 = 86_400;
+
+/// A request to consent to a new statement.
+#[derive(Debug, Clone)]
+pub struct ReconsentRequest {
+    pub person: Person,
+    pub organisation: String,
+    /// When the consent to the older statement lapses.
+    pub lapses_at: UnixTime,
+}
+
+fn period(retention: &Retention) -> i64 {
+    i64::from(retention.reconsent_days) * DAY
+}
+
+/// What the keeper knows of an organisation's current statement.
+pub(crate) struct KnownStatement {
+    version: String,
+    shown_from: UnixTime,
+    /// The consents to older versions have lapsed: none can come back, as
+    /// consent is only given to the current version.
+    swept: bool,
+}
+
+/// Notes each organisation's current statement version and lets lapse
+/// the consents to older ones whose period is over. `known` spares the
+/// database what this instance has already seen.
+pub(crate) async fn keep_statements(
+    store: &Store,
+    galleries: &Galleries,
+    retention: &Retention,
+    known: &mut HashMap<OrgId, KnownStatement>,
+) {
+    let organisations = match store.organisations().await {
+        Ok(organisations) => organisations,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot check the privacy statements");
+            return;
+        }
+    };
+    for org in organisations {
+        if let Err(e) = keep_statement(store, galleries, retention, &org, known).await {
+            tracing::warn!(error = %e, org = %org.id, "cannot check the privacy statement");
+        }
+    }
+}
+
+async fn keep_statement(
+    store: &Store,
+    galleries: &Galleries,
+    retention: &Retention,
+    org: &Organisation,
+    known: &mut HashMap<OrgId, KnownStatement>,
+) -> Result<(), ServiceError> {
+    let current = Statement::for_organisation(&org.name).version;
+    let at = now();
+    if known.get(&org.id).is_none_or(|k| k.version != current) {
+        let shown_from = store.note_statement_version(&org.id, &current, at).await?;
+        known.insert(
+            org.id.clone(),
+            KnownStatement {
+                version: current.clone(),
+                shown_from,
+                swept: false,
+            },
+        );
+    }
+    let Some(statement) = known.get_mut(&org.id) else {
+        return Ok(());
+    };
+    if statement.swept || at < statement.shown_from.saturating_add(period(retention)) {
+        return Ok(());
+    }
+    for person in store.outdated_consents(&org.id, &current).await? {
+        if store.lapse_outdated_consent(&person, &current).await? {
+            galleries.follow_own_change().await;
+            audit::record(
+                store,
+                org.id.as_str(),
+                &Actor::Operator,
+                "consent.lapsed",
+                person.id.as_str(),
+                &format!(
+                    "not given again to statement {current} within {} days of its publication: vectors deleted",
+                    retention.reconsent_days
+                ),
+            )
+            .await;
+        }
+    }
+    statement.swept = true;
+    Ok(())
+}
+
+impl Services {
+    /// When the person's consent to an older statement lapses, if it names
+    /// one.
+    pub async fn consent_lapses_at(&self, person: &Person) -> Result<Option<UnixTime>, ServiceError> {
+        let current = self.statement_for(person).await?.version;
+        let outdated = self
+            .store()
+            .consents(person)
+            .await?
+            .iter()
+            .any(|c| c.is_active() && c.statement_version != current);
+        if !outdated {
+            return Ok(None);
+        }
+        let shown_from = self
+            .store()
+            .statement_shown_from(&person.org_id, &current)
+            .await?
+            .unwrap_or_else(now);
+        Ok(Some(shown_from.saturating_add(period(self.retention()))))
+    }
+
+    /// Sends every request to consent again now due, each once across
+    /// instances (claimed first, given back when `send` fails). Returns
+    /// how many were sent.
+    pub async fn send_reconsent_requests<F, Fut, E>(&self, send: F) -> Result<usize, ServiceError>
+    where
+        F: Fn(ReconsentRequest) -> Fut,
+        Fut: std::future::Future<Output = Result<(), E>>,
+        E: std::fmt::Display,
+    {
+        let mut sent = 0;
+        for org in self.store().organisations().await? {
+            let current = Statement::for_organisation(&org.name).version;
+            let Some(shown_from) = self.store().statement_shown_from(&org.id, &current).await?
+            else {
+                // Not yet noted by the keeper: asked on a later round.
+                continue;
+            };
+            for person in self.store().outdated_consents(&org.id, &current).await? {
+                if !self
+                    .store()
+                    .claim_reconsent_request(&person.id, &current, now())
+                    .await?
+                {
+                    continue;
+                }
+                let request = ReconsentRequest {
+                    person: person.clone(),
+                    organisation: org.name.clone(),
+                    lapses_at: shown_from.saturating_add(period(self.retention())),
+                };
+                match send(request).await {
+                    Ok(()) => {
+                        sent += 1;
+                        audit::record(
+                            self.store(),
+                            org.id.as_str(),
+                            &Actor::Operator,
+                            "consent.renewal_requested",
+                            person.id.as_str(),
+                            &format!("statement {current}"),
+                        )
+                        .await;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "request to consent again not sent; it will be tried again");
+                        self.store()
+                            .release_reconsent_request(&person.id, &current)
+                            .await?;
+                    }
+                }
+            }
+        }
+        Ok(sent)
+    }
+}
