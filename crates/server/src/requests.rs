@@ -71,10 +71,7 @@ async fn reconsent_mail(state: &AppState, request: ReconsentRequest) -> Result<(
         .await
 }
 
-async fn renewal_mail(
-    state: &AppState,
-    request: RenewalRequest,
-) -> Result<(), MailError> {
+async fn renewal_mail(state: &AppState, request: RenewalRequest) -> Result<(), MailError> {
     let base = &state.config.public_url;
     let link = format!("{base}/login");
     let name = request.person.first_name.as_str();

@@ -68,8 +68,8 @@ mod overview;
 mod passes;
 pub mod password;
 mod people;
-mod reconsent;
 mod recognition;
+mod reconsent;
 mod retention;
 mod security;
 
@@ -89,8 +89,8 @@ pub use overview::{
 };
 pub use passes::{MAX_PASS_FRAMES, PASS_WINDOW, PassKey};
 pub use people::Invitation;
-pub use reconsent::ReconsentRequest;
 pub use recognition::{Recognised, Recognition};
+pub use reconsent::ReconsentRequest;
 pub use retention::Retention;
 pub use security::SecurityView;
 

@@ -18,10 +18,10 @@ use limen_face::{FaceEngine, FaceModel};
 use limen_matcher::calibration_for;
 use limen_store::{EndedTransition, RenewalProgress, Store};
 
-use crate::{Retention, Services};
 use crate::audit;
 use crate::error::ServiceError;
 use crate::galleries::{Galleries, GalleryModel};
+use crate::{Retention, Services};
 
 /// How often each instance checks whether a transition is over (and
 /// whether a consent to an older statement lapsed).

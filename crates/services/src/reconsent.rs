@@ -113,7 +113,10 @@ async fn keep_statement(
 impl Services {
     /// When the person's consent to an older statement lapses, if it names
     /// one.
-    pub async fn consent_lapses_at(&self, person: &Person) -> Result<Option<UnixTime>, ServiceError> {
+    pub async fn consent_lapses_at(
+        &self,
+        person: &Person,
+    ) -> Result<Option<UnixTime>, ServiceError> {
         let current = self.statement_for(person).await?.version;
         let outdated = self
             .store()

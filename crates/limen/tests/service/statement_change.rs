@@ -32,7 +32,11 @@ fn a_changed_statement_asks_for_consent_again_and_lapses_without_it() {
     let door = create_entrance(&server, &admin, "Front", json!({ "type": "osdp" }));
     let (_, device) = create_device(&server, &admin, &door);
     let ann = onboard(&server, &smtp, &admin, "ann@acme.test", "CARD-A", 1);
-    enrol_with(&server, &ann.session, &["Andre_Agassi_0005.jpg", "Andre_Agassi_0016.jpg"]);
+    enrol_with(
+        &server,
+        &ann.session,
+        &["Andre_Agassi_0005.jpg", "Andre_Agassi_0016.jpg"],
+    );
     let bob = onboard(&server, &smtp, &admin, "bob@acme.test", "CARD-B", 2);
     enrol_with(&server, &bob.session, &["Abdullah_Gul_0001.jpg"]);
     let cas = onboard(&server, &smtp, &admin, "cas@acme.test", "CARD-C", 3);
@@ -42,7 +46,11 @@ fn a_changed_statement_asks_for_consent_again_and_lapses_without_it() {
 
     // The organisation is renamed: its statement says so, so it is new.
     let renamed = server.admin(&["org", "rename", &org, "--name", "Acme Gates"]);
-    assert!(renamed.status.success(), "{}", String::from_utf8_lossy(&renamed.stderr));
+    assert!(
+        renamed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&renamed.stderr)
+    );
     let second = statement_version(&server, &ann.session);
     assert_ne!(first, second);
 
@@ -54,12 +62,18 @@ fn a_changed_statement_asks_for_consent_again_and_lapses_without_it() {
             .find(|m| m.contains(email))
             .unwrap_or_else(|| panic!("no request to {email}"));
         let text = mail_part(request, "text/plain");
-        assert!(text.contains("privacy statement") && text.contains("consent again"), "{text}");
+        assert!(
+            text.contains("privacy statement") && text.contains("consent again"),
+            "{text}"
+        );
     }
     let lapses_at = me(&server, &ann.session)["consent_lapses_at"]
         .as_i64()
         .expect("a lapse date while the consent names the old statement");
-    assert!(lapses_at > limen_domain::now() + 29 * 86_400, "the default period is 30 days");
+    assert!(
+        lapses_at > limen_domain::now() + 29 * 86_400,
+        "the default period is 30 days"
+    );
 
     // Meanwhile the old consent still opens the door.
     let answer = send_frame(&server, &device, &fixture("Andre_Agassi_0002.jpg"));
@@ -75,8 +89,14 @@ fn a_changed_statement_asks_for_consent_again_and_lapses_without_it() {
     assert!(me(&server, &ann.session)["consent_lapses_at"].is_null());
     let withdrawn = server.delete("/api/v1/me/consent", Some(&bob.session));
     assert_eq!(withdrawn.status, 204, "{}", withdrawn.body);
-    assert_eq!(status_of(&server, &admin, &bob.person_id).as_deref(), Some("registered"));
-    assert_eq!(status_of(&server, &admin, &cas.person_id).as_deref(), Some("enrolled"));
+    assert_eq!(
+        status_of(&server, &admin, &bob.person_id).as_deref(),
+        Some("registered")
+    );
+    assert_eq!(
+        status_of(&server, &admin, &cas.person_id).as_deref(),
+        Some("enrolled")
+    );
 
     // The period ends (here: the operator shortens it to nothing).
     let config = server.root.join("limen.toml");
@@ -84,14 +104,28 @@ fn a_changed_statement_asks_for_consent_again_and_lapses_without_it() {
     server.restart_with_config(&config);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while status_of(&server, &admin, &cas.person_id).as_deref() != Some("registered") {
-        assert!(std::time::Instant::now() < deadline, "Cas's consent did not lapse");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "Cas's consent did not lapse"
+        );
         std::thread::sleep(std::time::Duration::from_millis(250));
     }
     let cas_export = server.get("/api/v1/me/export", Some(&cas.session)).json();
-    assert_eq!(cas_export["face_vectors"], json!([]), "lapsed: no vector left");
-    assert_eq!(status_of(&server, &admin, &ann.person_id).as_deref(), Some("enrolled"));
+    assert_eq!(
+        cas_export["face_vectors"],
+        json!([]),
+        "lapsed: no vector left"
+    );
+    assert_eq!(
+        status_of(&server, &admin, &ann.person_id).as_deref(),
+        Some("enrolled")
+    );
     let answer = send_frame(&server, &device, &fixture("Andre_Agassi_0002.jpg"));
-    assert_eq!(decision(&answer), "matched", "Ann consented again: she passes");
+    assert_eq!(
+        decision(&answer),
+        "matched",
+        "Ann consented again: she passes"
+    );
 
     // Ann's export names both statements she consented to, and the request.
     let export = server.get("/api/v1/me/export", Some(&ann.session)).json();
@@ -102,11 +136,18 @@ fn a_changed_statement_asks_for_consent_again_and_lapses_without_it() {
         .filter_map(|c| c["statement_version"].as_str())
         .collect();
     assert_eq!(versions, [first.as_str(), second.as_str()]);
-    assert_eq!(export["reconsent_requests"][0]["statement_version"], second.as_str());
+    assert_eq!(
+        export["reconsent_requests"][0]["statement_version"],
+        second.as_str()
+    );
     let audit = server.get("/api/v1/audit", Some(&admin)).body;
     for action in ["consent.renewal_requested", "consent.lapsed"] {
         assert!(audit.contains(action), "{action}: {audit}");
     }
     let verified = server.admin(&["audit", "verify"]);
-    assert!(verified.status.success(), "{}", String::from_utf8_lossy(&verified.stderr));
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
 }
