@@ -215,10 +215,12 @@ impl Agent {
         match outcome {
             SubmitOutcome::Answered(answer) => {
                 // The server saw no usable face in the crop, or the pass
-                // is still open: a later frame of the same passage may do
-                // better.
-                let undecided = answer.decision == Decision::Unknown
-                    && answer.pass.as_ref().is_some_and(|p| !p.decided);
+                // is still open (unknown, or not yet live enough): a later
+                // frame of the same passage may do better.
+                let undecided = matches!(
+                    answer.decision,
+                    Decision::Unknown | Decision::SpoofSuspected
+                ) && answer.pass.as_ref().is_some_and(|p| !p.decided);
                 if undecided || matches!(answer.decision, Decision::NoFace | Decision::PoorQuality)
                 {
                     self.tracker.release(track);

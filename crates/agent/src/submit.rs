@@ -56,6 +56,8 @@ pub enum Decision {
     Unknown,
     NoFace,
     PoorQuality,
+    /// The entrance enforces liveness and the pass did not look live.
+    SpoofSuspected,
 }
 
 impl fmt::Display for Decision {
@@ -67,6 +69,7 @@ impl fmt::Display for Decision {
             Decision::Unknown => "unknown",
             Decision::NoFace => "no_face",
             Decision::PoorQuality => "poor_quality",
+            Decision::SpoofSuspected => "spoof_suspected",
         })
     }
 }

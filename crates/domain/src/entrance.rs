@@ -15,7 +15,49 @@ pub struct Entrance {
     pub connector: ConnectorKind,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    pub liveness: LivenessMode,
     pub created_at: UnixTime,
+}
+
+/// Whether an entrance judges that a frame shows a live face, not a photo
+/// or a screen held up to the camera.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LivenessMode {
+    /// Not judged.
+    Off,
+    /// Judged and recorded in the decision event; the door is unaffected.
+    Monitor,
+    /// A pass judged not live is answered `spoof_suspected` and never
+    /// matched.
+    Enforce,
+}
+
+impl LivenessMode {
+    /// A new entrance's mode (the database column's default too): scores
+    /// recorded, nothing refused, until the figures justify enforcing.
+    pub const DEFAULT: LivenessMode = LivenessMode::Monitor;
+
+    pub const ALL: [LivenessMode; 3] = [
+        LivenessMode::Off,
+        LivenessMode::Monitor,
+        LivenessMode::Enforce,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LivenessMode::Off => "off",
+            LivenessMode::Monitor => "monitor",
+            LivenessMode::Enforce => "enforce",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<LivenessMode, InvalidValue> {
+        LivenessMode::ALL
+            .into_iter()
+            .find(|m| m.as_str() == text)
+            .ok_or(InvalidValue::LivenessMode)
+    }
 }
 
 /// How an entrance tells its access system whom it saw.
@@ -42,16 +84,20 @@ pub enum Decision {
     Granted,
     /// The access system said no, or could not be asked.
     Denied,
+    /// An entrance that enforces liveness judged the pass not live (a
+    /// photo or a screen): nobody was searched.
+    SpoofSuspected,
 }
 
 impl Decision {
-    pub const ALL: [Decision; 6] = [
+    pub const ALL: [Decision; 7] = [
         Decision::NoFace,
         Decision::PoorQuality,
         Decision::Unknown,
         Decision::Matched,
         Decision::Granted,
         Decision::Denied,
+        Decision::SpoofSuspected,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -62,6 +108,7 @@ impl Decision {
             Decision::Matched => "matched",
             Decision::Granted => "granted",
             Decision::Denied => "denied",
+            Decision::SpoofSuspected => "spoof_suspected",
         }
     }
 
@@ -121,6 +168,10 @@ mod tests {
             );
         }
         assert_eq!(Decision::parse("maybe"), None);
+        for mode in LivenessMode::ALL {
+            assert_eq!(LivenessMode::parse(mode.as_str()), Ok(mode));
+        }
+        assert!(LivenessMode::parse("on").is_err());
     }
 
     #[test]

@@ -19,7 +19,7 @@ mod values;
 
 pub use actor::Actor;
 pub use consent::Consent;
-pub use entrance::{ConnectorKind, Decision, DecisionEvent, Entrance, PassId};
+pub use entrance::{ConnectorKind, Decision, DecisionEvent, Entrance, LivenessMode, PassId};
 pub use face::{FaceVector, MAX_VECTORS_PER_PERSON, ModelVersion};
 pub use people::{
     ImportReport, NewPerson, Organisation, Person, PersonOverview, PersonStatus, RowError,

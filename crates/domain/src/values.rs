@@ -21,6 +21,8 @@ pub enum InvalidValue {
     Vector,
     #[error("a pass id must be 1 to 64 letters, digits, '-', '_' or '.'")]
     PassId,
+    #[error("a liveness mode is off, monitor or enforce")]
+    LivenessMode,
 }
 
 macro_rules! random_id {

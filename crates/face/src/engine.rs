@@ -27,6 +27,7 @@ use limen_dlib_format::dnn::DnnModel;
 use thiserror::Error;
 
 use crate::detect::clip_to_image;
+use crate::liveness::LivenessChecker;
 use crate::models::{self, DESCRIPTOR, DescriptorRecipe, FaceModel, HOG_DETECTOR, LANDMARKS};
 use crate::omz::OmzReid;
 use crate::quality::{self, QualityReport, QualityThresholds};
@@ -303,8 +304,12 @@ impl FaceEngine {
 #[derive(Debug)]
 pub enum EntranceReading {
     /// The largest face passed the entrance profile: its vector by each
-    /// engine, in the engines' order.
-    Face(Vec<Descriptor>),
+    /// engine, in the engines' order, and how live it looks (when asked
+    /// and when it could be judged).
+    Face {
+        vectors: Vec<Descriptor>,
+        live_score: Option<f32>,
+    },
     NoFace,
     /// The largest face failed the entrance profile.
     PoorQuality(Vec<crate::QualityIssue>),
@@ -314,9 +319,11 @@ pub enum EntranceReading {
 /// a model transition the entrances match the new version and the old):
 /// the frame is decoded and searched once, by the first engine's finder,
 /// and only the largest face, the person at the door, is described, by
-/// each engine. The decoded pixels are wiped before this returns.
+/// each engine, and judged by `liveness` if given. The decoded pixels are
+/// wiped before this returns.
 pub fn read_entrance_frame(
     engines: &[&FaceEngine],
+    liveness: Option<&LivenessChecker>,
     encoded: &[u8],
 ) -> Result<EntranceReading, FaceError> {
     let Some(first) = engines.first() else {
@@ -334,6 +341,14 @@ pub fn read_entrance_frame(
     if !largest.quality.passed {
         return Ok(EntranceReading::PoorQuality(largest.quality.issues));
     }
+    let live_score = liveness.and_then(|checker| {
+        // A face too close to the frame's edge for the networks' crops
+        // cannot be judged: `None`, for the caller to decide.
+        checker
+            .check(&image, largest.rect)
+            .ok()
+            .map(|live| live.live_score())
+    });
     let vectors: Option<Vec<Descriptor>> = engines
         .iter()
         .map(|engine| {
@@ -343,7 +358,13 @@ pub fn read_entrance_frame(
         })
         .collect();
     // No chip could be cut from degenerate landmarks: nothing to match.
-    Ok(vectors.map_or(EntranceReading::NoFace, EntranceReading::Face))
+    Ok(match vectors {
+        Some(vectors) => EntranceReading::Face {
+            vectors,
+            live_score,
+        },
+        None => EntranceReading::NoFace,
+    })
 }
 
 fn load_dlib_descriptor(models_dir: &Path) -> Result<DescriptorNet, ModelError> {

@@ -297,7 +297,13 @@ async fn frame(
     let mut pass_state = None;
     let (outcome, acs_id, person, detail) = match state
         .services
-        .recognise(&entrance.org_id, device.security_level, pass.clone(), frame)
+        .recognise(
+            &entrance.org_id,
+            device.security_level,
+            entrance.liveness,
+            pass.clone(),
+            frame,
+        )
         .await?
     {
         Recognition::NoFace => (Decision::NoFace, None, None, String::new()),
@@ -308,13 +314,31 @@ async fn frame(
                 "this pass is decided already; start a new pass for a new approach",
             ));
         }
-        Recognition::Unknown { frames, decided } => {
+        Recognition::Unknown {
+            frames,
+            decided,
+            live_score,
+        } => {
             pass_state = Some((frames, decided));
-            (Decision::Unknown, None, None, fused_detail(frames))
+            (Decision::Unknown, None, None, detail_of(frames, live_score))
+        }
+        Recognition::SpoofSuspected {
+            frames,
+            decided,
+            live_score,
+        } => {
+            pass_state = Some((frames, decided));
+            (
+                Decision::SpoofSuspected,
+                None,
+                None,
+                detail_of(frames, live_score),
+            )
         }
         Recognition::Matched(found) => {
             pass_state = Some((found.frames, true));
             let frames = found.frames;
+            let live_score = found.live_score;
             let person_id = found.person().clone();
             let Some(person) = state
                 .services
@@ -327,10 +351,10 @@ async fn frame(
             };
             let acs_id = person.acs_id.as_str().to_owned();
             let (outcome, detail) = match entrance.connector {
-                ConnectorKind::Osdp => (Decision::Matched, fused_detail(frames)),
+                ConnectorKind::Osdp => (Decision::Matched, detail_of(frames, live_score)),
                 ConnectorKind::Http => {
                     let (outcome, said) = ask_access_system(&state, &entrance, &acs_id).await;
-                    let detail = [fused_detail(frames), said]
+                    let detail = [detail_of(frames, live_score), said]
                         .into_iter()
                         .filter(|part| !part.is_empty())
                         .collect::<Vec<_>>()
@@ -393,13 +417,13 @@ fn pass_key(headers: &HeaderMap, device: &DeviceId) -> Result<Option<PassKey>, A
     }))
 }
 
-/// What a decision event says of a fused pass (nothing for a single frame).
-fn fused_detail(frames: usize) -> String {
-    if frames > 1 {
-        format!("{frames} frames of one pass")
-    } else {
-        String::new()
-    }
+/// What a decision event says of a fused pass (nothing for a single frame)
+/// and of its liveness (the live score, two decimals: a judgement of the
+/// presentation, nothing of the face; nothing where liveness is off).
+fn detail_of(frames: usize, live_score: Option<f32>) -> String {
+    let fused = (frames > 1).then(|| format!("{frames} frames of one pass"));
+    let live = live_score.map(|score| format!("live score {score:.2}"));
+    fused.into_iter().chain(live).collect::<Vec<_>>().join("; ")
 }
 
 /// Asks the entrance's access system; any failure denies and is reported.

@@ -63,7 +63,9 @@ impl From<StoreError> for ApiError {
 impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> ApiError {
         let status = match &e {
-            ServiceError::UnknownPerson | ServiceError::UnknownOrganisation => {
+            ServiceError::UnknownPerson
+            | ServiceError::UnknownOrganisation
+            | ServiceError::UnknownEntrance => {
                 return ApiError::not_found();
             }
             ServiceError::NoConsent | ServiceError::WrongPassword => StatusCode::FORBIDDEN,

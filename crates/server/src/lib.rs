@@ -13,6 +13,7 @@ mod employee;
 mod enrol;
 mod entrances;
 mod error;
+mod liveness;
 mod models;
 mod pages;
 mod requests;
@@ -86,6 +87,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(entrances::routes())
         .merge(security::routes())
         .merge(models::routes())
+        .merge(liveness::routes())
         .layer(axum::extract::DefaultBodyLimit::max(SMALL_BODY_LIMIT))
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(log_request))

@@ -13,6 +13,8 @@ pub enum ServiceError {
     UnknownPerson,
     #[error("no such organisation")]
     UnknownOrganisation,
+    #[error("no such entrance in this organisation")]
+    UnknownEntrance,
     #[error(
         "consent is required before enrolment: read the privacy statement and give your consent first"
     )]

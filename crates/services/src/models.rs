@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use limen_domain::{Actor, ModelRollout, ModelVersion, OrgId, Person, UnixTime, now};
-use limen_face::{FaceEngine, FaceModel};
+use limen_face::{FaceEngine, FaceModel, LivenessChecker};
 use limen_matcher::calibration_for;
 use limen_store::{EndedTransition, RenewalProgress, Store};
 
@@ -33,6 +33,7 @@ pub struct ModelLibrary {
     dir: PathBuf,
     default: FaceModel,
     loaded: Mutex<HashMap<&'static str, Arc<FaceEngine>>>,
+    liveness: tokio::sync::OnceCell<Arc<LivenessChecker>>,
 }
 
 impl ModelLibrary {
@@ -43,6 +44,7 @@ impl ModelLibrary {
             dir: dir.into(),
             default,
             loaded: Mutex::new(HashMap::new()),
+            liveness: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -74,6 +76,21 @@ impl ModelLibrary {
             .map_err(|e| ServiceError::ModelUnavailable(e.to_string()))?;
         let engine = Arc::new(engine);
         Ok(self.lock().entry(model.id).or_insert(engine).clone())
+    }
+
+    /// The anti-spoofing networks, loaded (and their files checked) the
+    /// first time an entrance asks.
+    pub(crate) async fn liveness(&self) -> Result<Arc<LivenessChecker>, ServiceError> {
+        self.liveness
+            .get_or_try_init(|| async {
+                let dir = self.dir.clone();
+                let checker = tokio::task::spawn_blocking(move || LivenessChecker::load(&dir))
+                    .await?
+                    .map_err(|e| ServiceError::ModelUnavailable(e.to_string()))?;
+                Ok(Arc::new(checker))
+            })
+            .await
+            .cloned()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<&'static str, Arc<FaceEngine>>> {

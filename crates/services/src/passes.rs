@@ -34,12 +34,16 @@ pub struct PassKey {
     pub pass: PassId,
 }
 
-/// A frame's vectors, one per model version in use.
-pub(crate) type FrameVectors = Vec<(FaceModel, Descriptor)>;
+/// A good frame as a pass holds it: its vectors, one per model version in
+/// use, and how live it looked (if judged).
+pub(crate) struct PassFrame {
+    pub vectors: Vec<(FaceModel, Descriptor)>,
+    pub live_score: Option<f32>,
+}
 
 struct Pass {
-    /// The vectors of its good frames, oldest first; empty once decided.
-    frames: Vec<FrameVectors>,
+    /// Its good frames, oldest first; empty once decided.
+    frames: Vec<PassFrame>,
     last_frame: Instant,
     decided: bool,
 }
@@ -54,8 +58,12 @@ pub(crate) struct FusedVector {
 
 /// The evidence a frame adds to its pass.
 pub(crate) enum Evidence {
-    /// The vectors to search, one per version the frame was read with.
-    Fused(Vec<FusedVector>),
+    /// The vectors to search, one per version the frame was read with, and
+    /// the mean live score of the pass's frames that were judged.
+    Fused {
+        vectors: Vec<FusedVector>,
+        live_score: Option<f32>,
+    },
     /// The pass was decided already: nothing is searched.
     AlreadyDecided,
 }
@@ -90,18 +98,18 @@ impl Passes {
     /// Adds a good frame's vectors to its pass and returns the pass's fused
     /// evidence. Without a pass (or with too many open), the frame stands
     /// alone.
-    pub(crate) fn add(&self, key: Option<&PassKey>, frame: FrameVectors) -> Evidence {
-        let alone = |frame: FrameVectors| {
-            Evidence::Fused(
-                frame
-                    .into_iter()
-                    .map(|(model, vector)| FusedVector {
-                        model,
-                        vector,
-                        frames: 1,
-                    })
-                    .collect(),
-            )
+    pub(crate) fn add(&self, key: Option<&PassKey>, frame: PassFrame) -> Evidence {
+        let alone = |frame: PassFrame| Evidence::Fused {
+            vectors: frame
+                .vectors
+                .into_iter()
+                .map(|(model, vector)| FusedVector {
+                    model,
+                    vector,
+                    frames: 1,
+                })
+                .collect(),
+            live_score: frame.live_score,
         };
         let Some(key) = key else {
             return alone(frame);
@@ -128,15 +136,18 @@ impl Passes {
         if pass.frames.len() == MAX_PASS_FRAMES {
             pass.frames.remove(0);
         }
-        let models: Vec<FaceModel> = frame.iter().map(|(model, _)| *model).collect();
+        let models: Vec<FaceModel> = frame.vectors.iter().map(|(model, _)| *model).collect();
         pass.frames.push(frame);
+        let judged: Vec<f32> = pass.frames.iter().filter_map(|f| f.live_score).collect();
+        let live_score =
+            (!judged.is_empty()).then(|| judged.iter().sum::<f32>() / judged.len() as f32);
         let fused = models
             .into_iter()
             .filter_map(|model| {
                 let vectors: Vec<&Descriptor> = pass
                     .frames
                     .iter()
-                    .filter_map(|f| f.iter().find(|(m, _)| *m == model).map(|(_, v)| v))
+                    .filter_map(|f| f.vectors.iter().find(|(m, _)| *m == model).map(|(_, v)| v))
                     .collect();
                 // The engine made every vector of this model: `fuse`
                 // refuses none of them.
@@ -148,7 +159,10 @@ impl Passes {
                 })
             })
             .collect();
-        Evidence::Fused(fused)
+        Evidence::Fused {
+            vectors: fused,
+            live_score,
+        }
     }
 
     /// Marks the pass decided and wipes its vectors; frames under its id
@@ -166,7 +180,7 @@ impl Passes {
         self.lock()
             .values()
             .flat_map(|p| &p.frames)
-            .map(Vec::len)
+            .map(|f| f.vectors.len())
             .sum()
     }
 
@@ -194,7 +208,7 @@ mod tests {
 
     fn fused(evidence: Evidence) -> (Vec<f32>, usize) {
         match evidence {
-            Evidence::Fused(vectors) => {
+            Evidence::Fused { vectors, .. } => {
                 assert_eq!(vectors.len(), 1, "one version in use");
                 (vectors[0].vector.as_slice().to_vec(), vectors[0].frames)
             }
@@ -202,8 +216,35 @@ mod tests {
         }
     }
 
-    fn frame(direction: usize) -> FrameVectors {
-        vec![(FaceModel::DEFAULT, unit(direction))]
+    fn frame(direction: usize) -> PassFrame {
+        PassFrame {
+            vectors: vec![(FaceModel::DEFAULT, unit(direction))],
+            live_score: None,
+        }
+    }
+
+    #[test]
+    fn a_pass_is_as_live_as_the_mean_of_its_judged_frames() {
+        let passes = Passes::default();
+        let door = key("live");
+        let scored = |direction, live_score| PassFrame {
+            live_score,
+            ..frame(direction)
+        };
+        let live = |evidence: Evidence| match evidence {
+            Evidence::Fused { live_score, .. } => live_score,
+            Evidence::AlreadyDecided => panic!("the pass is open"),
+        };
+        assert_eq!(live(passes.add(Some(&door), scored(0, None))), None);
+        assert_eq!(
+            live(passes.add(Some(&door), scored(1, Some(0.2)))),
+            Some(0.2)
+        );
+        assert_eq!(
+            live(passes.add(Some(&door), scored(2, Some(0.8)))),
+            Some(0.5)
+        );
+        assert_eq!(live(passes.add(None, scored(3, Some(0.9)))), Some(0.9));
     }
 
     #[test]
@@ -217,10 +258,19 @@ mod tests {
             values[direction] = 1.0;
             Descriptor::from_vec(values)
         };
-        passes.add(Some(&door), vec![(new, vector(new, 0))]);
-        let Evidence::Fused(both) = passes.add(
+        passes.add(
             Some(&door),
-            vec![(new, vector(new, 1)), (old, vector(old, 2))],
+            PassFrame {
+                vectors: vec![(new, vector(new, 0))],
+                live_score: None,
+            },
+        );
+        let Evidence::Fused { vectors: both, .. } = passes.add(
+            Some(&door),
+            PassFrame {
+                vectors: vec![(new, vector(new, 1)), (old, vector(old, 2))],
+                live_score: None,
+            },
         ) else {
             panic!("the pass is open");
         };

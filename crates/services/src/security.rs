@@ -1,7 +1,8 @@
 //! An organisation's security level: which false-positive identification
-//! rate its entrances aim at, and what that means for its own gallery.
+//! rate its entrances aim at, and what that means for its own gallery; and
+//! each entrance's liveness mode.
 
-use limen_domain::{OrgId, SecurityLevel};
+use limen_domain::{EntranceId, LivenessMode, OrgId, SecurityLevel};
 
 use crate::Services;
 use crate::error::ServiceError;
@@ -47,6 +48,30 @@ impl Services {
         self.audit_admin(org, "security_level.changed", org.as_str(), level.as_str())
             .await;
         self.security_view(org, level)
+    }
+
+    /// Sets how an entrance of `org` judges liveness; audited.
+    pub async fn set_entrance_liveness(
+        &self,
+        org: &OrgId,
+        entrance: &EntranceId,
+        mode: LivenessMode,
+    ) -> Result<(), ServiceError> {
+        if !self
+            .store()
+            .set_entrance_liveness(org, entrance, mode)
+            .await?
+        {
+            return Err(ServiceError::UnknownEntrance);
+        }
+        self.audit_admin(
+            org,
+            "entrance.liveness_changed",
+            entrance.as_str(),
+            mode.as_str(),
+        )
+        .await;
+        Ok(())
     }
 
     fn security_view(

@@ -1,8 +1,8 @@
 //! Entrances, their camera devices, and the decision events of passages.
 
 use limen_domain::{
-    ConnectorKind, Decision, DecisionEvent, DeviceId, Entrance, EntranceId, OrgId, PersonId,
-    SecurityLevel, now,
+    ConnectorKind, Decision, DecisionEvent, DeviceId, Entrance, EntranceId, LivenessMode, OrgId,
+    PersonId, SecurityLevel, now,
 };
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -28,7 +28,8 @@ pub struct DeviceAtEntrance {
     pub security_level: SecurityLevel,
 }
 
-const ENTRANCE_COLUMNS: &str = "e.id, e.org_id, e.name, e.connector, e.http_url, e.created_at";
+const ENTRANCE_COLUMNS: &str =
+    "e.id, e.org_id, e.name, e.connector, e.http_url, e.liveness, e.created_at";
 
 impl Store {
     pub async fn create_entrance(
@@ -68,8 +69,28 @@ impl Store {
             name: name.to_owned(),
             connector: kind,
             url,
+            liveness: LivenessMode::DEFAULT,
             created_at,
         })
+    }
+
+    /// Sets how `entrance` of `org` judges liveness; false if there is no
+    /// such entrance in that organisation.
+    pub async fn set_entrance_liveness(
+        &self,
+        org: &OrgId,
+        entrance: &EntranceId,
+        mode: LivenessMode,
+    ) -> Result<bool, StoreError> {
+        let changed =
+            sqlx::query("UPDATE entrances SET liveness = $1 WHERE id = $2 AND org_id = $3")
+                .bind(mode.as_str())
+                .bind(entrance.as_str())
+                .bind(org.as_str())
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+        Ok(changed == 1)
     }
 
     pub async fn entrances(&self, org: &OrgId) -> Result<Vec<Entrance>, StoreError> {
@@ -264,6 +285,7 @@ fn entrance_from_row(row: &AnyRow) -> Result<Entrance, StoreError> {
         name: row.try_get("name")?,
         connector,
         url: row.try_get("http_url")?,
+        liveness: parse_col(row, "liveness", LivenessMode::parse)?,
         created_at: row.try_get("created_at")?,
     })
 }

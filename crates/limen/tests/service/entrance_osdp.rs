@@ -270,7 +270,11 @@ fn the_frames_of_one_approach_are_one_pass_with_one_decision() {
         ]
     );
     assert!(
-        events.iter().any(|e| e["detail"] == "5 frames of one pass"),
+        // The entrance monitors liveness (the default): the pass's live
+        // score follows.
+        events.iter().any(|e| e["detail"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("5 frames of one pass; live score "))),
         "{events:?}"
     );
     for event in events {

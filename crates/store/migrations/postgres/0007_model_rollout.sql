@@ -40,3 +40,6 @@ CREATE TABLE reconsent_requests (
     sent_at           INTEGER NOT NULL,
     PRIMARY KEY (person_id, statement_version)
 );
+-- Whether an entrance judges liveness: 'off', 'monitor' (recorded only)
+-- or 'enforce' (a pass judged not live is refused).
+ALTER TABLE entrances ADD COLUMN liveness TEXT NOT NULL DEFAULT 'monitor';
