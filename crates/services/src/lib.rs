@@ -48,11 +48,20 @@
 //! instance starts. (Should a call ever slip through, the galleries would
 //! still follow, since the store numbers the change itself; what would be
 //! lost is the audit entry.)
+//!
+//! # Every audited action commits with its entry
+//!
+//! An audited action hands its entry (`audit` module) to the store method
+//! that performs it, which appends it in the action's own transaction: an
+//! action whose entry cannot be written is not done. Actions that change
+//! nothing else (an export, a failed login) record their entry first and
+//! stop when it cannot be written.
 
 mod accounts;
 mod audit;
 mod consent;
 mod enrolment;
+mod entrances;
 mod error;
 mod galleries;
 mod operator;
@@ -66,7 +75,7 @@ mod security;
 
 use std::sync::Arc;
 
-use limen_domain::{Actor, ModelVersion, OrgId};
+use limen_domain::{ModelVersion, OrgId};
 use limen_face::FaceEngine;
 use limen_matcher::calibration_for;
 use limen_store::Store;
@@ -160,19 +169,6 @@ impl Services {
     /// How many people `org`'s gallery holds on this instance.
     pub fn gallery_len(&self, org: &OrgId) -> usize {
         self.galleries.len(org)
-    }
-
-    /// Records an organisation admin's action in the organisation's trail.
-    pub async fn audit_admin(&self, org: &OrgId, action: &str, subject: &str, detail: &str) {
-        audit::record(
-            &self.store,
-            org.as_str(),
-            &Actor::Admin,
-            action,
-            subject,
-            detail,
-        )
-        .await;
     }
 
     /// Stops following changes and closes the database connections.

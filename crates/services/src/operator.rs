@@ -3,9 +3,9 @@
 //! organisations deleted here through the change sequence, like any other
 //! change it did not make itself.
 
-use limen_domain::{Actor, OrgId, Organisation};
+use limen_domain::{OrgId, Organisation};
 use limen_store::token::new_token;
-use limen_store::{BrokenLink, OPERATOR_CHAIN, Store};
+use limen_store::{BrokenLink, Store};
 
 use crate::audit;
 use crate::error::ServiceError;
@@ -32,8 +32,14 @@ impl Operator {
         name: &str,
     ) -> Result<(Organisation, AdminToken), ServiceError> {
         let (token, hash) = new_token();
-        let org = self.store.create_organisation(name, &hash).await?;
-        self.audit("organisation.created", &org.id, name).await;
+        let org = self
+            .store
+            .create_organisation(
+                |org| audit::by_operator("organisation.created", &org.id, name),
+                name,
+                &hash,
+            )
+            .await?;
         Ok((org, AdminToken(token)))
     }
 
@@ -44,11 +50,10 @@ impl Operator {
     /// A new admin token; every earlier one stops working.
     pub async fn replace_admin_token(&self, org: &OrgId) -> Result<AdminToken, ServiceError> {
         let (token, hash) = new_token();
-        if !self.store.replace_admin_token(org, &hash).await? {
+        let entry = audit::by_operator("admin_token.replaced", org, "earlier tokens revoked");
+        if !self.store.replace_admin_token(&entry, org, &hash).await? {
             return Err(ServiceError::UnknownOrganisation);
         }
-        self.audit("admin_token.replaced", org, "earlier tokens revoked")
-            .await;
         Ok(AdminToken(token))
     }
 
@@ -57,11 +62,10 @@ impl Operator {
     /// the announcement reaches it, and in any case before it searches
     /// another frame.
     pub async fn delete_organisation(&self, org: &OrgId) -> Result<(), ServiceError> {
-        if !self.store.delete_organisation(org).await? {
+        let entry = audit::by_operator("organisation.deleted", org, "data and data key destroyed");
+        if !self.store.delete_organisation(&entry, org).await? {
             return Err(ServiceError::UnknownOrganisation);
         }
-        self.audit("organisation.deleted", org, "data and data key destroyed")
-            .await;
         Ok(())
     }
 
@@ -69,17 +73,5 @@ impl Operator {
     /// checked, or the first broken link.
     pub async fn verify_audit(&self) -> Result<Result<usize, BrokenLink>, ServiceError> {
         Ok(self.store.verify_audit().await?)
-    }
-
-    async fn audit(&self, action: &str, org: &OrgId, detail: &str) {
-        audit::record(
-            &self.store,
-            OPERATOR_CHAIN,
-            &Actor::Operator,
-            action,
-            org.as_str(),
-            detail,
-        )
-        .await;
     }
 }

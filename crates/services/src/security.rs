@@ -3,8 +3,8 @@
 
 use limen_domain::{OrgId, SecurityLevel};
 
-use crate::Services;
 use crate::error::ServiceError;
+use crate::{Services, audit};
 
 /// What an admin sees of their organisation's security level: the level,
 /// what it promises, and what the model's calibration on lfw-dev says it
@@ -41,11 +41,10 @@ impl Services {
         org: &OrgId,
         level: SecurityLevel,
     ) -> Result<SecurityView, ServiceError> {
-        if !self.store().set_security_level(org, level).await? {
+        let entry = audit::by_admin(org, "security_level.changed", org.as_str(), level.as_str());
+        if !self.store().set_security_level(&entry, org, level).await? {
             return Err(ServiceError::UnknownOrganisation);
         }
-        self.audit_admin(org, "security_level.changed", org.as_str(), level.as_str())
-            .await;
         Ok(self.security_view(org, level))
     }
 

@@ -13,7 +13,7 @@ use sqlx::{AnyConnection, Row};
 use zeroize::Zeroizing;
 
 use crate::crypto::MasterKey;
-use crate::store::{Store, StoreError};
+use crate::store::{Backend, Store, StoreError};
 
 /// The chain that holds the operator's own actions (organisations created
 /// and deleted); every other chain is named by its organisation's id.
@@ -40,13 +40,18 @@ fn as_hex<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&hex::encode(bytes))
 }
 
-/// What an action records, before it gets its place in a chain.
-#[derive(Debug, Clone)]
-pub struct AuditEvent<'a> {
-    pub actor: &'a str,
-    pub action: &'a str,
-    pub subject: &'a str,
-    pub detail: &'a str,
+/// What an action records, and in which chain (an organisation's id, or
+/// [`OPERATOR_CHAIN`]), before it gets its place there. Every store method
+/// that performs an audited action takes one and appends it in the
+/// action's own transaction: the action and its entry commit together or
+/// not at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    pub chain: String,
+    pub actor: String,
+    pub action: String,
+    pub subject: String,
+    pub detail: String,
 }
 
 pub const GENESIS_HASH: [u8; 32] = [0; 32];
@@ -83,7 +88,10 @@ struct Covered<'a> {
     chain: &'a str,
     seq: i64,
     at: UnixTime,
-    event: AuditEvent<'a>,
+    actor: &'a str,
+    action: &'a str,
+    subject: &'a str,
+    detail: &'a str,
 }
 
 impl Covered<'_> {
@@ -98,10 +106,10 @@ impl Covered<'_> {
         field(self.chain.as_bytes());
         field(&self.seq.to_be_bytes());
         field(&self.at.to_be_bytes());
-        field(self.event.actor.as_bytes());
-        field(self.event.action.as_bytes());
-        field(self.event.subject.as_bytes());
-        field(self.event.detail.as_bytes());
+        field(self.actor.as_bytes());
+        field(self.action.as_bytes());
+        field(self.subject.as_bytes());
+        field(self.detail.as_bytes());
     }
 }
 
@@ -112,12 +120,10 @@ impl AuditEntry {
             chain: &self.chain,
             seq: self.seq,
             at: self.at,
-            event: AuditEvent {
-                actor: &self.actor,
-                action: &self.action,
-                subject: &self.subject,
-                detail: &self.detail,
-            },
+            actor: &self.actor,
+            action: &self.action,
+            subject: &self.subject,
+            detail: &self.detail,
         }
     }
 }
@@ -159,64 +165,26 @@ fn verify_chain(
 }
 
 impl Store {
-    /// Appends an entry to a chain (an organisation's id, or the operator's).
-    pub async fn audit(&self, chain: &str, event: AuditEvent<'_>) -> Result<(), StoreError> {
-        // Two writers may race for the same next position; the primary key
-        // refuses the loser, who then links to the winner's entry instead.
-        let mut attempt = 0;
-        loop {
-            match self.try_append_audit(chain, &event).await {
-                Err(StoreError::Database(sqlx::Error::Database(e)))
-                    if e.is_unique_violation() && attempt < 10 =>
-                {
-                    attempt += 1
-                }
-                other => return other,
-            }
-        }
+    /// Records an action that changes nothing else (a failed login, an
+    /// export): the caller refuses the action when this fails.
+    pub async fn audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
+        let tx = self.begin_write().await?;
+        self.commit_audited(tx, record).await
     }
 
-    async fn try_append_audit(
+    /// Appends the action's entry to its chain inside the action's
+    /// transaction, then commits both.
+    pub(crate) async fn commit_audited(
         &self,
-        chain: &str,
-        event: &AuditEvent<'_>,
+        mut tx: sqlx::Transaction<'static, sqlx::Any>,
+        record: &AuditRecord,
     ) -> Result<(), StoreError> {
-        let mut tx = self.begin_write().await?;
-        let last = sqlx::query(
-            "SELECT seq, hash FROM audit_entries WHERE chain = $1 ORDER BY seq DESC LIMIT 1",
+        append(
+            &mut tx,
+            self.backend(),
+            &AuditKey::derive(self.master_key()),
+            record,
         )
-        .bind(chain)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let (seq, prev_hash) = match last {
-            Some(row) => (
-                row.try_get::<i64, _>("seq")? + 1,
-                row.try_get::<Vec<u8>, _>("hash")?,
-            ),
-            None => (1, GENESIS_HASH.to_vec()),
-        };
-        let at = now();
-        let hash = AuditKey::derive(self.master_key()).link(&Covered {
-            prev_hash: &prev_hash,
-            chain,
-            seq,
-            at,
-            event: event.clone(),
-        });
-        sqlx::query(
-            "INSERT INTO audit_entries (chain, seq, at, actor, action, subject, detail, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(chain)
-        .bind(seq)
-        .bind(at)
-        .bind(event.actor)
-        .bind(event.action)
-        .bind(event.subject)
-        .bind(event.detail)
-        .bind(prev_hash)
-        .bind(hash)
-        .execute(&mut *tx)
         .await?;
         tx.commit().await?;
         Ok(())
@@ -276,6 +244,65 @@ pub(crate) async fn key_audit_chains(
     Ok(())
 }
 
+/// Appends `record` to its chain in the caller's transaction. Writers of
+/// one chain are serialised until they commit: on SQLite by the write
+/// lock every write transaction takes, on PostgreSQL by a transaction
+/// advisory lock per chain (taken last in every transaction, so it closes
+/// no cycle with the row locks taken before it).
+async fn append(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    key: &AuditKey,
+    record: &AuditRecord,
+) -> Result<(), StoreError> {
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock(7071, hashtext($1))")
+            .bind(record.chain.as_str())
+            .execute(&mut *conn)
+            .await?;
+    }
+    let last = sqlx::query(
+        "SELECT seq, hash FROM audit_entries WHERE chain = $1 ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(record.chain.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    let (seq, prev_hash) = match last {
+        Some(row) => (
+            row.try_get::<i64, _>("seq")? + 1,
+            row.try_get::<Vec<u8>, _>("hash")?,
+        ),
+        None => (1, GENESIS_HASH.to_vec()),
+    };
+    let at = now();
+    let hash = key.link(&Covered {
+        prev_hash: &prev_hash,
+        chain: &record.chain,
+        seq,
+        at,
+        actor: &record.actor,
+        action: &record.action,
+        subject: &record.subject,
+        detail: &record.detail,
+    });
+    sqlx::query(
+        "INSERT INTO audit_entries (chain, seq, at, actor, action, subject, detail, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(record.chain.as_str())
+    .bind(seq)
+    .bind(at)
+    .bind(record.actor.as_str())
+    .bind(record.action.as_str())
+    .bind(record.subject.as_str())
+    .bind(record.detail.as_str())
+    .bind(prev_hash)
+    .bind(hash)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 async fn chain_names(conn: &mut AnyConnection) -> Result<Vec<String>, StoreError> {
     Ok(
         sqlx::query("SELECT DISTINCT chain FROM audit_entries ORDER BY chain")
@@ -326,30 +353,20 @@ mod tests {
         let mut prev = GENESIS_HASH.to_vec();
         (1..=n)
             .map(|seq| {
-                let event = AuditEvent {
-                    actor: "admin",
-                    action: "person.imported",
-                    subject: "p",
-                    detail: "",
-                };
-                let hash = key.link(&Covered {
-                    prev_hash: &prev,
-                    chain: "org",
-                    seq,
-                    at: 100 + seq,
-                    event: event.clone(),
-                });
-                AuditEntry {
+                let mut entry = AuditEntry {
                     chain: "org".into(),
                     seq,
                     at: 100 + seq,
-                    actor: event.actor.into(),
-                    action: event.action.into(),
-                    subject: event.subject.into(),
-                    detail: event.detail.into(),
-                    prev_hash: std::mem::replace(&mut prev, hash.clone()),
-                    hash,
-                }
+                    actor: "admin".into(),
+                    action: "person.imported".into(),
+                    subject: "p".into(),
+                    detail: String::new(),
+                    prev_hash: prev.clone(),
+                    hash: Vec::new(),
+                };
+                entry.hash = key.link(&entry.covered());
+                prev.clone_from(&entry.hash);
+                entry
             })
             .collect()
     }
@@ -398,18 +415,15 @@ mod tests {
             (2, "people.imported"),
             (3, "consent.given"),
         ] {
-            let event = AuditEvent {
-                actor: "operator",
-                action,
-                subject: "s",
-                detail: "",
-            };
             let hash = unkeyed_link(&Covered {
                 prev_hash: &prev,
                 chain: "org",
                 seq,
                 at: 100 + seq,
-                event,
+                actor: "operator",
+                action,
+                subject: "s",
+                detail: "",
             });
             sqlx::query(
                 "INSERT INTO audit_entries (chain, seq, at, actor, action, subject, detail, prev_hash, hash) \

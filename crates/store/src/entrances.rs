@@ -8,6 +8,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use zeroize::Zeroizing;
 
+use crate::audit::AuditRecord;
 use crate::store::{Store, StoreError, parse_col};
 
 /// How an entrance tells its access system whom it saw, as given when the
@@ -31,8 +32,10 @@ pub struct DeviceAtEntrance {
 const ENTRANCE_COLUMNS: &str = "e.id, e.org_id, e.name, e.connector, e.http_url, e.created_at";
 
 impl Store {
+    /// Creates an entrance, recorded as `audit` makes it.
     pub async fn create_entrance(
         &self,
+        audit: impl FnOnce(&Entrance) -> AuditRecord,
         org: &OrgId,
         name: &str,
         connector: &NewConnector<'_>,
@@ -61,15 +64,16 @@ impl Store {
         .bind(created_at)
         .execute(&mut *tx)
         .await?;
-        tx.commit().await?;
-        Ok(Entrance {
+        let entrance = Entrance {
             id,
             org_id: org.clone(),
             name: name.to_owned(),
             connector: kind,
             url,
             created_at,
-        })
+        };
+        self.commit_audited(tx, &audit(&entrance)).await?;
+        Ok(entrance)
     }
 
     pub async fn entrances(&self, org: &OrgId) -> Result<Vec<Entrance>, StoreError> {
@@ -122,14 +126,23 @@ impl Store {
     }
 
     /// Registers a device (given as its token's hash) at an entrance of
-    /// `org`; `None` when the organisation has no such entrance.
+    /// `org`, recorded as `audit` makes it; `None` when the organisation
+    /// has no such entrance.
     pub async fn create_device(
         &self,
+        audit: impl FnOnce(&DeviceId) -> AuditRecord,
         org: &OrgId,
         entrance: &EntranceId,
         token_hash: &[u8],
     ) -> Result<Option<DeviceId>, StoreError> {
-        if self.entrance(org, entrance).await?.is_none() {
+        let mut tx = self.begin_write().await?;
+        let known = sqlx::query("SELECT id FROM entrances WHERE org_id = $1 AND id = $2")
+            .bind(org.as_str())
+            .bind(entrance.as_str())
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
+        if !known {
             return Ok(None);
         }
         let id = DeviceId::generate();
@@ -140,28 +153,35 @@ impl Store {
         .bind(entrance.as_str())
         .bind(token_hash.to_vec())
         .bind(now())
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        self.commit_audited(tx, &audit(&id)).await?;
         Ok(Some(id))
     }
 
     /// Revokes a device; false when `org` has no such device at that entrance.
     pub async fn revoke_device(
         &self,
+        audit: &AuditRecord,
         org: &OrgId,
         entrance: &EntranceId,
         device: &DeviceId,
     ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
         let deleted = sqlx::query(
             "DELETE FROM devices WHERE id = $1 AND entrance_id IN (SELECT id FROM entrances WHERE org_id = $2 AND id = $3)",
         )
         .bind(device.as_str())
         .bind(org.as_str())
         .bind(entrance.as_str())
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?
         .rows_affected();
-        Ok(deleted > 0)
+        if deleted == 0 {
+            return Ok(false);
+        }
+        self.commit_audited(tx, audit).await?;
+        Ok(true)
     }
 
     /// The device a token (given as its hash) belongs to, with its entrance.

@@ -13,6 +13,7 @@ use limen_domain::{
 use sqlx::{AnyConnection, Row};
 use zeroize::Zeroizing;
 
+use crate::audit::AuditRecord;
 use crate::changes::record_face_change;
 use crate::crypto::DataKey;
 use crate::store::{Store, StoreError, lock_person, parse_col};
@@ -39,6 +40,7 @@ const ACTIVE_CONSENT: &str =
 impl Store {
     pub async fn give_consent(
         &self,
+        audit: &AuditRecord,
         person: &Person,
         statement_version: &str,
         method: &str,
@@ -63,7 +65,7 @@ impl Store {
             .bind(given_at)
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
+        self.commit_audited(tx, audit).await?;
         Ok(Consent {
             statement_version: statement_version.to_owned(),
             method: method.to_owned(),
@@ -73,8 +75,13 @@ impl Store {
     }
 
     /// Withdraws consent and deletes the vectors in the same transaction.
-    /// Returns whether there was an active consent.
-    pub async fn withdraw_consent(&self, person: &Person) -> Result<bool, StoreError> {
+    /// Returns whether there was an active consent; `audit` is recorded
+    /// only then.
+    pub async fn withdraw_consent(
+        &self,
+        audit: &AuditRecord,
+        person: &Person,
+    ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         if !lock_person(&mut tx, &person.org_id, &person.id).await? {
             return Err(StoreError::UnknownPerson);
@@ -95,7 +102,11 @@ impl Store {
         if withdrawn + deleted > 0 {
             record_face_change(&mut tx, self.backend(), &person.org_id, Some(&person.id)).await?;
         }
-        tx.commit().await?;
+        if withdrawn > 0 {
+            self.commit_audited(tx, audit).await?;
+        } else {
+            tx.commit().await?;
+        }
         if deleted > 0 {
             self.shred_deleted().await;
         }
@@ -128,6 +139,7 @@ impl Store {
     /// the person has an active consent at the moment of writing (P3).
     pub async fn replace_vectors(
         &self,
+        audit: &AuditRecord,
         person: &Person,
         model_version: &ModelVersion,
         vectors: &[FaceVector],
@@ -179,7 +191,7 @@ impl Store {
             .await?;
         }
         record_face_change(&mut tx, self.backend(), &person.org_id, Some(&person.id)).await?;
-        tx.commit().await?;
+        self.commit_audited(tx, audit).await?;
         if replaced > 0 {
             self.shred_deleted().await;
         }
@@ -214,8 +226,13 @@ impl Store {
             .collect()
     }
 
-    /// Deletes the person's vectors (consent stays); false when there were none.
-    pub async fn delete_vectors(&self, person: &Person) -> Result<bool, StoreError> {
+    /// Deletes the person's vectors (consent stays); false when there were
+    /// none, and then `audit` is not recorded.
+    pub async fn delete_vectors(
+        &self,
+        audit: &AuditRecord,
+        person: &Person,
+    ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         if !lock_person(&mut tx, &person.org_id, &person.id).await? {
             return Ok(false);
@@ -225,14 +242,13 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        if deleted > 0 {
-            record_face_change(&mut tx, self.backend(), &person.org_id, Some(&person.id)).await?;
+        if deleted == 0 {
+            return Ok(false);
         }
-        tx.commit().await?;
-        if deleted > 0 {
-            self.shred_deleted().await;
-        }
-        Ok(deleted > 0)
+        record_face_change(&mut tx, self.backend(), &person.org_id, Some(&person.id)).await?;
+        self.commit_audited(tx, audit).await?;
+        self.shred_deleted().await;
+        Ok(true)
     }
 
     /// Every consenting person's set of `model_version`, decrypted and
@@ -395,6 +411,12 @@ mod tests {
         .execute(&mut *conn)
         .await
         .expect("a version-2 vector row");
+        // The entries this store wrote carry keyed links, which a store of
+        // version 2 never wrote: the upgrade to keyed links would refuse them.
+        sqlx::query("DELETE FROM audit_entries")
+            .execute(&mut *conn)
+            .await
+            .expect("no entries");
         drop(conn);
         old.close().await;
 

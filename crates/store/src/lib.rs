@@ -55,7 +55,7 @@ mod retention;
 mod store;
 
 pub use accounts::RedeemError;
-pub use audit::{AuditEntry, AuditEvent, BrokenLink, OPERATOR_CHAIN};
+pub use audit::{AuditEntry, AuditRecord, BrokenLink, OPERATOR_CHAIN};
 pub use changes::{FACE_CHANGES_CHANNEL, FaceChange, FaceChangeListener};
 pub use crypto::{KeyError, MasterKey};
 pub use entrances::{DeviceAtEntrance, NewConnector};

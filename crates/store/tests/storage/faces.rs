@@ -13,22 +13,25 @@ pub(crate) async fn no_consent_no_vector(db: &TestDb) {
     let person = registered_person(store, &org, "ann@acme.test", "A1").await;
     assert!(matches!(
         store
-            .replace_vectors(&person, &model(), &one_vector())
+            .replace_vectors(&entry(), &person, &model(), &one_vector())
             .await,
         Err(StoreError::NoConsent)
     ));
     assert_eq!(vector_rows(db, &person).await, 0);
 
     store
-        .give_consent(&person, "v1", "api")
+        .give_consent(&entry(), &person, "v1", "api")
         .await
         .expect("consent");
     store
-        .replace_vectors(&person, &model(), &one_vector())
+        .replace_vectors(&entry(), &person, &model(), &one_vector())
         .await
         .expect("stored with consent");
     assert_eq!(vector_rows(db, &person).await, 1);
-    store.withdraw_consent(&person).await.expect("withdraw");
+    store
+        .withdraw_consent(&entry(), &person)
+        .await
+        .expect("withdraw");
     assert_eq!(
         vector_rows(db, &person).await,
         0,
@@ -36,19 +39,21 @@ pub(crate) async fn no_consent_no_vector(db: &TestDb) {
     );
     assert!(matches!(
         store
-            .replace_vectors(&person, &model(), &one_vector())
+            .replace_vectors(&entry(), &person, &model(), &one_vector())
             .await,
         Err(StoreError::NoConsent)
     ));
     store
-        .give_consent(&person, "v1", "api")
+        .give_consent(&entry(), &person, "v1", "api")
         .await
         .expect("consent again");
     assert!(FaceVector::new(vec![f32::NAN; 128]).is_err());
     let six = vec![FaceVector::new(descriptor()).expect("valid"); 6];
     for refused in [&[][..], &six[..]] {
         assert!(matches!(
-            store.replace_vectors(&person, &model(), refused).await,
+            store
+                .replace_vectors(&entry(), &person, &model(), refused)
+                .await,
             Err(StoreError::InvalidVectorSet)
         ));
     }
@@ -60,11 +65,11 @@ pub(crate) async fn vectors_are_ciphertext_and_die_with_their_organisation(db: &
     let org = new_org(store, "Acme").await;
     let person = registered_person(store, &org, "ann@acme.test", "A1").await;
     store
-        .give_consent(&person, "v1", "api")
+        .give_consent(&entry(), &person, "v1", "api")
         .await
         .expect("consent");
     store
-        .replace_vectors(&person, &model(), &one_vector())
+        .replace_vectors(&entry(), &person, &model(), &one_vector())
         .await
         .expect("vector");
 
@@ -85,7 +90,12 @@ pub(crate) async fn vectors_are_ciphertext_and_die_with_their_organisation(db: &
     let big_endian: Vec<u8> = descriptor().iter().flat_map(|v| v.to_be_bytes()).collect();
     assert!(!sealed.windows(8).any(|w| w == &big_endian[8..16]));
 
-    assert!(store.delete_organisation(&org).await.expect("delete"));
+    assert!(
+        store
+            .delete_organisation(&entry(), &org)
+            .await
+            .expect("delete")
+    );
     assert!(store.vectors(&person).await.expect("read").is_empty());
     for table in ["organisations", "admin_tokens", "people"] {
         let column = if table == "organisations" {
@@ -145,12 +155,12 @@ pub(crate) async fn a_set_of_vectors_is_replaced_whole(db: &TestDb) {
     let org = new_org(store, "Acme").await;
     let person = registered_person(store, &org, "ann@acme.test", "A1").await;
     store
-        .give_consent(&person, "v1", "api")
+        .give_consent(&entry(), &person, "v1", "api")
         .await
         .expect("consent");
     let three = [vector_of(0.1), vector_of(0.2), vector_of(0.3)];
     store
-        .replace_vectors(&person, &model(), &three)
+        .replace_vectors(&entry(), &person, &model(), &three)
         .await
         .expect("three");
     let stored = store.vectors(&person).await.expect("read");
@@ -178,7 +188,12 @@ pub(crate) async fn a_set_of_vectors_is_replaced_whole(db: &TestDb) {
 
     let renewed = [vector_of(0.9)];
     store
-        .replace_vectors(&person, &ModelVersion::new("dlib-resnet-v2"), &renewed)
+        .replace_vectors(
+            &entry(),
+            &person,
+            &ModelVersion::new("dlib-resnet-v2"),
+            &renewed,
+        )
         .await
         .expect("renewal");
     let stored = store.vectors(&person).await.expect("read");
@@ -189,15 +204,15 @@ pub(crate) async fn a_set_of_vectors_is_replaced_whole(db: &TestDb) {
     // The galleries' loader sees every consenting person's set, grouped.
     let bob = registered_person(store, &org, "bob@acme.test", "A2").await;
     store
-        .give_consent(&bob, "v1", "api")
+        .give_consent(&entry(), &bob, "v1", "api")
         .await
         .expect("consent");
     store
-        .replace_vectors(&bob, &model(), &[vector_of(0.4), vector_of(0.5)])
+        .replace_vectors(&entry(), &bob, &model(), &[vector_of(0.4), vector_of(0.5)])
         .await
         .expect("bob");
     store
-        .replace_vectors(&person, &model(), &three)
+        .replace_vectors(&entry(), &person, &model(), &three)
         .await
         .expect("three again");
     let mut sets = Vec::new();
@@ -214,7 +229,10 @@ pub(crate) async fn a_set_of_vectors_is_replaced_whole(db: &TestDb) {
     let mut expected = vec![(person.id.clone(), 3), (bob.id.clone(), 2)];
     expected.sort();
     assert_eq!(sets, expected);
-    store.withdraw_consent(&bob).await.expect("withdraw");
+    store
+        .withdraw_consent(&entry(), &bob)
+        .await
+        .expect("withdraw");
     assert!(
         store
             .gallery_set(&org, &bob.id, &model())
@@ -236,7 +254,7 @@ pub(crate) async fn every_change_to_a_gallery_is_numbered_in_order(db: &TestDb) 
     };
 
     store
-        .give_consent(&person, "v1", "api")
+        .give_consent(&entry(), &person, "v1", "api")
         .await
         .expect("consent");
     // Other tests may share the PostgreSQL database and move the head:
@@ -251,22 +269,48 @@ pub(crate) async fn every_change_to_a_gallery_is_numbered_in_order(db: &TestDb) 
         "consent alone changes no gallery"
     );
     store
-        .replace_vectors(&person, &model(), &one_vector())
+        .replace_vectors(&entry(), &person, &model(), &one_vector())
         .await
         .expect("enrol");
-    assert!(store.delete_vectors(&person).await.expect("remove"));
     assert!(
-        !store.delete_vectors(&person).await.expect("remove again"),
+        store
+            .delete_vectors(&entry(), &person)
+            .await
+            .expect("remove")
+    );
+    assert!(
+        !store
+            .delete_vectors(&entry(), &person)
+            .await
+            .expect("remove again"),
         "nothing left to remove, nothing recorded"
     );
     store
-        .replace_vectors(&person, &model(), &one_vector())
+        .replace_vectors(&entry(), &person, &model(), &one_vector())
         .await
         .expect("enrol again");
-    assert!(store.withdraw_consent(&person).await.expect("withdraw"));
-    store.cancel_registration(&person).await.expect("cancel");
-    assert!(store.delete_person(&org, &person.id).await.expect("erase"));
-    assert!(store.delete_organisation(&org).await.expect("delete"));
+    assert!(
+        store
+            .withdraw_consent(&entry(), &person)
+            .await
+            .expect("withdraw")
+    );
+    store
+        .cancel_registration(&entry(), &person)
+        .await
+        .expect("cancel");
+    assert!(
+        store
+            .delete_person(&entry(), &org, &person.id)
+            .await
+            .expect("erase")
+    );
+    assert!(
+        store
+            .delete_organisation(&entry(), &org)
+            .await
+            .expect("delete")
+    );
 
     let head = store.face_change_head().await.expect("head");
     let all = store
