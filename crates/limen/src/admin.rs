@@ -46,8 +46,15 @@ pub enum OrgCommand {
 
 #[derive(Subcommand)]
 pub enum AuditCommand {
-    /// Checks every hash chain and reports the first broken link.
-    Verify,
+    /// Checks every chain's links and, against the audit anchor (and any
+    /// other given), that no chain lost its newest entries or vanished;
+    /// reports the first broken link.
+    Verify {
+        /// Another anchor file to check against: another instance's, or a
+        /// copy kept outside this machine. Repeatable.
+        #[arg(long = "anchor", value_name = "FILE")]
+        anchors: Vec<PathBuf>,
+    },
 }
 
 pub fn run(config_file: Option<PathBuf>, command: AdminCommand) -> anyhow::Result<()> {
@@ -61,7 +68,9 @@ pub fn run(config_file: Option<PathBuf>, command: AdminCommand) -> anyhow::Resul
         let operator = Operator::new(crate::serve::open_store(&config).await?);
         let result = match command {
             AdminCommand::Org(command) => org(&operator, command).await,
-            AdminCommand::Audit(AuditCommand::Verify) => verify(&operator).await,
+            AdminCommand::Audit(AuditCommand::Verify { anchors }) => {
+                verify(&operator, &anchors).await
+            }
         };
         operator.store().close().await;
         result
@@ -135,8 +144,8 @@ async fn org(operator: &Operator, command: OrgCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn verify(operator: &Operator) -> anyhow::Result<()> {
-    match operator.verify_audit().await? {
+async fn verify(operator: &Operator, anchors: &[PathBuf]) -> anyhow::Result<()> {
+    match operator.verify_audit(anchors).await? {
         Ok(count) => {
             println!("audit trail intact: {count} entries verified");
             Ok(())

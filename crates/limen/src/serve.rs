@@ -12,13 +12,17 @@ use limen_services::Services;
 use limen_store::{MasterKey, Store};
 
 /// Opens the database named by the configuration, creating the data
-/// directory (private to its owner) and the master key on first use.
+/// directory (private to its owner) and the master key on first use, and
+/// anchors the audit trail's heads in the configured file.
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     create_private_dir(&config.data_dir)?;
     let master = MasterKey::load_or_create(&config.master_key_file)?;
     Store::open(&config.database_url, master)
         .await
-        .context("cannot open the database")
+        .context("cannot open the database")?
+        .anchor_audit_to(&config.audit_anchor_file)
+        .await
+        .context("cannot anchor the audit trail")
 }
 
 /// On SQLite, only one `limen serve` may use a database: a second would

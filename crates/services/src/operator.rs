@@ -5,7 +5,9 @@
 
 use limen_domain::{OrgId, Organisation};
 use limen_store::token::new_token;
-use limen_store::{BrokenLink, Store};
+use std::path::PathBuf;
+
+use limen_store::{BrokenLink, ORGANISATION_DELETED, Store};
 
 use crate::audit;
 use crate::error::ServiceError;
@@ -62,16 +64,20 @@ impl Operator {
     /// the announcement reaches it, and in any case before it searches
     /// another frame.
     pub async fn delete_organisation(&self, org: &OrgId) -> Result<(), ServiceError> {
-        let entry = audit::by_operator("organisation.deleted", org, "data and data key destroyed");
+        let entry = audit::by_operator(ORGANISATION_DELETED, org, "data and data key destroyed");
         if !self.store.delete_organisation(&entry, org).await? {
             return Err(ServiceError::UnknownOrganisation);
         }
         Ok(())
     }
 
-    /// Checks every chain of the audit trail: how many entries were
-    /// checked, or the first broken link.
-    pub async fn verify_audit(&self) -> Result<Result<usize, BrokenLink>, ServiceError> {
-        Ok(self.store.verify_audit().await?)
+    /// Checks every chain of the audit trail, against the store's anchor
+    /// and `other_anchors` too: how many entries were checked, or the
+    /// first broken link.
+    pub async fn verify_audit(
+        &self,
+        other_anchors: &[PathBuf],
+    ) -> Result<Result<usize, BrokenLink>, ServiceError> {
+        Ok(self.store.verify_audit(other_anchors).await?)
     }
 }

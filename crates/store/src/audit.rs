@@ -4,6 +4,10 @@
 //! inserting or removing an entry breaks the chain, and someone with the
 //! database but not the master key cannot compute a link that holds.
 
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
 use hmac::{Hmac, KeyInit, Mac};
 use limen_domain::{UnixTime, now};
 use serde::Serialize;
@@ -12,12 +16,18 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use zeroize::Zeroizing;
 
+use crate::anchor::{AnchoredHead, AuditAnchor};
 use crate::crypto::MasterKey;
 use crate::store::{Backend, Store, StoreError};
 
 /// The chain that holds the operator's own actions (organisations created
 /// and deleted); every other chain is named by its organisation's id.
 pub const OPERATOR_CHAIN: &str = "operator";
+
+/// The operator's entry for an organisation's deletion (its subject is the
+/// organisation's id), which deletes that organisation's chain with it:
+/// the one way a chain may leave the database.
+pub const ORGANISATION_DELETED: &str = "organisation.deleted";
 
 /// One recorded action. It names who did what to whom, never secrets or
 /// biometric data.
@@ -179,7 +189,7 @@ impl Store {
         mut tx: sqlx::Transaction<'static, sqlx::Any>,
         record: &AuditRecord,
     ) -> Result<(), StoreError> {
-        append(
+        let head = append(
             &mut tx,
             self.backend(),
             &AuditKey::derive(self.master_key()),
@@ -187,7 +197,49 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        if let Some(anchor) = &self.anchor {
+            // The action is done and must be reported as done; an anchor
+            // left behind only weakens what a later check can prove, and
+            // the next entry of the chain raises it again.
+            if let Err(e) = anchor.advance([(record.chain.as_str(), head)]) {
+                tracing::error!(error = %e, "cannot advance the audit anchor");
+            }
+        }
         Ok(())
+    }
+
+    /// Records the chains' heads, from now on after every commit, in the
+    /// anchor file at `path`; the heads the database holds now are merged
+    /// into it first (an anchored head never moves back). Refused when the
+    /// file is there but was not written with this master key.
+    pub async fn anchor_audit_to(mut self, path: &Path) -> Result<Store, StoreError> {
+        let anchor = AuditAnchor::new(path, self.master_key());
+        anchor.heads()?;
+        let rows = sqlx::query(
+            "SELECT e.chain, e.seq, e.hash FROM audit_entries e \
+             WHERE e.seq = (SELECT MAX(seq) FROM audit_entries WHERE chain = e.chain)",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let heads = rows
+            .iter()
+            .map(|row| {
+                Ok((
+                    row.try_get::<String, _>("chain")?,
+                    AnchoredHead {
+                        seq: row.try_get("seq")?,
+                        hash: row.try_get("hash")?,
+                    },
+                ))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        anchor.advance(
+            heads
+                .iter()
+                .map(|(chain, head)| (chain.as_str(), head.clone())),
+        )?;
+        self.anchor = Some(Arc::new(anchor));
+        Ok(self)
     }
 
     pub async fn audit_trail(&self, chain: &str) -> Result<Vec<AuditEntry>, StoreError> {
@@ -195,9 +247,15 @@ impl Store {
         chain_entries(&mut conn, chain).await
     }
 
-    /// Checks every chain; returns how many entries were checked, or the
-    /// first broken link.
-    pub async fn verify_audit(&self) -> Result<Result<usize, BrokenLink>, StoreError> {
+    /// Checks every chain's links, then every chain against this store's
+    /// anchor and the `other_anchors` (those of other instances' data
+    /// directories, or copies kept elsewhere): returns how many entries
+    /// were checked, or the first broken link. An anchor not written with
+    /// this master key is an error.
+    pub async fn verify_audit(
+        &self,
+        other_anchors: &[PathBuf],
+    ) -> Result<Result<usize, BrokenLink>, StoreError> {
         let key = AuditKey::derive(self.master_key());
         let mut conn = self.pool.acquire().await?;
         let mut checked = 0;
@@ -208,7 +266,57 @@ impl Store {
             }
             checked += entries.len();
         }
+        let others: Vec<AuditAnchor> = other_anchors
+            .iter()
+            .map(|path| AuditAnchor::new(path, self.master_key()))
+            .collect();
+        let deleted: HashSet<String> = chain_entries(&mut conn, OPERATOR_CHAIN)
+            .await?
+            .into_iter()
+            .filter(|e| e.action == ORGANISATION_DELETED)
+            .map(|e| e.subject)
+            .collect();
+        for anchor in self.anchor.as_deref().into_iter().chain(&others) {
+            let mut heads: Vec<_> = anchor.heads()?.into_iter().collect();
+            // The operator's chain first: it vouches for the deletions.
+            heads.sort_by_key(|(chain, _)| chain != OPERATOR_CHAIN);
+            for (chain, head) in heads {
+                let entries = chain_entries(&mut conn, &chain).await?;
+                if let Err(broken) = check_anchored(&chain, &head, &entries, &deleted) {
+                    return Ok(Err(broken));
+                }
+            }
+        }
         Ok(Ok(checked))
+    }
+}
+
+/// Checks a chain (its links already verified) against its anchored head.
+fn check_anchored(
+    chain: &str,
+    head: &AnchoredHead,
+    entries: &[AuditEntry],
+    deleted_organisations: &HashSet<String>,
+) -> Result<(), BrokenLink> {
+    let broken = |reason| {
+        Err(BrokenLink {
+            chain: chain.to_owned(),
+            seq: head.seq,
+            reason,
+        })
+    };
+    if entries.is_empty() {
+        if deleted_organisations.contains(chain) {
+            return Ok(());
+        }
+        return broken(
+            "the whole chain is gone, and the operator's trail records no deletion of its organisation",
+        );
+    }
+    match entries.iter().find(|e| e.seq == head.seq) {
+        None => broken("the chain ends before this entry, which the anchor recorded as committed"),
+        Some(entry) if entry.hash != head.hash => broken("it is not the entry the anchor recorded"),
+        Some(_) => Ok(()),
     }
 }
 
@@ -254,7 +362,7 @@ async fn append(
     backend: Backend,
     key: &AuditKey,
     record: &AuditRecord,
-) -> Result<(), StoreError> {
+) -> Result<AnchoredHead, StoreError> {
     if backend == Backend::Postgres {
         sqlx::query("SELECT pg_advisory_xact_lock(7071, hashtext($1))")
             .bind(record.chain.as_str())
@@ -297,10 +405,10 @@ async fn append(
     .bind(record.subject.as_str())
     .bind(record.detail.as_str())
     .bind(prev_hash)
-    .bind(hash)
+    .bind(hash.clone())
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    Ok(AnchoredHead { seq, hash })
 }
 
 async fn chain_names(conn: &mut AnyConnection) -> Result<Vec<String>, StoreError> {
@@ -459,7 +567,7 @@ mod tests {
             .close()
             .await;
         let store = Store::open(&intact, master()).await.expect("reopened");
-        assert_eq!(store.verify_audit().await.expect("verify"), Ok(3));
+        assert_eq!(store.verify_audit(&[]).await.expect("verify"), Ok(3));
         let trail = store.audit_trail("org").await.expect("trail");
         assert_eq!(trail[1].prev_hash, trail[0].hash);
         store.close().await;

@@ -10,7 +10,10 @@
 //! `organisations`, `people`, `accounts` (invitations, accounts, sessions,
 //! cancellation), `faces` (consent and vectors), `entrances` (entrances,
 //! devices, decision events), `audit`, `retention`, and `changes` (the
-//! numbered record of every change a gallery must follow).
+//! numbered record of every change a gallery must follow). Every method
+//! that performs an audited action takes its [`AuditRecord`] and commits
+//! it with the action; `anchor` records each chain's head outside the
+//! database after the commit.
 //!
 //! # Deleted means destroyed (P4)
 //!
@@ -41,6 +44,7 @@
 //! filesystem or an SSD may keep overwritten blocks; full-disk encryption
 //! covers that.
 
+pub mod anchor;
 pub mod audit;
 pub mod crypto;
 pub mod token;
@@ -55,7 +59,8 @@ mod retention;
 mod store;
 
 pub use accounts::RedeemError;
-pub use audit::{AuditEntry, AuditRecord, BrokenLink, OPERATOR_CHAIN};
+pub use anchor::{AnchorError, AuditAnchor};
+pub use audit::{AuditEntry, AuditRecord, BrokenLink, OPERATOR_CHAIN, ORGANISATION_DELETED};
 pub use changes::{FACE_CHANGES_CHANNEL, FaceChange, FaceChangeListener};
 pub use crypto::{KeyError, MasterKey};
 pub use entrances::{DeviceAtEntrance, NewConnector};

@@ -8,6 +8,7 @@ use limen_domain::{OrgId, PersonId, now};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyConnection, AnyPool, Row};
 
+use crate::anchor::{AnchorError, AuditAnchor};
 use crate::audit::{AuditKey, BrokenLink, key_audit_chains};
 use crate::crypto::{DataKey, MasterKey};
 
@@ -33,6 +34,8 @@ pub enum StoreError {
     CheckpointBlocked,
     #[error("the audit trail was altered before it was keyed, so it is left as it is: {0}")]
     AuditTampered(BrokenLink),
+    #[error(transparent)]
+    Anchor(#[from] AnchorError),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +52,9 @@ pub struct Store {
     master: Arc<MasterKey>,
     /// Kept for the extra connection a change listener holds (PostgreSQL).
     pub(crate) url: Arc<str>,
+    /// Where each committed audit entry's chain head is recorded outside
+    /// the database (see the `anchor` module); none for a bare store.
+    pub(crate) anchor: Option<Arc<AuditAnchor>>,
 }
 
 struct Migration {
@@ -150,6 +156,7 @@ impl Store {
             backend,
             master: Arc::new(master),
             url: url.into(),
+            anchor: None,
         };
         if backend == Backend::Sqlite {
             sqlx::query("PRAGMA journal_mode = WAL")

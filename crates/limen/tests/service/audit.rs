@@ -141,3 +141,146 @@ fn actions_without_their_entry_do_not_happen_on_sqlite() {
 fn actions_without_their_entry_do_not_happen_on_postgres() {
     actions_without_their_entry_do_not_happen(Backend::Postgres);
 }
+
+/// Runs `limen admin audit verify` and returns its report when it fails.
+fn verify_fails(server: &Server) -> String {
+    let verified = server.admin(&["audit", "verify"]);
+    assert!(
+        !verified.status.success(),
+        "verify passed: {}",
+        String::from_utf8_lossy(&verified.stdout)
+    );
+    String::from_utf8_lossy(&verified.stderr).into_owned()
+}
+
+fn verify_passes(server: &Server) {
+    let verified = server.admin(&["audit", "verify"]);
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+}
+
+/// Edits the database as someone with access to it (not to the master
+/// key or the data directory) would: `tamper` runs after the entries
+/// `hidden` selects are set aside, `verify` fails with `expected`, and the
+/// set-aside rows are put back.
+fn tampered_trail_fails(server: &Server, hidden: &str, tamper: &[&str], expected: &[&str]) {
+    block_on(async {
+        let mut conn = raw_connection(&server.database_url).await;
+        for statement in [
+            format!("CREATE TABLE hidden_entries AS SELECT * FROM audit_entries WHERE {hidden}"),
+            format!("DELETE FROM audit_entries WHERE {hidden}"),
+        ] {
+            sqlx::query(&statement)
+                .execute(&mut conn)
+                .await
+                .expect(&statement);
+        }
+        for statement in tamper {
+            sqlx::query(statement)
+                .execute(&mut conn)
+                .await
+                .expect(statement);
+        }
+    });
+    let report = verify_fails(server);
+    for words in expected {
+        assert!(report.contains(words), "{words:?} not in: {report}");
+    }
+    block_on(async {
+        let mut conn = raw_connection(&server.database_url).await;
+        for statement in [
+            "INSERT INTO audit_entries SELECT * FROM hidden_entries",
+            "DROP TABLE hidden_entries",
+        ] {
+            sqlx::query(statement)
+                .execute(&mut conn)
+                .await
+                .expect(statement);
+        }
+    });
+}
+
+/// P9: the chains' heads are anchored in a file outside the database, so
+/// deleting a chain's newest entries, an organisation's whole chain (with
+/// or without its row), or the operator's newest entries fails `limen
+/// admin audit verify`, while the operator's own deletion of an
+/// organisation passes; an anchor edited without the key fails too.
+fn truncated_or_deleted_chains_fail_verify(backend: Backend) {
+    let smtp = SmtpSink::start();
+    let Some(server) = Server::start(backend, &smtp.url()) else {
+        return;
+    };
+    let set_level = |admin: &str, level: &str| {
+        let reply = server.send(
+            "PUT",
+            "/api/v1/security",
+            Some(admin),
+            "application/json",
+            serde_json::json!({ "level": level }).to_string().as_bytes(),
+        );
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    };
+    let (acme, acme_admin) = server.create_org("Acme");
+    let (globex, globex_admin) = server.create_org("Globex");
+    let (gone, gone_admin) = server.create_org("Gone");
+    for level in ["standard", "very_high", "high"] {
+        set_level(&acme_admin, level);
+    }
+    set_level(&globex_admin, "standard");
+    set_level(&gone_admin, "standard");
+    let deleted = server.admin(&["org", "delete", &gone]);
+    assert!(deleted.status.success(), "{deleted:?}");
+    verify_passes(&server);
+
+    tampered_trail_fails(
+        &server,
+        &format!("chain = '{acme}' AND seq > 1"),
+        &[],
+        &[&acme, "broken at entry 3", "the chain ends before"],
+    );
+    tampered_trail_fails(
+        &server,
+        &format!("chain = '{globex}'"),
+        &[],
+        &[&globex, "whole chain is gone"],
+    );
+    tampered_trail_fails(
+        &server,
+        &format!("chain = '{globex}'"),
+        &[
+            &format!("DELETE FROM admin_tokens WHERE org_id = '{globex}'"),
+            &format!("DELETE FROM organisations WHERE id = '{globex}'"),
+        ],
+        &[&globex, "whole chain is gone"],
+    );
+    tampered_trail_fails(
+        &server,
+        "chain = 'operator' AND action = 'organisation.deleted'",
+        &[],
+        &["\"operator\"", "the chain ends before"],
+    );
+
+    let anchor = server.data_dir.join("audit-anchor");
+    let text = std::fs::read_to_string(&anchor).expect("the anchor");
+    assert!(text.contains(&acme) && text.contains(&gone), "{text}");
+    let without_acme: String = text
+        .lines()
+        .filter(|line| !line.starts_with(&acme))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    std::fs::write(&anchor, without_acme).expect("edit the anchor");
+    assert!(verify_fails(&server).contains("altered"));
+}
+
+#[test]
+fn truncated_or_deleted_chains_fail_verify_on_sqlite() {
+    truncated_or_deleted_chains_fail_verify(Backend::Sqlite);
+}
+
+#[test]
+fn truncated_or_deleted_chains_fail_verify_on_postgres() {
+    truncated_or_deleted_chains_fail_verify(Backend::Postgres);
+}
