@@ -8,6 +8,7 @@ use clap::Subcommand;
 use limen_domain::OrgId;
 use limen_server::config::Config;
 use limen_services::{AdminToken, Operator, ServiceError};
+use limen_store::MasterKey;
 
 #[derive(Subcommand)]
 pub enum AdminCommand {
@@ -17,6 +18,18 @@ pub enum AdminCommand {
     /// The audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The master key.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Subcommand)]
+pub enum KeyCommand {
+    /// Replaces the master key: every organisation gets a new data key, its
+    /// vectors and connector secrets are sealed anew, and the old key file
+    /// is destroyed once the database has committed. Stop every instance
+    /// first, and give each the new key file before starting it again.
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -71,6 +84,7 @@ pub fn run(config_file: Option<PathBuf>, command: AdminCommand) -> anyhow::Resul
             AdminCommand::Audit(AuditCommand::Verify { anchors }) => {
                 verify(&operator, &anchors).await
             }
+            AdminCommand::Key(KeyCommand::Rotate) => rotate(&operator, &config).await,
         };
         operator.store().close().await;
         result
@@ -141,6 +155,25 @@ async fn org(operator: &Operator, command: OrgCommand) -> anyhow::Result<()> {
             );
         }
     }
+    Ok(())
+}
+
+async fn rotate(operator: &Operator, config: &Config) -> anyhow::Result<()> {
+    // A running server would go on with the old key; on SQLite its lock
+    // tells (on PostgreSQL the operator stops the instances).
+    let _no_server = crate::serve::lock_sqlite_database(config)?;
+    let pending = crate::serve::pending_key_file(&config.master_key_file);
+    let new = MasterKey::create_at(&pending)?;
+    let rotated = operator.rotate_master_key(&new).await?;
+    crate::serve::replace_key_file(&pending, &config.master_key_file)?;
+    println!(
+        "master key rotated: {} organisations re-keyed ({} vectors, {} connector secrets sealed anew); \
+         the old key is destroyed. Give every instance the new {} before starting it.",
+        rotated.organisations,
+        rotated.vectors,
+        rotated.connector_secrets,
+        config.master_key_file.display()
+    );
     Ok(())
 }
 

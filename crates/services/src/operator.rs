@@ -3,11 +3,11 @@
 //! organisations deleted here through the change sequence, like any other
 //! change it did not make itself.
 
-use limen_domain::{OrgId, Organisation};
+use limen_domain::{Actor, OrgId, Organisation};
 use limen_store::token::new_token;
 use std::path::PathBuf;
 
-use limen_store::{BrokenLink, ORGANISATION_DELETED, Store};
+use limen_store::{BrokenLink, MasterKey, OPERATOR_CHAIN, ORGANISATION_DELETED, Rotated, Store};
 
 use crate::audit;
 use crate::error::ServiceError;
@@ -69,6 +69,26 @@ impl Operator {
             return Err(ServiceError::UnknownOrganisation);
         }
         Ok(())
+    }
+
+    /// Re-keys the database under `new` (see
+    /// [`Store::rotate_master_key`]); the rotation is recorded in the
+    /// operator's chain.
+    pub async fn rotate_master_key(&self, new: &MasterKey) -> Result<Rotated, ServiceError> {
+        let entry = |rotated: &Rotated| {
+            let detail = format!(
+                "{} organisations re-keyed, {} vectors and {} connector secrets sealed anew",
+                rotated.organisations, rotated.vectors, rotated.connector_secrets
+            );
+            audit::entry(
+                OPERATOR_CHAIN,
+                &Actor::Operator,
+                "master_key.rotated",
+                "",
+                &detail,
+            )
+        };
+        Ok(self.store.rotate_master_key(entry, new).await?)
     }
 
     /// Checks every chain of the audit trail, against the store's anchor

@@ -11,7 +11,7 @@
 //! file renamed over the old), under an exclusive lock, so that `limen
 //! serve` and `limen admin` sharing a data directory merge their heads
 //! rather than overwrite each other's. It carries an HMAC under a key
-//! derived from the master key, so that someone without the key cannot
+//! derived from the audit key, so that someone without it cannot
 //! drop a chain from it or invent a head. What it cannot stop is someone
 //! who can write it putting back an older copy: keep a copy of it where
 //! the database's attacker cannot write (see the server README).
@@ -24,7 +24,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
-use crate::crypto::MasterKey;
+use crate::audit::AuditKey;
 
 const HEADER: &str = "limen audit anchor 1";
 
@@ -53,10 +53,10 @@ pub struct AuditAnchor {
 }
 
 impl AuditAnchor {
-    pub fn new(path: &Path, master: &MasterKey) -> AuditAnchor {
+    pub(crate) fn new(path: &Path, audit_key: &AuditKey) -> AuditAnchor {
         AuditAnchor {
             path: path.to_owned(),
-            key: master.derive("audit anchor"),
+            key: audit_key.subkey("audit anchor"),
         }
     }
 
@@ -177,6 +177,11 @@ impl AuditAnchor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::MasterKey;
+
+    fn key(byte: u8) -> AuditKey {
+        AuditKey::derive(&MasterKey::from_bytes([byte; 32]))
+    }
 
     fn head(seq: i64) -> AnchoredHead {
         AnchoredHead {
@@ -190,7 +195,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("limen-anchor-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let path = dir.join("audit-anchor");
-        let anchor = AuditAnchor::new(&path, &MasterKey::from_bytes([1; 32]));
+        let anchor = AuditAnchor::new(&path, &key(1));
         assert!(anchor.heads().expect("no file yet").is_empty());
 
         anchor
@@ -201,7 +206,7 @@ mod tests {
         assert_eq!(heads["org"], head(3), "a head never moves back");
         assert_eq!(heads["operator"], head(1));
 
-        let other_key = AuditAnchor::new(&path, &MasterKey::from_bytes([2; 32]));
+        let other_key = AuditAnchor::new(&path, &key(2));
         assert!(matches!(other_key.heads(), Err(AnchorError::Forged { .. })));
 
         let text = std::fs::read_to_string(&path).expect("file");

@@ -66,12 +66,32 @@ pub struct AuditRecord {
 
 pub const GENESIS_HASH: [u8; 32] = [0; 32];
 
-/// The key of every chain's links, derived from the master key.
+/// The key of every chain's links: first derived from the master key,
+/// then kept wrapped by it (`wrapped_keys`, purpose [`AuditKey::PURPOSE`]),
+/// so that it outlives a rotation of the master key.
 pub(crate) struct AuditKey(Zeroizing<[u8; 32]>);
 
 impl AuditKey {
+    pub(crate) const PURPOSE: &str = "audit";
+
     pub(crate) fn derive(master: &MasterKey) -> AuditKey {
         AuditKey(master.derive("audit chain"))
+    }
+
+    pub(crate) fn from_bytes(bytes: Zeroizing<[u8; 32]>) -> AuditKey {
+        AuditKey(bytes)
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// A key for another purpose of the trail (the anchor's MAC).
+    pub(crate) fn subkey(&self, purpose: &str) -> Zeroizing<[u8; 32]> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(self.0.as_ref())
+            .expect("HMAC takes a key of any length");
+        mac.update(purpose.as_bytes());
+        Zeroizing::new(mac.finalize().into_bytes().into())
     }
 
     /// The link an entry must carry: HMAC-SHA-256 over what it covers.
@@ -189,13 +209,7 @@ impl Store {
         mut tx: sqlx::Transaction<'static, sqlx::Any>,
         record: &AuditRecord,
     ) -> Result<(), StoreError> {
-        let head = append(
-            &mut tx,
-            self.backend(),
-            &AuditKey::derive(self.master_key()),
-            record,
-        )
-        .await?;
+        let head = append(&mut tx, self.backend(), &self.audit_key, record).await?;
         tx.commit().await?;
         if let Some(anchor) = &self.anchor {
             // The action is done and must be reported as done; an anchor
@@ -213,7 +227,7 @@ impl Store {
     /// into it first (an anchored head never moves back). Refused when the
     /// file is there but was not written with this master key.
     pub async fn anchor_audit_to(mut self, path: &Path) -> Result<Store, StoreError> {
-        let anchor = AuditAnchor::new(path, self.master_key());
+        let anchor = AuditAnchor::new(path, &self.audit_key);
         anchor.heads()?;
         let rows = sqlx::query(
             "SELECT e.chain, e.seq, e.hash FROM audit_entries e \
@@ -256,7 +270,7 @@ impl Store {
         &self,
         other_anchors: &[PathBuf],
     ) -> Result<Result<usize, BrokenLink>, StoreError> {
-        let key = AuditKey::derive(self.master_key());
+        let key = &self.audit_key;
         let mut conn = self.pool.acquire().await?;
         let mut checked = 0;
         for chain in chain_names(&mut conn).await? {
@@ -268,7 +282,7 @@ impl Store {
         }
         let others: Vec<AuditAnchor> = other_anchors
             .iter()
-            .map(|path| AuditAnchor::new(path, self.master_key()))
+            .map(|path| AuditAnchor::new(path, &self.audit_key))
             .collect();
         let deleted: HashSet<String> = chain_entries(&mut conn, OPERATOR_CHAIN)
             .await?

@@ -267,7 +267,7 @@ fn kind_text(kind: ConnectorKind) -> &'static str {
     }
 }
 
-fn secret_context(org: &OrgId, entrance: &EntranceId) -> Vec<u8> {
+pub(crate) fn secret_context(org: &OrgId, entrance: &EntranceId) -> Vec<u8> {
     format!("limen entrance secret\0{org}\0{entrance}").into_bytes()
 }
 

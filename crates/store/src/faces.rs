@@ -354,7 +354,11 @@ impl Store {
 /// What a sealed vector is bound to: moving it to another person,
 /// organisation or model makes it fail to open. (Not its slot: the order
 /// within one person's set carries no meaning.)
-fn vector_context(org: &OrgId, person: &PersonId, model_version: &ModelVersion) -> Vec<u8> {
+pub(crate) fn vector_context(
+    org: &OrgId,
+    person: &PersonId,
+    model_version: &ModelVersion,
+) -> Vec<u8> {
     format!("limen vector\0{org}\0{person}\0{model_version}").into_bytes()
 }
 

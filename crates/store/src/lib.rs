@@ -38,11 +38,17 @@
 //!   PostgreSQL has no secure delete; what an operator can do is in
 //!   `crates/server/README.md` ("Deleted data on PostgreSQL").
 //!
-//! On both, copies taken before a deletion (backups, snapshots) still hold
-//! the ciphertext, and the organisation's wrapped data key next to it: the
-//! master key opens them until it is rotated. Below the database, a
-//! filesystem or an SSD may keep overwritten blocks; full-disk encryption
-//! covers that.
+//! On both, copies taken before a deletion (backups, snapshots, and on
+//! PostgreSQL the dead rows and old WAL) still hold the ciphertext, and
+//! the organisation's wrapped data key next to it: the master key opens
+//! them until it is rotated. [`Store::rotate_master_key`] gives every
+//! organisation a new data key, seals what the old one sealed anew, and
+//! wraps everything (the audit key too, with its value kept) under the new
+//! master key in one transaction; once the old key file is destroyed
+//! (`limen admin key rotate` does it after the commit), no copy from before
+//! can be decrypted, including the vectors of people and organisations
+//! deleted since. Below the database, a filesystem or an SSD may keep
+//! overwritten blocks; full-disk encryption covers that.
 
 pub mod anchor;
 pub mod audit;
@@ -56,6 +62,7 @@ mod faces;
 mod organisations;
 mod people;
 mod retention;
+mod rotation;
 mod store;
 
 pub use accounts::RedeemError;
@@ -65,4 +72,5 @@ pub use changes::{FACE_CHANGES_CHANNEL, FaceChange, FaceChangeListener};
 pub use crypto::{KeyError, MasterKey};
 pub use entrances::{DeviceAtEntrance, NewConnector};
 pub use faces::{GallerySet, StoredVector};
+pub use rotation::Rotated;
 pub use store::{Backend, Store, StoreError};

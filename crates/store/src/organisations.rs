@@ -19,7 +19,7 @@ impl Store {
         admin_token_hash: &[u8],
     ) -> Result<Organisation, StoreError> {
         let id = OrgId::generate();
-        let wrapped = self.master_key().new_wrapped_data_key(id.as_str());
+        let (_, wrapped) = self.master_key().new_data_key(id.as_str());
         let created_at = now();
         let mut tx = self.begin_write().await?;
         sqlx::query(

@@ -24,7 +24,7 @@ pub enum StoreError {
     UnknownPerson,
     #[error("no such organisation")]
     UnknownOrganisation,
-    #[error("the organisation's data key cannot be unwrapped with this master key")]
+    #[error("this master key is not the one the database's keys are wrapped with")]
     KeyMismatch,
     #[error("a person holds 1 to {max} vectors", max = limen_domain::MAX_VECTORS_PER_PERSON)]
     InvalidVectorSet,
@@ -50,6 +50,9 @@ pub struct Store {
     pub(crate) pool: AnyPool,
     backend: Backend,
     master: Arc<MasterKey>,
+    /// The key of the audit chains' links, unwrapped at open: a master key
+    /// that cannot unwrap it is not this database's.
+    pub(crate) audit_key: Arc<AuditKey>,
     /// Kept for the extra connection a change listener holds (PostgreSQL).
     pub(crate) url: Arc<str>,
     /// Where each committed audit entry's chain head is recorded outside
@@ -94,6 +97,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_security_level.sql"),
         postgres: include_str!("../migrations/postgres/0006_security_level.sql"),
     },
+    Migration {
+        version: WRAPPED_KEYS_VERSION,
+        sqlite: include_str!("../migrations/sqlite/0008_wrapped_keys.sql"),
+        postgres: include_str!("../migrations/postgres/0008_wrapped_keys.sql"),
+    },
 ];
 
 /// The version from which SQLite deletes securely; reaching it rewrites an
@@ -103,6 +111,11 @@ const SECURE_DELETE_VERSION: i64 = 4;
 /// The version from which audit links are keyed; reaching it relinks the
 /// existing chains (see [`key_audit_chains`]).
 const AUDIT_KEYED_VERSION: i64 = 5;
+
+/// The version from which the audit key is stored wrapped by the master
+/// key (the one it was derived from until then), so that a new master
+/// key keeps every link verifiable. (Version 7 is taken on another branch.)
+const WRAPPED_KEYS_VERSION: i64 = 8;
 
 impl Store {
     /// Connects (creating an SQLite file when needed) and brings the schema
@@ -151,9 +164,10 @@ impl Store {
             });
         }
         let pool = options.connect(&url).await?;
-        let store = Store {
+        let mut store = Store {
             pool,
             backend,
+            audit_key: Arc::new(AuditKey::derive(&master)),
             master: Arc::new(master),
             url: url.into(),
             anchor: None,
@@ -164,6 +178,12 @@ impl Store {
                 .await?;
         }
         let applied = store.migrate(&MIGRATIONS[..migrations]).await?;
+        let wraps_keys = MIGRATIONS[..migrations]
+            .iter()
+            .any(|m| m.version == WRAPPED_KEYS_VERSION);
+        if wraps_keys {
+            store.audit_key = Arc::new(store.stored_audit_key().await?);
+        }
         if backend == Backend::Sqlite && applied.contains(&SECURE_DELETE_VERSION) {
             // Outside any transaction, as VACUUM must be; every page is
             // written anew and the old file's free space goes with it.
@@ -274,6 +294,14 @@ impl Store {
             if migration.version == AUDIT_KEYED_VERSION {
                 key_audit_chains(&mut tx, &AuditKey::derive(&self.master)).await?;
             }
+            if migration.version == WRAPPED_KEYS_VERSION {
+                let audit_key = AuditKey::derive(&self.master);
+                sqlx::query("INSERT INTO wrapped_keys (purpose, wrapped) VALUES ($1, $2)")
+                    .bind(AuditKey::PURPOSE)
+                    .bind(self.master.wrap_key(audit_key.bytes(), AuditKey::PURPOSE))
+                    .execute(&mut *tx)
+                    .await?;
+            }
             sqlx::query("INSERT INTO limen_migrations (version, applied_at) VALUES ($1, $2)")
                 .bind(migration.version)
                 .bind(now())
@@ -282,6 +310,20 @@ impl Store {
         }
         tx.commit().await?;
         Ok(pending.iter().map(|m| m.version).collect())
+    }
+
+    /// The audit key as stored; `KeyMismatch` when the master key cannot
+    /// unwrap it, that is when the master key is not this database's.
+    async fn stored_audit_key(&self) -> Result<AuditKey, StoreError> {
+        let wrapped: Vec<u8> = sqlx::query("SELECT wrapped FROM wrapped_keys WHERE purpose = $1")
+            .bind(AuditKey::PURPOSE)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("wrapped")?;
+        self.master
+            .unwrap_key(&wrapped, AuditKey::PURPOSE)
+            .map(AuditKey::from_bytes)
+            .map_err(|_| StoreError::KeyMismatch)
     }
 
     /// The organisation's data key, unwrapped for the caller's use.

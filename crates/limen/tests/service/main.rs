@@ -10,6 +10,7 @@ mod entrance;
 mod entrance_osdp;
 mod isolation;
 mod journey;
+mod keys;
 mod multi_instance;
 mod openapi;
 #[path = "../common/osdp_panel.rs"]
