@@ -47,7 +47,7 @@
 //! `bench_seed.rs`, which fills throw-away benchmark databases before any
 //! instance starts. (Should a call ever slip through, the galleries would
 //! still follow, since the store numbers the change itself; what would be
-//! lost is the audit entry.)
+//! lost is an honest audit entry: the store takes the entry it is given.)
 //!
 //! # Every audited action commits with its entry
 //!

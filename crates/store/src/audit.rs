@@ -231,7 +231,8 @@ impl Store {
         anchor.heads()?;
         let rows = sqlx::query(
             "SELECT e.chain, e.seq, e.hash FROM audit_entries e \
-             WHERE e.seq = (SELECT MAX(seq) FROM audit_entries WHERE chain = e.chain)",
+             JOIN (SELECT chain, MAX(seq) AS seq FROM audit_entries GROUP BY chain) h \
+             ON h.chain = e.chain AND h.seq = e.seq",
         )
         .fetch_all(&self.pool)
         .await?;
