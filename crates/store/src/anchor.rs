@@ -41,13 +41,13 @@ pub enum AnchorError {
 
 /// The last entry of a chain known to have been committed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AnchoredHead {
-    pub seq: i64,
-    pub hash: Vec<u8>,
+pub(crate) struct AnchoredHead {
+    pub(crate) seq: i64,
+    pub(crate) hash: Vec<u8>,
 }
 
 /// An anchor file and the key its content is authenticated with.
-pub struct AuditAnchor {
+pub(crate) struct AuditAnchor {
     path: PathBuf,
     key: Zeroizing<[u8; 32]>,
 }
@@ -60,12 +60,8 @@ impl AuditAnchor {
         }
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// The heads the file holds; none when it does not exist yet.
-    pub fn heads(&self) -> Result<BTreeMap<String, AnchoredHead>, AnchorError> {
+    pub(crate) fn heads(&self) -> Result<BTreeMap<String, AnchoredHead>, AnchorError> {
         match std::fs::read_to_string(&self.path) {
             Ok(text) => self.parse(&text),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
@@ -75,7 +71,7 @@ impl AuditAnchor {
 
     /// Raises the anchored heads to `heads` where they are newer (a head
     /// is never moved back). Blocking file work, brief: a small file.
-    pub fn advance<'a>(
+    pub(crate) fn advance<'a>(
         &self,
         heads: impl IntoIterator<Item = (&'a str, AnchoredHead)>,
     ) -> Result<(), AnchorError> {

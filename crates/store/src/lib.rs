@@ -50,12 +50,12 @@
 //! deleted since. Below the database, a filesystem or an SSD may keep
 //! overwritten blocks; full-disk encryption covers that.
 
-pub mod anchor;
 pub mod audit;
 pub mod crypto;
 pub mod token;
 
 mod accounts;
+mod anchor;
 mod changes;
 mod entrances;
 mod faces;
@@ -66,7 +66,7 @@ mod rotation;
 mod store;
 
 pub use accounts::RedeemError;
-pub use anchor::{AnchorError, AuditAnchor};
+pub use anchor::AnchorError;
 pub use audit::{AuditEntry, AuditRecord, BrokenLink, OPERATOR_CHAIN, ORGANISATION_DELETED};
 pub use changes::{FACE_CHANGES_CHANNEL, FaceChange, FaceChangeListener};
 pub use crypto::{KeyError, MasterKey};
