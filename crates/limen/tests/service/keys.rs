@@ -144,6 +144,36 @@ fn rotation_keeps_people_matchable_and_old_copies_useless(backend: Backend) {
     admin_succeeds(&server, &["audit", "verify"]);
     assert_eq!(key_bytes(&server), newest);
     assert!(!pending_key_file(&server).exists());
+
+    // Failing half-way (a vector that no longer decrypts): nothing is
+    // re-keyed, and the key stays the one that opens the database.
+    let wrapped_keys = || {
+        block_on(async {
+            use sqlx::Row;
+            let mut conn = raw_connection(&server.database_url).await;
+            let rows = sqlx::query("SELECT wrapped_key FROM organisations ORDER BY id")
+                .fetch_all(&mut conn)
+                .await
+                .expect("wrapped keys");
+            rows.iter()
+                .map(|row| row.get::<Vec<u8>, _>(0))
+                .collect::<Vec<_>>()
+        })
+    };
+    let before = wrapped_keys();
+    block_on(async {
+        let mut conn = raw_connection(&server.database_url).await;
+        sqlx::query("UPDATE face_vectors SET sealed = $1")
+            .bind(vec![0u8; 64])
+            .execute(&mut conn)
+            .await
+            .expect("corrupt");
+    });
+    assert!(!server.admin(&["key", "rotate"]).status.success());
+    assert_eq!(wrapped_keys(), before, "nothing was re-keyed");
+    assert_eq!(key_bytes(&server), newest);
+    admin_succeeds(&server, &["audit", "verify"]);
+    assert!(!pending_key_file(&server).exists());
 }
 
 #[test]
