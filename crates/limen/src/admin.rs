@@ -26,7 +26,7 @@ pub enum AdminCommand {
 #[derive(Subcommand)]
 pub enum KeyCommand {
     /// Replaces the master key: every organisation gets a new data key, its
-    /// vectors and connector secrets are sealed anew, and the old key file
+    /// people's vector keys and connector secrets are wrapped anew, and the old key file
     /// is destroyed once the database has committed. Stop every instance
     /// first, and give each the new key file before starting it again.
     Rotate,
@@ -167,10 +167,10 @@ async fn rotate(operator: &Operator, config: &Config) -> anyhow::Result<()> {
     let rotated = operator.rotate_master_key(&new).await?;
     crate::serve::replace_key_file(&pending, &config.master_key_file)?;
     println!(
-        "master key rotated: {} organisations re-keyed ({} vectors, {} connector secrets sealed anew); \
+        "master key rotated: {} organisations re-keyed ({} people's vector keys, {} connector secrets wrapped anew); \
          the old key is destroyed. Give every instance the new {} before starting it.",
         rotated.organisations,
-        rotated.vectors,
+        rotated.vector_keys,
         rotated.connector_secrets,
         config.master_key_file.display()
     );

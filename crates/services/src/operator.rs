@@ -77,8 +77,8 @@ impl Operator {
     pub async fn rotate_master_key(&self, new: &MasterKey) -> Result<Rotated, ServiceError> {
         let entry = |rotated: &Rotated| {
             let detail = format!(
-                "{} organisations re-keyed, {} vectors and {} connector secrets sealed anew",
-                rotated.organisations, rotated.vectors, rotated.connector_secrets
+                "{} organisations re-keyed, {} vector keys and {} connector secrets wrapped anew",
+                rotated.organisations, rotated.vector_keys, rotated.connector_secrets
             );
             audit::entry(
                 OPERATOR_CHAIN,

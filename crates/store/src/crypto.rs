@@ -1,7 +1,7 @@
-//! Envelope encryption: each organisation has its own random data key that
-//! encrypts its people's vectors (AES-256-GCM); the data key is stored only
-//! wrapped (encrypted) by the operator's master key, as is the audit
-//! chains' key. Deleting the wrapped key makes the live database's copy of
+//! Envelope encryption (AES-256-GCM throughout): each person's set of
+//! vectors is sealed under a key of its own, wrapped by their
+//! organisation's random data key; the data key is stored only wrapped
+//! (encrypted) by the operator's master key, as is the audit chains' key. Deleting the wrapped key makes the live database's copy of
 //! that organisation's vectors undecryptable; older copies (backups) hold
 //! their own wrapped key, which only a rotation of the master key (see the
 //! `rotation` module) makes useless.
@@ -149,10 +149,34 @@ impl MasterKey {
     }
 }
 
-/// One organisation's key for its vectors, held only while in use.
+/// A key held only while in use: an organisation's data key, or the key
+/// of one person's vectors that it wraps.
 pub(crate) struct DataKey(Zeroizing<[u8; KEY_LEN]>);
 
 impl DataKey {
+    /// A fresh key, and its form wrapped by this one, bound to `context`.
+    pub(crate) fn new_wrapped_key(&self, context: &[u8]) -> (DataKey, Vec<u8>) {
+        let mut key = Zeroizing::new([0u8; KEY_LEN]);
+        rand::rng().fill_bytes(key.as_mut());
+        let wrapped = seal(&self.0, key.as_ref(), context);
+        (DataKey(key), wrapped)
+    }
+
+    pub(crate) fn unwrap_key(
+        &self,
+        wrapped: &[u8],
+        context: &[u8],
+    ) -> Result<DataKey, DecryptError> {
+        let plain = open(&self.0, wrapped, context)?;
+        let array: [u8; KEY_LEN] = plain.as_slice().try_into().map_err(|_| DecryptError)?;
+        Ok(DataKey(Zeroizing::new(array)))
+    }
+
+    /// This key wrapped by another: for re-wrapping under a new data key.
+    pub(crate) fn wrapped_by(&self, other: &DataKey, context: &[u8]) -> Vec<u8> {
+        seal(&other.0, self.0.as_ref(), context)
+    }
+
     pub(crate) fn seal(&self, plaintext: &[u8], context: &[u8]) -> Vec<u8> {
         seal(&self.0, plaintext, context)
     }

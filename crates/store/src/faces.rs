@@ -94,11 +94,7 @@ impl Store {
         .execute(&mut *tx)
         .await?
         .rows_affected();
-        let deleted = sqlx::query("DELETE FROM face_vectors WHERE person_id = $1")
-            .bind(person.id.as_str())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let deleted = delete_set(&mut tx, &person.id).await?;
         if withdrawn + deleted > 0 {
             record_face_change(&mut tx, self.backend(), &person.org_id, Some(&person.id)).await?;
         }
@@ -163,12 +159,16 @@ impl Store {
         if consented == 0 {
             return Err(StoreError::NoConsent);
         }
-        let key = self.data_key(&mut tx, &person.org_id).await?;
-        let replaced = sqlx::query("DELETE FROM face_vectors WHERE person_id = $1")
+        let org_key = self.data_key(&mut tx, &person.org_id).await?;
+        let replaced = delete_set(&mut tx, &person.id).await?;
+        // A new set, a new key: the keys of earlier sets are gone with them.
+        let (key, wrapped) =
+            org_key.new_wrapped_key(&vector_key_context(&person.org_id, &person.id));
+        sqlx::query("INSERT INTO vector_keys (person_id, wrapped) VALUES ($1, $2)")
             .bind(person.id.as_str())
+            .bind(wrapped)
             .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            .await?;
         let enrolled_at = now();
         let context = vector_context(&person.org_id, &person.id, model_version);
         for (slot, vector) in vectors.iter().enumerate() {
@@ -212,7 +212,9 @@ impl Store {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
-        let key = self.data_key(&mut conn, &person.org_id).await?;
+        let key = self
+            .vector_key(&mut conn, &person.org_id, &person.id)
+            .await?;
         rows.iter()
             .map(|row| {
                 let model_version = ModelVersion::new(row.try_get::<String, _>("model_version")?);
@@ -237,11 +239,7 @@ impl Store {
         if !lock_person(&mut tx, &person.org_id, &person.id).await? {
             return Ok(false);
         }
-        let deleted = sqlx::query("DELETE FROM face_vectors WHERE person_id = $1")
-            .bind(person.id.as_str())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let deleted = delete_set(&mut tx, &person.id).await?;
         if deleted == 0 {
             return Ok(false);
         }
@@ -262,36 +260,47 @@ impl Store {
         let mut conn = self.pool.acquire().await?;
         let keys = self.all_data_keys(&mut conn).await?;
         let sql = format!(
-            "SELECT p.org_id, p.id, v.sealed FROM face_vectors v JOIN people p ON p.id = v.person_id \
+            "SELECT p.org_id, p.id, k.wrapped, v.sealed FROM face_vectors v \
+             JOIN people p ON p.id = v.person_id JOIN vector_keys k ON k.person_id = p.id \
              WHERE v.model_version = $1 AND {ACTIVE_CONSENT} ORDER BY p.org_id, p.id, v.slot"
         );
         let mut rows = sqlx::query(&sql)
             .bind(model_version.as_str())
             .fetch(&mut *conn);
-        let mut current: Option<GallerySet> = None;
+        let mut current: Option<(GallerySet, DataKey)> = None;
         while let Some(row) = rows.try_next().await? {
             let org_id = parse_col(&row, "org_id", OrgId::parse)?;
             let person_id = parse_col(&row, "id", PersonId::parse)?;
             let sealed: Vec<u8> = row.try_get("sealed")?;
-            let key = keys
-                .get(&org_id)
-                .ok_or(StoreError::Corrupt("vector without an organisation"))?;
-            let vector = open_vector(key, &sealed, &org_id, &person_id, model_version)?;
-            match &mut current {
-                Some(set) if set.person_id == person_id => set.vectors.push(vector),
-                _ => {
-                    if let Some(done) = current.take() {
-                        each(done)?;
-                    }
-                    current = Some(GallerySet {
-                        org_id,
-                        person_id,
-                        vectors: vec![vector],
-                    });
+            if current
+                .as_ref()
+                .is_none_or(|(set, _)| set.person_id != person_id)
+            {
+                if let Some((done, _)) = current.take() {
+                    each(done)?;
                 }
+                let org_key = keys
+                    .get(&org_id)
+                    .ok_or(StoreError::Corrupt("vector without an organisation"))?;
+                let key = org_key
+                    .unwrap_key(
+                        &row.try_get::<Vec<u8>, _>("wrapped")?,
+                        &vector_key_context(&org_id, &person_id),
+                    )
+                    .map_err(|_| StoreError::Corrupt("vector key"))?;
+                let set = GallerySet {
+                    org_id,
+                    person_id,
+                    vectors: Vec::new(),
+                };
+                current = Some((set, key));
+            }
+            if let Some((set, key)) = &mut current {
+                let vector = open_vector(key, &sealed, &set.org_id, &set.person_id, model_version)?;
+                set.vectors.push(vector);
             }
         }
-        if let Some(done) = current {
+        if let Some((done, _)) = current {
             each(done)?;
         }
         Ok(())
@@ -318,7 +327,7 @@ impl Store {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
-        let key = self.data_key(&mut conn, org).await?;
+        let key = self.vector_key(&mut conn, org, person).await?;
         rows.iter()
             .map(|row| {
                 open_vector(
@@ -330,6 +339,67 @@ impl Store {
                 )
             })
             .collect()
+    }
+
+    /// The key of the person's vectors, unwrapped with their
+    /// organisation's data key.
+    async fn vector_key(
+        &self,
+        conn: &mut AnyConnection,
+        org: &OrgId,
+        person: &PersonId,
+    ) -> Result<DataKey, StoreError> {
+        let wrapped: Vec<u8> = sqlx::query("SELECT wrapped FROM vector_keys WHERE person_id = $1")
+            .bind(person.as_str())
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or(StoreError::Corrupt("vectors without their key"))?
+            .try_get("wrapped")?;
+        self.data_key(conn, org)
+            .await?
+            .unwrap_key(&wrapped, &vector_key_context(org, person))
+            .map_err(|_| StoreError::Corrupt("vector key"))
+    }
+
+    /// Schema version 9: every set sealed under its organisation's data
+    /// key is sealed anew under a key of its own.
+    pub(crate) async fn key_vector_sets(&self, conn: &mut AnyConnection) -> Result<(), StoreError> {
+        let rows = sqlx::query(
+            "SELECT p.org_id, v.person_id, v.slot, v.model_version, v.sealed FROM face_vectors v \
+             JOIN people p ON p.id = v.person_id ORDER BY v.person_id, v.slot",
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut person_key: Option<(PersonId, DataKey)> = None;
+        for row in &rows {
+            let org = parse_col(row, "org_id", OrgId::parse)?;
+            let person = parse_col(row, "person_id", PersonId::parse)?;
+            let model = ModelVersion::new(row.try_get::<String, _>("model_version")?);
+            let org_key = self.data_key(conn, &org).await?;
+            if person_key.as_ref().is_none_or(|(p, _)| *p != person) {
+                let (key, wrapped) = org_key.new_wrapped_key(&vector_key_context(&org, &person));
+                sqlx::query("INSERT INTO vector_keys (person_id, wrapped) VALUES ($1, $2)")
+                    .bind(person.as_str())
+                    .bind(wrapped)
+                    .execute(&mut *conn)
+                    .await?;
+                person_key = Some((person.clone(), key));
+            }
+            let Some((_, key)) = &person_key else {
+                continue;
+            };
+            let context = vector_context(&org, &person, &model);
+            let plain = org_key
+                .open(&row.try_get::<Vec<u8>, _>("sealed")?, &context)
+                .map_err(|_| StoreError::Corrupt("vector"))?;
+            sqlx::query("UPDATE face_vectors SET sealed = $1 WHERE person_id = $2 AND slot = $3")
+                .bind(key.seal(&plain, &context))
+                .bind(person.as_str())
+                .bind(row.try_get::<i64, _>("slot")?)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(())
     }
 
     async fn all_data_keys(
@@ -349,6 +419,26 @@ impl Store {
         }
         Ok(keys)
     }
+}
+
+/// Deletes the person's set and its key; how many vectors it held.
+async fn delete_set(conn: &mut AnyConnection, person: &PersonId) -> Result<u64, StoreError> {
+    let deleted = sqlx::query("DELETE FROM face_vectors WHERE person_id = $1")
+        .bind(person.as_str())
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    sqlx::query("DELETE FROM vector_keys WHERE person_id = $1")
+        .bind(person.as_str())
+        .execute(&mut *conn)
+        .await?;
+    Ok(deleted)
+}
+
+/// What a person's vector key is bound to: it unwraps for that person of
+/// that organisation only.
+pub(crate) fn vector_key_context(org: &OrgId, person: &PersonId) -> Vec<u8> {
+    format!("limen vector key\0{org}\0{person}").into_bytes()
 }
 
 /// What a sealed vector is bound to: moving it to another person,

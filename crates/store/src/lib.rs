@@ -38,16 +38,23 @@
 //!   PostgreSQL has no secure delete; what an operator can do is in
 //!   `crates/server/README.md` ("Deleted data on PostgreSQL").
 //!
+//! Crypto-shredding: each person's set is sealed under a key of its own
+//! (`vector_keys`, wrapped by the organisation's data key), deleted with
+//! the set and replaced at every re-enrolment, so the live database holds
+//! no key for a deleted set's ciphertext. On PostgreSQL the deleted key's
+//! row lingers as a dead tuple like the vectors' until `VACUUM FULL
+//! vector_keys` (a small table) rewrites it.
+//!
 //! On both, copies taken before a deletion (backups, snapshots, and on
-//! PostgreSQL the dead rows and old WAL) still hold the ciphertext, and
-//! the organisation's wrapped data key next to it: the master key opens
-//! them until it is rotated. [`Store::rotate_master_key`] gives every
-//! organisation a new data key, seals what the old one sealed anew, and
-//! wraps everything (the audit key too, with its value kept) under the new
-//! master key in one transaction; once the old key file is destroyed
-//! (`limen admin key rotate` does it after the commit), no copy from before
-//! can be decrypted, including the vectors of people and organisations
-//! deleted since. Below the database, a filesystem or an SSD may keep
+//! PostgreSQL the dead rows and old WAL) still hold the ciphertext, its
+//! wrapped key and the organisation's wrapped data key: the master key
+//! opens them until it is rotated. [`Store::rotate_master_key`] gives every
+//! organisation a new data key, wraps or seals anew what the old one
+//! wrapped or sealed, and wraps everything (the audit key too, with its
+//! value kept) under the new master key in one transaction; once the old
+//! key file is destroyed (`limen admin key rotate` does it after the
+//! commit), no copy from before can be decrypted, including the vectors of
+//! people and organisations deleted since. Below the database, a filesystem or an SSD may keep
 //! overwritten blocks; full-disk encryption covers that.
 
 pub mod audit;

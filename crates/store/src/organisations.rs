@@ -120,6 +120,7 @@ impl Store {
             "DELETE FROM devices WHERE entrance_id IN (SELECT id FROM entrances WHERE org_id = $1)",
             "DELETE FROM entrances WHERE org_id = $1",
             "DELETE FROM face_vectors WHERE person_id IN (SELECT id FROM people WHERE org_id = $1)",
+            "DELETE FROM vector_keys WHERE person_id IN (SELECT id FROM people WHERE org_id = $1)",
             "DELETE FROM consents WHERE person_id IN (SELECT id FROM people WHERE org_id = $1)",
             "DELETE FROM sessions WHERE person_id IN (SELECT id FROM people WHERE org_id = $1)",
             "DELETE FROM accounts WHERE person_id IN (SELECT id FROM people WHERE org_id = $1)",

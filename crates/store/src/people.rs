@@ -149,6 +149,7 @@ impl Store {
         }
         for statement in [
             "DELETE FROM face_vectors WHERE person_id = $1",
+            "DELETE FROM vector_keys WHERE person_id = $1",
             "DELETE FROM consents WHERE person_id = $1",
             "DELETE FROM sessions WHERE person_id = $1",
             "DELETE FROM accounts WHERE person_id = $1",

@@ -1,28 +1,27 @@
 //! Rotating the master key: every organisation gets a new data key, what
-//! its old one sealed (vectors, connector secrets) is sealed anew, and the
-//! new data keys and the audit key are wrapped by the new master key, all
-//! in one transaction. Afterwards nothing in the database needs the old
+//! its old one wrapped or sealed (its people's vector keys, its connector
+//! secrets) is wrapped or sealed anew, and the new data keys and the audit
+//! key are wrapped by the new master key, all in one transaction. Afterwards nothing in the database needs the old
 //! master key or an old data key; once the old key file is gone, a copy of
 //! the database taken before (a backup, a dead row left in a PostgreSQL
 //! page, an old WAL segment) cannot be decrypted, including the vectors of
 //! people deleted since and the data of organisations deleted since.
 
-use std::collections::HashMap;
-
-use limen_domain::{EntranceId, ModelVersion, OrgId, PersonId};
+use limen_domain::{EntranceId, OrgId, PersonId};
 use sqlx::Row;
 
 use crate::audit::{AuditKey, AuditRecord};
 use crate::crypto::MasterKey;
 use crate::entrances::secret_context;
-use crate::faces::vector_context;
+use crate::faces::vector_key_context;
 use crate::store::{Store, StoreError, parse_col};
 
 /// What a rotation re-keyed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rotated {
     pub organisations: usize,
-    pub vectors: usize,
+    /// People's vector keys, re-wrapped (their vectors stay as sealed).
+    pub vector_keys: usize,
     pub connector_secrets: usize,
 }
 
@@ -40,7 +39,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let mut rotated = Rotated {
             organisations: 0,
-            vectors: 0,
+            vector_keys: 0,
             connector_secrets: 0,
         };
         // Locks every organisation's row (PostgreSQL) for the transaction.
@@ -56,35 +55,25 @@ impl Store {
                 .map_err(|_| StoreError::KeyMismatch)?;
             let (fresh, fresh_wrapped) = new.new_data_key(org.as_str());
 
-            let vectors = sqlx::query(
-                "SELECT v.person_id, v.slot, v.model_version, v.sealed FROM face_vectors v \
-                 JOIN people p ON p.id = v.person_id WHERE p.org_id = $1",
+            let vector_keys = sqlx::query(
+                "SELECT k.person_id, k.wrapped FROM vector_keys k \
+                 JOIN people p ON p.id = k.person_id WHERE p.org_id = $1",
             )
             .bind(org.as_str())
             .fetch_all(&mut *tx)
             .await?;
-            let mut resealed = HashMap::new();
-            for vector in &vectors {
-                let person = parse_col(vector, "person_id", PersonId::parse)?;
-                let slot: i64 = vector.try_get("slot")?;
-                let model = ModelVersion::new(vector.try_get::<String, _>("model_version")?);
-                let context = vector_context(&org, &person, &model);
-                let sealed: Vec<u8> = vector.try_get("sealed")?;
-                let plain = old
-                    .open(&sealed, &context)
-                    .map_err(|_| StoreError::Corrupt("vector"))?;
-                resealed.insert((person, slot), fresh.seal(&plain, &context));
-            }
-            for ((person, slot), sealed) in resealed {
-                sqlx::query(
-                    "UPDATE face_vectors SET sealed = $1 WHERE person_id = $2 AND slot = $3",
-                )
-                .bind(sealed)
-                .bind(person.as_str())
-                .bind(slot)
-                .execute(&mut *tx)
-                .await?;
-                rotated.vectors += 1;
+            for vector_key in &vector_keys {
+                let person = parse_col(vector_key, "person_id", PersonId::parse)?;
+                let context = vector_key_context(&org, &person);
+                let key = old
+                    .unwrap_key(&vector_key.try_get::<Vec<u8>, _>("wrapped")?, &context)
+                    .map_err(|_| StoreError::Corrupt("vector key"))?;
+                sqlx::query("UPDATE vector_keys SET wrapped = $1 WHERE person_id = $2")
+                    .bind(key.wrapped_by(&fresh, &context))
+                    .bind(person.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                rotated.vector_keys += 1;
             }
 
             let secrets = sqlx::query(

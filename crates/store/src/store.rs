@@ -102,6 +102,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_wrapped_keys.sql"),
         postgres: include_str!("../migrations/postgres/0008_wrapped_keys.sql"),
     },
+    Migration {
+        version: VECTOR_KEYS_VERSION,
+        sqlite: include_str!("../migrations/sqlite/0009_vector_keys.sql"),
+        postgres: include_str!("../migrations/postgres/0009_vector_keys.sql"),
+    },
 ];
 
 /// The version from which SQLite deletes securely; reaching it rewrites an
@@ -116,6 +121,10 @@ const AUDIT_KEYED_VERSION: i64 = 5;
 /// key (the one it was derived from until then), so that a new master
 /// key keeps every link verifiable. (Version 7 is taken on another branch.)
 const WRAPPED_KEYS_VERSION: i64 = 8;
+
+/// The version from which each person's set has a key of its own; reaching
+/// it re-seals the existing sets (see [`Store::key_vector_sets`]).
+const VECTOR_KEYS_VERSION: i64 = 9;
 
 impl Store {
     /// Connects (creating an SQLite file when needed) and brings the schema
@@ -294,6 +303,9 @@ impl Store {
             if migration.version == AUDIT_KEYED_VERSION {
                 key_audit_chains(&mut tx, &AuditKey::derive(&self.master)).await?;
             }
+            if migration.version == VECTOR_KEYS_VERSION {
+                self.key_vector_sets(&mut tx).await?;
+            }
             if migration.version == WRAPPED_KEYS_VERSION {
                 let audit_key = AuditKey::derive(&self.master);
                 sqlx::query("INSERT INTO wrapped_keys (purpose, wrapped) VALUES ($1, $2)")
@@ -384,7 +396,7 @@ pub(crate) fn parse_col<T, E>(
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use limen_domain::{FaceVector, ModelVersion, NewPerson, Person};
+    use limen_domain::{ModelVersion, NewPerson, Person};
     use sqlx::Connection;
 
     use super::*;
@@ -440,11 +452,23 @@ pub(crate) mod tests {
         let model = ModelVersion::new("dlib-resnet-v1");
 
         let old = Store::open_at(&url, master(), 3).await.expect("version 3");
-        let (_, person) = consenting_person(&old, &model).await;
-        let vector = FaceVector::new((0..128).map(|i| i as f32 / 300.0).collect()).expect("valid");
-        old.replace_vectors(&entry(), &person, &model, &[vector])
-            .await
-            .expect("enrol");
+        let (org, person) = consenting_person(&old, &model).await;
+        // A vector as version 3 stored it: sealed under the organisation's key.
+        let mut conn = old.pool.acquire().await.expect("connection");
+        let key = old.data_key(&mut conn, &org).await.expect("key");
+        let plain: Vec<u8> = (0..128)
+            .flat_map(|i| (i as f32 / 300.0).to_le_bytes())
+            .collect();
+        sqlx::query(
+            "INSERT INTO face_vectors (person_id, slot, model_version, sealed, enrolled_at) VALUES ($1, 0, $2, $3, 1000)",
+        )
+        .bind(person.id.as_str())
+        .bind(model.as_str())
+        .bind(key.seal(&plain, &crate::faces::vector_context(&org, &person.id, &model)))
+        .execute(&mut *conn)
+        .await
+        .expect("a version-3 vector row");
+        drop(conn);
         old.close().await;
         // Deleted as before this version: no secure deletion, and the
         // freed page checkpointed into the file.

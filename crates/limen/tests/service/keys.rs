@@ -145,7 +145,7 @@ fn rotation_keeps_people_matchable_and_old_copies_useless(backend: Backend) {
     assert_eq!(key_bytes(&server), newest);
     assert!(!pending_key_file(&server).exists());
 
-    // Failing half-way (a vector that no longer decrypts): nothing is
+    // Failing half-way (a vector key that no longer unwraps): nothing is
     // re-keyed, and the key stays the one that opens the database.
     let wrapped_keys = || {
         block_on(async {
@@ -163,8 +163,8 @@ fn rotation_keeps_people_matchable_and_old_copies_useless(backend: Backend) {
     let before = wrapped_keys();
     block_on(async {
         let mut conn = raw_connection(&server.database_url).await;
-        sqlx::query("UPDATE face_vectors SET sealed = $1")
-            .bind(vec![0u8; 64])
+        sqlx::query("UPDATE vector_keys SET wrapped = $1")
+            .bind(vec![0u8; 60])
             .execute(&mut conn)
             .await
             .expect("corrupt");

@@ -355,3 +355,90 @@ pub(crate) async fn every_change_to_a_gallery_is_numbered_in_order(db: &TestDb) 
     );
     assert!(store.face_change_head().await.expect("head") >= head);
 }
+
+/// The person's sealed vectors as they are in the database now, as
+/// someone reading its pages would find them.
+async fn sealed_rows(db: &TestDb, person: &limen_domain::Person) -> Vec<(i64, String, Vec<u8>)> {
+    let mut conn = raw(db).await;
+    sqlx::query("SELECT slot, model_version, sealed FROM face_vectors WHERE person_id = $1")
+        .bind(person.id.as_str())
+        .fetch_all(&mut conn)
+        .await
+        .expect("rows")
+        .iter()
+        .map(|row| (row.get(0), row.get(1), row.get(2)))
+        .collect()
+}
+
+/// Puts leftover ciphertext back where it was, as someone with write
+/// access to the database could after finding it in a dead row or a copy.
+async fn put_back(db: &TestDb, person: &limen_domain::Person, rows: &[(i64, String, Vec<u8>)]) {
+    let mut conn = raw(db).await;
+    sqlx::query("DELETE FROM face_vectors WHERE person_id = $1")
+        .bind(person.id.as_str())
+        .execute(&mut conn)
+        .await
+        .expect("clear");
+    for (slot, model_version, sealed) in rows {
+        sqlx::query(
+            "INSERT INTO face_vectors (person_id, slot, model_version, sealed, enrolled_at) VALUES ($1, $2, $3, $4, 0)",
+        )
+        .bind(person.id.as_str())
+        .bind(*slot)
+        .bind(model_version.as_str())
+        .bind(sealed.clone())
+        .execute(&mut conn)
+        .await
+        .expect("put back");
+    }
+}
+
+/// P4, crypto-shredding: a set's key goes with the set, so its ciphertext
+/// left behind (a dead PostgreSQL row, a page not yet overwritten) decrypts
+/// with nothing the database still holds: not after a withdrawal, and not
+/// after a re-enrolment gave the person a new key.
+pub(crate) async fn a_deleted_sets_leftover_ciphertext_decrypts_with_nothing_left(db: &TestDb) {
+    let store = &db.store;
+    let org = new_org(store, "Acme").await;
+    let person = &registered_person(store, &org, "ann@acme.test", "A1").await;
+    let consent = || async move {
+        store
+            .give_consent(&entry(), person, "v1", "api")
+            .await
+            .expect("consent");
+    };
+    let enrol = |value: f32| async move {
+        store
+            .replace_vectors(&entry(), person, &model(), &[vector_of(value)])
+            .await
+            .expect("enrol");
+    };
+    consent().await;
+    enrol(0.3).await;
+    let first = sealed_rows(db, person).await;
+    assert_eq!(store.vectors(person).await.expect("read").len(), 1);
+
+    store
+        .withdraw_consent(&entry(), person)
+        .await
+        .expect("withdraw");
+    put_back(db, person, &first).await;
+    assert!(
+        matches!(store.vectors(person).await, Err(StoreError::Corrupt(_))),
+        "withdrawn: the leftover ciphertext has no key any more"
+    );
+
+    consent().await;
+    enrol(0.6).await;
+    put_back(db, person, &first).await;
+    assert!(
+        matches!(store.vectors(person).await, Err(StoreError::Corrupt(_))),
+        "re-enrolled: the new key does not open the earlier set"
+    );
+    assert!(
+        store
+            .delete_organisation(&entry(), &org)
+            .await
+            .expect("cleanup")
+    );
+}

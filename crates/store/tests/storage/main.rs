@@ -107,6 +107,7 @@ on_both!(
     records::cancelling_keeps_only_a_dated_record,
     records::retention_purges_what_has_expired,
     faces::a_set_of_vectors_is_replaced_whole,
+    faces::a_deleted_sets_leftover_ciphertext_decrypts_with_nothing_left,
     faces::every_change_to_a_gallery_is_numbered_in_order,
 );
 
