@@ -162,6 +162,7 @@ async fn rotate(operator: &Operator, config: &Config) -> anyhow::Result<()> {
     // A running server would go on with the old key; on SQLite its lock
     // tells (on PostgreSQL the operator stops the instances).
     let _no_server = crate::serve::lock_sqlite_database(config)?;
+    let _rotating = crate::serve::lock_key_file(&config.master_key_file)?;
     let pending = crate::serve::pending_key_file(&config.master_key_file);
     let new = MasterKey::create_at(&pending)?;
     let rotated = operator.rotate_master_key(&new).await?;

@@ -19,9 +19,12 @@ use limen_store::{MasterKey, Store, StoreError};
 /// A rotation of the master key (`limen admin key rotate`) interrupted at
 /// any point is finished or undone here: the new key waits in
 /// [`pending_key_file`] until the database is re-keyed; whichever of the
-/// two keys opens the database is kept, and the other is removed.
+/// two keys opens the database is kept, and the other is removed. A
+/// rotation under way holds [`lock_key_file`], so this waits for it rather
+/// than take its pending key for a stale one.
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     create_private_dir(&config.data_dir)?;
+    let _no_rotation = lock_key_file(&config.master_key_file)?;
     let current = MasterKey::load_or_create(&config.master_key_file)?;
     let pending = pending_key_file(&config.master_key_file);
     let store = match Store::open(&config.database_url, current).await {
@@ -48,6 +51,24 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
         .anchor_audit_to(&config.audit_anchor_file)
         .await
         .context("cannot anchor the audit trail")
+}
+
+/// An exclusive lock beside the master key file, held by a rotation from
+/// before its new key exists until it replaces the old one, and briefly by
+/// every opening of the store.
+pub fn lock_key_file(master_key_file: &Path) -> anyhow::Result<std::fs::File> {
+    let mut name = master_key_file.as_os_str().to_owned();
+    name.push(".lock");
+    let path = PathBuf::from(name);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open the lock file {}", path.display()))?;
+    file.lock()
+        .with_context(|| format!("cannot lock {}", path.display()))?;
+    Ok(file)
 }
 
 /// Where a new master key waits while the database is re-keyed.
