@@ -406,15 +406,19 @@ impl Store {
         &self,
         conn: &mut AnyConnection,
     ) -> Result<HashMap<OrgId, DataKey>, StoreError> {
-        let orgs: Vec<OrgId> = sqlx::query("SELECT id FROM organisations")
+        // One read: an organisation deleted meanwhile is simply not there,
+        // rather than missing between listing it and reading its key.
+        let rows = sqlx::query("SELECT id, wrapped_key FROM organisations")
             .fetch_all(&mut *conn)
-            .await?
-            .iter()
-            .map(|row| parse_col(row, "id", OrgId::parse))
-            .collect::<Result<_, _>>()?;
-        let mut keys = HashMap::with_capacity(orgs.len());
-        for org in orgs {
-            let key = self.data_key(conn, &org).await?;
+            .await?;
+        let mut keys = HashMap::with_capacity(rows.len());
+        for row in &rows {
+            let org = parse_col(row, "id", OrgId::parse)?;
+            let wrapped: Vec<u8> = row.try_get("wrapped_key")?;
+            let key = self
+                .master_key()
+                .unwrap_data_key(&wrapped, org.as_str())
+                .map_err(|_| StoreError::KeyMismatch)?;
             keys.insert(org, key);
         }
         Ok(keys)

@@ -430,6 +430,15 @@ pub(crate) async fn a_deleted_sets_leftover_ciphertext_decrypts_with_nothing_lef
 
     consent().await;
     enrol(0.6).await;
+    // Out of every gallery first (consent ended behind the store's back,
+    // the new key kept), so that other tests loading galleries from the
+    // shared database never meet the planted ciphertext.
+    let mut conn = raw(db).await;
+    sqlx::query("UPDATE consents SET withdrawn_at = 1 WHERE person_id = $1")
+        .bind(person.id.as_str())
+        .execute(&mut conn)
+        .await
+        .expect("out of the galleries");
     put_back(db, person, &first).await;
     assert!(
         matches!(store.vectors(person).await, Err(StoreError::Corrupt(_))),
