@@ -8,6 +8,7 @@ use clap::Subcommand;
 use limen_domain::OrgId;
 use limen_server::config::Config;
 use limen_services::{AdminToken, Operator, ServiceError};
+use limen_store::MasterKey;
 
 #[derive(Subcommand)]
 pub enum AdminCommand {
@@ -20,6 +21,18 @@ pub enum AdminCommand {
     /// Model versions: list, activate with a transition, end a transition.
     #[command(subcommand)]
     Model(crate::admin_model::ModelCommand),
+    /// The master key.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Subcommand)]
+pub enum KeyCommand {
+    /// Replaces the master key: every organisation gets a new data key, its
+    /// people's vector keys and connector secrets are wrapped anew, and the old key file
+    /// is destroyed once the database has committed. Stop every instance
+    /// first, and give each the new key file before starting it again.
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -56,8 +69,15 @@ pub enum OrgCommand {
 
 #[derive(Subcommand)]
 pub enum AuditCommand {
-    /// Checks every hash chain and reports the first broken link.
-    Verify,
+    /// Checks every chain's links and, against the audit anchor (and any
+    /// other given), that no chain lost its newest entries or vanished;
+    /// reports the first broken link.
+    Verify {
+        /// Another anchor file to check against: another instance's, or a
+        /// copy kept outside this machine. Repeatable.
+        #[arg(long = "anchor", value_name = "FILE")]
+        anchors: Vec<PathBuf>,
+    },
 }
 
 pub fn run(config_file: Option<PathBuf>, command: AdminCommand) -> anyhow::Result<()> {
@@ -71,7 +91,10 @@ pub fn run(config_file: Option<PathBuf>, command: AdminCommand) -> anyhow::Resul
         let operator = Operator::new(crate::serve::open_store(&config).await?);
         let result = match command {
             AdminCommand::Org(command) => org(&operator, command).await,
-            AdminCommand::Audit(AuditCommand::Verify) => verify(&operator).await,
+            AdminCommand::Audit(AuditCommand::Verify { anchors }) => {
+                verify(&operator, &anchors).await
+            }
+            AdminCommand::Key(KeyCommand::Rotate) => rotate(&operator, &config).await,
             AdminCommand::Model(command) => {
                 crate::admin_model::run(&operator, &config.models_dir, command).await
             }
@@ -163,8 +186,28 @@ async fn org(operator: &Operator, command: OrgCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn verify(operator: &Operator) -> anyhow::Result<()> {
-    match operator.verify_audit().await? {
+async fn rotate(operator: &Operator, config: &Config) -> anyhow::Result<()> {
+    // A running server would go on with the old key; on SQLite its lock
+    // tells (on PostgreSQL the operator stops the instances).
+    let _no_server = crate::serve::lock_sqlite_database(config)?;
+    let _rotating = crate::serve::lock_key_file(&config.master_key_file)?;
+    let pending = crate::serve::pending_key_file(&config.master_key_file);
+    let new = MasterKey::create_at(&pending)?;
+    let rotated = operator.rotate_master_key(&new).await?;
+    crate::serve::replace_key_file(&pending, &config.master_key_file)?;
+    println!(
+        "master key rotated: {} organisations re-keyed ({} people's vector keys, {} connector secrets wrapped anew); \
+         the old key is destroyed. Give every instance the new {} before starting it.",
+        rotated.organisations,
+        rotated.vector_keys,
+        rotated.connector_secrets,
+        config.master_key_file.display()
+    );
+    Ok(())
+}
+
+async fn verify(operator: &Operator, anchors: &[PathBuf]) -> anyhow::Result<()> {
+    match operator.verify_audit(anchors).await? {
         Ok(count) => {
             println!("audit trail intact: {count} entries verified");
             Ok(())

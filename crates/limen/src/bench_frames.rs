@@ -95,7 +95,13 @@ fn run(
         if enrolled != active {
             let at = limen_domain::now();
             store
-                .activate_model(&active, at, at + 86_400, &[])
+                .activate_model(
+                    &crate::bench_seed::seeded(&seeded.org),
+                    &active,
+                    at,
+                    at + 86_400,
+                    &[],
+                )
                 .await??;
             let mut rng = limen_eval::rng::SplitMix64::new(0x7A11);
             for person in seeded.people.iter().step_by(2) {
@@ -103,7 +109,14 @@ fn run(
                     &mut rng,
                     default.dimensions,
                 ))?;
-                store.replace_vectors(person, &active, &[vector]).await?;
+                store
+                    .replace_vectors(
+                        &crate::bench_seed::seeded(&seeded.org),
+                        person,
+                        &active,
+                        &[vector],
+                    )
+                    .await?;
             }
         }
         let services = Services::start(

@@ -11,7 +11,7 @@ use anyhow::Context;
 use limen_domain::{FaceVector, ModelVersion, NewPerson, OrgId, Person};
 use limen_eval::rng::SplitMix64;
 use limen_store::token::new_token;
-use limen_store::{Backend, NewConnector, Store};
+use limen_store::{AuditRecord, Backend, NewConnector, Store};
 
 /// People imported in one transaction.
 const IMPORT_CHUNK: usize = 10_000;
@@ -21,6 +21,18 @@ pub struct Seeded {
     pub people: Vec<Person>,
     /// One device token per requested device, at one OSDP entrance.
     pub device_tokens: Vec<String>,
+}
+
+/// The entry every seeding step records in the benchmark organisation's
+/// chain, as the store's audited methods require.
+pub fn seeded(org: &OrgId) -> AuditRecord {
+    AuditRecord {
+        chain: org.as_str().to_owned(),
+        actor: "bench".to_owned(),
+        action: "bench.seeded".to_owned(),
+        subject: String::new(),
+        detail: String::new(),
+    }
 }
 
 /// Seeds `people` people with `vectors_per_person` vectors each of
@@ -34,14 +46,23 @@ pub async fn seed(
     seed: u64,
 ) -> anyhow::Result<Seeded> {
     let (_, admin_hash) = new_token();
-    let org = store.create_organisation("Bench", &admin_hash).await?;
+    let org = store
+        .create_organisation(|org| seeded(&org.id), "Bench", &admin_hash)
+        .await?;
     let entrance = store
-        .create_entrance(&org.id, "Bench door", &NewConnector::Osdp)
+        .create_entrance(
+            |_| seeded(&org.id),
+            &org.id,
+            "Bench door",
+            &NewConnector::Osdp,
+        )
         .await?;
     let mut device_tokens = Vec::with_capacity(devices);
     for _ in 0..devices {
         let (token, hash) = new_token();
-        store.create_device(&org.id, &entrance.id, &hash).await?;
+        store
+            .create_device(|_| seeded(&org.id), &org.id, &entrance.id, &hash)
+            .await?;
         device_tokens.push(token);
     }
     for start in (0..people).step_by(IMPORT_CHUNK) {
@@ -58,7 +79,7 @@ pub async fn seed(
             })
             .collect::<anyhow::Result<_>>()?;
         store
-            .import_people(&org.id, &rows)
+            .import_people(|_| seeded(&org.id), &org.id, &rows)
             .await?
             .map_err(|e| anyhow::anyhow!("bench import refused: {e:?}"))?;
     }
@@ -79,11 +100,15 @@ pub async fn seed(
         tasks.spawn(async move {
             for (i, overview) in persons.iter().enumerate().skip(writer).step_by(writers) {
                 let person = &overview.person;
-                store.give_consent(person, "bench", "bench").await?;
+                store
+                    .give_consent(&seeded(&person.org_id), person, "bench", "bench")
+                    .await?;
                 let set: Vec<FaceVector> = (0..vectors_per_person)
                     .map(|_| FaceVector::new(random_unit_vector(&mut rng, dimensions)))
                     .collect::<Result<_, _>>()?;
-                store.replace_vectors(person, &model, &set).await?;
+                store
+                    .replace_vectors(&seeded(&person.org_id), person, &model, &set)
+                    .await?;
                 if writer == 0 && i % (writers * 10_000) == 0 {
                     eprintln!("seeded {i} of {} people", persons.len());
                 }

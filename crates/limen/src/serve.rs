@@ -1,6 +1,7 @@
 //! `limen serve`: the HTTP service.
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
@@ -8,16 +9,99 @@ use limen_server::AppState;
 use limen_server::config::Config;
 use limen_server::mailer::Mailer;
 use limen_services::{ModelLibrary, Services};
-use limen_store::{MasterKey, Store};
+use limen_store::{MasterKey, Store, StoreError};
 
 /// Opens the database named by the configuration, creating the data
-/// directory (private to its owner) and the master key on first use.
+/// directory (private to its owner) and the master key on first use, and
+/// anchors the audit trail's heads in the configured file.
+///
+/// A rotation of the master key (`limen admin key rotate`) interrupted at
+/// any point is finished or undone here: the new key waits in
+/// [`pending_key_file`] until the database is re-keyed; whichever of the
+/// two keys opens the database is kept, and the other is removed. A
+/// rotation under way holds [`lock_key_file`], so this waits for it rather
+/// than take its pending key for a stale one.
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     create_private_dir(&config.data_dir)?;
-    let master = MasterKey::load_or_create(&config.master_key_file)?;
-    Store::open(&config.database_url, master)
+    let _no_rotation = lock_key_file(&config.master_key_file)?;
+    let current = MasterKey::load_or_create(&config.master_key_file)?;
+    let pending = pending_key_file(&config.master_key_file);
+    let store = match Store::open(&config.database_url, current).await {
+        Ok(store) => {
+            if pending.exists() {
+                // The rotation stopped before the database committed.
+                std::fs::remove_file(&pending)
+                    .with_context(|| format!("cannot remove {}", pending.display()))?;
+            }
+            store
+        }
+        Err(StoreError::KeyMismatch) if pending.exists() => {
+            // The database committed the rotation; its key file did not follow.
+            let new = MasterKey::load_or_create(&pending)?;
+            let store = Store::open(&config.database_url, new)
+                .await
+                .context("neither the master key nor the pending one opens the database")?;
+            replace_key_file(&pending, &config.master_key_file)?;
+            store
+        }
+        Err(e) => return Err(e).context("cannot open the database"),
+    };
+    store
+        .anchor_audit_to(&config.audit_anchor_file)
         .await
-        .context("cannot open the database")
+        .context("cannot anchor the audit trail")
+}
+
+/// An exclusive lock beside the master key file, held by a rotation from
+/// before its new key exists until it replaces the old one, and briefly by
+/// every opening of the store.
+pub fn lock_key_file(master_key_file: &Path) -> anyhow::Result<std::fs::File> {
+    let mut name = master_key_file.as_os_str().to_owned();
+    name.push(".lock");
+    let path = PathBuf::from(name);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open the lock file {}", path.display()))?;
+    file.lock()
+        .with_context(|| format!("cannot lock {}", path.display()))?;
+    Ok(file)
+}
+
+/// Where a new master key waits while the database is re-keyed.
+pub fn pending_key_file(master_key_file: &Path) -> PathBuf {
+    let mut name = master_key_file.as_os_str().to_owned();
+    name.push(".new");
+    PathBuf::from(name)
+}
+
+/// Moves the new key over the old, whose bytes are overwritten first:
+/// from here on only the new key opens the database.
+pub fn replace_key_file(pending: &Path, master_key_file: &Path) -> anyhow::Result<()> {
+    let context = || {
+        format!(
+            "cannot replace the master key file {}",
+            master_key_file.display()
+        )
+    };
+    let mut old = std::fs::OpenOptions::new()
+        .write(true)
+        .open(master_key_file)
+        .with_context(context)?;
+    old.write_all(&[0; 32]).with_context(context)?;
+    old.sync_all().with_context(context)?;
+    std::fs::rename(pending, master_key_file).with_context(context)?;
+    if let Some(dir) = master_key_file
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .with_context(context)?;
+    }
+    Ok(())
 }
 
 /// On SQLite, only one `limen serve` may use a database: a second would
@@ -25,7 +109,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
 /// exclusive lock on a file beside the database, held for as long as the
 /// returned file is, refuses the second. (`limen admin` takes no lock: the
 /// running server follows its changes.)
-fn lock_sqlite_database(config: &Config) -> anyhow::Result<Option<std::fs::File>> {
+pub fn lock_sqlite_database(config: &Config) -> anyhow::Result<Option<std::fs::File>> {
     let Some(path) = config.database_url.strip_prefix("sqlite:") else {
         return Ok(None);
     };

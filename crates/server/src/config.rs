@@ -31,6 +31,7 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     database_url: Option<String>,
     master_key_file: Option<PathBuf>,
+    audit_anchor_file: Option<PathBuf>,
     mail_url: Option<String>,
     mail_from: Option<String>,
     models_dir: Option<PathBuf>,
@@ -48,6 +49,9 @@ pub struct Config {
     /// `sqlite:PATH` (default: `limen.db` in the data directory) or `postgres://…`.
     pub database_url: String,
     pub master_key_file: PathBuf,
+    /// Where the audit chains' heads are recorded outside the database
+    /// (default: `audit-anchor` in the data directory).
+    pub audit_anchor_file: PathBuf,
     /// `smtp://host:port`, `smtps://host:port` or `file:DIR` (an outbox).
     pub mail_url: String,
     pub mail_from: String,
@@ -122,6 +126,10 @@ impl Config {
             .map(PathBuf::from)
             .or(file.master_key_file)
             .unwrap_or_else(|| data_dir.join("master.key"));
+        let audit_anchor_file = env("LIMEN_AUDIT_ANCHOR_FILE")
+            .map(PathBuf::from)
+            .or(file.audit_anchor_file)
+            .unwrap_or_else(|| data_dir.join("audit-anchor"));
         let mail_url = pick("LIMEN_MAIL_URL", file.mail_url)
             .unwrap_or_else(|| format!("file:{}", data_dir.join("outbox").display()));
         if !["smtp://", "smtps://", "file:"]
@@ -171,6 +179,7 @@ impl Config {
             data_dir,
             database_url,
             master_key_file,
+            audit_anchor_file,
             mail_url,
             mail_from,
             models_dir,
@@ -194,6 +203,10 @@ mod tests {
         assert_eq!(
             config.master_key_file,
             PathBuf::from("/srv/limen/master.key")
+        );
+        assert_eq!(
+            config.audit_anchor_file,
+            PathBuf::from("/srv/limen/audit-anchor")
         );
         assert_eq!(config.mail_url, "file:/srv/limen/outbox");
         assert_eq!(config.public_url, "http://127.0.0.1:8080");

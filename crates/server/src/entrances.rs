@@ -103,17 +103,8 @@ async fn create_entrance(
     };
     let entrance = state
         .services
-        .store()
         .create_entrance(&org, name, &connector)
         .await?;
-    let detail = match entrance.connector {
-        ConnectorKind::Osdp => "connector osdp".to_owned(),
-        ConnectorKind::Http => format!("connector http {}", entrance.url.as_deref().unwrap_or("")),
-    };
-    state
-        .services
-        .audit_admin(&org, "entrance.created", entrance.id.as_str(), &detail)
-        .await;
     Ok((StatusCode::CREATED, Json(json!(entrance))))
 }
 
@@ -145,19 +136,9 @@ async fn create_device(
     let (token, hash) = new_token();
     let device = state
         .services
-        .store()
-        .create_device(&org, &entrance, &hash)
+        .register_device(&org, &entrance, &hash)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    state
-        .services
-        .audit_admin(
-            &org,
-            "device.registered",
-            device.as_str(),
-            &format!("entrance {entrance}"),
-        )
-        .await;
     // The token is shown this once; only its hash is stored.
     Ok((
         StatusCode::CREATED,
@@ -174,21 +155,11 @@ async fn revoke_device(
     let device = DeviceId::parse(&device_id).map_err(|_| ApiError::not_found())?;
     if !state
         .services
-        .store()
         .revoke_device(&org, &entrance, &device)
         .await?
     {
         return Err(ApiError::not_found());
     }
-    state
-        .services
-        .audit_admin(
-            &org,
-            "device.revoked",
-            device.as_str(),
-            &format!("entrance {entrance}"),
-        )
-        .await;
     Ok(StatusCode::NO_CONTENT)
 }
 

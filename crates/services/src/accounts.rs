@@ -28,12 +28,14 @@ impl Services {
         let person = self.store().invitation(&hash).await?;
         self.check_password_for(&person, password).await?;
         let password_hash = hash_blocking(password).await?;
-        let person = self
+        Ok(self
             .store()
-            .redeem_invitation(&hash, &password_hash)
-            .await?;
-        self.audit_employee(&person, "account.registered", "").await;
-        Ok(person)
+            .redeem_invitation(
+                |person| audit::by_employee(person, "account.registered", ""),
+                &hash,
+                &password_hash,
+            )
+            .await?)
     }
 
     /// Opens a session for someone who just proved who they are.
@@ -75,15 +77,14 @@ impl Services {
         .await?;
         let Some(person) = matched else {
             for person in &subjects {
-                audit::record(
-                    self.store(),
+                let entry = audit::entry(
                     person.org_id.as_str(),
                     &Actor::Anonymous,
                     "login.failed",
                     person.id.as_str(),
                     "",
-                )
-                .await;
+                );
+                self.store().audit(&entry).await?;
             }
             return Err(ServiceError::WrongCredentials);
         };
@@ -112,17 +113,17 @@ impl Services {
         let current_ok =
             tokio::task::spawn_blocking(move || verify_password(&current, &stored)).await?;
         if !current_ok {
-            self.audit_employee(person, "password.change_failed", "")
-                .await;
+            self.store()
+                .audit(&audit::by_employee(person, "password.change_failed", ""))
+                .await?;
             return Err(ServiceError::WrongPassword);
         }
         self.check_password_for(person, new).await?;
         let hash = hash_blocking(new).await?;
+        let entry = audit::by_employee(person, "password.changed", "other sessions ended");
         self.store()
-            .change_password(person, &hash, session_hash)
+            .change_password(&entry, person, &hash, session_hash)
             .await?;
-        self.audit_employee(person, "password.changed", "other sessions ended")
-            .await;
         Ok(())
     }
 
@@ -130,14 +131,13 @@ impl Services {
     /// are erased and the person leaves every gallery; a dated record that
     /// they cancelled is kept as proof.
     pub async fn cancel_registration(&self, person: &Person) -> Result<(), ServiceError> {
-        self.store().cancel_registration(person).await?;
-        self.galleries.follow_own_change().await;
-        self.audit_employee(
+        let entry = audit::by_employee(
             person,
             "registration.cancelled",
             "account, consent and vector erased",
-        )
-        .await;
+        );
+        self.store().cancel_registration(&entry, person).await?;
+        self.galleries.follow_own_change().await;
         Ok(())
     }
 

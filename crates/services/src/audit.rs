@@ -1,26 +1,50 @@
-//! Appending to the audit trail on behalf of every service.
+//! The audit entries the services record. Each audited action hands its
+//! entry to the store method that performs it, so that the two commit
+//! together: an action whose entry cannot be written does not happen.
 
-use limen_domain::Actor;
-use limen_store::{AuditEvent, Store};
+use limen_domain::{Actor, OrgId, Person};
+use limen_store::{AuditRecord, OPERATOR_CHAIN};
 
-/// Records an action in a chain (an organisation's id, or the operator's).
-/// A failure to record is logged; the action is already done.
-pub(crate) async fn record(
-    store: &Store,
+/// An entry in a chain (an organisation's id, or the operator's).
+pub(crate) fn entry(
     chain: &str,
     actor: &Actor,
     action: &str,
     subject: &str,
     detail: &str,
-) {
-    let actor = actor.to_string();
-    let event = AuditEvent {
-        actor: &actor,
-        action,
-        subject,
-        detail,
-    };
-    if let Err(e) = store.audit(chain, event).await {
-        tracing::error!(error = %e, action, "cannot append to the audit trail");
+) -> AuditRecord {
+    AuditRecord {
+        chain: chain.to_owned(),
+        actor: actor.to_string(),
+        action: action.to_owned(),
+        subject: subject.to_owned(),
+        detail: detail.to_owned(),
     }
+}
+
+/// An employee's own action, in their organisation's chain.
+pub(crate) fn by_employee(person: &Person, action: &str, detail: &str) -> AuditRecord {
+    entry(
+        person.org_id.as_str(),
+        &Actor::Employee(person.id.clone()),
+        action,
+        person.id.as_str(),
+        detail,
+    )
+}
+
+/// An organisation admin's action, in the organisation's chain.
+pub(crate) fn by_admin(org: &OrgId, action: &str, subject: &str, detail: &str) -> AuditRecord {
+    entry(org.as_str(), &Actor::Admin, action, subject, detail)
+}
+
+/// The operator's action on an organisation, in the operator's chain.
+pub(crate) fn by_operator(action: &str, org: &OrgId, detail: &str) -> AuditRecord {
+    entry(
+        OPERATOR_CHAIN,
+        &Actor::Operator,
+        action,
+        org.as_str(),
+        detail,
+    )
 }

@@ -1,6 +1,6 @@
 //! Giving and withdrawing consent.
 
-use limen_domain::{Actor, Consent, Person, Statement};
+use limen_domain::{Consent, Person, Statement};
 
 use crate::error::ServiceError;
 use crate::{Services, audit};
@@ -27,41 +27,24 @@ impl Services {
         if statement_version != self.statement_for(person).await?.version {
             return Err(ServiceError::StatementOutdated);
         }
-        let consent = self
-            .store()
-            .give_consent(person, statement_version, method)
-            .await?;
-        self.audit_employee(
+        let entry = audit::by_employee(
             person,
             "consent.given",
             &format!("statement {statement_version} by {method}"),
-        )
-        .await;
-        Ok(consent)
+        );
+        Ok(self
+            .store()
+            .give_consent(&entry, person, statement_version, method)
+            .await?)
     }
 
     /// Withdraws consent: the vectors are deleted in the same transaction
     /// and the person leaves every gallery. Returns whether there was an
     /// active consent.
     pub async fn withdraw_consent(&self, person: &Person) -> Result<bool, ServiceError> {
-        let withdrawn = self.store().withdraw_consent(person).await?;
+        let entry = audit::by_employee(person, "consent.withdrawn", "vector deleted");
+        let withdrawn = self.store().withdraw_consent(&entry, person).await?;
         self.galleries.follow_own_change().await;
-        if withdrawn {
-            self.audit_employee(person, "consent.withdrawn", "vector deleted")
-                .await;
-        }
         Ok(withdrawn)
-    }
-
-    pub(crate) async fn audit_employee(&self, person: &Person, action: &str, detail: &str) {
-        audit::record(
-            self.store(),
-            person.org_id.as_str(),
-            &Actor::Employee(person.id.clone()),
-            action,
-            person.id.as_str(),
-            detail,
-        )
-        .await;
     }
 }

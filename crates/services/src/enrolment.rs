@@ -6,8 +6,8 @@ use limen_domain::{FaceVector, ModelVersion, Person};
 use limen_face::QualityThresholds;
 use zeroize::Zeroizing;
 
-use crate::Services;
 use crate::error::ServiceError;
+use crate::{Services, audit};
 
 /// An uploaded image, wiped from memory when dropped.
 pub type Frame = Zeroizing<Vec<u8>>;
@@ -87,16 +87,15 @@ impl Services {
                 tracing::error!(error = %e, "the engine made an unusable vector");
                 ServiceError::Internal
             })?;
-        self.store()
-            .replace_vectors(person, &model_version, &vectors)
-            .await?;
-        self.galleries.follow_own_change().await;
-        self.audit_employee(
+        let entry = audit::by_employee(
             person,
             "vector.enrolled",
             &format!("model {model_version}, {} vectors", vectors.len()),
-        )
-        .await;
+        );
+        self.store()
+            .replace_vectors(&entry, person, &model_version, &vectors)
+            .await?;
+        self.galleries.follow_own_change().await;
         Ok(Enrolled {
             model_version,
             vectors: vectors.len(),
@@ -160,11 +159,9 @@ impl Services {
     /// Deletes the person's vectors (consent stays; they may enrol again)
     /// and takes them out of every gallery.
     pub async fn remove_vectors(&self, person: &Person) -> Result<bool, ServiceError> {
-        let deleted = self.store().delete_vectors(person).await?;
+        let entry = audit::by_employee(person, "vector.deleted", "");
+        let deleted = self.store().delete_vectors(&entry, person).await?;
         self.galleries.follow_own_change().await;
-        if deleted {
-            self.audit_employee(person, "vector.deleted", "").await;
-        }
         Ok(deleted)
     }
 }

@@ -54,12 +54,21 @@
 //! `bench_seed.rs`, which fills throw-away benchmark databases before any
 //! instance starts. (Should a call ever slip through, the galleries would
 //! still follow, since the store numbers the change itself; what would be
-//! lost is the audit entry.)
+//! lost is an honest audit entry: the store takes the entry it is given.)
+//!
+//! # Every audited action commits with its entry
+//!
+//! An audited action hands its entry (`audit` module) to the store method
+//! that performs it, which appends it in the action's own transaction: an
+//! action whose entry cannot be written is not done. Actions that change
+//! nothing else (an export, a failed login) record their entry first and
+//! stop when it cannot be written.
 
 mod accounts;
 mod audit;
 mod consent;
 mod enrolment;
+mod entrances;
 mod error;
 mod galleries;
 mod models;
@@ -75,7 +84,8 @@ mod security;
 
 use std::sync::{Arc, RwLock};
 
-use limen_domain::{Actor, ModelVersion, OrgId};
+use limen_domain::{ModelVersion, OrgId};
+
 use limen_store::Store;
 
 pub use accounts::Session;
@@ -188,19 +198,6 @@ impl Services {
     /// instance.
     pub fn gallery_len(&self, org: &OrgId) -> usize {
         self.galleries.len(org, &self.model_version())
-    }
-
-    /// Records an organisation admin's action in the organisation's trail.
-    pub async fn audit_admin(&self, org: &OrgId, action: &str, subject: &str, detail: &str) {
-        audit::record(
-            &self.store,
-            org.as_str(),
-            &Actor::Admin,
-            action,
-            subject,
-            detail,
-        )
-        .await;
     }
 
     /// Stops following changes and closes the database connections.

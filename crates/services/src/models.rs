@@ -13,10 +13,10 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use limen_domain::{Actor, ModelRollout, ModelVersion, OrgId, Person, UnixTime, now};
+use limen_domain::{Actor, ModelRollout, ModelVersion, OrgId, Person, PersonId, UnixTime, now};
 use limen_face::{FaceEngine, FaceModel, LivenessChecker};
 use limen_matcher::calibration_for;
-use limen_store::{EndedTransition, RenewalProgress, Store};
+use limen_store::{AuditRecord, RenewalProgress, Store};
 
 use crate::audit;
 use crate::error::ServiceError;
@@ -236,8 +236,7 @@ impl Services {
             match send(request).await {
                 Ok(()) => {
                     sent += 1;
-                    audit::record(
-                        self.store(),
+                    let entry = audit::entry(
                         person.org_id.as_str(),
                         &Actor::Operator,
                         "renewal.requested",
@@ -246,8 +245,12 @@ impl Services {
                             "model {}, notice {}, old vectors work until {}",
                             rollout.active, due.notice, transition.ends_at
                         ),
-                    )
-                    .await;
+                    );
+                    // The e-mail is out; an entry that cannot follow it is
+                    // an error for the operator, not a reason to send again.
+                    if let Err(e) = self.store().audit(&entry).await {
+                        tracing::error!(error = %e, "a renewal request was sent but not recorded");
+                    }
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "renewal request not sent; it will be tried again");
@@ -270,10 +273,17 @@ pub(crate) async fn keep_rollout(store: Store, galleries: Arc<Galleries>, retent
     loop {
         tick.tick().await;
         crate::reconsent::keep_statements(&store, &galleries, &retention, &mut statements).await;
-        match store.end_model_transition(now(), false).await {
+        match store
+            .end_model_transition(retired_entry, now(), false)
+            .await
+        {
             Ok(Some(ended)) => {
                 galleries.follow_own_change().await;
-                record_transition_end(&store, &ended).await;
+                tracing::info!(
+                    retired = %ended.retired,
+                    people = ended.people.len(),
+                    "model transition ended: the old vectors are deleted"
+                );
             }
             Ok(None) => {}
             Err(e) => tracing::warn!(error = %e, "cannot end the model transition; trying again"),
@@ -281,26 +291,16 @@ pub(crate) async fn keep_rollout(store: Store, galleries: Arc<Galleries>, retent
     }
 }
 
-/// The end of a transition in the trail of each organisation concerned:
-/// one entry per person whose old vectors were deleted.
-pub(crate) async fn record_transition_end(store: &Store, ended: &EndedTransition) {
-    tracing::info!(
-        retired = %ended.retired,
-        people = ended.people.len(),
-        "model transition ended: the old vectors are deleted"
-    );
-    for (org, person) in &ended.people {
-        audit::record(
-            store,
-            org.as_str(),
-            &Actor::Operator,
-            "vector.retired",
-            person.as_str(),
-            &format!(
-                "model {} retired at the end of its transition; consent kept, enrolment needed",
-                ended.retired
-            ),
-        )
-        .await;
-    }
+/// The entry recording that a transition's end deleted a person's vectors,
+/// in their organisation's trail.
+pub(crate) fn retired_entry(org: &OrgId, person: &PersonId, retired: &ModelVersion) -> AuditRecord {
+    audit::entry(
+        org.as_str(),
+        &Actor::Operator,
+        "vector.retired",
+        person.as_str(),
+        &format!(
+            "model {retired} retired at the end of its transition; consent kept, enrolment needed"
+        ),
+    )
 }

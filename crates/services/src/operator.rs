@@ -9,11 +9,16 @@ use limen_domain::{Actor, ModelRollout, ModelVersion, OrgId, Organisation, now};
 use limen_face::FaceModel;
 use limen_matcher::calibration_for;
 use limen_store::token::new_token;
-use limen_store::{BrokenLink, EndedTransition, OPERATOR_CHAIN, Store, VersionHolding};
+use std::path::PathBuf;
+
+use limen_store::{
+    BrokenLink, EndedTransition, MasterKey, OPERATOR_CHAIN, ORGANISATION_DELETED, Rotated, Store,
+    VersionHolding,
+};
 
 use crate::audit;
 use crate::error::ServiceError;
-use crate::models::record_transition_end;
+use crate::models::retired_entry;
 
 pub struct Operator {
     store: Store,
@@ -37,8 +42,14 @@ impl Operator {
         name: &str,
     ) -> Result<(Organisation, AdminToken), ServiceError> {
         let (token, hash) = new_token();
-        let org = self.store.create_organisation(name, &hash).await?;
-        self.audit("organisation.created", &org.id, name).await;
+        let org = self
+            .store
+            .create_organisation(
+                |org| audit::by_operator("organisation.created", &org.id, name),
+                name,
+                &hash,
+            )
+            .await?;
         Ok((org, AdminToken(token)))
     }
 
@@ -49,21 +60,20 @@ impl Operator {
     /// Renames an organisation. Its privacy statement names it, so the
     /// statement changes: everyone who consented is asked to consent again.
     pub async fn rename_organisation(&self, org: &OrgId, name: &str) -> Result<(), ServiceError> {
-        if !self.store.rename_organisation(org, name).await? {
+        let entry = audit::by_operator("organisation.renamed", org, name);
+        if !self.store.rename_organisation(&entry, org, name).await? {
             return Err(ServiceError::UnknownOrganisation);
         }
-        self.audit("organisation.renamed", org, name).await;
         Ok(())
     }
 
     /// A new admin token; every earlier one stops working.
     pub async fn replace_admin_token(&self, org: &OrgId) -> Result<AdminToken, ServiceError> {
         let (token, hash) = new_token();
-        if !self.store.replace_admin_token(org, &hash).await? {
+        let entry = audit::by_operator("admin_token.replaced", org, "earlier tokens revoked");
+        if !self.store.replace_admin_token(&entry, org, &hash).await? {
             return Err(ServiceError::UnknownOrganisation);
         }
-        self.audit("admin_token.replaced", org, "earlier tokens revoked")
-            .await;
         Ok(AdminToken(token))
     }
 
@@ -72,11 +82,10 @@ impl Operator {
     /// the announcement reaches it, and in any case before it searches
     /// another frame.
     pub async fn delete_organisation(&self, org: &OrgId) -> Result<(), ServiceError> {
-        if !self.store.delete_organisation(org).await? {
+        let entry = audit::by_operator(ORGANISATION_DELETED, org, "data and data key destroyed");
+        if !self.store.delete_organisation(&entry, org).await? {
             return Err(ServiceError::UnknownOrganisation);
         }
-        self.audit("organisation.deleted", org, "data and data key destroyed")
-            .await;
         Ok(())
     }
 
@@ -103,39 +112,33 @@ impl Operator {
         let at = now();
         let seconds = |d: &Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
         let reminders: Vec<i64> = reminders.iter().map(seconds).collect();
-        let rollout = self
-            .store
-            .activate_model(
-                &ModelVersion::new(version.id),
-                at,
-                at.saturating_add(seconds(&transition)),
-                &reminders,
-            )
-            .await??;
-        let detail = match &rollout.transition {
-            Some(t) => format!("{} still matched until {}", t.retiring, t.ends_at),
-            None => "no vectors of the previous version: no transition".to_owned(),
-        };
-        audit::record(
-            &self.store,
+        let ends_at = at.saturating_add(seconds(&transition));
+        let entry = audit::entry(
             OPERATOR_CHAIN,
             &Actor::Operator,
             "model.activated",
             version.id,
-            &detail,
-        )
-        .await;
-        Ok(rollout)
+            &format!("the previous version, if anyone holds its vectors, matched until {ends_at}"),
+        );
+        Ok(self
+            .store
+            .activate_model(
+                &entry,
+                &ModelVersion::new(version.id),
+                at,
+                ends_at,
+                &reminders,
+            )
+            .await??)
     }
 
     /// Ends the transition now: the retiring version's vectors are deleted
     /// and their holders need to enrol again. `None` if there was none.
     pub async fn end_model_transition(&self) -> Result<Option<EndedTransition>, ServiceError> {
-        let ended = self.store.end_model_transition(now(), true).await?;
-        if let Some(ended) = &ended {
-            record_transition_end(&self.store, ended).await;
-        }
-        Ok(ended)
+        Ok(self
+            .store
+            .end_model_transition(retired_entry, now(), true)
+            .await?)
     }
 
     async fn rollout(&self) -> Result<ModelRollout, ServiceError> {
@@ -145,21 +148,33 @@ impl Operator {
             .await?)
     }
 
-    /// Checks every chain of the audit trail: how many entries were
-    /// checked, or the first broken link.
-    pub async fn verify_audit(&self) -> Result<Result<usize, BrokenLink>, ServiceError> {
-        Ok(self.store.verify_audit().await?)
+    /// Re-keys the database under `new` (see
+    /// [`Store::rotate_master_key`]); the rotation is recorded in the
+    /// operator's chain.
+    pub async fn rotate_master_key(&self, new: &MasterKey) -> Result<Rotated, ServiceError> {
+        let entry = |rotated: &Rotated| {
+            let detail = format!(
+                "{} organisations re-keyed, {} vector keys and {} connector secrets wrapped anew",
+                rotated.organisations, rotated.vector_keys, rotated.connector_secrets
+            );
+            audit::entry(
+                OPERATOR_CHAIN,
+                &Actor::Operator,
+                "master_key.rotated",
+                "",
+                &detail,
+            )
+        };
+        Ok(self.store.rotate_master_key(entry, new).await?)
     }
 
-    async fn audit(&self, action: &str, org: &OrgId, detail: &str) {
-        audit::record(
-            &self.store,
-            OPERATOR_CHAIN,
-            &Actor::Operator,
-            action,
-            org.as_str(),
-            detail,
-        )
-        .await;
+    /// Checks every chain of the audit trail, against the store's anchor
+    /// and `other_anchors` too: how many entries were checked, or the
+    /// first broken link.
+    pub async fn verify_audit(
+        &self,
+        other_anchors: &[PathBuf],
+    ) -> Result<Result<usize, BrokenLink>, ServiceError> {
+        Ok(self.store.verify_audit(other_anchors).await?)
     }
 }

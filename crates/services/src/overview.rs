@@ -8,8 +8,8 @@ use limen_domain::{
 };
 use serde::Serialize;
 
-use crate::Services;
 use crate::error::ServiceError;
+use crate::{Services, audit};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct OrganisationName {
@@ -131,8 +131,12 @@ impl Services {
         })
     }
 
-    /// Everything held on the person; the export itself is audited.
+    /// Everything held on the person. The export is recorded first: an
+    /// export that cannot be recorded is refused.
     pub async fn export(&self, person: &Person) -> Result<PersonExport, ServiceError> {
+        self.store()
+            .audit(&audit::by_employee(person, "data.exported", ""))
+            .await?;
         let organisation = self.organisation_name(person).await?;
         let consents = self.store().consents(person).await?;
         let face_vectors = self
@@ -168,7 +172,6 @@ impl Services {
                 sent_at,
             })
             .collect();
-        self.audit_employee(person, "data.exported", "").await;
         Ok(PersonExport {
             exported_at: now(),
             organisation,

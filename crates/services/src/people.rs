@@ -2,8 +2,8 @@
 //! and erasing a person who has left.
 
 use limen_domain::{
-    Actor, ImportReport, NewPerson, OrgId, Organisation, Person, PersonId, PersonOverview,
-    RowError, UnixTime, now,
+    ImportReport, NewPerson, OrgId, Organisation, Person, PersonId, PersonOverview, RowError,
+    UnixTime, now,
 };
 use limen_store::token::new_token;
 
@@ -44,21 +44,14 @@ impl Services {
             errors.sort_by_key(|e| e.row);
             return Err(ServiceError::ImportRefused(errors));
         }
-        let report = self
-            .store()
-            .import_people(org, &people)
+        let entry = |report: &ImportReport| {
+            let detail = format!("{} created, {} updated", report.created, report.updated);
+            audit::by_admin(org, "people.imported", "", &detail)
+        };
+        self.store()
+            .import_people(entry, org, &people)
             .await?
-            .map_err(ServiceError::ImportRefused)?;
-        audit::record(
-            self.store(),
-            org.as_str(),
-            &Actor::Admin,
-            "people.imported",
-            "",
-            &format!("{} created, {} updated", report.created, report.updated),
-        )
-        .await;
-        Ok(report)
+            .map_err(ServiceError::ImportRefused)
     }
 
     /// Everyone in the organisation with their status (vectors of an older
@@ -109,43 +102,38 @@ impl Services {
     /// working and the person's status as it was.
     pub async fn record_invitation(&self, invitation: &Invitation) -> Result<(), ServiceError> {
         let person = &invitation.person;
+        let entry = audit::by_admin(
+            &person.org_id,
+            "invitation.sent",
+            person.id.as_str(),
+            &format!("expires at {}", invitation.expires_at),
+        );
         self.store()
             .replace_invitation(
+                &entry,
                 &person.org_id,
                 &person.id,
                 &invitation.token_hash,
                 invitation.expires_at,
             )
             .await?;
-        audit::record(
-            self.store(),
-            person.org_id.as_str(),
-            &Actor::Admin,
-            "invitation.sent",
-            person.id.as_str(),
-            &format!("expires at {}", invitation.expires_at),
-        )
-        .await;
         Ok(())
     }
 
     /// The person has left: everything about them is erased and they leave
     /// every gallery. False when the organisation has no such person.
     pub async fn erase_person(&self, org: &OrgId, person: &PersonId) -> Result<bool, ServiceError> {
-        let erased = self.store().delete_person(org, person).await?;
+        let entry = audit::by_admin(
+            org,
+            "person.erased",
+            person.as_str(),
+            "all data about the person deleted",
+        );
+        let erased = self.store().delete_person(&entry, org, person).await?;
         if !erased {
             return Ok(false);
         }
         self.galleries.follow_own_change().await;
-        audit::record(
-            self.store(),
-            org.as_str(),
-            &Actor::Admin,
-            "person.erased",
-            person.as_str(),
-            "all data about the person deleted",
-        )
-        .await;
         Ok(true)
     }
 }

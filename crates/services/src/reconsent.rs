@@ -90,20 +90,21 @@ async fn keep_statement(
         return Ok(());
     }
     for person in store.outdated_consents(&org.id, &current).await? {
-        if store.lapse_outdated_consent(&person, &current).await? {
+        let entry = audit::entry(
+            org.id.as_str(),
+            &Actor::Operator,
+            "consent.lapsed",
+            person.id.as_str(),
+            &format!(
+                "not given again to statement {current} within {} days of its publication: vectors deleted",
+                retention.reconsent_days
+            ),
+        );
+        if store
+            .lapse_outdated_consent(&entry, &person, &current)
+            .await?
+        {
             galleries.follow_own_change().await;
-            audit::record(
-                store,
-                org.id.as_str(),
-                &Actor::Operator,
-                "consent.lapsed",
-                person.id.as_str(),
-                &format!(
-                    "not given again to statement {current} within {} days of its publication: vectors deleted",
-                    retention.reconsent_days
-                ),
-            )
-            .await;
         }
     }
     statement.swept = true;
@@ -168,15 +169,19 @@ impl Services {
                 match send(request).await {
                     Ok(()) => {
                         sent += 1;
-                        audit::record(
-                            self.store(),
+                        let entry = audit::entry(
                             org.id.as_str(),
                             &Actor::Operator,
                             "consent.renewal_requested",
                             person.id.as_str(),
                             &format!("statement {current}"),
-                        )
-                        .await;
+                        );
+                        // The e-mail is out; an entry that cannot follow
+                        // it is an error for the operator, not a reason to
+                        // send again.
+                        if let Err(e) = self.store().audit(&entry).await {
+                            tracing::error!(error = %e, "a request to consent again was sent but not recorded");
+                        }
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "request to consent again not sent; it will be tried again");

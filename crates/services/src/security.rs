@@ -4,8 +4,8 @@
 
 use limen_domain::{EntranceId, LivenessMode, OrgId, SecurityLevel};
 
-use crate::Services;
 use crate::error::ServiceError;
+use crate::{Services, audit};
 
 /// What an admin sees of their organisation's security level: the level,
 /// what it promises, and what the model's calibration on lfw-dev says it
@@ -42,11 +42,10 @@ impl Services {
         org: &OrgId,
         level: SecurityLevel,
     ) -> Result<SecurityView, ServiceError> {
-        if !self.store().set_security_level(org, level).await? {
+        let entry = audit::by_admin(org, "security_level.changed", org.as_str(), level.as_str());
+        if !self.store().set_security_level(&entry, org, level).await? {
             return Err(ServiceError::UnknownOrganisation);
         }
-        self.audit_admin(org, "security_level.changed", org.as_str(), level.as_str())
-            .await;
         self.security_view(org, level)
     }
 
@@ -57,20 +56,19 @@ impl Services {
         entrance: &EntranceId,
         mode: LivenessMode,
     ) -> Result<(), ServiceError> {
-        if !self
-            .store()
-            .set_entrance_liveness(org, entrance, mode)
-            .await?
-        {
-            return Err(ServiceError::UnknownEntrance);
-        }
-        self.audit_admin(
+        let entry = audit::by_admin(
             org,
             "entrance.liveness_changed",
             entrance.as_str(),
             mode.as_str(),
-        )
-        .await;
+        );
+        if !self
+            .store()
+            .set_entrance_liveness(&entry, org, entrance, mode)
+            .await?
+        {
+            return Err(ServiceError::UnknownEntrance);
+        }
         Ok(())
     }
 

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use limen_domain::{FaceVector, NewPerson, OrgId, now};
 use limen_face::FaceEngine;
 use limen_services::{ModelLibrary, Retention, Services};
-use limen_store::{MasterKey, Store};
+use limen_store::{AuditRecord, MasterKey, Store};
 
 fn engine() -> Arc<FaceEngine> {
     let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models");
@@ -25,6 +25,18 @@ fn library(engine: Arc<FaceEngine>) -> ModelLibrary {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models"),
         engine,
     )
+}
+
+/// The audit entry the store's audited methods take; what it says does
+/// not matter to these tests.
+fn entry() -> AuditRecord {
+    AuditRecord {
+        chain: "galleries-test".into(),
+        actor: "test".into(),
+        action: "test.action".into(),
+        subject: String::new(),
+        detail: String::new(),
+    }
 }
 
 async fn open(url: &str) -> Store {
@@ -42,13 +54,13 @@ async fn one_enrolled_person(
     let url = format!("sqlite:{}", dir.join("limen.db").display());
     let store = open(&url).await;
     let org = store
-        .create_organisation("Acme", &[7; 32])
+        .create_organisation(|_| entry(), "Acme", &[7; 32])
         .await
         .expect("organisation")
         .id;
     let row = NewPerson::parse(1, "Ann", "Lee", "ann@acme.test", "A1").expect("row");
     store
-        .import_people(&org, &[row])
+        .import_people(|_| entry(), &org, &[row])
         .await
         .expect("import")
         .expect("accepted");
@@ -60,14 +72,14 @@ async fn one_enrolled_person(
         .remove(0)
         .person;
     store
-        .give_consent(&ann, "v1", "test")
+        .give_consent(&entry(), &ann, "v1", "test")
         .await
         .expect("consent");
     let dimensions = engine.model().dimensions;
     let vector = FaceVector::new((0..dimensions).map(|i| (i as f32 - 64.0) / 400.0).collect())
         .expect("vector");
     store
-        .replace_vectors(&ann, &model, &[vector])
+        .replace_vectors(&entry(), &ann, &model, &[vector])
         .await
         .expect("vector");
     store.close().await;

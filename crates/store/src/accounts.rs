@@ -3,6 +3,7 @@
 use limen_domain::{EmailAddress, OrgId, Person, PersonId, UnixTime, now};
 use sqlx::Row;
 
+use crate::audit::AuditRecord;
 use crate::changes::record_face_change;
 use crate::people::{PERSON_COLUMNS, person_from_row};
 use crate::store::{Store, StoreError, lock_person};
@@ -31,6 +32,7 @@ impl Store {
     /// Records a new invitation, replacing (and so invalidating) any earlier one.
     pub async fn replace_invitation(
         &self,
+        audit: &AuditRecord,
         org: &OrgId,
         person: &PersonId,
         token_hash: &[u8],
@@ -57,7 +59,7 @@ impl Store {
             .bind(now())
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
+        self.commit_audited(tx, audit).await?;
         Ok(())
     }
 
@@ -77,9 +79,11 @@ impl Store {
         Ok(person_from_row(&row)?)
     }
 
-    /// Uses up an invitation and creates the account it was for.
+    /// Uses up an invitation and creates the account it was for, recorded
+    /// as `audit` makes it for that person.
     pub async fn redeem_invitation(
         &self,
+        audit: impl FnOnce(&Person) -> AuditRecord,
         token_hash: &[u8],
         password_hash: &str,
     ) -> Result<Person, RedeemError> {
@@ -116,7 +120,7 @@ impl Store {
         if created == 0 {
             return Err(RedeemError::AlreadyRegistered);
         }
-        tx.commit().await?;
+        self.commit_audited(tx, &audit(&person)).await?;
         Ok(person)
     }
 
@@ -151,6 +155,7 @@ impl Store {
     /// Sets a new password and ends every session but `keep_session`.
     pub async fn change_password(
         &self,
+        audit: &AuditRecord,
         person: &Person,
         password_hash: &str,
         keep_session: &[u8],
@@ -169,7 +174,7 @@ impl Store {
             .bind(keep_session.to_vec())
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
+        self.commit_audited(tx, audit).await?;
         Ok(())
     }
 
@@ -215,13 +220,18 @@ impl Store {
     /// Cancels the registration: account, sessions, consents and vector are
     /// erased; the person stays imported, and a dated record that they
     /// cancelled is kept as proof. Recorded as a face change.
-    pub async fn cancel_registration(&self, person: &Person) -> Result<(), StoreError> {
+    pub async fn cancel_registration(
+        &self,
+        audit: &AuditRecord,
+        person: &Person,
+    ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         if !lock_person(&mut tx, &person.org_id, &person.id).await? {
             return Err(StoreError::UnknownPerson);
         }
         for statement in [
             "DELETE FROM face_vectors WHERE person_id = $1",
+            "DELETE FROM vector_keys WHERE person_id = $1",
             "DELETE FROM consents WHERE person_id = $1",
             "DELETE FROM sessions WHERE person_id = $1",
             "DELETE FROM accounts WHERE person_id = $1",
@@ -242,7 +252,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         record_face_change(&mut tx, self.backend(), &person.org_id, Some(&person.id)).await?;
-        tx.commit().await?;
+        self.commit_audited(tx, audit).await?;
         self.shred_deleted().await;
         Ok(())
     }

@@ -4,6 +4,10 @@
 //! inserting or removing an entry breaks the chain, and someone with the
 //! database but not the master key cannot compute a link that holds.
 
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
 use hmac::{Hmac, KeyInit, Mac};
 use limen_domain::{UnixTime, now};
 use serde::Serialize;
@@ -12,12 +16,18 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use zeroize::Zeroizing;
 
+use crate::anchor::{AnchoredHead, AuditAnchor};
 use crate::crypto::MasterKey;
-use crate::store::{Store, StoreError};
+use crate::store::{Backend, Store, StoreError};
 
 /// The chain that holds the operator's own actions (organisations created
 /// and deleted); every other chain is named by its organisation's id.
 pub const OPERATOR_CHAIN: &str = "operator";
+
+/// The operator's entry for an organisation's deletion (its subject is the
+/// organisation's id), which deletes that organisation's chain with it:
+/// the one way a chain may leave the database.
+pub const ORGANISATION_DELETED: &str = "organisation.deleted";
 
 /// One recorded action. It names who did what to whom, never secrets or
 /// biometric data.
@@ -40,23 +50,48 @@ fn as_hex<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&hex::encode(bytes))
 }
 
-/// What an action records, before it gets its place in a chain.
-#[derive(Debug, Clone)]
-pub struct AuditEvent<'a> {
-    pub actor: &'a str,
-    pub action: &'a str,
-    pub subject: &'a str,
-    pub detail: &'a str,
+/// What an action records, and in which chain (an organisation's id, or
+/// [`OPERATOR_CHAIN`]), before it gets its place there. Every store method
+/// that performs an audited action takes one and appends it in the
+/// action's own transaction: the action and its entry commit together or
+/// not at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    pub chain: String,
+    pub actor: String,
+    pub action: String,
+    pub subject: String,
+    pub detail: String,
 }
 
 pub const GENESIS_HASH: [u8; 32] = [0; 32];
 
-/// The key of every chain's links, derived from the master key.
+/// The key of every chain's links: first derived from the master key,
+/// then kept wrapped by it (`wrapped_keys`, purpose [`AuditKey::PURPOSE`]),
+/// so that it outlives a rotation of the master key.
 pub(crate) struct AuditKey(Zeroizing<[u8; 32]>);
 
 impl AuditKey {
+    pub(crate) const PURPOSE: &str = "audit";
+
     pub(crate) fn derive(master: &MasterKey) -> AuditKey {
         AuditKey(master.derive("audit chain"))
+    }
+
+    pub(crate) fn from_bytes(bytes: Zeroizing<[u8; 32]>) -> AuditKey {
+        AuditKey(bytes)
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// A key for another purpose of the trail (the anchor's MAC).
+    pub(crate) fn subkey(&self, purpose: &str) -> Zeroizing<[u8; 32]> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(self.0.as_ref())
+            .expect("HMAC takes a key of any length");
+        mac.update(purpose.as_bytes());
+        Zeroizing::new(mac.finalize().into_bytes().into())
     }
 
     /// The link an entry must carry: HMAC-SHA-256 over what it covers.
@@ -83,7 +118,10 @@ struct Covered<'a> {
     chain: &'a str,
     seq: i64,
     at: UnixTime,
-    event: AuditEvent<'a>,
+    actor: &'a str,
+    action: &'a str,
+    subject: &'a str,
+    detail: &'a str,
 }
 
 impl Covered<'_> {
@@ -98,10 +136,10 @@ impl Covered<'_> {
         field(self.chain.as_bytes());
         field(&self.seq.to_be_bytes());
         field(&self.at.to_be_bytes());
-        field(self.event.actor.as_bytes());
-        field(self.event.action.as_bytes());
-        field(self.event.subject.as_bytes());
-        field(self.event.detail.as_bytes());
+        field(self.actor.as_bytes());
+        field(self.action.as_bytes());
+        field(self.subject.as_bytes());
+        field(self.detail.as_bytes());
     }
 }
 
@@ -112,12 +150,10 @@ impl AuditEntry {
             chain: &self.chain,
             seq: self.seq,
             at: self.at,
-            event: AuditEvent {
-                actor: &self.actor,
-                action: &self.action,
-                subject: &self.subject,
-                detail: &self.detail,
-            },
+            actor: &self.actor,
+            action: &self.action,
+            subject: &self.subject,
+            detail: &self.detail,
         }
     }
 }
@@ -159,67 +195,83 @@ fn verify_chain(
 }
 
 impl Store {
-    /// Appends an entry to a chain (an organisation's id, or the operator's).
-    pub async fn audit(&self, chain: &str, event: AuditEvent<'_>) -> Result<(), StoreError> {
-        // Two writers may race for the same next position; the primary key
-        // refuses the loser, who then links to the winner's entry instead.
-        let mut attempt = 0;
-        loop {
-            match self.try_append_audit(chain, &event).await {
-                Err(StoreError::Database(sqlx::Error::Database(e)))
-                    if e.is_unique_violation() && attempt < 10 =>
-                {
-                    attempt += 1
-                }
-                other => return other,
-            }
-        }
+    /// Records an action that changes nothing else (a failed login, an
+    /// export): the caller refuses the action when this fails.
+    pub async fn audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
+        let tx = self.begin_write().await?;
+        self.commit_audited(tx, record).await
     }
 
-    async fn try_append_audit(
+    /// Appends the action's entry to its chain inside the action's
+    /// transaction, then commits both.
+    pub(crate) async fn commit_audited(
         &self,
-        chain: &str,
-        event: &AuditEvent<'_>,
+        tx: sqlx::Transaction<'static, sqlx::Any>,
+        record: &AuditRecord,
     ) -> Result<(), StoreError> {
-        let mut tx = self.begin_write().await?;
-        let last = sqlx::query(
-            "SELECT seq, hash FROM audit_entries WHERE chain = $1 ORDER BY seq DESC LIMIT 1",
-        )
-        .bind(chain)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let (seq, prev_hash) = match last {
-            Some(row) => (
-                row.try_get::<i64, _>("seq")? + 1,
-                row.try_get::<Vec<u8>, _>("hash")?,
-            ),
-            None => (1, GENESIS_HASH.to_vec()),
-        };
-        let at = now();
-        let hash = AuditKey::derive(self.master_key()).link(&Covered {
-            prev_hash: &prev_hash,
-            chain,
-            seq,
-            at,
-            event: event.clone(),
-        });
-        sqlx::query(
-            "INSERT INTO audit_entries (chain, seq, at, actor, action, subject, detail, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(chain)
-        .bind(seq)
-        .bind(at)
-        .bind(event.actor)
-        .bind(event.action)
-        .bind(event.subject)
-        .bind(event.detail)
-        .bind(prev_hash)
-        .bind(hash)
-        .execute(&mut *tx)
-        .await?;
+        self.commit_audited_all(tx, std::slice::from_ref(record))
+            .await
+    }
+
+    /// As [`Store::commit_audited`], for an action of several entries (one
+    /// per person it touched), all committed with it.
+    pub(crate) async fn commit_audited_all(
+        &self,
+        mut tx: sqlx::Transaction<'static, sqlx::Any>,
+        records: &[AuditRecord],
+    ) -> Result<(), StoreError> {
+        let mut heads = Vec::with_capacity(records.len());
+        for record in records {
+            heads.push((
+                record.chain.as_str(),
+                append(&mut tx, self.backend(), &self.audit_key, record).await?,
+            ));
+        }
         tx.commit().await?;
+        if let Some(anchor) = &self.anchor {
+            // The action is done and must be reported as done; an anchor
+            // left behind only weakens what a later check can prove, and
+            // the next entry of the chain raises it again.
+            if let Err(e) = anchor.advance(heads) {
+                tracing::error!(error = %e, "cannot advance the audit anchor");
+            }
+        }
         Ok(())
+    }
+
+    /// Records the chains' heads, from now on after every commit, in the
+    /// anchor file at `path`; the heads the database holds now are merged
+    /// into it first (an anchored head never moves back). Refused when the
+    /// file is there but was not written with this master key.
+    pub async fn anchor_audit_to(mut self, path: &Path) -> Result<Store, StoreError> {
+        let anchor = AuditAnchor::new(path, &self.audit_key);
+        anchor.heads()?;
+        let rows = sqlx::query(
+            "SELECT e.chain, e.seq, e.hash FROM audit_entries e \
+             JOIN (SELECT chain, MAX(seq) AS seq FROM audit_entries GROUP BY chain) h \
+             ON h.chain = e.chain AND h.seq = e.seq",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let heads = rows
+            .iter()
+            .map(|row| {
+                Ok((
+                    row.try_get::<String, _>("chain")?,
+                    AnchoredHead {
+                        seq: row.try_get("seq")?,
+                        hash: row.try_get("hash")?,
+                    },
+                ))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        anchor.advance(
+            heads
+                .iter()
+                .map(|(chain, head)| (chain.as_str(), head.clone())),
+        )?;
+        self.anchor = Some(Arc::new(anchor));
+        Ok(self)
     }
 
     pub async fn audit_trail(&self, chain: &str) -> Result<Vec<AuditEntry>, StoreError> {
@@ -227,10 +279,16 @@ impl Store {
         chain_entries(&mut conn, chain).await
     }
 
-    /// Checks every chain; returns how many entries were checked, or the
-    /// first broken link.
-    pub async fn verify_audit(&self) -> Result<Result<usize, BrokenLink>, StoreError> {
-        let key = AuditKey::derive(self.master_key());
+    /// Checks every chain's links, then every chain against this store's
+    /// anchor and the `other_anchors` (those of other instances' data
+    /// directories, or copies kept elsewhere): returns how many entries
+    /// were checked, or the first broken link. An anchor not written with
+    /// this master key is an error.
+    pub async fn verify_audit(
+        &self,
+        other_anchors: &[PathBuf],
+    ) -> Result<Result<usize, BrokenLink>, StoreError> {
+        let key = &self.audit_key;
         let mut conn = self.pool.acquire().await?;
         let mut checked = 0;
         for chain in chain_names(&mut conn).await? {
@@ -240,7 +298,57 @@ impl Store {
             }
             checked += entries.len();
         }
+        let others: Vec<AuditAnchor> = other_anchors
+            .iter()
+            .map(|path| AuditAnchor::new(path, &self.audit_key))
+            .collect();
+        let deleted: HashSet<String> = chain_entries(&mut conn, OPERATOR_CHAIN)
+            .await?
+            .into_iter()
+            .filter(|e| e.action == ORGANISATION_DELETED)
+            .map(|e| e.subject)
+            .collect();
+        for anchor in self.anchor.as_deref().into_iter().chain(&others) {
+            let mut heads: Vec<_> = anchor.heads()?.into_iter().collect();
+            // The operator's chain first: it vouches for the deletions.
+            heads.sort_by_key(|(chain, _)| chain != OPERATOR_CHAIN);
+            for (chain, head) in heads {
+                let entries = chain_entries(&mut conn, &chain).await?;
+                if let Err(broken) = check_anchored(&chain, &head, &entries, &deleted) {
+                    return Ok(Err(broken));
+                }
+            }
+        }
         Ok(Ok(checked))
+    }
+}
+
+/// Checks a chain (its links already verified) against its anchored head.
+fn check_anchored(
+    chain: &str,
+    head: &AnchoredHead,
+    entries: &[AuditEntry],
+    deleted_organisations: &HashSet<String>,
+) -> Result<(), BrokenLink> {
+    let broken = |reason| {
+        Err(BrokenLink {
+            chain: chain.to_owned(),
+            seq: head.seq,
+            reason,
+        })
+    };
+    if entries.is_empty() {
+        if deleted_organisations.contains(chain) {
+            return Ok(());
+        }
+        return broken(
+            "the whole chain is gone, and the operator's trail records no deletion of its organisation",
+        );
+    }
+    match entries.iter().find(|e| e.seq == head.seq) {
+        None => broken("the chain ends before this entry, which the anchor recorded as committed"),
+        Some(entry) if entry.hash != head.hash => broken("it is not the entry the anchor recorded"),
+        Some(_) => Ok(()),
     }
 }
 
@@ -274,6 +382,65 @@ pub(crate) async fn key_audit_chains(
         }
     }
     Ok(())
+}
+
+/// Appends `record` to its chain in the caller's transaction. Writers of
+/// one chain are serialised until they commit: on SQLite by the write
+/// lock every write transaction takes, on PostgreSQL by a transaction
+/// advisory lock per chain (taken last in every transaction, so it closes
+/// no cycle with the row locks taken before it).
+async fn append(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    key: &AuditKey,
+    record: &AuditRecord,
+) -> Result<AnchoredHead, StoreError> {
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock(7071, hashtext($1))")
+            .bind(record.chain.as_str())
+            .execute(&mut *conn)
+            .await?;
+    }
+    let last = sqlx::query(
+        "SELECT seq, hash FROM audit_entries WHERE chain = $1 ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(record.chain.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    let (seq, prev_hash) = match last {
+        Some(row) => (
+            row.try_get::<i64, _>("seq")? + 1,
+            row.try_get::<Vec<u8>, _>("hash")?,
+        ),
+        None => (1, GENESIS_HASH.to_vec()),
+    };
+    let at = now();
+    let hash = key.link(&Covered {
+        prev_hash: &prev_hash,
+        chain: &record.chain,
+        seq,
+        at,
+        actor: &record.actor,
+        action: &record.action,
+        subject: &record.subject,
+        detail: &record.detail,
+    });
+    sqlx::query(
+        "INSERT INTO audit_entries (chain, seq, at, actor, action, subject, detail, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(record.chain.as_str())
+    .bind(seq)
+    .bind(at)
+    .bind(record.actor.as_str())
+    .bind(record.action.as_str())
+    .bind(record.subject.as_str())
+    .bind(record.detail.as_str())
+    .bind(prev_hash)
+    .bind(hash.clone())
+    .execute(&mut *conn)
+    .await?;
+    Ok(AnchoredHead { seq, hash })
 }
 
 async fn chain_names(conn: &mut AnyConnection) -> Result<Vec<String>, StoreError> {
@@ -326,30 +493,20 @@ mod tests {
         let mut prev = GENESIS_HASH.to_vec();
         (1..=n)
             .map(|seq| {
-                let event = AuditEvent {
-                    actor: "admin",
-                    action: "person.imported",
-                    subject: "p",
-                    detail: "",
-                };
-                let hash = key.link(&Covered {
-                    prev_hash: &prev,
-                    chain: "org",
-                    seq,
-                    at: 100 + seq,
-                    event: event.clone(),
-                });
-                AuditEntry {
+                let mut entry = AuditEntry {
                     chain: "org".into(),
                     seq,
                     at: 100 + seq,
-                    actor: event.actor.into(),
-                    action: event.action.into(),
-                    subject: event.subject.into(),
-                    detail: event.detail.into(),
-                    prev_hash: std::mem::replace(&mut prev, hash.clone()),
-                    hash,
-                }
+                    actor: "admin".into(),
+                    action: "person.imported".into(),
+                    subject: "p".into(),
+                    detail: String::new(),
+                    prev_hash: prev.clone(),
+                    hash: Vec::new(),
+                };
+                entry.hash = key.link(&entry.covered());
+                prev.clone_from(&entry.hash);
+                entry
             })
             .collect()
     }
@@ -398,18 +555,15 @@ mod tests {
             (2, "people.imported"),
             (3, "consent.given"),
         ] {
-            let event = AuditEvent {
-                actor: "operator",
-                action,
-                subject: "s",
-                detail: "",
-            };
             let hash = unkeyed_link(&Covered {
                 prev_hash: &prev,
                 chain: "org",
                 seq,
                 at: 100 + seq,
-                event,
+                actor: "operator",
+                action,
+                subject: "s",
+                detail: "",
             });
             sqlx::query(
                 "INSERT INTO audit_entries (chain, seq, at, actor, action, subject, detail, prev_hash, hash) \
@@ -445,7 +599,7 @@ mod tests {
             .close()
             .await;
         let store = Store::open(&intact, master()).await.expect("reopened");
-        assert_eq!(store.verify_audit().await.expect("verify"), Ok(3));
+        assert_eq!(store.verify_audit(&[]).await.expect("verify"), Ok(3));
         let trail = store.audit_trail("org").await.expect("trail");
         assert_eq!(trail[1].prev_hash, trail[0].hash);
         store.close().await;

@@ -1,7 +1,10 @@
-//! Envelope encryption: each organisation has its own random data key that
-//! encrypts its people's vectors (AES-256-GCM); the data key is stored only
-//! wrapped (encrypted) by the operator's master key. Deleting the wrapped
-//! key makes every copy of that organisation's vectors undecryptable.
+//! Envelope encryption (AES-256-GCM throughout): each person's set of
+//! vectors is sealed under a key of its own, wrapped by their
+//! organisation's random data key; the data key is stored only wrapped
+//! (encrypted) by the operator's master key, as is the audit chains' key. Deleting the wrapped key makes the live database's copy of
+//! that organisation's vectors undecryptable; older copies (backups) hold
+//! their own wrapped key, which only a rotation of the master key (see the
+//! `rotation` module) makes useless.
 
 use std::io::Write;
 use std::path::Path;
@@ -63,22 +66,32 @@ impl MasterKey {
                 if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
                     std::fs::create_dir_all(parent).map_err(io)?;
                 }
-                let mut key = Zeroizing::new([0u8; KEY_LEN]);
-                rand::rng().fill_bytes(key.as_mut());
-                let mut options = std::fs::OpenOptions::new();
-                options.write(true).create_new(true);
-                #[cfg(unix)]
-                {
-                    use std::os::unix::fs::OpenOptionsExt;
-                    options.mode(0o600);
-                }
-                let mut file = options.open(path).map_err(io)?;
-                file.write_all(key.as_ref()).map_err(io)?;
-                file.sync_all().map_err(io)?;
-                Ok(MasterKey(key))
+                MasterKey::create_at(path)
             }
             Err(e) => Err(io(e)),
         }
+    }
+
+    /// A new random key, written to `path` (which must not exist yet)
+    /// with mode 0600 and synced to disk.
+    pub fn create_at(path: &Path) -> Result<MasterKey, KeyError> {
+        let io = |source| KeyError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        let mut key = Zeroizing::new([0u8; KEY_LEN]);
+        rand::rng().fill_bytes(key.as_mut());
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut file = options.open(path).map_err(io)?;
+        file.write_all(key.as_ref()).map_err(io)?;
+        file.sync_all().map_err(io)?;
+        Ok(MasterKey(key))
     }
 
     fn from_file_bytes(bytes: &[u8], path: &Path) -> Result<MasterKey, KeyError> {
@@ -104,10 +117,12 @@ impl MasterKey {
         Zeroizing::new(hasher.finalize().into())
     }
 
-    pub(crate) fn new_wrapped_data_key(&self, org_id: &str) -> Vec<u8> {
+    /// A fresh data key for an organisation, and its wrapped form.
+    pub(crate) fn new_data_key(&self, org_id: &str) -> (DataKey, Vec<u8>) {
         let mut key = Zeroizing::new([0u8; KEY_LEN]);
         rand::rng().fill_bytes(key.as_mut());
-        seal(&self.0, key.as_ref(), org_id.as_bytes())
+        let wrapped = self.wrap_key(&key, org_id);
+        (DataKey(key), wrapped)
     }
 
     pub(crate) fn unwrap_data_key(
@@ -115,16 +130,53 @@ impl MasterKey {
         wrapped: &[u8],
         org_id: &str,
     ) -> Result<DataKey, DecryptError> {
-        let plain = open(&self.0, wrapped, org_id.as_bytes())?;
+        self.unwrap_key(wrapped, org_id).map(DataKey)
+    }
+
+    /// Wraps a key for storage, bound to `context` (what it is for).
+    pub(crate) fn wrap_key(&self, key: &[u8; KEY_LEN], context: &str) -> Vec<u8> {
+        seal(&self.0, key, context.as_bytes())
+    }
+
+    pub(crate) fn unwrap_key(
+        &self,
+        wrapped: &[u8],
+        context: &str,
+    ) -> Result<Zeroizing<[u8; KEY_LEN]>, DecryptError> {
+        let plain = open(&self.0, wrapped, context.as_bytes())?;
         let array: [u8; KEY_LEN] = plain.as_slice().try_into().map_err(|_| DecryptError)?;
-        Ok(DataKey(Zeroizing::new(array)))
+        Ok(Zeroizing::new(array))
     }
 }
 
-/// One organisation's key for its vectors, held only while in use.
+/// A key held only while in use: an organisation's data key, or the key
+/// of one person's vectors that it wraps.
 pub(crate) struct DataKey(Zeroizing<[u8; KEY_LEN]>);
 
 impl DataKey {
+    /// A fresh key, and its form wrapped by this one, bound to `context`.
+    pub(crate) fn new_wrapped_key(&self, context: &[u8]) -> (DataKey, Vec<u8>) {
+        let mut key = Zeroizing::new([0u8; KEY_LEN]);
+        rand::rng().fill_bytes(key.as_mut());
+        let wrapped = seal(&self.0, key.as_ref(), context);
+        (DataKey(key), wrapped)
+    }
+
+    pub(crate) fn unwrap_key(
+        &self,
+        wrapped: &[u8],
+        context: &[u8],
+    ) -> Result<DataKey, DecryptError> {
+        let plain = open(&self.0, wrapped, context)?;
+        let array: [u8; KEY_LEN] = plain.as_slice().try_into().map_err(|_| DecryptError)?;
+        Ok(DataKey(Zeroizing::new(array)))
+    }
+
+    /// This key wrapped by another: for re-wrapping under a new data key.
+    pub(crate) fn wrapped_by(&self, other: &DataKey, context: &[u8]) -> Vec<u8> {
+        seal(&other.0, self.0.as_ref(), context)
+    }
+
     pub(crate) fn seal(&self, plaintext: &[u8], context: &[u8]) -> Vec<u8> {
         seal(&self.0, plaintext, context)
     }
@@ -188,7 +240,7 @@ mod tests {
     #[test]
     fn wrapped_keys_open_only_with_their_master_key_and_organisation() {
         let master = MasterKey::from_bytes([7; 32]);
-        let wrapped = master.new_wrapped_data_key("org-a");
+        let (_, wrapped) = master.new_data_key("org-a");
         let key = master.unwrap_data_key(&wrapped, "org-a").expect("unwrap");
         let sealed = key.seal(b"secret", b"row");
         assert_eq!(

@@ -8,6 +8,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use zeroize::Zeroizing;
 
+use crate::audit::AuditRecord;
 use crate::store::{Store, StoreError, parse_col};
 
 /// How an entrance tells its access system whom it saw, as given when the
@@ -32,8 +33,10 @@ const ENTRANCE_COLUMNS: &str =
     "e.id, e.org_id, e.name, e.connector, e.http_url, e.liveness, e.created_at";
 
 impl Store {
+    /// Creates an entrance, recorded as `audit` makes it.
     pub async fn create_entrance(
         &self,
+        audit: impl FnOnce(&Entrance) -> AuditRecord,
         org: &OrgId,
         name: &str,
         connector: &NewConnector<'_>,
@@ -62,8 +65,7 @@ impl Store {
         .bind(created_at)
         .execute(&mut *tx)
         .await?;
-        tx.commit().await?;
-        Ok(Entrance {
+        let entrance = Entrance {
             id,
             org_id: org.clone(),
             name: name.to_owned(),
@@ -71,25 +73,32 @@ impl Store {
             url,
             liveness: LivenessMode::DEFAULT,
             created_at,
-        })
+        };
+        self.commit_audited(tx, &audit(&entrance)).await?;
+        Ok(entrance)
     }
 
     /// Sets how `entrance` of `org` judges liveness; false if there is no
     /// such entrance in that organisation.
     pub async fn set_entrance_liveness(
         &self,
+        audit: &AuditRecord,
         org: &OrgId,
         entrance: &EntranceId,
         mode: LivenessMode,
     ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
         let changed =
             sqlx::query("UPDATE entrances SET liveness = $1 WHERE id = $2 AND org_id = $3")
                 .bind(mode.as_str())
                 .bind(entrance.as_str())
                 .bind(org.as_str())
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?
                 .rows_affected();
+        if changed == 1 {
+            self.commit_audited(tx, audit).await?;
+        }
         Ok(changed == 1)
     }
 
@@ -143,14 +152,23 @@ impl Store {
     }
 
     /// Registers a device (given as its token's hash) at an entrance of
-    /// `org`; `None` when the organisation has no such entrance.
+    /// `org`, recorded as `audit` makes it; `None` when the organisation
+    /// has no such entrance.
     pub async fn create_device(
         &self,
+        audit: impl FnOnce(&DeviceId) -> AuditRecord,
         org: &OrgId,
         entrance: &EntranceId,
         token_hash: &[u8],
     ) -> Result<Option<DeviceId>, StoreError> {
-        if self.entrance(org, entrance).await?.is_none() {
+        let mut tx = self.begin_write().await?;
+        let known = sqlx::query("SELECT id FROM entrances WHERE org_id = $1 AND id = $2")
+            .bind(org.as_str())
+            .bind(entrance.as_str())
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
+        if !known {
             return Ok(None);
         }
         let id = DeviceId::generate();
@@ -161,28 +179,35 @@ impl Store {
         .bind(entrance.as_str())
         .bind(token_hash.to_vec())
         .bind(now())
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        self.commit_audited(tx, &audit(&id)).await?;
         Ok(Some(id))
     }
 
     /// Revokes a device; false when `org` has no such device at that entrance.
     pub async fn revoke_device(
         &self,
+        audit: &AuditRecord,
         org: &OrgId,
         entrance: &EntranceId,
         device: &DeviceId,
     ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
         let deleted = sqlx::query(
             "DELETE FROM devices WHERE id = $1 AND entrance_id IN (SELECT id FROM entrances WHERE org_id = $2 AND id = $3)",
         )
         .bind(device.as_str())
         .bind(org.as_str())
         .bind(entrance.as_str())
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?
         .rows_affected();
-        Ok(deleted > 0)
+        if deleted == 0 {
+            return Ok(false);
+        }
+        self.commit_audited(tx, audit).await?;
+        Ok(true)
     }
 
     /// The device a token (given as its hash) belongs to, with its entrance.
@@ -268,7 +293,7 @@ fn kind_text(kind: ConnectorKind) -> &'static str {
     }
 }
 
-fn secret_context(org: &OrgId, entrance: &EntranceId) -> Vec<u8> {
+pub(crate) fn secret_context(org: &OrgId, entrance: &EntranceId) -> Vec<u8> {
     format!("limen entrance secret\0{org}\0{entrance}").into_bytes()
 }
 

@@ -13,6 +13,7 @@ use limen_domain::{
 use sqlx::{AnyConnection, Row};
 use zeroize::Zeroizing;
 
+use crate::audit::AuditRecord;
 use crate::changes::record_face_change;
 use crate::crypto::DataKey;
 use crate::store::{Store, StoreError, lock_person, parse_col};
@@ -39,6 +40,7 @@ const ACTIVE_CONSENT: &str =
 impl Store {
     pub async fn give_consent(
         &self,
+        audit: &AuditRecord,
         person: &Person,
         statement_version: &str,
         method: &str,
@@ -63,7 +65,7 @@ impl Store {
             .bind(given_at)
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
+        self.commit_audited(tx, audit).await?;
         Ok(Consent {
             statement_version: statement_version.to_owned(),
             method: method.to_owned(),
@@ -73,23 +75,34 @@ impl Store {
     }
 
     /// Withdraws consent and deletes the vectors in the same transaction.
-    /// Returns whether there was an active consent.
-    pub async fn withdraw_consent(&self, person: &Person) -> Result<bool, StoreError> {
-        self.end_consent(person, None).await
+    /// Returns whether there was an active consent; `audit` is recorded
+    /// only then.
+    pub async fn withdraw_consent(
+        &self,
+        audit: &AuditRecord,
+        person: &Person,
+    ) -> Result<bool, StoreError> {
+        self.end_consent(audit, person, None).await
     }
 
     /// Lets a consent to another statement version than `current` lapse,
     /// as a withdrawal; a consent to `current` (given meanwhile) stays.
-    /// Returns whether a consent lapsed.
+    /// Returns whether a consent lapsed; `audit` is recorded only then.
     pub async fn lapse_outdated_consent(
         &self,
+        audit: &AuditRecord,
         person: &Person,
         current: &str,
     ) -> Result<bool, StoreError> {
-        self.end_consent(person, Some(current)).await
+        self.end_consent(audit, person, Some(current)).await
     }
 
-    async fn end_consent(&self, person: &Person, unless: Option<&str>) -> Result<bool, StoreError> {
+    async fn end_consent(
+        &self,
+        audit: &AuditRecord,
+        person: &Person,
+        unless: Option<&str>,
+    ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         if !lock_person(&mut tx, &person.org_id, &person.id).await? {
             return Err(StoreError::UnknownPerson);
@@ -115,15 +128,15 @@ impl Store {
         .execute(&mut *tx)
         .await?
         .rows_affected();
-        let deleted = sqlx::query("DELETE FROM face_vectors WHERE person_id = $1")
-            .bind(person.id.as_str())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let deleted = delete_set(&mut tx, &person.id).await?;
         if withdrawn + deleted > 0 {
             record_face_change(&mut tx, self.backend(), &person.org_id, Some(&person.id)).await?;
         }
-        tx.commit().await?;
+        if withdrawn > 0 {
+            self.commit_audited(tx, audit).await?;
+        } else {
+            tx.commit().await?;
+        }
         if deleted > 0 {
             self.shred_deleted().await;
         }
@@ -156,6 +169,7 @@ impl Store {
     /// the person has an active consent at the moment of writing (P3).
     pub async fn replace_vectors(
         &self,
+        audit: &AuditRecord,
         person: &Person,
         model_version: &ModelVersion,
         vectors: &[FaceVector],
@@ -179,9 +193,14 @@ impl Store {
         if consented == 0 {
             return Err(StoreError::NoConsent);
         }
-        let key = self.data_key(&mut tx, &person.org_id).await?;
-        let replaced = sqlx::query("DELETE FROM face_vectors WHERE person_id = $1")
+        let org_key = self.data_key(&mut tx, &person.org_id).await?;
+        let replaced = delete_set(&mut tx, &person.id).await?;
+        // A new set, a new key: the keys of earlier sets are gone with them.
+        let (key, wrapped) =
+            org_key.new_wrapped_key(&vector_key_context(&person.org_id, &person.id));
+        sqlx::query("INSERT INTO vector_keys (person_id, wrapped) VALUES ($1, $2)")
             .bind(person.id.as_str())
+            .bind(wrapped)
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -211,7 +230,7 @@ impl Store {
             .await?;
         }
         record_face_change(&mut tx, self.backend(), &person.org_id, Some(&person.id)).await?;
-        tx.commit().await?;
+        self.commit_audited(tx, audit).await?;
         if replaced > 0 {
             self.shred_deleted().await;
         }
@@ -232,7 +251,9 @@ impl Store {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
-        let key = self.data_key(&mut conn, &person.org_id).await?;
+        let key = self
+            .vector_key(&mut conn, &person.org_id, &person.id)
+            .await?;
         rows.iter()
             .map(|row| {
                 let model_version = ModelVersion::new(row.try_get::<String, _>("model_version")?);
@@ -246,25 +267,25 @@ impl Store {
             .collect()
     }
 
-    /// Deletes the person's vectors (consent stays); false when there were none.
-    pub async fn delete_vectors(&self, person: &Person) -> Result<bool, StoreError> {
+    /// Deletes the person's vectors (consent stays); false when there were
+    /// none, and then `audit` is not recorded.
+    pub async fn delete_vectors(
+        &self,
+        audit: &AuditRecord,
+        person: &Person,
+    ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         if !lock_person(&mut tx, &person.org_id, &person.id).await? {
             return Ok(false);
         }
-        let deleted = sqlx::query("DELETE FROM face_vectors WHERE person_id = $1")
-            .bind(person.id.as_str())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if deleted > 0 {
-            record_face_change(&mut tx, self.backend(), &person.org_id, Some(&person.id)).await?;
+        let deleted = delete_set(&mut tx, &person.id).await?;
+        if deleted == 0 {
+            return Ok(false);
         }
-        tx.commit().await?;
-        if deleted > 0 {
-            self.shred_deleted().await;
-        }
-        Ok(deleted > 0)
+        record_face_change(&mut tx, self.backend(), &person.org_id, Some(&person.id)).await?;
+        self.commit_audited(tx, audit).await?;
+        self.shred_deleted().await;
+        Ok(true)
     }
 
     /// Every consenting person's set of `model_version`, decrypted and
@@ -278,36 +299,47 @@ impl Store {
         let mut conn = self.pool.acquire().await?;
         let keys = self.all_data_keys(&mut conn).await?;
         let sql = format!(
-            "SELECT p.org_id, p.id, v.sealed FROM face_vectors v JOIN people p ON p.id = v.person_id \
+            "SELECT p.org_id, p.id, k.wrapped, v.sealed FROM face_vectors v \
+             JOIN people p ON p.id = v.person_id JOIN vector_keys k ON k.person_id = p.id \
              WHERE v.model_version = $1 AND {ACTIVE_CONSENT} ORDER BY p.org_id, p.id, v.slot"
         );
         let mut rows = sqlx::query(&sql)
             .bind(model_version.as_str())
             .fetch(&mut *conn);
-        let mut current: Option<GallerySet> = None;
+        let mut current: Option<(GallerySet, DataKey)> = None;
         while let Some(row) = rows.try_next().await? {
             let org_id = parse_col(&row, "org_id", OrgId::parse)?;
             let person_id = parse_col(&row, "id", PersonId::parse)?;
             let sealed: Vec<u8> = row.try_get("sealed")?;
-            let key = keys
-                .get(&org_id)
-                .ok_or(StoreError::Corrupt("vector without an organisation"))?;
-            let vector = open_vector(key, &sealed, &org_id, &person_id, model_version)?;
-            match &mut current {
-                Some(set) if set.person_id == person_id => set.vectors.push(vector),
-                _ => {
-                    if let Some(done) = current.take() {
-                        each(done)?;
-                    }
-                    current = Some(GallerySet {
-                        org_id,
-                        person_id,
-                        vectors: vec![vector],
-                    });
+            if current
+                .as_ref()
+                .is_none_or(|(set, _)| set.person_id != person_id)
+            {
+                if let Some((done, _)) = current.take() {
+                    each(done)?;
                 }
+                let org_key = keys
+                    .get(&org_id)
+                    .ok_or(StoreError::Corrupt("vector without an organisation"))?;
+                let key = org_key
+                    .unwrap_key(
+                        &row.try_get::<Vec<u8>, _>("wrapped")?,
+                        &vector_key_context(&org_id, &person_id),
+                    )
+                    .map_err(|_| StoreError::Corrupt("vector key"))?;
+                let set = GallerySet {
+                    org_id,
+                    person_id,
+                    vectors: Vec::new(),
+                };
+                current = Some((set, key));
+            }
+            if let Some((set, key)) = &mut current {
+                let vector = open_vector(key, &sealed, &set.org_id, &set.person_id, model_version)?;
+                set.vectors.push(vector);
             }
         }
-        if let Some(done) = current {
+        if let Some((done, _)) = current {
             each(done)?;
         }
         Ok(())
@@ -334,7 +366,7 @@ impl Store {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
-        let key = self.data_key(&mut conn, org).await?;
+        let key = self.vector_key(&mut conn, org, person).await?;
         rows.iter()
             .map(|row| {
                 open_vector(
@@ -348,23 +380,111 @@ impl Store {
             .collect()
     }
 
+    /// The key of the person's vectors, unwrapped with their
+    /// organisation's data key.
+    async fn vector_key(
+        &self,
+        conn: &mut AnyConnection,
+        org: &OrgId,
+        person: &PersonId,
+    ) -> Result<DataKey, StoreError> {
+        let wrapped: Vec<u8> = sqlx::query("SELECT wrapped FROM vector_keys WHERE person_id = $1")
+            .bind(person.as_str())
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or(StoreError::Corrupt("vectors without their key"))?
+            .try_get("wrapped")?;
+        self.data_key(conn, org)
+            .await?
+            .unwrap_key(&wrapped, &vector_key_context(org, person))
+            .map_err(|_| StoreError::Corrupt("vector key"))
+    }
+
+    /// Schema version 9: every set sealed under its organisation's data
+    /// key is sealed anew under a key of its own.
+    pub(crate) async fn key_vector_sets(&self, conn: &mut AnyConnection) -> Result<(), StoreError> {
+        let rows = sqlx::query(
+            "SELECT p.org_id, v.person_id, v.slot, v.model_version, v.sealed FROM face_vectors v \
+             JOIN people p ON p.id = v.person_id ORDER BY v.person_id, v.slot",
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut person_key: Option<(PersonId, DataKey)> = None;
+        for row in &rows {
+            let org = parse_col(row, "org_id", OrgId::parse)?;
+            let person = parse_col(row, "person_id", PersonId::parse)?;
+            let model = ModelVersion::new(row.try_get::<String, _>("model_version")?);
+            let org_key = self.data_key(conn, &org).await?;
+            if person_key.as_ref().is_none_or(|(p, _)| *p != person) {
+                let (key, wrapped) = org_key.new_wrapped_key(&vector_key_context(&org, &person));
+                sqlx::query("INSERT INTO vector_keys (person_id, wrapped) VALUES ($1, $2)")
+                    .bind(person.as_str())
+                    .bind(wrapped)
+                    .execute(&mut *conn)
+                    .await?;
+                person_key = Some((person.clone(), key));
+            }
+            let Some((_, key)) = &person_key else {
+                continue;
+            };
+            let context = vector_context(&org, &person, &model);
+            let plain = org_key
+                .open(&row.try_get::<Vec<u8>, _>("sealed")?, &context)
+                .map_err(|_| StoreError::Corrupt("vector"))?;
+            sqlx::query("UPDATE face_vectors SET sealed = $1 WHERE person_id = $2 AND slot = $3")
+                .bind(key.seal(&plain, &context))
+                .bind(person.as_str())
+                .bind(row.try_get::<i64, _>("slot")?)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(())
+    }
+
     async fn all_data_keys(
         &self,
         conn: &mut AnyConnection,
     ) -> Result<HashMap<OrgId, DataKey>, StoreError> {
-        let orgs: Vec<OrgId> = sqlx::query("SELECT id FROM organisations")
+        // One read: an organisation deleted meanwhile is simply not there,
+        // rather than missing between listing it and reading its key.
+        let rows = sqlx::query("SELECT id, wrapped_key FROM organisations")
             .fetch_all(&mut *conn)
-            .await?
-            .iter()
-            .map(|row| parse_col(row, "id", OrgId::parse))
-            .collect::<Result<_, _>>()?;
-        let mut keys = HashMap::with_capacity(orgs.len());
-        for org in orgs {
-            let key = self.data_key(conn, &org).await?;
+            .await?;
+        let mut keys = HashMap::with_capacity(rows.len());
+        for row in &rows {
+            let org = parse_col(row, "id", OrgId::parse)?;
+            let wrapped: Vec<u8> = row.try_get("wrapped_key")?;
+            let key = self
+                .master_key()
+                .unwrap_data_key(&wrapped, org.as_str())
+                .map_err(|_| StoreError::KeyMismatch)?;
             keys.insert(org, key);
         }
         Ok(keys)
     }
+}
+
+/// Deletes the person's set and its key; how many vectors it held.
+pub(crate) async fn delete_set(
+    conn: &mut AnyConnection,
+    person: &PersonId,
+) -> Result<u64, StoreError> {
+    let deleted = sqlx::query("DELETE FROM face_vectors WHERE person_id = $1")
+        .bind(person.as_str())
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    sqlx::query("DELETE FROM vector_keys WHERE person_id = $1")
+        .bind(person.as_str())
+        .execute(&mut *conn)
+        .await?;
+    Ok(deleted)
+}
+
+/// What a person's vector key is bound to: it unwraps for that person of
+/// that organisation only.
+pub(crate) fn vector_key_context(org: &OrgId, person: &PersonId) -> Vec<u8> {
+    format!("limen vector key\0{org}\0{person}").into_bytes()
 }
 
 /// What a sealed vector is bound to: moving it to another person,
@@ -431,6 +551,12 @@ mod tests {
         .execute(&mut *conn)
         .await
         .expect("a version-2 vector row");
+        // The entries this store wrote carry keyed links, which a store of
+        // version 2 never wrote: the upgrade to keyed links would refuse them.
+        sqlx::query("DELETE FROM audit_entries")
+            .execute(&mut *conn)
+            .await
+            .expect("no entries");
         drop(conn);
         old.close().await;
 

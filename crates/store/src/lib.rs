@@ -9,9 +9,12 @@
 //! One module per aggregate, each adding its methods to [`Store`]:
 //! `organisations`, `people`, `accounts` (invitations, accounts, sessions,
 //! cancellation), `faces` (consent and vectors), `entrances` (entrances,
-//! devices, decision events), `audit`, `retention`, `rollout` (the model versions in use and their
-//! renewal), and `changes` (the
-//! numbered record of every change a gallery must follow).
+//! devices, decision events), `audit`, `retention`, `rollout` (the model
+//! versions in use and their renewal), `statements`, and `changes` (the
+//! numbered record of every change a gallery must follow). Every method
+//! that performs an audited action takes its [`AuditRecord`] and commits
+//! it with the action; `anchor` records each chain's head outside the
+//! database after the commit.
 //!
 //! # Deleted means destroyed (P4)
 //!
@@ -36,17 +39,31 @@
 //!   PostgreSQL has no secure delete; what an operator can do is in
 //!   `crates/server/README.md` ("Deleted data on PostgreSQL").
 //!
-//! On both, copies taken before a deletion (backups, snapshots) still hold
-//! the ciphertext, and the organisation's wrapped data key next to it: the
-//! master key opens them until it is rotated. Below the database, a
-//! filesystem or an SSD may keep overwritten blocks; full-disk encryption
-//! covers that.
+//! Crypto-shredding: each person's set is sealed under a key of its own
+//! (`vector_keys`, wrapped by the organisation's data key), deleted with
+//! the set and replaced at every re-enrolment, so the live database holds
+//! no key for a deleted set's ciphertext. On PostgreSQL the deleted key's
+//! row lingers as a dead tuple like the vectors' until `VACUUM FULL
+//! vector_keys` (a small table) rewrites it.
+//!
+//! On both, copies taken before a deletion (backups, snapshots, and on
+//! PostgreSQL the dead rows and old WAL) still hold the ciphertext, its
+//! wrapped key and the organisation's wrapped data key: the master key
+//! opens them until it is rotated. [`Store::rotate_master_key`] gives every
+//! organisation a new data key, wraps or seals anew what the old one
+//! wrapped or sealed, and wraps everything (the audit key too, with its
+//! value kept) under the new master key in one transaction; once the old
+//! key file is destroyed (`limen admin key rotate` does it after the
+//! commit), no copy from before can be decrypted, including the vectors of
+//! people and organisations deleted since. Below the database, a filesystem or an SSD may keep
+//! overwritten blocks; full-disk encryption covers that.
 
 pub mod audit;
 pub mod crypto;
 pub mod token;
 
 mod accounts;
+mod anchor;
 mod changes;
 mod entrances;
 mod faces;
@@ -54,11 +71,13 @@ mod organisations;
 mod people;
 mod retention;
 mod rollout;
+mod rotation;
 mod statements;
 mod store;
 
 pub use accounts::RedeemError;
-pub use audit::{AuditEntry, AuditEvent, BrokenLink, OPERATOR_CHAIN};
+pub use anchor::AnchorError;
+pub use audit::{AuditEntry, AuditRecord, BrokenLink, OPERATOR_CHAIN, ORGANISATION_DELETED};
 pub use changes::{FACE_CHANGES_CHANNEL, FaceChange, FaceChangeListener};
 pub use crypto::{KeyError, MasterKey};
 pub use entrances::{DeviceAtEntrance, NewConnector};
@@ -66,4 +85,5 @@ pub use faces::{GallerySet, StoredVector};
 pub use rollout::{
     ActivationRefused, DueRenewal, EndedTransition, RenewalProgress, VersionHolding,
 };
+pub use rotation::Rotated;
 pub use store::{Backend, Store, StoreError};

@@ -5,19 +5,21 @@ use limen_domain::{OrgId, Organisation, SecurityLevel, now};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use crate::audit::AuditRecord;
 use crate::changes::record_face_change;
 use crate::store::{Store, StoreError, parse_col};
 
 impl Store {
     /// Creates an organisation with a fresh data key and its first admin
-    /// token (given here as its hash).
+    /// token (given here as its hash), recorded as `audit` makes it.
     pub async fn create_organisation(
         &self,
+        audit: impl FnOnce(&Organisation) -> AuditRecord,
         name: &str,
         admin_token_hash: &[u8],
     ) -> Result<Organisation, StoreError> {
         let id = OrgId::generate();
-        let wrapped = self.master_key().new_wrapped_data_key(id.as_str());
+        let (_, wrapped) = self.master_key().new_data_key(id.as_str());
         let created_at = now();
         let mut tx = self.begin_write().await?;
         sqlx::query(
@@ -37,12 +39,13 @@ impl Store {
         .bind(created_at)
         .execute(&mut *tx)
         .await?;
-        tx.commit().await?;
-        Ok(Organisation {
+        let organisation = Organisation {
             id,
             name: name.to_owned(),
             created_at,
-        })
+        };
+        self.commit_audited(tx, &audit(&organisation)).await?;
+        Ok(organisation)
     }
 
     pub async fn organisations(&self) -> Result<Vec<Organisation>, StoreError> {
@@ -75,23 +78,33 @@ impl Store {
     /// organisation.
     pub async fn set_security_level(
         &self,
+        audit: &AuditRecord,
         id: &OrgId,
         level: SecurityLevel,
     ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
         let updated = sqlx::query("UPDATE organisations SET security_level = $1 WHERE id = $2")
             .bind(level.as_str())
             .bind(id.as_str())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?
             .rows_affected();
-        Ok(updated > 0)
+        if updated == 0 {
+            return Ok(false);
+        }
+        self.commit_audited(tx, audit).await?;
+        Ok(true)
     }
 
     /// Erases the organisation with everything it holds, its audit chain
     /// and its wrapped data key: whatever copies of its ciphertext survive
     /// elsewhere can no longer be decrypted. Recorded as a face change, so
     /// that every instance drops the organisation's gallery.
-    pub async fn delete_organisation(&self, id: &OrgId) -> Result<bool, StoreError> {
+    pub async fn delete_organisation(
+        &self,
+        audit: &AuditRecord,
+        id: &OrgId,
+    ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         // People first, as every change to one person locks them first:
         // the two orders cannot deadlock.
@@ -107,6 +120,7 @@ impl Store {
             "DELETE FROM devices WHERE entrance_id IN (SELECT id FROM entrances WHERE org_id = $1)",
             "DELETE FROM entrances WHERE org_id = $1",
             "DELETE FROM face_vectors WHERE person_id IN (SELECT id FROM people WHERE org_id = $1)",
+            "DELETE FROM vector_keys WHERE person_id IN (SELECT id FROM people WHERE org_id = $1)",
             "DELETE FROM consents WHERE person_id IN (SELECT id FROM people WHERE org_id = $1)",
             "DELETE FROM sessions WHERE person_id IN (SELECT id FROM people WHERE org_id = $1)",
             "DELETE FROM accounts WHERE person_id IN (SELECT id FROM people WHERE org_id = $1)",
@@ -130,7 +144,7 @@ impl Store {
             return Ok(false);
         }
         record_face_change(&mut tx, self.backend(), id, None).await?;
-        tx.commit().await?;
+        self.commit_audited(tx, audit).await?;
         self.shred_deleted().await;
         Ok(true)
     }
@@ -139,6 +153,7 @@ impl Store {
     /// every earlier one. False when there is no such organisation.
     pub async fn replace_admin_token(
         &self,
+        audit: &AuditRecord,
         org: &OrgId,
         token_hash: &[u8],
     ) -> Result<bool, StoreError> {
@@ -163,7 +178,7 @@ impl Store {
         .bind(now())
         .execute(&mut *tx)
         .await?;
-        tx.commit().await?;
+        self.commit_audited(tx, audit).await?;
         Ok(true)
     }
 

@@ -7,6 +7,7 @@ use limen_domain::{
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
+use crate::audit::AuditRecord;
 use crate::changes::record_face_change;
 use crate::store::{Store, StoreError, lock_person, parse_col};
 
@@ -27,9 +28,11 @@ impl Store {
 
     /// Imports people all-or-nothing: new e-mail addresses are created,
     /// known ones updated. If any row clashes (see [`Store::import_conflicts`])
-    /// the clashes are returned and nothing is written.
+    /// the clashes are returned and nothing is written; otherwise the
+    /// import is recorded as `audit` makes it from the report.
     pub async fn import_people(
         &self,
+        audit: impl FnOnce(&ImportReport) -> AuditRecord,
         org: &OrgId,
         rows: &[NewPerson],
     ) -> Result<Result<ImportReport, Vec<RowError>>, StoreError> {
@@ -72,7 +75,7 @@ impl Store {
             .await?;
             report.created += 1;
         }
-        tx.commit().await?;
+        self.commit_audited(tx, &audit(&report)).await?;
         Ok(Ok(report))
     }
 
@@ -142,13 +145,19 @@ impl Store {
 
     /// The person has left: everything about them goes, including any
     /// record of a cancelled registration. Recorded as a face change.
-    pub async fn delete_person(&self, org: &OrgId, id: &PersonId) -> Result<bool, StoreError> {
+    pub async fn delete_person(
+        &self,
+        audit: &AuditRecord,
+        org: &OrgId,
+        id: &PersonId,
+    ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         if !lock_person(&mut tx, org, id).await? {
             return Ok(false);
         }
         for statement in [
             "DELETE FROM face_vectors WHERE person_id = $1",
+            "DELETE FROM vector_keys WHERE person_id = $1",
             "DELETE FROM consents WHERE person_id = $1",
             "DELETE FROM sessions WHERE person_id = $1",
             "DELETE FROM accounts WHERE person_id = $1",
@@ -164,7 +173,7 @@ impl Store {
                 .await?;
         }
         record_face_change(&mut tx, self.backend(), org, Some(id)).await?;
-        tx.commit().await?;
+        self.commit_audited(tx, audit).await?;
         self.shred_deleted().await;
         Ok(true)
     }

@@ -5,7 +5,9 @@
 use limen_domain::{ModelRollout, ModelVersion, OrgId, Person, PersonId, Transition, UnixTime};
 use sqlx::{AnyConnection, Row};
 
+use crate::audit::AuditRecord;
 use crate::changes::record_face_change;
+use crate::faces::delete_set;
 use crate::people::{PERSON_COLUMNS, person_from_row};
 use crate::store::{Store, StoreError, parse_col};
 
@@ -106,6 +108,7 @@ impl Store {
     /// seconds before the end. Refused while another transition lasts.
     pub async fn activate_model(
         &self,
+        audit: &AuditRecord,
         version: &ModelVersion,
         at: UnixTime,
         ends_at: UnixTime,
@@ -155,7 +158,7 @@ impl Store {
         let rollout = read_rollout(&mut tx)
             .await?
             .ok_or(StoreError::Corrupt("model_rollout"))?;
-        tx.commit().await?;
+        self.commit_audited(tx, audit).await?;
         Ok(Ok(rollout))
     }
 
@@ -163,9 +166,11 @@ impl Store {
     /// (the operator's choice): in one transaction, every vector of the
     /// retiring version is deleted, its holders are marked as needing to
     /// enrol again, each is recorded as a face change, and the rollout
-    /// forgets the old version. Killed half way, nothing of it happened.
+    /// forgets the old version, with `audit`'s entry for each holder. Killed
+    /// half way, nothing of it happened.
     pub async fn end_model_transition(
         &self,
+        audit: impl Fn(&OrgId, &PersonId, &ModelVersion) -> AuditRecord,
         at: UnixTime,
         early: bool,
     ) -> Result<Option<EndedTransition>, StoreError> {
@@ -205,10 +210,11 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        sqlx::query("DELETE FROM face_vectors WHERE model_version = $1")
-            .bind(retiring)
-            .execute(&mut *tx)
-            .await?;
+        // Each holder's whole set is of the retiring version (a set is
+        // replaced whole): it goes with its key, as on any deletion.
+        for (person, _) in &holders {
+            delete_set(&mut tx, person).await?;
+        }
         for (person, org) in &holders {
             record_face_change(&mut tx, self.backend(), org, Some(person)).await?;
         }
@@ -217,7 +223,11 @@ impl Store {
         )
         .execute(&mut *tx)
         .await?;
-        tx.commit().await?;
+        let records: Vec<AuditRecord> = holders
+            .iter()
+            .map(|(person, org)| audit(org, person, &transition.retiring))
+            .collect();
+        self.commit_audited_all(tx, &records).await?;
         if !holders.is_empty() {
             self.shred_deleted().await;
         }

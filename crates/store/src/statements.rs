@@ -4,6 +4,7 @@
 use limen_domain::{OrgId, Person, PersonId, UnixTime};
 use sqlx::Row;
 
+use crate::audit::AuditRecord;
 use crate::people::{PERSON_COLUMNS, person_from_row};
 use crate::store::{Store, StoreError};
 
@@ -128,13 +129,22 @@ impl Store {
 
     /// Renames an organisation (its privacy statement names it, so the
     /// statement changes too).
-    pub async fn rename_organisation(&self, org: &OrgId, name: &str) -> Result<bool, StoreError> {
+    pub async fn rename_organisation(
+        &self,
+        audit: &AuditRecord,
+        org: &OrgId,
+        name: &str,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
         let changed = sqlx::query("UPDATE organisations SET name = $1 WHERE id = $2")
             .bind(name)
             .bind(org.as_str())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?
             .rows_affected();
+        if changed == 1 {
+            self.commit_audited(tx, audit).await?;
+        }
         Ok(changed == 1)
     }
 }

@@ -8,6 +8,7 @@ use limen_domain::{OrgId, PersonId, now};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyConnection, AnyPool, Row};
 
+use crate::anchor::{AnchorError, AuditAnchor};
 use crate::audit::{AuditKey, BrokenLink, key_audit_chains};
 use crate::crypto::{DataKey, MasterKey};
 
@@ -23,7 +24,7 @@ pub enum StoreError {
     UnknownPerson,
     #[error("no such organisation")]
     UnknownOrganisation,
-    #[error("the organisation's data key cannot be unwrapped with this master key")]
+    #[error("this master key is not the one the database's keys are wrapped with")]
     KeyMismatch,
     #[error("a person holds 1 to {max} vectors", max = limen_domain::MAX_VECTORS_PER_PERSON)]
     InvalidVectorSet,
@@ -33,6 +34,8 @@ pub enum StoreError {
     CheckpointBlocked,
     #[error("the audit trail was altered before it was keyed, so it is left as it is: {0}")]
     AuditTampered(BrokenLink),
+    #[error(transparent)]
+    Anchor(#[from] AnchorError),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,8 +50,14 @@ pub struct Store {
     pub(crate) pool: AnyPool,
     backend: Backend,
     master: Arc<MasterKey>,
+    /// The key of the audit chains' links, unwrapped at open: a master key
+    /// that cannot unwrap it is not this database's.
+    pub(crate) audit_key: Arc<AuditKey>,
     /// Kept for the extra connection a change listener holds (PostgreSQL).
     pub(crate) url: Arc<str>,
+    /// Where each committed audit entry's chain head is recorded outside
+    /// the database (see the `anchor` module); none for a bare store.
+    pub(crate) anchor: Option<Arc<AuditAnchor>>,
 }
 
 struct Migration {
@@ -93,6 +102,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_model_rollout.sql"),
         postgres: include_str!("../migrations/postgres/0007_model_rollout.sql"),
     },
+    Migration {
+        version: WRAPPED_KEYS_VERSION,
+        sqlite: include_str!("../migrations/sqlite/0008_wrapped_keys.sql"),
+        postgres: include_str!("../migrations/postgres/0008_wrapped_keys.sql"),
+    },
+    Migration {
+        version: VECTOR_KEYS_VERSION,
+        sqlite: include_str!("../migrations/sqlite/0009_vector_keys.sql"),
+        postgres: include_str!("../migrations/postgres/0009_vector_keys.sql"),
+    },
 ];
 
 /// The version from which SQLite deletes securely; reaching it rewrites an
@@ -102,6 +121,15 @@ const SECURE_DELETE_VERSION: i64 = 4;
 /// The version from which audit links are keyed; reaching it relinks the
 /// existing chains (see [`key_audit_chains`]).
 const AUDIT_KEYED_VERSION: i64 = 5;
+
+/// The version from which the audit key is stored wrapped by the master
+/// key (the one it was derived from until then), so that a new master
+/// key keeps every link verifiable. (Version 7 is taken on another branch.)
+const WRAPPED_KEYS_VERSION: i64 = 8;
+
+/// The version from which each person's set has a key of its own; reaching
+/// it re-seals the existing sets (see [`Store::key_vector_sets`]).
+const VECTOR_KEYS_VERSION: i64 = 9;
 
 impl Store {
     /// Connects (creating an SQLite file when needed) and brings the schema
@@ -150,11 +178,13 @@ impl Store {
             });
         }
         let pool = options.connect(&url).await?;
-        let store = Store {
+        let mut store = Store {
             pool,
             backend,
+            audit_key: Arc::new(AuditKey::derive(&master)),
             master: Arc::new(master),
             url: url.into(),
+            anchor: None,
         };
         if backend == Backend::Sqlite {
             sqlx::query("PRAGMA journal_mode = WAL")
@@ -162,6 +192,12 @@ impl Store {
                 .await?;
         }
         let applied = store.migrate(&MIGRATIONS[..migrations]).await?;
+        let wraps_keys = MIGRATIONS[..migrations]
+            .iter()
+            .any(|m| m.version == WRAPPED_KEYS_VERSION);
+        if wraps_keys {
+            store.audit_key = Arc::new(store.stored_audit_key().await?);
+        }
         if backend == Backend::Sqlite && applied.contains(&SECURE_DELETE_VERSION) {
             // Outside any transaction, as VACUUM must be; every page is
             // written anew and the old file's free space goes with it.
@@ -272,6 +308,17 @@ impl Store {
             if migration.version == AUDIT_KEYED_VERSION {
                 key_audit_chains(&mut tx, &AuditKey::derive(&self.master)).await?;
             }
+            if migration.version == VECTOR_KEYS_VERSION {
+                self.key_vector_sets(&mut tx).await?;
+            }
+            if migration.version == WRAPPED_KEYS_VERSION {
+                let audit_key = AuditKey::derive(&self.master);
+                sqlx::query("INSERT INTO wrapped_keys (purpose, wrapped) VALUES ($1, $2)")
+                    .bind(AuditKey::PURPOSE)
+                    .bind(self.master.wrap_key(audit_key.bytes(), AuditKey::PURPOSE))
+                    .execute(&mut *tx)
+                    .await?;
+            }
             sqlx::query("INSERT INTO limen_migrations (version, applied_at) VALUES ($1, $2)")
                 .bind(migration.version)
                 .bind(now())
@@ -280,6 +327,20 @@ impl Store {
         }
         tx.commit().await?;
         Ok(pending.iter().map(|m| m.version).collect())
+    }
+
+    /// The audit key as stored; `KeyMismatch` when the master key cannot
+    /// unwrap it, that is when the master key is not this database's.
+    async fn stored_audit_key(&self) -> Result<AuditKey, StoreError> {
+        let wrapped: Vec<u8> = sqlx::query("SELECT wrapped FROM wrapped_keys WHERE purpose = $1")
+            .bind(AuditKey::PURPOSE)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("wrapped")?;
+        self.master
+            .unwrap_key(&wrapped, AuditKey::PURPOSE)
+            .map(AuditKey::from_bytes)
+            .map_err(|_| StoreError::KeyMismatch)
     }
 
     /// The organisation's data key, unwrapped for the caller's use.
@@ -344,17 +405,30 @@ pub(crate) mod tests {
     use sqlx::Connection;
 
     use super::*;
+    use crate::AuditRecord;
+
+    /// The audit entry the store's audited methods take; what it says does
+    /// not matter to these tests.
+    pub(crate) fn entry() -> AuditRecord {
+        AuditRecord {
+            chain: "store-tests".into(),
+            actor: "test".into(),
+            action: "test.action".into(),
+            subject: String::new(),
+            detail: String::new(),
+        }
+    }
 
     /// A new organisation with one imported person who has consented.
     pub(crate) async fn consenting_person(store: &Store) -> (OrgId, Person) {
         let org = store
-            .create_organisation("Acme", &[1; 32])
+            .create_organisation(|_| entry(), "Acme", &[1; 32])
             .await
             .expect("organisation")
             .id;
         let row = NewPerson::parse(1, "Ann", "Lee", "ann@acme.test", "A1").expect("row");
         store
-            .import_people(&org, &[row])
+            .import_people(|_| entry(), &org, &[row])
             .await
             .expect("import")
             .expect("accepted");
@@ -373,7 +447,7 @@ pub(crate) mod tests {
             .expect("person")
             .expect("found");
         store
-            .give_consent(&person, "v1", "api")
+            .give_consent(&entry(), &person, "v1", "api")
             .await
             .expect("consent");
         (org, person)
@@ -391,28 +465,23 @@ pub(crate) mod tests {
         let model = ModelVersion::new("dlib-resnet-v1");
 
         let old = Store::open_at(&url, master(), 3).await.expect("version 3");
-        let (_, person) = consenting_person(&old).await;
-        // Sealed as the store seals, but written by hand: today's
-        // `replace_vectors` needs today's schema.
-        let vector: Vec<u8> = (0..128u16)
-            .flat_map(|i| (f32::from(i) / 300.0).to_le_bytes())
+        let (org, person) = consenting_person(&old).await;
+        // A vector as version 3 stored it: sealed under the organisation's key.
+        let mut conn = old.pool.acquire().await.expect("connection");
+        let key = old.data_key(&mut conn, &org).await.expect("key");
+        let plain: Vec<u8> = (0..128)
+            .flat_map(|i| (i as f32 / 300.0).to_le_bytes())
             .collect();
-        let key = old
-            .data_key(
-                &mut old.pool.acquire().await.expect("connection"),
-                &person.org_id,
-            )
-            .await
-            .expect("data key");
         sqlx::query(
-            "INSERT INTO face_vectors (person_id, slot, model_version, sealed, enrolled_at) VALUES ($1, 0, $2, $3, 0)",
+            "INSERT INTO face_vectors (person_id, slot, model_version, sealed, enrolled_at) VALUES ($1, 0, $2, $3, 1000)",
         )
         .bind(person.id.as_str())
         .bind(model.as_str())
-        .bind(key.seal(&vector, &crate::faces::vector_context(&person.org_id, &person.id, &model)))
-        .execute(&old.pool)
+        .bind(key.seal(&plain, &crate::faces::vector_context(&org, &person.id, &model)))
+        .execute(&mut *conn)
         .await
-        .expect("enrol");
+        .expect("a version-3 vector row");
+        drop(conn);
         old.close().await;
         // Deleted as before this version: no secure deletion, and the
         // freed page checkpointed into the file.
@@ -423,7 +492,10 @@ pub(crate) mod tests {
             .expect("sealed")
             .try_get(0)
             .expect("blob");
+        // The entries this store wrote carry keyed links, which a store of
+        // version 3 never wrote: the upgrade to keyed links would refuse them.
         for statement in [
+            "DELETE FROM audit_entries",
             "PRAGMA secure_delete = OFF",
             "DELETE FROM face_vectors",
             "PRAGMA wal_checkpoint(TRUNCATE)",

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::support::{
     Backend, GOOD_PASSWORD, Server, SmtpSink, block_on, enrolment_frames, files_under, image_trace,
-    links, mail_part, multipart,
+    links, mail_part, multipart, raw_connection,
 };
 
 #[test]
@@ -36,14 +36,6 @@ fn status_of(server: &Server, admin: &str, person: &str) -> String {
         "the admin never sees a vector"
     );
     entry["status"].as_str().expect("status").to_owned()
-}
-
-async fn raw_connection(url: &str) -> sqlx::AnyConnection {
-    use sqlx::Connection;
-    sqlx::any::install_default_drivers();
-    sqlx::AnyConnection::connect(url)
-        .await
-        .expect("raw database connection")
 }
 
 fn vector_rows(server: &Server) -> i64 {

@@ -10,6 +10,7 @@ mod entrance;
 mod entrance_osdp;
 mod isolation;
 mod journey;
+mod keys;
 mod liveness;
 mod model_rollout;
 mod multi_instance;

@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use limen_domain::{ModelVersion, NewPerson, now};
-use limen_store::{MasterKey, Store};
+use limen_store::{AuditRecord, MasterKey, Store};
 use serde_json::{Value, json};
 
 use crate::browser::{CHROMIUM, browser_available, browser_dir, fake_camera_video};
@@ -233,6 +233,18 @@ fn a_new_model_is_rolled_out_without_locking_anyone_out() {
     );
 }
 
+/// The entry the store's audited methods take while the test seeds its
+/// database (in the operator's chain: no organisation exists at first).
+fn seeded() -> AuditRecord {
+    AuditRecord {
+        chain: limen_store::OPERATOR_CHAIN.to_owned(),
+        actor: "test".to_owned(),
+        action: "test.seeded".to_owned(),
+        subject: String::new(),
+        detail: String::new(),
+    }
+}
+
 /// Killed with SIGKILL while it deletes a transition's old vectors, the
 /// operator's command leaves every person either untouched or fully
 /// retired, never half way; run again, it finishes the job.
@@ -256,7 +268,7 @@ fn a_killed_transition_end_leaves_nobody_half_retired() {
             .await
             .expect("rollout");
         let org = store
-            .create_organisation("Acme", &[7; 32])
+            .create_organisation(|_| seeded(), "Acme", &[7; 32])
             .await
             .expect("org");
         let rows: Vec<NewPerson> = (0..people)
@@ -272,7 +284,7 @@ fn a_killed_transition_end_leaves_nobody_half_retired() {
             })
             .collect();
         store
-            .import_people(&org.id, &rows)
+            .import_people(|_| seeded(), &org.id, &rows)
             .await
             .expect("import")
             .expect("no conflicts");
@@ -283,11 +295,12 @@ fn a_killed_transition_end_leaves_nobody_half_retired() {
             .expect("people")
         {
             store
-                .give_consent(&person.person, "v1", "api")
+                .give_consent(&seeded(), &person.person, "v1", "api")
                 .await
                 .expect("consent");
             store
                 .replace_vectors(
+                    &seeded(),
                     &person.person,
                     &ModelVersion::new(OLD),
                     &[vector.clone(), vector.clone()],
@@ -296,7 +309,7 @@ fn a_killed_transition_end_leaves_nobody_half_retired() {
                 .expect("vectors");
         }
         store
-            .activate_model(&ModelVersion::new(NEW), now(), now() + 3600, &[])
+            .activate_model(&seeded(), &ModelVersion::new(NEW), now(), now() + 3600, &[])
             .await
             .expect("activate")
             .expect("not refused");

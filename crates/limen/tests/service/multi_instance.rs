@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::support::{
     Backend, CuttableRoute, Employee, Server, SmtpSink, create_device, create_entrance, decision,
     enrol, fixture, fresh_postgres_database, onboard, postgres_address, postgres_base_url,
-    send_frame,
+    raw_connection, send_frame,
 };
 
 /// The enrolled face (Andre Agassi), in a photo that is not an enrolment frame.
@@ -226,6 +226,48 @@ fn three_instances_on_one_postgres_stay_in_step() {
     for (_, server) in instances.all() {
         assert_eq!(send_frame(server, &gate_device, &face).status, 401);
     }
+
+    // Each instance anchored the heads it wrote in its own data directory;
+    // the trail verifies against all three, the deleted organisation's
+    // chain included, and not once its newest entries are gone.
+    let anchors: Vec<String> = [&instances.b, &instances.c]
+        .iter()
+        .map(|server| server.data_dir.join("audit-anchor").display().to_string())
+        .collect();
+    let verify = || {
+        instances.a.admin(&[
+            "audit",
+            "verify",
+            "--anchor",
+            &anchors[0],
+            "--anchor",
+            &anchors[1],
+        ])
+    };
+    let verified = verify();
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+    let acme = crate::support::block_on(async {
+        use sqlx::Row;
+        let mut conn = raw_connection(&instances.database_url).await;
+        let acme: String = sqlx::query("SELECT id FROM organisations")
+            .fetch_one(&mut conn)
+            .await
+            .expect("Acme")
+            .get(0);
+        sqlx::query("DELETE FROM audit_entries WHERE chain = $1 AND seq > 2")
+            .bind(&acme)
+            .execute(&mut conn)
+            .await
+            .expect("truncate");
+        acme
+    });
+    let report = verify();
+    assert!(!report.status.success());
+    assert!(String::from_utf8_lossy(&report.stderr).contains(&acme));
 }
 
 #[test]

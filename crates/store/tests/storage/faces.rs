@@ -13,22 +13,25 @@ pub(crate) async fn no_consent_no_vector(db: &TestDb) {
     let person = registered_person(store, &org, "ann@acme.test", "A1").await;
     assert!(matches!(
         store
-            .replace_vectors(&person, &model(), &one_vector())
+            .replace_vectors(&entry(), &person, &model(), &one_vector())
             .await,
         Err(StoreError::NoConsent)
     ));
     assert_eq!(vector_rows(db, &person).await, 0);
 
     store
-        .give_consent(&person, "v1", "api")
+        .give_consent(&entry(), &person, "v1", "api")
         .await
         .expect("consent");
     store
-        .replace_vectors(&person, &model(), &one_vector())
+        .replace_vectors(&entry(), &person, &model(), &one_vector())
         .await
         .expect("stored with consent");
     assert_eq!(vector_rows(db, &person).await, 1);
-    store.withdraw_consent(&person).await.expect("withdraw");
+    store
+        .withdraw_consent(&entry(), &person)
+        .await
+        .expect("withdraw");
     assert_eq!(
         vector_rows(db, &person).await,
         0,
@@ -36,19 +39,21 @@ pub(crate) async fn no_consent_no_vector(db: &TestDb) {
     );
     assert!(matches!(
         store
-            .replace_vectors(&person, &model(), &one_vector())
+            .replace_vectors(&entry(), &person, &model(), &one_vector())
             .await,
         Err(StoreError::NoConsent)
     ));
     store
-        .give_consent(&person, "v1", "api")
+        .give_consent(&entry(), &person, "v1", "api")
         .await
         .expect("consent again");
     assert!(FaceVector::new(vec![f32::NAN; 128]).is_err());
     let six = vec![FaceVector::new(descriptor()).expect("valid"); 6];
     for refused in [&[][..], &six[..]] {
         assert!(matches!(
-            store.replace_vectors(&person, &model(), refused).await,
+            store
+                .replace_vectors(&entry(), &person, &model(), refused)
+                .await,
             Err(StoreError::InvalidVectorSet)
         ));
     }
@@ -60,11 +65,11 @@ pub(crate) async fn vectors_are_ciphertext_and_die_with_their_organisation(db: &
     let org = new_org(store, "Acme").await;
     let person = registered_person(store, &org, "ann@acme.test", "A1").await;
     store
-        .give_consent(&person, "v1", "api")
+        .give_consent(&entry(), &person, "v1", "api")
         .await
         .expect("consent");
     store
-        .replace_vectors(&person, &model(), &one_vector())
+        .replace_vectors(&entry(), &person, &model(), &one_vector())
         .await
         .expect("vector");
 
@@ -85,7 +90,12 @@ pub(crate) async fn vectors_are_ciphertext_and_die_with_their_organisation(db: &
     let big_endian: Vec<u8> = descriptor().iter().flat_map(|v| v.to_be_bytes()).collect();
     assert!(!sealed.windows(8).any(|w| w == &big_endian[8..16]));
 
-    assert!(store.delete_organisation(&org).await.expect("delete"));
+    assert!(
+        store
+            .delete_organisation(&entry(), &org)
+            .await
+            .expect("delete")
+    );
     assert!(store.vectors(&person).await.expect("read").is_empty());
     for table in ["organisations", "admin_tokens", "people"] {
         let column = if table == "organisations" {
@@ -145,12 +155,12 @@ pub(crate) async fn a_set_of_vectors_is_replaced_whole(db: &TestDb) {
     let org = new_org(store, "Acme").await;
     let person = registered_person(store, &org, "ann@acme.test", "A1").await;
     store
-        .give_consent(&person, "v1", "api")
+        .give_consent(&entry(), &person, "v1", "api")
         .await
         .expect("consent");
     let three = [vector_of(0.1), vector_of(0.2), vector_of(0.3)];
     store
-        .replace_vectors(&person, &model(), &three)
+        .replace_vectors(&entry(), &person, &model(), &three)
         .await
         .expect("three");
     let stored = store.vectors(&person).await.expect("read");
@@ -178,7 +188,12 @@ pub(crate) async fn a_set_of_vectors_is_replaced_whole(db: &TestDb) {
 
     let renewed = [vector_of(0.9)];
     store
-        .replace_vectors(&person, &ModelVersion::new("dlib-resnet-v2"), &renewed)
+        .replace_vectors(
+            &entry(),
+            &person,
+            &ModelVersion::new("dlib-resnet-v2"),
+            &renewed,
+        )
         .await
         .expect("renewal");
     let stored = store.vectors(&person).await.expect("read");
@@ -189,15 +204,15 @@ pub(crate) async fn a_set_of_vectors_is_replaced_whole(db: &TestDb) {
     // The galleries' loader sees every consenting person's set, grouped.
     let bob = registered_person(store, &org, "bob@acme.test", "A2").await;
     store
-        .give_consent(&bob, "v1", "api")
+        .give_consent(&entry(), &bob, "v1", "api")
         .await
         .expect("consent");
     store
-        .replace_vectors(&bob, &model(), &[vector_of(0.4), vector_of(0.5)])
+        .replace_vectors(&entry(), &bob, &model(), &[vector_of(0.4), vector_of(0.5)])
         .await
         .expect("bob");
     store
-        .replace_vectors(&person, &model(), &three)
+        .replace_vectors(&entry(), &person, &model(), &three)
         .await
         .expect("three again");
     let mut sets = Vec::new();
@@ -214,7 +229,10 @@ pub(crate) async fn a_set_of_vectors_is_replaced_whole(db: &TestDb) {
     let mut expected = vec![(person.id.clone(), 3), (bob.id.clone(), 2)];
     expected.sort();
     assert_eq!(sets, expected);
-    store.withdraw_consent(&bob).await.expect("withdraw");
+    store
+        .withdraw_consent(&entry(), &bob)
+        .await
+        .expect("withdraw");
     assert!(
         store
             .gallery_set(&org, &bob.id, &model())
@@ -236,7 +254,7 @@ pub(crate) async fn every_change_to_a_gallery_is_numbered_in_order(db: &TestDb) 
     };
 
     store
-        .give_consent(&person, "v1", "api")
+        .give_consent(&entry(), &person, "v1", "api")
         .await
         .expect("consent");
     // Other tests may share the PostgreSQL database and move the head:
@@ -251,22 +269,48 @@ pub(crate) async fn every_change_to_a_gallery_is_numbered_in_order(db: &TestDb) 
         "consent alone changes no gallery"
     );
     store
-        .replace_vectors(&person, &model(), &one_vector())
+        .replace_vectors(&entry(), &person, &model(), &one_vector())
         .await
         .expect("enrol");
-    assert!(store.delete_vectors(&person).await.expect("remove"));
     assert!(
-        !store.delete_vectors(&person).await.expect("remove again"),
+        store
+            .delete_vectors(&entry(), &person)
+            .await
+            .expect("remove")
+    );
+    assert!(
+        !store
+            .delete_vectors(&entry(), &person)
+            .await
+            .expect("remove again"),
         "nothing left to remove, nothing recorded"
     );
     store
-        .replace_vectors(&person, &model(), &one_vector())
+        .replace_vectors(&entry(), &person, &model(), &one_vector())
         .await
         .expect("enrol again");
-    assert!(store.withdraw_consent(&person).await.expect("withdraw"));
-    store.cancel_registration(&person).await.expect("cancel");
-    assert!(store.delete_person(&org, &person.id).await.expect("erase"));
-    assert!(store.delete_organisation(&org).await.expect("delete"));
+    assert!(
+        store
+            .withdraw_consent(&entry(), &person)
+            .await
+            .expect("withdraw")
+    );
+    store
+        .cancel_registration(&entry(), &person)
+        .await
+        .expect("cancel");
+    assert!(
+        store
+            .delete_person(&entry(), &org, &person.id)
+            .await
+            .expect("erase")
+    );
+    assert!(
+        store
+            .delete_organisation(&entry(), &org)
+            .await
+            .expect("delete")
+    );
 
     let head = store.face_change_head().await.expect("head");
     let all = store
@@ -310,4 +354,100 @@ pub(crate) async fn every_change_to_a_gallery_is_numbered_in_order(db: &TestDb) 
             .all(|c| c.org_id != org)
     );
     assert!(store.face_change_head().await.expect("head") >= head);
+}
+
+/// The person's sealed vectors as they are in the database now, as
+/// someone reading its pages would find them.
+async fn sealed_rows(db: &TestDb, person: &limen_domain::Person) -> Vec<(i64, String, Vec<u8>)> {
+    let mut conn = raw(db).await;
+    sqlx::query("SELECT slot, model_version, sealed FROM face_vectors WHERE person_id = $1")
+        .bind(person.id.as_str())
+        .fetch_all(&mut conn)
+        .await
+        .expect("rows")
+        .iter()
+        .map(|row| (row.get(0), row.get(1), row.get(2)))
+        .collect()
+}
+
+/// Puts leftover ciphertext back where it was, as someone with write
+/// access to the database could after finding it in a dead row or a copy.
+async fn put_back(db: &TestDb, person: &limen_domain::Person, rows: &[(i64, String, Vec<u8>)]) {
+    let mut conn = raw(db).await;
+    sqlx::query("DELETE FROM face_vectors WHERE person_id = $1")
+        .bind(person.id.as_str())
+        .execute(&mut conn)
+        .await
+        .expect("clear");
+    for (slot, model_version, sealed) in rows {
+        sqlx::query(
+            "INSERT INTO face_vectors (person_id, slot, model_version, sealed, enrolled_at) VALUES ($1, $2, $3, $4, 0)",
+        )
+        .bind(person.id.as_str())
+        .bind(*slot)
+        .bind(model_version.as_str())
+        .bind(sealed.clone())
+        .execute(&mut conn)
+        .await
+        .expect("put back");
+    }
+}
+
+/// P4, crypto-shredding: a set's key goes with the set, so its ciphertext
+/// left behind (a dead PostgreSQL row, a page not yet overwritten) decrypts
+/// with nothing the database still holds: not after a withdrawal, and not
+/// after a re-enrolment gave the person a new key.
+pub(crate) async fn a_deleted_sets_leftover_ciphertext_decrypts_with_nothing_left(db: &TestDb) {
+    let store = &db.store;
+    let org = new_org(store, "Acme").await;
+    let person = &registered_person(store, &org, "ann@acme.test", "A1").await;
+    let consent = || async move {
+        store
+            .give_consent(&entry(), person, "v1", "api")
+            .await
+            .expect("consent");
+    };
+    let enrol = |value: f32| async move {
+        store
+            .replace_vectors(&entry(), person, &model(), &[vector_of(value)])
+            .await
+            .expect("enrol");
+    };
+    consent().await;
+    enrol(0.3).await;
+    let first = sealed_rows(db, person).await;
+    assert_eq!(store.vectors(person).await.expect("read").len(), 1);
+
+    store
+        .withdraw_consent(&entry(), person)
+        .await
+        .expect("withdraw");
+    put_back(db, person, &first).await;
+    assert!(
+        matches!(store.vectors(person).await, Err(StoreError::Corrupt(_))),
+        "withdrawn: the leftover ciphertext has no key any more"
+    );
+
+    consent().await;
+    enrol(0.6).await;
+    // Out of every gallery first (consent ended behind the store's back,
+    // the new key kept), so that other tests loading galleries from the
+    // shared database never meet the planted ciphertext.
+    let mut conn = raw(db).await;
+    sqlx::query("UPDATE consents SET withdrawn_at = 1 WHERE person_id = $1")
+        .bind(person.id.as_str())
+        .execute(&mut conn)
+        .await
+        .expect("out of the galleries");
+    put_back(db, person, &first).await;
+    assert!(
+        matches!(store.vectors(person).await, Err(StoreError::Corrupt(_))),
+        "re-enrolled: the new key does not open the earlier set"
+    );
+    assert!(
+        store
+            .delete_organisation(&entry(), &org)
+            .await
+            .expect("cleanup")
+    );
 }

@@ -11,6 +11,7 @@ pub(crate) async fn import_is_all_or_nothing_and_updates_by_email(db: &TestDb) {
     let org = new_org(store, "Acme").await;
     let first = store
         .import_people(
+            |_| entry(),
             &org,
             &[
                 row(1, "Ann", "Lee", "ann@acme.test", "A1"),
@@ -26,6 +27,7 @@ pub(crate) async fn import_is_all_or_nothing_and_updates_by_email(db: &TestDb) {
 
     let clash = store
         .import_people(
+            |_| entry(),
             &org,
             &[
                 row(1, "Cat", "Day", "cat@acme.test", "A3"),
@@ -47,7 +49,11 @@ pub(crate) async fn import_is_all_or_nothing_and_updates_by_email(db: &TestDb) {
     );
 
     let update = store
-        .import_people(&org, &[row(1, "Ann", "Lee-Smith", "ANN@acme.test", "A9")])
+        .import_people(
+            |_| entry(),
+            &org,
+            &[row(1, "Ann", "Lee-Smith", "ANN@acme.test", "A9")],
+        )
         .await
         .expect("import");
     assert_eq!(
@@ -71,7 +77,11 @@ pub(crate) async fn statuses_follow_the_journey(db: &TestDb) {
     let store = &db.store;
     let org = new_org(store, "Acme").await;
     store
-        .import_people(&org, &[row(1, "Ann", "Lee", "ann@acme.test", "A1")])
+        .import_people(
+            |_| entry(),
+            &org,
+            &[row(1, "Ann", "Lee", "ann@acme.test", "A1")],
+        )
         .await
         .expect("import")
         .expect("ok");
@@ -82,7 +92,7 @@ pub(crate) async fn statuses_follow_the_journey(db: &TestDb) {
     );
     let (_, hash) = new_token();
     store
-        .replace_invitation(&org, &person.id, &hash, now() + 3600)
+        .replace_invitation(&entry(), &org, &person.id, &hash, now() + 3600)
         .await
         .expect("invite");
     assert_eq!(
@@ -90,7 +100,7 @@ pub(crate) async fn statuses_follow_the_journey(db: &TestDb) {
         PersonStatus::Invited
     );
     store
-        .redeem_invitation(&hash, "$argon2id$fake")
+        .redeem_invitation(|_| entry(), &hash, "$argon2id$fake")
         .await
         .expect("redeem");
     assert_eq!(
@@ -98,7 +108,7 @@ pub(crate) async fn statuses_follow_the_journey(db: &TestDb) {
         PersonStatus::Registered
     );
     store
-        .give_consent(&person, "v1", "api")
+        .give_consent(&entry(), &person, "v1", "api")
         .await
         .expect("consent");
     assert_eq!(
@@ -106,7 +116,7 @@ pub(crate) async fn statuses_follow_the_journey(db: &TestDb) {
         PersonStatus::Consented
     );
     store
-        .replace_vectors(&person, &model(), &one_vector())
+        .replace_vectors(&entry(), &person, &model(), &one_vector())
         .await
         .expect("vector");
     assert_eq!(
@@ -123,7 +133,12 @@ pub(crate) async fn statuses_follow_the_journey(db: &TestDb) {
         (&stored[0].model_version, stored[0].vector.as_slice()),
         (&model(), descriptor().as_slice())
     );
-    assert!(store.withdraw_consent(&person).await.expect("withdraw"));
+    assert!(
+        store
+            .withdraw_consent(&entry(), &person)
+            .await
+            .expect("withdraw")
+    );
     assert_eq!(
         status_of(store, &org, &person, &model()).await,
         PersonStatus::Registered
@@ -139,21 +154,26 @@ pub(crate) async fn organisations_are_isolated(db: &TestDb) {
     let b = new_org(store, "Bolt").await;
     let ann = registered_person(store, &a, "ann@acme.test", "A1").await;
     store
-        .give_consent(&ann, "v1", "api")
+        .give_consent(&entry(), &ann, "v1", "api")
         .await
         .expect("consent");
     store
-        .replace_vectors(&ann, &model(), &one_vector())
+        .replace_vectors(&entry(), &ann, &model(), &one_vector())
         .await
         .expect("vector");
 
     assert!(store.person(&b, &ann.id).await.expect("lookup").is_none());
     assert!(store.people(&b, &model()).await.expect("people").is_empty());
-    assert!(!store.delete_person(&b, &ann.id).await.expect("delete"));
+    assert!(
+        !store
+            .delete_person(&entry(), &b, &ann.id)
+            .await
+            .expect("delete")
+    );
     let (_, hash) = new_token();
     assert!(matches!(
         store
-            .replace_invitation(&b, &ann.id, &hash, now() + 60)
+            .replace_invitation(&entry(), &b, &ann.id, &hash, now() + 60)
             .await,
         Err(StoreError::UnknownPerson)
     ));
@@ -161,19 +181,24 @@ pub(crate) async fn organisations_are_isolated(db: &TestDb) {
     let mut forged = ann.clone();
     forged.org_id = b.clone();
     assert!(store.vectors(&forged).await.expect("read").is_empty());
-    assert!(!store.delete_vectors(&forged).await.expect("delete"));
+    assert!(
+        !store
+            .delete_vectors(&entry(), &forged)
+            .await
+            .expect("delete")
+    );
     assert!(matches!(
-        store.withdraw_consent(&forged).await,
+        store.withdraw_consent(&entry(), &forged).await,
         Err(StoreError::UnknownPerson)
     ));
     assert!(matches!(
         store
-            .replace_vectors(&forged, &model(), &one_vector())
+            .replace_vectors(&entry(), &forged, &model(), &one_vector())
             .await,
         Err(StoreError::UnknownPerson)
     ));
     assert!(matches!(
-        store.cancel_registration(&forged).await,
+        store.cancel_registration(&entry(), &forged).await,
         Err(StoreError::UnknownPerson)
     ));
     assert!(store.consents(&forged).await.expect("consents").is_empty());
@@ -190,19 +215,19 @@ pub(crate) async fn organisations_are_isolated(db: &TestDb) {
     let (_, b_new) = new_token();
     assert!(
         store
-            .replace_admin_token(&a, &a_token)
+            .replace_admin_token(&entry(), &a, &a_token)
             .await
             .expect("replace")
     );
     assert!(
         store
-            .replace_admin_token(&b, &b_old)
+            .replace_admin_token(&entry(), &b, &b_old)
             .await
             .expect("replace")
     );
     assert!(
         store
-            .replace_admin_token(&b, &b_new)
+            .replace_admin_token(&entry(), &b, &b_new)
             .await
             .expect("replace")
     );
@@ -220,7 +245,7 @@ pub(crate) async fn organisations_are_isolated(db: &TestDb) {
     );
     assert!(
         !store
-            .replace_admin_token(&OrgId::generate(), &b_old)
+            .replace_admin_token(&entry(), &OrgId::generate(), &b_old)
             .await
             .expect("replace")
     );
@@ -242,7 +267,11 @@ pub(crate) async fn invitations_are_single_use_and_replaceable(db: &TestDb) {
     let store = &db.store;
     let org = new_org(store, "Acme").await;
     store
-        .import_people(&org, &[row(1, "Ann", "Lee", "ann@acme.test", "A1")])
+        .import_people(
+            |_| entry(),
+            &org,
+            &[row(1, "Ann", "Lee", "ann@acme.test", "A1")],
+        )
         .await
         .expect("import")
         .expect("ok");
@@ -250,7 +279,7 @@ pub(crate) async fn invitations_are_single_use_and_replaceable(db: &TestDb) {
 
     let (_, expired) = new_token();
     store
-        .replace_invitation(&org, &person.id, &expired, now() - 1)
+        .replace_invitation(&entry(), &org, &person.id, &expired, now() - 1)
         .await
         .expect("invite");
     assert!(matches!(
@@ -258,7 +287,7 @@ pub(crate) async fn invitations_are_single_use_and_replaceable(db: &TestDb) {
         Err(RedeemError::Expired)
     ));
     assert!(matches!(
-        store.redeem_invitation(&expired, "h").await,
+        store.redeem_invitation(|_| entry(), &expired, "h").await,
         Err(RedeemError::Expired)
     ));
     assert!(
@@ -269,25 +298,28 @@ pub(crate) async fn invitations_are_single_use_and_replaceable(db: &TestDb) {
     let (_, old) = new_token();
     let (_, new) = new_token();
     store
-        .replace_invitation(&org, &person.id, &old, now() + 60)
+        .replace_invitation(&entry(), &org, &person.id, &old, now() + 60)
         .await
         .expect("invite");
     store
-        .replace_invitation(&org, &person.id, &new, now() + 60)
+        .replace_invitation(&entry(), &org, &person.id, &new, now() + 60)
         .await
         .expect("re-invite");
     assert!(
         matches!(
-            store.redeem_invitation(&old, "h").await,
+            store.redeem_invitation(|_| entry(), &old, "h").await,
             Err(RedeemError::Unknown)
         ),
         "a resent invitation voids the old link"
     );
     assert_eq!(store.invitation(&new).await.expect("valid").id, person.id);
-    store.redeem_invitation(&new, "h").await.expect("redeem");
+    store
+        .redeem_invitation(|_| entry(), &new, "h")
+        .await
+        .expect("redeem");
     assert!(
         matches!(
-            store.redeem_invitation(&new, "h2").await,
+            store.redeem_invitation(|_| entry(), &new, "h2").await,
             Err(RedeemError::Unknown)
         ),
         "links are single-use"

@@ -1,7 +1,6 @@
 //! The audit trail, cancellation records, retention.
 
 use limen_domain::{OrgId, PersonStatus, now};
-use limen_store::AuditEvent;
 use limen_store::token::new_token;
 use sqlx::Row;
 
@@ -10,15 +9,13 @@ use crate::*;
 async fn append_three(store: &Store, org: &OrgId) {
     for action in ["people.imported", "invitation.sent", "consent.given"] {
         store
-            .audit(
-                org.as_str(),
-                AuditEvent {
-                    actor: "admin",
-                    action,
-                    subject: "someone",
-                    detail: "",
-                },
-            )
+            .audit(&AuditRecord {
+                chain: org.as_str().into(),
+                actor: "admin".into(),
+                action: action.into(),
+                subject: "someone".into(),
+                detail: String::new(),
+            })
             .await
             .expect("append");
     }
@@ -84,12 +81,15 @@ async fn audit_chain_resists_recomputed_links(db: &TestDb) {
         prev = hash;
     }
     let broken = store
-        .verify_audit()
+        .verify_audit(&[])
         .await
         .expect("verify")
         .expect_err("a chain relinked without the key is detected");
     assert_eq!((broken.chain.as_str(), broken.seq), (org.as_str(), 2));
-    store.delete_organisation(&org).await.expect("cleanup");
+    store
+        .delete_organisation(&entry(), &org)
+        .await
+        .expect("cleanup");
 }
 
 pub(crate) async fn audit_chain_detects_a_tampered_row(db: &TestDb) {
@@ -103,18 +103,21 @@ pub(crate) async fn audit_chain_detects_a_tampered_row(db: &TestDb) {
         vec![1, 2, 3]
     );
     assert_eq!(trail[1].prev_hash, trail[0].hash);
-    assert!(store.verify_audit().await.expect("verify").is_ok());
+    assert!(store.verify_audit(&[]).await.expect("verify").is_ok());
 
     let mut conn = raw(db).await;
     tamper_with_second_entry(&mut conn, &org).await;
     let broken = store
-        .verify_audit()
+        .verify_audit(&[])
         .await
         .expect("verify")
         .expect_err("tampering detected");
     assert_eq!((broken.chain.as_str(), broken.seq), (org.as_str(), 2));
     // Leave the shared database verifiable for the other tests.
-    store.delete_organisation(&org).await.expect("cleanup");
+    store
+        .delete_organisation(&entry(), &org)
+        .await
+        .expect("cleanup");
 }
 
 pub(crate) async fn cancelling_keeps_only_a_dated_record(db: &TestDb) {
@@ -122,11 +125,11 @@ pub(crate) async fn cancelling_keeps_only_a_dated_record(db: &TestDb) {
     let org = new_org(store, "Acme").await;
     let person = registered_person(store, &org, "ann@acme.test", "A1").await;
     store
-        .give_consent(&person, "v1", "page")
+        .give_consent(&entry(), &person, "v1", "page")
         .await
         .expect("consent");
     store
-        .replace_vectors(&person, &model(), &one_vector())
+        .replace_vectors(&entry(), &person, &model(), &one_vector())
         .await
         .expect("vector");
     let (_, session) = new_token();
@@ -142,7 +145,10 @@ pub(crate) async fn cancelling_keeps_only_a_dated_record(db: &TestDb) {
             .is_some()
     );
 
-    store.cancel_registration(&person).await.expect("cancel");
+    store
+        .cancel_registration(&entry(), &person)
+        .await
+        .expect("cancel");
     assert!(
         store
             .session_person(&session)
@@ -162,7 +168,12 @@ pub(crate) async fn cancelling_keeps_only_a_dated_record(db: &TestDb) {
         PersonStatus::Imported
     );
 
-    assert!(store.delete_person(&org, &person.id).await.expect("delete"));
+    assert!(
+        store
+            .delete_person(&entry(), &org, &person.id)
+            .await
+            .expect("delete")
+    );
     assert!(
         store
             .cancellations(&person)
@@ -200,10 +211,13 @@ pub(crate) async fn retention_purges_what_has_expired(db: &TestDb) {
         "the expired session is purged, the live one kept"
     );
 
-    store.cancel_registration(&person).await.expect("cancel");
+    store
+        .cancel_registration(&entry(), &person)
+        .await
+        .expect("cancel");
     let (_, stale_invitation) = new_token();
     store
-        .replace_invitation(&org, &person.id, &stale_invitation, now() - 1)
+        .replace_invitation(&entry(), &org, &person.id, &stale_invitation, now() - 1)
         .await
         .expect("invite");
     store.purge_expired(now() - 3600).await.expect("purge");

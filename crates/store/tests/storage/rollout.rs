@@ -5,7 +5,7 @@
 use limen_domain::{FaceVector, ModelVersion, PersonStatus, now};
 use limen_store::{ActivationRefused, Store};
 
-use crate::{new_org, person_with_email, registered_person};
+use crate::{entry, new_org, person_with_email, registered_person};
 
 fn v(tag: &str) -> ModelVersion {
     ModelVersion::new(tag)
@@ -51,11 +51,11 @@ pub(crate) async fn a_transition_asks_renews_and_retires(store: &Store) {
     let bob = registered_person(store, &org, "bob@acme.test", "B1").await;
     for person in [&ann, &bob] {
         store
-            .give_consent(person, "v1", "api")
+            .give_consent(&entry(), person, "v1", "api")
             .await
             .expect("consent");
         store
-            .replace_vectors(person, &v("v1"), &[vector(4), vector(4)])
+            .replace_vectors(&entry(), person, &v("v1"), &[vector(4), vector(4)])
             .await
             .expect("enrol");
     }
@@ -67,13 +67,13 @@ pub(crate) async fn a_transition_asks_renews_and_retires(store: &Store) {
     let at = now();
     assert_eq!(
         store
-            .activate_model(&v("v1"), at, at + 100, &[])
+            .activate_model(&entry(), &v("v1"), at, at + 100, &[])
             .await
             .expect("db"),
         Err(ActivationRefused::AlreadyActive(v("v1")))
     );
     let rollout = store
-        .activate_model(&v("v2"), at, at + 100, &[20, 50])
+        .activate_model(&entry(), &v("v2"), at, at + 100, &[20, 50])
         .await
         .expect("db")
         .expect("activated");
@@ -85,7 +85,7 @@ pub(crate) async fn a_transition_asks_renews_and_retires(store: &Store) {
     assert_eq!(transition.reminders, [50, 20], "largest first");
     assert!(matches!(
         store
-            .activate_model(&v("v3"), at, at + 100, &[])
+            .activate_model(&entry(), &v("v3"), at, at + 100, &[])
             .await
             .expect("db"),
         Err(ActivationRefused::TransitionUnderway { .. })
@@ -146,7 +146,7 @@ pub(crate) async fn a_transition_asks_renews_and_retires(store: &Store) {
 
     // Ann renews with the new version; Bob does not.
     store
-        .replace_vectors(&ann, &v("v2"), &[vector(8)])
+        .replace_vectors(&entry(), &ann, &v("v2"), &[vector(8)])
         .await
         .expect("renew");
     let progress = store
@@ -170,14 +170,14 @@ pub(crate) async fn a_transition_asks_renews_and_retires(store: &Store) {
     // numbered change, and he needs to enrol again; consent stays.
     assert_eq!(
         store
-            .end_model_transition(at + 99, false)
+            .end_model_transition(|_, _, _| entry(), at + 99, false)
             .await
             .expect("end"),
         None
     );
     let head = store.face_change_head().await.expect("head");
     let ended = store
-        .end_model_transition(at + 100, false)
+        .end_model_transition(|_, _, _| entry(), at + 100, false)
         .await
         .expect("end")
         .expect("ended");
@@ -211,7 +211,7 @@ pub(crate) async fn a_transition_asks_renews_and_retires(store: &Store) {
     assert!(settled.transition.is_none());
     assert_eq!(
         store
-            .end_model_transition(at + 200, true)
+            .end_model_transition(|_, _, _| entry(), at + 200, true)
             .await
             .expect("end"),
         None
@@ -226,6 +226,7 @@ pub(crate) async fn a_transition_asks_renews_and_retires(store: &Store) {
     // plain withdrawal.
     store
         .replace_vectors(
+            &entry(),
             &person_with_email(store, &org, "bob@acme.test").await,
             &v("v2"),
             &[vector(8)],
@@ -239,10 +240,10 @@ pub(crate) async fn a_transition_asks_renews_and_retires(store: &Store) {
 
     // With nobody holding the active version's vectors, activating another
     // needs no transition.
-    store.delete_vectors(&ann).await.expect("remove");
-    store.delete_vectors(&bob).await.expect("remove");
+    store.delete_vectors(&entry(), &ann).await.expect("remove");
+    store.delete_vectors(&entry(), &bob).await.expect("remove");
     let direct = store
-        .activate_model(&v("v3"), at, at + 100, &[])
+        .activate_model(&entry(), &v("v3"), at, at + 100, &[])
         .await
         .expect("db")
         .expect("activated");

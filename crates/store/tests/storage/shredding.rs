@@ -43,21 +43,36 @@ async fn sqlite_deleted_vectors_leave_no_trace_in_any_file() {
         let store = &db.store;
         match deletion {
             Deletion::Withdrawal => {
-                store.withdraw_consent(&person).await.expect("withdraw");
+                store
+                    .withdraw_consent(&entry(), &person)
+                    .await
+                    .expect("withdraw");
             }
             Deletion::Removal => {
-                store.delete_vectors(&person).await.expect("remove");
+                store
+                    .delete_vectors(&entry(), &person)
+                    .await
+                    .expect("remove");
             }
             Deletion::Replacement => store
-                .replace_vectors(&person, &model(), &[vector_of(0.7)])
+                .replace_vectors(&entry(), &person, &model(), &[vector_of(0.7)])
                 .await
                 .expect("re-enrol"),
-            Deletion::Cancellation => store.cancel_registration(&person).await.expect("cancel"),
+            Deletion::Cancellation => store
+                .cancel_registration(&entry(), &person)
+                .await
+                .expect("cancel"),
             Deletion::Erasure => {
-                store.delete_person(&org, &person.id).await.expect("erase");
+                store
+                    .delete_person(&entry(), &org, &person.id)
+                    .await
+                    .expect("erase");
             }
             Deletion::OrganisationErasure => {
-                store.delete_organisation(&org).await.expect("delete");
+                store
+                    .delete_organisation(&entry(), &org)
+                    .await
+                    .expect("delete");
             }
         }
         let left = traces(&db, &sealed);
@@ -76,11 +91,12 @@ async fn enrolled(db: &TestDb, deletion: Deletion) -> (OrgId, Person) {
     let email = format!("{deletion:?}@acme.test").to_lowercase();
     let person = registered_person(store, &org, &email, "A1").await;
     store
-        .give_consent(&person, "v1", "api")
+        .give_consent(&entry(), &person, "v1", "api")
         .await
         .expect("consent");
     store
         .replace_vectors(
+            &entry(),
             &person,
             &model(),
             &[vector_of(0.1), vector_of(0.2), vector_of(0.3)],

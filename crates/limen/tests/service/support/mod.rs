@@ -64,6 +64,16 @@ pub fn random_suffix() -> String {
     format!("{}_{:x}", std::process::id(), nanos)
 }
 
+/// A connection of our own to a server's database, as someone with access
+/// to the database (not through the service) has.
+pub async fn raw_connection(url: &str) -> sqlx::AnyConnection {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    sqlx::AnyConnection::connect(url)
+        .await
+        .expect("raw database connection")
+}
+
 /// A fresh, empty PostgreSQL database.
 pub fn fresh_postgres_database(base: &str) -> String {
     use sqlx::Connection;

@@ -1,0 +1,67 @@
+//! An organisation admin's entrances and camera devices: each change is
+//! recorded in the organisation's chain in the transaction that makes it.
+
+use limen_domain::{ConnectorKind, DeviceId, Entrance, EntranceId, OrgId};
+use limen_store::NewConnector;
+
+use crate::error::ServiceError;
+use crate::{Services, audit};
+
+impl Services {
+    pub async fn create_entrance(
+        &self,
+        org: &OrgId,
+        name: &str,
+        connector: &NewConnector<'_>,
+    ) -> Result<Entrance, ServiceError> {
+        let entry = |entrance: &Entrance| {
+            let detail = match entrance.connector {
+                ConnectorKind::Osdp => "connector osdp".to_owned(),
+                ConnectorKind::Http => {
+                    format!("connector http {}", entrance.url.as_deref().unwrap_or(""))
+                }
+            };
+            audit::by_admin(org, "entrance.created", entrance.id.as_str(), &detail)
+        };
+        Ok(self
+            .store()
+            .create_entrance(entry, org, name, connector)
+            .await?)
+    }
+
+    /// Registers a device (given as its token's hash) at an entrance of
+    /// `org`; `None` when the organisation has no such entrance.
+    pub async fn register_device(
+        &self,
+        org: &OrgId,
+        entrance: &EntranceId,
+        token_hash: &[u8],
+    ) -> Result<Option<DeviceId>, ServiceError> {
+        let detail = format!("entrance {entrance}");
+        let entry =
+            |device: &DeviceId| audit::by_admin(org, "device.registered", device.as_str(), &detail);
+        Ok(self
+            .store()
+            .create_device(entry, org, entrance, token_hash)
+            .await?)
+    }
+
+    /// Revokes a device; false when `org` has no such device at that entrance.
+    pub async fn revoke_device(
+        &self,
+        org: &OrgId,
+        entrance: &EntranceId,
+        device: &DeviceId,
+    ) -> Result<bool, ServiceError> {
+        let entry = audit::by_admin(
+            org,
+            "device.revoked",
+            device.as_str(),
+            &format!("entrance {entrance}"),
+        );
+        Ok(self
+            .store()
+            .revoke_device(&entry, org, entrance, device)
+            .await?)
+    }
+}
