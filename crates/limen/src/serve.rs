@@ -79,9 +79,12 @@ pub fn run(config_file: Option<PathBuf>) -> anyhow::Result<()> {
             .await?
             .with_context(|| format!("cannot load the face models from {}", config.models_dir.display()))?;
         let mailer = Mailer::from_url(&config.mail_url, &config.mail_from)?;
-        let services = Services::start(store, Arc::new(engine), config.retention.clone())
+        let mut services = Services::start(store, Arc::new(engine), config.retention.clone())
             .await
             .context("cannot load the galleries")?;
+        if let Some(workers) = config.engine_workers {
+            services = services.with_engine_workers(workers);
+        }
         let listener = tokio::net::TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("cannot listen on {}", config.bind))?;

@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use limen_services::Retention;
+
+use crate::client::AddressRange;
 use serde::Deserialize;
 
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +37,9 @@ struct FileConfig {
     mail_from: Option<String>,
     models_dir: Option<PathBuf>,
     device_frames_per_minute: Option<u32>,
+    trusted_proxies: Option<Vec<String>>,
+    max_connections: Option<usize>,
+    engine_workers: Option<usize>,
     #[serde(default)]
     retention: Retention,
 }
@@ -54,12 +59,24 @@ pub struct Config {
     pub models_dir: PathBuf,
     /// Frames one camera device may send per minute; beyond it, 429.
     pub device_frames_per_minute: u32,
+    /// Reverse proxies whose `X-Forwarded-For` names the client; from
+    /// anyone else the header is ignored.
+    pub trusted_proxies: Vec<AddressRange>,
+    /// Connections open at once; keep it well below the process's file
+    /// descriptor limit (`ulimit -n`).
+    pub max_connections: usize,
+    /// Face engine jobs at once; `None`: one per core.
+    pub engine_workers: Option<usize>,
     pub retention: Retention,
 }
 
 /// A camera sends a frame per passage, after a cooldown: two a second is
 /// already a busy door.
 const DEFAULT_DEVICE_FRAMES_PER_MINUTE: u32 = 120;
+
+/// Below the common 1,024 file descriptors' default soft limit, with room
+/// for the database pool, SMTP and the log.
+const DEFAULT_MAX_CONNECTIONS: usize = 768;
 
 impl Config {
     /// Reads the file (if any) and the process environment.
@@ -155,6 +172,43 @@ impl Config {
                 message: "must be at least 1".into(),
             });
         }
+        let trusted_proxies = match env("LIMEN_TRUSTED_PROXIES").filter(|v| !v.is_empty()) {
+            Some(text) => text.split(',').map(str::to_owned).collect(),
+            None => file.trusted_proxies.unwrap_or_default(),
+        }
+        .iter()
+        .map(|range| range.parse::<AddressRange>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ConfigError::Invalid {
+            variable: "LIMEN_TRUSTED_PROXIES",
+            message: e.to_string(),
+        })?;
+        let max_connections = match env("LIMEN_MAX_CONNECTIONS").filter(|v| !v.is_empty()) {
+            Some(text) => text.parse().map_err(|_| ConfigError::Invalid {
+                variable: "LIMEN_MAX_CONNECTIONS",
+                message: format!("{text:?} is not a whole number"),
+            })?,
+            None => file.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
+        };
+        if max_connections == 0 {
+            return Err(ConfigError::Invalid {
+                variable: "LIMEN_MAX_CONNECTIONS",
+                message: "must be at least 1".into(),
+            });
+        }
+        let engine_workers = match env("LIMEN_ENGINE_WORKERS").filter(|v| !v.is_empty()) {
+            Some(text) => Some(text.parse().map_err(|_| ConfigError::Invalid {
+                variable: "LIMEN_ENGINE_WORKERS",
+                message: format!("{text:?} is not a whole number"),
+            })?),
+            None => file.engine_workers,
+        };
+        if engine_workers == Some(0) {
+            return Err(ConfigError::Invalid {
+                variable: "LIMEN_ENGINE_WORKERS",
+                message: "must be at least 1".into(),
+            });
+        }
         let retention = file.retention;
         if retention.invitation_days == 0
             || retention.session_hours == 0
@@ -175,6 +229,9 @@ impl Config {
             mail_from,
             models_dir,
             device_frames_per_minute,
+            trusted_proxies,
+            max_connections,
+            engine_workers,
             retention,
         })
     }
@@ -215,6 +272,13 @@ mod tests {
         assert_eq!(config.public_url, "https://limen.example");
         assert_eq!(config.mail_url, "smtp://127.0.0.1:2525");
         assert_eq!(config.retention.invitation_days, 3);
+        assert!(config.trusted_proxies.is_empty());
+        let config = Config::from_sources(Some("trusted_proxies = [\"10.0.0.0/8\"]"), "", |name| {
+            (name == "LIMEN_TRUSTED_PROXIES").then(|| "192.0.2.1, fd00::/8".into())
+        })
+        .expect("valid");
+        assert_eq!(config.trusted_proxies.len(), 2);
+        assert!(config.trusted_proxies[1].contains("fd00::1".parse().expect("ip")));
     }
 
     #[test]

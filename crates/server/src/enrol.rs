@@ -3,6 +3,7 @@
 //! wipes them. No face work here.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{DefaultBodyLimit, Multipart, State};
@@ -19,6 +20,7 @@ use crate::AppState;
 use crate::auth::{ApiSession, PageSession};
 use crate::error::ApiError;
 use crate::pages::{error_page, escape, message_page, page};
+use crate::rate_limit::RateLimiter;
 
 const MAX_FRAMES: usize = 5;
 const MAX_FRAME_BYTES: usize = 4 * 1024 * 1024;
@@ -100,6 +102,19 @@ async fn read_frames(multipart: Result<Multipart, MultipartRejection>) -> Result
     Ok(frames)
 }
 
+/// Engine work one person may ask for, counted per person (more sessions
+/// buy no more) once the frames are read, just before the engine.
+fn within_limit(limiter: &RateLimiter, person: &Person, what: &str) -> Result<(), ApiError> {
+    if limiter.allow(person.id.as_str()) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        format!("too many {what} in a short time; wait a little and try again"),
+    )
+    .with_retry_after(Duration::from_secs(60)))
+}
+
 /// What an enrolment answers, to the API and to the webcam page.
 async fn enrol(state: &AppState, person: &Person, frames: Frames) -> Result<Value, ApiError> {
     let enrolled = state.services.enrol(person, frames).await?;
@@ -121,6 +136,7 @@ async fn api_enrol(
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let frames = read_frames(multipart).await?;
+    within_limit(&state.enrolment_limiter, &session.person, "enrolments")?;
     Ok((
         StatusCode::CREATED,
         Json(enrol(&state, &session.person, frames).await?),
@@ -159,6 +175,7 @@ async fn page_enrol(
 ) -> Result<Json<Value>, ApiError> {
     check_csrf_header(&session, &headers)?;
     let frames = read_frames(multipart).await?;
+    within_limit(&state.enrolment_limiter, &session.person, "enrolments")?;
     Ok(Json(enrol(&state, &session.person, frames).await?))
 }
 
@@ -171,6 +188,7 @@ async fn page_check(
 ) -> Result<Json<Value>, ApiError> {
     check_csrf_header(&session, &headers)?;
     let mut frames = read_frames(multipart).await?;
+    within_limit(&state.check_limiter, &session.person, "frame checks")?;
     let Some(frame) = frames.pop().filter(|_| frames.is_empty()) else {
         return Err(ApiError::unprocessable("send exactly one frame to check"));
     };

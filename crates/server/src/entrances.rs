@@ -248,7 +248,8 @@ async fn frame(
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "this device sends frames faster than allowed; send one per passage",
-        ));
+        )
+        .with_retry_after(std::time::Duration::from_secs(1)));
     }
     let media_type = parts
         .headers

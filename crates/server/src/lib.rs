@@ -3,7 +3,9 @@
 //! consent, a vector or an organisation is `limen-services`'s; this crate
 //! moves requests between them and people, and maps their answers to HTTP.
 
+pub mod client;
 pub mod config;
+mod connections;
 pub mod mailer;
 pub mod rate_limit;
 
@@ -13,10 +15,10 @@ mod employee;
 mod enrol;
 mod entrances;
 mod error;
+mod login_guard;
 mod pages;
 mod security;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -30,6 +32,7 @@ use limen_services::Services;
 
 use crate::config::Config;
 use crate::entrances::AccessClients;
+use crate::login_guard::LoginGuard;
 use crate::mailer::Mailer;
 use crate::rate_limit::RateLimiter;
 
@@ -44,9 +47,12 @@ pub struct AppState {
     pub config: Config,
     pub services: Services,
     pub mailer: Mailer,
-    login_by_address: RateLimiter,
-    login_by_account: RateLimiter,
+    login_guard: LoginGuard,
     frame_limiter: RateLimiter,
+    /// Enrolments and quality checks per person: engine work an employee
+    /// can ask for.
+    enrolment_limiter: RateLimiter,
+    check_limiter: RateLimiter,
     access_clients: AccessClients,
     csrf_key: zeroize::Zeroizing<[u8; 32]>,
 }
@@ -61,9 +67,12 @@ impl AppState {
             mailer,
             // Per instance: with N instances behind a load balancer, an
             // attacker gets up to N times these (see the README).
-            login_by_address: RateLimiter::new(50, Duration::from_secs(300)),
-            login_by_account: RateLimiter::new(10, Duration::from_secs(300)),
+            login_guard: LoginGuard::default(),
             frame_limiter: RateLimiter::new(frames_per_minute, Duration::from_secs(60)),
+            // A sitting is one enrolment; a few retries are generous.
+            enrolment_limiter: RateLimiter::new(10, Duration::from_secs(600)),
+            // The webcam page checks at most about two frames a second.
+            check_limiter: RateLimiter::new(180, Duration::from_secs(60)),
             access_clients: AccessClients::default(),
             csrf_key,
         }
@@ -148,14 +157,17 @@ pub async fn serve(state: Arc<AppState>, listener: tokio::net::TcpListener) -> s
             purge_state.services.purge_expired().await;
         }
     });
-    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+    connections::serve(
+        listener,
+        router(state.clone()),
+        state.config.max_connections,
+        shutdown_signal(),
+    )
+    .await;
     purge.abort();
     state.services.shutdown().await;
     tracing::info!("stopped");
-    result
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -3,10 +3,9 @@
 //! session's CSRF token; the session lives in an HttpOnly, Secure,
 //! SameSite=Strict cookie.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -18,6 +17,7 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::auth::{PageSession, cleared_session_cookie, session_cookie};
+use crate::client::Client;
 use crate::employee::log_in;
 use crate::error::ApiError;
 
@@ -273,7 +273,7 @@ struct LoginForm {
 
 async fn login(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    Client(client): Client,
     Form(form): Form<LoginForm>,
 ) -> Response {
     match log_in(&state, client, &form.email, &form.password).await {

@@ -6,10 +6,28 @@ use limen_domain::{FaceVector, ModelVersion, Person};
 use zeroize::Zeroizing;
 
 use crate::Services;
+use crate::engine_queue::EngineWork;
 use crate::error::ServiceError;
 
 /// An uploaded image, wiped from memory when dropped.
 pub type Frame = Zeroizing<Vec<u8>>;
+
+/// The largest frame the engine is given: a 4K UHD camera's (3840×2160).
+/// Webcams and door cameras send less; a larger frame would only cost
+/// seconds of CPU and hundreds of megabytes to decode and scan.
+pub const MAX_FRAME_PIXELS: u64 = 3840 * 2160;
+
+/// Refuses a frame larger than [`MAX_FRAME_PIXELS`] by what its header
+/// declares, before a pixel is decoded. Bytes that are no image pass on to
+/// the engine, which says what is wrong with them.
+pub(crate) fn check_frame_size(frame: &[u8]) -> Result<(), ServiceError> {
+    match limen_face::dimensions(frame) {
+        Ok((width, height)) if u64::from(width) * u64::from(height) > MAX_FRAME_PIXELS => {
+            Err(ServiceError::FrameTooLarge { width, height })
+        }
+        _ => Ok(()),
+    }
+}
 
 /// What an enrolment stored, and which frames it left out.
 #[derive(Debug, Clone)]
@@ -59,8 +77,13 @@ impl Services {
         if !self.has_active_consent(person).await? {
             return Err(ServiceError::NoConsent);
         }
+        for frame in &frames {
+            check_frame_size(frame)?;
+        }
+        let slot = self.engine_queue.admit(EngineWork::Enrolment).await?;
         let engine = self.engine.clone();
         let enrolment = tokio::task::spawn_blocking(move || {
+            let _slot = slot;
             let views: Vec<&[u8]> = frames.iter().map(|f| f.as_slice()).collect();
             engine.enrol(&views)
             // `frames` is dropped here, wiping the image bytes.
@@ -106,8 +129,14 @@ impl Services {
     /// Live guidance for the webcam page: what is wrong with this frame,
     /// if anything.
     pub async fn check_frame(&self, frame: Frame) -> Result<Vec<FrameProblem>, ServiceError> {
+        check_frame_size(&frame)?;
+        let slot = self.engine_queue.admit(EngineWork::Enrolment).await?;
         let engine = self.engine.clone();
-        let faces = tokio::task::spawn_blocking(move || engine.analyze(&frame)).await??;
+        let faces = tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            engine.analyze(&frame)
+        })
+        .await??;
         Ok(match faces.as_slice() {
             [] => vec![FrameProblem {
                 code: "no_face",

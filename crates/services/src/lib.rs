@@ -52,6 +52,7 @@
 mod accounts;
 mod audit;
 mod consent;
+mod engine_queue;
 mod enrolment;
 mod error;
 mod galleries;
@@ -72,7 +73,7 @@ use limen_matcher::calibration_for;
 use limen_store::Store;
 
 pub use accounts::Session;
-pub use enrolment::{Enrolled, Frame, FrameProblem, SetAsideFrame};
+pub use enrolment::{Enrolled, Frame, FrameProblem, MAX_FRAME_PIXELS, SetAsideFrame};
 pub use error::ServiceError;
 pub use operator::{AdminToken, Operator};
 pub use overview::{
@@ -85,6 +86,7 @@ pub use recognition::{Recognised, Recognition};
 pub use retention::Retention;
 pub use security::SecurityView;
 
+use crate::engine_queue::EngineQueue;
 use crate::galleries::{Galleries, GalleryModel};
 use crate::passes::Passes;
 
@@ -92,6 +94,8 @@ use crate::passes::Passes;
 pub struct Services {
     store: Store,
     engine: Arc<FaceEngine>,
+    /// Bounds the engine's work to the cores, entrance frames first.
+    engine_queue: Arc<EngineQueue>,
     galleries: Arc<Galleries>,
     /// The devices' passes being decided.
     passes: Arc<Passes>,
@@ -131,15 +135,24 @@ impl Services {
                 }
             }
         });
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Ok(Services {
             store,
             engine,
+            engine_queue: EngineQueue::new(cores),
             galleries,
             passes,
             retention,
             follower,
             sweeper,
         })
+    }
+
+    /// Bounds the face engine to `workers` jobs at once instead of one per
+    /// core (see `engine_queue`).
+    pub fn with_engine_workers(mut self, workers: usize) -> Services {
+        self.engine_queue = EngineQueue::new(workers);
+        self
     }
 
     /// The store, for reading and for what changes no face (sessions,

@@ -10,6 +10,7 @@ use limen_matcher::{DecisionRule, Identification, Match};
 use zeroize::Zeroizing;
 
 use crate::Services;
+use crate::engine_queue::EngineWork;
 use crate::enrolment::Frame;
 use crate::error::ServiceError;
 use crate::passes::{Evidence, MAX_PASS_FRAMES, PassKey};
@@ -56,8 +57,11 @@ impl Services {
         pass: Option<PassKey>,
         frame: Frame,
     ) -> Result<Recognition, ServiceError> {
+        crate::enrolment::check_frame_size(&frame)?;
+        let slot = self.engine_queue.admit(EngineWork::Entrance).await?;
         let engine = self.engine.clone();
         let read = tokio::task::spawn_blocking(move || {
+            let _slot = slot;
             // `frame` is moved in and dropped (wiped) here whatever
             // happens; the engine wipes the decoded pixels itself.
             let read = engine.entrance_frame(&frame);

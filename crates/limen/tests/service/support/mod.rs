@@ -90,6 +90,8 @@ pub struct Server {
     pub database_url: String,
     env: Vec<(String, String)>,
     log_path: PathBuf,
+    /// The process's file descriptor limit (`ulimit -n`), if set.
+    fd_limit: Option<u32>,
 }
 
 impl Server {
@@ -110,13 +112,30 @@ impl Server {
             Backend::Sqlite => format!("sqlite:{}", root.join("data").join("limen.db").display()),
             Backend::Postgres => fresh_postgres_database(&postgres_base_url()?),
         };
-        Some(Server::launch(root, database_url, mail_url, extra_env))
+        Some(Server::launch(
+            root,
+            database_url,
+            mail_url,
+            extra_env,
+            None,
+        ))
+    }
+
+    /// A SQLite server whose process may open at most `fd_limit` files.
+    pub fn start_with_fd_limit(
+        mail_url: &str,
+        extra_env: &[(&str, &str)],
+        fd_limit: u32,
+    ) -> Server {
+        let root = std::env::temp_dir().join(format!("limen-it-{}", random_suffix()));
+        let database_url = format!("sqlite:{}", root.join("data").join("limen.db").display());
+        Server::launch(root, database_url, mail_url, extra_env, Some(fd_limit))
     }
 
     /// A server on a database made by the caller (the first of several).
     pub fn launch_on(database_url: &str, mail_url: &str) -> Server {
         let root = std::env::temp_dir().join(format!("limen-it-{}", random_suffix()));
-        Server::launch(root, database_url.to_owned(), mail_url, &[])
+        Server::launch(root, database_url.to_owned(), mail_url, &[], None)
     }
 
     /// Another instance on this one's database and master key (as behind
@@ -132,6 +151,7 @@ impl Server {
             database_url.to_owned(),
             &mail_url,
             &[("LIMEN_MASTER_KEY_FILE", &master)],
+            None,
         )
     }
 
@@ -140,6 +160,7 @@ impl Server {
         database_url: String,
         mail_url: &str,
         extra_env: &[(&str, &str)],
+        fd_limit: Option<u32>,
     ) -> Server {
         let data_dir = root.join("data");
         let tmp_dir = root.join("tmp");
@@ -175,6 +196,7 @@ impl Server {
             database_url,
             env,
             log_path,
+            fd_limit,
         };
         server.spawn();
         server
@@ -220,8 +242,22 @@ impl Server {
             .append(true)
             .open(&self.log_path)
             .expect("log file");
-        let child = Command::new(BIN)
-            .arg("serve")
+        let mut command = match self.fd_limit {
+            Some(limit) => {
+                let mut shell = Command::new("sh");
+                shell
+                    .arg("-c")
+                    .arg(format!("ulimit -n {limit} && exec \"$0\" serve"))
+                    .arg(BIN);
+                shell
+            }
+            None => {
+                let mut command = Command::new(BIN);
+                command.arg("serve");
+                command
+            }
+        };
+        let child = command
             .env_remove("LIMEN_CONFIG")
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
