@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use limen_services::Retention;
 
-use crate::client::AddressRange;
+use limen_access::http::{AllowedHost, ConnectorPolicy};
+use limen_domain::AddressRange;
 use serde::Deserialize;
 
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +41,7 @@ struct FileConfig {
     trusted_proxies: Option<Vec<String>>,
     max_connections: Option<usize>,
     engine_workers: Option<usize>,
+    connector_hosts: Option<Vec<String>>,
     #[serde(default)]
     retention: Retention,
 }
@@ -67,6 +69,8 @@ pub struct Config {
     pub max_connections: usize,
     /// Face engine jobs at once; `None`: one per core.
     pub engine_workers: Option<usize>,
+    /// Where HTTP connectors may connect: by default public addresses only.
+    pub connector_policy: ConnectorPolicy,
     pub retention: Retention,
 }
 
@@ -172,43 +176,16 @@ impl Config {
                 message: "must be at least 1".into(),
             });
         }
-        let trusted_proxies = match env("LIMEN_TRUSTED_PROXIES").filter(|v| !v.is_empty()) {
-            Some(text) => text.split(',').map(str::to_owned).collect(),
-            None => file.trusted_proxies.unwrap_or_default(),
-        }
-        .iter()
-        .map(|range| range.parse::<AddressRange>())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| ConfigError::Invalid {
-            variable: "LIMEN_TRUSTED_PROXIES",
-            message: e.to_string(),
-        })?;
-        let max_connections = match env("LIMEN_MAX_CONNECTIONS").filter(|v| !v.is_empty()) {
-            Some(text) => text.parse().map_err(|_| ConfigError::Invalid {
-                variable: "LIMEN_MAX_CONNECTIONS",
-                message: format!("{text:?} is not a whole number"),
-            })?,
-            None => file.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
-        };
-        if max_connections == 0 {
-            return Err(ConfigError::Invalid {
-                variable: "LIMEN_MAX_CONNECTIONS",
-                message: "must be at least 1".into(),
-            });
-        }
-        let engine_workers = match env("LIMEN_ENGINE_WORKERS").filter(|v| !v.is_empty()) {
-            Some(text) => Some(text.parse().map_err(|_| ConfigError::Invalid {
-                variable: "LIMEN_ENGINE_WORKERS",
-                message: format!("{text:?} is not a whole number"),
-            })?),
-            None => file.engine_workers,
-        };
-        if engine_workers == Some(0) {
-            return Err(ConfigError::Invalid {
-                variable: "LIMEN_ENGINE_WORKERS",
-                message: "must be at least 1".into(),
-            });
-        }
+        let trusted_proxies: Vec<AddressRange> =
+            list(&env, "LIMEN_TRUSTED_PROXIES", file.trusted_proxies)?;
+        let max_connections = at_least_one(&env, "LIMEN_MAX_CONNECTIONS", file.max_connections)?
+            .unwrap_or(DEFAULT_MAX_CONNECTIONS);
+        let engine_workers = at_least_one(&env, "LIMEN_ENGINE_WORKERS", file.engine_workers)?;
+        let connector_policy = ConnectorPolicy::new(list::<AllowedHost>(
+            &env,
+            "LIMEN_CONNECTOR_HOSTS",
+            file.connector_hosts,
+        )?);
         let retention = file.retention;
         if retention.invitation_days == 0
             || retention.session_hours == 0
@@ -232,9 +209,51 @@ impl Config {
             trusted_proxies,
             max_connections,
             engine_workers,
+            connector_policy,
             retention,
         })
     }
+}
+
+/// A count from the environment or the file, if either sets it.
+fn at_least_one(
+    env: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    from_file: Option<usize>,
+) -> Result<Option<usize>, ConfigError> {
+    let count = match env(variable).filter(|v| !v.is_empty()) {
+        Some(text) => Some(text.parse().map_err(|_| ConfigError::Invalid {
+            variable,
+            message: format!("{text:?} is not a whole number"),
+        })?),
+        None => from_file,
+    };
+    if count == Some(0) {
+        return Err(ConfigError::Invalid {
+            variable,
+            message: "must be at least 1".into(),
+        });
+    }
+    Ok(count)
+}
+
+/// A list: comma-separated in the environment, an array in the file.
+fn list<T: std::str::FromStr<Err: std::fmt::Display>>(
+    env: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    from_file: Option<Vec<String>>,
+) -> Result<Vec<T>, ConfigError> {
+    match env(variable).filter(|v| !v.is_empty()) {
+        Some(text) => text.split(',').map(str::to_owned).collect(),
+        None => from_file.unwrap_or_default(),
+    }
+    .iter()
+    .map(|item| item.parse::<T>())
+    .collect::<Result<Vec<_>, _>>()
+    .map_err(|e| ConfigError::Invalid {
+        variable,
+        message: e.to_string(),
+    })
 }
 
 #[cfg(test)]

@@ -88,7 +88,7 @@ async fn create_entrance(
             let key = Zeroizing::new(shared.key().to_vec());
             // Built once here so that a URL the connector cannot use is
             // refused now rather than at the first passage.
-            build_access_system(url.clone(), shared)
+            build_access_system(&state, url.clone(), shared)
                 .await?
                 .map_err(|e| ApiError::unprocessable(format!("connector url: {e}")))?;
             Some(key)
@@ -118,12 +118,14 @@ async fn create_entrance(
 }
 
 async fn build_access_system(
+    state: &AppState,
     url: String,
     secret: SharedSecret,
 ) -> Result<Result<HttpAccessSystem, limen_access::http::HttpConfigError>, ApiError> {
+    let policy = state.config.connector_policy.clone();
     // Reads the system's trusted roots from disk: off the async threads.
     tokio::task::spawn_blocking(move || {
-        HttpAccessSystem::new(&url, secret, HttpAccessSystem::DEFAULT_TIMEOUT)
+        HttpAccessSystem::new(&url, secret, HttpAccessSystem::DEFAULT_TIMEOUT, policy)
     })
     .await
     .map_err(|_| ApiError::internal())
@@ -403,7 +405,13 @@ fn fused_detail(frames: usize) -> String {
     }
 }
 
-/// Asks the entrance's access system; any failure denies and is reported.
+/// What the organisation is told when its access system gave no decision.
+/// Why (refused address, connection refused, timeout, status) stays in the
+/// server log: the admin chose the URL, and the reasons would map the
+/// network the server sits in.
+const NO_ANSWER: &str = "the access system did not answer";
+
+/// Asks the entrance's access system; any failure denies.
 async fn ask_access_system(
     state: &AppState,
     entrance: &Entrance,
@@ -413,20 +421,29 @@ async fn ask_access_system(
         Ok(system) => system,
         Err(reason) => {
             tracing::warn!(entrance = entrance.id.as_str(), %reason, "access system not usable");
-            return (Decision::Denied, format!("connector not usable: {reason}"));
+            return (Decision::Denied, NO_ANSWER.to_owned());
         }
     };
     match system.request_access(entrance.id.as_str(), acs_id).await {
         Ok(AccessDecision::Granted) => (Decision::Granted, String::new()),
         Ok(AccessDecision::Denied) => (Decision::Denied, "refused by the access system".to_owned()),
         Err(e) => {
-            tracing::warn!(entrance = entrance.id.as_str(), error = %e, "access system gave no decision");
-            (
-                Decision::Denied,
-                format!("access system gave no decision: {e}"),
-            )
+            tracing::warn!(entrance = entrance.id.as_str(), error = %with_causes(&e), "access system gave no decision");
+            (Decision::Denied, NO_ANSWER.to_owned())
         }
     }
+}
+
+/// An error with its chain of causes, for the log.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
 }
 
 async fn access_system(
@@ -447,7 +464,7 @@ async fn access_system(
         .and_then(|s| {
             SharedSecret::from_key(s.to_vec()).map_err(|_| "the stored secret is unusable")
         })?;
-    let system = build_access_system(url, secret)
+    let system = build_access_system(state, url, secret)
         .await
         .map_err(|e| e.message)?
         .map_err(|e| e.to_string())?;

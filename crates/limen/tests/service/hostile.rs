@@ -265,3 +265,73 @@ fn stalled_connections_cannot_starve_the_health_probe() {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.ends_with("ok"), "{answer}");
 }
+
+#[test]
+fn an_admin_cannot_point_the_connector_inwards() {
+    let smtp = SmtpSink::start();
+    // No allowlist from the operator (the harness's loopback one removed).
+    let server = Server::start_with_env(
+        Backend::Sqlite,
+        &smtp.url(),
+        &[("LIMEN_CONNECTOR_HOSTS", "")],
+    )
+    .expect("sqlite");
+    let (_, admin) = server.create_org("Hostile connector");
+    // A service on the server's loopback that the admin wants to probe.
+    let internal = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    internal.set_nonblocking(true).expect("non-blocking");
+    let port = internal.local_addr().expect("address").port();
+    let connector = |url: String| json!({ "type": "http", "url": url, "secret": "whsec_mWfp8eMlr6r/5wLRC1cywhFM+nMCfFSpxBNjqDqhkMM=" });
+
+    // An address literal is refused at once.
+    let refused = server.post_json(
+        "/api/v1/entrances",
+        Some(&admin),
+        &json!({ "name": "Probe", "connector": connector(format!("http://127.0.0.1:{port}/")) }),
+    );
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(
+        refused.error().contains("not a host the operator allows"),
+        "{}",
+        refused.body
+    );
+
+    // A name is checked where it resolves, at the connection.
+    let entrance = create_entrance(
+        &server,
+        &admin,
+        "Probe by name",
+        connector(format!("http://localhost:{port}/")),
+    );
+    let (_, device) = create_device(&server, &admin, &entrance);
+    let ann = onboard(&server, &smtp, &admin, "ann@example.org", "A-1", 1);
+    assert_eq!(crate::support::enrol(&server, &ann.session).status, 201);
+    let reply = send_frame(&server, &device, &fixture(SAME_PERSON));
+    assert_eq!(decision(&reply), "denied", "{}", reply.body);
+    assert!(
+        internal.accept().is_err(),
+        "nothing connected to the loopback service"
+    );
+    let events = server
+        .get(
+            &format!("/api/v1/entrances/{entrance}/events"),
+            Some(&admin),
+        )
+        .json();
+    assert_eq!(
+        events[0]["detail"], "the access system did not answer",
+        "the organisation learns nothing of the network: {events}"
+    );
+    assert!(
+        server
+            .logs()
+            .contains("resolves to no address the operator allows"),
+        "the reason is in the server's log: {}",
+        server
+            .logs()
+            .lines()
+            .filter(|l| l.contains("access system"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}

@@ -176,6 +176,8 @@ impl Server {
             ("LIMEN_MAIL_URL".to_owned(), mail_url.to_owned()),
             ("LIMEN_MODELS_DIR".to_owned(), models.display().to_string()),
             ("LIMEN_LOG".to_owned(), "debug".to_owned()),
+            // The test access systems listen on loopback.
+            ("LIMEN_CONNECTOR_HOSTS".to_owned(), "127.0.0.0/8".to_owned()),
             // A dedicated temporary directory, to prove nothing lands in it.
             ("TMPDIR".to_owned(), tmp_dir.display().to_string()),
         ]
