@@ -83,6 +83,20 @@ const DEFAULT_DEVICE_FRAMES_PER_MINUTE: u32 = 120;
 const DEFAULT_MAX_CONNECTIONS: usize = 768;
 
 impl Config {
+    pub fn is_https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+
+    /// The scheme, host and port of the public URL, as browsers send it in
+    /// `Origin`.
+    pub fn public_origin(&self) -> &str {
+        let after_scheme = self.public_url.find("://").map_or(0, |i| i + 3);
+        match self.public_url[after_scheme..].find('/') {
+            Some(path) => &self.public_url[..after_scheme + path],
+            None => &self.public_url,
+        }
+    }
+
     /// Reads the file (if any) and the process environment.
     pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
         let text = match file {
@@ -289,6 +303,8 @@ mod tests {
         .expect("valid");
         assert_eq!(config.bind.port(), 9100);
         assert_eq!(config.public_url, "https://limen.example");
+        assert_eq!(config.public_origin(), "https://limen.example");
+        assert!(config.is_https());
         assert_eq!(config.mail_url, "smtp://127.0.0.1:2525");
         assert_eq!(config.retention.invitation_days, 3);
         assert!(config.trusted_proxies.is_empty());

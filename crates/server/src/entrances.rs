@@ -21,6 +21,7 @@ use zeroize::{Zeroize, Zeroizing};
 
 use crate::AppState;
 use crate::auth::{AdminOrg, bearer};
+use crate::enrol::is_declared_image;
 use crate::error::{ApiError, JsonBody};
 
 /// Largest frame: an agent sends a JPEG of the face region, tens of kB.
@@ -292,6 +293,12 @@ async fn frame(
     }
     if frame.is_empty() {
         return Err(ApiError::bad_request("the frame is empty"));
+    }
+    if !is_declared_image("image/jpeg", &frame) {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "the body is not a JPEG image, as its Content-Type says",
+        ));
     }
 
     let pass = pass_key(&parts.headers, &device.device_id)?;

@@ -90,7 +90,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(entrances::routes())
         .merge(security::routes())
         .layer(axum::extract::DefaultBodyLimit::max(SMALL_BODY_LIMIT))
-        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security_headers,
+        ))
         .layer(middleware::from_fn(log_request))
         .with_state(state)
 }
@@ -126,9 +129,21 @@ async fn log_request(request: Request, next: Next) -> Response {
     response
 }
 
-async fn security_headers(request: Request, next: Next) -> Response {
+async fn security_headers(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
+    // Served over https, browsers should never try plain http again (a
+    // first request over http could be intercepted and redirected).
+    if state.config.is_https() {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
     let mut set = |name, value: &'static str| {
         headers
             .entry(name)

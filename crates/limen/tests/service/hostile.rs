@@ -9,12 +9,22 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::support::{
-    Backend, GOOD_PASSWORD, Reply, Server, SmtpSink, create_device, create_entrance, decision,
-    enrolment_upload, fixture, multipart, onboard, send_frame,
+    Backend, Employee, GOOD_PASSWORD, Reply, Server, SmtpSink, create_device, create_entrance,
+    decision, enrolment_upload, fixture, multipart, onboard, send_frame,
 };
 
 /// A photo of the enrolled person that is not one of the enrolment frames.
 const SAME_PERSON: &str = "Andre_Agassi_0002.jpg";
+
+/// A server (with `env` besides the harness's) and an organisation with
+/// one consenting employee, Ann (the first mail).
+fn with_ann(org: &str, env: &[(&str, &str)]) -> (SmtpSink, Server, String, Employee) {
+    let smtp = SmtpSink::start();
+    let server = Server::start_with_env(Backend::Sqlite, &smtp.url(), env).expect("sqlite");
+    let (_, admin) = server.create_org(org);
+    let ann = onboard(&server, &smtp, &admin, "ann@example.org", "A-1", 1);
+    (smtp, server, admin, ann)
+}
 
 /// A valid greyscale JPEG of `width` × `height` flat pixels: the review's
 /// "155 kB JPEG declaring 6300×6300".
@@ -29,10 +39,7 @@ fn flat_jpeg(width: u32, height: u32) -> Vec<u8> {
 
 #[test]
 fn frames_larger_than_a_camera_sends_are_refused_from_their_header() {
-    let smtp = SmtpSink::start();
-    let server = Server::start(Backend::Sqlite, &smtp.url()).expect("sqlite");
-    let (_, admin) = server.create_org("Hostile frames");
-    let ann = onboard(&server, &smtp, &admin, "ann@example.org", "A-1", 1);
+    let (_smtp, server, admin, ann) = with_ann("Hostile frames", &[]);
     let entrance = create_entrance(&server, &admin, "Door", json!({ "type": "osdp" }));
     let (_, device) = create_device(&server, &admin, &entrance);
 
@@ -59,15 +66,8 @@ fn frames_larger_than_a_camera_sends_are_refused_from_their_header() {
 
 #[test]
 fn an_enrolment_flood_meets_limits_and_the_door_keeps_answering() {
-    let smtp = SmtpSink::start();
-    let server = Server::start_with_env(
-        Backend::Sqlite,
-        &smtp.url(),
-        &[("LIMEN_ENGINE_WORKERS", "2")],
-    )
-    .expect("sqlite");
-    let (_, admin) = server.create_org("Hostile enrolment");
-    let ann = onboard(&server, &smtp, &admin, "ann@example.org", "A-1", 1);
+    let (_smtp, server, admin, ann) =
+        with_ann("Hostile enrolment", &[("LIMEN_ENGINE_WORKERS", "2")]);
     let entrance = create_entrance(&server, &admin, "Door", json!({ "type": "osdp" }));
     let (_, device) = create_device(&server, &admin, &entrance);
     let (content_type, body) = enrolment_upload();
@@ -144,16 +144,9 @@ fn log_in_from(server: &Server, address: &str, password: &str) -> Reply {
 
 #[test]
 fn password_guessing_slows_the_account_without_locking_its_owner_out() {
-    let smtp = SmtpSink::start();
     // The test client plays a reverse proxy on loopback.
-    let server = Server::start_with_env(
-        Backend::Sqlite,
-        &smtp.url(),
-        &[("LIMEN_TRUSTED_PROXIES", "127.0.0.1")],
-    )
-    .expect("sqlite");
-    let (_, admin) = server.create_org("Hostile logins");
-    onboard(&server, &smtp, &admin, "ann@example.org", "A-1", 1);
+    let (smtp, server, _admin, _ann) =
+        with_ann("Hostile logins", &[("LIMEN_TRUSTED_PROXIES", "127.0.0.1")]);
     // Ann usually logs in from her office.
     assert_eq!(
         log_in_from(&server, "192.0.2.10", GOOD_PASSWORD).status,
@@ -268,15 +261,9 @@ fn stalled_connections_cannot_starve_the_health_probe() {
 
 #[test]
 fn an_admin_cannot_point_the_connector_inwards() {
-    let smtp = SmtpSink::start();
     // No allowlist from the operator (the harness's loopback one removed).
-    let server = Server::start_with_env(
-        Backend::Sqlite,
-        &smtp.url(),
-        &[("LIMEN_CONNECTOR_HOSTS", "")],
-    )
-    .expect("sqlite");
-    let (_, admin) = server.create_org("Hostile connector");
+    let (_smtp, server, admin, ann) =
+        with_ann("Hostile connector", &[("LIMEN_CONNECTOR_HOSTS", "")]);
     // A service on the server's loopback that the admin wants to probe.
     let internal = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     internal.set_nonblocking(true).expect("non-blocking");
@@ -304,7 +291,6 @@ fn an_admin_cannot_point_the_connector_inwards() {
         connector(format!("http://localhost:{port}/")),
     );
     let (_, device) = create_device(&server, &admin, &entrance);
-    let ann = onboard(&server, &smtp, &admin, "ann@example.org", "A-1", 1);
     assert_eq!(crate::support::enrol(&server, &ann.session).status, 201);
     let reply = send_frame(&server, &device, &fixture(SAME_PERSON));
     assert_eq!(decision(&reply), "denied", "{}", reply.body);
@@ -334,4 +320,99 @@ fn an_admin_cannot_point_the_connector_inwards() {
             .collect::<Vec<_>>()
             .join("\n")
     );
+}
+
+fn form_login(server: &Server, headers: &[(&str, &str)]) -> Reply {
+    let body = format!(
+        "email=ann%40example.org&password={}",
+        GOOD_PASSWORD.replace(' ', "+")
+    );
+    let mut all = vec![("Content-Type", "application/x-www-form-urlencoded")];
+    all.extend_from_slice(headers);
+    server.send_with_headers("/login", &all, body.as_bytes())
+}
+
+#[test]
+fn cross_site_posts_are_refused_and_https_hardens_the_session() {
+    // Behind a TLS-terminating proxy: the public URL is https.
+    let (_smtp, server, _admin, _ann) = with_ann(
+        "Hostile sites",
+        &[("LIMEN_PUBLIC_URL", "https://limen.example")],
+    );
+
+    // Login CSRF: another site posts the login form.
+    for headers in [
+        [("Sec-Fetch-Site", "cross-site")],
+        [("Origin", "https://evil.example")],
+        [("Origin", "null")],
+    ] {
+        let refused = form_login(&server, &headers);
+        assert_eq!(refused.status, 403, "{headers:?}: {}", refused.body);
+        assert!(refused.header("set-cookie").is_none());
+    }
+    let registration = server.send_with_headers(
+        "/register",
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Sec-Fetch-Site", "cross-site"),
+        ],
+        b"token=x&password=y&password_again=y",
+    );
+    assert_eq!(registration.status, 403, "{}", registration.body);
+
+    // From the site itself: the session cookie is __Host- prefixed, and
+    // every answer tells browsers to keep to https.
+    let own = form_login(
+        &server,
+        &[
+            ("Sec-Fetch-Site", "same-origin"),
+            ("Origin", "https://limen.example"),
+        ],
+    );
+    assert_eq!(own.status, 303, "{}", own.body);
+    let cookie = own.header("set-cookie").expect("a session cookie");
+    assert!(cookie.starts_with("__Host-limen_session="), "{cookie}");
+    assert!(cookie.contains("Path=/") && cookie.contains("Secure") && !cookie.contains("Domain"));
+    let token = cookie
+        .split(';')
+        .next()
+        .and_then(|pair| pair.split_once('='))
+        .map(|(_, token)| token.to_owned())
+        .expect("token");
+    assert_eq!(
+        own.header("strict-transport-security"),
+        Some("max-age=31536000")
+    );
+    let account = crate::support::http_get_with_cookie(
+        &server,
+        "/account",
+        &format!("__Host-limen_session={token}"),
+    );
+    assert_eq!(account.status, 200, "the prefixed cookie is the session");
+    let unprefixed = crate::support::http_get_with_cookie(
+        &server,
+        "/account",
+        &format!("limen_session={token}"),
+    );
+    assert_eq!(unprefixed.status, 303, "an unprefixed cookie is not read");
+}
+
+#[test]
+fn frames_must_be_what_their_content_type_says() {
+    let (_smtp, server, admin, ann) = with_ann("Hostile types", &[]);
+    let entrance = create_entrance(&server, &admin, "Door", json!({ "type": "osdp" }));
+    let (_, device) = create_device(&server, &admin, &entrance);
+    let png = crate::support::grey_png(64, 64);
+    let refused = send_frame(&server, &device, &png);
+    assert_eq!(refused.status, 415, "{}", refused.body);
+    assert!(refused.error().contains("not a JPEG"), "{}", refused.body);
+    let (content_type, body) = multipart(&[("image/jpeg", png.as_slice())]);
+    let refused = server.send(
+        "POST",
+        "/api/v1/me/face",
+        Some(&ann.session),
+        &content_type,
+        &body,
+    );
+    assert_eq!(refused.status, 415, "{}", refused.body);
 }

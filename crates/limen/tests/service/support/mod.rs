@@ -619,3 +619,43 @@ pub fn enrolment_frames() -> Vec<Vec<u8>> {
     .map(|n| fixture(n))
     .collect()
 }
+
+/// A valid PNG of `width` × `height` black grey-level pixels, a few
+/// kilobytes however large it declares itself.
+pub fn grey_png(width: u32, height: u32) -> Vec<u8> {
+    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(kind);
+        crc.update(data);
+        out.extend_from_slice(kind);
+        out.extend_from_slice(data);
+        out.extend_from_slice(&crc.finalize().to_be_bytes());
+    }
+    let mut header = Vec::new();
+    header.extend_from_slice(&width.to_be_bytes());
+    header.extend_from_slice(&height.to_be_bytes());
+    header.extend_from_slice(&[8, 0, 0, 0, 0]); // 8-bit greyscale
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    let row = vec![0u8; width as usize + 1];
+    for _ in 0..height {
+        encoder.write_all(&row).expect("compress");
+    }
+    let data = encoder.finish().expect("compress");
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    chunk(&mut png, b"IHDR", &header);
+    chunk(&mut png, b"IDAT", &data);
+    chunk(&mut png, b"IEND", &[]);
+    png
+}
+
+/// A GET with exactly this `Cookie` header.
+pub fn http_get_with_cookie(server: &Server, path: &str, cookie: &str) -> Reply {
+    Reply::from(
+        http()
+            .get(&format!("{}{path}", server.url))
+            .header("Cookie", cookie)
+            .call()
+            .expect("GET"),
+    )
+}
