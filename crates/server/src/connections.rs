@@ -2,9 +2,9 @@
 //! head (and an idle keep-alive connection is closed after as long), and
 //! its body must arrive within `BODY_TIMEOUT` of the request's start. At
 //! most `max_connections` are open; when a new one arrives at the cap, the
-//! oldest connection with no request in progress (a stalled or idle one) is
-//! closed to make room, and only if every connection is serving a request
-//! is the newcomer turned away. So stalled connections cannot exhaust file
+//! oldest connection that has not yet sent a request is closed to make
+//! room (else the oldest idle keep-alive one), and only if every connection
+//! is serving a request is the newcomer turned away. So stalled connections cannot exhaust file
 //! descriptors, and a readiness probe still gets through however many an
 //! attacker holds open.
 
@@ -34,7 +34,7 @@ pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 pub const BODY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Which connections may be closed to make room: those with no request in
-/// progress, oldest first.
+/// progress, stalled before idle, oldest first.
 struct Registry {
     max_connections: usize,
     state: Mutex<RegistryState>,
@@ -45,7 +45,10 @@ struct RegistryState {
     next_id: u64,
     /// Open connections; notifying one closes it.
     open: HashMap<u64, Arc<Notify>>,
-    /// The open connections with no request in progress, by arrival.
+    /// Open connections that have not yet sent a whole request head (a
+    /// stalled client looks like this), by arrival: closed first.
+    fresh: BTreeSet<u64>,
+    /// Open connections between requests (keep-alive), by arrival.
     idle: BTreeSet<u64>,
 }
 
@@ -59,7 +62,10 @@ impl Registry {
     fn admit(&self) -> Option<(u64, Arc<Notify>)> {
         let mut state = self.lock();
         if state.open.len() >= self.max_connections {
-            let oldest = state.idle.pop_first()?;
+            let oldest = match state.fresh.pop_first() {
+                Some(fresh) => fresh,
+                None => state.idle.pop_first()?,
+            };
             if let Some(close) = state.open.remove(&oldest) {
                 close.notify_one();
             }
@@ -68,12 +74,14 @@ impl Registry {
         let id = state.next_id;
         let close = Arc::new(Notify::new());
         state.open.insert(id, close.clone());
-        state.idle.insert(id);
+        state.fresh.insert(id);
         Some((id, close))
     }
 
     fn busy(&self, id: u64) {
-        self.lock().idle.remove(&id);
+        let mut state = self.lock();
+        state.fresh.remove(&id);
+        state.idle.remove(&id);
     }
 
     fn idle(&self, id: u64) {
@@ -86,6 +94,7 @@ impl Registry {
     fn closed(&self, id: u64) {
         let mut state = self.lock();
         state.open.remove(&id);
+        state.fresh.remove(&id);
         state.idle.remove(&id);
     }
 }
