@@ -64,36 +64,9 @@ fn run(
     frame: &[u8],
     dir: &std::path::Path,
 ) -> anyhow::Result<serde_json::Value> {
-    let data_dir = dir.display().to_string();
-    let models_dir = args.models.dir().display().to_string();
-    let config = Config::from_sources(None, "", |name| match name {
-        "LIMEN_DATA_DIR" => Some(data_dir.clone()),
-        "LIMEN_BIND" => Some("127.0.0.1:0".to_owned()),
-        "LIMEN_MODELS_DIR" => Some(models_dir.clone()),
-        "LIMEN_DEVICE_FRAMES_PER_MINUTE" => Some(u32::MAX.to_string()),
-        _ => None,
-    })?;
-    let engine = Arc::new(FaceEngine::load(
-        &config.models_dir,
-        limen_face::FaceModel::DEFAULT,
-    )?);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    let (url, tokens) = runtime.block_on(async {
-        let store = crate::bench_seed::open_store(&config.database_url).await?;
-        let model = ModelVersion::new(engine.model().id);
-        let seeded =
-            crate::bench_seed::seed(&store, &model, args.gallery, 1, args.clients, 0x11AE).await?;
-        let services = Services::start(store, engine, config.retention.clone()).await?;
-        let mailer = Mailer::from_url(&config.mail_url, &config.mail_from)?;
-        let listener = tokio::net::TcpListener::bind(config.bind).await?;
-        let url = format!("http://{}/api/v1/frames", listener.local_addr()?);
-        let state = Arc::new(AppState::new(config, services, mailer));
-        tokio::spawn(limen_server::serve(state, listener));
-        anyhow::Ok((url, seeded.device_tokens))
-    })?;
-
+    let app = start_app(&args.models, dir, args.gallery, args.clients, 0x11AE, &[])?;
+    let url = format!("http://{}/api/v1/frames", app.address);
+    let tokens = &app.device_tokens;
     let per_client = args.frames.div_ceil(args.clients);
     let started = Instant::now();
     let mut latencies_ms: Vec<f64> = std::thread::scope(|scope| {
@@ -110,7 +83,7 @@ fn run(
     .flatten()
     .collect();
     let elapsed = started.elapsed().as_secs_f64();
-    runtime.shutdown_background();
+    app.runtime.shutdown_background();
     latencies_ms.sort_by(f64::total_cmp);
     let percentile = |p: f64| {
         let index = ((latencies_ms.len() as f64 - 1.0) * p).round() as usize;
@@ -127,6 +100,63 @@ fn run(
         "frames_per_second": latencies_ms.len() as f64 / elapsed,
         "cores": std::thread::available_parallelism().map_or(1, |n| n.get()),
     }))
+}
+
+/// The app of `limen serve` running in this process on loopback.
+pub struct BenchApp {
+    pub runtime: tokio::runtime::Runtime,
+    pub address: std::net::SocketAddr,
+    /// One device per `devices`, all at one OSDP entrance.
+    pub device_tokens: Vec<String>,
+}
+
+/// Starts the app on a throw-away SQLite database in `dir`, with one
+/// organisation of `gallery` people (random unit vectors from `seed`) and
+/// `devices` devices, without a device rate limit; `env` adds settings.
+pub fn start_app(
+    models: &crate::ModelsArg,
+    dir: &std::path::Path,
+    gallery: usize,
+    devices: usize,
+    seed: u64,
+    env: &[(&str, String)],
+) -> anyhow::Result<BenchApp> {
+    let data_dir = dir.display().to_string();
+    let models_dir = models.dir().display().to_string();
+    let config = Config::from_sources(None, "", |name| match name {
+        "LIMEN_DATA_DIR" => Some(data_dir.clone()),
+        "LIMEN_BIND" => Some("127.0.0.1:0".to_owned()),
+        "LIMEN_MODELS_DIR" => Some(models_dir.clone()),
+        "LIMEN_DEVICE_FRAMES_PER_MINUTE" => Some(u32::MAX.to_string()),
+        other => env
+            .iter()
+            .find(|(k, _)| *k == other)
+            .map(|(_, v)| v.clone()),
+    })?;
+    let engine = Arc::new(FaceEngine::load(
+        &config.models_dir,
+        limen_face::FaceModel::DEFAULT,
+    )?);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let (address, device_tokens) = runtime.block_on(async {
+        let store = crate::bench_seed::open_store(&config.database_url).await?;
+        let model = ModelVersion::new(engine.model().id);
+        let seeded = crate::bench_seed::seed(&store, &model, gallery, 1, devices, seed).await?;
+        let services = Services::start(store, engine, config.retention.clone()).await?;
+        let mailer = Mailer::from_url(&config.mail_url, &config.mail_from)?;
+        let listener = tokio::net::TcpListener::bind(config.bind).await?;
+        let address = listener.local_addr()?;
+        let state = Arc::new(AppState::new(config, services, mailer));
+        tokio::spawn(limen_server::serve(state, listener));
+        anyhow::Ok((address, seeded.device_tokens))
+    })?;
+    Ok(BenchApp {
+        runtime,
+        address,
+        device_tokens,
+    })
 }
 
 /// Sends `count` frames one after another (after one warm-up); returns

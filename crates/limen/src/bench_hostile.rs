@@ -16,18 +16,11 @@
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::Args;
-use limen_domain::ModelVersion;
-use limen_face::FaceEngine;
-use limen_server::AppState;
-use limen_server::config::Config;
-use limen_server::mailer::Mailer;
-use limen_services::Services;
 use serde_json::json;
 
 #[derive(Args)]
@@ -73,37 +66,17 @@ fn run(
     frame: &[u8],
     dir: &std::path::Path,
 ) -> anyhow::Result<serde_json::Value> {
-    let data_dir = dir.display().to_string();
-    let models_dir = args.models.dir().display().to_string();
-    let max_connections = args.max_connections.to_string();
-    let config = Config::from_sources(None, "", |name| match name {
-        "LIMEN_DATA_DIR" => Some(data_dir.clone()),
-        "LIMEN_BIND" => Some("127.0.0.1:0".to_owned()),
-        "LIMEN_MODELS_DIR" => Some(models_dir.clone()),
-        "LIMEN_DEVICE_FRAMES_PER_MINUTE" => Some(u32::MAX.to_string()),
-        "LIMEN_MAX_CONNECTIONS" => Some(max_connections.clone()),
-        _ => None,
-    })?;
-    let engine = Arc::new(FaceEngine::load(
-        &config.models_dir,
-        limen_face::FaceModel::DEFAULT,
-    )?);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    let (address, tokens) = runtime.block_on(async {
-        let store = crate::bench_seed::open_store(&config.database_url).await?;
-        let model = ModelVersion::new(engine.model().id);
-        let seeded = crate::bench_seed::seed(&store, &model, args.gallery, 1, 2, 0x4057).await?;
-        let services = Services::start(store, engine, config.retention.clone()).await?;
-        let mailer = Mailer::from_url(&config.mail_url, &config.mail_from)?;
-        let listener = tokio::net::TcpListener::bind(config.bind).await?;
-        let address = listener.local_addr()?;
-        let state = Arc::new(AppState::new(config, services, mailer));
-        tokio::spawn(limen_server::serve(state, listener));
-        anyhow::Ok((address, seeded.device_tokens))
-    })?;
+    let app = crate::bench_frames::start_app(
+        &args.models,
+        dir,
+        args.gallery,
+        2,
+        0x4057,
+        &[("LIMEN_MAX_CONNECTIONS", args.max_connections.to_string())],
+    )?;
+    let address = app.address;
     let url = format!("http://{address}/api/v1/frames");
+    let tokens = &app.device_tokens;
     let (legit, attacker) = (&tokens[0], &tokens[1]);
 
     let alone = legitimate_run(&url, legit, frame, args.frames)?;
@@ -127,7 +100,7 @@ fn run(
         let _ = staller.join();
         attacked
     })?;
-    runtime.shutdown_background();
+    app.runtime.shutdown_background();
 
     if alone.decisions != attacked.decisions {
         bail!(
