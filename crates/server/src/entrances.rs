@@ -9,6 +9,7 @@ use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
+use http_body_util::BodyExt;
 use limen_access::Decision as AccessDecision;
 use limen_access::http::{HttpAccessSystem, SharedSecret};
 use limen_domain::{ConnectorKind, Decision, DeviceId, Entrance, EntranceId, PassId};
@@ -283,13 +284,29 @@ async fn frame(
     if declared.is_some_and(|n| n > FRAME_BODY_LIMIT) {
         return Err(too_large());
     }
-    let received = axum::body::to_bytes(body, FRAME_BODY_LIMIT)
-        .await
-        .map_err(|_| too_large())?;
-    let frame = Zeroizing::new(received.to_vec());
-    // The receive buffer is wiped too when nothing else shares it.
-    if let Ok(mut buffer) = received.try_into_mut() {
-        buffer.zeroize();
+    // Read into one buffer reserved from the declared length, which never
+    // grows (a grown buffer leaves unwiped copies of the face behind).
+    let limit = declared.unwrap_or(FRAME_BODY_LIMIT).min(FRAME_BODY_LIMIT);
+    let mut frame = Zeroizing::new(Vec::with_capacity(limit));
+    let mut body = body;
+    while let Some(next) = body.frame().await {
+        let next = next.map_err(|_| {
+            ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "the frame did not arrive whole in time",
+            )
+        })?;
+        let Ok(chunk) = next.into_data() else {
+            continue;
+        };
+        if frame.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        frame.extend_from_slice(&chunk);
+        // The receive buffer is wiped too when nothing else shares it.
+        if let Ok(mut buffer) = chunk.try_into_mut() {
+            buffer.zeroize();
+        }
     }
     if frame.is_empty() {
         return Err(ApiError::bad_request("the frame is empty"));
