@@ -16,8 +16,8 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use limen_access::Decision;
 use limen_access::http::{
-    HttpAccessError, HttpAccessSystem, HttpConfigError, ID_HEADER, ReceivedHeaders,
-    SIGNATURE_HEADER, SharedSecret, TIMESTAMP_HEADER, Verifier, VerifyError,
+    ConnectorPolicy, HttpAccessError, HttpAccessSystem, HttpConfigError, ID_HEADER,
+    ReceivedHeaders, SIGNATURE_HEADER, SharedSecret, TIMESTAMP_HEADER, Verifier, VerifyError,
 };
 use rcgen::{CertifiedKey, KeyPair, generate_simple_self_signed};
 use rustls::RootCertStore;
@@ -137,9 +137,20 @@ async fn spawn_access_system_with(
     (addr, seen)
 }
 
+/// The test access systems listen on loopback, which only an operator's
+/// allowlist opens.
+fn loopback_allowed() -> ConnectorPolicy {
+    ConnectorPolicy::new(vec!["127.0.0.0/8".parse().expect("range")])
+}
+
 fn connector(addr: SocketAddr, secret: SharedSecret, timeout: Duration) -> HttpAccessSystem {
-    HttpAccessSystem::new(&format!("http://{addr}/limen/access"), secret, timeout)
-        .expect("valid URL")
+    HttpAccessSystem::new(
+        &format!("http://{addr}/limen/access"),
+        secret,
+        timeout,
+        loopback_allowed(),
+    )
+    .expect("valid URL")
 }
 
 #[tokio::test]
@@ -331,6 +342,7 @@ async fn https_to_a_trusted_access_system() {
         &format!("https://{addr}/limen/access"),
         secret(),
         HttpAccessSystem::DEFAULT_TIMEOUT,
+        loopback_allowed(),
         trusting(&certificate),
     )
     .expect("valid URL");
@@ -354,6 +366,7 @@ async fn https_to_an_untrusted_certificate_sends_nothing() {
         &format!("https://{addr}/limen/access"),
         secret(),
         HttpAccessSystem::DEFAULT_TIMEOUT,
+        loopback_allowed(),
         trusting(&someone_else),
     )
     .expect("valid URL");
@@ -367,8 +380,15 @@ async fn https_to_an_untrusted_certificate_sends_nothing() {
 
 #[test]
 fn refuses_urls_it_cannot_call() {
-    let new =
-        |url| HttpAccessSystem::new(url, secret(), HttpAccessSystem::DEFAULT_TIMEOUT).map(|_| ());
+    let new = |url| {
+        HttpAccessSystem::new(
+            url,
+            secret(),
+            HttpAccessSystem::DEFAULT_TIMEOUT,
+            ConnectorPolicy::default(),
+        )
+        .map(|_| ())
+    };
     assert_eq!(
         new("ftp://acs.example/"),
         Err(HttpConfigError::UnsupportedScheme("ftp".into()))
@@ -385,7 +405,55 @@ fn refuses_urls_it_cannot_call() {
         "https://acs.example/",
         secret(),
         HttpAccessSystem::DEFAULT_TIMEOUT,
+        ConnectorPolicy::default(),
         RootCertStore::empty(),
     );
     assert!(matches!(no_roots, Err(HttpConfigError::NoTrustedRoots)));
+    // Without the operator's allowlist, nothing inward.
+    for inward in [
+        "http://127.0.0.1:8080/",
+        "http://[::1]/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.1/",
+    ] {
+        assert!(
+            matches!(new(inward), Err(HttpConfigError::HostNotAllowed(_))),
+            "{inward}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_name_that_resolves_inwards_is_refused_at_connect_time() {
+    let (addr, seen) = spawn_access_system(&["4711"]).await;
+    // "localhost" is a name: accepted when the entrance is made, refused
+    // when it resolves to loopback at the connection.
+    let acs = HttpAccessSystem::new(
+        &format!("http://localhost:{}/limen/access", addr.port()),
+        secret(),
+        HttpAccessSystem::DEFAULT_TIMEOUT,
+        ConnectorPolicy::default(),
+    )
+    .expect("a name is checked when connecting");
+    let outcome = acs.request_access("front door", "4711").await;
+    assert!(
+        matches!(outcome, Err(HttpAccessError::Transport(_))),
+        "{outcome:?}"
+    );
+    assert!(seen.lock().expect("not poisoned").requests.is_empty());
+    // The operator can allow it by name.
+    let allowed = HttpAccessSystem::new(
+        &format!("http://localhost:{}/limen/access", addr.port()),
+        secret(),
+        HttpAccessSystem::DEFAULT_TIMEOUT,
+        ConnectorPolicy::new(vec!["localhost".parse().expect("name")]),
+    )
+    .expect("valid");
+    assert_eq!(
+        allowed
+            .request_access("front door", "4711")
+            .await
+            .expect("answered"),
+        Decision::Granted
+    );
 }

@@ -11,6 +11,7 @@ mod actor;
 mod consent;
 mod entrance;
 mod face;
+mod network;
 mod people;
 mod rollout;
 mod security;
@@ -21,6 +22,7 @@ pub use actor::Actor;
 pub use consent::Consent;
 pub use entrance::{ConnectorKind, Decision, DecisionEvent, Entrance, LivenessMode, PassId};
 pub use face::{FaceVector, MAX_VECTORS_PER_PERSON, ModelVersion};
+pub use network::{AddressRange, InvalidAddressRange};
 pub use people::{
     ImportReport, NewPerson, Organisation, Person, PersonOverview, PersonStatus, RowError,
 };

@@ -39,6 +39,19 @@ pub enum DecodeError {
     Corrupt(String),
 }
 
+/// A JPEG's or PNG's width and height, read from its header alone: no
+/// pixel is decoded and no pixel memory reserved, so callers can refuse a
+/// frame by its size for the cost of a few hundred bytes of parsing.
+pub fn dimensions(bytes: &[u8]) -> Result<(u32, u32), DecodeError> {
+    let format = match image::guess_format(bytes) {
+        Ok(f @ (ImageFormat::Jpeg | ImageFormat::Png)) => f,
+        _ => return Err(DecodeError::UnsupportedFormat),
+    };
+    ImageReader::with_format(Cursor::new(bytes), format)
+        .into_dimensions()
+        .map_err(classify)
+}
+
 /// Decodes a JPEG or PNG held in memory.
 pub fn decode(bytes: &[u8]) -> Result<RgbImage, DecodeError> {
     let format = match image::guess_format(bytes) {

@@ -30,7 +30,7 @@ pub mod quality;
 pub mod warp;
 
 pub use chip::{ChipError, FaceChip};
-pub use decode::{DecodeError, decode};
+pub use decode::{DecodeError, decode, dimensions};
 pub use descriptor::{Descriptor, DescriptorError, DescriptorNet};
 pub use detect::{Detection, HogFaceDetector};
 pub use engine::{

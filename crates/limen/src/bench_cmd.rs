@@ -29,6 +29,9 @@ pub enum BenchCommand {
     /// `POST /api/v1/frames` latency and throughput with a large gallery,
     /// over loopback HTTP from several client threads.
     Frames(crate::bench_frames::FramesBenchArgs),
+    /// A legitimate device's latency and decisions while others flood the
+    /// server with oversized and malformed frames and stalled connections.
+    Hostile(crate::bench_hostile::HostileBenchArgs),
     /// Start-up time and memory to load and decrypt a large gallery.
     Galleries(crate::bench_galleries::GalleriesBenchArgs),
     /// Several instances on one PostgreSQL: how fast a withdrawal reaches
@@ -71,6 +74,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
             Ok(())
         }
         BenchCommand::Frames(args) => crate::bench_frames::frames(args),
+        BenchCommand::Hostile(args) => crate::bench_hostile::hostile(args),
         BenchCommand::Galleries(args) => crate::bench_galleries::galleries(args),
         BenchCommand::Instances(args) => crate::bench_instances::instances(args),
         BenchCommand::Liveness(args) => crate::bench_liveness::liveness(args),

@@ -68,71 +68,17 @@ fn run(
     frame: &[u8],
     dir: &std::path::Path,
 ) -> anyhow::Result<serde_json::Value> {
-    let data_dir = dir.display().to_string();
-    let models_dir = args.models.dir().display().to_string();
-    let config = Config::from_sources(None, "", |name| match name {
-        "LIMEN_DATA_DIR" => Some(data_dir.clone()),
-        "LIMEN_BIND" => Some("127.0.0.1:0".to_owned()),
-        "LIMEN_MODELS_DIR" => Some(models_dir.clone()),
-        "LIMEN_DEVICE_FRAMES_PER_MINUTE" => Some(u32::MAX.to_string()),
-        _ => None,
-    })?;
-    let default = limen_face::FaceModel::DEFAULT;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    let (url, tokens) = runtime.block_on(async {
-        let store = crate::bench_seed::open_store(&config.database_url).await?;
-        let active = ModelVersion::new(default.id);
-        let enrolled = args
-            .transition_from
-            .as_deref()
-            .map_or_else(|| active.clone(), ModelVersion::new);
-        store.start_model_rollout(&enrolled).await?;
-        let seeded =
-            crate::bench_seed::seed(&store, &enrolled, args.gallery, 1, args.clients, 0x11AE)
-                .await?;
-        if enrolled != active {
-            let at = limen_domain::now();
-            store
-                .activate_model(
-                    &crate::bench_seed::seeded(&seeded.org),
-                    &active,
-                    at,
-                    at + 86_400,
-                    &[],
-                )
-                .await??;
-            let mut rng = limen_eval::rng::SplitMix64::new(0x7A11);
-            for person in seeded.people.iter().step_by(2) {
-                let vector = limen_domain::FaceVector::new(crate::bench_seed::random_unit_vector(
-                    &mut rng,
-                    default.dimensions,
-                ))?;
-                store
-                    .replace_vectors(
-                        &crate::bench_seed::seeded(&seeded.org),
-                        person,
-                        &active,
-                        &[vector],
-                    )
-                    .await?;
-            }
-        }
-        let services = Services::start(
-            store,
-            ModelLibrary::new(&config.models_dir, default),
-            config.retention.clone(),
-        )
-        .await?;
-        let mailer = Mailer::from_url(&config.mail_url, &config.mail_from)?;
-        let listener = tokio::net::TcpListener::bind(config.bind).await?;
-        let url = format!("http://{}/api/v1/frames", listener.local_addr()?);
-        let state = Arc::new(AppState::new(config, services, mailer));
-        tokio::spawn(limen_server::serve(state, listener));
-        anyhow::Ok((url, seeded.device_tokens))
-    })?;
-
+    let app = start_app(
+        &args.models,
+        dir,
+        args.gallery,
+        args.clients,
+        0x11AE,
+        args.transition_from.as_deref(),
+        &[],
+    )?;
+    let url = format!("http://{}/api/v1/frames", app.address);
+    let tokens = &app.device_tokens;
     let per_client = args.frames.div_ceil(args.clients);
     let started = Instant::now();
     let mut latencies_ms: Vec<f64> = std::thread::scope(|scope| {
@@ -149,7 +95,7 @@ fn run(
     .flatten()
     .collect();
     let elapsed = started.elapsed().as_secs_f64();
-    runtime.shutdown_background();
+    app.runtime.shutdown_background();
     latencies_ms.sort_by(f64::total_cmp);
     let percentile = |p: f64| {
         let index = ((latencies_ms.len() as f64 - 1.0) * p).round() as usize;
@@ -158,8 +104,8 @@ fn run(
     Ok(json!({
         "gallery": args.gallery,
         "model_versions_in_use": match &args.transition_from {
-            Some(old) => json!([default.id, old]),
-            None => json!([default.id]),
+            Some(old) => json!([limen_face::FaceModel::DEFAULT.id, old]),
+            None => json!([limen_face::FaceModel::DEFAULT.id]),
         },
         "gallery_source": "people with one random unit vector each, seeded in the store and loaded at start",
         "clients": args.clients,
@@ -170,6 +116,90 @@ fn run(
         "frames_per_second": latencies_ms.len() as f64 / elapsed,
         "cores": std::thread::available_parallelism().map_or(1, |n| n.get()),
     }))
+}
+
+/// The app of `limen serve` running in this process on loopback.
+pub struct BenchApp {
+    pub runtime: tokio::runtime::Runtime,
+    pub address: std::net::SocketAddr,
+    /// One device per `devices`, all at one OSDP entrance.
+    pub device_tokens: Vec<String>,
+}
+
+/// Starts the app on a throw-away SQLite database in `dir`, with one
+/// organisation of `gallery` people (random unit vectors from `seed`) and
+/// `devices` devices, without a device rate limit; `env` adds settings.
+pub fn start_app(
+    models: &crate::ModelsArg,
+    dir: &std::path::Path,
+    gallery: usize,
+    devices: usize,
+    seed: u64,
+    transition_from: Option<&str>,
+    env: &[(&str, String)],
+) -> anyhow::Result<BenchApp> {
+    let data_dir = dir.display().to_string();
+    let models_dir = models.dir().display().to_string();
+    let config = Config::from_sources(None, "", |name| match name {
+        "LIMEN_DATA_DIR" => Some(data_dir.clone()),
+        "LIMEN_BIND" => Some("127.0.0.1:0".to_owned()),
+        "LIMEN_MODELS_DIR" => Some(models_dir.clone()),
+        "LIMEN_DEVICE_FRAMES_PER_MINUTE" => Some(u32::MAX.to_string()),
+        other => env
+            .iter()
+            .find(|(k, _)| *k == other)
+            .map(|(_, v)| v.clone()),
+    })?;
+    let default = limen_face::FaceModel::DEFAULT;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let (address, device_tokens) = runtime.block_on(async {
+        let store = crate::bench_seed::open_store(&config.database_url).await?;
+        let active = ModelVersion::new(default.id);
+        let enrolled = transition_from.map_or_else(|| active.clone(), ModelVersion::new);
+        store.start_model_rollout(&enrolled).await?;
+        let seeded = crate::bench_seed::seed(&store, &enrolled, gallery, 1, devices, seed).await?;
+        if enrolled != active {
+            // Half the people renewed: both versions' galleries hold
+            // someone, so every frame is read by both.
+            let at = limen_domain::now();
+            let entry = crate::bench_seed::seeded(&seeded.org);
+            store
+                .activate_model(&entry, &active, at, at + 86_400, &[])
+                .await??;
+            let mut rng = limen_eval::rng::SplitMix64::new(0x7A11);
+            for person in seeded.people.iter().step_by(2) {
+                let vector = limen_domain::FaceVector::new(crate::bench_seed::random_unit_vector(
+                    &mut rng,
+                    default.dimensions,
+                ))?;
+                store
+                    .replace_vectors(&entry, person, &active, &[vector])
+                    .await?;
+            }
+        }
+        let mut services = Services::start(
+            store,
+            ModelLibrary::new(&config.models_dir, default),
+            config.retention.clone(),
+        )
+        .await?;
+        if let Some(workers) = config.engine_workers {
+            services = services.with_engine_workers(workers);
+        }
+        let mailer = Mailer::from_url(&config.mail_url, &config.mail_from)?;
+        let listener = tokio::net::TcpListener::bind(config.bind).await?;
+        let address = listener.local_addr()?;
+        let state = Arc::new(AppState::new(config, services, mailer));
+        tokio::spawn(limen_server::serve(state, listener));
+        anyhow::Ok((address, seeded.device_tokens))
+    })?;
+    Ok(BenchApp {
+        runtime,
+        address,
+        device_tokens,
+    })
 }
 
 /// Sends `count` frames one after another (after one warm-up); returns

@@ -6,6 +6,7 @@ mod agent_cmd;
 mod bench_cmd;
 mod bench_frames;
 mod bench_galleries;
+mod bench_hostile;
 mod bench_instances;
 mod bench_liveness;
 mod bench_matcher;

@@ -159,9 +159,12 @@ pub fn run(config_file: Option<PathBuf>) -> anyhow::Result<()> {
         let store = open_store(&config).await?;
         let mailer = Mailer::from_url(&config.mail_url, &config.mail_from)?;
         let library = ModelLibrary::new(&config.models_dir, limen_face::FaceModel::DEFAULT);
-        let services = Services::start(store, library, config.retention.clone())
+        let mut services = Services::start(store, library, config.retention.clone())
             .await
             .with_context(|| format!("cannot load the model versions in use (from {}) and their galleries", config.models_dir.display()))?;
+        if let Some(workers) = config.engine_workers {
+            services = services.with_engine_workers(workers);
+        }
         let listener = tokio::net::TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("cannot listen on {}", config.bind))?;

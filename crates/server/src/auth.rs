@@ -13,9 +13,20 @@ use limen_domain::{OrgId, Person};
 use limen_store::token::token_hash;
 
 use crate::AppState;
+use crate::config::Config;
 use crate::error::ApiError;
 
-pub const SESSION_COOKIE: &str = "limen_session";
+/// The session cookie's name. Over https it carries the `__Host-` prefix,
+/// which browsers accept only from a secure origin, for path `/` and
+/// without a domain: no sibling subdomain or plain-http page can plant or
+/// overwrite it.
+pub fn session_cookie_name(config: &Config) -> &'static str {
+    if config.is_https() {
+        "__Host-limen_session"
+    } else {
+        "limen_session"
+    }
+}
 
 pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers
@@ -94,14 +105,15 @@ impl PageSession {
     }
 }
 
-pub fn session_cookie_value(headers: &HeaderMap) -> Option<String> {
+pub fn session_cookie_value(headers: &HeaderMap, config: &Config) -> Option<String> {
+    let name = session_cookie_name(config);
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
+        .find(|(found, _)| *found == name)
         .map(|(_, value)| value.to_owned())
 }
 
@@ -115,7 +127,7 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = Arc::<AppState>::from_ref(state);
         let to_login = || Redirect::to("/login").into_response();
-        let token = session_cookie_value(&parts.headers).ok_or_else(to_login)?;
+        let token = session_cookie_value(&parts.headers, &state.config).ok_or_else(to_login)?;
         let hash = token_hash(&token);
         let person = match state.services.store().session_person(&hash).await {
             Ok(Some(person)) => person,
@@ -140,14 +152,34 @@ pub fn csrf_token(state: &AppState, session_hash: &[u8; 32]) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
-pub fn session_cookie(token: &str, max_age_secs: i64) -> String {
+pub fn session_cookie(config: &Config, token: &str, max_age_secs: i64) -> String {
     format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={max_age_secs}"
+        "{}={token}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={max_age_secs}",
+        session_cookie_name(config)
     )
 }
 
-pub fn cleared_session_cookie() -> String {
-    format!("{SESSION_COOKIE}=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0")
+pub fn cleared_session_cookie(config: &Config) -> String {
+    format!(
+        "{}=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0",
+        session_cookie_name(config)
+    )
+}
+
+/// Whether a browser sent this request from one of our own pages. Login
+/// and registration have no session yet, so no CSRF token: a cross-site
+/// post could log a victim into the attacker's account. Browsers say
+/// where a request comes from in `Sec-Fetch-Site` (or at least `Origin`);
+/// a request with neither is not from a browser that would be fooled.
+pub fn from_this_site(headers: &HeaderMap, config: &Config) -> bool {
+    let value = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = value("sec-fetch-site") {
+        return matches!(site, "same-origin" | "none");
+    }
+    match value("origin") {
+        Some(origin) => origin.trim_end_matches('/') == config.public_origin(),
+        None => true,
+    }
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

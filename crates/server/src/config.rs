@@ -5,6 +5,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use limen_services::Retention;
+
+use limen_access::http::{AllowedHost, ConnectorPolicy};
+use limen_domain::AddressRange;
 use serde::Deserialize;
 
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +39,10 @@ struct FileConfig {
     mail_from: Option<String>,
     models_dir: Option<PathBuf>,
     device_frames_per_minute: Option<u32>,
+    trusted_proxies: Option<Vec<String>>,
+    max_connections: Option<usize>,
+    engine_workers: Option<usize>,
+    connector_hosts: Option<Vec<String>>,
     #[serde(default)]
     retention: Retention,
 }
@@ -58,6 +65,16 @@ pub struct Config {
     pub models_dir: PathBuf,
     /// Frames one camera device may send per minute; beyond it, 429.
     pub device_frames_per_minute: u32,
+    /// Reverse proxies whose `X-Forwarded-For` names the client; from
+    /// anyone else the header is ignored.
+    pub trusted_proxies: Vec<AddressRange>,
+    /// Connections open at once; keep it well below the process's file
+    /// descriptor limit (`ulimit -n`).
+    pub max_connections: usize,
+    /// Face engine jobs at once; `None`: one per core.
+    pub engine_workers: Option<usize>,
+    /// Where HTTP connectors may connect: by default public addresses only.
+    pub connector_policy: ConnectorPolicy,
     pub retention: Retention,
 }
 
@@ -65,7 +82,25 @@ pub struct Config {
 /// already a busy door.
 const DEFAULT_DEVICE_FRAMES_PER_MINUTE: u32 = 120;
 
+/// Below the common 1,024 file descriptors' default soft limit, with room
+/// for the database pool, SMTP and the log.
+const DEFAULT_MAX_CONNECTIONS: usize = 768;
+
 impl Config {
+    pub fn is_https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+
+    /// The scheme, host and port of the public URL, as browsers send it in
+    /// `Origin`.
+    pub fn public_origin(&self) -> &str {
+        let after_scheme = self.public_url.find("://").map_or(0, |i| i + 3);
+        match self.public_url[after_scheme..].find('/') {
+            Some(path) => &self.public_url[..after_scheme + path],
+            None => &self.public_url,
+        }
+    }
+
     /// Reads the file (if any) and the process environment.
     pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
         let text = match file {
@@ -163,6 +198,16 @@ impl Config {
                 message: "must be at least 1".into(),
             });
         }
+        let trusted_proxies: Vec<AddressRange> =
+            list(&env, "LIMEN_TRUSTED_PROXIES", file.trusted_proxies)?;
+        let max_connections = at_least_one(&env, "LIMEN_MAX_CONNECTIONS", file.max_connections)?
+            .unwrap_or(DEFAULT_MAX_CONNECTIONS);
+        let engine_workers = at_least_one(&env, "LIMEN_ENGINE_WORKERS", file.engine_workers)?;
+        let connector_policy = ConnectorPolicy::new(list::<AllowedHost>(
+            &env,
+            "LIMEN_CONNECTOR_HOSTS",
+            file.connector_hosts,
+        )?);
         let retention = file.retention;
         if retention.invitation_days == 0
             || retention.session_hours == 0
@@ -184,9 +229,54 @@ impl Config {
             mail_from,
             models_dir,
             device_frames_per_minute,
+            trusted_proxies,
+            max_connections,
+            engine_workers,
+            connector_policy,
             retention,
         })
     }
+}
+
+/// A count from the environment or the file, if either sets it.
+fn at_least_one(
+    env: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    from_file: Option<usize>,
+) -> Result<Option<usize>, ConfigError> {
+    let count = match env(variable).filter(|v| !v.is_empty()) {
+        Some(text) => Some(text.parse().map_err(|_| ConfigError::Invalid {
+            variable,
+            message: format!("{text:?} is not a whole number"),
+        })?),
+        None => from_file,
+    };
+    if count == Some(0) {
+        return Err(ConfigError::Invalid {
+            variable,
+            message: "must be at least 1".into(),
+        });
+    }
+    Ok(count)
+}
+
+/// A list: comma-separated in the environment, an array in the file.
+fn list<T: std::str::FromStr<Err: std::fmt::Display>>(
+    env: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    from_file: Option<Vec<String>>,
+) -> Result<Vec<T>, ConfigError> {
+    match env(variable).filter(|v| !v.is_empty()) {
+        Some(text) => text.split(',').map(str::to_owned).collect(),
+        None => from_file.unwrap_or_default(),
+    }
+    .iter()
+    .map(|item| item.parse::<T>())
+    .collect::<Result<Vec<_>, _>>()
+    .map_err(|e| ConfigError::Invalid {
+        variable,
+        message: e.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -226,8 +316,17 @@ mod tests {
         .expect("valid");
         assert_eq!(config.bind.port(), 9100);
         assert_eq!(config.public_url, "https://limen.example");
+        assert_eq!(config.public_origin(), "https://limen.example");
+        assert!(config.is_https());
         assert_eq!(config.mail_url, "smtp://127.0.0.1:2525");
         assert_eq!(config.retention.invitation_days, 3);
+        assert!(config.trusted_proxies.is_empty());
+        let config = Config::from_sources(Some("trusted_proxies = [\"10.0.0.0/8\"]"), "", |name| {
+            (name == "LIMEN_TRUSTED_PROXIES").then(|| "192.0.2.1, fd00::/8".into())
+        })
+        .expect("valid");
+        assert_eq!(config.trusted_proxies.len(), 2);
+        assert!(config.trusted_proxies[1].contains("fd00::1".parse().expect("ip")));
     }
 
     #[test]

@@ -2,10 +2,9 @@
 //! the rights over one's own data. Each handler calls the services and
 //! serialises their answer; the pages call the same services.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -16,6 +15,7 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::auth::ApiSession;
+use crate::client::{Client, ClientGroup};
 use crate::error::{ApiError, JsonBody};
 
 pub fn routes() -> Router<Arc<AppState>> {
@@ -29,29 +29,38 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/v1/me/password", put(api_password))
 }
 
-/// Login, rate-limited per client address and per account name (in this
-/// instance), for the API and the pages alike.
+/// Login, for the API and the pages alike, slowed after failures per
+/// client address and per account (in this instance; see `login_guard`).
 pub(crate) async fn log_in(
     state: &AppState,
-    client: SocketAddr,
+    client: ClientGroup,
     email: &str,
     password: &str,
 ) -> Result<Session, ApiError> {
-    let too_many = || {
+    let account = email.trim().to_lowercase();
+    state.login_guard.check(&account, client).map_err(|wait| {
         ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
-            "too many login attempts; wait a few minutes and try again",
+            "too many failed login attempts; wait a little and try again",
         )
+        .with_retry_after(wait)
+    })?;
+    let outcome = match EmailAddress::parse(email) {
+        Ok(email) => state.services.log_in(&email, password).await,
+        Err(_) => Err(ServiceError::WrongCredentials),
     };
-    if !state.login_by_address.allow(&client.ip().to_string()) {
-        return Err(too_many());
+    match outcome {
+        Ok(session) => {
+            state.login_guard.succeeded(&account, client);
+            Ok(session)
+        }
+        Err(e) => {
+            if matches!(e, ServiceError::WrongCredentials) {
+                state.login_guard.failed(&account, client);
+            }
+            Err(e.into())
+        }
     }
-    let email =
-        EmailAddress::parse(email).map_err(|_| ApiError::from(ServiceError::WrongCredentials))?;
-    if !state.login_by_account.allow(email.as_str()) {
-        return Err(too_many());
-    }
-    Ok(state.services.log_in(&email, password).await?)
 }
 
 #[derive(Deserialize)]
@@ -84,7 +93,7 @@ struct LoginRequest {
 
 async fn api_login(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    Client(client): Client,
     JsonBody(request): JsonBody<LoginRequest>,
 ) -> Result<Json<Value>, ApiError> {
     let session = log_in(&state, client, &request.email, &request.password).await?;

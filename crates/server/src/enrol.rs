@@ -3,6 +3,7 @@
 //! wipes them. No face work here.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{DefaultBodyLimit, Multipart, State};
@@ -19,6 +20,7 @@ use crate::AppState;
 use crate::auth::{ApiSession, PageSession};
 use crate::error::ApiError;
 use crate::pages::{error_page, escape, message_page, page};
+use crate::rate_limit::RateLimiter;
 
 const MAX_FRAMES: usize = 5;
 const MAX_FRAME_BYTES: usize = 4 * 1024 * 1024;
@@ -50,13 +52,51 @@ pub fn routes(face_limit: usize) -> Router<Arc<AppState>> {
 /// The uploaded frames, each wiped from memory when dropped.
 type Frames = Vec<Frame>;
 
-async fn read_frames(multipart: Result<Multipart, MultipartRejection>) -> Result<Frames, ApiError> {
+/// Whether the bytes are what their declared media type says: a PNG sent
+/// as `image/jpeg` is refused rather than decoded as whatever it is.
+pub(crate) fn is_declared_image(media_type: &str, bytes: &[u8]) -> bool {
+    match media_type {
+        "image/jpeg" => bytes.starts_with(&[0xFF, 0xD8, 0xFF]),
+        "image/png" => bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
+        _ => false,
+    }
+}
+
+/// The request's declared length, which bounds every part in it.
+fn declared_length(headers: &HeaderMap) -> Option<usize> {
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+async fn read_frames(
+    headers: &HeaderMap,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<Frames, ApiError> {
     let mut multipart = multipart.map_err(|_| {
         ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "send the frames as multipart/form-data, each JPEG or PNG image in a part named \"frame\"",
         )
     })?;
+    // Each frame's buffer is reserved once, as large as the frame can be,
+    // and never grows: a growing buffer leaves its earlier copies of the
+    // face, unwiped, in freed memory.
+    let capacity = declared_length(headers)
+        .unwrap_or(MAX_FRAME_BYTES)
+        .min(MAX_FRAME_BYTES);
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "a frame may be at most {} MiB",
+                MAX_FRAME_BYTES / (1024 * 1024)
+            ),
+        )
+    };
     let mut frames: Frames = Vec::new();
     let part_error =
         |e: axum::extract::multipart::MultipartError| ApiError::new(e.status(), e.body_text());
@@ -66,29 +106,32 @@ async fn read_frames(multipart: Result<Multipart, MultipartRejection>) -> Result
                 "unexpected part: send each image in a part named \"frame\"",
             ));
         }
-        if !matches!(field.content_type(), Some("image/jpeg" | "image/png")) {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "each frame must be a JPEG (image/jpeg) or PNG (image/png) image",
-            ));
-        }
+        let media_type = match field.content_type() {
+            Some(t @ ("image/jpeg" | "image/png")) => t.to_owned(),
+            _ => {
+                return Err(ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "each frame must be a JPEG (image/jpeg) or PNG (image/png) image",
+                ));
+            }
+        };
         if frames.len() == MAX_FRAMES {
             return Err(ApiError::unprocessable(format!(
                 "send at most {MAX_FRAMES} frames"
             )));
         }
-        let mut frame = Zeroizing::new(Vec::new());
+        let mut frame = Zeroizing::new(Vec::with_capacity(capacity));
         while let Some(chunk) = field.chunk().await.map_err(part_error)? {
-            if frame.len() + chunk.len() > MAX_FRAME_BYTES {
-                return Err(ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    format!(
-                        "a frame may be at most {} MiB",
-                        MAX_FRAME_BYTES / (1024 * 1024)
-                    ),
-                ));
+            if frame.len() + chunk.len() > capacity {
+                return Err(too_large());
             }
             frame.extend_from_slice(&chunk);
+        }
+        if !is_declared_image(&media_type, &frame) {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("a frame declared as {media_type} is not one"),
+            ));
         }
         frames.push(frame);
     }
@@ -98,6 +141,19 @@ async fn read_frames(multipart: Result<Multipart, MultipartRejection>) -> Result
         )));
     }
     Ok(frames)
+}
+
+/// Engine work one person may ask for, counted per person (more sessions
+/// buy no more) once the frames are read, just before the engine.
+fn within_limit(limiter: &RateLimiter, person: &Person, what: &str) -> Result<(), ApiError> {
+    if limiter.allow(person.id.as_str()) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        format!("too many {what} in a short time; wait a little and try again"),
+    )
+    .with_retry_after(Duration::from_secs(60)))
 }
 
 /// What an enrolment answers, to the API and to the webcam page.
@@ -118,9 +174,11 @@ async fn enrol(state: &AppState, person: &Person, frames: Frames) -> Result<Valu
 async fn api_enrol(
     State(state): State<Arc<AppState>>,
     session: ApiSession,
+    headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let frames = read_frames(multipart).await?;
+    let frames = read_frames(&headers, multipart).await?;
+    within_limit(&state.enrolment_limiter, &session.person, "enrolments")?;
     Ok((
         StatusCode::CREATED,
         Json(enrol(&state, &session.person, frames).await?),
@@ -158,7 +216,8 @@ async fn page_enrol(
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Json<Value>, ApiError> {
     check_csrf_header(&session, &headers)?;
-    let frames = read_frames(multipart).await?;
+    let frames = read_frames(&headers, multipart).await?;
+    within_limit(&state.enrolment_limiter, &session.person, "enrolments")?;
     Ok(Json(enrol(&state, &session.person, frames).await?))
 }
 
@@ -170,7 +229,8 @@ async fn page_check(
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Json<Value>, ApiError> {
     check_csrf_header(&session, &headers)?;
-    let mut frames = read_frames(multipart).await?;
+    let mut frames = read_frames(&headers, multipart).await?;
+    within_limit(&state.check_limiter, &session.person, "frame checks")?;
     let Some(frame) = frames.pop().filter(|_| frames.is_empty()) else {
         return Err(ApiError::unprocessable("send exactly one frame to check"));
     };

@@ -2,7 +2,7 @@
 //! person or program on the other side, as JSON `{"error": …}`.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use limen_services::ServiceError;
 use limen_store::StoreError;
@@ -13,6 +13,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub message: String,
     pub details: Option<serde_json::Value>,
+    /// Seconds to wait before trying again (`Retry-After`), for 429 and 503.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -21,7 +23,14 @@ impl ApiError {
             status,
             message: message.into(),
             details: None,
+            retry_after: None,
         }
+    }
+
+    /// Tells the client when to try again; whole seconds, at least one.
+    pub fn with_retry_after(mut self, wait: std::time::Duration) -> ApiError {
+        self.retry_after = Some(wait.as_secs_f64().ceil().max(1.0) as u64);
+        self
     }
 
     pub fn with_details(mut self, details: serde_json::Value) -> ApiError {
@@ -80,6 +89,11 @@ impl From<ServiceError> for ApiError {
                     .with_details(json!({ "rows": rows }));
             }
             ServiceError::GalleriesNotCurrent => StatusCode::SERVICE_UNAVAILABLE,
+            ServiceError::FrameTooLarge { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ServiceError::Busy { retry_after } => {
+                return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+                    .with_retry_after(*retry_after);
+            }
             ServiceError::InvitationUnknown | ServiceError::InvitationExpired => StatusCode::GONE,
             ServiceError::WrongCredentials => StatusCode::UNAUTHORIZED,
             ServiceError::Store(other) => {
@@ -111,7 +125,13 @@ impl IntoResponse for ApiError {
             Some(details) => json!({ "error": self.message, "details": details }),
             None => json!({ "error": self.message }),
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+        }
+        response
     }
 }
 

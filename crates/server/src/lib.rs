@@ -3,7 +3,9 @@
 //! consent, a vector or an organisation is `limen-services`'s; this crate
 //! moves requests between them and people, and maps their answers to HTTP.
 
+pub mod client;
 pub mod config;
+mod connections;
 pub mod mailer;
 pub mod rate_limit;
 
@@ -14,12 +16,12 @@ mod enrol;
 mod entrances;
 mod error;
 mod liveness;
+mod login_guard;
 mod models;
 mod pages;
 mod requests;
 mod security;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -33,6 +35,7 @@ use limen_services::Services;
 
 use crate::config::Config;
 use crate::entrances::AccessClients;
+use crate::login_guard::LoginGuard;
 use crate::mailer::Mailer;
 use crate::rate_limit::RateLimiter;
 
@@ -50,9 +53,12 @@ pub struct AppState {
     pub config: Config,
     pub services: Services,
     pub mailer: Mailer,
-    login_by_address: RateLimiter,
-    login_by_account: RateLimiter,
+    login_guard: LoginGuard,
     frame_limiter: RateLimiter,
+    /// Enrolments and quality checks per person: engine work an employee
+    /// can ask for.
+    enrolment_limiter: RateLimiter,
+    check_limiter: RateLimiter,
     access_clients: AccessClients,
     csrf_key: zeroize::Zeroizing<[u8; 32]>,
 }
@@ -67,9 +73,12 @@ impl AppState {
             mailer,
             // Per instance: with N instances behind a load balancer, an
             // attacker gets up to N times these (see the README).
-            login_by_address: RateLimiter::new(50, Duration::from_secs(300)),
-            login_by_account: RateLimiter::new(10, Duration::from_secs(300)),
+            login_guard: LoginGuard::default(),
             frame_limiter: RateLimiter::new(frames_per_minute, Duration::from_secs(60)),
+            // A sitting is one enrolment; a few retries are generous.
+            enrolment_limiter: RateLimiter::new(10, Duration::from_secs(600)),
+            // The webcam page checks at most about two frames a second.
+            check_limiter: RateLimiter::new(180, Duration::from_secs(60)),
             access_clients: AccessClients::default(),
             csrf_key,
         }
@@ -89,7 +98,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(models::routes())
         .merge(liveness::routes())
         .layer(axum::extract::DefaultBodyLimit::max(SMALL_BODY_LIMIT))
-        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security_headers,
+        ))
         .layer(middleware::from_fn(log_request))
         .with_state(state)
 }
@@ -125,9 +137,21 @@ async fn log_request(request: Request, next: Next) -> Response {
     response
 }
 
-async fn security_headers(request: Request, next: Next) -> Response {
+async fn security_headers(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
+    // Served over https, browsers should never try plain http again (a
+    // first request over http could be intercepted and redirected).
+    if state.config.is_https() {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
     let mut set = |name, value: &'static str| {
         headers
             .entry(name)
@@ -164,15 +188,18 @@ pub async fn serve(state: Arc<AppState>, listener: tokio::net::TcpListener) -> s
             requests::send_due(&requests_state).await;
         }
     });
-    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+    connections::serve(
+        listener,
+        router(state.clone()),
+        state.config.max_connections,
+        shutdown_signal(),
+    )
+    .await;
     purge.abort();
     requests.abort();
     state.services.shutdown().await;
     tracing::info!("stopped");
-    result
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -3,11 +3,10 @@
 //! session's CSRF token; the session lives in an HttpOnly, Secure,
 //! SameSite=Strict cookie.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -17,7 +16,8 @@ use limen_services::password::{MAX_CHARS, MIN_CHARS};
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::auth::{PageSession, cleared_session_cookie, session_cookie};
+use crate::auth::{PageSession, cleared_session_cookie, from_this_site, session_cookie};
+use crate::client::Client;
 use crate::employee::log_in;
 use crate::error::ApiError;
 
@@ -103,6 +103,14 @@ fn csrf_refused() -> Response {
         StatusCode::FORBIDDEN,
         "Form expired",
         "This form did not carry a valid security token (CSRF), so nothing was changed. Go back, reload the page and try again.",
+    )
+}
+
+fn cross_site_refused() -> Response {
+    message_page(
+        StatusCode::FORBIDDEN,
+        "Not sent from this site",
+        "This form was sent from another web site, so it was ignored. Open Limen's own page and try again.",
     )
 }
 
@@ -197,7 +205,14 @@ struct RegisterForm {
     password_again: String,
 }
 
-async fn register(State(state): State<Arc<AppState>>, Form(form): Form<RegisterForm>) -> Response {
+async fn register(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Form(form): Form<RegisterForm>,
+) -> Response {
+    if !from_this_site(&headers, &state.config) {
+        return cross_site_refused();
+    }
     let person = match state.services.invitation_for(&form.token).await {
         Ok(person) => person,
         Err(e) => return link_not_valid(e),
@@ -239,7 +254,7 @@ async fn start_session(state: &AppState, person: &Person, next: &str) -> Respons
         Ok(session) => (
             [(
                 header::SET_COOKIE,
-                session_cookie(&session.token, session.lifetime_secs),
+                session_cookie(&state.config, &session.token, session.lifetime_secs),
             )],
             Redirect::to(next),
         )
@@ -273,14 +288,18 @@ struct LoginForm {
 
 async fn login(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    Client(client): Client,
+    headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
+    if !from_this_site(&headers, &state.config) {
+        return cross_site_refused();
+    }
     match log_in(&state, client, &form.email, &form.password).await {
         Ok(session) => (
             [(
                 header::SET_COOKIE,
-                session_cookie(&session.token, session.lifetime_secs),
+                session_cookie(&state.config, &session.token, session.lifetime_secs),
             )],
             Redirect::to("/account"),
         )
@@ -307,7 +326,7 @@ async fn logout(
         return error_page(e);
     }
     (
-        [(header::SET_COOKIE, cleared_session_cookie())],
+        [(header::SET_COOKIE, cleared_session_cookie(&state.config))],
         Redirect::to("/login"),
     )
         .into_response()
@@ -589,7 +608,7 @@ async fn cancel(
     }
     match state.services.cancel_registration(&session.person).await {
         Ok(()) => (
-            [(header::SET_COOKIE, cleared_session_cookie())],
+            [(header::SET_COOKIE, cleared_session_cookie(&state.config))],
             page(
                 "Registration cancelled",
                 "<p>Your account, consent and facial vector have been deleted.</p>",

@@ -6,11 +6,29 @@ use limen_domain::{FaceVector, ModelVersion, Person};
 use limen_face::QualityThresholds;
 use zeroize::Zeroizing;
 
+use crate::engine_queue::EngineWork;
 use crate::error::ServiceError;
 use crate::{Services, audit};
 
 /// An uploaded image, wiped from memory when dropped.
 pub type Frame = Zeroizing<Vec<u8>>;
+
+/// The largest frame the engine is given: a 4K UHD camera's (3840×2160).
+/// Webcams and door cameras send less; a larger frame would only cost
+/// seconds of CPU and hundreds of megabytes to decode and scan.
+pub const MAX_FRAME_PIXELS: u64 = 3840 * 2160;
+
+/// Refuses a frame larger than [`MAX_FRAME_PIXELS`] by what its header
+/// declares, before a pixel is decoded. Bytes that are no image pass on to
+/// the engine, which says what is wrong with them.
+pub(crate) fn check_frame_size(frame: &[u8]) -> Result<(), ServiceError> {
+    match limen_face::dimensions(frame) {
+        Ok((width, height)) if u64::from(width) * u64::from(height) > MAX_FRAME_PIXELS => {
+            Err(ServiceError::FrameTooLarge { width, height })
+        }
+        _ => Ok(()),
+    }
+}
 
 /// What an enrolment stored, and which frames it left out.
 #[derive(Debug, Clone)]
@@ -70,9 +88,14 @@ impl Services {
         if !self.has_active_consent(person).await? {
             return Err(ServiceError::NoConsent);
         }
+        for frame in &frames {
+            check_frame_size(frame)?;
+        }
         let engine = self.in_use().await?.active().clone();
         let model_version = ModelVersion::new(engine.model().id);
+        let slot = self.engine_queue.admit(EngineWork::Enrolment).await?;
         let enrolment = tokio::task::spawn_blocking(move || {
+            let _slot = slot;
             let views: Vec<&[u8]> = frames.iter().map(|f| f.as_slice()).collect();
             engine.enrol(&views)
             // `frames` is dropped here, wiping the image bytes.
@@ -116,9 +139,12 @@ impl Services {
     /// Live guidance for the webcam page: what is wrong with this frame,
     /// if anything, and how the face is turned.
     pub async fn check_frame(&self, frame: Frame) -> Result<FrameCheck, ServiceError> {
+        check_frame_size(&frame)?;
+        let slot = self.engine_queue.admit(EngineWork::Enrolment).await?;
         let engine = self.in_use().await?.active().clone();
         // Faces and their quality only: no vector is made for a check.
         let faces = tokio::task::spawn_blocking(move || {
+            let _slot = slot;
             let image = limen_face::decode(&frame)?;
             Ok::<_, limen_face::FaceError>(engine.finder().find(&image))
         })

@@ -29,6 +29,17 @@ pub enum ServiceError {
     /// A frame could not be read as an image.
     #[error("{0}")]
     Frame(#[from] FaceError),
+    /// A frame larger than any camera Limen serves sends, refused from its
+    /// header before a pixel is decoded.
+    #[error(
+        "the image is {width}×{height} pixels; frames may be at most {max_megapixels:.1} megapixels (such as 3840×2160)",
+        max_megapixels = crate::MAX_FRAME_PIXELS as f64 / 1e6
+    )]
+    FrameTooLarge { width: u32, height: u32 },
+    /// The face engine has as much work waiting as it may; nothing was
+    /// done. Try again after `retry_after`.
+    #[error("the face engine is busy; try again in a moment")]
+    Busy { retry_after: std::time::Duration },
     /// The galleries could not be confirmed to hold every change up to the
     /// database's: a frame is refused rather than searched in a gallery
     /// that may still hold a withdrawn face.
@@ -96,5 +107,13 @@ impl From<tokio::task::JoinError> for ServiceError {
     fn from(e: tokio::task::JoinError) -> ServiceError {
         tracing::error!(error = %e, "a worker thread failed");
         ServiceError::Internal
+    }
+}
+
+impl From<crate::engine_queue::EngineBusy> for ServiceError {
+    fn from(busy: crate::engine_queue::EngineBusy) -> ServiceError {
+        ServiceError::Busy {
+            retry_after: busy.retry_after,
+        }
     }
 }

@@ -67,6 +67,7 @@
 mod accounts;
 mod audit;
 mod consent;
+mod engine_queue;
 mod enrolment;
 mod entrances;
 mod error;
@@ -89,7 +90,7 @@ use limen_domain::{ModelVersion, OrgId};
 use limen_store::Store;
 
 pub use accounts::Session;
-pub use enrolment::{Enrolled, Frame, FrameCheck, FrameProblem, SetAsideFrame};
+pub use enrolment::{Enrolled, Frame, FrameCheck, FrameProblem, MAX_FRAME_PIXELS, SetAsideFrame};
 pub use error::ServiceError;
 pub use models::{ModelLibrary, RenewalRequest, RolloutView};
 pub use operator::{AdminToken, Operator};
@@ -104,6 +105,7 @@ pub use reconsent::ReconsentRequest;
 pub use retention::Retention;
 pub use security::SecurityView;
 
+use crate::engine_queue::EngineQueue;
 use crate::galleries::Galleries;
 use crate::models::{InUse, engines_for, gallery_model};
 use crate::passes::Passes;
@@ -116,6 +118,8 @@ pub struct Services {
     in_use: RwLock<Arc<InUse>>,
     /// One change of versions at a time.
     changing_versions: tokio::sync::Mutex<()>,
+    /// Bounds the engine's work to the cores, entrance frames first.
+    engine_queue: Arc<EngineQueue>,
     galleries: Arc<Galleries>,
     /// The devices' passes being decided.
     passes: Arc<Passes>,
@@ -165,11 +169,13 @@ impl Services {
                 }
             }
         });
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Ok(Services {
             store,
             library,
             in_use: RwLock::new(Arc::new(InUse { rollout, engines })),
             changing_versions: tokio::sync::Mutex::new(()),
+            engine_queue: EngineQueue::new(cores),
             galleries,
             passes,
             retention,
@@ -177,6 +183,13 @@ impl Services {
             sweeper,
             keeper,
         })
+    }
+
+    /// Bounds the face engine to `workers` jobs at once instead of one per
+    /// core (see `engine_queue`).
+    pub fn with_engine_workers(mut self, workers: usize) -> Services {
+        self.engine_queue = EngineQueue::new(workers);
+        self
     }
 
     /// The store, for reading and for what changes no face (sessions,

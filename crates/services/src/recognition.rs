@@ -10,6 +10,7 @@ use limen_matcher::{DecisionRule, Identification, Match};
 use zeroize::Zeroizing;
 
 use crate::Services;
+use crate::engine_queue::EngineWork;
 use crate::enrolment::Frame;
 use crate::error::ServiceError;
 use crate::passes::{Evidence, FusedVector, MAX_PASS_FRAMES, PassFrame, PassKey};
@@ -81,6 +82,7 @@ impl Services {
         pass: Option<PassKey>,
         frame: Frame,
     ) -> Result<Recognition, ServiceError> {
+        crate::enrolment::check_frame_size(&frame)?;
         let in_use = self.in_use().await?;
         let checker = match liveness {
             LivenessMode::Off => None,
@@ -99,7 +101,9 @@ impl Services {
             })
             .map(|(_, engine)| engine.clone())
             .collect();
+        let slot = self.engine_queue.admit(EngineWork::Entrance).await?;
         let read = tokio::task::spawn_blocking(move || {
+            let _slot = slot;
             // `frame` is moved in and dropped (wiped) here whatever
             // happens; the engine wipes the decoded pixels itself.
             let engines: Vec<&FaceEngine> = engines.iter().map(|e| e.as_ref()).collect();

@@ -17,6 +17,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use rustls::RootCertStore;
 
+use super::policy::{ConnectorPolicy, GuardedResolver};
 use super::signature::{MessageId, SharedSecret, sign};
 use super::{AccessRequest, AccessResponse, ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use crate::Decision;
@@ -35,6 +36,10 @@ pub enum HttpConfigError {
     NoTrustedRoots,
     #[error("TLS setup failed: {0}")]
     Tls(#[source] rustls::Error),
+    #[error(
+        "{0} is not a host the operator allows for connectors (loopback and private addresses need the operator's allowlist)"
+    )]
+    HostNotAllowed(String),
 }
 
 /// Why the access system gave no decision. The door stays closed in every
@@ -61,7 +66,7 @@ pub struct HttpAccessSystem {
     url: Uri,
     secret: SharedSecret,
     timeout: Duration,
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    client: Client<HttpsConnector<HttpConnector<GuardedResolver>>, Full<Bytes>>,
 }
 
 impl HttpAccessSystem {
@@ -69,18 +74,19 @@ impl HttpAccessSystem {
     /// door is not left waiting.
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 
-    /// An access system at `url`; an `https://` server's certificate must
-    /// chain to a root the operating system trusts (where an operator adds
-    /// a private CA).
+    /// An access system at `url`, reached only where `policy` allows; an
+    /// `https://` server's certificate must chain to a root the operating
+    /// system trusts (where an operator adds a private CA).
     pub fn new(
         url: &str,
         secret: SharedSecret,
         timeout: Duration,
+        policy: ConnectorPolicy,
     ) -> Result<Self, HttpConfigError> {
         let mut roots = RootCertStore::empty();
         // Unreadable entries are skipped; with none left, https is refused below.
         roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
-        Self::with_roots(url, secret, timeout, roots)
+        Self::with_roots(url, secret, timeout, policy, roots)
     }
 
     /// As [`HttpAccessSystem::new`], trusting exactly `roots` for `https://`.
@@ -88,6 +94,7 @@ impl HttpAccessSystem {
         url: &str,
         secret: SharedSecret,
         timeout: Duration,
+        policy: ConnectorPolicy,
         roots: RootCertStore,
     ) -> Result<Self, HttpConfigError> {
         let url: Uri = url.parse().map_err(|e: hyper::http::uri::InvalidUri| {
@@ -103,10 +110,15 @@ impl HttpAccessSystem {
                 ));
             }
         }
-        if url.host().is_none() {
+        let Some(host) = url.host() else {
             return Err(HttpConfigError::InvalidUrl("no host".to_owned()));
+        };
+        // Address literals never reach the resolver: they are checked here
+        // once (they cannot change); names at every connection.
+        if !policy.may_name(host) {
+            return Err(HttpConfigError::HostNotAllowed(host.to_owned()));
         }
-        let mut tcp = HttpConnector::new();
+        let mut tcp = HttpConnector::new_with_resolver(GuardedResolver { policy });
         tcp.set_connect_timeout(Some(timeout));
         tcp.set_nodelay(true);
         tcp.enforce_http(false);

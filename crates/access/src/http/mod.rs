@@ -17,9 +17,11 @@
 //! inside the window.
 
 mod client;
+mod policy;
 mod signature;
 
 pub use client::{HttpAccessError, HttpAccessSystem, HttpConfigError};
+pub use policy::{AllowedHost, ConnectorPolicy, InvalidAllowedHost};
 pub use signature::{
     MessageId, ReceivedHeaders, SecretError, SharedSecret, Verifier, VerifyError, sign,
 };

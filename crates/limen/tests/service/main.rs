@@ -8,6 +8,7 @@ mod browser;
 mod cli;
 mod entrance;
 mod entrance_osdp;
+mod hostile;
 mod isolation;
 mod journey;
 mod keys;

@@ -88,13 +88,18 @@ pub fn registration_token(message: &str) -> String {
         .expect("registration link")
 }
 
-pub fn enrol(server: &Server, session: &str) -> Reply {
+/// The enrolment frames as one multipart body: (content type, body).
+pub fn enrolment_upload() -> (String, Vec<u8>) {
     let frames = enrolment_frames();
     let parts: Vec<(&str, &[u8])> = frames
         .iter()
         .map(|f| ("image/jpeg", f.as_slice()))
         .collect();
-    let (content_type, body) = multipart(&parts);
+    multipart(&parts)
+}
+
+pub fn enrol(server: &Server, session: &str) -> Reply {
+    let (content_type, body) = enrolment_upload();
     server.send(
         "POST",
         "/api/v1/me/face",

@@ -100,6 +100,8 @@ pub struct Server {
     pub database_url: String,
     env: Vec<(String, String)>,
     log_path: PathBuf,
+    /// The process's file descriptor limit (`ulimit -n`), if set.
+    fd_limit: Option<u32>,
 }
 
 impl Server {
@@ -120,13 +122,30 @@ impl Server {
             Backend::Sqlite => format!("sqlite:{}", root.join("data").join("limen.db").display()),
             Backend::Postgres => fresh_postgres_database(&postgres_base_url()?),
         };
-        Some(Server::launch(root, database_url, mail_url, extra_env))
+        Some(Server::launch(
+            root,
+            database_url,
+            mail_url,
+            extra_env,
+            None,
+        ))
+    }
+
+    /// A SQLite server whose process may open at most `fd_limit` files.
+    pub fn start_with_fd_limit(
+        mail_url: &str,
+        extra_env: &[(&str, &str)],
+        fd_limit: u32,
+    ) -> Server {
+        let root = std::env::temp_dir().join(format!("limen-it-{}", random_suffix()));
+        let database_url = format!("sqlite:{}", root.join("data").join("limen.db").display());
+        Server::launch(root, database_url, mail_url, extra_env, Some(fd_limit))
     }
 
     /// A server on a database made by the caller (the first of several).
     pub fn launch_on(database_url: &str, mail_url: &str) -> Server {
         let root = std::env::temp_dir().join(format!("limen-it-{}", random_suffix()));
-        Server::launch(root, database_url.to_owned(), mail_url, &[])
+        Server::launch(root, database_url.to_owned(), mail_url, &[], None)
     }
 
     /// Another instance on this one's database and master key (as behind
@@ -142,6 +161,7 @@ impl Server {
             database_url.to_owned(),
             &mail_url,
             &[("LIMEN_MASTER_KEY_FILE", &master)],
+            None,
         )
     }
 
@@ -150,6 +170,7 @@ impl Server {
         database_url: String,
         mail_url: &str,
         extra_env: &[(&str, &str)],
+        fd_limit: Option<u32>,
     ) -> Server {
         let data_dir = root.join("data");
         let tmp_dir = root.join("tmp");
@@ -165,6 +186,8 @@ impl Server {
             ("LIMEN_MAIL_URL".to_owned(), mail_url.to_owned()),
             ("LIMEN_MODELS_DIR".to_owned(), models.display().to_string()),
             ("LIMEN_LOG".to_owned(), "debug".to_owned()),
+            // The test access systems listen on loopback.
+            ("LIMEN_CONNECTOR_HOSTS".to_owned(), "127.0.0.0/8".to_owned()),
             // A dedicated temporary directory, to prove nothing lands in it.
             ("TMPDIR".to_owned(), tmp_dir.display().to_string()),
         ]
@@ -185,6 +208,7 @@ impl Server {
             database_url,
             env,
             log_path,
+            fd_limit,
         };
         server.spawn();
         server
@@ -230,8 +254,22 @@ impl Server {
             .append(true)
             .open(&self.log_path)
             .expect("log file");
-        let child = Command::new(BIN)
-            .arg("serve")
+        let mut command = match self.fd_limit {
+            Some(limit) => {
+                let mut shell = Command::new("sh");
+                shell
+                    .arg("-c")
+                    .arg(format!("ulimit -n {limit} && exec \"$0\" serve"))
+                    .arg(BIN);
+                shell
+            }
+            None => {
+                let mut command = Command::new(BIN);
+                command.arg("serve");
+                command
+            }
+        };
+        let child = command
             .env_remove("LIMEN_CONFIG")
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
@@ -599,4 +637,44 @@ pub fn enrolment_frames() -> Vec<Vec<u8>> {
     .iter()
     .map(|n| fixture(n))
     .collect()
+}
+
+/// A valid PNG of `width` × `height` black grey-level pixels, a few
+/// kilobytes however large it declares itself.
+pub fn grey_png(width: u32, height: u32) -> Vec<u8> {
+    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(kind);
+        crc.update(data);
+        out.extend_from_slice(kind);
+        out.extend_from_slice(data);
+        out.extend_from_slice(&crc.finalize().to_be_bytes());
+    }
+    let mut header = Vec::new();
+    header.extend_from_slice(&width.to_be_bytes());
+    header.extend_from_slice(&height.to_be_bytes());
+    header.extend_from_slice(&[8, 0, 0, 0, 0]); // 8-bit greyscale
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    let row = vec![0u8; width as usize + 1];
+    for _ in 0..height {
+        encoder.write_all(&row).expect("compress");
+    }
+    let data = encoder.finish().expect("compress");
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    chunk(&mut png, b"IHDR", &header);
+    chunk(&mut png, b"IDAT", &data);
+    chunk(&mut png, b"IEND", &[]);
+    png
+}
+
+/// A GET with exactly this `Cookie` header.
+pub fn http_get_with_cookie(server: &Server, path: &str, cookie: &str) -> Reply {
+    Reply::from(
+        http()
+            .get(&format!("{}{path}", server.url))
+            .header("Cookie", cookie)
+            .call()
+            .expect("GET"),
+    )
 }

@@ -163,7 +163,7 @@ fn decode_quoted_printable(text: &str) -> String {
 /// The links in a text, in order.
 pub fn links(text: &str) -> Vec<String> {
     text.split(|c: char| c.is_whitespace() || c == '"' || c == '<' || c == '>')
-        .filter(|w| w.starts_with("http://"))
+        .filter(|w| w.starts_with("http://") || w.starts_with("https://"))
         .map(str::to_owned)
         .collect()
 }
