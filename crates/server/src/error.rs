@@ -100,7 +100,7 @@ impl From<ServiceError> for ApiError {
                 tracing::error!(error = %other, "storage failure");
                 return ApiError::internal();
             }
-            ServiceError::ActivationRefused(_) => StatusCode::CONFLICT,
+            ServiceError::ActivationRefused(_) | ServiceError::ModelChanged => StatusCode::CONFLICT,
             // A model version in use that this instance cannot run: the
             // operator installed a binary or models directory without it.
             ServiceError::UnknownModel(_) | ServiceError::ModelUnavailable(_) => {

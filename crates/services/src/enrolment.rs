@@ -140,8 +140,8 @@ impl Services {
     /// if anything, and how the face is turned.
     pub async fn check_frame(&self, frame: Frame) -> Result<FrameCheck, ServiceError> {
         check_frame_size(&frame)?;
-        let slot = self.engine_queue.admit(EngineWork::Enrolment).await?;
         let engine = self.in_use().await?.active().clone();
+        let slot = self.engine_queue.admit(EngineWork::Enrolment).await?;
         // Faces and their quality only: no vector is made for a check.
         let faces = tokio::task::spawn_blocking(move || {
             let _slot = slot;

@@ -63,6 +63,10 @@ pub enum ServiceError {
         "the import was refused and nothing was changed; correct the rows listed and send it again"
     )]
     ImportRefused(Vec<RowError>),
+    /// The operator activated another model version while the frames were
+    /// being read: nothing was stored.
+    #[error("the recognition model changed while your face was being read: please enrol again")]
+    ModelChanged,
     /// A stored or requested model version this build does not know.
     #[error("model version {0} is not installed in this build")]
     UnknownModel(String),
@@ -87,6 +91,7 @@ impl From<StoreError> for ServiceError {
             StoreError::NoConsent => ServiceError::NoConsent,
             StoreError::UnknownPerson => ServiceError::UnknownPerson,
             StoreError::UnknownOrganisation => ServiceError::UnknownOrganisation,
+            StoreError::ModelNotInUse => ServiceError::ModelChanged,
             other => ServiceError::Store(other),
         }
     }

@@ -273,6 +273,16 @@ pub(crate) async fn keep_rollout(store: Store, galleries: Arc<Galleries>, retent
     loop {
         tick.tick().await;
         crate::reconsent::keep_statements(&store, &galleries, &retention, &mut statements).await;
+        // A plain read first: ending takes the write lock, which SQLite's
+        // other writers would otherwise wait for every few seconds.
+        match store.model_rollout().await {
+            Ok(Some(rollout)) if rollout.transition_over(now()) => {}
+            Ok(_) => continue,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the model rollout; trying again");
+                continue;
+            }
+        }
         match store
             .end_model_transition(retired_entry, now(), false)
             .await

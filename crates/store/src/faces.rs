@@ -193,6 +193,13 @@ impl Store {
         if consented == 0 {
             return Err(StoreError::NoConsent);
         }
+        // A set made while the operator activated another version is not
+        // kept: no gallery would hold it and no transition would end it.
+        if let Some(rollout) = crate::rollout::read_rollout(&mut tx).await?
+            && !rollout.in_use().contains(&model_version)
+        {
+            return Err(StoreError::ModelNotInUse);
+        }
         let org_key = self.data_key(&mut tx, &person.org_id).await?;
         let replaced = delete_set(&mut tx, &person.id).await?;
         // A new set, a new key: the keys of earlier sets are gone with them.

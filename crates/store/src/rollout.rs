@@ -396,7 +396,9 @@ fn count(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
 }
 
-async fn read_rollout(conn: &mut AnyConnection) -> Result<Option<ModelRollout>, StoreError> {
+pub(crate) async fn read_rollout(
+    conn: &mut AnyConnection,
+) -> Result<Option<ModelRollout>, StoreError> {
     let Some(row) = sqlx::query(
         "SELECT active, activated_at, retiring, transition_ends, reminders FROM model_rollout WHERE id = 1",
     )

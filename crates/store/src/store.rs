@@ -22,6 +22,8 @@ pub enum StoreError {
     NoConsent,
     #[error("no such person in this organisation")]
     UnknownPerson,
+    #[error("this model version is no longer in use: the recognition model changed")]
+    ModelNotInUse,
     #[error("no such organisation")]
     UnknownOrganisation,
     #[error("this master key is not the one the database's keys are wrapped with")]

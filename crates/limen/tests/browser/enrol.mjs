@@ -2,38 +2,13 @@
 // through registration, consent and webcam enrolment, keeping a
 // screenshot of each step. Called by the Rust test `browser.rs`, which
 // sets up the server and reads the outcome.
-import { chromium } from "playwright-core";
+import { env, withCameraPage } from "./chromium.mjs";
 
-const env = (name) => {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-};
 const base = env("LIMEN_URL");
 const registerUrl = env("REGISTER_URL");
 const password = env("PASSWORD");
-const shots = env("SCREENSHOTS");
 
-const browser = await chromium.launch({
-  executablePath: env("CHROMIUM"),
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-    `--use-file-for-fake-video-capture=${env("VIDEO")}`,
-  ],
-});
-try {
-  const context = await browser.newContext({ viewport: { width: 900, height: 1000 } });
-  const page = await context.newPage();
-  const shot = (name) => page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
-
+await withCameraPage(async (page, shot) => {
   await page.goto(registerUrl);
   await shot("1-register");
   await page.fill("input[name=password]", password);
@@ -55,6 +30,4 @@ try {
 
   await page.goto(`${base}/account`);
   await shot("6-account");
-} finally {
-  await browser.close();
-}
+});

@@ -3,36 +3,11 @@
 // page asking for renewal, and webcam enrolment with the new model,
 // keeping a screenshot of each step. Called by the Rust test
 // `model_rollout.rs`, which sets up the server and reads the outcome.
-import { chromium } from "playwright-core";
+import { env, withCameraPage } from "./chromium.mjs";
 
-const env = (name) => {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-};
 const base = env("LIMEN_URL");
-const shots = env("SCREENSHOTS");
 
-const browser = await chromium.launch({
-  executablePath: env("CHROMIUM"),
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-    `--use-file-for-fake-video-capture=${env("VIDEO")}`,
-  ],
-});
-try {
-  const context = await browser.newContext({ viewport: { width: 900, height: 1000 } });
-  const page = await context.newPage();
-  const shot = (name) => page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
-
+await withCameraPage(async (page, shot) => {
   await page.goto(env("RENEWAL_LINK"));
   await page.fill("input[name=email]", env("EMAIL"));
   await page.fill("input[name=password]", env("PASSWORD"));
@@ -47,6 +22,4 @@ try {
   await shot("2-camera");
   await page.waitForSelector("#enrol[data-state=enrolled]", { timeout: 180000 });
   await shot("3-renewed");
-} finally {
-  await browser.close();
-}
+});

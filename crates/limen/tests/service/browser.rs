@@ -10,9 +10,9 @@ use crate::support::{
     Backend, GOOD_PASSWORD, Server, SmtpSink, fixture, registration_token, status_of,
 };
 
-pub(crate) const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMIUM: &str = "/usr/bin/chromium";
 
-pub(crate) fn browser_dir() -> PathBuf {
+fn browser_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
 }
 
@@ -35,7 +35,7 @@ pub(crate) fn browser_available() -> bool {
 
 /// A Y4M video (640×480, 4:2:0, 10 frames a second) showing each photo,
 /// scaled to the frame's height and centred, for two seconds.
-pub(crate) fn fake_camera_video(photos: &[&str], path: &Path) {
+fn fake_camera_video(photos: &[&str], path: &Path) {
     let (width, height) = (640u32, 480u32);
     let mut video = format!("YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n").into_bytes();
     for name in photos {
@@ -94,6 +94,44 @@ pub(crate) fn fake_camera_video(photos: &[&str], path: &Path) {
     std::fs::write(path, video).expect("write video");
 }
 
+/// Runs `script` (in tests/browser) in Chromium with a fake camera
+/// playing `photos`, against `server`, with `env` besides; the screenshots
+/// go to target/test-artifacts/`artifacts`, which is returned. Fails the
+/// test, with the server's log, when the script fails.
+pub(crate) fn run_in_chromium(
+    server: &Server,
+    script: &str,
+    photos: &[&str],
+    artifacts: &str,
+    env: &[(&str, &str)],
+) -> PathBuf {
+    let video = server.root.join(format!("{artifacts}.y4m"));
+    fake_camera_video(photos, &video);
+    let screenshots = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../target/test-artifacts")
+        .join(artifacts);
+    std::fs::create_dir_all(&screenshots).expect("artifact directory");
+    let output = Command::new("node")
+        .arg(browser_dir().join(script))
+        .current_dir(browser_dir())
+        .env("LIMEN_URL", &server.url)
+        .env("PASSWORD", GOOD_PASSWORD)
+        .env("VIDEO", &video)
+        .env("SCREENSHOTS", &screenshots)
+        .env("CHROMIUM", CHROMIUM)
+        .envs(env.iter().copied())
+        .output()
+        .expect("run node");
+    assert!(
+        output.status.success(),
+        "the browser run failed:\n{}\n{}\nserver log:\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+        server.logs()
+    );
+    screenshots
+}
+
 #[test]
 fn webcam_enrolment_in_headless_chromium() {
     if !browser_available() {
@@ -115,39 +153,17 @@ fn webcam_enrolment_in_headless_chromium() {
     );
     let token = registration_token(&smtp.message(1));
 
-    let video = server.root.join("camera.y4m");
-    fake_camera_video(
+    let register_url = format!("{}/register?token={token}", server.url);
+    let screenshots = run_in_chromium(
+        &server,
+        "enrol.mjs",
         &[
             "Andre_Agassi_0005.jpg",
             "Andre_Agassi_0016.jpg",
             "Andre_Agassi_0027.jpg",
         ],
-        &video,
-    );
-    let screenshots =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-artifacts/webcam");
-    std::fs::create_dir_all(&screenshots).expect("artifact directory");
-
-    let output = Command::new("node")
-        .arg(browser_dir().join("enrol.mjs"))
-        .current_dir(browser_dir())
-        .env("LIMEN_URL", &server.url)
-        .env(
-            "REGISTER_URL",
-            format!("{}/register?token={token}", server.url),
-        )
-        .env("PASSWORD", GOOD_PASSWORD)
-        .env("VIDEO", &video)
-        .env("SCREENSHOTS", &screenshots)
-        .env("CHROMIUM", CHROMIUM)
-        .output()
-        .expect("run node");
-    assert!(
-        output.status.success(),
-        "the browser run failed:\n{}\n{}\nserver log:\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr),
-        server.logs()
+        "webcam",
+        &[("REGISTER_URL", &register_url)],
     );
     assert_eq!(
         status_of(&server, &admin, &person).as_deref(),

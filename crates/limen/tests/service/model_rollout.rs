@@ -11,10 +11,10 @@ use limen_domain::{ModelVersion, NewPerson, now};
 use limen_store::{AuditRecord, MasterKey, Store};
 use serde_json::{Value, json};
 
-use crate::browser::{CHROMIUM, browser_available, browser_dir, fake_camera_video};
+use crate::browser::{browser_available, run_in_chromium};
 use crate::support::{
-    BIN, Backend, GOOD_PASSWORD, Server, SmtpSink, block_on, create_device, create_entrance,
-    decision, enrol_with, fixture, links, mail_part, onboard, random_suffix, send_frame, status_of,
+    BIN, Backend, Server, SmtpSink, block_on, create_device, create_entrance, decision, enrol_with,
+    fixture, links, mail_part, onboard, random_suffix, send_frame, status_of,
 };
 
 const OLD: &str = "dlib-resnet-v1-mirrored";
@@ -54,29 +54,12 @@ fn renew_in_browser(server: &Server, session: &str, email: &str, link: &str) {
         enrol_with(server, session, &ANDRE_ENROLMENT);
         return;
     }
-    let video = server.root.join("renewal.y4m");
-    fake_camera_video(&ANDRE_ENROLMENT, &video);
-    let screenshots =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-artifacts/renewal");
-    std::fs::create_dir_all(&screenshots).expect("artifact directory");
-    let output = Command::new("node")
-        .arg(browser_dir().join("renew.mjs"))
-        .current_dir(browser_dir())
-        .env("LIMEN_URL", &server.url)
-        .env("RENEWAL_LINK", link)
-        .env("EMAIL", email)
-        .env("PASSWORD", GOOD_PASSWORD)
-        .env("VIDEO", &video)
-        .env("SCREENSHOTS", &screenshots)
-        .env("CHROMIUM", CHROMIUM)
-        .output()
-        .expect("run node");
-    assert!(
-        output.status.success(),
-        "the browser run failed:\n{}\n{}\nserver log:\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr),
-        server.logs()
+    run_in_chromium(
+        server,
+        "renew.mjs",
+        &ANDRE_ENROLMENT,
+        "renewal",
+        &[("RENEWAL_LINK", link), ("EMAIL", email)],
     );
 }
 

@@ -248,4 +248,19 @@ pub(crate) async fn a_transition_asks_renews_and_retires(store: &Store) {
         .expect("db")
         .expect("activated");
     assert!(direct.transition.is_none());
+
+    // A set read with the version of a moment ago (activated over while
+    // the engine worked) is refused: no gallery would hold it and no
+    // transition would ever delete it.
+    assert!(matches!(
+        store
+            .replace_vectors(&entry(), &ann, &v("v2"), &[vector(8)])
+            .await,
+        Err(limen_store::StoreError::ModelNotInUse)
+    ));
+    assert!(store.vectors(&ann).await.expect("vectors").is_empty());
+    store
+        .replace_vectors(&entry(), &ann, &v("v3"), &[vector(8)])
+        .await
+        .expect("the active version is kept");
 }
