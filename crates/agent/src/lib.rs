@@ -35,7 +35,7 @@ pub use capture::{Capture, Frame};
 pub use crop::{CropError, crop_region, encode_face_crop};
 pub use source::{FrameSource, Picture, SourceError, SourceSpec};
 pub use submit::{
-    Decision, DropReason, PassAnswer, RetryNotice, RetryPolicy, ServerAnswer, ServerUrl,
+    Decision, DropReason, Handover, PassAnswer, RetryNotice, RetryPolicy, ServerAnswer, ServerUrl,
     SubmitError, SubmitOutcome, Submitter,
 };
 pub use tls::{CaCertError, TrustedRoots};

@@ -85,6 +85,69 @@ pub struct ServerAnswer {
     /// Where the frame's pass stands, when the frame named one.
     #[serde(default)]
     pub pass: Option<PassAnswer>,
+    /// With `matched`: the match the server holds until the panel is told.
+    #[serde(default)]
+    pub handover: Option<Handover>,
+}
+
+/// A match the server holds for this device until the device ends the
+/// handover (once its panel has answered the card read), so that a
+/// withdrawal of the person waits for the door. The server lets go after
+/// `within`; the card read may be presented only until `deadline`, the
+/// same time counted from when the frame was sent, so the agent always
+/// stops before the server lets go.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "HandoverAnswer")]
+pub struct Handover {
+    id: String,
+    within: Duration,
+    deadline: Instant,
+}
+
+#[derive(Deserialize)]
+struct HandoverAnswer {
+    id: String,
+    within_ms: u64,
+}
+
+impl TryFrom<HandoverAnswer> for Handover {
+    type Error = String;
+
+    fn try_from(answer: HandoverAnswer) -> Result<Self, String> {
+        // It becomes part of a URL path.
+        let well_formed = answer.id.len() == 32
+            && answer
+                .id
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if !well_formed {
+            return Err("a handover id is 32 hexadecimal digits".to_owned());
+        }
+        let within = Duration::from_millis(answer.within_ms);
+        Ok(Handover {
+            id: answer.id,
+            within,
+            // Replaced by `Submitter` with the time counted from sending.
+            deadline: Instant::now() + within,
+        })
+    }
+}
+
+impl Handover {
+    /// The least time worth presenting a card read in: a panel answers
+    /// within a few of its polls.
+    pub const LEAST_TIME: Duration = Duration::from_millis(200);
+
+    /// How long a card read may still wait for the panel's answer; `None`
+    /// once less than [`Handover::LEAST_TIME`] is left.
+    pub fn time_left(&self) -> Option<Duration> {
+        Some(self.deadline.saturating_duration_since(Instant::now()))
+            .filter(|left| *left >= Self::LEAST_TIME)
+    }
+
+    fn count_from(&mut self, sent_at: Instant) {
+        self.deadline = sent_at + self.within;
+    }
 }
 
 /// The server's view of a pass after one of its frames.
@@ -218,10 +281,13 @@ impl fmt::Debug for ServerUrl {
     }
 }
 
-/// Posts face crops to one server with one device token.
+/// Posts face crops to one server with one device token. A clone shares
+/// the connections.
+#[derive(Clone)]
 pub struct Submitter {
     http: ureq::Agent,
     frames_url: String,
+    handovers_url: String,
     authorization: Zeroizing<String>,
     policy: RetryPolicy,
 }
@@ -266,6 +332,7 @@ impl Submitter {
         Ok(Submitter {
             http,
             frames_url: format!("{server}/api/v1/frames"),
+            handovers_url: format!("{server}/api/v1/handovers"),
             authorization: Zeroizing::new(format!("Bearer {device_token}")),
             policy,
         })
@@ -307,6 +374,23 @@ impl Submitter {
         Ok(SubmitOutcome::Dropped(DropReason::RetriesExhausted))
     }
 
+    /// Tells the server the panel has been told of `handover`'s match (or
+    /// will not be): the person may now be removed. Once; a failure only
+    /// means the server lets go when the handover's time is up.
+    pub fn end_handover(&self, handover: &Handover) -> Result<(), String> {
+        let ended = self
+            .http
+            .delete(&format!("{}/{}", self.handovers_url, handover.id))
+            .header("Authorization", self.authorization.as_str())
+            .call()
+            .map_err(|e| transport_reason(&e))?;
+        match ended.status().as_u16() {
+            204 => Ok(()),
+            404 => Err("the server had let go already".to_owned()),
+            status => Err(format!("HTTP {status}")),
+        }
+    }
+
     fn attempt(&self, jpeg: &[u8], pass: Option<&str>) -> Result<Attempt, SubmitError> {
         let mut request = self
             .http
@@ -316,6 +400,7 @@ impl Submitter {
         if let Some(pass) = pass {
             request = request.header("Limen-Pass", pass);
         }
+        let sent_at = Instant::now();
         let sent = request.send(jpeg);
         let mut response = match sent {
             Ok(response) => response,
@@ -348,7 +433,12 @@ impl Submitter {
             .map_err(|e| e.to_string())
             .and_then(|b| serde_json::from_str::<ServerAnswer>(&b).map_err(|e| e.to_string()));
         Ok(Attempt::Done(match answer {
-            Ok(answer) => SubmitOutcome::Answered(answer),
+            Ok(mut answer) => {
+                if let Some(handover) = &mut answer.handover {
+                    handover.count_from(sent_at);
+                }
+                SubmitOutcome::Answered(answer)
+            }
             Err(why) => {
                 SubmitOutcome::Dropped(DropReason::Refused(format!("unreadable answer: {why}")))
             }
@@ -420,5 +510,38 @@ mod tests {
         ] {
             assert!(text.parse::<ServerUrl>().is_err(), "{text}");
         }
+    }
+
+    fn matched_with_handover(id: &str, within_ms: u64) -> Result<ServerAnswer, serde_json::Error> {
+        serde_json::from_value(serde_json::json!({
+            "decision": "matched",
+            "acs_id": "31337",
+            "latency_ms": 40,
+            "handover": { "id": id, "within_ms": within_ms },
+        }))
+    }
+
+    #[test]
+    fn a_handover_id_must_be_fit_for_a_path() {
+        assert!(matched_with_handover("0123456789abcdef0123456789abcdef", 5000).is_ok());
+        for id in ["../../api/v1/me", "0123456789ABCDEF0123456789ABCDEF", ""] {
+            assert!(matched_with_handover(id, 5000).is_err(), "{id}");
+        }
+    }
+
+    #[test]
+    fn a_card_read_waits_no_longer_than_the_server_holds_the_match() {
+        let answer =
+            matched_with_handover("0123456789abcdef0123456789abcdef", 5000).expect("valid answer");
+        let mut handover = answer.handover.expect("handover");
+        // Counted from when the frame was sent, not from the answer.
+        let sent_at = Instant::now() - Duration::from_millis(4000);
+        handover.count_from(sent_at);
+        let left = handover.time_left().expect("about a second left");
+        assert!(left <= Duration::from_millis(1000), "{left:?}");
+        handover.count_from(Instant::now() - Duration::from_millis(4900));
+        assert_eq!(handover.time_left(), None);
+        handover.count_from(Instant::now() - Duration::from_secs(60));
+        assert_eq!(handover.time_left(), None);
     }
 }

@@ -30,6 +30,6 @@ pub use rollout::{ModelRollout, Transition};
 pub use security::{SecurityLevel, UnknownSecurityLevel};
 pub use statement::Statement;
 pub use values::{
-    AcsId, DeviceId, EmailAddress, EntranceId, InvalidValue, OrgId, PersonId, PersonName, UnixTime,
-    now,
+    AcsId, DeviceId, EmailAddress, EntranceId, HandoverId, InvalidValue, OrgId, PersonId,
+    PersonName, UnixTime, now,
 };

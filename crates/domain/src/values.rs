@@ -83,6 +83,11 @@ random_id!(
     /// A camera device at an entrance.
     DeviceId
 );
+random_id!(
+    /// A match handed to a device for its access panel, held until the
+    /// device says the panel has been told.
+    HandoverId
+);
 
 /// A business e-mail address, trimmed and lower-cased so that it can serve
 /// as the account name. The check is deliberately plain: one `@`, a

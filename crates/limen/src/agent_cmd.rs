@@ -174,6 +174,7 @@ pub fn run(args: AgentArgs) -> anyhow::Result<()> {
         ..RetryPolicy::default()
     };
     let submitter = Submitter::new(&server, &args.token, policy, &roots)?;
+    let handovers = submitter.clone();
     // The reader first: a panel may give up for minutes on a reader that
     // does not answer its first polls.
     let panel = Panel::open(args.osdp).context("opening the OSDP reader")?;
@@ -206,7 +207,7 @@ pub fn run(args: AgentArgs) -> anyhow::Result<()> {
     );
     eprintln!("limen agent: reading {spec}, sending to {server}");
     let summary = agent.run(&mut capture, &finder, &mut |event| {
-        report(event, panel.as_ref())
+        report(event, panel.as_ref(), &handovers)
     })?;
     eprintln!(
         "limen agent: source ended after {} frames; {} face crops answered, {} dropped",
@@ -219,12 +220,17 @@ pub fn run(args: AgentArgs) -> anyhow::Result<()> {
 }
 
 /// Status output: decisions on stdout, trouble on stderr.
-fn report(event: &AgentEvent, panel: Option<&Panel>) {
+fn report(event: &AgentEvent, panel: Option<&Panel>, handovers: &Submitter) {
     match event {
         AgentEvent::Answered { frame, answer } => {
             println!("limen agent: {event}");
             if answer.decision == Decision::Matched {
                 hand_to_connector(*frame, answer, panel);
+                if let Some(handover) = &answer.handover
+                    && let Err(why) = handovers.end_handover(handover)
+                {
+                    eprintln!("limen agent: frame {frame}: could not end the handover: {why}");
+                }
             }
         }
         AgentEvent::Sending { .. } => println!("limen agent: {event}"),
@@ -235,7 +241,10 @@ fn report(event: &AgentEvent, panel: Option<&Panel>) {
 }
 
 /// Where a `matched` decision goes: the access panel wired to this agent as
-/// an OSDP reader is handed the ACS id, and its answer is the outcome.
+/// an OSDP reader is handed the ACS id, and its answer is the outcome. The
+/// card read waits for the panel no longer than the server holds the
+/// match (the handover), so a withdrawal answered after that cannot be
+/// followed by this card read.
 /// Without a panel the id goes nowhere; an entrance with the `http`
 /// connector is decided by the server and answers `granted` or `denied`
 /// instead. The ACS id itself stays off the status output.
@@ -250,7 +259,17 @@ fn hand_to_connector(frame: u64, answer: &ServerAnswer, panel: Option<&Panel>) {
         );
         return;
     };
-    match panel.reader.present(acs_id, panel.answer_timeout) {
+    let Some(time_left) = answer.handover.as_ref().and_then(|h| h.time_left()) else {
+        eprintln!(
+            "limen agent: frame {frame}: the server no longer holds this match; nothing was \
+             sent to the access panel"
+        );
+        return;
+    };
+    match panel
+        .reader
+        .present(acs_id, panel.answer_timeout.min(time_left))
+    {
         Ok(PanelDecision::Granted) => {
             println!("limen agent: frame {frame}: the access panel granted")
         }

@@ -10,31 +10,39 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const TOKEN: &str = "dev-token-5d1e";
-const MATCHED_4711: &str = r#"{"decision":"matched","acs_id":"4711","latency_ms":3}"#;
+const HANDOVER: &str = "0123456789abcdef0123456789abcdef";
+const MATCHED_4711: &str = r#"{"decision":"matched","acs_id":"4711","latency_ms":3,"handover":{"id":"0123456789abcdef0123456789abcdef","within_ms":5000}}"#;
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// The Authorization header and body of each request.
+/// The Authorization header and body of each frame sent.
 type Requests = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+/// The paths of the handovers ended, with when.
+type HandoverEnds = Arc<Mutex<Vec<(String, Instant)>>>;
 
-/// Answers the n-th request with the n-th of `answers` (the last one
-/// repeating) and keeps the requests.
-fn receiver(answers: &'static [&'static str]) -> (String, Requests) {
+/// A Limen server as far as the agent can tell: answers the n-th frame with
+/// the n-th of `answers` (the last one repeating) and keeps the frames;
+/// answers each handover's end with 204 and keeps its path.
+fn receiver(answers: &'static [&'static str]) -> (String, Requests, HandoverEnds) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     let bodies = Arc::new(Mutex::new(Vec::new()));
-    let log = Arc::clone(&bodies);
+    let ends = Arc::new(Mutex::new(Vec::new()));
+    let (frames_log, ends_log) = (Arc::clone(&bodies), Arc::clone(&ends));
     std::thread::spawn(move || {
-        for (index, conn) in listener.incoming().take(16).enumerate() {
+        let mut frames = 0;
+        for conn in listener.incoming().take(16) {
             let Ok(mut conn) = conn else { continue };
             conn.set_read_timeout(Some(Duration::from_secs(10)))
                 .expect("timeout");
             let mut reader = BufReader::new(conn.try_clone().expect("clone"));
+            let mut request_line = String::new();
+            let _ = reader.read_line(&mut request_line);
             let (mut length, mut auth, mut line) = (0, String::new(), String::new());
             loop {
                 line.clear();
@@ -51,11 +59,18 @@ fn receiver(answers: &'static [&'static str]) -> (String, Requests) {
                     auth = value.trim().to_owned();
                 }
             }
+            if let Some(path) = request_line.strip_prefix("DELETE ") {
+                let path = path.split(' ').next().unwrap_or_default().to_owned();
+                ends_log.lock().expect("log").push((path, Instant::now()));
+                let _ = write!(conn, "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
+                continue;
+            }
             let mut body = vec![0; length];
             if reader.read_exact(&mut body).is_ok() {
-                log.lock().expect("log").push((auth, body));
+                frames_log.lock().expect("log").push((auth, body));
             }
-            let answer = answers[index.min(answers.len() - 1)];
+            let answer = answers[frames.min(answers.len() - 1)];
+            frames += 1;
             let _ = write!(
                 conn,
                 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
@@ -63,12 +78,12 @@ fn receiver(answers: &'static [&'static str]) -> (String, Requests) {
             );
         }
     });
-    (url, bodies)
+    (url, bodies, ends)
 }
 
 #[test]
 fn the_agent_sends_one_face_crop_per_passage_and_writes_nothing() {
-    let (url, bodies) = receiver(&[MATCHED_4711]);
+    let (url, bodies, _) = receiver(&[MATCHED_4711]);
     // An empty working and temp folder: the agent must leave them empty.
     let scratch = std::env::temp_dir().join(format!("limen-agent-cli-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).expect("scratch");
@@ -186,12 +201,15 @@ fn a_matched_person_is_a_card_read_the_panel_decides_on() {
     let card_4711 = vec![0b1000_1001, 0b0000_1001, 0b0011_0011, 0b1100_0000];
     // The first passage is matched as 4711; the second as an id too large
     // for a 26-bit card's 16-bit number.
-    let (url, _) = receiver(&[
+    let (url, _, ends) = receiver(&[
         MATCHED_4711,
-        r#"{"decision":"matched","acs_id":"70000","latency_ms":3}"#,
+        r#"{"decision":"matched","acs_id":"70000","latency_ms":3,"handover":{"id":"fedcba9876543210fedcba9876543210","within_ms":5000}}"#,
     ]);
+    // A panel that takes a moment to decide, as one asking its access
+    // system does.
     let mut panel =
-        osdp_panel::ControlPanel::new(OSDP_ADDRESS, scbk_bytes(), vec![card_4711.clone()]);
+        osdp_panel::ControlPanel::new(OSDP_ADDRESS, scbk_bytes(), vec![card_4711.clone()])
+            .answering_after(Duration::from_millis(300));
     let (stdout, stderr) = run_agent_with_panel(&url, &mut panel);
 
     assert!(
@@ -220,11 +238,58 @@ fn a_matched_person_is_a_card_read_the_panel_decides_on() {
             assert!(!text.contains(secret), "{secret} in: {text}");
         }
     }
+    // Each match let go once its card read was over, sent or not: the
+    // first only after the panel had answered.
+    let ends = ends.lock().expect("log").clone();
+    let paths: Vec<&str> = ends.iter().map(|(path, _)| path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            format!("/api/v1/handovers/{HANDOVER}").as_str(),
+            "/api/v1/handovers/fedcba9876543210fedcba9876543210"
+        ]
+    );
+    let answered = panel
+        .next_answer(Duration::from_secs(1))
+        .expect("the panel answered");
+    assert!(
+        ends[0].1 > answered,
+        "the handover ended before the panel answered"
+    );
+}
+
+#[test]
+fn a_match_the_server_no_longer_holds_reaches_no_panel() {
+    // Held for less than a panel needs to answer: by the time the card read
+    // could be answered, a withdrawal may have been.
+    let (url, _, ends) = receiver(&[
+        r#"{"decision":"matched","acs_id":"4711","latency_ms":3,"handover":{"id":"0123456789abcdef0123456789abcdef","within_ms":150}}"#,
+        // Without a handover the server holds nothing.
+        r#"{"decision":"matched","acs_id":"4711","latency_ms":3}"#,
+    ]);
+    let card_4711 = vec![0b1000_1001, 0b0000_1001, 0b0011_0011, 0b1100_0000];
+    let mut panel = osdp_panel::ControlPanel::new(OSDP_ADDRESS, scbk_bytes(), vec![card_4711]);
+    let (stdout, stderr) = run_agent_with_panel(&url, &mut panel);
+    assert!(stdout.contains("frame 0: matched"), "{stdout}");
+    assert_eq!(
+        stderr
+            .matches("the server no longer holds this match; nothing was sent")
+            .count(),
+        2,
+        "{stderr}"
+    );
+    assert!(
+        panel.next_card_read(Duration::from_secs(2)).is_none(),
+        "a card read reached the panel after the server let go"
+    );
+    let ends = ends.lock().expect("log").clone();
+    assert_eq!(ends.len(), 1, "{ends:?}");
+    assert_eq!(ends[0].0, format!("/api/v1/handovers/{HANDOVER}"));
 }
 
 #[test]
 fn the_panels_denial_is_the_outcome() {
-    let (url, _) = receiver(&[MATCHED_4711]);
+    let (url, _, _) = receiver(&[MATCHED_4711]);
     // A panel that knows no card.
     let mut panel = osdp_panel::ControlPanel::new(OSDP_ADDRESS, scbk_bytes(), Vec::new());
     let (stdout, _) = run_agent_with_panel(&url, &mut panel);

@@ -12,8 +12,8 @@ use axum::{Json, Router};
 use http_body_util::BodyExt;
 use limen_access::Decision as AccessDecision;
 use limen_access::http::{HttpAccessSystem, SharedSecret};
-use limen_domain::{ConnectorKind, Decision, DeviceId, Entrance, EntranceId, PassId};
-use limen_services::{PassKey, Recognition};
+use limen_domain::{ConnectorKind, Decision, DeviceId, Entrance, EntranceId, HandoverId, PassId};
+use limen_services::{HANDOVER_HOLD, PassKey, Recognition};
 use limen_store::token::{new_token, token_hash};
 use limen_store::{DeviceAtEntrance, NewConnector};
 use serde::Deserialize;
@@ -45,6 +45,7 @@ pub fn routes() -> Router<Arc<AppState>> {
             "/api/v1/frames",
             post(frame).layer(DefaultBodyLimit::max(FRAME_BODY_LIMIT)),
         )
+        .route("/api/v1/handovers/{id}", delete(end_handover))
 }
 
 /// The HTTP connectors built so far, one per entrance. An entrance's URL and
@@ -293,6 +294,8 @@ async fn frame(
     let entrance = device.entrance;
     // Frames fused into the decision, and whether the pass is over.
     let mut pass_state = None;
+    // Where the device tells the panel: the match it must end once it has.
+    let mut handover = None;
     let (outcome, acs_id, person, detail) = match state
         .services
         .recognise(
@@ -349,7 +352,12 @@ async fn frame(
             };
             let acs_id = person.acs_id.as_str().to_owned();
             let (outcome, detail) = match entrance.connector {
-                ConnectorKind::Osdp => (Decision::Matched, detail_of(frames, live_score)),
+                ConnectorKind::Osdp => {
+                    // A withdrawal of this person completes once the device
+                    // has told its panel, or the hold has expired.
+                    handover = Some(state.services.hold_for_handover(&device.device_id, found)?);
+                    (Decision::Matched, detail_of(frames, live_score))
+                }
                 ConnectorKind::Http => {
                     let (outcome, said) = ask_access_system(&state, &entrance, &acs_id).await;
                     let detail = [detail_of(frames, live_score), said]
@@ -357,11 +365,11 @@ async fn frame(
                         .filter(|part| !part.is_empty())
                         .collect::<Vec<_>>()
                         .join("; ");
+                    // Only now may a withdrawal of this person complete.
+                    drop(found);
                     (outcome, detail)
                 }
             };
-            // Only now may a withdrawal of this person complete.
-            drop(found);
             (outcome, Some(acs_id), Some(person_id), detail)
         }
     };
@@ -390,10 +398,30 @@ async fn frame(
     if let (Decision::Matched, Some(acs_id)) = (&outcome, acs_id) {
         answer["acs_id"] = json!(acs_id);
     }
+    if let Some(handover) = handover {
+        answer["handover"] =
+            json!({ "id": handover, "within_ms": HANDOVER_HOLD.as_millis() as u64 });
+    }
     if let (Some(pass), Some((frames, decided))) = (&pass, pass_state) {
         answer["pass"] = json!({ "id": pass.pass.as_str(), "frames": frames, "decided": decided });
     }
     Ok(Json(answer))
+}
+
+/// The device has told its access panel of a match (or given up): the
+/// matched person may now be removed.
+async fn end_handover(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let device = device(&state, &headers).await?;
+    let id = HandoverId::parse(&id).map_err(|_| ApiError::not_found())?;
+    if state.services.end_handover(&device.device_id, &id) {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found())
+    }
 }
 
 /// The header naming the device's pass a frame belongs to.

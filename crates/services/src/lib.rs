@@ -72,6 +72,7 @@ mod enrolment;
 mod entrances;
 mod error;
 mod galleries;
+mod handovers;
 mod models;
 mod operator;
 mod overview;
@@ -92,6 +93,7 @@ use limen_store::Store;
 pub use accounts::Session;
 pub use enrolment::{Enrolled, Frame, FrameCheck, FrameProblem, MAX_FRAME_PIXELS, SetAsideFrame};
 pub use error::ServiceError;
+pub use handovers::HANDOVER_HOLD;
 pub use models::{ModelLibrary, RenewalRequest, RolloutView};
 pub use operator::{AdminToken, Operator};
 pub use overview::{
@@ -107,6 +109,7 @@ pub use security::SecurityView;
 
 use crate::engine_queue::EngineQueue;
 use crate::galleries::Galleries;
+use crate::handovers::Handovers;
 use crate::models::{InUse, engines_for, gallery_model};
 use crate::passes::Passes;
 
@@ -123,10 +126,13 @@ pub struct Services {
     galleries: Arc<Galleries>,
     /// The devices' passes being decided.
     passes: Arc<Passes>,
+    /// Matches whose device has yet to tell its access panel.
+    handovers: Arc<Handovers>,
     retention: Retention,
     /// Applies the changes other instances make, for as long as this lives.
     follower: tokio::task::JoinHandle<()>,
-    /// Ends quiet passes every second, wiping their vectors.
+    /// Ends quiet passes every second, wiping their vectors, and lets go
+    /// of expired handovers.
     sweeper: tokio::task::JoinHandle<()>,
     /// Ends a model transition when it is over, lets consents to an old
     /// statement lapse.
@@ -159,13 +165,16 @@ impl Services {
             retention.clone(),
         ));
         let passes = Arc::new(Passes::default());
+        let handovers = Arc::new(Handovers::default());
         let sweeper = tokio::spawn({
             let passes = passes.clone();
+            let handovers = handovers.clone();
             async move {
                 let mut every_second = tokio::time::interval(std::time::Duration::from_secs(1));
                 loop {
                     every_second.tick().await;
                     passes.sweep();
+                    handovers.sweep();
                 }
             }
         });
@@ -178,6 +187,7 @@ impl Services {
             engine_queue: EngineQueue::new(cores),
             galleries,
             passes,
+            handovers,
             retention,
             follower,
             sweeper,

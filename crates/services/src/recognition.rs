@@ -49,7 +49,8 @@ pub enum Recognition {
 /// An enrolled person seen at the entrance, on the evidence of `frames`
 /// frames of the pass. While this is held, a withdrawal, removal or erasure
 /// of that person waits: keep it until the access system has been told,
-/// and drop it then.
+/// and drop it then (or, where the device tells the access panel, hand it
+/// to [`Services::hold_for_handover`]).
 pub struct Recognised {
     found: Match<PersonId>,
     pub frames: usize,

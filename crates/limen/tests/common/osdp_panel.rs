@@ -68,6 +68,10 @@ pub struct ControlPanel {
     /// Until it starts polling.
     cp: Option<libosdp::ControlPanel>,
     granted_cards: Vec<Vec<u8>>,
+    /// How long the panel takes to answer a card read.
+    answer_delay: Duration,
+    answers_tx: mpsc::Sender<Instant>,
+    answers: Receiver<Instant>,
     card_reads_tx: mpsc::Sender<OsdpEventCardRead>,
     card_reads: Receiver<OsdpEventCardRead>,
     events: Option<Receiver<OsdpEventCardRead>>,
@@ -118,11 +122,15 @@ impl ControlPanel {
             0
         });
         let (card_reads_tx, card_reads) = mpsc::channel();
+        let (answers_tx, answers) = mpsc::channel();
         ControlPanel {
             reader_device,
             _reader_side: reader_side,
             cp: Some(cp),
             granted_cards,
+            answer_delay: Duration::ZERO,
+            answers_tx,
+            answers,
             card_reads_tx,
             card_reads,
             events: Some(events),
@@ -131,15 +139,26 @@ impl ControlPanel {
         }
     }
 
+    /// The same panel, taking `delay` to answer each card read (a slow
+    /// access system behind it).
+    pub fn answering_after(mut self, delay: Duration) -> ControlPanel {
+        self.answer_delay = delay;
+        self
+    }
+
     fn start_polling(&mut self) {
         let (Some(mut cp), Some(events)) = (self.cp.take(), self.events.take()) else {
             panic!("the panel polls already");
         };
         let granted_cards = self.granted_cards.clone();
+        let answer_delay = self.answer_delay;
         let card_reads_tx = self.card_reads_tx.clone();
+        let answers_tx = self.answers_tx.clone();
         let stop = Arc::clone(&self.stop);
         self.worker = Some(thread::spawn(move || {
             let deadline = Instant::now() + PANEL_LIFETIME;
+            // Answers decided, with when they are due.
+            let mut due: Vec<(Instant, OsdpLedColor)> = Vec::new();
             while !stop.load(Ordering::SeqCst) && Instant::now() < deadline {
                 cp.refresh();
                 while let Ok(card) = events.try_recv() {
@@ -148,9 +167,14 @@ impl ControlPanel {
                     } else {
                         OsdpLedColor::Red
                     };
+                    due.push((Instant::now() + answer_delay, colour));
+                    let _ = card_reads_tx.send(card);
+                }
+                let now = Instant::now();
+                for (_, colour) in due.extract_if(.., |(at, _)| *at <= now) {
                     cp.send_command(0, temporary_led(colour))
                         .expect("queue LED command");
-                    let _ = card_reads_tx.send(card);
+                    let _ = answers_tx.send(Instant::now());
                 }
                 thread::sleep(Duration::from_millis(10));
             }
@@ -217,6 +241,12 @@ impl ControlPanel {
     /// The next card read the panel received, waiting up to `timeout`.
     pub fn next_card_read(&self, timeout: Duration) -> Option<OsdpEventCardRead> {
         self.card_reads.recv_timeout(timeout).ok()
+    }
+
+    /// When the panel sent its next answer (queued its LED command),
+    /// waiting up to `timeout`.
+    pub fn next_answer(&self, timeout: Duration) -> Option<Instant> {
+        self.answers.recv_timeout(timeout).ok()
     }
 }
 

@@ -24,7 +24,10 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::osdp_panel::ControlPanel;
-use crate::support::{BIN, Backend, Server, SmtpSink, enrol, fixture, onboard, random_suffix};
+use crate::support::{
+    BIN, Backend, Employee, Server, SmtpSink, decision, enrol, fixture, onboard, random_suffix,
+    send_frame,
+};
 
 const SCBK: &str = "6c696d656e2d656e7472616e636521aa";
 const OSDP_ADDRESS: u8 = 9;
@@ -84,6 +87,37 @@ fn recorded_decisions(server: &Server, admin: &str) -> Vec<String> {
     decisions
 }
 
+/// An organisation with one employee enrolled (Andre Agassi, `ACS_ID`)
+/// and an `osdp` entrance, on a server of its own.
+struct Door {
+    /// Kept alive for the server.
+    _smtp: SmtpSink,
+    server: Server,
+    admin: String,
+    employee: Employee,
+    device_token: String,
+}
+
+impl Door {
+    /// `None` where the server cannot start (see `Server::start`).
+    fn open(org_name: &str) -> Option<Door> {
+        let smtp = SmtpSink::start();
+        let server = Server::start(Backend::Sqlite, &smtp.url())?;
+        let (_, admin) = server.create_org(org_name);
+        let employee = onboard(&server, &smtp, &admin, "andre@acme.test", ACS_ID, 1);
+        let enrolled = enrol(&server, &employee.session);
+        assert_eq!(enrolled.status, 201, "{}", enrolled.body);
+        let device_token = osdp_entrance(&server, &admin);
+        Some(Door {
+            _smtp: smtp,
+            server,
+            admin,
+            employee,
+            device_token,
+        })
+    }
+}
+
 /// A folder holding one photo: what the camera at the door sees.
 fn scene(root: &Path, photo: &str) -> PathBuf {
     let dir = root.join(format!("scene-{}", random_suffix()));
@@ -96,7 +130,22 @@ fn scene(root: &Path, photo: &str) -> PathBuf {
 /// grants the person's card, until the scene ends; returns the panel and
 /// the agent's stdout and stderr.
 fn run_agent(server: &Server, device_token: &str, scene: &Path) -> (ControlPanel, String, String) {
-    let mut panel = ControlPanel::new(OSDP_ADDRESS, scbk_bytes(), vec![card_bits()]);
+    run_agent_with(granting_panel(), server, device_token, scene)
+}
+
+/// A panel that grants the person's card.
+fn granting_panel() -> ControlPanel {
+    ControlPanel::new(OSDP_ADDRESS, scbk_bytes(), vec![card_bits()])
+}
+
+/// Runs `limen agent` on `scene` as the reader of `panel`, until the scene
+/// ends; returns the panel and the agent's stdout and stderr.
+fn run_agent_with(
+    mut panel: ControlPanel,
+    server: &Server,
+    device_token: &str,
+    scene: &Path,
+) -> (ControlPanel, String, String) {
     let mut agent = Command::new(BIN);
     agent
         .args(["agent", "--server", &server.url, "--source"])
@@ -123,20 +172,25 @@ fn run_agent(server: &Server, device_token: &str, scene: &Path) -> (ControlPanel
             assert!(!text.contains(secret), "the agent printed a secret: {text}");
         }
     }
+    assert!(
+        !stderr.contains("could not end the handover"),
+        "{stdout}\n{stderr}"
+    );
     (panel, stdout, stderr)
 }
 
 #[test]
 fn an_enrolled_person_passes_an_osdp_entrance() {
-    let smtp = SmtpSink::start();
-    let Some(server) = Server::start(Backend::Sqlite, &smtp.url()) else {
+    let Some(Door {
+        _smtp,
+        server,
+        admin,
+        employee,
+        device_token,
+    }) = Door::open("Acme Gates")
+    else {
         return;
     };
-    let (_, admin) = server.create_org("Acme Gates");
-    let employee = onboard(&server, &smtp, &admin, "andre@acme.test", ACS_ID, 1);
-    let enrolled = enrol(&server, &employee.session);
-    assert_eq!(enrolled.status, 201, "{}", enrolled.body);
-    let device_token = osdp_entrance(&server, &admin);
 
     // The enrolled person at the door: the panel receives their card and grants.
     let at_the_door = scene(&server.root, ENROLLED_PERSON_AT_THE_DOOR);
@@ -176,6 +230,108 @@ fn an_enrolled_person_passes_an_osdp_entrance() {
     );
 }
 
+// ----- handovers (issue 8, finding 7) ----------------------------------------
+
+/// How long the slow panel takes to answer a card read.
+const SLOW_PANEL: Duration = Duration::from_millis(1500);
+
+#[test]
+fn a_withdrawal_answers_only_after_the_panel_has_answered_the_card_read() {
+    let Some(Door {
+        _smtp,
+        server,
+        admin,
+        employee,
+        device_token,
+    }) = Door::open("Acme Handovers")
+    else {
+        return;
+    };
+    let at_the_door = scene(&server.root, ENROLLED_PERSON_AT_THE_DOOR);
+
+    // The person withdraws the moment the server has matched them, while
+    // their card read is on its way to a slow panel.
+    let (panel, withdrawn_at, stdout, stderr) = thread::scope(|scope| {
+        let withdrawal = scope.spawn(|| {
+            let deadline = Instant::now() + Duration::from_secs(120);
+            while !recorded_decisions(&server, &admin).contains(&"matched".to_owned()) {
+                assert!(Instant::now() < deadline, "the server matched nobody");
+                thread::sleep(Duration::from_millis(10));
+            }
+            let withdrawn = server.delete("/api/v1/me/consent", Some(&employee.session));
+            assert_eq!(withdrawn.status, 204, "{}", withdrawn.body);
+            Instant::now()
+        });
+        let panel = granting_panel().answering_after(SLOW_PANEL);
+        let (panel, stdout, stderr) = run_agent_with(panel, &server, &device_token, &at_the_door);
+        let withdrawn_at = withdrawal.join().expect("the withdrawal");
+        (panel, withdrawn_at, stdout, stderr)
+    });
+    let answered_at = panel
+        .next_answer(Duration::from_secs(1))
+        .unwrap_or_else(|| panic!("the panel never answered:\n{stdout}\n{stderr}"));
+    assert!(
+        stdout.contains("frame 0: the access panel granted"),
+        "{stdout}\n{stderr}"
+    );
+    // Once the withdrawal has answered, the door has decided: no card read
+    // of this person is still on its way.
+    assert!(
+        withdrawn_at > answered_at,
+        "the withdrawal answered {:?} before the panel did",
+        answered_at - withdrawn_at
+    );
+    let (panel, stdout, stderr) = run_agent(&server, &device_token, &at_the_door);
+    assert!(stdout.contains("frame 0: unknown"), "{stdout}\n{stderr}");
+    assert!(panel.next_card_read(Duration::from_secs(1)).is_none());
+}
+
+#[test]
+fn a_handover_nobody_ends_holds_a_withdrawal_for_its_time_only() {
+    let Some(Door {
+        _smtp,
+        server,
+        admin,
+        employee,
+        device_token,
+    }) = Door::open("Acme Lost Devices")
+    else {
+        return;
+    };
+    let other_device = osdp_entrance(&server, &admin);
+
+    // A device that is answered `matched` and then never says its panel
+    // has been told (it lost power, say).
+    let photo = fixture(ENROLLED_PERSON_AT_THE_DOOR);
+    let reply = send_frame(&server, &device_token, &photo);
+    let answered = Instant::now();
+    assert_eq!(decision(&reply), "matched");
+    let handover = reply.json()["handover"].clone();
+    assert_eq!(handover["within_ms"], 5000, "{}", reply.body);
+    let id = handover["id"].as_str().expect("a handover id").to_owned();
+    let end = format!("/api/v1/handovers/{id}");
+    // Only the device it was handed to can end it.
+    assert_eq!(server.delete(&end, None).status, 401);
+    assert_eq!(server.delete(&end, Some(&other_device)).status, 404);
+
+    let withdrawn = server.delete("/api/v1/me/consent", Some(&employee.session));
+    assert_eq!(withdrawn.status, 204, "{}", withdrawn.body);
+    let waited = answered.elapsed();
+    assert!(
+        waited >= Duration::from_secs(4),
+        "the withdrawal answered {waited:?} after the match, while the device still held it"
+    );
+    assert!(
+        waited < Duration::from_secs(20),
+        "the hold outlived its time: {waited:?}"
+    );
+    assert_eq!(server.delete(&end, Some(&device_token)).status, 404);
+    assert_eq!(
+        decision(&send_frame(&server, &device_token, &photo)),
+        "unknown"
+    );
+}
+
 // ----- passes (issue 7) ------------------------------------------------------
 
 /// A folder of photos the camera sees one after another, in this order:
@@ -204,15 +360,16 @@ fn answered_frames(stdout: &str) -> Vec<String> {
 
 #[test]
 fn the_frames_of_one_approach_are_one_pass_with_one_decision() {
-    let smtp = SmtpSink::start();
-    let Some(server) = Server::start(Backend::Sqlite, &smtp.url()) else {
+    let Some(Door {
+        _smtp,
+        server,
+        admin,
+        employee,
+        device_token,
+    }) = Door::open("Acme Passes")
+    else {
         return;
     };
-    let (_, admin) = server.create_org("Acme Passes");
-    let employee = onboard(&server, &smtp, &admin, "andre@acme.test", ACS_ID, 1);
-    let enrolled = enrol(&server, &employee.session);
-    assert_eq!(enrolled.status, 201, "{}", enrolled.body);
-    let device_token = osdp_entrance(&server, &admin);
 
     // A stranger walks up: each good frame joins the pass and the server
     // decides on all of them so far, until the pass holds five frames and
@@ -493,15 +650,16 @@ impl Drop for RunningAgent {
 
 #[test]
 fn the_agent_survives_the_server_going_away_and_coming_back() {
-    let smtp = SmtpSink::start();
-    let Some(mut server) = Server::start(Backend::Sqlite, &smtp.url()) else {
+    let Some(Door {
+        _smtp,
+        mut server,
+        admin,
+        employee: _,
+        device_token,
+    }) = Door::open("Acme Gates")
+    else {
         return;
     };
-    let (_, admin) = server.create_org("Acme Gates");
-    let employee = onboard(&server, &smtp, &admin, "andre@acme.test", ACS_ID, 1);
-    let enrolled = enrol(&server, &employee.session);
-    assert_eq!(enrolled.status, 201, "{}", enrolled.body);
-    let device_token = osdp_entrance(&server, &admin);
 
     let scene = Arc::new(AtomicU8::new(Scene::Enrolled as u8));
     let agent = RunningAgent::start(&server, &device_token, &camera(Arc::clone(&scene)));
