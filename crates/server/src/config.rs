@@ -3,12 +3,15 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use limen_services::Retention;
 
 use limen_access::http::{AllowedHost, ConnectorPolicy};
 use limen_domain::AddressRange;
 use serde::Deserialize;
+
+use crate::connections::ConnectionLimits;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -41,6 +44,8 @@ struct FileConfig {
     device_frames_per_minute: Option<u32>,
     trusted_proxies: Option<Vec<String>>,
     max_connections: Option<usize>,
+    header_timeout_secs: Option<usize>,
+    body_timeout_secs: Option<usize>,
     engine_workers: Option<usize>,
     connector_hosts: Option<Vec<String>>,
     #[serde(default)]
@@ -68,9 +73,8 @@ pub struct Config {
     /// Reverse proxies whose `X-Forwarded-For` names the client; from
     /// anyone else the header is ignored.
     pub trusted_proxies: Vec<AddressRange>,
-    /// Connections open at once; keep it well below the process's file
-    /// descriptor limit (`ulimit -n`).
-    pub max_connections: usize,
+    /// How many connections, and how long their clients may take.
+    pub connections: ConnectionLimits,
     /// Face engine jobs at once; `None`: one per core.
     pub engine_workers: Option<usize>,
     /// Where HTTP connectors may connect: by default public addresses only.
@@ -81,6 +85,12 @@ pub struct Config {
 /// A camera sends a frame per passage, after a cooldown: two a second is
 /// already a busy door.
 const DEFAULT_DEVICE_FRAMES_PER_MINUTE: u32 = 120;
+
+/// Ten seconds for a request's head: a person's browser on a poor link
+/// sends it in well under one.
+const DEFAULT_HEADER_TIMEOUT_SECS: usize = 10;
+/// A minute for a body: a 12 MiB enrolment at 2 Mbit/s.
+const DEFAULT_BODY_TIMEOUT_SECS: usize = 60;
 
 /// Below the common 1,024 file descriptors' default soft limit, with room
 /// for the database pool, SMTP and the log.
@@ -202,6 +212,20 @@ impl Config {
             list(&env, "LIMEN_TRUSTED_PROXIES", file.trusted_proxies)?;
         let max_connections = at_least_one(&env, "LIMEN_MAX_CONNECTIONS", file.max_connections)?
             .unwrap_or(DEFAULT_MAX_CONNECTIONS);
+        let seconds = |variable, from_file: Option<usize>, default| {
+            at_least_one(&env, variable, from_file)
+                .map(|secs| Duration::from_secs(secs.unwrap_or(default) as u64))
+        };
+        let header_timeout = seconds(
+            "LIMEN_HEADER_TIMEOUT_SECS",
+            file.header_timeout_secs,
+            DEFAULT_HEADER_TIMEOUT_SECS,
+        )?;
+        let body_timeout = seconds(
+            "LIMEN_BODY_TIMEOUT_SECS",
+            file.body_timeout_secs,
+            DEFAULT_BODY_TIMEOUT_SECS,
+        )?;
         let engine_workers = at_least_one(&env, "LIMEN_ENGINE_WORKERS", file.engine_workers)?;
         let connector_policy = ConnectorPolicy::new(list::<AllowedHost>(
             &env,
@@ -230,7 +254,11 @@ impl Config {
             models_dir,
             device_frames_per_minute,
             trusted_proxies,
-            max_connections,
+            connections: ConnectionLimits {
+                max_connections,
+                header_timeout,
+                body_timeout,
+            },
             engine_workers,
             connector_policy,
             retention,
@@ -303,6 +331,8 @@ mod tests {
         assert_eq!(config.retention.invitation_days, 14);
         assert_eq!(config.retention.decision_event_days, 7);
         assert_eq!(config.device_frames_per_minute, 120);
+        assert_eq!(config.connections.header_timeout, Duration::from_secs(10));
+        assert_eq!(config.connections.body_timeout, Duration::from_secs(60));
     }
 
     #[test]
@@ -352,5 +382,10 @@ mod tests {
         })
         .expect_err("bad");
         assert!(err.to_string().contains("LIMEN_MAIL_URL"), "{err}");
+        let err = Config::from_sources(Some("body_timeout_secs = 120"), "", |n| {
+            (n == "LIMEN_HEADER_TIMEOUT_SECS").then(|| "0".into())
+        })
+        .expect_err("no time at all");
+        assert!(err.to_string().contains("LIMEN_HEADER_TIMEOUT_SECS"), "{err}");
     }
 }

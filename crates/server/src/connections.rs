@@ -1,7 +1,7 @@
-//! Connections, bounded. A client has `HEADER_TIMEOUT` to send a request's
-//! head (and an idle keep-alive connection is closed after as long), and
-//! its body must arrive within `BODY_TIMEOUT` of the request's start. At
-//! most `max_connections` are open; when a new one arrives at the cap, the
+//! Connections, bounded (see [`ConnectionLimits`]). A client has the
+//! header timeout to send a request's head (and an idle keep-alive
+//! connection is closed after as long), and its body must arrive within the
+//! body timeout of the request's start. At most `max_connections` are open; when a new one arrives at the cap, the
 //! oldest connection that has not yet sent a request is closed to make
 //! room (else the oldest idle keep-alive one), and only if every connection
 //! is serving a request is the newcomer turned away. So stalled connections cannot exhaust file
@@ -27,11 +27,17 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 use tokio::time::Sleep;
 
-/// Time to send a request's head, and the longest idle keep-alive.
-pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
-/// Time to send a request's body, from the request's start: a 12 MiB
-/// enrolment at 2 Mbit/s.
-pub const BODY_TIMEOUT: Duration = Duration::from_secs(60);
+/// How many connections may be open, and how long their clients may take.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    /// Connections open at once; keep it well below the process's file
+    /// descriptor limit (`ulimit -n`).
+    pub max_connections: usize,
+    /// Time to send a request's head, and the longest idle keep-alive.
+    pub header_timeout: Duration,
+    /// Time to send a request's body, from the request's start.
+    pub body_timeout: Duration,
+}
 
 /// Which connections may be closed to make room: those with no request in
 /// progress, stalled before idle, oldest first.
@@ -104,11 +110,11 @@ impl Registry {
 pub async fn serve(
     listener: TcpListener,
     app: Router,
-    max_connections: usize,
+    limits: ConnectionLimits,
     shutdown: impl Future<Output = ()>,
 ) {
     let registry = Arc::new(Registry {
-        max_connections: max_connections.max(1),
+        max_connections: limits.max_connections.max(1),
         state: Mutex::new(RegistryState::default()),
     });
     let (stop_sender, stop) = watch::channel(false);
@@ -140,6 +146,7 @@ pub async fn serve(
             app.clone(),
             registry.clone(),
             (id, close),
+            limits,
             stop.clone(),
         ));
     }
@@ -153,6 +160,7 @@ async fn serve_connection(
     app: Router,
     registry: Arc<Registry>,
     (id, close): (u64, Arc<Notify>),
+    limits: ConnectionLimits,
     mut stop: watch::Receiver<bool>,
 ) {
     let service = {
@@ -169,7 +177,7 @@ async fn serve_connection(
                 parts.extensions.insert(ConnectInfo(peer));
                 let body = Body::new(DeadlineBody {
                     inner: body,
-                    deadline: Box::pin(tokio::time::sleep(BODY_TIMEOUT)),
+                    deadline: Box::pin(tokio::time::sleep(limits.body_timeout)),
                 });
                 let response =
                     tower::Service::call(&mut app, Request::from_parts(parts, body)).await?;
@@ -184,7 +192,7 @@ async fn serve_connection(
     };
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_TIMEOUT)
+        .header_read_timeout(limits.header_timeout)
         .serve_connection(TokioIo::new(stream), service);
     tokio::pin!(connection);
     tokio::select! {

@@ -88,6 +88,10 @@ impl From<ServiceError> for ApiError {
                 return ApiError::unprocessable(e.to_string())
                     .with_details(json!({ "rows": rows }));
             }
+            ServiceError::ImportInterrupted { errors, .. } => {
+                return ApiError::new(StatusCode::CONFLICT, e.to_string())
+                    .with_details(json!({ "rows": errors }));
+            }
             ServiceError::GalleriesNotCurrent => StatusCode::SERVICE_UNAVAILABLE,
             ServiceError::FrameTooLarge { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ServiceError::Busy { retry_after } => {

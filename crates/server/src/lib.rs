@@ -5,12 +5,12 @@
 
 pub mod client;
 pub mod config;
-mod connections;
 pub mod mailer;
 pub mod rate_limit;
 
 mod admin;
 mod auth;
+mod connections;
 mod employee;
 mod enrol;
 mod entrances;
@@ -32,6 +32,8 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use limen_services::Services;
+
+pub use crate::connections::ConnectionLimits;
 
 use crate::config::Config;
 use crate::entrances::AccessClients;
@@ -191,7 +193,7 @@ pub async fn serve(state: Arc<AppState>, listener: tokio::net::TcpListener) -> s
     connections::serve(
         listener,
         router(state.clone()),
-        state.config.max_connections,
+        state.config.connections,
         shutdown_signal(),
     )
     .await;

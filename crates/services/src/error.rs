@@ -63,6 +63,18 @@ pub enum ServiceError {
         "the import was refused and nothing was changed; correct the rows listed and send it again"
     )]
     ImportRefused(Vec<RowError>),
+    /// A later batch of a large import failed: the rows before it stay.
+    #[error(
+        "the import stopped after {written} of {total} rows, which were imported; the rest was not. \
+         Sending the same rows again is safe: people already imported are updated, not added twice"
+    )]
+    ImportInterrupted {
+        written: usize,
+        total: usize,
+        /// The rows that clashed with a change made meanwhile, if that
+        /// was why.
+        errors: Vec<RowError>,
+    },
     /// The operator activated another model version while the frames were
     /// being read: nothing was stored.
     #[error("the recognition model changed while your face was being read: please enrol again")]

@@ -101,7 +101,7 @@ pub use overview::{
     ExportedRenewalRequest, ExportedVector, FaceSummary, OrganisationName, PersonExport,
 };
 pub use passes::{MAX_PASS_FRAMES, PASS_WINDOW, PassKey};
-pub use people::Invitation;
+pub use people::{IMPORT_BATCH, Invitation};
 pub use recognition::{LIVE_FROM, Recognised, Recognition};
 pub use reconsent::ReconsentRequest;
 pub use retention::Retention;

@@ -10,6 +10,10 @@ use limen_store::token::new_token;
 use crate::error::ServiceError;
 use crate::{Services, audit};
 
+/// Rows an import writes per transaction: each takes tens of
+/// milliseconds, so other writers wait no longer than that.
+pub const IMPORT_BATCH: usize = 1_000;
+
 /// An invitation made but not yet sent: its link works only once
 /// [`Services::record_invitation`] has stored it.
 pub struct Invitation {
@@ -22,10 +26,17 @@ pub struct Invitation {
 }
 
 impl Services {
-    /// Imports people all-or-nothing: `rows` as checked one by one (a row
-    /// that did not parse carries its errors); if any row is wrong or
-    /// clashes with another or with someone already there, nothing is
-    /// written and every problem is returned.
+    /// Imports people: `rows` as checked one by one (a row that did not
+    /// parse carries its errors). If any row is wrong or clashes with
+    /// another or with someone already there, nothing is written and every
+    /// problem is returned. Otherwise the rows are written in batches of
+    /// [`IMPORT_BATCH`], each in its own transaction with its own audit
+    /// entry, so that a large import never holds the database from other
+    /// writers (on SQLite one writer holds the whole file) for longer than
+    /// one batch. Should a later batch fail (someone else took an ACS id
+    /// meanwhile, the database went away), the batches before it stay
+    /// written; sending the same rows again is safe, as known e-mail
+    /// addresses are updated.
     pub async fn import_people(
         &self,
         org: &OrgId,
@@ -44,14 +55,46 @@ impl Services {
             errors.sort_by_key(|e| e.row);
             return Err(ServiceError::ImportRefused(errors));
         }
-        let entry = |report: &ImportReport| {
-            let detail = format!("{} created, {} updated", report.created, report.updated);
-            audit::by_admin(org, "people.imported", "", &detail)
+        let total = people.len();
+        let mut report = ImportReport {
+            created: 0,
+            updated: 0,
         };
-        self.store()
-            .import_people(entry, org, &people)
-            .await?
-            .map_err(ServiceError::ImportRefused)
+        for batch in people.chunks(IMPORT_BATCH) {
+            let (first, last) = (batch[0].row, batch[batch.len() - 1].row);
+            let entry = |written: &ImportReport| {
+                let detail = format!(
+                    "rows {first} to {last} of {total}: {} created, {} updated",
+                    written.created, written.updated
+                );
+                audit::by_admin(org, "people.imported", "", &detail)
+            };
+            let interrupted = |errors| {
+                let written = report.created + report.updated;
+                if written == 0 {
+                    ServiceError::ImportRefused(errors)
+                } else {
+                    ServiceError::ImportInterrupted {
+                        written,
+                        total,
+                        errors,
+                    }
+                }
+            };
+            match self.store().import_people(entry, org, batch).await {
+                Ok(Ok(written)) => {
+                    report.created += written.created;
+                    report.updated += written.updated;
+                }
+                Ok(Err(errors)) => return Err(interrupted(errors)),
+                Err(e) if report.created + report.updated == 0 => return Err(e.into()),
+                Err(e) => {
+                    tracing::error!(error = %e, "an import stopped part way");
+                    return Err(interrupted(Vec::new()));
+                }
+            }
+        }
+        Ok(report)
     }
 
     /// Everyone in the organisation with their status (vectors of an older

@@ -26,7 +26,7 @@ impl Store {
         import_conflicts(&mut conn, org, rows).await
     }
 
-    /// Imports people all-or-nothing: new e-mail addresses are created,
+    /// Imports `rows` in one transaction: new e-mail addresses are created,
     /// known ones updated. If any row clashes (see [`Store::import_conflicts`])
     /// the clashes are returned and nothing is written; otherwise the
     /// import is recorded as `audit` makes it from the report.

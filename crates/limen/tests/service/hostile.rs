@@ -4,7 +4,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::json;
 
@@ -424,4 +424,83 @@ fn frames_must_be_what_their_content_type_says() {
         &body,
     );
     assert_eq!(refused.status, 415, "{}", refused.body);
+}
+
+/// Sends `head` (and `body`) on a fresh connection and stalls; returns what
+/// the server said before it closed the connection, and when it closed it.
+/// `None` if it kept the connection open for `patience`.
+fn stall(
+    server: &Server,
+    head: &str,
+    body: &[u8],
+    patience: Duration,
+) -> Option<(String, Duration)> {
+    let address = server.url.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(address).expect("connect");
+    stream.set_read_timeout(Some(patience)).expect("timeout");
+    let started = Instant::now();
+    stream.write_all(head.as_bytes()).expect("head");
+    stream.write_all(body).expect("body");
+    let mut said = Vec::new();
+    let mut buffer = [0u8; 1024];
+    loop {
+        match stream.read(&mut buffer) {
+            Ok(0) => {
+                return Some((
+                    String::from_utf8_lossy(&said).into_owned(),
+                    started.elapsed(),
+                ));
+            }
+            Ok(n) => said.extend_from_slice(&buffer[..n]),
+            // Reset by the server: closed too.
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                return Some((
+                    String::from_utf8_lossy(&said).into_owned(),
+                    started.elapsed(),
+                ));
+            }
+            Err(_) => return None,
+        }
+    }
+}
+
+#[test]
+fn stalled_heads_and_bodies_are_cut_off_at_the_configured_timeouts() {
+    let (_smtp, server, admin, _) = with_ann(
+        "Hostile stalls",
+        &[
+            ("LIMEN_HEADER_TIMEOUT_SECS", "1"),
+            ("LIMEN_BODY_TIMEOUT_SECS", "2"),
+        ],
+    );
+    let entrance = create_entrance(&server, &admin, "Door", json!({ "type": "osdp" }));
+    let (_, device) = create_device(&server, &admin, &entrance);
+    // Well under the defaults (10 s and 60 s), well over the settings.
+    let patience = Duration::from_secs(8);
+
+    // A request head that never ends.
+    let (said, after) = stall(&server, "GET /healthz HTTP/1.1\r\nHost: lim", b"", patience)
+        .expect("a stalled head is cut off");
+    assert!(
+        after >= Duration::from_millis(900),
+        "cut off after {after:?}"
+    );
+    assert!(!said.contains(" 200 "), "{said}");
+
+    // A frame that promises 50,000 bytes and sends 100.
+    let head = format!(
+        "POST /api/v1/frames HTTP/1.1\r\nHost: limen\r\nAuthorization: Bearer {device}\r\n\
+         Content-Type: image/jpeg\r\nContent-Length: 50000\r\n\r\n"
+    );
+    let (said, after) =
+        stall(&server, &head, &[0xff; 100], patience).expect("a stalled body is cut off");
+    assert!(
+        after >= Duration::from_millis(1900),
+        "cut off after {after:?}"
+    );
+    assert!(said.starts_with("HTTP/1.1 408"), "{said}");
+
+    // The server itself is fine.
+    let answer = health_within(&server, Duration::from_secs(5)).expect("healthz answers");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 }

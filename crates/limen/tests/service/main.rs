@@ -9,6 +9,7 @@ mod cli;
 mod entrance;
 mod entrance_osdp;
 mod hostile;
+mod import;
 mod isolation;
 mod journey;
 mod keys;
