@@ -409,6 +409,16 @@ fn refuses_urls_it_cannot_call() {
         RootCertStore::empty(),
     );
     assert!(matches!(no_roots, Err(HttpConfigError::NoTrustedRoots)));
+    for with_credentials in [
+        "https://admin:hunter2@acs.example/",
+        "https://token@acs.example/",
+    ] {
+        assert_eq!(
+            new(with_credentials),
+            Err(HttpConfigError::CredentialsInUrl),
+            "{with_credentials}"
+        );
+    }
     // Without the operator's allowlist, nothing inward.
     for inward in [
         "http://127.0.0.1:8080/",

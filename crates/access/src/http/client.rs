@@ -32,6 +32,12 @@ pub enum HttpConfigError {
     InvalidUrl(String),
     #[error("only http:// and https:// URLs are supported, not {0:?}")]
     UnsupportedScheme(String),
+    /// The URL is shown to the organisation's admins and kept in the
+    /// database; the connector authenticates by signing with the secret.
+    #[error(
+        "a connector URL carries no user name or password: the connector signs its requests with the shared secret"
+    )]
+    CredentialsInUrl,
     #[error("an https:// URL needs trusted root certificates and none were found")]
     NoTrustedRoots,
     #[error("TLS setup failed: {0}")]
@@ -109,6 +115,9 @@ impl HttpAccessSystem {
                     other.unwrap_or("").to_owned(),
                 ));
             }
+        }
+        if url.authority().is_some_and(|a| a.as_str().contains('@')) {
+            return Err(HttpConfigError::CredentialsInUrl);
         }
         let Some(host) = url.host() else {
             return Err(HttpConfigError::InvalidUrl("no host".to_owned()));
