@@ -386,6 +386,9 @@ mod tests {
             (n == "LIMEN_HEADER_TIMEOUT_SECS").then(|| "0".into())
         })
         .expect_err("no time at all");
-        assert!(err.to_string().contains("LIMEN_HEADER_TIMEOUT_SECS"), "{err}");
+        assert!(
+            err.to_string().contains("LIMEN_HEADER_TIMEOUT_SECS"),
+            "{err}"
+        );
     }
 }
