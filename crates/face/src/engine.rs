@@ -26,6 +26,7 @@ use std::path::Path;
 use limen_dlib_format::dnn::DnnModel;
 use thiserror::Error;
 
+use crate::back_end::Centring;
 use crate::detect::clip_to_image;
 use crate::liveness::LivenessChecker;
 use crate::models::{self, DESCRIPTOR, DescriptorRecipe, FaceModel, HOG_DETECTOR, LANDMARKS};
@@ -212,6 +213,8 @@ enum VectorNet {
 pub struct FaceEngine {
     finder: FaceFinder,
     net: VectorNet,
+    /// The version's back-end, applied to the network's vector.
+    back_end: Option<Centring>,
     version: FaceModel,
 }
 
@@ -227,9 +230,14 @@ impl FaceEngine {
             },
             DescriptorRecipe::OpenModelZoo => VectorNet::OpenModelZoo(OmzReid::load(models_dir)?),
         };
+        let back_end = version
+            .back_end
+            .map(|b| b.load(models_dir, version.dimensions))
+            .transpose()?;
         Ok(FaceEngine {
             finder,
             net,
+            back_end,
             version,
         })
     }
@@ -282,6 +290,10 @@ impl FaceEngine {
             VectorNet::OpenModelZoo(nets) => {
                 Descriptor::from_vec(nets.describe(image, found.rect)?)
             }
+        };
+        let descriptor = match &self.back_end {
+            Some(back_end) => back_end.apply(descriptor.as_slice())?,
+            None => descriptor,
         };
         Some(Face {
             descriptor,

@@ -9,6 +9,7 @@
 //! models, PyTorch as the oracle) is loaded on its own, as a
 //! [`LivenessChecker`], by callers that want it.
 
+pub mod back_end;
 pub mod chip;
 pub mod decode;
 pub mod descriptor;
@@ -29,6 +30,7 @@ mod pyramid;
 pub mod quality;
 pub mod warp;
 
+pub use back_end::{BackEnd, Centring};
 pub use chip::{ChipError, FaceChip};
 pub use decode::{DecodeError, decode, dimensions};
 pub use descriptor::{Descriptor, DescriptorError, DescriptorNet};

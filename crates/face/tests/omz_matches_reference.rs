@@ -191,3 +191,30 @@ impl ConcatValues for Vec<Value> {
         )
     }
 }
+
+/// The centred version's vector of a face is its back-end applied to the
+/// base version's vector of the same face: what an in-place migration
+/// computes from a stored vector is what enrolling again would give.
+#[test]
+fn the_centred_version_derives_from_the_stored_base_vector() {
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models");
+    let base = FaceEngine::load(&models, FaceModel::OMZ_REID_0095).expect("base");
+    let centred = FaceEngine::load(&models, FaceModel::OMZ_REID_0095_CENTRED).expect("centred");
+    let version = centred.model();
+    assert!(version.derives_from(FaceModel::OMZ_REID_0095.id));
+    assert!(!FaceModel::OMZ_REID_0095.derives_from(version.id));
+    let back_end = version
+        .back_end
+        .expect("a back-end")
+        .load(&models, version.dimensions)
+        .expect("loads");
+    for name in ["Andre_Agassi_0005.jpg", "Abdullah_Gul_0011.jpg"] {
+        let bytes = std::fs::read(fixtures().join("lfw").join(name)).expect("image");
+        let image = limen_face::decode(&bytes).expect("decodes");
+        let stored = base.faces(&image).remove(0).descriptor;
+        let enrolled_again = centred.faces(&image).remove(0).descriptor;
+        let migrated = back_end.apply(stored.as_slice()).expect("256 numbers");
+        assert_eq!(migrated.as_slice(), enrolled_again.as_slice(), "{name}");
+        assert_ne!(migrated.as_slice(), stored.as_slice(), "{name}");
+    }
+}

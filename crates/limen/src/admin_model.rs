@@ -58,17 +58,50 @@ pub async fn run(
                     models_dir.display()
                 )
             })?;
-            let rollout = operator.activate_model(model, transition, &remind).await?;
+            // A migration in place killed half way is taken up again by
+            // activating the same version once more.
+            let (current, _) = operator.models().await?;
+            let resuming = current.active.as_str() == model.id
+                && current
+                    .transition
+                    .as_ref()
+                    .is_some_and(|t| model.derives_from(t.retiring.as_str()));
+            let rollout = if resuming {
+                current
+            } else {
+                operator.activate_model(model, transition, &remind).await?
+            };
             println!(
                 "model version {} is active: enrolment uses it from now on.",
                 rollout.active
             );
-            match &rollout.transition {
-                Some(t) => println!(
+            match (&rollout.transition, model.back_end) {
+                (Some(t), Some(back_end)) if model.derives_from(t.retiring.as_str()) => {
+                    let centring = back_end
+                        .load(models_dir, model.dimensions)
+                        .context("loading the back-end")?;
+                    println!(
+                        "{} derives from {}: its vectors move in place, person by person; nobody is asked to renew.",
+                        rollout.active, t.retiring
+                    );
+                    let migrated = operator
+                        .migrate_in_place(&t.retiring, &rollout.active, &centring)
+                        .await
+                        .context(
+                            "moving the vectors in place (activate the same version again to go on)",
+                        )?;
+                    println!(
+                        "{} people moved to {}; the transition from {} is over.",
+                        migrated.people, rollout.active, t.retiring
+                    );
+                }
+                (Some(t), _) => println!(
                     "{} stays matched at the entrances until {} (unix time); its holders are asked to renew.",
                     t.retiring, t.ends_at
                 ),
-                None => println!("nobody held vectors of the previous version: no transition."),
+                (None, _) => {
+                    println!("nobody held vectors of the previous version: no transition.")
+                }
             }
             Ok(())
         }

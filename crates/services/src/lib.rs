@@ -73,6 +73,7 @@ mod entrances;
 mod error;
 mod galleries;
 mod handovers;
+mod migration;
 mod models;
 mod operator;
 mod overview;
@@ -94,6 +95,7 @@ pub use accounts::Session;
 pub use enrolment::{Enrolled, Frame, FrameCheck, FrameProblem, MAX_FRAME_PIXELS, SetAsideFrame};
 pub use error::ServiceError;
 pub use handovers::HANDOVER_HOLD;
+pub use migration::{Migrated, derives_in_place};
 pub use models::{ModelLibrary, RenewalRequest, RolloutView};
 pub use operator::{AdminToken, Operator};
 pub use overview::{

@@ -217,6 +217,10 @@ impl Services {
         let Some(transition) = &rollout.transition else {
             return Ok(0);
         };
+        // Its holders move in place (see `migration`): nobody renews.
+        if crate::migration::derives_in_place(&rollout.active, &transition.retiring) {
+            return Ok(0);
+        }
         let at = now();
         let mut sent = 0;
         for due in self.store().due_renewals(&rollout, at).await? {

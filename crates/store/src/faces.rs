@@ -165,7 +165,7 @@ impl Store {
     }
 
     /// Replaces the person's whole set of vectors (enrolment, renewal),
-    /// each encrypted with their organisation's data key. Refused unless
+    /// sealed under a new key of the set. Refused unless
     /// the person has an active consent at the moment of writing (P3).
     pub async fn replace_vectors(
         &self,
@@ -200,22 +200,41 @@ impl Store {
         {
             return Err(StoreError::ModelNotInUse);
         }
-        let org_key = self.data_key(&mut tx, &person.org_id).await?;
-        let replaced = delete_set(&mut tx, &person.id).await?;
-        // A new set, a new key: the keys of earlier sets are gone with them.
+        let replaced = self
+            .write_set(&mut tx, person, model_version, vectors, now())
+            .await?;
+        record_face_change(&mut tx, self.backend(), &person.org_id, Some(&person.id)).await?;
+        self.commit_audited(tx, audit).await?;
+        if replaced > 0 {
+            self.shred_deleted().await;
+        }
+        Ok(())
+    }
+
+    /// Writes `vectors` as the person's whole set of `model_version`,
+    /// enrolled at `enrolled_at`, sealed under a new key of the set (the
+    /// keys of earlier sets go with them); how many vectors it replaced.
+    pub(crate) async fn write_set(
+        &self,
+        conn: &mut AnyConnection,
+        person: &Person,
+        model_version: &ModelVersion,
+        vectors: &[FaceVector],
+        enrolled_at: UnixTime,
+    ) -> Result<u64, StoreError> {
+        let org_key = self.data_key(conn, &person.org_id).await?;
+        let replaced = delete_set(conn, &person.id).await?;
         let (key, wrapped) =
             org_key.new_wrapped_key(&vector_key_context(&person.org_id, &person.id));
         sqlx::query("INSERT INTO vector_keys (person_id, wrapped) VALUES ($1, $2)")
             .bind(person.id.as_str())
             .bind(wrapped)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            .execute(&mut *conn)
+            .await?;
         sqlx::query("UPDATE people SET renewal_needed_since = NULL WHERE id = $1")
             .bind(person.id.as_str())
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
-        let enrolled_at = now();
         let context = vector_context(&person.org_id, &person.id, model_version);
         for (slot, vector) in vectors.iter().enumerate() {
             let plain: Zeroizing<Vec<u8>> = Zeroizing::new(
@@ -233,15 +252,10 @@ impl Store {
             .bind(model_version.as_str())
             .bind(key.seal(&plain, &context))
             .bind(enrolled_at)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
         }
-        record_face_change(&mut tx, self.backend(), &person.org_id, Some(&person.id)).await?;
-        self.commit_audited(tx, audit).await?;
-        if replaced > 0 {
-            self.shred_deleted().await;
-        }
-        Ok(())
+        Ok(replaced)
     }
 
     /// The person's vectors, decrypted, in the order they were given.
@@ -505,7 +519,7 @@ pub(crate) fn vector_context(
     format!("limen vector\0{org}\0{person}\0{model_version}").into_bytes()
 }
 
-fn open_vector(
+pub(crate) fn open_vector(
     key: &DataKey,
     sealed: &[u8],
     org: &OrgId,

@@ -67,6 +67,7 @@ mod anchor;
 mod changes;
 mod entrances;
 mod faces;
+mod migration;
 mod organisations;
 mod people;
 mod retention;

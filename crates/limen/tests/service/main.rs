@@ -14,6 +14,7 @@ mod isolation;
 mod journey;
 mod keys;
 mod liveness;
+mod model_migration;
 mod model_rollout;
 mod multi_instance;
 mod openapi;

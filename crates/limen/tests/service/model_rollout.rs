@@ -3,18 +3,17 @@
 //! asked by e-mail to renew, renew through the webcam page, and those who
 //! did not lose their old vectors (and only those) when it ends.
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
-use limen_domain::{ModelVersion, NewPerson, now};
-use limen_store::{AuditRecord, MasterKey, Store};
+use limen_domain::{ModelVersion, now};
+use limen_store::AuditRecord;
 use serde_json::{Value, json};
 
 use crate::browser::{browser_available, run_in_chromium};
 use crate::support::{
-    BIN, Backend, Server, SmtpSink, block_on, create_device, create_entrance, decision, enrol_with,
-    fixture, links, mail_part, onboard, random_suffix, send_frame, status_of,
+    Backend, SeededDatabase, Server, SmtpSink, block_on, create_device, create_entrance, decision,
+    enrol_with, fixture, links, mail_part, onboard, send_frame, status_of,
 };
 
 const OLD: &str = "dlib-resnet-v1-mirrored";
@@ -216,105 +215,31 @@ fn a_new_model_is_rolled_out_without_locking_anyone_out() {
     );
 }
 
-/// The entry the store's audited methods take while the test seeds its
-/// database (in the operator's chain: no organisation exists at first).
-fn seeded() -> AuditRecord {
-    AuditRecord {
-        chain: limen_store::OPERATOR_CHAIN.to_owned(),
-        actor: "test".to_owned(),
-        action: "test.seeded".to_owned(),
-        subject: String::new(),
-        detail: String::new(),
-    }
-}
-
 /// Killed with SIGKILL while it deletes a transition's old vectors, the
 /// operator's command leaves every person either untouched or fully
 /// retired, never half way; run again, it finishes the job.
 #[test]
 fn a_killed_transition_end_leaves_nobody_half_retired() {
-    let root = std::env::temp_dir().join(format!("limen-kill-{}", random_suffix()));
-    let data_dir = root.join("data");
-    std::fs::create_dir_all(&data_dir).expect("data dir");
-    let database_url = format!("sqlite:{}", data_dir.join("limen.db").display());
-    let master_key_file = data_dir.join("master.key");
     let people = 1500;
+    let vector = limen_domain::FaceVector::new(vec![0.088; 128]).expect("vector");
+    let seeded = SeededDatabase::new(OLD, people, |_| vec![vector.clone(), vector.clone()]);
     block_on(async {
-        let store = Store::open(
-            &database_url,
-            MasterKey::load_or_create(&master_key_file).expect("master key"),
-        )
-        .await
-        .expect("open");
+        let store = seeded.open().await;
+        let entry = AuditRecord {
+            chain: limen_store::OPERATOR_CHAIN.to_owned(),
+            actor: "test".to_owned(),
+            action: "model.activated".to_owned(),
+            subject: NEW.to_owned(),
+            detail: String::new(),
+        };
         store
-            .start_model_rollout(&ModelVersion::new(OLD))
-            .await
-            .expect("rollout");
-        let org = store
-            .create_organisation(|_| seeded(), "Acme", &[7; 32])
-            .await
-            .expect("org");
-        let rows: Vec<NewPerson> = (0..people)
-            .map(|i| {
-                NewPerson::parse(
-                    i + 1,
-                    "Test",
-                    "Person",
-                    &format!("p{i}@acme.test"),
-                    &format!("A{i}"),
-                )
-                .expect("row")
-            })
-            .collect();
-        store
-            .import_people(|_| seeded(), &org.id, &rows)
-            .await
-            .expect("import")
-            .expect("no conflicts");
-        let vector = limen_domain::FaceVector::new(vec![0.088; 128]).expect("vector");
-        for person in store
-            .people(&org.id, &ModelVersion::new(OLD))
-            .await
-            .expect("people")
-        {
-            store
-                .give_consent(&seeded(), &person.person, "v1", "api")
-                .await
-                .expect("consent");
-            store
-                .replace_vectors(
-                    &seeded(),
-                    &person.person,
-                    &ModelVersion::new(OLD),
-                    &[vector.clone(), vector.clone()],
-                )
-                .await
-                .expect("vectors");
-        }
-        store
-            .activate_model(&seeded(), &ModelVersion::new(NEW), now(), now() + 3600, &[])
+            .activate_model(&entry, &ModelVersion::new(NEW), now(), now() + 3600, &[])
             .await
             .expect("activate")
             .expect("not refused");
         store.close().await;
     });
-
-    let end = || {
-        Command::new(BIN)
-            .args(["admin", "model", "end-transition"])
-            .env_remove("LIMEN_CONFIG")
-            .env("LIMEN_DATA_DIR", &data_dir)
-            .env("LIMEN_DATABASE_URL", &database_url)
-            .env("LIMEN_MAIL_URL", "smtp://127.0.0.1:9")
-            .env(
-                "LIMEN_MODELS_DIR",
-                concat!(env!("CARGO_MANIFEST_DIR"), "/../../models"),
-            )
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("spawn limen admin")
-    };
+    let end = || seeded.spawn_admin(&["model", "end-transition"]);
     // Killed sooner and later: some runs die before their transaction
     // commits, some after.
     let mut finished = false;
@@ -323,7 +248,7 @@ fn a_killed_transition_end_leaves_nobody_half_retired() {
         std::thread::sleep(Duration::from_millis(delay_ms));
         let _ = child.kill();
         let status = child.wait().expect("wait");
-        let (retired, untouched, transition) = census(&database_url, &master_key_file);
+        let (retired, untouched, transition) = census(&seeded);
         assert!(
             retired == 0 || untouched == 0,
             "after a kill at {delay_ms} ms: {retired} people retired and {untouched} untouched"
@@ -342,21 +267,15 @@ fn a_killed_transition_end_leaves_nobody_half_retired() {
     if !finished {
         assert!(end().wait().expect("wait").success());
     }
-    let (retired, untouched, transition) = census(&database_url, &master_key_file);
+    let (retired, untouched, transition) = census(&seeded);
     assert_eq!((retired, untouched, transition), (people, 0, false));
-    std::fs::remove_dir_all(&root).expect("cleanup");
 }
 
 /// (People retired: no vector, renewal needed; people untouched: two old
 /// vectors, no renewal mark; whether a transition is under way.)
-fn census(database_url: &str, master_key_file: &Path) -> (usize, usize, bool) {
+fn census(seeded: &SeededDatabase) -> (usize, usize, bool) {
     block_on(async {
-        let store = Store::open(
-            database_url,
-            MasterKey::load_or_create(master_key_file).expect("master key"),
-        )
-        .await
-        .expect("open");
+        let store = seeded.open().await;
         let org = store.organisations().await.expect("orgs")[0].id.clone();
         let mut retired = 0;
         let mut untouched = 0;

@@ -13,11 +13,13 @@ use serde_json::Value;
 mod flows;
 mod route;
 mod scan;
+mod seed;
 mod smtp;
 
 pub use flows::*;
 pub use route::*;
 pub use scan::*;
+pub use seed::*;
 pub use smtp::*;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_limen");

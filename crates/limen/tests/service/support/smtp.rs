@@ -34,6 +34,11 @@ impl SmtpSink {
         format!("smtp://127.0.0.1:{}", self.port)
     }
 
+    /// How many messages arrived so far.
+    pub fn count(&self) -> usize {
+        self.messages.lock().expect("lock").len()
+    }
+
     /// Waits for the `n`-th message (counting from 1) and returns it.
     pub fn message(&self, n: usize) -> String {
         let deadline = Instant::now() + Duration::from_secs(30);
