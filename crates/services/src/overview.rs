@@ -56,6 +56,18 @@ pub struct PersonExport {
     pub renewal_requests: Vec<ExportedRenewalRequest>,
     /// The e-mails that asked them to consent to a new privacy statement.
     pub reconsent_requests: Vec<ExportedReconsentRequest>,
+    /// What the audit trail records about them (consents, enrolments,
+    /// vectors migrated or retired, exports …), oldest first.
+    pub history: Vec<ExportedEvent>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ExportedEvent {
+    pub at: UnixTime,
+    /// `employee:<id>`, `admin`, `operator` or `anonymous`.
+    pub actor: String,
+    pub action: String,
+    pub detail: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -172,6 +184,18 @@ impl Services {
                 sent_at,
             })
             .collect();
+        let history = self
+            .store()
+            .audit_about(person.org_id.as_str(), person.id.as_str())
+            .await?
+            .into_iter()
+            .map(|entry| ExportedEvent {
+                at: entry.at,
+                actor: entry.actor,
+                action: entry.action,
+                detail: entry.detail,
+            })
+            .collect();
         Ok(PersonExport {
             exported_at: now(),
             organisation,
@@ -193,6 +217,7 @@ impl Services {
             cancelled_registrations,
             renewal_requests,
             reconsent_requests,
+            history,
         })
     }
 

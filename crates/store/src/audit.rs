@@ -279,6 +279,24 @@ impl Store {
         chain_entries(&mut conn, chain).await
     }
 
+    /// The entries of `chain` about `subject` (a person, for their
+    /// export), oldest first.
+    pub async fn audit_about(
+        &self,
+        chain: &str,
+        subject: &str,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT chain, seq, at, actor, action, subject, detail, prev_hash, hash FROM audit_entries \
+             WHERE chain = $1 AND subject = $2 ORDER BY seq",
+        )
+        .bind(chain)
+        .bind(subject)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(audit_from_row).collect()
+    }
+
     /// Checks every chain's links, then every chain against this store's
     /// anchor and the `other_anchors` (those of other instances' data
     /// directories, or copies kept elsewhere): returns how many entries

@@ -107,7 +107,21 @@ fn a_back_end_version_moves_everyone_in_place_without_asking_anyone() {
         acs_at_the_door(&server, &device, "Abdullah_Gul_0011.jpg"),
     ];
     assert_eq!(door_after, door_before);
-    let after = exported(&andre.session)["face_vectors"].clone();
+    let export = exported(&andre.session);
+    let history = export["history"].as_array().expect("history");
+    let migration = history
+        .iter()
+        .find(|e| e["action"] == "vector.migrated")
+        .unwrap_or_else(|| panic!("the export says nothing of the migration: {export}"));
+    assert_eq!(migration["actor"], "operator");
+    assert!(
+        migration["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains(CENTRED.id) && d.contains("no picture")),
+        "{migration}"
+    );
+    assert!(history.iter().any(|e| e["action"] == "consent.given"));
+    let after = export["face_vectors"].clone();
     let after = after.as_array().expect("vectors");
     assert_eq!(after.len(), before.as_array().map(Vec::len).unwrap_or(0));
     for (old, new) in before.as_array().expect("vectors").iter().zip(after) {
