@@ -15,6 +15,7 @@ use std::fmt;
 use thiserror::Error;
 
 use crate::engine::{Face, FaceEngine};
+use crate::liveness::LivenessChecker;
 use crate::quality::{QualityIssue, QualityThresholds};
 use crate::{DecodeError, Descriptor};
 
@@ -26,6 +27,23 @@ pub const MAX_ENROLMENT_FRAMES: usize = 5;
 /// distance, makes it unclear who is enrolling. Smaller faces are people in
 /// the background, which the quality check would refuse as too small anyway.
 const RIVAL_FACE_RATIO: f64 = 0.8;
+
+/// Liveness as an enrolment judges it: a frame whose face scores below
+/// `live_from` (or cannot be judged) is set aside as not live.
+#[derive(Clone, Copy)]
+pub struct LiveEnrolment<'a> {
+    pub checker: &'a LivenessChecker,
+    pub live_from: f32,
+}
+
+impl LiveEnrolment<'_> {
+    /// Whether the face at `face` in `image` looks live enough.
+    pub fn judges_live(&self, image: &crate::RgbImage, face: crate::Rect) -> bool {
+        self.checker
+            .check(image, face)
+            .is_ok_and(|liveness| liveness.live_score() >= self.live_from)
+    }
+}
 
 /// One face kept for enrolment.
 #[derive(Debug)]
@@ -59,6 +77,11 @@ pub enum FrameProblem {
     PoorQuality(Vec<QualityIssue>),
     #[error("this frame does not show the same face as the others")]
     Disagrees,
+    /// Only where the caller asks for liveness (see [`LiveEnrolment`]).
+    #[error(
+        "this looks like a photo or a screen held up to the camera: enrol with your own face in front of the camera, in even light"
+    )]
+    NotLive,
 }
 
 impl FrameProblem {
@@ -70,6 +93,7 @@ impl FrameProblem {
             FrameProblem::SeveralFaces => "several_faces",
             FrameProblem::PoorQuality(_) => "poor_quality",
             FrameProblem::Disagrees => "disagrees",
+            FrameProblem::NotLive => "not_live",
         }
     }
 }
@@ -138,9 +162,14 @@ pub fn enrolment_face(mut faces: Vec<Face>) -> Result<Face, FrameProblem> {
 
 impl FaceEngine {
     /// The vectors of one enrolment sitting of 1 to
-    /// [`MAX_ENROLMENT_FRAMES`] encoded frames. Decoded pixels are zeroised
-    /// before this returns.
-    pub fn enrol(&self, frames: &[&[u8]]) -> Result<Enrolment, EnrolmentError> {
+    /// [`MAX_ENROLMENT_FRAMES`] encoded frames, with each frame's face
+    /// judged for liveness too when `liveness` is given. Decoded pixels are
+    /// zeroised before this returns.
+    pub fn enrol(
+        &self,
+        frames: &[&[u8]],
+        liveness: Option<LiveEnrolment<'_>>,
+    ) -> Result<Enrolment, EnrolmentError> {
         if frames.is_empty() || frames.len() > MAX_ENROLMENT_FRAMES {
             return Err(EnrolmentError::FrameCount(frames.len()));
         }
@@ -148,7 +177,7 @@ impl FaceEngine {
         let mut set_aside = Vec::new();
         for (i, bytes) in frames.iter().enumerate() {
             let frame = i + 1;
-            match self.enrolment_face(bytes) {
+            match self.enrolment_face(bytes, liveness) {
                 Ok(face) => faces.push(EnrolledFace {
                     frame,
                     yaw_deg: face.quality.measurements.yaw_deg,
@@ -180,9 +209,17 @@ impl FaceEngine {
     }
 
     /// The main face of one frame, if it may be enrolled.
-    fn enrolment_face(&self, bytes: &[u8]) -> Result<Face, FrameProblem> {
+    fn enrolment_face(
+        &self,
+        bytes: &[u8],
+        liveness: Option<LiveEnrolment<'_>>,
+    ) -> Result<Face, FrameProblem> {
         let image = crate::decode(bytes).map_err(FrameProblem::Decode)?;
-        enrolment_face(self.faces(&image))
+        let face = enrolment_face(self.faces(&image))?;
+        if liveness.is_some_and(|live| !live.judges_live(&image, face.rect)) {
+            return Err(FrameProblem::NotLive);
+        }
+        Ok(face)
     }
 
     /// Which faces agree with the face that agrees with the most others

@@ -40,8 +40,8 @@ pub use engine::{
     entrance_face, read_entrance_frame,
 };
 pub use enrolment::{
-    EnrolledFace, Enrolment, EnrolmentError, FrameProblem, MAX_ENROLMENT_FRAMES, SetAside,
-    enrolment_face,
+    EnrolledFace, Enrolment, EnrolmentError, FrameProblem, LiveEnrolment, MAX_ENROLMENT_FRAMES,
+    SetAside, enrolment_face,
 };
 pub use geometry::{Point, Rect};
 pub use image::RgbImage;

@@ -121,7 +121,7 @@ fn enrolment_keeps_one_vector_per_good_frame_and_sets_the_rest_aside() {
     let limit = engine.model().same_person_distance;
 
     let enrolled = engine
-        .enrol(&[&agassi_a, &agassi_b])
+        .enrol(&[&agassi_a, &agassi_b], None)
         .expect("two good photos of one person enrol");
     assert_eq!(enrolled.faces.len(), 2);
     assert!(enrolled.set_aside.is_empty());
@@ -154,7 +154,7 @@ fn enrolment_keeps_one_vector_per_good_frame_and_sets_the_rest_aside() {
 
     // A third person in a sitting of three is outvoted and set aside.
     let outvoted = engine
-        .enrol(&[&agassi_a, &gul_a, &agassi_b])
+        .enrol(&[&agassi_a, &gul_a, &agassi_b], None)
         .expect("two of three agree");
     assert_eq!(
         outvoted.faces.iter().map(|f| f.frame).collect::<Vec<_>>(),
@@ -169,22 +169,22 @@ fn enrolment_keeps_one_vector_per_good_frame_and_sets_the_rest_aside() {
     ));
     // Two people and no majority: refused.
     assert!(matches!(
-        engine.enrol(&[&agassi_a, &gul_a]),
+        engine.enrol(&[&agassi_a, &gul_a], None),
         Err(EnrolmentError::FramesDisagree)
     ));
     assert!(matches!(
-        engine.enrol(&[]),
+        engine.enrol(&[], None),
         Err(EnrolmentError::FrameCount(0))
     ));
     let six = [&agassi_a[..]; 6];
     assert!(matches!(
-        engine.enrol(&six),
+        engine.enrol(&six, None),
         Err(EnrolmentError::FrameCount(6))
     ));
 
     // A frame without a face is set aside; the good one is kept.
     let one_good = engine
-        .enrol(&[&agassi_a, &read("lfw/Damarius_Bilbo_0001.jpg")])
+        .enrol(&[&agassi_a, &read("lfw/Damarius_Bilbo_0001.jpg")], None)
         .expect("one good frame is enough");
     assert_eq!(one_good.faces.len(), 1);
     assert!(matches!(
@@ -198,13 +198,13 @@ fn enrolment_keeps_one_vector_per_good_frame_and_sets_the_rest_aside() {
     // a like size do.
     assert_eq!(
         engine
-            .enrol(&[&read("lfw/Abdullah_Gul_0008.jpg")])
+            .enrol(&[&read("lfw/Abdullah_Gul_0008.jpg")], None)
             .expect("one main face")
             .faces
             .len(),
         1
     );
-    match engine.enrol(&[&read("lfw/Abdullah_Gul_0016.jpg")]) {
+    match engine.enrol(&[&read("lfw/Abdullah_Gul_0016.jpg")], None) {
         Err(EnrolmentError::NoUsableFrame(problems)) => assert!(
             matches!(
                 problems.as_slice(),
@@ -217,7 +217,7 @@ fn enrolment_keeps_one_vector_per_good_frame_and_sets_the_rest_aside() {
         ),
         other => panic!("two like faces must be refused, got {other:?}"),
     }
-    match engine.enrol(&[&agassi_a[..agassi_a.len() / 2]]) {
+    match engine.enrol(&[&agassi_a[..agassi_a.len() / 2]], None) {
         Err(e @ EnrolmentError::NoUsableFrame(_)) => {
             assert!(
                 e.to_string()

@@ -234,7 +234,7 @@ async fn page_check(
     let Some(frame) = frames.pop().filter(|_| frames.is_empty()) else {
         return Err(ApiError::unprocessable("send exactly one frame to check"));
     };
-    let check = state.services.check_frame(frame).await?;
+    let check = state.services.check_frame(&session.person, frame).await?;
     let passed = check.problems.is_empty();
     let advice: Vec<String> = if passed {
         vec!["good: hold still".into()]

@@ -2,12 +2,15 @@
 //! engine works on them in memory; the frames are wiped as soon as it is
 //! done, and only the vectors are kept, encrypted, by the store.
 
-use limen_domain::{FaceVector, ModelVersion, Person};
-use limen_face::QualityThresholds;
+use std::sync::Arc;
+
+use limen_domain::{FaceVector, LivenessMode, ModelVersion, Person};
+use limen_face::{LiveEnrolment, LivenessChecker, QualityThresholds};
 use zeroize::Zeroizing;
 
 use crate::engine_queue::EngineWork;
 use crate::error::ServiceError;
+use crate::recognition::LIVE_FROM;
 use crate::{Services, audit};
 
 /// An uploaded image, wiped from memory when dropped.
@@ -93,11 +96,16 @@ impl Services {
         }
         let engine = self.in_use().await?.active().clone();
         let model_version = ModelVersion::new(engine.model().id);
+        let checker = self.enrolment_liveness(person).await?;
         let slot = self.engine_queue.admit(EngineWork::Enrolment).await?;
         let enrolment = tokio::task::spawn_blocking(move || {
             let _slot = slot;
             let views: Vec<&[u8]> = frames.iter().map(|f| f.as_slice()).collect();
-            engine.enrol(&views)
+            let liveness = checker.as_deref().map(|checker| LiveEnrolment {
+                checker,
+                live_from: LIVE_FROM,
+            });
+            engine.enrol(&views, liveness)
             // `frames` is dropped here, wiping the image bytes.
         })
         .await??;
@@ -136,17 +144,56 @@ impl Services {
         })
     }
 
+    /// The liveness check enrolment applies for `person`: where their
+    /// organisation enforces liveness at an entrance, a face enrolled from
+    /// a photo or a screen would be refused at that door anyway, so
+    /// enrolment refuses such frames too, with advice. Elsewhere (the
+    /// default, `monitor`), none: press-style photographs are judged not
+    /// live often enough (BENCHMARKS.md, "Liveness") that refusing them
+    /// would turn real people away for nothing the door checks.
+    async fn enrolment_liveness(
+        &self,
+        person: &Person,
+    ) -> Result<Option<Arc<LivenessChecker>>, ServiceError> {
+        let enforced = self
+            .store()
+            .entrances(&person.org_id)
+            .await?
+            .iter()
+            .any(|entrance| entrance.liveness == LivenessMode::Enforce);
+        Ok(if enforced {
+            Some(self.library.liveness().await?)
+        } else {
+            None
+        })
+    }
+
     /// Live guidance for the webcam page: what is wrong with this frame,
     /// if anything, and how the face is turned.
-    pub async fn check_frame(&self, frame: Frame) -> Result<FrameCheck, ServiceError> {
+    pub async fn check_frame(
+        &self,
+        person: &Person,
+        frame: Frame,
+    ) -> Result<FrameCheck, ServiceError> {
         check_frame_size(&frame)?;
         let engine = self.in_use().await?.active().clone();
+        let checker = self.enrolment_liveness(person).await?;
         let slot = self.engine_queue.admit(EngineWork::Enrolment).await?;
-        // Faces and their quality only: no vector is made for a check.
-        let faces = tokio::task::spawn_blocking(move || {
+        // Faces, their quality and liveness only: no vector is made for a
+        // check.
+        let (faces, live) = tokio::task::spawn_blocking(move || {
             let _slot = slot;
             let image = limen_face::decode(&frame)?;
-            Ok::<_, limen_face::FaceError>(engine.finder().find(&image))
+            let faces = engine.finder().find(&image);
+            let live = match (faces.as_slice(), checker.as_deref()) {
+                ([face], Some(checker)) => LiveEnrolment {
+                    checker,
+                    live_from: LIVE_FROM,
+                }
+                .judges_live(&image, face.rect),
+                _ => true,
+            };
+            Ok::<_, limen_face::FaceError>((faces, live))
         })
         .await??;
         Ok(match faces.as_slice() {
@@ -160,6 +207,7 @@ impl Services {
             [face] => {
                 // Judged as enrolment will judge it.
                 let report = QualityThresholds::enrolment().judge(&face.quality.measurements);
+                let not_live = (!live).then_some(limen_face::FrameProblem::NotLive);
                 FrameCheck {
                     problems: report
                         .issues
@@ -168,6 +216,10 @@ impl Services {
                             code: issue.code(),
                             advice: issue.to_string(),
                         })
+                        .chain(not_live.map(|problem| FrameProblem {
+                            code: problem.code(),
+                            advice: problem.to_string(),
+                        }))
                         .collect(),
                     yaw_deg: Some(report.measurements.yaw_deg),
                 }

@@ -3,7 +3,8 @@
 //! that enforces liveness answers `spoof_suspected` for the photos and
 //! matches the live frame of the same enrolled person; in monitor mode the
 //! door is unaffected and the decision event records the live score, and
-//! nothing else of the face.
+//! nothing else of the face. Where an entrance enforces liveness,
+//! enrolment refuses the photos too.
 
 use std::path::Path;
 
@@ -122,6 +123,35 @@ fn an_entrance_that_enforces_liveness_refuses_a_photo_and_lets_the_person_in() {
     let admitted = answer(&server, &device, &live);
     assert_eq!(admitted["decision"], "matched", "{admitted}");
     assert_eq!(admitted["acs_id"], "CARD-T1");
+
+    // Enrolment follows: a photo held up to the webcam is set aside with
+    // advice (and alone it enrols nothing); the live frame is kept.
+    let enrol = |frames: &[&[u8]]| {
+        let parts: Vec<(&str, &[u8])> = frames.iter().map(|f| ("image/jpeg", *f)).collect();
+        let (content_type, body) = multipart(&parts);
+        server.send(
+            "POST",
+            "/api/v1/me/face",
+            Some(&person.session),
+            &content_type,
+            &body,
+        )
+    };
+    let photo = sample("sample-image_F1.jpg");
+    let refused = enrol(&[&photo]);
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(
+        refused.body.contains("photo or a screen"),
+        "{}",
+        refused.body
+    );
+    let kept = enrol(&[&live, &photo]);
+    assert_eq!(kept.status, 201, "{}", kept.body);
+    let kept = kept.json();
+    assert_eq!(kept["vectors"], 1, "{kept}");
+    assert_eq!(kept["set_aside"][0]["code"], "not_live", "{kept}");
+    assert_eq!(kept["set_aside"][0]["frame"], 2, "{kept}");
+    assert_eq!(answer(&server, &device, &live)["acs_id"], "CARD-T1");
     let decisions: Vec<String> = events(&server, &admin, &door)
         .iter()
         .filter_map(|e| e["decision"].as_str().map(str::to_owned))
@@ -131,8 +161,11 @@ fn an_entrance_that_enforces_liveness_refuses_a_photo_and_lets_the_person_in() {
         "{decisions:?}"
     );
 
-    // Off: nothing is judged, nothing recorded of it.
+    // Off: nothing is judged, nothing recorded of it, and enrolment takes
+    // the photo's face again.
     assert_eq!(set_mode(&server, &admin, &door, "off"), 204);
+    let photo_enrolled = enrol(&[&photo]);
+    assert_eq!(photo_enrolled.status, 201, "{}", photo_enrolled.body);
     answer(&server, &device, &sample("sample-image_F1.jpg"));
     let last = events(&server, &admin, &door);
     assert!(
