@@ -208,7 +208,12 @@ fn eval_lfw_scores_a_small_people_file() {
         .collect();
     assert_eq!(
         versions,
-        ["dlib-resnet-v1", "dlib-resnet-v1-mirrored", "omz-reid-0095"],
+        [
+            "dlib-resnet-v1",
+            "dlib-resnet-v1-mirrored",
+            "omz-reid-0095",
+            "omz-reid-0095-centred"
+        ],
         "every model version, by default"
     );
     for version in verification {

@@ -3,12 +3,12 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::Hash;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
 
 use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::decision::{DecisionRule, Identification, Match, UnknownReason};
-use crate::gallery::Gallery;
+use crate::gallery::{Gallery, Presence};
 use crate::{Calibration, MAX_VECTORS_PER_PERSON, MatcherError, Scoring, check_vector};
 
 /// Every organisation's gallery for one model version. While two models run
@@ -22,7 +22,14 @@ pub struct Galleries<O, P> {
     scoring: Scoring,
     calibration: Calibration,
     by_organisation: RwLock<HashMap<O, Arc<RwLock<Gallery<P>>>>>,
+    /// People removed while a match of them may still be held, for
+    /// [`Galleries::wait_for_matches`]; an entry whose matches are all
+    /// dropped is dead and pruned.
+    departed: Mutex<Departed<O, P>>,
 }
+
+/// Removed people, each with their presence while a match of them is held.
+type Departed<O, P> = HashMap<(O, P), Weak<RwLock<()>>>;
 
 /// The nearest enrolled person and the two smallest normalised distances.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,6 +68,7 @@ impl<O: Eq + Hash + Clone, P: Clone + Eq + Hash> Galleries<O, P> {
             scoring,
             calibration,
             by_organisation: RwLock::new(HashMap::new()),
+            departed: Mutex::new(HashMap::new()),
         }
     }
 
@@ -122,10 +130,10 @@ impl<O: Eq + Hash + Clone, P: Clone + Eq + Hash> Galleries<O, P> {
     }
 
     /// Takes `person` out of `organisation`'s gallery (withdrawal, removal,
-    /// erasure) and zeroes their descriptor. Returns once no search can find
-    /// them and every [`Match`] of them handed out earlier has been dropped,
-    /// so it must not be called while the same thread holds such a match.
-    /// Returns whether the person was enrolled.
+    /// erasure) and zeroes their descriptor: once this returns, no search
+    /// finds them. A match of them handed out before may still be held
+    /// (its access system not yet told); [`Galleries::wait_for_matches`]
+    /// waits for it. Returns whether the person was enrolled.
     pub fn remove(&self, organisation: &O, person: &P) -> bool {
         let Some(gallery) = self.gallery(organisation) else {
             return false;
@@ -133,7 +141,7 @@ impl<O: Eq + Hash + Clone, P: Clone + Eq + Hash> Galleries<O, P> {
         let presence = gallery.write().remove(person);
         match presence {
             Some(presence) => {
-                drop(presence.write());
+                self.depart([((organisation.clone(), person.clone()), presence)]);
                 true
             }
             None => false,
@@ -141,8 +149,8 @@ impl<O: Eq + Hash + Clone, P: Clone + Eq + Hash> Galleries<O, P> {
     }
 
     /// Drops `organisation`'s whole gallery (the organisation is deleted),
-    /// with the same guarantee as [`Galleries::remove`]. Returns how many
-    /// people it held.
+    /// as [`Galleries::remove`] does for each of its people. Returns how
+    /// many people it held.
     pub fn remove_organisation(&self, organisation: &O) -> usize {
         let Some(gallery) = self.by_organisation.write().remove(organisation) else {
             return 0;
@@ -150,10 +158,43 @@ impl<O: Eq + Hash + Clone, P: Clone + Eq + Hash> Galleries<O, P> {
         // A search that fetched this gallery before it left the map may still
         // be running; clearing under the write lock waits for it.
         let presences = gallery.write().clear();
-        for presence in &presences {
+        let people = presences.len();
+        self.depart(
+            presences
+                .into_iter()
+                .map(|(person, presence)| ((organisation.clone(), person), presence)),
+        );
+        people
+    }
+
+    /// Waits until every match of `person` handed out before their removal
+    /// has been dropped; at once when none is held. Blocks: not from a
+    /// thread that holds such a match.
+    pub fn wait_for_matches(&self, organisation: &O, person: &P) {
+        let key = (organisation.clone(), person.clone());
+        let held = self.lock_departed().get(&key).and_then(Weak::upgrade);
+        if let Some(presence) = held {
             drop(presence.write());
         }
-        presences.len()
+        let mut departed = self.lock_departed();
+        if departed.get(&key).is_some_and(|w| w.strong_count() == 0) {
+            departed.remove(&key);
+        }
+    }
+
+    /// Remembers the removed people whose matches may still be held, and
+    /// forgets those whose matches are all dropped.
+    fn depart(&self, removed: impl IntoIterator<Item = ((O, P), Presence)>) {
+        let mut departed = self.lock_departed();
+        departed.retain(|_, presence| presence.strong_count() > 0);
+        for (key, presence) in removed {
+            // Only a held match keeps the presence alive past this call.
+            departed.insert(key, Arc::downgrade(&presence));
+        }
+    }
+
+    fn lock_departed(&self) -> std::sync::MutexGuard<'_, Departed<O, P>> {
+        self.departed.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The nearest person in `organisation`'s gallery, without any decision;

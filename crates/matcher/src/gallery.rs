@@ -166,14 +166,14 @@ impl<P: Clone + Eq + Hash> Gallery<P> {
     }
 
     /// Empties the gallery, returning every presence to wait for.
-    pub(crate) fn clear(&mut self) -> Vec<Presence> {
+    pub(crate) fn clear(&mut self) -> Vec<(P, Presence)> {
         self.index_of.clear();
         self.rows.clear();
         self.row_owner.clear();
         self.neighbourhoods.clear();
         self.offsets.clear();
         self.offsets_current = true;
-        self.people.drain(..).map(|p| p.presence).collect()
+        self.people.drain(..).map(|p| (p.id, p.presence)).collect()
     }
 
     /// The person's rows and cohort place go; the person's record stays.

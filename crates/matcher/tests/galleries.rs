@@ -301,10 +301,11 @@ fn a_match_can_move_between_threads() {
     assert!(galleries.remove(&"acme", &1));
 }
 
-/// Removal waits for a match handed out before it: the access system may
-/// still be being told about that match.
+/// Removal takes the person out at once; waiting for their matches waits
+/// for a match handed out before it: the access system may still be being
+/// told about that match.
 #[test]
-fn removal_waits_for_a_match_in_flight() {
+fn waiting_for_matches_waits_for_a_match_in_flight() {
     let (galleries, descriptors) = enrolled(10);
     let galleries = Arc::new(galleries);
     let outcome = galleries.identify(&"acme", MODEL, &descriptors[4], 1, &rule());
@@ -316,25 +317,31 @@ fn removal_waits_for_a_match_in_flight() {
         let (galleries, reported) = (Arc::clone(&galleries), Arc::clone(&reported));
         thread::spawn(move || {
             assert!(galleries.remove(&"acme", &4));
-            // Removal returned: the in-flight match must have finished.
+            galleries.wait_for_matches(&"acme", &4);
+            // The wait returned: the in-flight match must have finished.
             assert!(
                 reported.load(Ordering::SeqCst),
-                "removal returned before the match was done"
+                "the wait returned before the match was done"
             );
         })
     };
     // Give the remover a chance to (wrongly) finish early; correctness does
     // not depend on this pause, only the test's power to catch a bug does.
     thread::sleep(Duration::from_millis(100));
+    // Removed already: no search finds the person while the match is held.
+    let meanwhile = galleries.identify(&"acme", MODEL, &descriptors[4], 1, &rule());
+    assert_eq!(matched_person(meanwhile.expect("valid")), None);
     reported.store(true, Ordering::SeqCst);
     drop(in_flight);
     remover.join().expect("remover thread");
-    let again = galleries.identify(&"acme", MODEL, &descriptors[4], 1, &rule());
-    assert_eq!(matched_person(again.expect("valid")), None);
+    // Nobody else held a match: waiting returns at once.
+    galleries.wait_for_matches(&"acme", &4);
+    galleries.wait_for_matches(&"acme", &5);
 }
 
 /// Many searches race with the withdrawal of the person they look for: once
-/// `remove` has returned, no search may be holding or obtain a match of them.
+/// `remove` and `wait_for_matches` have returned, no search may be holding or
+/// obtain a match of them.
 #[test]
 fn no_match_survives_a_concurrent_withdrawal() {
     for round in 0..20u32 {
@@ -375,6 +382,7 @@ fn no_match_survives_a_concurrent_withdrawal() {
             thread::yield_now();
         }
         assert!(galleries.remove(&"acme", &1234));
+        galleries.wait_for_matches(&"acme", &1234);
         withdrawn.store(true, Ordering::SeqCst);
         for searcher in searchers {
             searcher.join().expect("searcher thread");

@@ -137,7 +137,9 @@ impl Services {
             "account, consent and vector erased",
         );
         self.store().cancel_registration(&entry, person).await?;
-        self.galleries.follow_own_change().await;
+        self.galleries
+            .follow_own_removal(&person.org_id, &person.id)
+            .await;
         Ok(())
     }
 

@@ -44,7 +44,9 @@ impl Services {
     pub async fn withdraw_consent(&self, person: &Person) -> Result<bool, ServiceError> {
         let entry = audit::by_employee(person, "consent.withdrawn", "vector deleted");
         let withdrawn = self.store().withdraw_consent(&entry, person).await?;
-        self.galleries.follow_own_change().await;
+        self.galleries
+            .follow_own_removal(&person.org_id, &person.id)
+            .await;
         Ok(withdrawn)
     }
 }

@@ -239,7 +239,9 @@ impl Services {
     pub async fn remove_vectors(&self, person: &Person) -> Result<bool, ServiceError> {
         let entry = audit::by_employee(person, "vector.deleted", "");
         let deleted = self.store().delete_vectors(&entry, person).await?;
-        self.galleries.follow_own_change().await;
+        self.galleries
+            .follow_own_removal(&person.org_id, &person.id)
+            .await;
         Ok(deleted)
     }
 }

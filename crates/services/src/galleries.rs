@@ -142,6 +142,22 @@ impl Galleries {
         }
     }
 
+    /// After a service removed a person's face (withdrawal, removal,
+    /// cancellation, erasure): applies it, then waits until every match of
+    /// them this instance handed out before has been let go (told to the
+    /// access system, or its handover ended or expired: see
+    /// `Services::hold_for_handover`), so that when the service answers, no
+    /// door is still being told of them. Applying never waits for matches:
+    /// frames go on being decided meanwhile.
+    pub(crate) async fn follow_own_removal(&self, org: &OrgId, person: &PersonId) {
+        self.follow_own_change().await;
+        for version in self.current().iter() {
+            let galleries = version.people.clone();
+            let (org, person) = (org.clone(), person.clone());
+            spawn_blocking(move || galleries.wait_for_matches(&org, &person)).await;
+        }
+    }
+
     async fn catch_up(&self) -> Result<(), StoreError> {
         let _applying = self.applying.lock().await;
         let head = self.store.face_change_head().await?;
@@ -186,8 +202,8 @@ impl Galleries {
             let galleries = version.people.clone();
             let org = org.clone();
             let Some(person) = person.cloned() else {
-                // Removal waits for matches of the organisation's people
-                // still being reported: off the async threads.
+                // Removal takes the gallery's write lock: off the async
+                // threads.
                 let dropped = org.clone();
                 let people = spawn_blocking(move || galleries.remove_organisation(&org)).await;
                 tracing::info!(org = %dropped, people, "organisation deleted: its gallery is dropped");
@@ -382,7 +398,7 @@ fn enrol(
         })
 }
 
-/// Runs a gallery removal off the async threads. A panic in the matcher
+/// Runs a gallery removal, or a wait for matches, off the async threads. A panic in the matcher
 /// would be a bug; it is logged, not answered, as the store change is done.
 async fn spawn_blocking<T: Default + Send + 'static>(
     removal: impl FnOnce() -> T + Send + 'static,

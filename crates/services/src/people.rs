@@ -176,7 +176,7 @@ impl Services {
         if !erased {
             return Ok(false);
         }
-        self.galleries.follow_own_change().await;
+        self.galleries.follow_own_removal(org, person).await;
         Ok(true)
     }
 }

@@ -314,9 +314,18 @@ fn a_handover_nobody_ends_holds_a_withdrawal_for_its_time_only() {
     assert_eq!(server.delete(&end, None).status, 401);
     assert_eq!(server.delete(&end, Some(&other_device)).status, 404);
 
-    let withdrawn = server.delete("/api/v1/me/consent", Some(&employee.session));
+    let (withdrawn, meanwhile) = thread::scope(|scope| {
+        let withdrawal =
+            scope.spawn(|| server.delete("/api/v1/me/consent", Some(&employee.session)));
+        // While the withdrawal waits for the handover, the door goes on
+        // deciding, and no longer knows the person.
+        thread::sleep(Duration::from_millis(1500));
+        let meanwhile = send_frame(&server, &other_device, &photo);
+        (withdrawal.join().expect("withdrawal"), meanwhile)
+    });
     assert_eq!(withdrawn.status, 204, "{}", withdrawn.body);
     let waited = answered.elapsed();
+    assert_eq!(decision(&meanwhile), "unknown", "{}", meanwhile.body);
     assert!(
         waited >= Duration::from_secs(4),
         "the withdrawal answered {waited:?} after the match, while the device still held it"
