@@ -200,7 +200,11 @@ impl Store {
         if wraps_keys {
             store.audit_key = Arc::new(store.stored_audit_key().await?);
         }
-        if backend == Backend::Sqlite && applied.contains(&SECURE_DELETE_VERSION) {
+        // Only a database that existed before secure deletion can hold old
+        // bytes; a new one (its first migration applied now) has none, and
+        // its first start does not depend on a checkpoint nobody needs.
+        let upgraded = applied.contains(&SECURE_DELETE_VERSION) && !applied.contains(&1);
+        if backend == Backend::Sqlite && upgraded {
             // Outside any transaction, as VACUUM must be; every page is
             // written anew and the old file's free space goes with it.
             sqlx::query("VACUUM").execute(&store.pool).await?;
