@@ -14,9 +14,9 @@ use axum::{Json, Router};
 use limen_domain::Person;
 use limen_services::Frame;
 use serde_json::{Value, json};
-use zeroize::Zeroizing;
 
 use crate::AppState;
+use crate::frame_buffer::{FrameBuffer, TooLarge};
 use crate::auth::{ApiSession, PageSession};
 use crate::error::ApiError;
 use crate::pages::{error_page, escape, message_page, page};
@@ -120,13 +120,11 @@ async fn read_frames(
                 "send at most {MAX_FRAMES} frames"
             )));
         }
-        let mut frame = Zeroizing::new(Vec::with_capacity(capacity));
+        let mut frame = FrameBuffer::with_limit(capacity);
         while let Some(chunk) = field.chunk().await.map_err(part_error)? {
-            if frame.len() + chunk.len() > capacity {
-                return Err(too_large());
-            }
-            frame.extend_from_slice(&chunk);
+            frame.push(&chunk).map_err(|TooLarge| too_large())?;
         }
+        let frame = frame.into_frame();
         if !is_declared_image(&media_type, &frame) {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::AppState;
+use crate::frame_buffer::{FrameBuffer, TooLarge};
 use crate::auth::{AdminOrg, bearer};
 use crate::enrol::is_declared_image;
 use crate::error::{ApiError, JsonBody};
@@ -259,7 +260,7 @@ async fn frame(
     // Read into one buffer reserved from the declared length, which never
     // grows (a grown buffer leaves unwiped copies of the face behind).
     let limit = declared.unwrap_or(FRAME_BODY_LIMIT).min(FRAME_BODY_LIMIT);
-    let mut frame = Zeroizing::new(Vec::with_capacity(limit));
+    let mut frame = FrameBuffer::with_limit(limit);
     let mut body = body;
     while let Some(next) = body.frame().await {
         let next = next.map_err(|_| {
@@ -271,10 +272,7 @@ async fn frame(
         let Ok(chunk) = next.into_data() else {
             continue;
         };
-        if frame.len() + chunk.len() > limit {
-            return Err(too_large());
-        }
-        frame.extend_from_slice(&chunk);
+        frame.push(&chunk).map_err(|TooLarge| too_large())?;
         // The receive buffer is wiped too when nothing else shares it.
         if let Ok(mut buffer) = chunk.try_into_mut() {
             buffer.zeroize();
@@ -283,6 +281,7 @@ async fn frame(
     if frame.is_empty() {
         return Err(ApiError::bad_request("the frame is empty"));
     }
+    let frame = frame.into_frame();
     if !is_declared_image("image/jpeg", &frame) {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -15,6 +15,7 @@ mod employee;
 mod enrol;
 mod entrances;
 mod error;
+mod frame_buffer;
 mod liveness;
 mod login_guard;
 mod models;
