@@ -2,9 +2,10 @@
 //! at the door, and send their face crop once per passage.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use limen_face::{FaceFinder, FoundFace, Rect, RgbImage};
+use limen_face::{FaceFinder, FoundFace, LivenessChecker, Rect, RgbImage};
 use thiserror::Error;
 
 use crate::capture::Capture;
@@ -142,6 +143,10 @@ pub struct Agent {
     submitter: Submitter,
     recorded_frame_interval: Duration,
     whole_frame_every: u32,
+    /// Where the operator asked for it, the local liveness check: a face
+    /// judged a photo or a screen is not sent, as a face of poor quality
+    /// is not. The server decides either way.
+    liveness: Option<Arc<LivenessChecker>>,
 }
 
 impl Agent {
@@ -159,7 +164,14 @@ impl Agent {
             submitter,
             recorded_frame_interval: config.recorded_frame_interval,
             whole_frame_every: config.whole_frame_every.max(1),
+            liveness: None,
         }
+    }
+
+    /// Checks liveness locally too: faces judged not live are not sent.
+    pub fn with_liveness(mut self, checker: Arc<LivenessChecker>) -> Agent {
+        self.liveness = Some(checker);
+        self
     }
 
     /// Tracks the faces of one frame and, when the largest face that passed
@@ -321,7 +333,7 @@ impl Agent {
                     continue;
                 }
             };
-            let faces: Vec<SeenFace> = self
+            let mut faces: Vec<SeenFace> = self
                 .find_faces(finder, &image, position)
                 .into_iter()
                 .map(|f| SeenFace {
@@ -329,6 +341,19 @@ impl Agent {
                     passed: f.quality.passed,
                 })
                 .collect();
+            if let Some(checker) = &self.liveness {
+                for face in faces.iter_mut().filter(|f| f.passed) {
+                    if !checker.judges_live(&image, face.rect) {
+                        face.passed = false;
+                        report(&AgentEvent::FrameSkipped {
+                            reason: format!(
+                                "frame {}: a face looks like a photo or a screen (local liveness check)",
+                                position.index
+                            ),
+                        });
+                    }
+                }
+            }
             self.handle_frame(&image, &faces, position, &mut report)?;
         }
         summary.frames = index;

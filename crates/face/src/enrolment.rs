@@ -28,23 +28,6 @@ pub const MAX_ENROLMENT_FRAMES: usize = 5;
 /// the background, which the quality check would refuse as too small anyway.
 const RIVAL_FACE_RATIO: f64 = 0.8;
 
-/// Liveness as an enrolment judges it: a frame whose face scores below
-/// `live_from` (or cannot be judged) is set aside as not live.
-#[derive(Clone, Copy)]
-pub struct LiveEnrolment<'a> {
-    pub checker: &'a LivenessChecker,
-    pub live_from: f32,
-}
-
-impl LiveEnrolment<'_> {
-    /// Whether the face at `face` in `image` looks live enough.
-    pub fn judges_live(&self, image: &crate::RgbImage, face: crate::Rect) -> bool {
-        self.checker
-            .check(image, face)
-            .is_ok_and(|liveness| liveness.live_score() >= self.live_from)
-    }
-}
-
 /// One face kept for enrolment.
 #[derive(Debug)]
 pub struct EnrolledFace {
@@ -77,7 +60,7 @@ pub enum FrameProblem {
     PoorQuality(Vec<QualityIssue>),
     #[error("this frame does not show the same face as the others")]
     Disagrees,
-    /// Only where the caller asks for liveness (see [`LiveEnrolment`]).
+    /// Only where the caller asks for liveness.
     #[error(
         "this looks like a photo or a screen held up to the camera: enrol with your own face in front of the camera, in even light"
     )]
@@ -168,7 +151,7 @@ impl FaceEngine {
     pub fn enrol(
         &self,
         frames: &[&[u8]],
-        liveness: Option<LiveEnrolment<'_>>,
+        liveness: Option<&LivenessChecker>,
     ) -> Result<Enrolment, EnrolmentError> {
         if frames.is_empty() || frames.len() > MAX_ENROLMENT_FRAMES {
             return Err(EnrolmentError::FrameCount(frames.len()));
@@ -212,11 +195,11 @@ impl FaceEngine {
     fn enrolment_face(
         &self,
         bytes: &[u8],
-        liveness: Option<LiveEnrolment<'_>>,
+        liveness: Option<&LivenessChecker>,
     ) -> Result<Face, FrameProblem> {
         let image = crate::decode(bytes).map_err(FrameProblem::Decode)?;
         let face = enrolment_face(self.faces(&image))?;
-        if liveness.is_some_and(|live| !live.judges_live(&image, face.rect)) {
+        if liveness.is_some_and(|checker| !checker.judges_live(&image, face.rect)) {
             return Err(FrameProblem::NotLive);
         }
         Ok(face)

@@ -40,12 +40,12 @@ pub use engine::{
     entrance_face, read_entrance_frame,
 };
 pub use enrolment::{
-    EnrolledFace, Enrolment, EnrolmentError, FrameProblem, LiveEnrolment, MAX_ENROLMENT_FRAMES,
-    SetAside, enrolment_face,
+    EnrolledFace, Enrolment, EnrolmentError, FrameProblem, MAX_ENROLMENT_FRAMES, SetAside,
+    enrolment_face,
 };
 pub use geometry::{Point, Rect};
 pub use image::RgbImage;
 pub use landmarks::ShapePredictor;
-pub use liveness::{Liveness, LivenessChecker, LivenessError};
+pub use liveness::{LIVE_FROM, Liveness, LivenessChecker, LivenessError};
 pub use models::{DescriptorRecipe, FaceModel, ModelError};
 pub use quality::{QualityIssue, QualityMeasurements, QualityReport, QualityThresholds};

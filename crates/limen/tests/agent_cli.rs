@@ -359,3 +359,48 @@ fn osdp_settings_are_checked_without_echoing_the_key() {
     );
     assert!(!stderr.contains(malformed), "{stderr}");
 }
+
+/// Runs the agent, with `extra` arguments, on a folder holding one of
+/// upstream's liveness samples; returns how many face crops reached the
+/// server, and the agent's stderr.
+fn crops_sent_of_sample(sample: &str, extra: &[&str]) -> (usize, String) {
+    let (url, bodies, _) = receiver(&[r#"{"decision":"unknown","latency_ms":3}"#]);
+    let scene = std::env::temp_dir().join(format!(
+        "limen-agent-liveness-{}-{sample}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&scene).expect("scene");
+    std::fs::copy(
+        workspace()
+            .join("crates/face/tests/fixtures/liveness")
+            .join(sample),
+        scene.join(sample),
+    )
+    .expect("sample");
+    let output = Command::new(env!("CARGO_BIN_EXE_limen"))
+        .args(["agent", "--server", &url, "--source"])
+        .arg(format!("dir:{}", scene.display()))
+        .args(["--models"])
+        .arg(workspace().join("models"))
+        .args(extra)
+        .env("LIMEN_DEVICE_TOKEN", TOKEN)
+        .output()
+        .expect("run limen agent");
+    std::fs::remove_dir_all(&scene).expect("clean up");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{stderr}");
+    let sent = bodies.lock().expect("log").len();
+    (sent, stderr)
+}
+
+#[test]
+fn the_local_liveness_check_keeps_a_photo_from_being_sent() {
+    // Without the check, the photo of a face is sent like any face.
+    let (sent, _) = crops_sent_of_sample("sample-image_F1.jpg", &[]);
+    assert_eq!(sent, 1);
+    let (sent, stderr) = crops_sent_of_sample("sample-image_F1.jpg", &["--check-liveness"]);
+    assert_eq!(sent, 0, "{stderr}");
+    assert!(stderr.contains("local liveness check"), "{stderr}");
+    let (sent, stderr) = crops_sent_of_sample("sample-image_T1.jpg", &["--check-liveness"]);
+    assert_eq!(sent, 1, "the live person is sent: {stderr}");
+}

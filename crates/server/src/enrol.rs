@@ -16,9 +16,9 @@ use limen_services::Frame;
 use serde_json::{Value, json};
 
 use crate::AppState;
-use crate::frame_buffer::{FrameBuffer, TooLarge};
 use crate::auth::{ApiSession, PageSession};
 use crate::error::ApiError;
+use crate::frame_buffer::{FrameBuffer, TooLarge};
 use crate::pages::{error_page, escape, message_page, page};
 use crate::rate_limit::RateLimiter;
 

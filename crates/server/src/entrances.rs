@@ -21,10 +21,10 @@ use serde_json::{Value, json};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::AppState;
-use crate::frame_buffer::{FrameBuffer, TooLarge};
 use crate::auth::{AdminOrg, bearer};
 use crate::enrol::is_declared_image;
 use crate::error::{ApiError, JsonBody};
+use crate::frame_buffer::{FrameBuffer, TooLarge};
 
 /// Largest frame: an agent sends a JPEG of the face region, tens of kB.
 pub const FRAME_BODY_LIMIT: usize = 2 * 1024 * 1024;

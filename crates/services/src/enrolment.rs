@@ -5,12 +5,11 @@
 use std::sync::Arc;
 
 use limen_domain::{FaceVector, LivenessMode, ModelVersion, Person};
-use limen_face::{LiveEnrolment, LivenessChecker, QualityThresholds};
+use limen_face::{LivenessChecker, QualityThresholds};
 use zeroize::Zeroizing;
 
 use crate::engine_queue::EngineWork;
 use crate::error::ServiceError;
-use crate::recognition::LIVE_FROM;
 use crate::{Services, audit};
 
 /// An uploaded image, wiped from memory when dropped.
@@ -101,11 +100,7 @@ impl Services {
         let enrolment = tokio::task::spawn_blocking(move || {
             let _slot = slot;
             let views: Vec<&[u8]> = frames.iter().map(|f| f.as_slice()).collect();
-            let liveness = checker.as_deref().map(|checker| LiveEnrolment {
-                checker,
-                live_from: LIVE_FROM,
-            });
-            engine.enrol(&views, liveness)
+            engine.enrol(&views, checker.as_deref())
             // `frames` is dropped here, wiping the image bytes.
         })
         .await??;
@@ -186,11 +181,7 @@ impl Services {
             let image = limen_face::decode(&frame)?;
             let faces = engine.finder().find(&image);
             let live = match (faces.as_slice(), checker.as_deref()) {
-                ([face], Some(checker)) => LiveEnrolment {
-                    checker,
-                    live_from: LIVE_FROM,
-                }
-                .judges_live(&image, face.rect),
+                ([face], Some(checker)) => checker.judges_live(&image, face.rect),
                 _ => true,
             };
             Ok::<_, limen_face::FaceError>((faces, live))

@@ -104,7 +104,7 @@ pub use overview::{
 };
 pub use passes::{MAX_PASS_FRAMES, PASS_WINDOW, PassKey};
 pub use people::{IMPORT_BATCH, Invitation};
-pub use recognition::{LIVE_FROM, Recognised, Recognition};
+pub use recognition::{Recognised, Recognition};
 pub use reconsent::ReconsentRequest;
 pub use retention::Retention;
 pub use security::SecurityView;

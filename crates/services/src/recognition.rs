@@ -5,7 +5,7 @@
 //! memory.
 
 use limen_domain::{LivenessMode, ModelVersion, OrgId, PersonId, SecurityLevel};
-use limen_face::{EntranceReading, FaceEngine, read_entrance_frame};
+use limen_face::{EntranceReading, FaceEngine, LIVE_FROM, read_entrance_frame};
 use limen_matcher::{DecisionRule, Identification, Match};
 use zeroize::Zeroizing;
 
@@ -14,13 +14,6 @@ use crate::engine_queue::EngineWork;
 use crate::enrolment::Frame;
 use crate::error::ServiceError;
 use crate::passes::{Evidence, FusedVector, MAX_PASS_FRAMES, PassFrame, PassKey};
-
-/// The live score from which a pass counts as live where liveness is
-/// enforced: the live class at least as likely as both attack classes
-/// together. On lfw-dev's press photographs it refuses 9.7% of real faces
-/// and let none of the screen and print attacks made on this machine
-/// through (BENCHMARKS.md, "Liveness").
-pub const LIVE_FROM: f32 = 0.5;
 
 /// What a frame shows, as far as the organisation's gallery can tell.
 pub enum Recognition {

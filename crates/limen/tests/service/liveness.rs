@@ -92,7 +92,7 @@ fn an_entrance_that_enforces_liveness_refuses_a_photo_and_lets_the_person_in() {
         .strip_prefix("live score ")
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("no live score in {detail:?}"));
-    assert!(score >= f64::from(limen_services::LIVE_FROM), "{detail}");
+    assert!(score >= f64::from(limen_face::LIVE_FROM), "{detail}");
     answer(&server, &device, &sample("sample-image_F1.jpg"));
     let photo_detail = events(&server, &admin, &door).last().expect("an event")["detail"]
         .as_str()
