@@ -147,43 +147,19 @@ impl OsdpReader {
     /// Channel enforced.
     pub fn open(config: ReaderConfig) -> Result<Self, OsdpConfigError> {
         let line = SerialLine::open(&config.device, config.baud_rate)?;
-        let address = i32::from(config.address);
-        let baud_rate = i32::try_from(config.baud_rate).unwrap_or(i32::MAX);
-        let info = PdInfoBuilder::new()
-            .name("limen")
-            .and_then(|b| b.address(address))
-            .and_then(|b| b.baud_rate(baud_rate))
-            .map_err(OsdpConfigError::Setting)?
-            .flag(OsdpFlag::EnforceSecure)
-            .id(&PdId::from_number(1))
-            .capabilities(&[
-                PdCapability::CommunicationSecurity(PdCapEntity::new(1, 1)),
-                PdCapability::CardDataFormat(PdCapEntity::new(1, 0)),
-                PdCapability::LedControl(PdCapEntity::new(1, 1)),
-                PdCapability::AudibleOutput(PdCapEntity::new(1, 1)),
-            ])
-            .secure_channel_key(*config.scbk.0);
-        let mut device =
-            PeripheralDevice::new(info, Box::new(line)).map_err(OsdpConfigError::Setting)?;
-
-        let (commands_tx, commands) = mpsc::channel();
-        device.set_command_callback(move |command: &mut OsdpCommand| {
-            if let OsdpCommand::KeySet(_) = command {
-                // The key is the operator's configuration; a panel may not
-                // replace it with one Limen would not keep.
-                return -1;
-            }
-            let _ = commands_tx.send(command.clone());
-            0
-        });
-
+        let protocol = ReaderProtocol::new(
+            config.address,
+            config.baud_rate,
+            &config.scbk,
+            Box::new(line),
+        )?;
         let (presentations_tx, presentations) = mpsc::channel();
         let secure = Arc::new(AtomicBool::new(false));
         let worker = {
             let secure = Arc::clone(&secure);
             thread::Builder::new()
                 .name("osdp-reader".to_owned())
-                .spawn(move || run(device, presentations, commands, &secure))
+                .spawn(move || run(protocol, presentations, &secure))
                 .map_err(OsdpConfigError::Thread)?
         };
         Ok(Self {
@@ -255,21 +231,77 @@ impl Drop for OsdpReader {
     }
 }
 
+/// The reader's side of OSDP over any channel: LibOSDP's peripheral device
+/// set up as the reader runs it (Secure Channel enforced, the reader's
+/// capabilities, the panel's key changes refused), with the panel's commands
+/// collected as they arrive.
+pub struct ReaderProtocol {
+    device: PeripheralDevice,
+    commands: Receiver<OsdpCommand>,
+}
+
+impl ReaderProtocol {
+    pub fn new(
+        address: u8,
+        baud_rate: u32,
+        scbk: &Scbk,
+        channel: Box<dyn Channel>,
+    ) -> Result<Self, OsdpConfigError> {
+        let baud_rate = i32::try_from(baud_rate).unwrap_or(i32::MAX);
+        let info = PdInfoBuilder::new()
+            .name("limen")
+            .and_then(|b| b.address(i32::from(address)))
+            .and_then(|b| b.baud_rate(baud_rate))
+            .map_err(OsdpConfigError::Setting)?
+            .flag(OsdpFlag::EnforceSecure)
+            .id(&PdId::from_number(1))
+            .capabilities(&[
+                PdCapability::CommunicationSecurity(PdCapEntity::new(1, 1)),
+                PdCapability::CardDataFormat(PdCapEntity::new(1, 0)),
+                PdCapability::LedControl(PdCapEntity::new(1, 1)),
+                PdCapability::AudibleOutput(PdCapEntity::new(1, 1)),
+            ])
+            .secure_channel_key(*scbk.0);
+        let mut device = PeripheralDevice::new(info, channel).map_err(OsdpConfigError::Setting)?;
+        let (commands_tx, commands) = mpsc::channel();
+        device.set_command_callback(move |command: &mut OsdpCommand| {
+            if let OsdpCommand::KeySet(_) = command {
+                // The key is the operator's configuration; a panel may not
+                // replace it with one Limen would not keep.
+                return -1;
+            }
+            let _ = commands_tx.send(command.clone());
+            0
+        });
+        Ok(Self { device, commands })
+    }
+
+    /// Reads and answers what the panel sent since the last refresh.
+    pub fn refresh(&mut self) {
+        self.device.refresh();
+    }
+
+    /// Whether a Secure Channel session with the panel is up.
+    pub fn is_secure(&self) -> bool {
+        self.device.is_sc_active()
+    }
+
+    /// The panel's commands received since they were last taken.
+    pub fn take_commands(&self) -> impl Iterator<Item = OsdpCommand> + '_ {
+        self.commands.try_iter()
+    }
+}
+
 /// The reader's loop: refresh the protocol, hand card reads to the panel one
 /// at a time, and turn its LED commands into answers.
-fn run(
-    mut device: PeripheralDevice,
-    presentations: Receiver<Presentation>,
-    commands: Receiver<OsdpCommand>,
-    secure: &AtomicBool,
-) {
+fn run(mut protocol: ReaderProtocol, presentations: Receiver<Presentation>, secure: &AtomicBool) {
     let mut waiting: Option<Presentation> = None;
     loop {
-        device.refresh();
-        let is_secure = device.is_sc_active();
+        protocol.refresh();
+        let is_secure = protocol.is_secure();
         secure.store(is_secure, Ordering::Release);
 
-        while let Ok(command) = commands.try_recv() {
+        for command in protocol.take_commands() {
             // Answers that arrive while no card read is waiting are stale.
             if let (Some(decision), Some(presentation)) = (panel_answer(&command), &waiting) {
                 let _ = presentation.reply.send(Ok(decision));
@@ -280,7 +312,7 @@ fn run(
         if let Some(presentation) = &waiting
             && Instant::now() >= presentation.deadline
         {
-            device.flush_events();
+            protocol.device.flush_events();
             let _ = presentation
                 .reply
                 .send(Err(PresentError::NoAnswer(presentation.answer_timeout)));
@@ -295,7 +327,8 @@ fn run(
                     } else if !is_secure {
                         Err(PresentError::NotSecure)
                     } else {
-                        device
+                        protocol
+                            .device
                             .notify_event(OsdpEvent::CardRead(presentation.card.clone()))
                             .map_err(|_| PresentError::Refused)
                     };
@@ -331,7 +364,8 @@ fn panel_answer(command: &OsdpCommand) -> Option<Decision> {
 /// A serial device in raw mode, read and written without blocking, as
 /// LibOSDP expects of a channel.
 struct SerialLine {
-    file: File,
+    /// `None` once LibOSDP closed the line.
+    file: Option<File>,
 }
 
 impl SerialLine {
@@ -359,28 +393,36 @@ impl SerialLine {
             path: path.to_owned(),
             source: errno.into(),
         })?;
-        Ok(Self { file })
+        Ok(Self { file: Some(file) })
+    }
+
+    fn file(&mut self) -> Result<&mut File, ChannelError> {
+        self.file.as_mut().ok_or(ChannelError::TransportError)
     }
 }
 
 impl Channel for SerialLine {
     fn get_id(&self) -> i32 {
-        self.file.as_raw_fd()
+        self.file.as_ref().map_or(-1, AsRawFd::as_raw_fd)
     }
 
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, ChannelError> {
-        Ok(self.file.read(buf)?)
+        Ok(self.file()?.read(buf)?)
     }
 
     fn write(&mut self, buf: &[u8]) -> Result<usize, ChannelError> {
-        Ok(self.file.write(buf)?)
+        Ok(self.file()?.write(buf)?)
     }
 
     fn flush(&mut self) -> Result<(), ChannelError> {
-        Ok(self.file.flush()?)
+        Ok(self.file()?.flush()?)
     }
 
+    /// Called when the reader's device is torn down. The `libosdp` crate
+    /// never frees the channel it was given (0.2.2 leaks its box), so the
+    /// line is closed here rather than when the channel is dropped.
     fn close(&mut self) -> Result<(), ChannelError> {
+        self.file = None;
         Ok(())
     }
 }

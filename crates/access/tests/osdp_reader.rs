@@ -362,3 +362,25 @@ fn a_missing_device_is_a_clear_error() {
         Err(limen_access::osdp::OsdpConfigError::Open { .. })
     ));
 }
+
+#[test]
+fn dropping_the_reader_closes_the_serial_line() {
+    let (mut master, slave) = pty();
+    let reader = open_reader(slave, SCBK, CardFormat::Raw { bits: 8 });
+    drop(reader);
+    // Once no one holds the line's other end, reading the master fails
+    // with EIO; while the reader's descriptor stays open it would block.
+    let mut buf = [0u8; 64];
+    let error = loop {
+        match master.read(&mut buf) {
+            Ok(n) if n > 0 => continue,
+            Ok(_) => panic!("end of file on a pty master"),
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(
+        error.raw_os_error(),
+        Some(rustix::io::Errno::IO.raw_os_error()),
+        "the serial line stays open after the reader is dropped: {error}"
+    );
+}

@@ -145,7 +145,9 @@ impl<R: Read> JpegStream<R> {
                 self.fill()?;
                 continue;
             };
-            if start > 0 {
+            // Garbage dropped in earlier reads counts too, even when the
+            // start marker now opens the buffer.
+            if start > 0 || self.garbage > 0 {
                 self.discard(start);
                 let garbage = std::mem::take(&mut self.garbage) + start;
                 if !std::mem::take(&mut self.resyncing) {
@@ -317,6 +319,25 @@ pub(crate) mod tests {
             errors[3].contains("truncated JPEG at the end"),
             "{errors:?}"
         );
+    }
+
+    #[test]
+    fn garbage_is_reported_however_the_reads_split_it_from_the_frame() {
+        let a = sample_jpeg(16, 16, 10);
+        // Five junk bytes and the start marker's first two fill one 7-byte
+        // read: the junk is dropped before the marker is seen whole.
+        let mut data = b"xxxxx".to_vec();
+        data.extend_from_slice(&a);
+        let frames = frames_of(&data);
+        assert_eq!(frames.len(), 2, "{frames:?}");
+        assert!(
+            frames[0]
+                .as_ref()
+                .is_err_and(|e| e.contains("5 bytes of non-JPEG data skipped")),
+            "{:?}",
+            frames[0]
+        );
+        assert!(frames[1].as_ref().ok() == Some(&a), "the frame differs");
     }
 
     #[test]

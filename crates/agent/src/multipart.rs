@@ -80,9 +80,7 @@ impl<R: Read> MultipartStream<R> {
                     body_end -= 2;
                 }
                 let body = Zeroizing::new(self.buf[body_start..body_end].to_vec());
-                if !self.consume_delimiter_line(next)? {
-                    self.at_eof = true;
-                }
+                self.consume_delimiter_line(next)?;
                 body
             }
             // A stream may stop right after a whole part; whether the part
@@ -123,16 +121,22 @@ impl<R: Read> MultipartStream<R> {
     }
 
     /// Drops everything through the delimiter line at `at`; false when it
-    /// was the closing delimiter (`--boundary--`) or the stream ended.
+    /// was the closing delimiter (`--boundary--`) or the stream ended, and
+    /// then the stream is over: what follows is an epilogue, not parts,
+    /// however much of it was already read.
     fn consume_delimiter_line(&mut self, at: usize) -> Result<bool, SourceError> {
         let after = at + self.delimiter.len();
-        let Some(line_end) = self.find(b"\n", after, MAX_PART_HEADER_BYTES)? else {
-            self.discard(self.buf.len());
-            return Ok(false);
-        };
-        let closing = self.buf[after..line_end].starts_with(b"--");
-        self.discard(line_end + 1);
-        Ok(!closing)
+        match self.find(b"\n", after, MAX_PART_HEADER_BYTES)? {
+            Some(line_end) if !self.buf[after..line_end].starts_with(b"--") => {
+                self.discard(line_end + 1);
+                Ok(true)
+            }
+            _ => {
+                self.discard(self.buf.len());
+                self.at_eof = true;
+                Ok(false)
+            }
+        }
     }
 
     /// Position of `needle` at or after `from`, reading more as needed, but
@@ -281,6 +285,18 @@ mod tests {
         assert!(errors[0].contains("truncated JPEG"));
         assert!(errors[1].contains("text/plain"));
         assert!(errors[2].contains("corrupt JPEG"));
+    }
+
+    #[test]
+    fn nothing_after_the_closing_boundary_is_read_as_a_part() {
+        let a = sample_jpeg(16, 16, 30);
+        let mut data = part("image/jpeg", &a);
+        data.extend_from_slice(b"--frame--\r\nepilogue\r\n\r\nnot a part");
+        let frames = parse(&data, "frame");
+        assert_eq!(frames.len(), 1, "{frames:?}");
+        assert!(frames[0].as_ref().ok() == Some(&a), "the frame differs");
+        // Closing at once: no frames, whatever follows.
+        assert!(parse(b"--frame--\r\n\r\n\r\nx", "frame").is_empty());
     }
 
     #[test]

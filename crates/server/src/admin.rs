@@ -9,13 +9,12 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use limen_domain::{NewPerson, PersonId, RowError};
-use limen_services::ServiceError;
-use serde::Deserialize;
+use limen_domain::PersonId;
 use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::auth::AdminOrg;
+use crate::bodies::people_import;
 use crate::error::ApiError;
 use crate::mailer::OutgoingMail;
 use crate::pages::escape;
@@ -40,15 +39,6 @@ async fn openapi() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PersonRow {
-    first_name: String,
-    last_name: String,
-    email: String,
-    acs_id: String,
-}
-
 async fn import_people(
     State(state): State<Arc<AppState>>,
     AdminOrg(org): AdminOrg,
@@ -59,140 +49,9 @@ async fn import_people(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let media_type = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    let text = std::str::from_utf8(&body)
-        .map_err(|_| ApiError::bad_request("the body is not UTF-8 text"))?;
-    let rows: Vec<PersonRow> = match media_type.as_str() {
-        "application/json" => serde_json::from_str(text)
-            .map_err(|e| ApiError::bad_request(format!("expected a JSON array of people: {e}")))?,
-        "text/csv" => parse_csv(text)?,
-        _ => {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "send the people as application/json (an array) or text/csv (first_name,last_name,email,acs_id)",
-            ));
-        }
-    };
-    if rows.is_empty() {
-        return Err(ApiError::unprocessable("the import holds no people"));
-    }
-    let checked = rows
-        .iter()
-        .enumerate()
-        .map(|(index, row)| {
-            NewPerson::parse(
-                index + 1,
-                &row.first_name,
-                &row.last_name,
-                &row.email,
-                &row.acs_id,
-            )
-        })
-        .collect();
+    let checked = people_import(content_type, &body)?;
     let report = state.services.import_people(&org, checked).await?;
     Ok(Json(json!(report)))
-}
-
-fn rows_refused(errors: Vec<RowError>) -> ApiError {
-    ServiceError::ImportRefused(errors).into()
-}
-
-/// Reads CSV with the header `first_name,last_name,email,acs_id` (fields
-/// may be double-quoted, with `""` for a quote inside).
-fn parse_csv(text: &str) -> Result<Vec<PersonRow>, ApiError> {
-    let mut records = csv_records(text.trim_start_matches('\u{feff}'))?;
-    if records.is_empty() {
-        return Err(ApiError::unprocessable("the CSV is empty"));
-    }
-    let header: Vec<String> = records
-        .remove(0)
-        .iter()
-        .map(|h| h.trim().to_ascii_lowercase())
-        .collect();
-    if header != ["first_name", "last_name", "email", "acs_id"] {
-        return Err(ApiError::unprocessable(
-            "the first CSV line must be: first_name,last_name,email,acs_id",
-        ));
-    }
-    let mut errors = Vec::new();
-    let mut rows = Vec::new();
-    for (index, record) in records.into_iter().enumerate() {
-        match <[String; 4]>::try_from(record) {
-            Ok([first_name, last_name, email, acs_id]) => rows.push(PersonRow {
-                first_name,
-                last_name,
-                email,
-                acs_id,
-            }),
-            Err(record) => errors.push(RowError {
-                row: index + 1,
-                field: "line",
-                message: format!("expected 4 fields, found {}", record.len()),
-            }),
-        }
-    }
-    if errors.is_empty() {
-        Ok(rows)
-    } else {
-        Err(rows_refused(errors))
-    }
-}
-
-fn csv_records(text: &str) -> Result<Vec<Vec<String>>, ApiError> {
-    let mut records = Vec::new();
-    let mut record = Vec::new();
-    let mut field = String::new();
-    let mut chars = text.chars().peekable();
-    let mut in_quotes = false;
-    let mut line = 1;
-    while let Some(c) = chars.next() {
-        match (in_quotes, c) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                chars.next();
-                field.push('"');
-            }
-            (true, '"') => in_quotes = false,
-            (true, c) => {
-                if c == '\n' {
-                    line += 1;
-                }
-                field.push(c);
-            }
-            (false, '"') if field.is_empty() => in_quotes = true,
-            (false, '"') => {
-                return Err(ApiError::unprocessable(format!(
-                    "malformed CSV on line {line}: a quote inside an unquoted field"
-                )));
-            }
-            (false, ',') => record.push(std::mem::take(&mut field)),
-            (false, '\r') if chars.peek() == Some(&'\n') => {}
-            (false, '\n') => {
-                record.push(std::mem::take(&mut field));
-                if record.iter().any(|f| !f.is_empty()) || record.len() > 1 {
-                    records.push(std::mem::take(&mut record));
-                } else {
-                    record.clear();
-                }
-                line += 1;
-            }
-            (false, c) => field.push(c),
-        }
-    }
-    if in_quotes {
-        return Err(ApiError::unprocessable(format!(
-            "malformed CSV: a quoted field opened on or before line {line} is never closed"
-        )));
-    }
-    if !field.is_empty() || !record.is_empty() {
-        record.push(field);
-        records.push(record);
-    }
-    Ok(records)
 }
 
 async fn list_people(
@@ -280,39 +139,4 @@ async fn audit_trail(
     Ok(Json(json!(
         state.services.store().audit_trail(org.as_str()).await?
     )))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_handles_quotes_crlf_and_blank_lines() {
-        let records = csv_records("a,b\r\n\"x, y\",\"say \"\"hi\"\"\"\n\nlast,row").expect("valid");
-        assert_eq!(
-            records,
-            vec![
-                vec!["a", "b"],
-                vec!["x, y", "say \"hi\""],
-                vec!["last", "row"]
-            ]
-        );
-        assert!(csv_records("a,\"open").is_err());
-        assert!(csv_records("a,b\"c").is_err());
-    }
-
-    #[test]
-    fn csv_rows_need_four_fields() {
-        let err = parse_csv("first_name,last_name,email,acs_id\nAnn,Lee,ann@x.test\n")
-            .map(|_| ())
-            .expect_err("short row");
-        assert_eq!(err.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(parse_csv("name,email\n").is_err());
-        assert_eq!(
-            parse_csv("first_name,last_name,email,acs_id\nAnn,Lee,ann@x.test,7\n")
-                .map(|r| r.len())
-                .ok(),
-            Some(1)
-        );
-    }
 }

@@ -154,13 +154,19 @@ impl Config {
         })?;
         let public_url =
             pick("LIMEN_PUBLIC_URL", file.public_url).unwrap_or_else(|| format!("http://{bind}"));
-        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+        let public_url = public_url.trim_end_matches('/').to_owned();
+        // Links in e-mails start with it: `http://` alone would make them
+        // `http:/register…`.
+        let host = ["http://", "https://"]
+            .iter()
+            .find_map(|scheme| public_url.strip_prefix(scheme))
+            .map(|rest| rest.split('/').next().unwrap_or(""));
+        if host.is_none_or(str::is_empty) {
             return Err(ConfigError::Invalid {
                 variable: "LIMEN_PUBLIC_URL",
-                message: "must start with http:// or https://".into(),
+                message: "must be http:// or https:// followed by a host".into(),
             });
         }
-        let public_url = public_url.trim_end_matches('/').to_owned();
         let data_dir = env("LIMEN_DATA_DIR")
             .map(PathBuf::from)
             .or(file.data_dir)
@@ -390,5 +396,29 @@ mod tests {
             err.to_string().contains("LIMEN_HEADER_TIMEOUT_SECS"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_public_url_needs_a_host() {
+        for url in [
+            "http://",
+            "https:///",
+            "http:///register",
+            "ftp://limen.example",
+        ] {
+            let err =
+                Config::from_sources(None, "", |n| (n == "LIMEN_PUBLIC_URL").then(|| url.into()))
+                    .expect_err(url);
+            assert!(
+                err.to_string().contains("followed by a host"),
+                "{url}: {err}"
+            );
+        }
+        let config = Config::from_sources(None, "", |n| {
+            (n == "LIMEN_PUBLIC_URL").then(|| "https://limen.example/base/".into())
+        })
+        .expect("valid");
+        assert_eq!(config.public_url, "https://limen.example/base");
+        assert_eq!(config.public_origin(), "https://limen.example");
     }
 }

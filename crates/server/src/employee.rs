@@ -10,11 +10,11 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use limen_domain::EmailAddress;
 use limen_services::{AccountOverview, PersonExport, ServiceError, Session};
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::auth::ApiSession;
+use crate::bodies::{ConsentRequest, LoginRequest, PasswordRequest, RegistrationRequest};
 use crate::client::{Client, ClientGroup};
 use crate::error::{ApiError, JsonBody};
 
@@ -63,13 +63,6 @@ pub(crate) async fn log_in(
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RegistrationRequest {
-    token: String,
-    password: String,
-}
-
 async fn api_register(
     State(state): State<Arc<AppState>>,
     JsonBody(request): JsonBody<RegistrationRequest>,
@@ -82,13 +75,6 @@ async fn api_register(
         StatusCode::CREATED,
         Json(json!({ "person_id": person.id, "account": person.email })),
     ))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LoginRequest {
-    email: String,
-    password: String,
 }
 
 async fn api_login(
@@ -129,12 +115,6 @@ async fn api_statement(
     ))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ConsentRequest {
-    statement_version: String,
-}
-
 async fn api_consent(
     State(state): State<Arc<AppState>>,
     session: ApiSession,
@@ -168,13 +148,6 @@ async fn api_cancel(
 ) -> Result<StatusCode, ApiError> {
     state.services.cancel_registration(&session.person).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PasswordRequest {
-    current_password: String,
-    new_password: String,
 }
 
 async fn api_password(

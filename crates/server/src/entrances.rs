@@ -16,12 +16,12 @@ use limen_domain::{ConnectorKind, Decision, DeviceId, Entrance, EntranceId, Hand
 use limen_services::{HANDOVER_HOLD, PassKey, Recognition};
 use limen_store::token::{new_token, token_hash};
 use limen_store::{DeviceAtEntrance, NewConnector};
-use serde::Deserialize;
 use serde_json::{Value, json};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::AppState;
 use crate::auth::{AdminOrg, bearer};
+use crate::bodies::{ConnectorBody, NewEntrance};
 use crate::enrol::is_declared_image;
 use crate::error::{ApiError, JsonBody};
 use crate::frame_buffer::{FrameBuffer, TooLarge};
@@ -54,20 +54,6 @@ pub fn routes() -> Router<Arc<AppState>> {
 #[derive(Default)]
 pub struct AccessClients(Mutex<HashMap<EntranceId, Arc<HttpAccessSystem>>>);
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewEntrance {
-    name: String,
-    connector: ConnectorBody,
-}
-
-#[derive(Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-enum ConnectorBody {
-    Osdp,
-    Http { url: String, secret: String },
-}
-
 fn entrance_id(text: &str) -> Result<EntranceId, ApiError> {
     EntranceId::parse(text).map_err(|_| ApiError::not_found())
 }
@@ -77,22 +63,14 @@ async fn create_entrance(
     AdminOrg(org): AdminOrg,
     JsonBody(body): JsonBody<NewEntrance>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let name = body.name.trim();
-    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(ApiError::unprocessable(
-            "an entrance name must be 1 to 100 characters, without control characters",
-        ));
-    }
-    let secret = match &body.connector {
-        ConnectorBody::Osdp => None,
-        ConnectorBody::Http { url, secret } => {
-            let shared: SharedSecret = secret.parse().map_err(|e| {
-                ApiError::unprocessable(format!("the HTTP connector's secret: {e}"))
-            })?;
+    let name = body.checked_name()?;
+    let secret = match body.connector.http()? {
+        None => None,
+        Some((url, shared)) => {
             let key = Zeroizing::new(shared.key().to_vec());
             // Built once here so that a URL the connector cannot use is
             // refused now rather than at the first passage.
-            build_access_system(&state, url.clone(), shared)
+            build_access_system(&state, url.to_owned(), shared)
                 .await?
                 .map_err(|e| ApiError::unprocessable(format!("connector url: {e}")))?;
             Some(key)

@@ -3,6 +3,7 @@
 //! consent, a vector or an organisation is `limen-services`'s; this crate
 //! moves requests between them and people, and maps their answers to HTTP.
 
+pub mod bodies;
 pub mod client;
 pub mod config;
 pub mod mailer;
@@ -38,6 +39,7 @@ pub use crate::connections::ConnectionLimits;
 
 use crate::config::Config;
 use crate::entrances::AccessClients;
+pub use crate::error::ApiError;
 use crate::login_guard::LoginGuard;
 use crate::mailer::Mailer;
 use crate::rate_limit::RateLimiter;

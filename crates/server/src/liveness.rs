@@ -7,21 +7,15 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::put;
-use limen_domain::{EntranceId, LivenessMode};
-use serde::Deserialize;
+use limen_domain::EntranceId;
 
 use crate::AppState;
 use crate::auth::AdminOrg;
+use crate::bodies::ModeChange;
 use crate::error::{ApiError, JsonBody};
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new().route("/api/v1/entrances/{id}/liveness", put(change))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ModeChange {
-    mode: String,
 }
 
 async fn change(
@@ -31,8 +25,7 @@ async fn change(
     JsonBody(change): JsonBody<ModeChange>,
 ) -> Result<StatusCode, ApiError> {
     let entrance = EntranceId::parse(&id).map_err(|_| ApiError::not_found())?;
-    let mode =
-        LivenessMode::parse(&change.mode).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let mode = change.mode()?;
     state
         .services
         .set_entrance_liveness(&org, &entrance, mode)

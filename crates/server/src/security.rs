@@ -8,11 +8,11 @@ use axum::routing::get;
 use axum::{Json, Router};
 use limen_domain::SecurityLevel;
 use limen_services::SecurityView;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::auth::AdminOrg;
+use crate::bodies::LevelChange;
 use crate::error::{ApiError, JsonBody};
 
 pub fn routes() -> Router<Arc<AppState>> {
@@ -26,23 +26,16 @@ async fn show(
     Ok(Json(view(&state.services.security(&org).await?)))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LevelChange {
-    level: String,
-}
-
 async fn change(
     State(state): State<Arc<AppState>>,
     AdminOrg(org): AdminOrg,
     JsonBody(change): JsonBody<LevelChange>,
 ) -> Result<Json<Value>, ApiError> {
-    let level: SecurityLevel = change
-        .level
-        .parse()
-        .map_err(|e: limen_domain::UnknownSecurityLevel| ApiError::bad_request(e.to_string()))?;
     Ok(Json(view(
-        &state.services.set_security_level(&org, level).await?,
+        &state
+            .services
+            .set_security_level(&org, change.level()?)
+            .await?,
     )))
 }
 
