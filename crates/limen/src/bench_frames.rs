@@ -54,11 +54,7 @@ pub fn frames(args: FramesBenchArgs) -> anyhow::Result<()> {
         bail!("--clients and --frames must be at least 1");
     }
     let frame = std::fs::read(&args.frame).with_context(|| args.frame.display().to_string())?;
-    let dir = crate::bench_seed::scratch_dir("frames");
-    std::fs::create_dir_all(&dir)?;
-    let result = run(&args, &frame, &dir);
-    let _ = std::fs::remove_dir_all(&dir);
-    let report = result?;
+    let report = crate::bench_seed::in_scratch_dir("frames", |dir| run(&args, &frame, dir))?;
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
 }

@@ -52,11 +52,7 @@ pub fn hostile(args: HostileBenchArgs) -> anyhow::Result<()> {
         bail!("--frames must be at least 1");
     }
     let frame = std::fs::read(&args.frame).with_context(|| args.frame.display().to_string())?;
-    let dir = crate::bench_seed::scratch_dir("hostile");
-    std::fs::create_dir_all(&dir)?;
-    let result = run(&args, &frame, &dir);
-    let _ = std::fs::remove_dir_all(&dir);
-    let report = result?;
+    let report = crate::bench_seed::in_scratch_dir("hostile", |dir| run(&args, &frame, dir))?;
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
 }

@@ -69,11 +69,9 @@ pub fn instances(args: InstancesBenchArgs) -> anyhow::Result<()> {
     let models = args.models.dir();
     let engine = Arc::new(FaceEngine::load(&models, limen_face::FaceModel::DEFAULT)?);
     let (propagation, tokens) = runtime.block_on(propagation(&args, engine))?;
-    let dir = crate::bench_seed::scratch_dir("instances");
-    std::fs::create_dir_all(&dir)?;
-    let throughput = (|| {
-        let one = throughput(&args, &dir, &models, &frame, &tokens, 1)?;
-        let many = throughput(&args, &dir, &models, &frame, &tokens, args.instances)?;
+    let throughput = crate::bench_seed::in_scratch_dir("instances", |dir| {
+        let one = throughput(&args, dir, &models, &frame, &tokens, 1)?;
+        let many = throughput(&args, dir, &models, &frame, &tokens, args.instances)?;
         anyhow::Ok(json!({
             "frames": args.frames,
             "clients": args.clients,
@@ -81,8 +79,7 @@ pub fn instances(args: InstancesBenchArgs) -> anyhow::Result<()> {
             "instances_frames_per_second": many,
             "instances_over_one": many / one,
         }))
-    })();
-    let _ = std::fs::remove_dir_all(&dir);
+    });
     println!(
         "{}",
         serde_json::to_string_pretty(&json!({

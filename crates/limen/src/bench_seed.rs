@@ -160,6 +160,19 @@ pub fn random_unit_vector(rng: &mut SplitMix64, dimensions: usize) -> Vec<f32> {
 
 /// A directory for a throw-away SQLite database: in memory (tmpfs) where
 /// there is one, so that seeding does not wait on the disk.
+/// Runs `work` in a fresh scratch directory (see [`scratch_dir`]), which
+/// is removed afterwards whatever `work` answered.
+pub fn in_scratch_dir<T>(
+    name: &str,
+    work: impl FnOnce(&std::path::Path) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let dir = scratch_dir(name);
+    std::fs::create_dir_all(&dir)?;
+    let result = work(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
 pub fn scratch_dir(name: &str) -> std::path::PathBuf {
     let shm = std::path::Path::new("/dev/shm");
     let base = if shm.is_dir() {

@@ -78,7 +78,8 @@ pub enum UnknownReason {
     Ambiguous,
 }
 
-/// A person identified by a search. While it is alive, removing this person
+/// A person identified by a search. While it is alive, waiting for this
+/// person's matches (`Galleries::wait_for_matches`, after their removal)
 /// waits: drop it once the access system has been told.
 pub struct Match<P> {
     person: P,

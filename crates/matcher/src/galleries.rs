@@ -221,9 +221,9 @@ impl<O: Eq + Hash + Clone, P: Clone + Eq + Hash> Galleries<O, P> {
     }
 
     /// Searches `organisation`'s gallery with `probe`, the fused vector of
-    /// a passage of `frames` frames, and applies `rule`. A match holds off
-    /// the removal of its person until it is dropped: keep it until the
-    /// access system has been told.
+    /// a passage of `frames` frames, and applies `rule`. Once its person is
+    /// removed, [`Galleries::wait_for_matches`] waits for the match to be
+    /// dropped: keep it until the access system has been told.
     pub fn identify(
         &self,
         organisation: &O,

@@ -13,8 +13,8 @@ use crate::distance::for_each_distance;
 use crate::neighbourhood::Neighbourhoods;
 use crate::{MAX_VECTORS_PER_PERSON, Scoring};
 
-/// Held for reading by every outstanding match of one enrolled person; the
-/// remover takes it for writing to wait for them.
+/// Held for reading by every outstanding match of one enrolled person;
+/// `Galleries::wait_for_matches` takes it for writing to wait for them.
 pub(crate) type Presence = Arc<RwLock<()>>;
 
 struct Enrolled<P> {

@@ -3,6 +3,7 @@
 //! to consent again to a changed privacy statement. Each is claimed in the
 //! database before it goes, so several instances send it once.
 
+use limen_domain::Person;
 use limen_services::{ReconsentRequest, RenewalRequest};
 
 use crate::AppState;
@@ -60,15 +61,7 @@ async fn reconsent_mail(state: &AppState, request: ReconsentRequest) -> Result<(
         until = escape(&until),
     );
     let subject = format!("{org}: the privacy statement for face access has changed");
-    state
-        .mailer
-        .send(OutgoingMail {
-            to: request.person.email.as_str(),
-            subject: &subject,
-            text,
-            html,
-        })
-        .await
+    send_to(state, &request.person, &subject, text, html).await
 }
 
 async fn renewal_mail(state: &AppState, request: RenewalRequest) -> Result<(), MailError> {
@@ -100,11 +93,21 @@ async fn renewal_mail(state: &AppState, request: RenewalRequest) -> Result<(), M
         until = escape(&until),
     );
     let subject = format!("{reminder}please renew your face for the entrances");
+    send_to(state, &request.person, &subject, text, html).await
+}
+
+async fn send_to(
+    state: &AppState,
+    person: &Person,
+    subject: &str,
+    text: String,
+    html: String,
+) -> Result<(), MailError> {
     state
         .mailer
         .send(OutgoingMail {
-            to: request.person.email.as_str(),
-            subject: &subject,
+            to: person.email.as_str(),
+            subject,
             text,
             html,
         })

@@ -258,8 +258,9 @@ impl Galleries {
 
     /// Searches `org`'s gallery of `version` for `probe` (the fused vector
     /// of a passage of `frames` frames); call [`Galleries::confirm_current`]
-    /// first. A match holds off its person's removal until it is dropped.
-    /// A version no longer held finds nobody.
+    /// first. A match keeps the service that removes its person from
+    /// answering until it is dropped (see `follow_own_removal`). A version
+    /// no longer held finds nobody.
     pub(crate) async fn identify(
         &self,
         org: &OrgId,

@@ -198,11 +198,7 @@ struct Door {
 
 impl Door {
     fn run(args: &DoorArgs, people: &[Person], plan: &Plan) -> anyhow::Result<Door> {
-        let dir = crate::bench_seed::scratch_dir("door");
-        std::fs::create_dir_all(&dir)?;
-        let result = Door::run_in(args, people, plan, &dir);
-        let _ = std::fs::remove_dir_all(&dir);
-        result
+        crate::bench_seed::in_scratch_dir("door", |dir| Door::run_in(args, people, plan, dir))
     }
 
     fn run_in(args: &DoorArgs, people: &[Person], plan: &Plan, dir: &Path) -> anyhow::Result<Door> {
