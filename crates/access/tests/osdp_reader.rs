@@ -244,6 +244,42 @@ fn a_card_read_the_panel_does_not_answer_is_reported() {
     );
 }
 
+/// Anyone on the bus can send the reader any packet. A broadcast with a
+/// command LibOSDP has no name for once crashed the agent (LibOSDP 3.2.7
+/// reads a null name to log it); sent before and during the panel's
+/// session, the reader goes on and the panel still decides.
+#[test]
+fn a_packet_that_crashed_libosdp_leaves_the_reader_serving() {
+    const UNNAMED_COMMAND_BROADCAST: [u8; 8] = [0x53, 0x7F, 0x08, 0x00, 0x04, 0xA0, 0xD8, 0x0B];
+    let card = vec![0xDE, 0xAD, 0xBE, 0xEF];
+    let (mut master, slave) = pty();
+    let reader = open_reader(slave, SCBK, CardFormat::Raw { bits: 32 });
+    master
+        .write_all(&UNNAMED_COMMAND_BROADCAST)
+        .expect("write to the line");
+    thread::sleep(Duration::from_millis(100));
+    let mut bus = master.try_clone().expect("a second writer on the line");
+    let panel = Panel::start(
+        master,
+        &scbk_bytes(),
+        HashMap::from([(card.clone(), OsdpLedColor::Green)]),
+    );
+    wait_until("secure channel", || reader.is_secure());
+    bus.write_all(&UNNAMED_COMMAND_BROADCAST)
+        .expect("write to the line");
+    wait_until("secure channel after the broadcast", || reader.is_secure());
+
+    assert_eq!(
+        reader.present("3735928559", Duration::from_secs(5)),
+        Ok(Decision::Granted)
+    );
+    let read = panel
+        .card_reads
+        .recv_timeout(Duration::from_secs(1))
+        .expect("card read");
+    assert_eq!(read.data, card);
+}
+
 /// A card read that did not reach the panel in time must not reach it
 /// later, when the person may be gone and someone else at the door.
 #[test]

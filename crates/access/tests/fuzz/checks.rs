@@ -6,7 +6,7 @@
 use std::sync::{Arc, Mutex};
 
 use libosdp::{Channel, ChannelError, OsdpCommand};
-use limen_access::osdp::{ReaderProtocol, Scbk};
+use limen_access::osdp::{ReaderProtocol, Scbk, crc16};
 
 const ADDRESS: u8 = 42;
 const SCBK: &str = "6c696d656e2d746573742d7363626b21";
@@ -59,22 +59,6 @@ impl Channel for Line {
         self.written = None;
         Ok(())
     }
-}
-
-/// OSDP's CRC-16 (polynomial 0x1021, initial value 0x1D0F).
-fn crc16(bytes: &[u8]) -> u16 {
-    let mut crc: u16 = 0x1D0F;
-    for &byte in bytes {
-        crc ^= u16::from(byte) << 8;
-        for _ in 0..8 {
-            crc = if crc & 0x8000 != 0 {
-                (crc << 1) ^ 0x1021
-            } else {
-                crc << 1
-            };
-        }
-    }
-    crc
 }
 
 /// Packets to the reader's address from `[len][control, command, data…]`

@@ -33,6 +33,10 @@ use zeroize::Zeroizing;
 
 use crate::Decision;
 use crate::wiegand::{CardFormat, CardFormatError};
+pub use packet_gate::crc16;
+use packet_gate::{PacketGate, Turn};
+
+mod packet_gate;
 
 /// OSDP asks for a refresh at least every 50 ms.
 const REFRESH_INTERVAL: Duration = Duration::from_millis(10);
@@ -233,11 +237,13 @@ impl Drop for OsdpReader {
 
 /// The reader's side of OSDP over any channel: LibOSDP's peripheral device
 /// set up as the reader runs it (Secure Channel enforced, the reader's
-/// capabilities, the panel's key changes refused), with the panel's commands
-/// collected as they arrive.
+/// capabilities, the panel's key changes refused), fed only whole, checked
+/// packets (see `packet_gate`), with the panel's commands collected as they
+/// arrive.
 pub struct ReaderProtocol {
     device: PeripheralDevice,
     commands: Receiver<OsdpCommand>,
+    turn: Turn,
 }
 
 impl ReaderProtocol {
@@ -262,7 +268,10 @@ impl ReaderProtocol {
                 PdCapability::AudibleOutput(PdCapEntity::new(1, 1)),
             ])
             .secure_channel_key(*scbk.0);
-        let mut device = PeripheralDevice::new(info, channel).map_err(OsdpConfigError::Setting)?;
+        let turn = Turn::default();
+        let gate = PacketGate::new(channel, turn.clone());
+        let mut device =
+            PeripheralDevice::new(info, Box::new(gate)).map_err(OsdpConfigError::Setting)?;
         let (commands_tx, commands) = mpsc::channel();
         device.set_command_callback(move |command: &mut OsdpCommand| {
             if let OsdpCommand::KeySet(_) = command {
@@ -273,11 +282,16 @@ impl ReaderProtocol {
             let _ = commands_tx.send(command.clone());
             0
         });
-        Ok(Self { device, commands })
+        Ok(Self {
+            device,
+            commands,
+            turn,
+        })
     }
 
     /// Reads and answers what the panel sent since the last refresh.
     pub fn refresh(&mut self) {
+        self.turn.open();
         self.device.refresh();
     }
 
