@@ -23,6 +23,8 @@ pub enum InvalidValue {
     PassId,
     #[error("a liveness mode is off, monitor or enforce")]
     LivenessMode,
+    #[error("a name must be 1 to 100 characters, without control characters")]
+    Label,
 }
 
 macro_rules! random_id {
@@ -82,6 +84,10 @@ random_id!(
 random_id!(
     /// A camera device at an entrance.
     DeviceId
+);
+random_id!(
+    /// An organisation's API key, named by the admin who made it.
+    ApiKeyId
 );
 random_id!(
     /// A match handed to a device for its access panel, held until the
@@ -161,17 +167,41 @@ pub struct PersonName(String);
 
 impl PersonName {
     pub fn parse(text: &str) -> Result<Self, InvalidValue> {
-        let text = text.trim();
-        if (1..=100).contains(&text.chars().count()) && !text.chars().any(char::is_control) {
-            Ok(Self(text.to_owned()))
-        } else {
-            Err(InvalidValue::Name)
-        }
+        fitting_name(text).map(Self).ok_or(InvalidValue::Name)
     }
 
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// A name an organisation gives one of its things (an entrance, an API
+/// key), as people will read it in lists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Label(String);
+
+impl Label {
+    pub fn parse(text: &str) -> Result<Self, InvalidValue> {
+        fitting_name(text).map(Self).ok_or(InvalidValue::Label)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Label {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Trimmed, 1 to 100 characters, none of them a control character.
+fn fitting_name(text: &str) -> Option<String> {
+    let text = text.trim();
+    ((1..=100).contains(&text.chars().count()) && !text.chars().any(char::is_control))
+        .then(|| text.to_owned())
 }
 
 /// Seconds since the Unix epoch; every timestamp in the store is one.

@@ -13,7 +13,7 @@ use limen_domain::PersonId;
 use serde_json::{Value, json};
 
 use crate::AppState;
-use crate::auth::AdminOrg;
+use crate::auth::Admin;
 use crate::bodies::people_import;
 use crate::error::ApiError;
 use crate::mailer::OutgoingMail;
@@ -41,7 +41,7 @@ async fn openapi() -> impl IntoResponse {
 
 async fn import_people(
     State(state): State<Arc<AppState>>,
-    AdminOrg(org): AdminOrg,
+    Admin(admin): Admin,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
@@ -50,15 +50,15 @@ async fn import_people(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let checked = people_import(content_type, &body)?;
-    let report = state.services.import_people(&org, checked).await?;
+    let report = state.services.import_people(&admin, checked).await?;
     Ok(Json(json!(report)))
 }
 
 async fn list_people(
     State(state): State<Arc<AppState>>,
-    AdminOrg(org): AdminOrg,
+    Admin(admin): Admin,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!(state.services.people(&org).await?)))
+    Ok(Json(json!(state.services.people(&admin.org).await?)))
 }
 
 fn person_id(text: &str) -> Result<PersonId, ApiError> {
@@ -67,10 +67,14 @@ fn person_id(text: &str) -> Result<PersonId, ApiError> {
 
 async fn delete_person(
     State(state): State<Arc<AppState>>,
-    AdminOrg(org): AdminOrg,
+    Admin(admin): Admin,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    if !state.services.erase_person(&org, &person_id(&id)?).await? {
+    if !state
+        .services
+        .erase_person(&admin, &person_id(&id)?)
+        .await?
+    {
         return Err(ApiError::not_found());
     }
     Ok(StatusCode::NO_CONTENT)
@@ -78,16 +82,16 @@ async fn delete_person(
 
 async fn send_invitation(
     State(state): State<Arc<AppState>>,
-    AdminOrg(org): AdminOrg,
+    Admin(admin): Admin,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let invitation = state
         .services
-        .new_invitation(&org, &person_id(&id)?)
+        .new_invitation(&admin.org, &person_id(&id)?)
         .await?;
     let days = state.services.retention().invitation_days;
     let base = &state.config.public_url;
-    let statement_link = format!("{base}/privacy/{org}");
+    let statement_link = format!("{base}/privacy/{}", admin.org);
     let register_link = format!("{base}/register?token={}", invitation.token);
     let name = invitation.person.first_name.as_str();
     let org_name = &invitation.organisation.name;
@@ -126,7 +130,10 @@ async fn send_invitation(
     }
     // Recorded only once the mail is out: a failed send leaves the earlier
     // link (if any) working and the person's status as it was.
-    state.services.record_invitation(&invitation).await?;
+    state
+        .services
+        .record_invitation(&admin, &invitation)
+        .await?;
     Ok(Json(
         json!({ "person_id": invitation.person.id, "expires_at": invitation.expires_at }),
     ))
@@ -134,9 +141,13 @@ async fn send_invitation(
 
 async fn audit_trail(
     State(state): State<Arc<AppState>>,
-    AdminOrg(org): AdminOrg,
+    Admin(admin): Admin,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!(
-        state.services.store().audit_trail(org.as_str()).await?
+        state
+            .services
+            .store()
+            .audit_trail(admin.org.as_str())
+            .await?
     )))
 }

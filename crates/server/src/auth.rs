@@ -1,4 +1,4 @@
-//! Who is asking: an organisation's admin (bearer token), an employee on
+//! Who is asking: an organisation's admin (bearer API key), an employee on
 //! the API (bearer session token) or an employee in the browser (session
 //! cookie, with a CSRF token on every form).
 
@@ -9,7 +9,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use hmac::{KeyInit, Mac};
-use limen_domain::{OrgId, Person};
+use limen_domain::{OrgAdmin, Person};
 use limen_store::token::token_hash;
 
 use crate::AppState;
@@ -38,10 +38,10 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-/// The organisation whose admin token came with the request.
-pub struct AdminOrg(pub OrgId);
+/// The organisation's admin whose API key came with the request.
+pub struct Admin(pub OrgAdmin);
 
-impl<S> FromRequestParts<S> for AdminOrg
+impl<S> FromRequestParts<S> for Admin
 where
     Arc<AppState>: FromRef<S>,
     S: Send + Sync,
@@ -51,12 +51,8 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = Arc::<AppState>::from_ref(state);
         let token = bearer(&parts.headers).ok_or_else(ApiError::unauthorized)?;
-        let org = state
-            .services
-            .store()
-            .org_for_admin_token(&token_hash(token))
-            .await?;
-        org.map(AdminOrg).ok_or_else(ApiError::unauthorized)
+        let admin = state.services.admin_for_api_key(token).await?;
+        admin.map(Admin).ok_or_else(ApiError::unauthorized)
     }
 }
 

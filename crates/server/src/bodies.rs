@@ -4,7 +4,7 @@
 
 use axum::http::StatusCode;
 use limen_access::http::SharedSecret;
-use limen_domain::{LivenessMode, NewPerson, RowError, SecurityLevel};
+use limen_domain::{Label, LivenessMode, NewPerson, RowError, SecurityLevel};
 use limen_services::ServiceError;
 use serde::Deserialize;
 
@@ -172,16 +172,29 @@ pub enum ConnectorBody {
 }
 
 impl NewEntrance {
-    /// The name as it is kept: trimmed, 1 to 100 characters, no control
-    /// characters.
-    pub fn checked_name(&self) -> Result<&str, ApiError> {
-        let name = self.name.trim();
-        if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-            return Err(ApiError::unprocessable(
+    pub fn checked_name(&self) -> Result<Label, ApiError> {
+        Label::parse(&self.name).map_err(|_| {
+            ApiError::unprocessable(
                 "an entrance name must be 1 to 100 characters, without control characters",
-            ));
-        }
-        Ok(name)
+            )
+        })
+    }
+}
+
+/// `POST /api/v1/api-keys`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewApiKeyBody {
+    pub name: String,
+}
+
+impl NewApiKeyBody {
+    pub fn checked_name(&self) -> Result<Label, ApiError> {
+        Label::parse(&self.name).map_err(|_| {
+            ApiError::unprocessable(
+                "an API key's name must be 1 to 100 characters, without control characters",
+            )
+        })
     }
 }
 

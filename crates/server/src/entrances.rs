@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::AppState;
-use crate::auth::{AdminOrg, bearer};
+use crate::auth::{Admin, bearer};
 use crate::bodies::{ConnectorBody, NewEntrance};
 use crate::enrol::is_declared_image;
 use crate::error::{ApiError, JsonBody};
@@ -60,7 +60,7 @@ fn entrance_id(text: &str) -> Result<EntranceId, ApiError> {
 
 async fn create_entrance(
     State(state): State<Arc<AppState>>,
-    AdminOrg(org): AdminOrg,
+    Admin(admin): Admin,
     JsonBody(body): JsonBody<NewEntrance>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let name = body.checked_name()?;
@@ -85,7 +85,7 @@ async fn create_entrance(
     };
     let entrance = state
         .services
-        .create_entrance(&org, name, &connector)
+        .create_entrance(&admin, &name, &connector)
         .await?;
     Ok((StatusCode::CREATED, Json(json!(entrance))))
 }
@@ -106,21 +106,23 @@ async fn build_access_system(
 
 async fn list_entrances(
     State(state): State<Arc<AppState>>,
-    AdminOrg(org): AdminOrg,
+    Admin(admin): Admin,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!(state.services.store().entrances(&org).await?)))
+    Ok(Json(json!(
+        state.services.store().entrances(&admin.org).await?
+    )))
 }
 
 async fn create_device(
     State(state): State<Arc<AppState>>,
-    AdminOrg(org): AdminOrg,
+    Admin(admin): Admin,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let entrance = entrance_id(&id)?;
     let (token, hash) = new_token();
     let device = state
         .services
-        .register_device(&org, &entrance, &hash)
+        .register_device(&admin, &entrance, &hash)
         .await?
         .ok_or_else(ApiError::not_found)?;
     // The token is shown this once; only its hash is stored.
@@ -132,14 +134,14 @@ async fn create_device(
 
 async fn revoke_device(
     State(state): State<Arc<AppState>>,
-    AdminOrg(org): AdminOrg,
+    Admin(admin): Admin,
     Path((id, device_id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let entrance = entrance_id(&id)?;
     let device = DeviceId::parse(&device_id).map_err(|_| ApiError::not_found())?;
     if !state
         .services
-        .revoke_device(&org, &entrance, &device)
+        .revoke_device(&admin, &entrance, &device)
         .await?
     {
         return Err(ApiError::not_found());
@@ -149,14 +151,14 @@ async fn revoke_device(
 
 async fn entrance_events(
     State(state): State<Arc<AppState>>,
-    AdminOrg(org): AdminOrg,
+    Admin(admin): Admin,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let entrance = entrance_id(&id)?;
     if state
         .services
         .store()
-        .entrance(&org, &entrance)
+        .entrance(&admin.org, &entrance)
         .await?
         .is_none()
     {
@@ -166,17 +168,21 @@ async fn entrance_events(
         state
             .services
             .store()
-            .decision_events(&org, Some(&entrance))
+            .decision_events(&admin.org, Some(&entrance))
             .await?
     )))
 }
 
 async fn all_events(
     State(state): State<Arc<AppState>>,
-    AdminOrg(org): AdminOrg,
+    Admin(admin): Admin,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!(
-        state.services.store().decision_events(&org, None).await?
+        state
+            .services
+            .store()
+            .decision_events(&admin.org, None)
+            .await?
     )))
 }
 

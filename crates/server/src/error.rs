@@ -78,9 +78,10 @@ impl From<ServiceError> for ApiError {
                 return ApiError::not_found();
             }
             ServiceError::NoConsent | ServiceError::WrongPassword => StatusCode::FORBIDDEN,
-            ServiceError::StatementOutdated | ServiceError::AlreadyRegistered => {
-                StatusCode::CONFLICT
-            }
+            ServiceError::StatementOutdated
+            | ServiceError::AlreadyRegistered
+            | ServiceError::ApiKeyNameTaken
+            | ServiceError::TooManyApiKeys => StatusCode::CONFLICT,
             ServiceError::Enrolment(_)
             | ServiceError::Frame(_)
             | ServiceError::PasswordRejected(_) => StatusCode::UNPROCESSABLE_ENTITY,

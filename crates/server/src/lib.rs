@@ -10,6 +10,7 @@ pub mod mailer;
 pub mod rate_limit;
 
 mod admin;
+mod api_keys;
 mod auth;
 mod connections;
 mod employee;
@@ -95,6 +96,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .merge(admin::routes(IMPORT_BODY_LIMIT))
+        .merge(api_keys::routes())
         .merge(employee::routes())
         .merge(pages::routes())
         .merge(enrol::routes(FACE_BODY_LIMIT))

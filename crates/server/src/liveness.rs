@@ -10,7 +10,7 @@ use axum::routing::put;
 use limen_domain::EntranceId;
 
 use crate::AppState;
-use crate::auth::AdminOrg;
+use crate::auth::Admin;
 use crate::bodies::ModeChange;
 use crate::error::{ApiError, JsonBody};
 
@@ -20,7 +20,7 @@ pub fn routes() -> Router<Arc<AppState>> {
 
 async fn change(
     State(state): State<Arc<AppState>>,
-    AdminOrg(org): AdminOrg,
+    Admin(admin): Admin,
     Path(id): Path<String>,
     JsonBody(change): JsonBody<ModeChange>,
 ) -> Result<StatusCode, ApiError> {
@@ -28,7 +28,7 @@ async fn change(
     let mode = change.mode()?;
     state
         .services
-        .set_entrance_liveness(&org, &entrance, mode)
+        .set_entrance_liveness(&admin, &entrance, mode)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

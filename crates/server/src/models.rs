@@ -11,7 +11,7 @@ use limen_services::RolloutView;
 use serde_json::{Value, json};
 
 use crate::AppState;
-use crate::auth::AdminOrg;
+use crate::auth::Admin;
 use crate::error::ApiError;
 
 pub fn routes() -> Router<Arc<AppState>> {
@@ -20,9 +20,9 @@ pub fn routes() -> Router<Arc<AppState>> {
 
 async fn show(
     State(state): State<Arc<AppState>>,
-    AdminOrg(org): AdminOrg,
+    Admin(admin): Admin,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(view(&state.services.rollout_view(&org).await?)))
+    Ok(Json(view(&state.services.rollout_view(&admin.org).await?)))
 }
 
 fn view(view: &RolloutView) -> Value {

@@ -11,7 +11,7 @@ use limen_services::SecurityView;
 use serde_json::{Value, json};
 
 use crate::AppState;
-use crate::auth::AdminOrg;
+use crate::auth::Admin;
 use crate::bodies::LevelChange;
 use crate::error::{ApiError, JsonBody};
 
@@ -21,20 +21,20 @@ pub fn routes() -> Router<Arc<AppState>> {
 
 async fn show(
     State(state): State<Arc<AppState>>,
-    AdminOrg(org): AdminOrg,
+    Admin(admin): Admin,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(view(&state.services.security(&org).await?)))
+    Ok(Json(view(&state.services.security(&admin.org).await?)))
 }
 
 async fn change(
     State(state): State<Arc<AppState>>,
-    AdminOrg(org): AdminOrg,
+    Admin(admin): Admin,
     JsonBody(change): JsonBody<LevelChange>,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(view(
         &state
             .services
-            .set_security_level(&org, change.level()?)
+            .set_security_level(&admin, change.level()?)
             .await?,
     )))
 }

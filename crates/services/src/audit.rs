@@ -2,7 +2,7 @@
 //! entry to the store method that performs it, so that the two commit
 //! together: an action whose entry cannot be written does not happen.
 
-use limen_domain::{Actor, OrgId, Person};
+use limen_domain::{Actor, OrgAdmin, OrgId, Person};
 use limen_store::{AuditRecord, OPERATOR_CHAIN};
 
 /// An entry in a chain (an organisation's id, or the operator's).
@@ -34,8 +34,8 @@ pub(crate) fn by_employee(person: &Person, action: &str, detail: &str) -> AuditR
 }
 
 /// An organisation admin's action, in the organisation's chain.
-pub(crate) fn by_admin(org: &OrgId, action: &str, subject: &str, detail: &str) -> AuditRecord {
-    entry(org.as_str(), &Actor::Admin, action, subject, detail)
+pub(crate) fn by_admin(admin: &OrgAdmin, action: &str, subject: &str, detail: &str) -> AuditRecord {
+    entry(admin.org.as_str(), &admin.actor(), action, subject, detail)
 }
 
 /// The operator's action on an organisation, in the operator's chain.

@@ -1,7 +1,7 @@
 //! An organisation admin's entrances and camera devices: each change is
 //! recorded in the organisation's chain in the transaction that makes it.
 
-use limen_domain::{ConnectorKind, DeviceId, Entrance, EntranceId, OrgId};
+use limen_domain::{ConnectorKind, DeviceId, Entrance, EntranceId, Label, OrgAdmin};
 use limen_store::NewConnector;
 
 use crate::error::ServiceError;
@@ -10,10 +10,11 @@ use crate::{Services, audit};
 impl Services {
     pub async fn create_entrance(
         &self,
-        org: &OrgId,
-        name: &str,
+        admin: &OrgAdmin,
+        name: &Label,
         connector: &NewConnector<'_>,
     ) -> Result<Entrance, ServiceError> {
+        let org = &admin.org;
         let entry = |entrance: &Entrance| {
             let detail = match entrance.connector {
                 ConnectorKind::Osdp => "connector osdp".to_owned(),
@@ -21,11 +22,11 @@ impl Services {
                     format!("connector http {}", entrance.url.as_deref().unwrap_or(""))
                 }
             };
-            audit::by_admin(org, "entrance.created", entrance.id.as_str(), &detail)
+            audit::by_admin(admin, "entrance.created", entrance.id.as_str(), &detail)
         };
         Ok(self
             .store()
-            .create_entrance(entry, org, name, connector)
+            .create_entrance(entry, org, name.as_str(), connector)
             .await?)
     }
 
@@ -33,13 +34,15 @@ impl Services {
     /// `org`; `None` when the organisation has no such entrance.
     pub async fn register_device(
         &self,
-        org: &OrgId,
+        admin: &OrgAdmin,
         entrance: &EntranceId,
         token_hash: &[u8],
     ) -> Result<Option<DeviceId>, ServiceError> {
+        let org = &admin.org;
         let detail = format!("entrance {entrance}");
-        let entry =
-            |device: &DeviceId| audit::by_admin(org, "device.registered", device.as_str(), &detail);
+        let entry = |device: &DeviceId| {
+            audit::by_admin(admin, "device.registered", device.as_str(), &detail)
+        };
         Ok(self
             .store()
             .create_device(entry, org, entrance, token_hash)
@@ -49,12 +52,13 @@ impl Services {
     /// Revokes a device; false when `org` has no such device at that entrance.
     pub async fn revoke_device(
         &self,
-        org: &OrgId,
+        admin: &OrgAdmin,
         entrance: &EntranceId,
         device: &DeviceId,
     ) -> Result<bool, ServiceError> {
+        let org = &admin.org;
         let entry = audit::by_admin(
-            org,
+            admin,
             "device.revoked",
             device.as_str(),
             &format!("entrance {entrance}"),

@@ -15,6 +15,10 @@ pub enum ServiceError {
     UnknownOrganisation,
     #[error("no such entrance in this organisation")]
     UnknownEntrance,
+    #[error("the organisation has an API key of that name already")]
+    ApiKeyNameTaken,
+    #[error("the organisation holds {max} API keys, the most it may; revoke one first", max = limen_store::MAX_API_KEYS)]
+    TooManyApiKeys,
     #[error(
         "consent is required before enrolment: read the privacy statement and give your consent first"
     )]

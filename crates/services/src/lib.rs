@@ -65,6 +65,7 @@
 //! stop when it cannot be written.
 
 mod accounts;
+mod api_keys;
 mod audit;
 mod consent;
 mod engine_queue;
@@ -92,6 +93,7 @@ use limen_domain::{ModelVersion, OrgId};
 use limen_store::Store;
 
 pub use accounts::Session;
+pub use api_keys::ApiKeyToken;
 pub use enrolment::{Enrolled, Frame, FrameCheck, FrameProblem, MAX_FRAME_PIXELS, SetAsideFrame};
 pub use error::ServiceError;
 pub use handovers::HANDOVER_HOLD;

@@ -67,10 +67,15 @@ impl Operator {
         Ok(())
     }
 
-    /// A new admin token; every earlier one stops working.
+    /// A new admin token; the one the operator issued before stops
+    /// working (the keys the organisation's admins made stay).
     pub async fn replace_admin_token(&self, org: &OrgId) -> Result<AdminToken, ServiceError> {
         let (token, hash) = new_token();
-        let entry = audit::by_operator("admin_token.replaced", org, "earlier tokens revoked");
+        let entry = audit::by_operator(
+            "admin_token.replaced",
+            org,
+            "the earlier admin token revoked",
+        );
         if !self.store.replace_admin_token(&entry, org, &hash).await? {
             return Err(ServiceError::UnknownOrganisation);
         }

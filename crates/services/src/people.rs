@@ -2,8 +2,8 @@
 //! and erasing a person who has left.
 
 use limen_domain::{
-    ImportReport, NewPerson, OrgId, Organisation, Person, PersonId, PersonOverview, RowError,
-    UnixTime, now,
+    ImportReport, NewPerson, OrgAdmin, OrgId, Organisation, Person, PersonId, PersonOverview,
+    RowError, UnixTime, now,
 };
 use limen_store::token::new_token;
 
@@ -39,9 +39,10 @@ impl Services {
     /// addresses are updated.
     pub async fn import_people(
         &self,
-        org: &OrgId,
+        admin: &OrgAdmin,
         rows: Vec<Result<NewPerson, Vec<RowError>>>,
     ) -> Result<ImportReport, ServiceError> {
+        let org = &admin.org;
         let mut people = Vec::with_capacity(rows.len());
         let mut errors = Vec::new();
         for row in rows {
@@ -67,7 +68,7 @@ impl Services {
                     "rows {first} to {last} of {total}: {} created, {} updated",
                     written.created, written.updated
                 );
-                audit::by_admin(org, "people.imported", "", &detail)
+                audit::by_admin(admin, "people.imported", "", &detail)
             };
             let interrupted = |errors| {
                 let written = report.created + report.updated;
@@ -143,10 +144,14 @@ impl Services {
     /// Stores an invitation once its mail is out, replacing (and so
     /// voiding) any earlier link: a failed send leaves the earlier link
     /// working and the person's status as it was.
-    pub async fn record_invitation(&self, invitation: &Invitation) -> Result<(), ServiceError> {
+    pub async fn record_invitation(
+        &self,
+        admin: &OrgAdmin,
+        invitation: &Invitation,
+    ) -> Result<(), ServiceError> {
         let person = &invitation.person;
         let entry = audit::by_admin(
-            &person.org_id,
+            admin,
             "invitation.sent",
             person.id.as_str(),
             &format!("expires at {}", invitation.expires_at),
@@ -165,9 +170,14 @@ impl Services {
 
     /// The person has left: everything about them is erased and they leave
     /// every gallery. False when the organisation has no such person.
-    pub async fn erase_person(&self, org: &OrgId, person: &PersonId) -> Result<bool, ServiceError> {
+    pub async fn erase_person(
+        &self,
+        admin: &OrgAdmin,
+        person: &PersonId,
+    ) -> Result<bool, ServiceError> {
+        let org = &admin.org;
         let entry = audit::by_admin(
-            org,
+            admin,
             "person.erased",
             person.as_str(),
             "all data about the person deleted",

@@ -2,7 +2,7 @@
 //! rate its entrances aim at, and what that means for its own gallery; and
 //! each entrance's liveness mode.
 
-use limen_domain::{EntranceId, LivenessMode, OrgId, SecurityLevel};
+use limen_domain::{EntranceId, LivenessMode, OrgAdmin, OrgId, SecurityLevel};
 
 use crate::error::ServiceError;
 use crate::{Services, audit};
@@ -39,10 +39,16 @@ impl Services {
     /// Sets the level; it applies to the next frame at any instance.
     pub async fn set_security_level(
         &self,
-        org: &OrgId,
+        admin: &OrgAdmin,
         level: SecurityLevel,
     ) -> Result<SecurityView, ServiceError> {
-        let entry = audit::by_admin(org, "security_level.changed", org.as_str(), level.as_str());
+        let org = &admin.org;
+        let entry = audit::by_admin(
+            admin,
+            "security_level.changed",
+            org.as_str(),
+            level.as_str(),
+        );
         if !self.store().set_security_level(&entry, org, level).await? {
             return Err(ServiceError::UnknownOrganisation);
         }
@@ -52,12 +58,13 @@ impl Services {
     /// Sets how an entrance of `org` judges liveness; audited.
     pub async fn set_entrance_liveness(
         &self,
-        org: &OrgId,
+        admin: &OrgAdmin,
         entrance: &EntranceId,
         mode: LivenessMode,
     ) -> Result<(), ServiceError> {
+        let org = &admin.org;
         let entry = audit::by_admin(
-            org,
+            admin,
             "entrance.liveness_changed",
             entrance.as_str(),
             mode.as_str(),

@@ -213,6 +213,21 @@ impl Store {
             .await
     }
 
+    /// Makes a change of one statement, committed with its entry; false,
+    /// with nothing written, when the statement touched no row.
+    pub(crate) async fn change_audited<'q>(
+        &self,
+        record: &AuditRecord,
+        change: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        if change.execute(&mut *tx).await?.rows_affected() == 0 {
+            return Ok(false);
+        }
+        self.commit_audited(tx, record).await?;
+        Ok(true)
+    }
+
     /// As [`Store::commit_audited`], for an action of several entries (one
     /// per person it touched), all committed with it.
     pub(crate) async fn commit_audited_all(

@@ -87,19 +87,12 @@ impl Store {
         entrance: &EntranceId,
         mode: LivenessMode,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let changed =
+        let change =
             sqlx::query("UPDATE entrances SET liveness = $1 WHERE id = $2 AND org_id = $3")
                 .bind(mode.as_str())
                 .bind(entrance.as_str())
-                .bind(org.as_str())
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-        if changed == 1 {
-            self.commit_audited(tx, audit).await?;
-        }
-        Ok(changed == 1)
+                .bind(org.as_str());
+        self.change_audited(audit, change).await
     }
 
     pub async fn entrances(&self, org: &OrgId) -> Result<Vec<Entrance>, StoreError> {
@@ -193,21 +186,13 @@ impl Store {
         entrance: &EntranceId,
         device: &DeviceId,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let deleted = sqlx::query(
+        let change = sqlx::query(
             "DELETE FROM devices WHERE id = $1 AND entrance_id IN (SELECT id FROM entrances WHERE org_id = $2 AND id = $3)",
         )
         .bind(device.as_str())
         .bind(org.as_str())
-        .bind(entrance.as_str())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if deleted == 0 {
-            return Ok(false);
-        }
-        self.commit_audited(tx, audit).await?;
-        Ok(true)
+        .bind(entrance.as_str());
+        self.change_audited(audit, change).await
     }
 
     /// The device a token (given as its hash) belongs to, with its entrance.

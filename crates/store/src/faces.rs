@@ -541,11 +541,10 @@ pub(crate) fn open_vector(
 
 #[cfg(test)]
 mod tests {
-    use sqlx::Connection;
 
     use super::*;
     use crate::MasterKey;
-    use crate::store::tests::consenting_person;
+    use crate::store::tests::{ScratchPostgres, consenting_person};
 
     fn master() -> MasterKey {
         MasterKey::from_bytes([9; 32])
@@ -612,27 +611,9 @@ mod tests {
 
     #[tokio::test]
     async fn postgres_single_vectors_migrate_to_sets() {
-        let Ok(base) = std::env::var("LIMEN_TEST_POSTGRES_URL") else {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI is set but LIMEN_TEST_POSTGRES_URL is not: run the tests through scripts/test.sh"
-            );
-            eprintln!(
-                "NOTICE: LIMEN_TEST_POSTGRES_URL is unset, so this PostgreSQL test is SKIPPED"
-            );
-            return;
-        };
-        let name = format!("limen_migrate_{}", OrgId::generate());
-        let mut admin = sqlx::PgConnection::connect(&base).await.expect("connect");
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .await
-            .expect("create database");
-        let (prefix, _) = base.rsplit_once('/').expect("a database URL with a path");
-        a_single_vector_becomes_a_set_of_one(&format!("{prefix}/{name}")).await;
-        sqlx::query(&format!("DROP DATABASE {name}"))
-            .execute(&mut admin)
-            .await
-            .expect("drop database");
+        if let Some(database) = ScratchPostgres::create().await {
+            a_single_vector_becomes_a_set_of_one(&database.url).await;
+            database.drop_database().await;
+        }
     }
 }

@@ -64,6 +64,7 @@ pub mod token;
 
 mod accounts;
 mod anchor;
+mod api_keys;
 mod changes;
 mod entrances;
 mod faces;
@@ -78,6 +79,7 @@ mod store;
 
 pub use accounts::RedeemError;
 pub use anchor::AnchorError;
+pub use api_keys::{ADMIN_TOKEN_NAME, MAX_API_KEYS, NewApiKey};
 pub use audit::{AuditEntry, AuditRecord, BrokenLink, OPERATOR_CHAIN, ORGANISATION_DELETED};
 pub use changes::{FACE_CHANGES_CHANNEL, FaceChange, FaceChangeListener};
 pub use crypto::{KeyError, MasterKey};

@@ -1,10 +1,10 @@
-//! Organisations (the operator's customers), their data keys and their
-//! admin tokens.
+//! Organisations (the operator's customers) and their data keys.
 
 use limen_domain::{OrgId, Organisation, SecurityLevel, now};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use crate::api_keys::{admin_token_name, insert_key};
 use crate::audit::AuditRecord;
 use crate::changes::record_face_change;
 use crate::store::{Store, StoreError, parse_col};
@@ -31,14 +31,7 @@ impl Store {
         .bind(created_at)
         .execute(&mut *tx)
         .await?;
-        sqlx::query(
-            "INSERT INTO admin_tokens (token_hash, org_id, created_at) VALUES ($1, $2, $3)",
-        )
-        .bind(admin_token_hash.to_vec())
-        .bind(id.as_str())
-        .bind(created_at)
-        .execute(&mut *tx)
-        .await?;
+        insert_key(&mut tx, &id, &admin_token_name(), admin_token_hash).await?;
         let organisation = Organisation {
             id,
             name: name.to_owned(),
@@ -82,18 +75,10 @@ impl Store {
         id: &OrgId,
         level: SecurityLevel,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let updated = sqlx::query("UPDATE organisations SET security_level = $1 WHERE id = $2")
+        let change = sqlx::query("UPDATE organisations SET security_level = $1 WHERE id = $2")
             .bind(level.as_str())
-            .bind(id.as_str())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if updated == 0 {
-            return Ok(false);
-        }
-        self.commit_audited(tx, audit).await?;
-        Ok(true)
+            .bind(id.as_str());
+        self.change_audited(audit, change).await
     }
 
     /// Erases the organisation with everything it holds, its audit chain
@@ -127,7 +112,7 @@ impl Store {
             "DELETE FROM invitations WHERE person_id IN (SELECT id FROM people WHERE org_id = $1)",
             "DELETE FROM people WHERE org_id = $1",
             "DELETE FROM cancellations WHERE org_id = $1",
-            "DELETE FROM admin_tokens WHERE org_id = $1",
+            "DELETE FROM api_keys WHERE org_id = $1",
             "DELETE FROM audit_entries WHERE chain = $1",
         ] {
             sqlx::query(statement)
@@ -147,51 +132,6 @@ impl Store {
         self.commit_audited(tx, audit).await?;
         self.shred_deleted().await;
         Ok(true)
-    }
-
-    /// Gives the organisation a new admin token (as its hash) and revokes
-    /// every earlier one. False when there is no such organisation.
-    pub async fn replace_admin_token(
-        &self,
-        audit: &AuditRecord,
-        org: &OrgId,
-        token_hash: &[u8],
-    ) -> Result<bool, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let exists = sqlx::query("SELECT id FROM organisations WHERE id = $1")
-            .bind(org.as_str())
-            .fetch_optional(&mut *tx)
-            .await?
-            .is_some();
-        if !exists {
-            return Ok(false);
-        }
-        sqlx::query("DELETE FROM admin_tokens WHERE org_id = $1")
-            .bind(org.as_str())
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO admin_tokens (token_hash, org_id, created_at) VALUES ($1, $2, $3)",
-        )
-        .bind(token_hash.to_vec())
-        .bind(org.as_str())
-        .bind(now())
-        .execute(&mut *tx)
-        .await?;
-        self.commit_audited(tx, audit).await?;
-        Ok(true)
-    }
-
-    pub async fn org_for_admin_token(
-        &self,
-        token_hash: &[u8],
-    ) -> Result<Option<OrgId>, StoreError> {
-        let row = sqlx::query("SELECT org_id FROM admin_tokens WHERE token_hash = $1")
-            .bind(token_hash.to_vec())
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| parse_col(&r, "org_id", OrgId::parse))
-            .transpose()
     }
 }
 

@@ -135,16 +135,9 @@ impl Store {
         org: &OrgId,
         name: &str,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let changed = sqlx::query("UPDATE organisations SET name = $1 WHERE id = $2")
+        let change = sqlx::query("UPDATE organisations SET name = $1 WHERE id = $2")
             .bind(name)
-            .bind(org.as_str())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if changed == 1 {
-            self.commit_audited(tx, audit).await?;
-        }
-        Ok(changed == 1)
+            .bind(org.as_str());
+        self.change_audited(audit, change).await
     }
 }

@@ -251,7 +251,7 @@ fn truncated_or_deleted_chains_fail_verify(backend: Backend) {
         &server,
         &format!("chain = '{globex}'"),
         &[
-            &format!("DELETE FROM admin_tokens WHERE org_id = '{globex}'"),
+            &format!("DELETE FROM api_keys WHERE org_id = '{globex}'"),
             &format!("DELETE FROM organisations WHERE id = '{globex}'"),
         ],
         &[&globex, "whole chain is gone"],

@@ -11,6 +11,9 @@ const ADMIN_ENDPOINTS: &[(&str, &str)] = &[
     ("DELETE", "/api/v1/people/{id}"),
     ("POST", "/api/v1/people/{id}/invitation"),
     ("GET", "/api/v1/audit"),
+    ("GET", "/api/v1/api-keys"),
+    ("POST", "/api/v1/api-keys"),
+    ("DELETE", "/api/v1/api-keys/{key}"),
 ];
 
 const EMPLOYEE_ENDPOINTS: &[(&str, &str)] = &[
@@ -66,6 +69,24 @@ fn organisations_cannot_reach_each_other() {
     let bob = onboard(&server, &smtp, &admin_b, "bob@bolt.test", "B-1", 2);
     let trail_a = server.get("/api/v1/audit", Some(&admin_a)).json();
 
+    // B's admin token against A's keys.
+    let key_a = server.get("/api/v1/api-keys", Some(&admin_a)).json()[0]["id"]
+        .as_str()
+        .expect("A's key")
+        .to_owned();
+    assert!(
+        !server
+            .get("/api/v1/api-keys", Some(&admin_b))
+            .body
+            .contains(&key_a)
+    );
+    assert_eq!(
+        server
+            .delete(&format!("/api/v1/api-keys/{key_a}"), Some(&admin_b))
+            .status,
+        404
+    );
+
     // B's admin token against A's people.
     let listed = server.get("/api/v1/people", Some(&admin_b)).body;
     assert!(!listed.contains(&ann.person_id) && !listed.contains(&ann.email));
@@ -109,7 +130,9 @@ fn organisations_cannot_reach_each_other() {
 
     // Wrong kinds of credentials: nothing works across the admin/employee line.
     for (method, template) in ADMIN_ENDPOINTS {
-        let path = template.replace("{id}", &ann.person_id);
+        let path = template
+            .replace("{id}", &ann.person_id)
+            .replace("{key}", &key_a);
         for bearer in [
             None,
             Some(ann.session.as_str()),

@@ -62,7 +62,7 @@ fn database_blobs(server: &Server) -> Vec<Vec<u8>> {
             ("face_vectors", "sealed"),
             ("sessions", "token_hash"),
             ("invitations", "token_hash"),
-            ("admin_tokens", "token_hash"),
+            ("api_keys", "token_hash"),
             ("audit_entries", "hash"),
         ] {
             let rows = sqlx::query(&format!("SELECT {column} FROM {table}"))

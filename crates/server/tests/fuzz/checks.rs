@@ -86,6 +86,7 @@ pub fn json_bodies(data: &[u8]) {
                 return;
             };
             if let Ok(name) = entrance.checked_name() {
+                let name = name.as_str();
                 assert_eq!(name, name.trim());
                 assert!((1..=100).contains(&name.chars().count()));
                 assert!(!name.chars().any(char::is_control));

@@ -97,7 +97,7 @@ pub(crate) async fn vectors_are_ciphertext_and_die_with_their_organisation(db: &
             .expect("delete")
     );
     assert!(store.vectors(&person).await.expect("read").is_empty());
-    for table in ["organisations", "admin_tokens", "people"] {
+    for table in ["organisations", "api_keys", "people"] {
         let column = if table == "organisations" {
             "id"
         } else {

@@ -231,18 +231,16 @@ pub(crate) async fn organisations_are_isolated(db: &TestDb) {
             .await
             .expect("replace")
     );
-    assert_eq!(
-        store.org_for_admin_token(&a_token).await.expect("lookup"),
-        Some(a.clone())
-    );
-    assert_eq!(
-        store.org_for_admin_token(&b_old).await.expect("lookup"),
-        None
-    );
-    assert_eq!(
-        store.org_for_admin_token(&b_new).await.expect("lookup"),
-        Some(b.clone())
-    );
+    let org_of = |token| async move {
+        store
+            .admin_for_api_key(token)
+            .await
+            .expect("lookup")
+            .map(|admin| admin.org)
+    };
+    assert_eq!(org_of(&a_token).await, Some(a.clone()));
+    assert_eq!(org_of(&b_old).await, None);
+    assert_eq!(org_of(&b_new).await, Some(b.clone()));
     assert!(
         !store
             .replace_admin_token(&entry(), &OrgId::generate(), &b_old)
