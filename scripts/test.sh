@@ -16,6 +16,11 @@ command -v npm >/dev/null || need_apt+=(nodejs npm)
 /usr/bin/python3 -c "import gi; gi.require_version('GstRtspServer', '1.0')" 2>/dev/null ||
     need_apt+=(python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-good)
 [ -e /usr/lib/lighttpd/mod_openssl.so ] || need_apt+=(lighttpd lighttpd-mod-openssl)
+# The deployment files' checks: systemd-analyze for the units, and the
+# Compose file against its schema with Debian's Python.
+command -v systemd-analyze >/dev/null || need_apt+=(systemd)
+/usr/bin/python3 -c "import yaml, jsonschema" 2>/dev/null ||
+    need_apt+=(python3-yaml python3-jsonschema)
 # The Python webhook example runs in a virtual environment.
 python3 -m venv --help >/dev/null 2>&1 || need_apt+=(python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then

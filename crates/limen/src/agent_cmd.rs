@@ -32,7 +32,7 @@ pub struct AgentArgs {
     /// Base URL of the Limen server, e.g. https://limen.example.com. Its
     /// answers carry access-system ids, so plain http:// is accepted only
     /// for a server on this machine (loopback).
-    #[arg(long)]
+    #[arg(long, env = "LIMEN_SERVER")]
     server: String,
     /// A PEM file of the certificate authorities to trust for https://
     /// (the server and an https:// camera) instead of the public ones, for
@@ -46,9 +46,10 @@ pub struct AgentArgs {
     /// dir:PATH (pictures in file-name order), file:PATH (recorded MJPEG),
     /// mjpeg:http(s)://[USER:PASSWORD@]HOST/PATH (IP camera, MJPEG),
     /// rtsp://[USER:PASSWORD@]HOST[:PORT]/PATH (IP camera, H.264) or
-    /// v4l2:/dev/videoN.
+    /// v4l2:/dev/videoN. Better given in the environment when it holds a
+    /// password.
     // Parsed after clap, whose errors would echo a camera password.
-    #[arg(long)]
+    #[arg(long, env = "LIMEN_SOURCE", hide_env_values = true)]
     source: String,
     /// Time before the same person can be sent again, in milliseconds.
     #[arg(long, default_value_t = 5000)]

@@ -21,6 +21,7 @@ mod multi_instance;
 mod openapi;
 #[path = "../common/osdp_panel.rs"]
 mod osdp_panel;
+mod packaging;
 mod pages;
 mod statement_change;
 mod support;
