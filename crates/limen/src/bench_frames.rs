@@ -188,7 +188,7 @@ pub fn start_app(
         let listener = tokio::net::TcpListener::bind(config.bind).await?;
         let address = listener.local_addr()?;
         let state = Arc::new(AppState::new(config, services, mailer));
-        tokio::spawn(limen_server::serve(state, listener));
+        tokio::spawn(limen_server::serve(state, listener, None));
         anyhow::Ok((address, seeded.device_tokens))
     })?;
     Ok(BenchApp {

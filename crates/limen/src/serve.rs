@@ -8,6 +8,7 @@ use anyhow::{Context, bail};
 use limen_server::AppState;
 use limen_server::config::Config;
 use limen_server::mailer::Mailer;
+use limen_server::tls::TlsTermination;
 use limen_services::{ModelLibrary, Services};
 use limen_store::{MasterKey, Store, StoreError};
 
@@ -150,6 +151,12 @@ fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
 pub fn run(config_file: Option<PathBuf>) -> anyhow::Result<()> {
     init_logging();
     let config = Config::load(config_file.as_deref())?;
+    let tls = config
+        .tls
+        .as_ref()
+        .map(TlsTermination::load)
+        .transpose()
+        .context("cannot serve https")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -169,12 +176,13 @@ pub fn run(config_file: Option<PathBuf>) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on {}", config.bind))?;
         let address = listener.local_addr()?;
-        tracing::info!(%address, model = %services.model_version(), "listening");
-        println!("Limen is listening on http://{address} (public address {}).", config.public_url);
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        tracing::info!(%address, scheme, model = %services.model_version(), "listening");
+        println!("Limen is listening on {scheme}://{address} (public address {}).", config.public_url);
         println!("Next: create an organisation with `limen admin org create --name \"Your organisation\"`,");
         println!("then import people with its admin token: see {}/api/v1/openapi.json", config.public_url);
         let state = Arc::new(AppState::new(config, services, mailer));
-        limen_server::serve(state, listener).await?;
+        limen_server::serve(state, listener, tls).await?;
         Ok(())
     })
 }

@@ -12,6 +12,7 @@ use limen_domain::AddressRange;
 use serde::Deserialize;
 
 use crate::connections::ConnectionLimits;
+use crate::tls::TlsFiles;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -34,6 +35,8 @@ pub enum ConfigError {
 struct FileConfig {
     bind: Option<String>,
     public_url: Option<String>,
+    tls_certificate_file: Option<PathBuf>,
+    tls_key_file: Option<PathBuf>,
     data_dir: Option<PathBuf>,
     database_url: Option<String>,
     master_key_file: Option<PathBuf>,
@@ -55,6 +58,8 @@ struct FileConfig {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub bind: SocketAddr,
+    /// When set, `limen serve` speaks https itself, with this certificate.
+    pub tls: Option<TlsFiles>,
     /// The address people reach the service at; links in e-mails start with it.
     pub public_url: String,
     pub data_dir: PathBuf,
@@ -152,9 +157,40 @@ impl Config {
             variable: "LIMEN_BIND",
             message: format!("{bind_text:?} is not host:port"),
         })?;
-        let public_url =
-            pick("LIMEN_PUBLIC_URL", file.public_url).unwrap_or_else(|| format!("http://{bind}"));
+        let tls = match (
+            env("LIMEN_TLS_CERTIFICATE_FILE")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+                .or(file.tls_certificate_file),
+            env("LIMEN_TLS_KEY_FILE")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+                .or(file.tls_key_file),
+        ) {
+            (Some(certificate_file), Some(key_file)) => Some(TlsFiles {
+                certificate_file,
+                key_file,
+            }),
+            (None, None) => None,
+            (Some(_), None) | (None, Some(_)) => {
+                return Err(ConfigError::Invalid {
+                    variable: "LIMEN_TLS_CERTIFICATE_FILE",
+                    message: "a TLS certificate needs its key (LIMEN_TLS_KEY_FILE), and a key its certificate: set both or neither".into(),
+                });
+            }
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let public_url = pick("LIMEN_PUBLIC_URL", file.public_url)
+            .unwrap_or_else(|| format!("{scheme}://{bind}"));
         let public_url = public_url.trim_end_matches('/').to_owned();
+        // Served over https, the session cookie is Secure and HSTS is sent:
+        // a public http:// address would contradict both.
+        if tls.is_some() && !public_url.starts_with("https://") {
+            return Err(ConfigError::Invalid {
+                variable: "LIMEN_PUBLIC_URL",
+                message: "must start with https:// when Limen serves TLS itself".into(),
+            });
+        }
         // Links in e-mails start with it: `http://` alone would make them
         // `http:/register…`.
         let host = ["http://", "https://"]
@@ -250,6 +286,7 @@ impl Config {
         }
         Ok(Config {
             bind,
+            tls,
             public_url,
             data_dir,
             database_url,
@@ -396,6 +433,42 @@ mod tests {
             err.to_string().contains("LIMEN_HEADER_TIMEOUT_SECS"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn tls_needs_both_files_and_an_https_address() {
+        let both = |name: &str| match name {
+            "LIMEN_TLS_CERTIFICATE_FILE" => Some("/etc/limen/fullchain.pem".into()),
+            "LIMEN_TLS_KEY_FILE" => Some("/etc/limen/key.pem".into()),
+            "LIMEN_BIND" => Some("0.0.0.0:8443".into()),
+            _ => None,
+        };
+        let config = Config::from_sources(None, "", both).expect("valid");
+        assert_eq!(
+            config.tls,
+            Some(TlsFiles {
+                certificate_file: "/etc/limen/fullchain.pem".into(),
+                key_file: "/etc/limen/key.pem".into(),
+            })
+        );
+        assert_eq!(config.public_url, "https://0.0.0.0:8443");
+        assert!(config.is_https());
+        let from_file = "tls_certificate_file = \"/c.pem\"\ntls_key_file = \"/k.pem\"\npublic_url = \"https://limen.example\"";
+        let config = Config::from_sources(Some(from_file), "", |_| None).expect("valid");
+        assert_eq!(config.tls.map(|t| t.key_file), Some("/k.pem".into()));
+
+        for only in ["LIMEN_TLS_CERTIFICATE_FILE", "LIMEN_TLS_KEY_FILE"] {
+            let err =
+                Config::from_sources(None, "", |name| (name == only).then(|| "/x.pem".into()))
+                    .expect_err("one file of two");
+            assert!(err.to_string().contains("set both or neither"), "{err}");
+        }
+        let err = Config::from_sources(None, "", |name| match name {
+            "LIMEN_PUBLIC_URL" => Some("http://limen.example".into()),
+            other => both(other),
+        })
+        .expect_err("http public address over TLS");
+        assert!(err.to_string().contains("LIMEN_PUBLIC_URL"), "{err}");
     }
 
     #[test]

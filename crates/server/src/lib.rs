@@ -8,6 +8,7 @@ pub mod client;
 pub mod config;
 pub mod mailer;
 pub mod rate_limit;
+pub mod tls;
 
 mod admin;
 mod auth;
@@ -150,7 +151,10 @@ async fn security_headers(
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     // Served over https, browsers should never try plain http again (a
-    // first request over http could be intercepted and redirected).
+    // first request over http could be intercepted and redirected). When
+    // Limen terminates TLS its public address is https (the configuration
+    // insists), and it serves nothing over plain http; behind a proxy the
+    // header reaches browsers over the proxy's https.
     if state.config.is_https() {
         headers.insert(
             header::STRICT_TRANSPORT_SECURITY,
@@ -175,8 +179,13 @@ async fn security_headers(
     response
 }
 
-/// Serves until Ctrl-C or SIGTERM, then finishes the requests in flight.
-pub async fn serve(state: Arc<AppState>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+/// Serves (over TLS when given a termination) until Ctrl-C or SIGTERM,
+/// then finishes the requests in flight.
+pub async fn serve(
+    state: Arc<AppState>,
+    listener: tokio::net::TcpListener,
+    tls: Option<tls::TlsTermination>,
+) -> std::io::Result<()> {
     let purge_state = state.clone();
     let purge = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
@@ -195,6 +204,7 @@ pub async fn serve(state: Arc<AppState>, listener: tokio::net::TcpListener) -> s
     });
     connections::serve(
         listener,
+        tls,
         router(state.clone()),
         state.config.connections,
         shutdown_signal(),

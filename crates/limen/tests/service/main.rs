@@ -23,4 +23,5 @@ mod osdp_panel;
 mod pages;
 mod statement_change;
 mod support;
+mod tls;
 mod webhook_examples;
