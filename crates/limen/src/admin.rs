@@ -96,7 +96,8 @@ pub fn run(config_file: Option<PathBuf>, command: AdminCommand) -> anyhow::Resul
             }
             AdminCommand::Key(KeyCommand::Rotate) => rotate(&operator, &config).await,
             AdminCommand::Model(command) => {
-                crate::admin_model::run(&operator, &config.models_dir, command).await
+                let models = crate::model_source(config.models_dir.as_deref());
+                crate::admin_model::run(&operator, &models, command).await
             }
         };
         operator.store().close().await;

@@ -165,10 +165,11 @@ pub fn run(config_file: Option<PathBuf>) -> anyhow::Result<()> {
         let _only_instance = lock_sqlite_database(&config)?;
         let store = open_store(&config).await?;
         let mailer = Mailer::from_url(&config.mail_url, &config.mail_from)?;
-        let library = ModelLibrary::new(&config.models_dir, limen_face::FaceModel::DEFAULT);
+        let models = crate::model_source(config.models_dir.as_deref());
+        let library = ModelLibrary::new(&models, limen_face::FaceModel::DEFAULT);
         let mut services = Services::start(store, library, config.retention.clone())
             .await
-            .with_context(|| format!("cannot load the model versions in use (from {}) and their galleries", config.models_dir.display()))?;
+            .with_context(|| format!("cannot load the model versions in use (from {models}) and their galleries"))?;
         if let Some(workers) = config.engine_workers {
             services = services.with_engine_workers(workers);
         }

@@ -72,7 +72,9 @@ pub struct Config {
     /// `smtp://host:port`, `smtps://host:port` or `file:DIR` (an outbox).
     pub mail_url: String,
     pub mail_from: String,
-    pub models_dir: PathBuf,
+    /// A directory of model files to use instead of those built into the
+    /// binary.
+    pub models_dir: Option<PathBuf>,
     /// Frames one camera device may send per minute; beyond it, 429.
     pub device_frames_per_minute: u32,
     /// Reverse proxies whose `X-Forwarded-For` names the client; from
@@ -231,9 +233,9 @@ impl Config {
         let mail_from = pick("LIMEN_MAIL_FROM", file.mail_from)
             .unwrap_or_else(|| "Limen <limen@localhost>".into());
         let models_dir = env("LIMEN_MODELS_DIR")
+            .filter(|v| !v.is_empty())
             .map(PathBuf::from)
-            .or(file.models_dir)
-            .unwrap_or_else(|| PathBuf::from("models"));
+            .or(file.models_dir);
         let device_frames_per_minute =
             match env("LIMEN_DEVICE_FRAMES_PER_MINUTE").filter(|v| !v.is_empty()) {
                 Some(text) => text.parse().map_err(|_| ConfigError::Invalid {
@@ -371,6 +373,7 @@ mod tests {
         );
         assert_eq!(config.mail_url, "file:/srv/limen/outbox");
         assert_eq!(config.public_url, "http://127.0.0.1:8080");
+        assert_eq!(config.models_dir, None, "the models built into the binary");
         assert_eq!(config.retention.invitation_days, 14);
         assert_eq!(config.retention.decision_event_days, 7);
         assert_eq!(config.device_frames_per_minute, 120);

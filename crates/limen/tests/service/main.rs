@@ -10,6 +10,7 @@ mod entrance;
 mod entrance_osdp;
 mod hostile;
 mod import;
+mod installed;
 mod isolation;
 mod journey;
 mod keys;
