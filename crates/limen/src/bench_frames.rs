@@ -186,7 +186,14 @@ pub fn start_app(
         let listener = tokio::net::TcpListener::bind(config.bind).await?;
         let address = listener.local_addr()?;
         let state = Arc::new(AppState::new(config, services, mailer));
-        tokio::spawn(limen_server::serve(state, listener, None));
+        tokio::spawn(limen_server::serve(
+            state,
+            limen_server::Listeners {
+                service: listener,
+                tls: None,
+                metrics: None,
+            },
+        ));
         anyhow::Ok((address, seeded.device_tokens))
     })?;
     Ok(BenchApp {

@@ -177,13 +177,28 @@ pub fn run(config_file: Option<PathBuf>) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on {}", config.bind))?;
         let address = listener.local_addr()?;
+        let metrics = match config.metrics_bind {
+            Some(bind) => {
+                let listener = tokio::net::TcpListener::bind(bind)
+                    .await
+                    .with_context(|| format!("cannot listen for metrics on {bind}"))?;
+                tracing::info!(address = %listener.local_addr()?, "metrics at /metrics");
+                Some(listener)
+            }
+            None => None,
+        };
         let scheme = if tls.is_some() { "https" } else { "http" };
         tracing::info!(%address, scheme, model = %services.model_version(), "listening");
         println!("Limen is listening on {scheme}://{address} (public address {}).", config.public_url);
         println!("Next: create an organisation with `limen admin org create --name \"Your organisation\"`,");
         println!("then import people with its admin token: see {}/api/v1/openapi.json", config.public_url);
         let state = Arc::new(AppState::new(config, services, mailer));
-        limen_server::serve(state, listener, tls).await?;
+        let listeners = limen_server::Listeners {
+            service: listener,
+            tls,
+            metrics,
+        };
+        limen_server::serve(state, listeners).await?;
         Ok(())
     })
 }

@@ -34,6 +34,7 @@ pub enum ConfigError {
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     bind: Option<String>,
+    metrics_bind: Option<String>,
     public_url: Option<String>,
     tls_certificate_file: Option<PathBuf>,
     tls_key_file: Option<PathBuf>,
@@ -58,6 +59,8 @@ struct FileConfig {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub bind: SocketAddr,
+    /// Where `/metrics` is served, apart from the service; off when unset.
+    pub metrics_bind: Option<SocketAddr>,
     /// When set, `limen serve` speaks https itself, with this certificate.
     pub tls: Option<TlsFiles>,
     /// The address people reach the service at; links in e-mails start with it.
@@ -159,6 +162,19 @@ impl Config {
             variable: "LIMEN_BIND",
             message: format!("{bind_text:?} is not host:port"),
         })?;
+        let metrics_bind = match pick("LIMEN_METRICS_BIND", file.metrics_bind) {
+            Some(text) => Some(text.parse().map_err(|_| ConfigError::Invalid {
+                variable: "LIMEN_METRICS_BIND",
+                message: format!("{text:?} is not host:port"),
+            })?),
+            None => None,
+        };
+        if metrics_bind == Some(bind) {
+            return Err(ConfigError::Invalid {
+                variable: "LIMEN_METRICS_BIND",
+                message: "must be another address than LIMEN_BIND".into(),
+            });
+        }
         let tls = match (
             env("LIMEN_TLS_CERTIFICATE_FILE")
                 .filter(|v| !v.is_empty())
@@ -288,6 +304,7 @@ impl Config {
         }
         Ok(Config {
             bind,
+            metrics_bind,
             tls,
             public_url,
             data_dir,
@@ -374,6 +391,7 @@ mod tests {
         assert_eq!(config.mail_url, "file:/srv/limen/outbox");
         assert_eq!(config.public_url, "http://127.0.0.1:8080");
         assert_eq!(config.models_dir, None, "the models built into the binary");
+        assert_eq!(config.metrics_bind, None, "no metrics unless asked");
         assert_eq!(config.retention.invitation_days, 14);
         assert_eq!(config.retention.decision_event_days, 7);
         assert_eq!(config.device_frames_per_minute, 120);
@@ -428,6 +446,9 @@ mod tests {
         })
         .expect_err("bad");
         assert!(err.to_string().contains("LIMEN_MAIL_URL"), "{err}");
+        let err = Config::from_sources(Some("metrics_bind = \"127.0.0.1:8080\""), "", |_| None)
+            .expect_err("metrics on the service's own address");
+        assert!(err.to_string().contains("LIMEN_METRICS_BIND"), "{err}");
         let err = Config::from_sources(Some("body_timeout_secs = 120"), "", |n| {
             (n == "LIMEN_HEADER_TIMEOUT_SECS").then(|| "0".into())
         })

@@ -25,6 +25,7 @@ use crate::bodies::{ConnectorBody, NewEntrance};
 use crate::enrol::is_declared_image;
 use crate::error::{ApiError, JsonBody};
 use crate::frame_buffer::{FrameBuffer, TooLarge};
+use crate::metrics::AccessSystemError;
 
 /// Largest frame: an agent sends a JPEG of the face region, tens of kB.
 pub const FRAME_BODY_LIMIT: usize = 2 * 1024 * 1024;
@@ -364,7 +365,9 @@ async fn frame(
     {
         tracing::error!(error = %e, "cannot record a decision event");
     }
-    let latency_ms = started.elapsed().as_millis() as u64;
+    let took = started.elapsed();
+    state.metrics.decided(&entrance.id, outcome, took);
+    let latency_ms = took.as_millis() as u64;
     tracing::info!(
         entrance = entrance.id.as_str(),
         decision = outcome.as_str(),
@@ -445,6 +448,9 @@ async fn ask_access_system(
         Ok(system) => system,
         Err(reason) => {
             tracing::warn!(entrance = entrance.id.as_str(), %reason, "access system not usable");
+            state
+                .metrics
+                .access_system_error(&entrance.id, AccessSystemError::NotUsable);
             return (Decision::Denied, NO_ANSWER.to_owned());
         }
     };
@@ -453,6 +459,9 @@ async fn ask_access_system(
         Ok(AccessDecision::Denied) => (Decision::Denied, "refused by the access system".to_owned()),
         Err(e) => {
             tracing::warn!(entrance = entrance.id.as_str(), error = %with_causes(&e), "access system gave no decision");
+            state
+                .metrics
+                .access_system_error(&entrance.id, AccessSystemError::NoDecision);
             (Decision::Denied, NO_ANSWER.to_owned())
         }
     }

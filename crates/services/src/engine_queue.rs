@@ -30,6 +30,16 @@ pub struct EngineBusy {
     pub retry_after: Duration,
 }
 
+/// The engine's jobs at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineLoad {
+    pub running: usize,
+    /// Entrance frames waiting for a worker.
+    pub entrance_waiting: usize,
+    /// Enrolments and quality checks waiting for a worker.
+    pub enrolment_waiting: usize,
+}
+
 /// How much work may run and wait.
 #[derive(Debug, Clone, Copy)]
 struct Bounds {
@@ -124,6 +134,19 @@ impl EngineQueue {
     #[cfg(test)]
     fn running(&self) -> usize {
         self.lock().running
+    }
+
+    /// The jobs running and waiting now.
+    pub fn load(&self) -> EngineLoad {
+        let state = self.lock();
+        let waiting = |queue: &VecDeque<oneshot::Sender<()>>| {
+            queue.iter().filter(|sender| !sender.is_closed()).count()
+        };
+        EngineLoad {
+            running: state.running,
+            entrance_waiting: waiting(&state.entrance),
+            enrolment_waiting: waiting(&state.enrolment),
+        }
     }
 
     fn slot(self: &Arc<Self>, work: EngineWork) -> EngineSlot {
