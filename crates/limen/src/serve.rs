@@ -11,6 +11,7 @@ use limen_server::mailer::Mailer;
 use limen_server::tls::TlsTermination;
 use limen_services::{ModelLibrary, Services};
 use limen_store::{MasterKey, Store, StoreError};
+use tracing_subscriber::filter::Targets;
 
 /// Opens the database named by the configuration, creating the data
 /// directory (private to its owner) and the master key on first use, and
@@ -149,7 +150,7 @@ fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
 }
 
 pub fn run(config_file: Option<PathBuf>) -> anyhow::Result<()> {
-    init_logging();
+    init_logging()?;
     let config = Config::load(config_file.as_deref())?;
     let tls = config
         .tls
@@ -203,17 +204,30 @@ pub fn run(config_file: Option<PathBuf>) -> anyhow::Result<()> {
     })
 }
 
-/// Structured logs on stderr. Level from LIMEN_LOG (error, warn, info,
-/// debug, trace; default info). Nothing logged carries images, vectors,
-/// passwords, tokens or session ids: the server logs routes, not URIs.
-pub fn init_logging() {
-    let level = std::env::var("LIMEN_LOG")
-        .ok()
-        .and_then(|l| l.parse().ok())
-        .unwrap_or(tracing::Level::INFO);
-    tracing_subscriber::fmt()
+/// Structured logs on stderr, as text lines or, with
+/// `LIMEN_LOG_FORMAT=json`, one JSON object a line. `LIMEN_LOG` filters
+/// them: a level (error, warn, info, debug, trace; default info), and
+/// levels for modules, such as `info,limen_server=debug`. Nothing logged
+/// carries images, vectors, passwords, tokens or session ids: the server
+/// logs routes, not URIs.
+pub fn init_logging() -> anyhow::Result<()> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+
+    let filter = match std::env::var("LIMEN_LOG") {
+        Ok(text) if !text.is_empty() => text
+            .parse::<Targets>()
+            .with_context(|| format!("LIMEN_LOG={text:?} is not a level or module=level list"))?,
+        _ => Targets::new().with_default(tracing::Level::INFO),
+    };
+    let lines = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        .with_max_level(level)
-        .with_ansi(false)
-        .init();
+        .with_ansi(false);
+    let logs = tracing_subscriber::registry().with(filter);
+    match std::env::var("LIMEN_LOG_FORMAT").as_deref() {
+        Err(_) | Ok("" | "text") => logs.with(lines).init(),
+        Ok("json") => logs.with(lines.json()).init(),
+        Ok(other) => bail!("LIMEN_LOG_FORMAT={other:?}: use text or json"),
+    }
+    Ok(())
 }

@@ -15,6 +15,7 @@ mod isolation;
 mod journey;
 mod keys;
 mod liveness;
+mod logs;
 mod metrics;
 mod model_migration;
 mod model_rollout;

@@ -7,11 +7,9 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use crate::support::{
-    Backend, Server, SmtpSink, create_device, create_entrance, decision, fixture, multipart,
-    onboard, send_frame,
+    Backend, Server, SmtpSink, create_device, create_entrance, decision,
+    entrance_without_access_system, fixture, multipart, onboard, send_frame,
 };
-
-const ACS_SECRET: &str = "whsec_mWfp8eMlr6r/5wLRC1cywhFM+nMCfFSpxBNjqDqhkMM=";
 
 /// A valid JPEG of flat grey: no face in it.
 fn faceless_jpeg() -> Vec<u8> {
@@ -108,13 +106,7 @@ fn metrics_count_decisions_enrolments_and_access_system_errors_without_personal_
 
     let door = create_entrance(&server, &admin, "Door", json!({ "type": "osdp" }));
     let (_, door_device) = create_device(&server, &admin, &door);
-    // An access system that is not there: its door is denied.
-    let gate = create_entrance(
-        &server,
-        &admin,
-        "Gate",
-        json!({ "type": "http", "url": "http://127.0.0.1:9/access", "secret": ACS_SECRET }),
-    );
+    let gate = entrance_without_access_system(&server, &admin, "Gate");
     let (_, gate_device) = create_device(&server, &admin, &gate);
     let ann_again = fixture("Andre_Agassi_0002.jpg");
     let sent = [
