@@ -73,18 +73,23 @@ impl TlsTermination {
 }
 
 /// What the files looked like when last read: a change in either's
-/// modification time or length means they are read again.
+/// modification time, length or inode (a file renamed over it, even within
+/// the file system's timestamp granularity) means they are read again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct FilesSeen {
-    certificate: Option<(SystemTime, u64)>,
-    key: Option<(SystemTime, u64)>,
+    certificate: Option<(SystemTime, u64, u64)>,
+    key: Option<(SystemTime, u64, u64)>,
 }
 
 impl FilesSeen {
     fn now(files: &TlsFiles) -> FilesSeen {
         let seen = |path: &Path| {
             let metadata = std::fs::metadata(path).ok()?;
-            Some((metadata.modified().ok()?, metadata.len()))
+            #[cfg(unix)]
+            let inode = std::os::unix::fs::MetadataExt::ino(&metadata);
+            #[cfg(not(unix))]
+            let inode = 0;
+            Some((metadata.modified().ok()?, metadata.len(), inode))
         };
         FilesSeen {
             certificate: seen(&files.certificate_file),

@@ -131,11 +131,6 @@ impl EngineQueue {
         }
     }
 
-    #[cfg(test)]
-    fn running(&self) -> usize {
-        self.lock().running
-    }
-
     /// The jobs running and waiting now.
     pub fn load(&self) -> EngineLoad {
         let state = self.lock();
@@ -255,12 +250,12 @@ mod tests {
             async move { queue.admit(EngineWork::Enrolment).await }
         });
         tokio::task::yield_now().await;
-        assert_eq!(queue.running(), 1, "the second enrolment waits");
+        assert_eq!(queue.load().running, 1, "the second enrolment waits");
         let entrance = queue
             .admit(EngineWork::Entrance)
             .await
             .expect("runs at once");
-        assert_eq!(queue.running(), 2);
+        assert_eq!(queue.load().running, 2);
         // Both workers busy: an entrance frame waits, and is served before
         // the enrolment that waited longer.
         let waiting_entrance = tokio::spawn({
@@ -274,9 +269,9 @@ mod tests {
         drop(entrance);
         drop(second_entrance);
         let enrolment = waiting_enrolment.await.expect("task").expect("granted");
-        assert_eq!(queue.running(), 1);
+        assert_eq!(queue.load().running, 1);
         drop(enrolment);
-        assert_eq!(queue.running(), 0);
+        assert_eq!(queue.load().running, 0);
     }
 
     #[tokio::test]
@@ -291,6 +286,14 @@ mod tests {
             }));
         }
         tokio::task::yield_now().await;
+        assert_eq!(
+            queue.load(),
+            EngineLoad {
+                running: 1,
+                entrance_waiting: 4,
+                enrolment_waiting: 0
+            }
+        );
         let refused = queue.admit(EngineWork::Entrance).await.err();
         assert_eq!(
             refused.map(|b| b.retry_after),
@@ -303,8 +306,13 @@ mod tests {
         for waiter in waiters {
             let _ = waiter.await;
         }
+        assert_eq!(
+            queue.load().entrance_waiting,
+            0,
+            "those who left wait no more"
+        );
         drop(running);
-        assert_eq!(queue.running(), 0, "abandoned places were skipped");
+        assert_eq!(queue.load().running, 0, "abandoned places were skipped");
         let _again = queue.admit(EngineWork::Entrance).await.expect("free");
     }
 }
