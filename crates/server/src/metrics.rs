@@ -45,10 +45,29 @@ impl AccessSystemError {
     }
 }
 
+/// Why a frame from a device was not decided.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum FrameRefused {
+    /// The device sent faster than `device_frames_per_minute`.
+    RateLimited,
+    /// The engine's queue was full.
+    Busy,
+}
+
+impl FrameRefused {
+    fn code(self) -> &'static str {
+        match self {
+            FrameRefused::RateLimited => "rate_limited",
+            FrameRefused::Busy => "busy",
+        }
+    }
+}
+
 /// The counters, shared by every request of the instance.
 #[derive(Default)]
 pub struct Metrics {
     decisions: Counters<2>,
+    frames_refused: Counters<2>,
     decision_latency: Histogram,
     enrolments: Counters<1>,
     frames_set_aside: Counters<1>,
@@ -60,6 +79,11 @@ impl Metrics {
         self.decisions
             .add([entrance.as_str().to_owned(), decision.as_str().to_owned()]);
         self.decision_latency.observe(took);
+    }
+
+    pub(crate) fn frame_refused(&self, entrance: &EntranceId, refused: FrameRefused) {
+        self.frames_refused
+            .add([entrance.as_str().to_owned(), refused.code().to_owned()]);
     }
 
     /// An enrolment's outcome (`enrolled`, or why it was refused) and the
@@ -104,6 +128,12 @@ fn exposition(state: &AppState) -> String {
         "limen_decisions_total",
         "Frames decided at entrances, by entrance and decision.",
         ["entrance", "decision"],
+    );
+    metrics.frames_refused.write(
+        &mut out,
+        "limen_frames_refused_total",
+        "Frames from devices not decided: sent too fast, or the engine's queue was full.",
+        ["entrance", "reason"],
     );
     metrics.decision_latency.write(
         &mut out,

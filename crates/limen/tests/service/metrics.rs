@@ -81,7 +81,11 @@ fn metrics_count_decisions_enrolments_and_access_system_errors_without_personal_
     let server = Server::start_with_env(
         Backend::Sqlite,
         &smtp.url(),
-        &[("LIMEN_METRICS_BIND", &metrics_bind)],
+        &[
+            ("LIMEN_METRICS_BIND", &metrics_bind),
+            // The door's device may send its three frames, not a fourth.
+            ("LIMEN_DEVICE_FRAMES_PER_MINUTE", "3"),
+        ],
     )
     .expect("sqlite");
     let (org, admin) = server.create_org("Metered");
@@ -119,6 +123,9 @@ fn metrics_count_decisions_enrolments_and_access_system_errors_without_personal_
         assert_eq!(decision(&send_frame(&server, device, frame)), *expected);
     }
 
+    let fourth = send_frame(&server, &door_device, &faceless_jpeg());
+    assert_eq!(fourth.status, 429, "{}", fourth.body);
+
     let scraped = ureq::get(&format!("http://{metrics_bind}/metrics"))
         .call()
         .expect("scrape");
@@ -151,6 +158,12 @@ fn metrics_count_decisions_enrolments_and_access_system_errors_without_personal_
             1.0
         );
     }
+    assert_eq!(
+        sample(&format!(
+            "limen_frames_refused_total{{entrance=\"{door}\",reason=\"rate_limited\"}}"
+        )),
+        1.0
+    );
     assert_eq!(sample("limen_decision_seconds_count"), 4.0);
     assert_eq!(sample("limen_decision_seconds_bucket{le=\"+Inf\"}"), 4.0);
     let buckets: Vec<f64> = samples
