@@ -104,7 +104,7 @@ fn an_rtsp_camera_with_digest_authentication_is_decoded_and_its_passer_by_sent()
         return;
     };
     let engine = FaceEngine::load(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models"),
         FaceModel::DEFAULT,
     )
     .expect("models");

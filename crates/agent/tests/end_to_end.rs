@@ -17,7 +17,7 @@ use limen_face::FaceFinder;
 const MATCHED: &str = r#"{"decision":"matched","acs_id":"4711","latency_ms":42}"#;
 
 fn finder() -> FaceFinder {
-    FaceFinder::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models")).expect("models")
+    FaceFinder::load(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models")).expect("models")
 }
 
 /// The fixture folder: Agassi (3 photos), a photo where no face is found,

@@ -86,7 +86,7 @@ fn camera(phase: Arc<AtomicU8>) -> String {
 
 #[test]
 fn the_agent_survives_a_server_outage_on_a_live_stream() {
-    let finder = FaceFinder::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models"))
+    let finder = FaceFinder::load(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models"))
         .expect("models");
     // The exact crop the agent makes of each photo.
     let crop_of = |name: &str| {

@@ -7,10 +7,8 @@
 //! of faces and brings the result back to unit length, which spreads the
 //! vectors over the sphere the network leaves them crowded on one side of.
 
-use std::path::Path;
-
 use crate::Descriptor;
-use crate::models::{ModelError, ModelFile, read_verified};
+use crate::models::{ModelError, ModelFile, ModelSource, read_verified};
 
 /// A back-end as a model version names it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -30,13 +28,18 @@ pub const OMZ_REID_0095_LFW_DEV_MEAN: ModelFile = ModelFile {
 };
 
 impl BackEnd {
-    /// Reads and checks the back-end's file from `models_dir`, for vectors
-    /// of `dimensions` numbers.
-    pub fn load(&self, models_dir: &Path, dimensions: usize) -> Result<Centring, ModelError> {
-        let bytes = read_verified(models_dir, self.mean)?;
+    /// Reads and checks the back-end's file (from a directory, or built
+    /// in), for vectors of `dimensions` numbers.
+    pub fn load(
+        &self,
+        models: impl Into<ModelSource>,
+        dimensions: usize,
+    ) -> Result<Centring, ModelError> {
+        let models = models.into();
+        let bytes = read_verified(&models, self.mean)?;
         if bytes.len() != dimensions * 4 {
             return Err(ModelError::Invalid {
-                path: models_dir.join(self.mean.file_name),
+                path: models.path_of(self.mean.file_name),
                 reason: format!(
                     "{} bytes where {dimensions} little-endian f32 take {}",
                     bytes.len(),
@@ -78,6 +81,8 @@ impl Centring {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
 
     #[test]

@@ -21,15 +21,15 @@
 //! 480 px or more are scanned as they are, and smaller images (thumbnails,
 //! the face crops an agent sends) are upsampled once, as the reference does.
 
-use std::path::Path;
-
 use limen_dlib_format::dnn::DnnModel;
 use thiserror::Error;
 
 use crate::back_end::Centring;
 use crate::detect::clip_to_image;
 use crate::liveness::LivenessChecker;
-use crate::models::{self, DESCRIPTOR, DescriptorRecipe, FaceModel, HOG_DETECTOR, LANDMARKS};
+use crate::models::{
+    self, DESCRIPTOR, DescriptorRecipe, FaceModel, HOG_DETECTOR, LANDMARKS, ModelSource,
+};
 use crate::omz::OmzReid;
 use crate::quality::{self, QualityReport, QualityThresholds};
 use crate::{
@@ -75,17 +75,17 @@ pub struct FaceFinder {
 }
 
 impl FaceFinder {
-    /// Loads the detector and landmark models from `models_dir`, checking
-    /// their SHA-256 first.
-    pub fn load(models_dir: &Path) -> Result<FaceFinder, ModelError> {
+    /// Loads the detector and landmark models (a directory, or those built
+    /// in), checking their SHA-256 first.
+    pub fn load(models: impl Into<ModelSource>) -> Result<FaceFinder, ModelError> {
+        let models = models.into();
         let invalid = |file: &str, reason: String| ModelError::Invalid {
-            path: models_dir.join(file),
+            path: models.path_of(file),
             reason,
         };
-        let detector =
-            HogFaceDetector::from_bytes(&models::read_verified(models_dir, HOG_DETECTOR)?)
-                .map_err(|e| invalid(HOG_DETECTOR.file_name, e.to_string()))?;
-        let landmarks = ShapePredictor::from_bytes(&models::read_verified(models_dir, LANDMARKS)?)
+        let detector = HogFaceDetector::from_bytes(&models::read_verified(&models, HOG_DETECTOR)?)
+            .map_err(|e| invalid(HOG_DETECTOR.file_name, e.to_string()))?;
+        let landmarks = ShapePredictor::from_bytes(&models::read_verified(&models, LANDMARKS)?)
             .map_err(|e| invalid(LANDMARKS.file_name, e.to_string()))?;
         Ok(FaceFinder {
             detector,
@@ -219,20 +219,24 @@ pub struct FaceEngine {
 }
 
 impl FaceEngine {
-    /// Loads the models of `version` from `models_dir`, checking their
-    /// SHA-256 first.
-    pub fn load(models_dir: &Path, version: FaceModel) -> Result<FaceEngine, ModelError> {
-        let finder = FaceFinder::load(models_dir)?;
+    /// Loads the models of `version` (from a directory, or those built
+    /// in), checking their SHA-256 first.
+    pub fn load(
+        models: impl Into<ModelSource>,
+        version: FaceModel,
+    ) -> Result<FaceEngine, ModelError> {
+        let models = models.into();
+        let finder = FaceFinder::load(&models)?;
         let net = match version.recipe {
             DescriptorRecipe::Plain | DescriptorRecipe::MirrorAveraged => VectorNet::Dlib {
-                net: load_dlib_descriptor(models_dir)?,
+                net: load_dlib_descriptor(&models)?,
                 mirror_averaged: version.recipe == DescriptorRecipe::MirrorAveraged,
             },
-            DescriptorRecipe::OpenModelZoo => VectorNet::OpenModelZoo(OmzReid::load(models_dir)?),
+            DescriptorRecipe::OpenModelZoo => VectorNet::OpenModelZoo(OmzReid::load(&models)?),
         };
         let back_end = version
             .back_end
-            .map(|b| b.load(models_dir, version.dimensions))
+            .map(|b| b.load(&models, version.dimensions))
             .transpose()?;
         Ok(FaceEngine {
             finder,
@@ -379,10 +383,10 @@ pub fn read_entrance_frame(
     })
 }
 
-fn load_dlib_descriptor(models_dir: &Path) -> Result<DescriptorNet, ModelError> {
-    let bytes = models::read_verified(models_dir, DESCRIPTOR)?;
+fn load_dlib_descriptor(models: &ModelSource) -> Result<DescriptorNet, ModelError> {
+    let bytes = models::read_verified(models, DESCRIPTOR)?;
     let invalid = |reason: String| ModelError::Invalid {
-        path: models_dir.join(DESCRIPTOR.file_name),
+        path: models.path_of(DESCRIPTOR.file_name),
         reason,
     };
     let model = DnnModel::parse_face_resnet(&bytes).map_err(|e| invalid(e.to_string()))?;

@@ -108,6 +108,25 @@ pub enum EnrolmentError {
     FramesDisagree,
 }
 
+impl EnrolmentError {
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            EnrolmentError::FrameCount(_) => "frame_count",
+            EnrolmentError::NoUsableFrame(_) => "no_usable_frame",
+            EnrolmentError::FramesDisagree => "frames_disagree",
+        }
+    }
+
+    /// The frames left out, and why.
+    pub fn set_aside(&self) -> &[SetAside] {
+        match self {
+            EnrolmentError::NoUsableFrame(set_aside) => set_aside,
+            EnrolmentError::FrameCount(_) | EnrolmentError::FramesDisagree => &[],
+        }
+    }
+}
+
 struct Problems<'a>(&'a [SetAside]);
 
 impl fmt::Display for Problems<'_> {

@@ -47,5 +47,5 @@ pub use geometry::{Point, Rect};
 pub use image::RgbImage;
 pub use landmarks::ShapePredictor;
 pub use liveness::{LIVE_FROM, Liveness, LivenessChecker, LivenessError};
-pub use models::{DescriptorRecipe, FaceModel, ModelError};
+pub use models::{DescriptorRecipe, FaceModel, ModelError, ModelSource};
 pub use quality::{QualityIssue, QualityMeasurements, QualityReport, QualityThresholds};

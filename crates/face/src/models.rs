@@ -2,8 +2,11 @@
 //! released with before a single byte is parsed.
 //!
 //! The expected digests are compiled in, so a model swapped on disk (and its
-//! README edited to match) still fails to load.
+//! README edited to match) still fails to load. The files come from a
+//! directory or from the binary itself ([`ModelSource`]); either way they
+//! are checked the same.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -186,9 +189,10 @@ impl FaceModel {
 
     /// Whether every file of the manifest is in `dir` with its digest: the
     /// version is installed there.
-    pub fn check_installed(&self, dir: &Path) -> Result<(), ModelError> {
+    pub fn check_installed(&self, models: impl Into<ModelSource>) -> Result<(), ModelError> {
+        let models = models.into();
         for file in self.files() {
-            read_verified(dir, file)?;
+            read_verified(&models, file)?;
         }
         Ok(())
     }
@@ -240,17 +244,106 @@ pub enum ModelError {
     Invalid { path: PathBuf, reason: String },
 }
 
-/// Reads `model` from `dir` and returns its bytes if the digest matches.
-pub fn read_verified(dir: &Path, model: ModelFile) -> Result<Vec<u8>, ModelError> {
-    let path = dir.join(model.file_name);
-    let bytes = std::fs::read(&path).map_err(|source| ModelError::Read {
-        path: path.clone(),
-        source,
-    })?;
+/// Model files built into a binary: each file's name (as [`ModelFile`]
+/// has it) and bytes.
+pub type BuiltInFiles = &'static [(&'static str, &'static [u8])];
+
+/// Where model files are read from.
+#[derive(Clone)]
+pub enum ModelSource {
+    /// A directory holding the files under their names: the repository's
+    /// `models/`, or an operator's (`--models`, `LIMEN_MODELS_DIR`).
+    Dir(PathBuf),
+    /// Files built into the binary, so that it runs wherever it is
+    /// installed (the `limen-shipped-models` crate).
+    BuiltIn(BuiltInFiles),
+}
+
+impl ModelSource {
+    /// How a file of this source is named in messages.
+    pub fn path_of(&self, file_name: &str) -> PathBuf {
+        match self {
+            ModelSource::Dir(dir) => dir.join(file_name),
+            ModelSource::BuiltIn(_) => Path::new("(built in)").join(file_name),
+        }
+    }
+
+    fn read(&self, file_name: &str) -> std::io::Result<Cow<'static, [u8]>> {
+        match self {
+            ModelSource::Dir(dir) => std::fs::read(dir.join(file_name)).map(Cow::Owned),
+            ModelSource::BuiltIn(files) => files
+                .iter()
+                .find(|(name, _)| *name == file_name)
+                .map(|(_, bytes)| Cow::Borrowed(*bytes))
+                .ok_or_else(|| {
+                    std::io::Error::new(std::io::ErrorKind::NotFound, "not built into this binary")
+                }),
+        }
+    }
+}
+
+/// Names the directory, or the built-in files (never their bytes).
+impl std::fmt::Debug for ModelSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ModelSource::Dir(dir) => f.debug_tuple("Dir").field(dir).finish(),
+            ModelSource::BuiltIn(files) => f
+                .debug_tuple("BuiltIn")
+                .field(&files.iter().map(|(name, _)| name).collect::<Vec<_>>())
+                .finish(),
+        }
+    }
+}
+
+impl std::fmt::Display for ModelSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ModelSource::Dir(dir) => write!(f, "{}", dir.display()),
+            ModelSource::BuiltIn(_) => f.write_str("the models built into this binary"),
+        }
+    }
+}
+
+impl From<PathBuf> for ModelSource {
+    fn from(dir: PathBuf) -> ModelSource {
+        ModelSource::Dir(dir)
+    }
+}
+
+impl From<&Path> for ModelSource {
+    fn from(dir: &Path) -> ModelSource {
+        ModelSource::Dir(dir.to_owned())
+    }
+}
+
+impl From<&PathBuf> for ModelSource {
+    fn from(dir: &PathBuf) -> ModelSource {
+        ModelSource::Dir(dir.clone())
+    }
+}
+
+impl From<&ModelSource> for ModelSource {
+    fn from(source: &ModelSource) -> ModelSource {
+        source.clone()
+    }
+}
+
+/// Reads `model` from `models` and returns its bytes if the digest matches.
+pub fn read_verified(
+    models: &ModelSource,
+    model: ModelFile,
+) -> Result<Cow<'static, [u8]>, ModelError> {
+    let path = || models.path_of(model.file_name);
+    let bytes = models
+        .read(model.file_name)
+        .map_err(|source| ModelError::Read {
+            path: path(),
+            source,
+        })?;
     let found = hex(&Sha256::digest(&bytes));
     if found != model.sha256 {
         return Err(ModelError::Checksum {
-            path,
+            path: path(),
             expected: model.sha256,
             found,
         });
@@ -304,7 +397,7 @@ mod tests {
             crate::omz::ALIGNER_XML,
             crate::omz::ALIGNER_BIN,
         ] {
-            read_verified(&models_dir(), model).expect("shipped model verifies");
+            read_verified(&ModelSource::Dir(models_dir()), model).expect("shipped model verifies");
         }
     }
 
@@ -315,7 +408,8 @@ mod tests {
         let mut bytes = std::fs::read(models_dir().join(HOG_DETECTOR.file_name)).expect("read");
         bytes[1000] ^= 1;
         std::fs::write(dir.join(HOG_DETECTOR.file_name), &bytes).expect("write");
-        let err = read_verified(&dir, HOG_DETECTOR).expect_err("tampered");
+        let err =
+            read_verified(&ModelSource::Dir(dir.clone()), HOG_DETECTOR).expect_err("tampered");
         std::fs::remove_dir_all(&dir).ok();
         assert!(matches!(err, ModelError::Checksum { .. }), "{err}");
         assert!(err.to_string().contains("refusing to load"));

@@ -18,13 +18,11 @@
 //! Every resampling is OpenCV's `warpAffine` arithmetic ([`crate::warp`]),
 //! so the crops are byte-identical to OpenCV's (`tools/omz_reference`).
 
-use std::path::Path;
-
 use limen_openvino_format::IrModel;
 use zeroize::Zeroize;
 
 use crate::ir_net::IrNet;
-use crate::models::{self, ModelError, ModelFile};
+use crate::models::{self, ModelError, ModelFile, ModelSource};
 use crate::warp::{Affine, Warped, fit_similarity, warp_affine};
 use crate::{Point, Rect, RgbImage};
 
@@ -135,11 +133,11 @@ pub struct OmzReid {
     reid: IrNet,
 }
 
-fn load_net(dir: &Path, xml: ModelFile, bin: ModelFile) -> Result<IrNet, ModelError> {
-    let xml_bytes = models::read_verified(dir, xml)?;
-    let bin_bytes = models::read_verified(dir, bin)?;
+fn load_net(models: &ModelSource, xml: ModelFile, bin: ModelFile) -> Result<IrNet, ModelError> {
+    let xml_bytes = models::read_verified(models, xml)?;
+    let bin_bytes = models::read_verified(models, bin)?;
     let invalid = |reason: String| ModelError::Invalid {
-        path: dir.join(xml.file_name),
+        path: models.path_of(xml.file_name),
         reason,
     };
     let model = IrModel::parse(&xml_bytes, &bin_bytes).map_err(|e| invalid(e.to_string()))?;
@@ -154,13 +152,14 @@ fn bgr_input(rgb: &[u8]) -> Vec<f32> {
 }
 
 impl OmzReid {
-    /// Loads both networks from `models_dir` (its `intel/` folder), each
-    /// file checked against its SHA-256 first.
-    pub fn load(models_dir: &Path) -> Result<OmzReid, ModelError> {
-        let aligner = load_net(models_dir, ALIGNER_XML, ALIGNER_BIN)?;
-        let reid = load_net(models_dir, REID_XML, REID_BIN)?;
+    /// Loads both networks (in the `intel/` folder of a directory, or
+    /// built in), each file checked against its SHA-256 first.
+    pub fn load(models: impl Into<ModelSource>) -> Result<OmzReid, ModelError> {
+        let models = models.into();
+        let aligner = load_net(&models, ALIGNER_XML, ALIGNER_BIN)?;
+        let reid = load_net(&models, REID_XML, REID_BIN)?;
         let invalid = |file: ModelFile, reason: &str| ModelError::Invalid {
-            path: models_dir.join(file.file_name),
+            path: models.path_of(file.file_name),
             reason: reason.to_string(),
         };
         if aligner.input_shape() != (ALIGNER_INPUT_SIZE, ALIGNER_INPUT_SIZE, 3)

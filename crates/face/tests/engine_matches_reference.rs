@@ -21,8 +21,7 @@ fn models() -> PathBuf {
 fn engine() -> &'static FaceEngine {
     static ENGINE: OnceLock<FaceEngine> = OnceLock::new();
     ENGINE.get_or_init(|| {
-        FaceEngine::load(&models(), FaceModel::DLIB_RESNET_V1)
-            .expect("the repository's models load")
+        FaceEngine::load(models(), FaceModel::DLIB_RESNET_V1).expect("the repository's models load")
     })
 }
 
@@ -30,7 +29,7 @@ fn engine() -> &'static FaceEngine {
 fn mirrored() -> &'static FaceEngine {
     static ENGINE: OnceLock<FaceEngine> = OnceLock::new();
     ENGINE.get_or_init(|| {
-        FaceEngine::load(&models(), FaceModel::DLIB_RESNET_V1_MIRRORED)
+        FaceEngine::load(models(), FaceModel::DLIB_RESNET_V1_MIRRORED)
             .expect("the repository's models load")
     })
 }

@@ -24,9 +24,8 @@ fn hex(bytes: &[u8]) -> String {
 
 #[test]
 fn crops_and_probabilities_match_the_reference() {
-    let checker =
-        LivenessChecker::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models"))
-            .expect("the repository's liveness models load");
+    let checker = LivenessChecker::load(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models"))
+        .expect("the repository's liveness models load");
     let text = std::fs::read_to_string(fixtures().join("liveness/reference.jsonl"))
         .expect("reference outputs");
     let (mut crops, mut max_diff) = (0, 0.0f32);

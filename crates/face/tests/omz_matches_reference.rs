@@ -20,7 +20,7 @@ fn fixtures() -> PathBuf {
 fn nets() -> &'static OmzReid {
     static NETS: OnceLock<OmzReid> = OnceLock::new();
     NETS.get_or_init(|| {
-        OmzReid::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models"))
+        OmzReid::load(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models"))
             .expect("the shipped Intel models load")
     })
 }

@@ -82,7 +82,7 @@ pub enum AuditCommand {
 
 pub fn run(config_file: Option<PathBuf>, command: AdminCommand) -> anyhow::Result<()> {
     // Failures the services only log (an audit entry not written) reach stderr.
-    crate::serve::init_logging();
+    crate::serve::init_logging()?;
     let config = Config::load(config_file.as_deref())?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -96,7 +96,8 @@ pub fn run(config_file: Option<PathBuf>, command: AdminCommand) -> anyhow::Resul
             }
             AdminCommand::Key(KeyCommand::Rotate) => rotate(&operator, &config).await,
             AdminCommand::Model(command) => {
-                crate::admin_model::run(&operator, &config.models_dir, command).await
+                let models = crate::model_source(config.models_dir.as_deref());
+                crate::admin_model::run(&operator, &models, command).await
             }
         };
         operator.store().close().await;

@@ -1,13 +1,12 @@
 //! `limen admin model …`: the model versions this build knows, which one
 //! enrolment uses, and rolling out another.
 
-use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
 use limen_domain::ModelVersion;
-use limen_face::FaceModel;
+use limen_face::{FaceModel, ModelSource};
 use limen_services::Operator;
 
 #[derive(Subcommand)]
@@ -37,11 +36,11 @@ pub enum ModelCommand {
 
 pub async fn run(
     operator: &Operator,
-    models_dir: &Path,
+    models: &ModelSource,
     command: ModelCommand,
 ) -> anyhow::Result<()> {
     match command {
-        ModelCommand::List => list(operator, models_dir).await,
+        ModelCommand::List => list(operator, models).await,
         ModelCommand::Activate {
             version,
             transition,
@@ -52,12 +51,9 @@ pub async fn run(
                     "unknown model version {version:?}: `limen admin model list` shows the versions this build knows"
                 );
             };
-            model.check_installed(models_dir).with_context(|| {
-                format!(
-                    "model version {version} is not installed in {}",
-                    models_dir.display()
-                )
-            })?;
+            model
+                .check_installed(models)
+                .with_context(|| format!("model version {version} is not installed in {models}"))?;
             // A migration in place killed half way is taken up again by
             // activating the same version once more.
             let (current, _) = operator.models().await?;
@@ -78,7 +74,7 @@ pub async fn run(
             match (&rollout.transition, model.back_end) {
                 (Some(t), Some(back_end)) if model.derives_from(t.retiring.as_str()) => {
                     let centring = back_end
-                        .load(models_dir, model.dimensions)
+                        .load(models, model.dimensions)
                         .context("loading the back-end")?;
                     println!(
                         "{} derives from {}: its vectors move in place, person by person; nobody is asked to renew.",
@@ -119,7 +115,7 @@ pub async fn run(
     }
 }
 
-async fn list(operator: &Operator, models_dir: &Path) -> anyhow::Result<()> {
+async fn list(operator: &Operator, models: &ModelSource) -> anyhow::Result<()> {
     let (rollout, holdings) = operator.models().await?;
     for model in FaceModel::ALL {
         let version = ModelVersion::new(model.id);
@@ -134,7 +130,7 @@ async fn list(operator: &Operator, models_dir: &Path) -> anyhow::Result<()> {
         } else {
             "not in use".to_owned()
         };
-        let installed = match model.check_installed(models_dir) {
+        let installed = match model.check_installed(models) {
             Ok(()) => "installed".to_owned(),
             Err(e) => format!("not installed ({e})"),
         };

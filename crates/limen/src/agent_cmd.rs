@@ -185,9 +185,9 @@ pub fn run(args: AgentArgs) -> anyhow::Result<()> {
     // The reader first: a panel may give up for minutes on a reader that
     // does not answer its first polls.
     let panel = Panel::open(args.osdp).context("opening the OSDP reader")?;
-    let models = args.models.dir();
+    let models = args.models.source();
     let finder = FaceFinder::load(&models)
-        .with_context(|| format!("loading the face models from {}", models.display()))?;
+        .with_context(|| format!("loading the face models from {models}"))?;
     if let Some(panel) = &panel {
         if panel.wait_for_secure_channel() {
             eprintln!(
@@ -214,7 +214,7 @@ pub fn run(args: AgentArgs) -> anyhow::Result<()> {
     );
     if args.check_liveness {
         let checker = LivenessChecker::load(&models)
-            .with_context(|| format!("loading the liveness networks from {}", models.display()))?;
+            .with_context(|| format!("loading the liveness networks from {models}"))?;
         agent = agent.with_liveness(Arc::new(checker));
     }
     eprintln!("limen agent: reading {spec}, sending to {server}");

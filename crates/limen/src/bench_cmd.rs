@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use limen_face::{FaceEngine, HogFaceDetector, Rect};
+use limen_face::{FaceEngine, HogFaceDetector, ModelSource, Rect};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -154,7 +154,12 @@ pub fn parse_box(text: &str) -> anyhow::Result<[i64; 4]> {
 }
 
 fn face(args: FaceBenchArgs) -> anyhow::Result<()> {
-    let models = args.models.dir();
+    // The Open Model Zoo reference reads the files: Limen loads the same.
+    let models_dir = args
+        .models
+        .dir()
+        .map_or_else(|| repository_file("models"), Path::to_owned);
+    let models = ModelSource::Dir(models_dir.clone());
     // dlib's own descriptor, to compare like with like with the reference.
     let engine = FaceEngine::load(&models, limen_face::FaceModel::DLIB_RESNET_V1)?;
     // The reference's detector settings, for the like-for-like pipeline.
@@ -206,7 +211,7 @@ fn face(args: FaceBenchArgs) -> anyhow::Result<()> {
     });
     let reference = reference(&args)?;
     let omz = crate::bench_omz::OmzBench {
-        models: &models,
+        models: &models_dir,
         reference_python: &args.omz_reference_python,
         face: &args.face,
         face_box: &args.face_box,

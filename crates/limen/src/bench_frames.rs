@@ -135,11 +135,9 @@ pub fn start_app(
     env: &[(&str, String)],
 ) -> anyhow::Result<BenchApp> {
     let data_dir = dir.display().to_string();
-    let models_dir = models.dir().display().to_string();
     let config = Config::from_sources(None, "", |name| match name {
         "LIMEN_DATA_DIR" => Some(data_dir.clone()),
         "LIMEN_BIND" => Some("127.0.0.1:0".to_owned()),
-        "LIMEN_MODELS_DIR" => Some(models_dir.clone()),
         "LIMEN_DEVICE_FRAMES_PER_MINUTE" => Some(u32::MAX.to_string()),
         other => env
             .iter()
@@ -177,7 +175,7 @@ pub fn start_app(
         }
         let mut services = Services::start(
             store,
-            ModelLibrary::new(&config.models_dir, default),
+            ModelLibrary::new(models.source(), default),
             config.retention.clone(),
         )
         .await?;
@@ -188,7 +186,14 @@ pub fn start_app(
         let listener = tokio::net::TcpListener::bind(config.bind).await?;
         let address = listener.local_addr()?;
         let state = Arc::new(AppState::new(config, services, mailer));
-        tokio::spawn(limen_server::serve(state, listener));
+        tokio::spawn(limen_server::serve(
+            state,
+            limen_server::Listeners {
+                service: listener,
+                tls: None,
+                metrics: None,
+            },
+        ));
         anyhow::Ok((address, seeded.device_tokens))
     })?;
     Ok(BenchApp {

@@ -145,8 +145,13 @@ fn measure_in_child(url: &str, args: &GalleriesBenchArgs) -> anyhow::Result<Meas
         .args(["bench", "galleries", "--measure", "--database-url", url])
         .args(["--people", &args.people.to_string()])
         .args(["--vectors-per-person", &args.vectors_per_person.to_string()])
-        .arg("--models")
-        .arg(args.models.dir())
+        .args(
+            args.models
+                .dir()
+                .map(|dir| [std::path::Path::new("--models"), dir])
+                .into_iter()
+                .flatten(),
+        )
         .output()?;
     if !output.status.success() {
         bail!(
@@ -159,9 +164,9 @@ fn measure_in_child(url: &str, args: &GalleriesBenchArgs) -> anyhow::Result<Meas
 
 async fn measure(url: &str, args: &GalleriesBenchArgs) -> anyhow::Result<Measured> {
     let started = Instant::now();
-    let models = args.models.dir();
+    let models = args.models.source();
     let engine = tokio::task::spawn_blocking(move || {
-        FaceEngine::load(&models, limen_face::FaceModel::DEFAULT)
+        FaceEngine::load(models, limen_face::FaceModel::DEFAULT)
     })
     .await??;
     let engine_ms = started.elapsed().as_secs_f64() * 1e3;
@@ -170,7 +175,7 @@ async fn measure(url: &str, args: &GalleriesBenchArgs) -> anyhow::Result<Measure
     let started = Instant::now();
     let services = Services::start(
         store,
-        ModelLibrary::with_engine(args.models.dir(), Arc::new(engine)),
+        ModelLibrary::with_engine(args.models.source(), Arc::new(engine)),
         Retention::default(),
     )
     .await?;

@@ -66,12 +66,14 @@ pub fn instances(args: InstancesBenchArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let models = args.models.dir();
-    let engine = Arc::new(FaceEngine::load(&models, limen_face::FaceModel::DEFAULT)?);
+    let engine = Arc::new(FaceEngine::load(
+        args.models.source(),
+        limen_face::FaceModel::DEFAULT,
+    )?);
     let (propagation, tokens) = runtime.block_on(propagation(&args, engine))?;
     let throughput = crate::bench_seed::in_scratch_dir("instances", |dir| {
-        let one = throughput(&args, dir, &models, &frame, &tokens, 1)?;
-        let many = throughput(&args, dir, &models, &frame, &tokens, args.instances)?;
+        let one = throughput(&args, dir, &frame, &tokens, 1)?;
+        let many = throughput(&args, dir, &frame, &tokens, args.instances)?;
         anyhow::Ok(json!({
             "frames": args.frames,
             "clients": args.clients,
@@ -107,7 +109,7 @@ async fn propagation(
         instances.push(
             Services::start(
                 store,
-                ModelLibrary::with_engine(args.models.dir(), engine.clone()),
+                ModelLibrary::with_engine(args.models.source(), engine.clone()),
                 Retention::default(),
             )
             .await?,
@@ -158,7 +160,6 @@ fn summary(values: &mut [f64]) -> serde_json::Value {
 fn throughput(
     args: &InstancesBenchArgs,
     dir: &Path,
-    models: &Path,
     frame: &[u8],
     tokens: &[String],
     count: usize,
@@ -170,7 +171,7 @@ fn throughput(
     let mut servers = Vec::with_capacity(count);
     for n in 0..count {
         let data_dir = dir.join(format!("instance-{n}"));
-        servers.push(ServeProcess::start(&[
+        let mut settings = vec![
             ("LIMEN_DATA_DIR", data_dir.clone().into()),
             ("LIMEN_DATABASE_URL", args.database_url.clone().into()),
             ("LIMEN_MASTER_KEY_FILE", key_file.clone().into()),
@@ -178,13 +179,18 @@ fn throughput(
                 "LIMEN_MAIL_URL",
                 format!("file:{}", data_dir.join("outbox").display()).into(),
             ),
-            ("LIMEN_MODELS_DIR", models.into()),
             (
                 "LIMEN_DEVICE_FRAMES_PER_MINUTE",
                 u32::MAX.to_string().into(),
             ),
             ("LIMEN_LOG", "warn".into()),
-        ])?);
+        ];
+        settings.extend(
+            args.models
+                .dir()
+                .map(|dir| ("LIMEN_MODELS_DIR", dir.into())),
+        );
+        servers.push(ServeProcess::start(&settings)?);
     }
     let per_client = args.frames.div_ceil(tokens.len());
     let started = Instant::now();

@@ -43,7 +43,7 @@ struct ReferenceLine {
 }
 
 pub fn liveness(args: LivenessBenchArgs) -> anyhow::Result<()> {
-    let checker = LivenessChecker::load(&args.models.dir())?;
+    let checker = LivenessChecker::load(args.models.source())?;
     let bytes = std::fs::read(&args.frame).with_context(|| args.frame.display().to_string())?;
     let image = limen_face::decode(&bytes)?;
     let [x, y, width, height] =

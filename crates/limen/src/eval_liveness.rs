@@ -110,8 +110,9 @@ fn evaluate(
 }
 
 pub fn liveness(args: LivenessEvalArgs) -> anyhow::Result<()> {
-    let finder = FaceFinder::load(&args.models.dir())?;
-    let checker = LivenessChecker::load(&args.models.dir())?;
+    let models = args.models.source();
+    let finder = FaceFinder::load(&models)?;
+    let checker = LivenessChecker::load(&models)?;
     let paths: Vec<PathBuf> = image_paths(&args.images)?
         .into_iter()
         .step_by(args.every.max(1))

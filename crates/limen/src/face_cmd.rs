@@ -110,7 +110,7 @@ fn embed(args: EmbedArgs) -> anyhow::Result<()> {
     if jobs.is_empty() {
         bail!("no images: name files or pass --list");
     }
-    let engine = FaceEngine::load(&args.models.dir(), args.version.get()?)?;
+    let engine = FaceEngine::load(args.models.source(), args.version.get()?)?;
     let threads = args.threads.unwrap_or_else(crate::parallel::all_cores);
     let mut out = std::io::stdout().lock();
     crate::parallel::map_ordered(
@@ -171,7 +171,7 @@ fn face_json(face: &Face) -> Value {
 }
 
 fn compare(args: CompareArgs) -> anyhow::Result<()> {
-    let engine = FaceEngine::load(&args.models.dir(), args.version.get()?)?;
+    let engine = FaceEngine::load(args.models.source(), args.version.get()?)?;
     let largest = |path: &Path| -> anyhow::Result<Face> {
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         let image = limen_face::decode(&bytes).with_context(|| path.display().to_string())?;

@@ -21,9 +21,10 @@ mod progress;
 mod serve;
 mod serve_child;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
+use limen_face::ModelSource;
 
 #[derive(Parser)]
 #[command(name = "limen", version, about = "Privacy-first face access")]
@@ -62,11 +63,20 @@ enum Command {
 }
 
 /// Where the model files are: `--models`, else `LIMEN_MODELS_DIR`, else
-/// `models/` in the working directory, else the repository's `models/`.
+/// those built into this binary.
 #[derive(Args, Clone)]
 pub struct ModelsArg {
     #[arg(long = "models", env = "LIMEN_MODELS_DIR", value_name = "DIR")]
     models: Option<PathBuf>,
+}
+
+/// The model files: a directory when one is given, else those built into
+/// this binary (the repository's `models/`), so that `limen` runs wherever
+/// it is installed.
+pub fn model_source(dir: Option<&Path>) -> ModelSource {
+    dir.map_or(ModelSource::BuiltIn(limen_shipped_models::FILES), |dir| {
+        ModelSource::Dir(dir.to_owned())
+    })
 }
 
 /// `--model-version`, shared by the commands that make vectors.
@@ -87,18 +97,13 @@ impl ModelVersionArg {
 }
 
 impl ModelsArg {
-    pub fn dir(&self) -> PathBuf {
-        if let Some(dir) = &self.models {
-            return dir.clone();
-        }
-        let local = PathBuf::from("models");
-        if local
-            .join(limen_face::models::DESCRIPTOR.file_name)
-            .is_file()
-        {
-            return local;
-        }
-        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../models"))
+    pub fn source(&self) -> ModelSource {
+        model_source(self.models.as_deref())
+    }
+
+    /// The directory given, for a process started with the same models.
+    pub fn dir(&self) -> Option<&Path> {
+        self.models.as_deref()
     }
 }
 

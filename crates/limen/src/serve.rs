@@ -8,8 +8,10 @@ use anyhow::{Context, bail};
 use limen_server::AppState;
 use limen_server::config::Config;
 use limen_server::mailer::Mailer;
+use limen_server::tls::TlsTermination;
 use limen_services::{ModelLibrary, Services};
 use limen_store::{MasterKey, Store, StoreError};
+use tracing_subscriber::filter::Targets;
 
 /// Opens the database named by the configuration, creating the data
 /// directory (private to its owner) and the master key on first use, and
@@ -148,8 +150,14 @@ fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
 }
 
 pub fn run(config_file: Option<PathBuf>) -> anyhow::Result<()> {
-    init_logging();
+    init_logging()?;
     let config = Config::load(config_file.as_deref())?;
+    let tls = config
+        .tls
+        .as_ref()
+        .map(TlsTermination::load)
+        .transpose()
+        .context("cannot serve https")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -158,10 +166,11 @@ pub fn run(config_file: Option<PathBuf>) -> anyhow::Result<()> {
         let _only_instance = lock_sqlite_database(&config)?;
         let store = open_store(&config).await?;
         let mailer = Mailer::from_url(&config.mail_url, &config.mail_from)?;
-        let library = ModelLibrary::new(&config.models_dir, limen_face::FaceModel::DEFAULT);
+        let models = crate::model_source(config.models_dir.as_deref());
+        let library = ModelLibrary::new(&models, limen_face::FaceModel::DEFAULT);
         let mut services = Services::start(store, library, config.retention.clone())
             .await
-            .with_context(|| format!("cannot load the model versions in use (from {}) and their galleries", config.models_dir.display()))?;
+            .with_context(|| format!("cannot load the model versions in use (from {models}) and their galleries"))?;
         if let Some(workers) = config.engine_workers {
             services = services.with_engine_workers(workers);
         }
@@ -169,27 +178,56 @@ pub fn run(config_file: Option<PathBuf>) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on {}", config.bind))?;
         let address = listener.local_addr()?;
-        tracing::info!(%address, model = %services.model_version(), "listening");
-        println!("Limen is listening on http://{address} (public address {}).", config.public_url);
+        let metrics = match config.metrics_bind {
+            Some(bind) => {
+                let listener = tokio::net::TcpListener::bind(bind)
+                    .await
+                    .with_context(|| format!("cannot listen for metrics on {bind}"))?;
+                tracing::info!(address = %listener.local_addr()?, "metrics at /metrics");
+                Some(listener)
+            }
+            None => None,
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        tracing::info!(%address, scheme, model = %services.model_version(), "listening");
+        println!("Limen is listening on {scheme}://{address} (public address {}).", config.public_url);
         println!("Next: create an organisation with `limen admin org create --name \"Your organisation\"`,");
         println!("then import people with its admin token: see {}/api/v1/openapi.json", config.public_url);
         let state = Arc::new(AppState::new(config, services, mailer));
-        limen_server::serve(state, listener).await?;
+        let listeners = limen_server::Listeners {
+            service: listener,
+            tls,
+            metrics,
+        };
+        limen_server::serve(state, listeners).await?;
         Ok(())
     })
 }
 
-/// Structured logs on stderr. Level from LIMEN_LOG (error, warn, info,
-/// debug, trace; default info). Nothing logged carries images, vectors,
-/// passwords, tokens or session ids: the server logs routes, not URIs.
-pub fn init_logging() {
-    let level = std::env::var("LIMEN_LOG")
-        .ok()
-        .and_then(|l| l.parse().ok())
-        .unwrap_or(tracing::Level::INFO);
-    tracing_subscriber::fmt()
+/// Structured logs on stderr, as text lines or, with
+/// `LIMEN_LOG_FORMAT=json`, one JSON object a line. `LIMEN_LOG` filters
+/// them: a level (error, warn, info, debug, trace; default info), and
+/// levels for modules, such as `info,limen_server=debug`. Nothing logged
+/// carries images, vectors, passwords, tokens or session ids: the server
+/// logs routes, not URIs.
+pub fn init_logging() -> anyhow::Result<()> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+
+    let filter = match std::env::var("LIMEN_LOG") {
+        Ok(text) if !text.is_empty() => text
+            .parse::<Targets>()
+            .with_context(|| format!("LIMEN_LOG={text:?} is not a level or module=level list"))?,
+        _ => Targets::new().with_default(tracing::Level::INFO),
+    };
+    let lines = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        .with_max_level(level)
-        .with_ansi(false)
-        .init();
+        .with_ansi(false);
+    let logs = tracing_subscriber::registry().with(filter);
+    match std::env::var("LIMEN_LOG_FORMAT").as_deref() {
+        Err(_) | Ok("" | "text") => logs.with(lines).init(),
+        Ok("json") => logs.with(lines.json()).init(),
+        Ok(other) => bail!("LIMEN_LOG_FORMAT={other:?}: use text or json"),
+    }
+    Ok(())
 }

@@ -93,6 +93,15 @@ impl<O: Eq + Hash + Clone, P: Clone + Eq + Hash> Galleries<O, P> {
         self.gallery(organisation).map_or(0, |g| g.read().len())
     }
 
+    /// Every organisation's gallery with the number of people it holds.
+    pub fn sizes(&self) -> Vec<(O, usize)> {
+        self.by_organisation
+            .read()
+            .iter()
+            .map(|(organisation, gallery)| (organisation.clone(), gallery.read().len()))
+            .collect()
+    }
+
     /// Enrols `person` in `organisation`'s gallery with their vectors (1 to
     /// [`MAX_VECTORS_PER_PERSON`]), or replaces the vectors they had
     /// (re-enrolment, renewal). The vectors are copied; the caller zeroises

@@ -12,6 +12,7 @@ use limen_domain::AddressRange;
 use serde::Deserialize;
 
 use crate::connections::ConnectionLimits;
+use crate::tls::TlsFiles;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -33,7 +34,10 @@ pub enum ConfigError {
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     bind: Option<String>,
+    metrics_bind: Option<String>,
     public_url: Option<String>,
+    tls_certificate_file: Option<PathBuf>,
+    tls_key_file: Option<PathBuf>,
     data_dir: Option<PathBuf>,
     database_url: Option<String>,
     master_key_file: Option<PathBuf>,
@@ -55,6 +59,10 @@ struct FileConfig {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub bind: SocketAddr,
+    /// Where `/metrics` is served, apart from the service; off when unset.
+    pub metrics_bind: Option<SocketAddr>,
+    /// When set, `limen serve` speaks https itself, with this certificate.
+    pub tls: Option<TlsFiles>,
     /// The address people reach the service at; links in e-mails start with it.
     pub public_url: String,
     pub data_dir: PathBuf,
@@ -67,7 +75,9 @@ pub struct Config {
     /// `smtp://host:port`, `smtps://host:port` or `file:DIR` (an outbox).
     pub mail_url: String,
     pub mail_from: String,
-    pub models_dir: PathBuf,
+    /// A directory of model files to use instead of those built into the
+    /// binary.
+    pub models_dir: Option<PathBuf>,
     /// Frames one camera device may send per minute; beyond it, 429.
     pub device_frames_per_minute: u32,
     /// Reverse proxies whose `X-Forwarded-For` names the client; from
@@ -152,9 +162,53 @@ impl Config {
             variable: "LIMEN_BIND",
             message: format!("{bind_text:?} is not host:port"),
         })?;
-        let public_url =
-            pick("LIMEN_PUBLIC_URL", file.public_url).unwrap_or_else(|| format!("http://{bind}"));
+        let metrics_bind = match pick("LIMEN_METRICS_BIND", file.metrics_bind) {
+            Some(text) => Some(text.parse().map_err(|_| ConfigError::Invalid {
+                variable: "LIMEN_METRICS_BIND",
+                message: format!("{text:?} is not host:port"),
+            })?),
+            None => None,
+        };
+        if metrics_bind == Some(bind) {
+            return Err(ConfigError::Invalid {
+                variable: "LIMEN_METRICS_BIND",
+                message: "must be another address than LIMEN_BIND".into(),
+            });
+        }
+        let tls = match (
+            env("LIMEN_TLS_CERTIFICATE_FILE")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+                .or(file.tls_certificate_file),
+            env("LIMEN_TLS_KEY_FILE")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+                .or(file.tls_key_file),
+        ) {
+            (Some(certificate_file), Some(key_file)) => Some(TlsFiles {
+                certificate_file,
+                key_file,
+            }),
+            (None, None) => None,
+            (Some(_), None) | (None, Some(_)) => {
+                return Err(ConfigError::Invalid {
+                    variable: "LIMEN_TLS_CERTIFICATE_FILE",
+                    message: "a TLS certificate needs its key (LIMEN_TLS_KEY_FILE), and a key its certificate: set both or neither".into(),
+                });
+            }
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let public_url = pick("LIMEN_PUBLIC_URL", file.public_url)
+            .unwrap_or_else(|| format!("{scheme}://{bind}"));
         let public_url = public_url.trim_end_matches('/').to_owned();
+        // Served over https, the session cookie is Secure and HSTS is sent:
+        // a public http:// address would contradict both.
+        if tls.is_some() && !public_url.starts_with("https://") {
+            return Err(ConfigError::Invalid {
+                variable: "LIMEN_PUBLIC_URL",
+                message: "must start with https:// when Limen serves TLS itself".into(),
+            });
+        }
         // Links in e-mails start with it: `http://` alone would make them
         // `http:/register…`.
         let host = ["http://", "https://"]
@@ -195,9 +249,9 @@ impl Config {
         let mail_from = pick("LIMEN_MAIL_FROM", file.mail_from)
             .unwrap_or_else(|| "Limen <limen@localhost>".into());
         let models_dir = env("LIMEN_MODELS_DIR")
+            .filter(|v| !v.is_empty())
             .map(PathBuf::from)
-            .or(file.models_dir)
-            .unwrap_or_else(|| PathBuf::from("models"));
+            .or(file.models_dir);
         let device_frames_per_minute =
             match env("LIMEN_DEVICE_FRAMES_PER_MINUTE").filter(|v| !v.is_empty()) {
                 Some(text) => text.parse().map_err(|_| ConfigError::Invalid {
@@ -250,6 +304,8 @@ impl Config {
         }
         Ok(Config {
             bind,
+            metrics_bind,
+            tls,
             public_url,
             data_dir,
             database_url,
@@ -334,6 +390,8 @@ mod tests {
         );
         assert_eq!(config.mail_url, "file:/srv/limen/outbox");
         assert_eq!(config.public_url, "http://127.0.0.1:8080");
+        assert_eq!(config.models_dir, None, "the models built into the binary");
+        assert_eq!(config.metrics_bind, None, "no metrics unless asked");
         assert_eq!(config.retention.invitation_days, 14);
         assert_eq!(config.retention.decision_event_days, 7);
         assert_eq!(config.device_frames_per_minute, 120);
@@ -388,6 +446,9 @@ mod tests {
         })
         .expect_err("bad");
         assert!(err.to_string().contains("LIMEN_MAIL_URL"), "{err}");
+        let err = Config::from_sources(Some("metrics_bind = \"127.0.0.1:8080\""), "", |_| None)
+            .expect_err("metrics on the service's own address");
+        assert!(err.to_string().contains("LIMEN_METRICS_BIND"), "{err}");
         let err = Config::from_sources(Some("body_timeout_secs = 120"), "", |n| {
             (n == "LIMEN_HEADER_TIMEOUT_SECS").then(|| "0".into())
         })
@@ -396,6 +457,42 @@ mod tests {
             err.to_string().contains("LIMEN_HEADER_TIMEOUT_SECS"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn tls_needs_both_files_and_an_https_address() {
+        let both = |name: &str| match name {
+            "LIMEN_TLS_CERTIFICATE_FILE" => Some("/etc/limen/fullchain.pem".into()),
+            "LIMEN_TLS_KEY_FILE" => Some("/etc/limen/key.pem".into()),
+            "LIMEN_BIND" => Some("0.0.0.0:8443".into()),
+            _ => None,
+        };
+        let config = Config::from_sources(None, "", both).expect("valid");
+        assert_eq!(
+            config.tls,
+            Some(TlsFiles {
+                certificate_file: "/etc/limen/fullchain.pem".into(),
+                key_file: "/etc/limen/key.pem".into(),
+            })
+        );
+        assert_eq!(config.public_url, "https://0.0.0.0:8443");
+        assert!(config.is_https());
+        let from_file = "tls_certificate_file = \"/c.pem\"\ntls_key_file = \"/k.pem\"\npublic_url = \"https://limen.example\"";
+        let config = Config::from_sources(Some(from_file), "", |_| None).expect("valid");
+        assert_eq!(config.tls.map(|t| t.key_file), Some("/k.pem".into()));
+
+        for only in ["LIMEN_TLS_CERTIFICATE_FILE", "LIMEN_TLS_KEY_FILE"] {
+            let err =
+                Config::from_sources(None, "", |name| (name == only).then(|| "/x.pem".into()))
+                    .expect_err("one file of two");
+            assert!(err.to_string().contains("set both or neither"), "{err}");
+        }
+        let err = Config::from_sources(None, "", |name| match name {
+            "LIMEN_PUBLIC_URL" => Some("http://limen.example".into()),
+            other => both(other),
+        })
+        .expect_err("http public address over TLS");
+        assert!(err.to_string().contains("LIMEN_PUBLIC_URL"), "{err}");
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //! room (else the oldest idle keep-alive one), and only if every connection
 //! is serving a request is the newcomer turned away. So stalled connections cannot exhaust file
 //! descriptors, and a readiness probe still gets through however many an
-//! attacker holds open.
+//! attacker holds open. Over TLS the handshake counts as the request's
+//! head: it must finish within the header timeout.
 
 use std::collections::{BTreeSet, HashMap};
 use std::convert::Infallible;
@@ -22,10 +23,13 @@ use axum::extract::ConnectInfo;
 use axum::http::Request;
 use hyper::body::{Frame, Incoming, SizeHint};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::TcpListener;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 use tokio::time::Sleep;
+
+use crate::tls::TlsTermination;
 
 /// How many connections may be open, and how long their clients may take.
 #[derive(Debug, Clone, Copy)]
@@ -105,10 +109,11 @@ impl Registry {
     }
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves, then lets the
-/// requests in flight finish.
+/// Serves `app` on `listener` (over TLS when given a termination) until
+/// `shutdown` resolves, then lets the requests in flight finish.
 pub async fn serve(
     listener: TcpListener,
+    tls: Option<TlsTermination>,
     app: Router,
     limits: ConnectionLimits,
     shutdown: impl Future<Output = ()>,
@@ -140,71 +145,115 @@ pub async fn serve(
             drop(stream);
             continue;
         };
-        connections.spawn(serve_connection(
-            stream,
+        let connection = Connection {
             peer,
-            app.clone(),
-            registry.clone(),
-            (id, close),
+            app: app.clone(),
+            registry: registry.clone(),
+            id,
+            close,
             limits,
-            stop.clone(),
-        ));
+            stop: stop.clone(),
+        };
+        let tls = tls.clone();
+        connections.spawn(async move {
+            match tls {
+                None => connection.serve(stream).await,
+                Some(tls) => connection.serve_tls(stream, &tls).await,
+            }
+        });
     }
     let _ = stop_sender.send(true);
     while connections.join_next().await.is_some() {}
 }
 
-async fn serve_connection(
-    stream: tokio::net::TcpStream,
+/// One accepted connection, admitted to the registry.
+struct Connection {
     peer: SocketAddr,
     app: Router,
     registry: Arc<Registry>,
-    (id, close): (u64, Arc<Notify>),
+    id: u64,
+    /// Notified when the connection is closed to make room.
+    close: Arc<Notify>,
     limits: ConnectionLimits,
-    mut stop: watch::Receiver<bool>,
-) {
-    let service = {
-        let registry = registry.clone();
-        hyper::service::service_fn(move |request: Request<Incoming>| {
-            registry.busy(id);
-            let guard = IdleOnDrop {
-                registry: registry.clone(),
-                id,
-            };
-            let mut app = app.clone();
-            async move {
-                let (mut parts, body) = request.into_parts();
-                parts.extensions.insert(ConnectInfo(peer));
-                let body = Body::new(DeadlineBody {
-                    inner: body,
-                    deadline: Box::pin(tokio::time::sleep(limits.body_timeout)),
-                });
-                let response =
-                    tower::Service::call(&mut app, Request::from_parts(parts, body)).await?;
-                Ok::<_, Infallible>(response.map(|body| {
-                    Body::new(GuardedBody {
-                        inner: body,
-                        _guard: guard,
-                    })
-                }))
-            }
-        })
-    };
-    let connection = hyper::server::conn::http1::Builder::new()
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_timeout)
-        .serve_connection(TokioIo::new(stream), service);
-    tokio::pin!(connection);
-    tokio::select! {
-        _ = connection.as_mut() => {}
-        // Closed to make room: dropping the connection closes the socket.
-        () = close.notified() => {}
-        () = async { let _ = stop.wait_for(|stopping| *stopping).await; } => {
-            connection.as_mut().graceful_shutdown();
-            let _ = connection.as_mut().await;
+    stop: watch::Receiver<bool>,
+}
+
+impl Connection {
+    async fn serve_tls(self, stream: TcpStream, tls: &TlsTermination) {
+        let handshake =
+            tokio::time::timeout(self.limits.header_timeout, tls.acceptor().accept(stream));
+        let stream = tokio::select! {
+            finished = handshake => match finished {
+                Ok(Ok(stream)) => Some(stream),
+                // A client that does not trust the certificate, or speaks
+                // plain http to the https port: its business, not ours.
+                Ok(Err(e)) => {
+                    tracing::debug!(error = %e, "TLS handshake failed");
+                    None
+                }
+                Err(_) => None,
+            },
+            () = self.close.notified() => None,
+        };
+        match stream {
+            Some(stream) => self.serve(stream).await,
+            None => self.registry.closed(self.id),
         }
     }
-    registry.closed(id);
+
+    async fn serve(self, stream: impl AsyncRead + AsyncWrite + Unpin + Send + 'static) {
+        let Connection {
+            peer,
+            app,
+            registry,
+            id,
+            close,
+            limits,
+            mut stop,
+        } = self;
+        let service = {
+            let registry = registry.clone();
+            hyper::service::service_fn(move |request: Request<Incoming>| {
+                registry.busy(id);
+                let guard = IdleOnDrop {
+                    registry: registry.clone(),
+                    id,
+                };
+                let mut app = app.clone();
+                async move {
+                    let (mut parts, body) = request.into_parts();
+                    parts.extensions.insert(ConnectInfo(peer));
+                    let body = Body::new(DeadlineBody {
+                        inner: body,
+                        deadline: Box::pin(tokio::time::sleep(limits.body_timeout)),
+                    });
+                    let response =
+                        tower::Service::call(&mut app, Request::from_parts(parts, body)).await?;
+                    Ok::<_, Infallible>(response.map(|body| {
+                        Body::new(GuardedBody {
+                            inner: body,
+                            _guard: guard,
+                        })
+                    }))
+                }
+            })
+        };
+        let connection = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_timeout)
+            .serve_connection(TokioIo::new(stream), service);
+        tokio::pin!(connection);
+        tokio::select! {
+            _ = connection.as_mut() => {}
+            // Closed to make room: dropping the connection closes the socket.
+            () = close.notified() => {}
+            () = async { let _ = stop.wait_for(|stopping| *stopping).await; } => {
+                connection.as_mut().graceful_shutdown();
+                let _ = connection.as_mut().await;
+            }
+        }
+        registry.closed(id);
+    }
 }
 
 /// Marks the connection idle again once its response has been sent (or

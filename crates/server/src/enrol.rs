@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use limen_domain::Person;
-use limen_services::Frame;
+use limen_services::{Frame, ServiceError};
 use serde_json::{Value, json};
 
 use crate::AppState;
@@ -156,7 +156,25 @@ fn within_limit(limiter: &RateLimiter, person: &Person, what: &str) -> Result<()
 
 /// What an enrolment answers, to the API and to the webcam page.
 async fn enrol(state: &AppState, person: &Person, frames: Frames) -> Result<Value, ApiError> {
-    let enrolled = state.services.enrol(person, frames).await?;
+    let enrolled = match state.services.enrol(person, frames).await {
+        Ok(enrolled) => {
+            let reasons = enrolled.set_aside.iter().map(|aside| aside.problem.code);
+            state.metrics.enrolment("enrolled", reasons);
+            enrolled
+        }
+        Err(e) => {
+            match &e {
+                ServiceError::Enrolment(refused) => state.metrics.enrolment(
+                    refused.code(),
+                    refused.set_aside().iter().map(|aside| aside.problem.code()),
+                ),
+                ServiceError::NoConsent => state.metrics.enrolment("no_consent", []),
+                ServiceError::Busy { .. } => state.metrics.enrolment("busy", []),
+                _ => state.metrics.enrolment("failed", []),
+            }
+            return Err(e.into());
+        }
+    };
     Ok(json!({
         "enrolled": true,
         "model_version": enrolled.model_version,

@@ -13,7 +13,7 @@ use http_body_util::BodyExt;
 use limen_access::Decision as AccessDecision;
 use limen_access::http::{HttpAccessSystem, SharedSecret};
 use limen_domain::{ConnectorKind, Decision, DeviceId, Entrance, EntranceId, HandoverId, PassId};
-use limen_services::{HANDOVER_HOLD, PassKey, Recognition};
+use limen_services::{HANDOVER_HOLD, PassKey, Recognition, ServiceError};
 use limen_store::token::{new_token, token_hash};
 use limen_store::{DeviceAtEntrance, NewConnector};
 use serde_json::{Value, json};
@@ -25,6 +25,7 @@ use crate::bodies::{ConnectorBody, NewEntrance};
 use crate::enrol::is_declared_image;
 use crate::error::{ApiError, JsonBody};
 use crate::frame_buffer::{FrameBuffer, TooLarge};
+use crate::metrics::{AccessSystemError, FrameRefused};
 
 /// Largest frame: an agent sends a JPEG of the face region, tens of kB.
 pub const FRAME_BODY_LIMIT: usize = 2 * 1024 * 1024;
@@ -206,6 +207,9 @@ async fn frame(
     let (parts, body) = request.into_parts();
     let device = device(&state, &parts.headers).await?;
     if !state.frame_limiter.allow(device.device_id.as_str()) {
+        state
+            .metrics
+            .frame_refused(&device.entrance.id, FrameRefused::RateLimited);
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "this device sends frames faster than allowed; send one per passage",
@@ -279,7 +283,7 @@ async fn frame(
     let mut pass_state = None;
     // Where the device tells the panel: the match it must end once it has.
     let mut handover = None;
-    let (outcome, acs_id, person, detail) = match state
+    let recognition = state
         .services
         .recognise(
             &entrance.org_id,
@@ -288,8 +292,15 @@ async fn frame(
             pass.clone(),
             frame,
         )
-        .await?
-    {
+        .await
+        .inspect_err(|e| {
+            if matches!(e, ServiceError::Busy { .. }) {
+                state
+                    .metrics
+                    .frame_refused(&entrance.id, FrameRefused::Busy);
+            }
+        })?;
+    let (outcome, acs_id, person, detail) = match recognition {
         Recognition::NoFace => (Decision::NoFace, None, None, String::new()),
         Recognition::PoorQuality => (Decision::PoorQuality, None, None, String::new()),
         Recognition::PassDecided => {
@@ -370,7 +381,9 @@ async fn frame(
     {
         tracing::error!(error = %e, "cannot record a decision event");
     }
-    let latency_ms = started.elapsed().as_millis() as u64;
+    let took = started.elapsed();
+    state.metrics.decided(&entrance.id, outcome, took);
+    let latency_ms = took.as_millis() as u64;
     tracing::info!(
         entrance = entrance.id.as_str(),
         decision = outcome.as_str(),
@@ -451,6 +464,9 @@ async fn ask_access_system(
         Ok(system) => system,
         Err(reason) => {
             tracing::warn!(entrance = entrance.id.as_str(), %reason, "access system not usable");
+            state
+                .metrics
+                .access_system_error(&entrance.id, AccessSystemError::NotUsable);
             return (Decision::Denied, NO_ANSWER.to_owned());
         }
     };
@@ -459,6 +475,9 @@ async fn ask_access_system(
         Ok(AccessDecision::Denied) => (Decision::Denied, "refused by the access system".to_owned()),
         Err(e) => {
             tracing::warn!(entrance = entrance.id.as_str(), error = %with_causes(&e), "access system gave no decision");
+            state
+                .metrics
+                .access_system_error(&entrance.id, AccessSystemError::NoDecision);
             (Decision::Denied, NO_ANSWER.to_owned())
         }
     }

@@ -7,7 +7,9 @@ pub mod bodies;
 pub mod client;
 pub mod config;
 pub mod mailer;
+pub mod metrics;
 pub mod rate_limit;
+pub mod tls;
 
 mod admin;
 mod api_keys;
@@ -43,6 +45,7 @@ use crate::entrances::AccessClients;
 pub use crate::error::ApiError;
 use crate::login_guard::LoginGuard;
 use crate::mailer::Mailer;
+use crate::metrics::Metrics;
 use crate::rate_limit::RateLimiter;
 
 /// How often due renewal and re-consent requests are looked for and sent.
@@ -67,6 +70,7 @@ pub struct AppState {
     check_limiter: RateLimiter,
     access_clients: AccessClients,
     csrf_key: zeroize::Zeroizing<[u8; 32]>,
+    metrics: Metrics,
 }
 
 impl AppState {
@@ -87,6 +91,7 @@ impl AppState {
             check_limiter: RateLimiter::new(180, Duration::from_secs(60)),
             access_clients: AccessClients::default(),
             csrf_key,
+            metrics: Metrics::default(),
         }
     }
 }
@@ -152,7 +157,10 @@ async fn security_headers(
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     // Served over https, browsers should never try plain http again (a
-    // first request over http could be intercepted and redirected).
+    // first request over http could be intercepted and redirected). When
+    // Limen terminates TLS its public address is https (the configuration
+    // insists), and it serves nothing over plain http; behind a proxy the
+    // header reaches browsers over the proxy's https.
     if state.config.is_https() {
         headers.insert(
             header::STRICT_TRANSPORT_SECURITY,
@@ -177,8 +185,19 @@ async fn security_headers(
     response
 }
 
+/// Where `limen serve` listens.
+pub struct Listeners {
+    /// Everything people, admins and devices reach.
+    pub service: tokio::net::TcpListener,
+    /// When set, the service speaks https with this certificate.
+    pub tls: Option<tls::TlsTermination>,
+    /// `/metrics`, apart from the service (plain http, for the operator's
+    /// monitoring only).
+    pub metrics: Option<tokio::net::TcpListener>,
+}
+
 /// Serves until Ctrl-C or SIGTERM, then finishes the requests in flight.
-pub async fn serve(state: Arc<AppState>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+pub async fn serve(state: Arc<AppState>, listeners: Listeners) -> std::io::Result<()> {
     let purge_state = state.clone();
     let purge = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
@@ -195,8 +214,18 @@ pub async fn serve(state: Arc<AppState>, listener: tokio::net::TcpListener) -> s
             requests::send_due(&requests_state).await;
         }
     });
+    let metrics = listeners.metrics.map(|listener| {
+        tokio::spawn(connections::serve(
+            listener,
+            None,
+            metrics::routes(state.clone()),
+            state.config.connections,
+            std::future::pending(),
+        ))
+    });
     connections::serve(
-        listener,
+        listeners.service,
+        listeners.tls,
         router(state.clone()),
         state.config.connections,
         shutdown_signal(),
@@ -204,6 +233,9 @@ pub async fn serve(state: Arc<AppState>, listener: tokio::net::TcpListener) -> s
     .await;
     purge.abort();
     requests.abort();
+    if let Some(metrics) = metrics {
+        metrics.abort();
+    }
     state.services.shutdown().await;
     tracing::info!("stopped");
     Ok(())

@@ -30,6 +30,16 @@ pub struct EngineBusy {
     pub retry_after: Duration,
 }
 
+/// The engine's jobs at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineLoad {
+    pub running: usize,
+    /// Entrance frames waiting for a worker.
+    pub entrance_waiting: usize,
+    /// Enrolments and quality checks waiting for a worker.
+    pub enrolment_waiting: usize,
+}
+
 /// How much work may run and wait.
 #[derive(Debug, Clone, Copy)]
 struct Bounds {
@@ -121,9 +131,17 @@ impl EngineQueue {
         }
     }
 
-    #[cfg(test)]
-    fn running(&self) -> usize {
-        self.lock().running
+    /// The jobs running and waiting now.
+    pub fn load(&self) -> EngineLoad {
+        let state = self.lock();
+        let waiting = |queue: &VecDeque<oneshot::Sender<()>>| {
+            queue.iter().filter(|sender| !sender.is_closed()).count()
+        };
+        EngineLoad {
+            running: state.running,
+            entrance_waiting: waiting(&state.entrance),
+            enrolment_waiting: waiting(&state.enrolment),
+        }
     }
 
     fn slot(self: &Arc<Self>, work: EngineWork) -> EngineSlot {
@@ -232,12 +250,12 @@ mod tests {
             async move { queue.admit(EngineWork::Enrolment).await }
         });
         tokio::task::yield_now().await;
-        assert_eq!(queue.running(), 1, "the second enrolment waits");
+        assert_eq!(queue.load().running, 1, "the second enrolment waits");
         let entrance = queue
             .admit(EngineWork::Entrance)
             .await
             .expect("runs at once");
-        assert_eq!(queue.running(), 2);
+        assert_eq!(queue.load().running, 2);
         // Both workers busy: an entrance frame waits, and is served before
         // the enrolment that waited longer.
         let waiting_entrance = tokio::spawn({
@@ -251,9 +269,9 @@ mod tests {
         drop(entrance);
         drop(second_entrance);
         let enrolment = waiting_enrolment.await.expect("task").expect("granted");
-        assert_eq!(queue.running(), 1);
+        assert_eq!(queue.load().running, 1);
         drop(enrolment);
-        assert_eq!(queue.running(), 0);
+        assert_eq!(queue.load().running, 0);
     }
 
     #[tokio::test]
@@ -268,6 +286,14 @@ mod tests {
             }));
         }
         tokio::task::yield_now().await;
+        assert_eq!(
+            queue.load(),
+            EngineLoad {
+                running: 1,
+                entrance_waiting: 4,
+                enrolment_waiting: 0
+            }
+        );
         let refused = queue.admit(EngineWork::Entrance).await.err();
         assert_eq!(
             refused.map(|b| b.retry_after),
@@ -280,8 +306,13 @@ mod tests {
         for waiter in waiters {
             let _ = waiter.await;
         }
+        assert_eq!(
+            queue.load().entrance_waiting,
+            0,
+            "those who left wait no more"
+        );
         drop(running);
-        assert_eq!(queue.running(), 0, "abandoned places were skipped");
+        assert_eq!(queue.load().running, 0, "abandoned places were skipped");
         let _again = queue.admit(EngineWork::Entrance).await.expect("free");
     }
 }

@@ -48,6 +48,15 @@ const POLL_POSTGRES: Duration = Duration::from_secs(5);
 /// Wait before listening again after the listening connection failed.
 const RELISTEN_AFTER: Duration = Duration::from_secs(1);
 
+/// One gallery on this instance: an organisation's people enrolled with a
+/// version in use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GallerySize {
+    pub organisation: OrgId,
+    pub model_version: ModelVersion,
+    pub people: usize,
+}
+
 pub(crate) struct Galleries {
     store: Store,
     /// Replaced whole when the versions in use change, or when the changes
@@ -122,6 +131,23 @@ impl Galleries {
             .iter()
             .find(|v| &v.model.version == version)
             .map_or(0, |v| v.people.len(org))
+    }
+
+    /// Every gallery of every version in use, with the people it holds.
+    pub(crate) fn sizes(&self) -> Vec<GallerySize> {
+        self.current()
+            .iter()
+            .flat_map(|v| {
+                v.people
+                    .sizes()
+                    .into_iter()
+                    .map(|(organisation, people)| GallerySize {
+                        organisation,
+                        model_version: v.model.version.clone(),
+                        people,
+                    })
+            })
+            .collect()
     }
 
     /// Applies every change up to the database's head, if any is missing.

@@ -94,8 +94,10 @@ use limen_store::Store;
 
 pub use accounts::Session;
 pub use api_keys::ApiKeyToken;
+pub use engine_queue::EngineLoad;
 pub use enrolment::{Enrolled, Frame, FrameCheck, FrameProblem, MAX_FRAME_PIXELS, SetAsideFrame};
 pub use error::ServiceError;
+pub use galleries::GallerySize;
 pub use handovers::HANDOVER_HOLD;
 pub use migration::{Migrated, derives_in_place};
 pub use models::{ModelLibrary, RenewalRequest, RolloutView};
@@ -225,6 +227,17 @@ impl Services {
     /// instance.
     pub fn gallery_len(&self, org: &OrgId) -> usize {
         self.galleries.len(org, &self.model_version())
+    }
+
+    /// Every gallery on this instance (each organisation's, for each
+    /// version in use) with the people it holds.
+    pub fn gallery_sizes(&self) -> Vec<GallerySize> {
+        self.galleries.sizes()
+    }
+
+    /// The face engine's jobs running and waiting now.
+    pub fn engine_load(&self) -> EngineLoad {
+        self.engine_queue.load()
     }
 
     /// Stops following changes and closes the database connections.

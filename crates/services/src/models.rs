@@ -9,12 +9,11 @@
 //! the store makes sure it happens once.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use limen_domain::{Actor, ModelRollout, ModelVersion, OrgId, Person, PersonId, UnixTime, now};
-use limen_face::{FaceEngine, FaceModel, LivenessChecker};
+use limen_face::{FaceEngine, FaceModel, LivenessChecker, ModelSource};
 use limen_matcher::calibration_for;
 use limen_store::{AuditRecord, RenewalProgress, Store};
 
@@ -27,21 +26,21 @@ use crate::{Retention, Services};
 /// whether a consent to an older statement lapsed).
 const TRANSITION_CHECK: Duration = Duration::from_secs(5);
 
-/// The model versions this build can run, loaded from one directory when
-/// first needed and kept.
+/// The model versions this build can run, loaded from one source (a
+/// directory, or the files built in) when first needed and kept.
 pub struct ModelLibrary {
-    dir: PathBuf,
+    models: ModelSource,
     default: FaceModel,
     loaded: Mutex<HashMap<&'static str, Arc<FaceEngine>>>,
     liveness: tokio::sync::OnceCell<Arc<LivenessChecker>>,
 }
 
 impl ModelLibrary {
-    /// The versions whose files are in `dir`; a new database starts with
-    /// `default`.
-    pub fn new(dir: impl Into<PathBuf>, default: FaceModel) -> ModelLibrary {
+    /// The versions whose files are in `models`; a new database starts
+    /// with `default`.
+    pub fn new(models: impl Into<ModelSource>, default: FaceModel) -> ModelLibrary {
         ModelLibrary {
-            dir: dir.into(),
+            models: models.into(),
             default,
             loaded: Mutex::new(HashMap::new()),
             liveness: tokio::sync::OnceCell::new(),
@@ -49,8 +48,8 @@ impl ModelLibrary {
     }
 
     /// A library whose default version's engine is loaded already.
-    pub fn with_engine(dir: impl Into<PathBuf>, engine: Arc<FaceEngine>) -> ModelLibrary {
-        let library = ModelLibrary::new(dir, engine.model());
+    pub fn with_engine(models: impl Into<ModelSource>, engine: Arc<FaceEngine>) -> ModelLibrary {
+        let library = ModelLibrary::new(models, engine.model());
         library.lock().insert(engine.model().id, engine);
         library
     }
@@ -70,8 +69,8 @@ impl ModelLibrary {
         if let Some(engine) = self.lock().get(model.id) {
             return Ok(engine.clone());
         }
-        let dir = self.dir.clone();
-        let engine = tokio::task::spawn_blocking(move || FaceEngine::load(&dir, model))
+        let models = self.models.clone();
+        let engine = tokio::task::spawn_blocking(move || FaceEngine::load(models, model))
             .await?
             .map_err(|e| ServiceError::ModelUnavailable(e.to_string()))?;
         let engine = Arc::new(engine);
@@ -83,8 +82,8 @@ impl ModelLibrary {
     pub(crate) async fn liveness(&self) -> Result<Arc<LivenessChecker>, ServiceError> {
         self.liveness
             .get_or_try_init(|| async {
-                let dir = self.dir.clone();
-                let checker = tokio::task::spawn_blocking(move || LivenessChecker::load(&dir))
+                let models = self.models.clone();
+                let checker = tokio::task::spawn_blocking(move || LivenessChecker::load(models))
                     .await?
                     .map_err(|e| ServiceError::ModelUnavailable(e.to_string()))?;
                 Ok(Arc::new(checker))

@@ -17,15 +17,13 @@
 mod crop;
 mod net;
 
-use std::path::Path;
-
 use limen_torch_format::StateDict;
 use thiserror::Error;
 
 pub use crop::{CropRegion, ReferenceBox, crop_input, crop_region};
 pub use net::{CLASSES, INPUT_SIZE, LivenessInput, MiniFasNet, MiniFasNetError};
 
-use crate::models::{self, LIVENESS_V1SE, LIVENESS_V2, ModelFile};
+use crate::models::{self, LIVENESS_V1SE, LIVENESS_V2, ModelFile, ModelSource};
 use crate::{ModelError, Rect, RgbImage};
 
 /// Upstream's class index of a live face (0 and 2 are attack classes).
@@ -88,13 +86,14 @@ pub struct LivenessChecker {
 }
 
 impl LivenessChecker {
-    /// Loads both networks from `models_dir` (their files are in its
-    /// `liveness/` folder), checking their SHA-256 first.
-    pub fn load(models_dir: &Path) -> Result<LivenessChecker, ModelError> {
+    /// Loads both networks (in the `liveness/` folder of a directory, or
+    /// built in), checking their SHA-256 first.
+    pub fn load(models: impl Into<ModelSource>) -> Result<LivenessChecker, ModelError> {
+        let models = models.into();
         let load = |model: ModelFile| {
-            let bytes = models::read_verified(models_dir, model)?;
+            let bytes = models::read_verified(&models, model)?;
             let invalid = |reason: String| ModelError::Invalid {
-                path: models_dir.join(model.file_name),
+                path: models.path_of(model.file_name),
                 reason,
             };
             let dict = StateDict::parse(&bytes).map_err(|e| invalid(e.to_string()))?;

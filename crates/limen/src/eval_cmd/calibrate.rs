@@ -47,7 +47,7 @@ pub fn run(args: CalibrateArgs) -> anyhow::Result<()> {
     let faces = super::faces::compute_one(
         &people,
         &args.root,
-        &args.models.dir(),
+        &args.models.source(),
         version,
         args.threads,
     )?;

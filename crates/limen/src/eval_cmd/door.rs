@@ -152,7 +152,7 @@ pub fn run(args: DoorArgs) -> anyhow::Result<()> {
     let faces = super::faces::compute_one(
         &people,
         &args.root,
-        &args.models.dir(),
+        &args.models.source(),
         version,
         args.threads,
     )?;
@@ -203,19 +203,23 @@ impl Door {
 
     fn run_in(args: &DoorArgs, people: &[Person], plan: &Plan, dir: &Path) -> anyhow::Result<Door> {
         let outbox = dir.join("outbox");
-        let settings: Vec<(&str, OsString)> = vec![
+        let mut settings: Vec<(&str, OsString)> = vec![
             ("LIMEN_DATA_DIR", dir.join("data").into()),
             (
                 "LIMEN_MAIL_URL",
                 format!("file:{}", outbox.display()).into(),
             ),
-            ("LIMEN_MODELS_DIR", args.models.dir().into()),
             (
                 "LIMEN_DEVICE_FRAMES_PER_MINUTE",
                 u32::MAX.to_string().into(),
             ),
             ("LIMEN_LOG", "warn".into()),
         ];
+        settings.extend(
+            args.models
+                .dir()
+                .map(|dir| ("LIMEN_MODELS_DIR", dir.into())),
+        );
         let server = ServeProcess::start(&settings)?;
         let admin = create_organisation(&settings)?;
         let api = Api::new(&server.url);

@@ -10,7 +10,8 @@ use anyhow::Context;
 use limen_eval::identification::{FaceTable, ImageFace};
 use limen_eval::people::Person;
 use limen_face::{
-    Descriptor, EntranceFrame, FaceEngine, FaceModel, FrameProblem, enrolment_face, entrance_face,
+    Descriptor, EntranceFrame, FaceEngine, FaceModel, FrameProblem, ModelSource, enrolment_face,
+    entrance_face,
 };
 use serde::Deserialize;
 
@@ -20,7 +21,7 @@ use crate::progress::Progress;
 pub fn compute(
     people: &[Person],
     root: &Path,
-    models: &Path,
+    models: &ModelSource,
     versions: &[FaceModel],
     threads: usize,
 ) -> anyhow::Result<Vec<FaceTable>> {
@@ -60,7 +61,7 @@ pub fn compute(
 pub fn compute_one(
     people: &[Person],
     root: &Path,
-    models: &Path,
+    models: &ModelSource,
     version: FaceModel,
     threads: Option<usize>,
 ) -> anyhow::Result<FaceTable> {

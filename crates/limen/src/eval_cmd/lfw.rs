@@ -107,7 +107,7 @@ pub fn run(args: LfwArgs) -> anyhow::Result<()> {
             let tables = super::faces::compute(
                 &people,
                 &args.root,
-                &args.models.dir(),
+                &args.models.source(),
                 &versions,
                 args.threads.unwrap_or_else(crate::parallel::all_cores),
             )?;

@@ -12,8 +12,8 @@ use limen_access::http::{ReceivedHeaders, Verifier, VerifyError};
 use serde_json::{Value, json};
 
 use crate::support::{
-    BIN, Backend, Reply, Server, SmtpSink, create_device, create_entrance, decision, enrol_with,
-    files_under, fixture, fixture_path, image_trace, onboard, send_frame,
+    ACS_SECRET, BIN, Backend, Reply, Server, SmtpSink, create_device, create_entrance, decision,
+    enrol_with, files_under, fixture, fixture_path, image_trace, onboard, send_frame,
 };
 
 /// A photo of the enrolled person (Andre Agassi) that is not one of the
@@ -24,8 +24,6 @@ const OTHER_PERSON: &str = "Abdullah_Gul_0011.jpg";
 /// A photo whose one face fails the quality check (small, turned away).
 /// Enrolment frames of the other person, for a second organisation.
 const OTHER_ENROLMENT: [&str; 2] = ["Abdullah_Gul_0001.jpg", "Abdullah_Gul_0002.jpg"];
-
-const ACS_SECRET: &str = "whsec_mWfp8eMlr6r/5wLRC1cywhFM+nMCfFSpxBNjqDqhkMM=";
 
 // ----- a test access system -----------------------------------------------------
 

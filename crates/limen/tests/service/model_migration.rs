@@ -177,7 +177,7 @@ fn a_killed_migration_leaves_nobody_half_moved() {
     let back_end = CENTRED
         .back_end
         .expect("a back-end")
-        .load(&models_dir(), CENTRED.dimensions)
+        .load(models_dir(), CENTRED.dimensions)
         .expect("loads");
     let census = || {
         block_on(async {

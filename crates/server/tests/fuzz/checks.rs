@@ -151,7 +151,7 @@ pub fn json_bodies(data: &[u8]) {
 /// NUL-separated values for the `LIMEN_*` variables below, which win. A
 /// configuration accepted keeps the promises `Config` makes.
 pub fn config_file(data: &[u8]) {
-    const VARIABLES: [&str; 12] = [
+    const VARIABLES: [&str; 15] = [
         "LIMEN_BIND",
         "LIMEN_PUBLIC_URL",
         "LIMEN_DATA_DIR",
@@ -164,6 +164,9 @@ pub fn config_file(data: &[u8]) {
         "LIMEN_ENGINE_WORKERS",
         "LIMEN_CONNECTOR_HOSTS",
         "LIMEN_MODELS_DIR",
+        "LIMEN_TLS_CERTIFICATE_FILE",
+        "LIMEN_TLS_KEY_FILE",
+        "LIMEN_METRICS_BIND",
     ];
     let mut pieces = data.split(|&b| b == 0);
     let Ok(file) = std::str::from_utf8(pieces.next().unwrap_or_default()) else {
@@ -183,6 +186,9 @@ pub fn config_file(data: &[u8]) {
     assert!(!config.public_url.ends_with('/'));
     assert!(config.public_url.starts_with(config.public_origin()));
     assert_eq!(config.is_https(), config.public_url.starts_with("https://"));
+    // Serving TLS itself, Limen's public address is https.
+    assert!(config.tls.is_none() || config.is_https());
+    assert_ne!(config.metrics_bind, Some(config.bind));
     assert!(
         ["smtp://", "smtps://", "file:"]
             .iter()

@@ -127,7 +127,43 @@ pub fn enrol_with(server: &Server, session: &str, names: &[&str]) {
     assert_eq!(enrolled.status, 201, "{}", enrolled.body);
 }
 
+/// The first face vector of a person's export (`GET /api/v1/me/export`).
+pub fn first_exported_vector(export: &serde_json::Value) -> Vec<f64> {
+    export["face_vectors"][0]["values"]
+        .as_array()
+        .expect("values")
+        .iter()
+        .filter_map(serde_json::Value::as_f64)
+        .collect()
+}
+
+/// Fails if `logs` show any of the first values of `vector` (P6).
+pub fn assert_no_vector_in(logs: &str, vector: &[f64]) {
+    for value in vector.iter().take(8) {
+        let printed = format!("{}", *value as f32);
+        assert!(
+            printed.len() < 6 || !logs.contains(&printed),
+            "the log contains a vector value {printed}"
+        );
+    }
+}
+
 // ----- entrances ------------------------------------------------------------------
+
+/// The secret the test access systems share with Limen (a Standard
+/// Webhooks key).
+pub const ACS_SECRET: &str = "whsec_mWfp8eMlr6r/5wLRC1cywhFM+nMCfFSpxBNjqDqhkMM=";
+
+/// An entrance whose HTTP access system is not there (nothing listens on
+/// loopback's port 9): its matches are denied for want of an answer.
+pub fn entrance_without_access_system(server: &Server, admin: &str, name: &str) -> String {
+    create_entrance(
+        server,
+        admin,
+        name,
+        serde_json::json!({ "type": "http", "url": "http://127.0.0.1:9/access", "secret": ACS_SECRET }),
+    )
+}
 
 pub fn send_frame(server: &Server, device_token: &str, jpeg: &[u8]) -> Reply {
     server.send(
