@@ -10,6 +10,7 @@ pub mod mailer;
 pub mod rate_limit;
 
 mod admin;
+pub mod admins;
 mod api_keys;
 mod auth;
 mod connections;
@@ -97,6 +98,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/readyz", get(ready))
         .merge(admin::routes(IMPORT_BODY_LIMIT))
         .merge(api_keys::routes())
+        .merge(admins::routes())
         .merge(employee::routes())
         .merge(pages::routes())
         .merge(enrol::routes(FACE_BODY_LIMIT))
