@@ -4,7 +4,9 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::values::{ApiKeyId, Label, OrgId, PersonId, UnixTime};
+use crate::values::{
+    AdminId, ApiKeyId, EmailAddress, Label, OrgId, PersonId, PersonName, UnixTime,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
@@ -12,6 +14,8 @@ pub enum Actor {
     Operator,
     /// An organisation's admin, through one of its API keys.
     ApiKey(ApiKeyId),
+    /// An organisation's admin, signed in with their own account.
+    Admin(AdminId),
     /// An employee acting on their own data.
     Employee(PersonId),
     /// Someone not signed in (a failed login, for example).
@@ -23,6 +27,7 @@ impl fmt::Display for Actor {
         match self {
             Actor::Operator => f.write_str("operator"),
             Actor::ApiKey(id) => write!(f, "api-key:{id}"),
+            Actor::Admin(id) => write!(f, "admin:{id}"),
             Actor::Employee(id) => write!(f, "employee:{id}"),
             Actor::Anonymous => f.write_str("anonymous"),
         }
@@ -30,17 +35,38 @@ impl fmt::Display for Actor {
 }
 
 /// An organisation's admin as a request proved itself: the organisation
-/// and the API key it came with, which the audit trail names.
+/// and the credential it came with, which the audit trail names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrgAdmin {
     pub org: OrgId,
-    pub key: ApiKeyId,
+    pub by: AdminCredential,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminCredential {
+    ApiKey(ApiKeyId),
+    /// A session of an admin's account.
+    Account(AdminId),
 }
 
 impl OrgAdmin {
     pub fn actor(&self) -> Actor {
-        Actor::ApiKey(self.key.clone())
+        match &self.by {
+            AdminCredential::ApiKey(key) => Actor::ApiKey(key.clone()),
+            AdminCredential::Account(admin) => Actor::Admin(admin.clone()),
+        }
     }
+}
+
+/// An admin's account as the organisation's admins see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AdminAccount {
+    pub id: AdminId,
+    pub email: EmailAddress,
+    pub name: PersonName,
+    pub invited_at: UnixTime,
+    /// When they chose their password; `None` while only invited.
+    pub registered_at: Option<UnixTime>,
 }
 
 /// An API key as its organisation's admins see it: never the key itself,

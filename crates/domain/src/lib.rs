@@ -18,7 +18,7 @@ mod security;
 mod statement;
 mod values;
 
-pub use actor::{Actor, ApiKey, OrgAdmin};
+pub use actor::{Actor, AdminAccount, AdminCredential, ApiKey, OrgAdmin};
 pub use consent::Consent;
 pub use entrance::{ConnectorKind, Decision, DecisionEvent, Entrance, LivenessMode, PassId};
 pub use face::{FaceVector, MAX_VECTORS_PER_PERSON, ModelVersion};
@@ -30,6 +30,6 @@ pub use rollout::{ModelRollout, Transition};
 pub use security::{SecurityLevel, UnknownSecurityLevel};
 pub use statement::Statement;
 pub use values::{
-    AcsId, ApiKeyId, DeviceId, EmailAddress, EntranceId, HandoverId, InvalidValue, Label, OrgId,
-    PersonId, PersonName, UnixTime, now,
+    AcsId, AdminId, ApiKeyId, DeviceId, EmailAddress, EntranceId, HandoverId, InvalidValue, Label,
+    OrgId, PersonId, PersonName, UnixTime, now,
 };

@@ -90,6 +90,10 @@ random_id!(
     ApiKeyId
 );
 random_id!(
+    /// An organisation's admin who signs in with e-mail and password.
+    AdminId
+);
+random_id!(
     /// A match handed to a device for its access panel, held until the
     /// device says the panel has been told.
     HandoverId

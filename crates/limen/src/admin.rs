@@ -5,8 +5,10 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
-use limen_domain::OrgId;
+use limen_domain::{EmailAddress, OrgId, PersonName};
+use limen_server::admins::send_admin_invitation;
 use limen_server::config::Config;
+use limen_server::mailer::Mailer;
 use limen_services::{AdminToken, Operator, ServiceError};
 use limen_store::MasterKey;
 
@@ -37,13 +39,28 @@ pub enum KeyCommand {
 
 #[derive(Subcommand)]
 pub enum OrgCommand {
-    /// Creates an organisation and prints its id and admin API token (shown only this once).
+    /// Creates an organisation and prints its id and admin API token (shown
+    /// only this once); with --admin-email, invites its first admin by e-mail.
     Create {
         #[arg(long)]
         name: String,
+        /// The first admin's e-mail address: they get a link to choose a password.
+        #[arg(long, requires = "admin_name")]
+        admin_email: Option<String>,
+        /// The first admin's name, as the invitation greets them.
+        #[arg(long, requires = "admin_email")]
+        admin_name: Option<String>,
         /// Print `{"id": …, "admin_token": …}`.
         #[arg(long)]
         json: bool,
+    },
+    /// Invites an admin of an organisation by e-mail (again, if their link expired).
+    InviteAdmin {
+        id: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
     },
     /// Lists organisations.
     List {
@@ -90,7 +107,7 @@ pub fn run(config_file: Option<PathBuf>, command: AdminCommand) -> anyhow::Resul
     runtime.block_on(async move {
         let operator = Operator::new(crate::serve::open_store(&config).await?);
         let result = match command {
-            AdminCommand::Org(command) => org(&operator, command).await,
+            AdminCommand::Org(command) => org(&operator, &config, command).await,
             AdminCommand::Audit(AuditCommand::Verify { anchors }) => {
                 verify(&operator, &anchors).await
             }
@@ -103,6 +120,38 @@ pub fn run(config_file: Option<PathBuf>, command: AdminCommand) -> anyhow::Resul
         operator.store().close().await;
         result
     })
+}
+
+fn admin_to_invite(email: &str, name: &str) -> anyhow::Result<(EmailAddress, PersonName)> {
+    Ok((
+        EmailAddress::parse(email).with_context(|| format!("--admin-email {email:?}"))?,
+        PersonName::parse(name).context("--admin-name")?,
+    ))
+}
+
+/// Mails an admin their invitation, then records it (a failed mail leaves
+/// nothing behind).
+async fn invite_admin(
+    operator: &Operator,
+    config: &Config,
+    org: &OrgId,
+    email: EmailAddress,
+    name: PersonName,
+) -> anyhow::Result<()> {
+    let days = config.retention.invitation_days;
+    let invitation = operator
+        .new_admin_invitation(org, email, name, days)
+        .await?;
+    let mailer = Mailer::from_url(&config.mail_url, &config.mail_from)?;
+    send_admin_invitation(&mailer, &config.public_url, &invitation, days)
+        .await
+        .context("the admin's invitation could not be sent")?;
+    operator.record_admin_invitation(&invitation).await?;
+    eprintln!(
+        "invited {} to administer the organisation",
+        invitation.email.as_str()
+    );
+    Ok(())
 }
 
 fn org_id(id: &str) -> anyhow::Result<OrgId> {
@@ -118,11 +167,24 @@ fn org_name(name: &str) -> anyhow::Result<&str> {
     Ok(name)
 }
 
-async fn org(operator: &Operator, command: OrgCommand) -> anyhow::Result<()> {
+async fn org(operator: &Operator, config: &Config, command: OrgCommand) -> anyhow::Result<()> {
     match command {
-        OrgCommand::Create { name, json } => {
+        OrgCommand::Create {
+            name,
+            admin_email,
+            admin_name,
+            json,
+        } => {
             let name = org_name(&name)?;
+            // Checked before anything is created.
+            let first_admin = match (admin_email, admin_name) {
+                (Some(email), Some(name)) => Some(admin_to_invite(&email, &name)?),
+                _ => None,
+            };
             let (org, AdminToken(token)) = operator.create_organisation(name).await?;
+            if let Some((email, name)) = first_admin {
+                invite_admin(operator, config, &org.id, email, name).await?;
+            }
             if json {
                 println!(
                     "{}",
@@ -137,6 +199,10 @@ async fn org(operator: &Operator, command: OrgCommand) -> anyhow::Result<()> {
                     "(the token is shown only now; keep it safe: it is stored only as a hash)"
                 );
             }
+        }
+        OrgCommand::InviteAdmin { id, email, name } => {
+            let (email, name) = admin_to_invite(&email, &name)?;
+            invite_admin(operator, config, &org_id(&id)?, email, name).await?;
         }
         OrgCommand::List { json } => {
             let orgs = operator.organisations().await?;

@@ -38,7 +38,7 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-/// The organisation's admin whose API key came with the request.
+/// The organisation's admin whose API key or session came with the request.
 pub struct Admin(pub OrgAdmin);
 
 impl<S> FromRequestParts<S> for Admin
@@ -51,7 +51,7 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = Arc::<AppState>::from_ref(state);
         let token = bearer(&parts.headers).ok_or_else(ApiError::unauthorized)?;
-        let admin = state.services.admin_for_api_key(token).await?;
+        let admin = state.services.admin_for_bearer(token).await?;
         admin.map(Admin).ok_or_else(ApiError::unauthorized)
     }
 }

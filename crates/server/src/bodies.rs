@@ -4,7 +4,9 @@
 
 use axum::http::StatusCode;
 use limen_access::http::SharedSecret;
-use limen_domain::{Label, LivenessMode, NewPerson, RowError, SecurityLevel};
+use limen_domain::{
+    EmailAddress, Label, LivenessMode, NewPerson, PersonName, RowError, SecurityLevel,
+};
 use limen_services::ServiceError;
 use serde::Deserialize;
 
@@ -242,8 +244,9 @@ impl ModeChange {
     }
 }
 
-/// `POST /api/v1/registration`; the services check the token and the
-/// password (against the person's own details).
+/// `POST /api/v1/registration` and `POST /api/v1/admin-registration`; the
+/// services check the token and the password (against the account's own
+/// details).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegistrationRequest {
@@ -251,7 +254,25 @@ pub struct RegistrationRequest {
     pub password: String,
 }
 
-/// `POST /api/v1/session`.
+/// `POST /api/v1/admins`: whom to invite as an admin.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminInvite {
+    pub email: String,
+    pub name: String,
+}
+
+impl AdminInvite {
+    pub fn checked(&self) -> Result<(EmailAddress, PersonName), ApiError> {
+        let email =
+            EmailAddress::parse(&self.email).map_err(|e| ApiError::unprocessable(e.to_string()))?;
+        let name =
+            PersonName::parse(&self.name).map_err(|e| ApiError::unprocessable(e.to_string()))?;
+        Ok((email, name))
+    }
+}
+
+/// `POST /api/v1/session` and `POST /api/v1/admin-session`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {

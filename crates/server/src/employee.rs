@@ -38,29 +38,13 @@ pub(crate) async fn log_in(
     password: &str,
 ) -> Result<Session, ApiError> {
     let account = email.trim().to_lowercase();
-    state.login_guard.check(&account, client).map_err(|wait| {
-        ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too many failed login attempts; wait a little and try again",
-        )
-        .with_retry_after(wait)
-    })?;
-    let outcome = match EmailAddress::parse(email) {
-        Ok(email) => state.services.log_in(&email, password).await,
-        Err(_) => Err(ServiceError::WrongCredentials),
+    let login = async {
+        match EmailAddress::parse(email) {
+            Ok(email) => state.services.log_in(&email, password).await,
+            Err(_) => Err(ServiceError::WrongCredentials),
+        }
     };
-    match outcome {
-        Ok(session) => {
-            state.login_guard.succeeded(&account, client);
-            Ok(session)
-        }
-        Err(e) => {
-            if matches!(e, ServiceError::WrongCredentials) {
-                state.login_guard.failed(&account, client);
-            }
-            Err(e.into())
-        }
-    }
+    state.login_guard.attempt(&account, client, login).await
 }
 
 async fn api_register(

@@ -81,6 +81,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::StatementOutdated
             | ServiceError::AlreadyRegistered
             | ServiceError::ApiKeyNameTaken
+            | ServiceError::AdminExists
             | ServiceError::TooManyApiKeys => StatusCode::CONFLICT,
             ServiceError::Enrolment(_)
             | ServiceError::Frame(_)

@@ -12,6 +12,7 @@ pub mod rate_limit;
 pub mod tls;
 
 mod admin;
+pub mod admins;
 mod api_keys;
 mod auth;
 mod connections;
@@ -102,6 +103,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/readyz", get(ready))
         .merge(admin::routes(IMPORT_BODY_LIMIT))
         .merge(api_keys::routes())
+        .merge(admins::routes())
         .merge(employee::routes())
         .merge(pages::routes())
         .merge(enrol::routes(FACE_BODY_LIMIT))

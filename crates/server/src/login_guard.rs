@@ -7,9 +7,14 @@
 //! they have logged in from before, is not held back, and anyone else
 //! with the right password gets in once the delay has passed.
 
+use std::future::Future;
 use std::time::{Duration, Instant};
 
+use axum::http::StatusCode;
+use limen_services::ServiceError;
+
 use crate::client::ClientGroup;
+use crate::error::ApiError;
 use crate::rate_limit::ExpiringMap;
 
 /// Failures one client address may make in [`ADDRESS_WINDOW`].
@@ -58,6 +63,36 @@ impl Default for LoginGuard {
 }
 
 impl LoginGuard {
+    /// Makes one login attempt for `account` from `client` if it may be
+    /// made now (429 with the wait otherwise), and counts it: a refused
+    /// password as a failure, a login as a known-good address.
+    pub async fn attempt<T>(
+        &self,
+        account: &str,
+        client: ClientGroup,
+        login: impl Future<Output = Result<T, ServiceError>>,
+    ) -> Result<T, ApiError> {
+        self.check(account, client).map_err(|wait| {
+            ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many failed login attempts; wait a little and try again",
+            )
+            .with_retry_after(wait)
+        })?;
+        match login.await {
+            Ok(session) => {
+                self.succeeded(account, client);
+                Ok(session)
+            }
+            Err(e) => {
+                if matches!(e, ServiceError::WrongCredentials) {
+                    self.failed(account, client);
+                }
+                Err(e.into())
+            }
+        }
+    }
+
     /// Whether `client` may try a password for `account` now; if not, how
     /// long to wait.
     pub fn check(&self, account: &str, client: ClientGroup) -> Result<(), Duration> {

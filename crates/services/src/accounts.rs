@@ -1,7 +1,7 @@
 //! Accounts: registering with an invitation, signing in and out, changing
 //! the password, and cancelling the registration.
 
-use limen_domain::{Actor, EmailAddress, Person, now};
+use limen_domain::{Actor, EmailAddress, OrgId, Person, now};
 use limen_store::token::{new_token, token_hash};
 use zeroize::Zeroizing;
 
@@ -61,20 +61,7 @@ impl Services {
     ) -> Result<Session, ServiceError> {
         let candidates = self.store().accounts_by_email(email).await?;
         let subjects: Vec<Person> = candidates.iter().map(|(p, _)| p.clone()).collect();
-        let password = Zeroizing::new(password.to_owned());
-        let matched = tokio::task::spawn_blocking(move || {
-            // With no account, verify against a throw-away hash anyway so
-            // that timing does not tell which addresses are registered.
-            if candidates.is_empty() {
-                let _ = verify_password(&password, UNUSABLE_HASH);
-                return None;
-            }
-            candidates
-                .into_iter()
-                .find(|(_, hash)| verify_password(&password, hash))
-                .map(|(person, _)| person)
-        })
-        .await?;
+        let matched = whose_password(candidates, password).await?;
         let Some(person) = matched else {
             for person in &subjects {
                 let entry = audit::entry(
@@ -150,19 +137,51 @@ impl Services {
         person: &Person,
         password: &str,
     ) -> Result<(), ServiceError> {
+        self.check_new_password_of(&person.email, &person.org_id, password)
+            .await
+    }
+
+    /// As for a person's, for anyone's account: an employee's or an admin's.
+    pub(crate) async fn check_new_password_of(
+        &self,
+        email: &EmailAddress,
+        org: &OrgId,
+        password: &str,
+    ) -> Result<(), ServiceError> {
         let org_name = self
             .store()
-            .organisation(&person.org_id)
+            .organisation(org)
             .await?
             .map(|o| o.name)
             .unwrap_or_default();
-        let local_part = person.email.as_str().split('@').next().unwrap_or_default();
-        check_new_password(password, &[person.email.as_str(), local_part, &org_name])?;
+        let local_part = email.as_str().split('@').next().unwrap_or_default();
+        check_new_password(password, &[email.as_str(), local_part, &org_name])?;
         Ok(())
     }
 }
 
-async fn hash_blocking(password: &str) -> Result<String, ServiceError> {
+/// The candidate whose password hash the password matches, checked off
+/// the async threads. With no candidate, a throw-away hash is checked
+/// anyway, so that timing does not tell which addresses have accounts.
+pub(crate) async fn whose_password<T: Send + 'static>(
+    candidates: Vec<(T, String)>,
+    password: &str,
+) -> Result<Option<T>, ServiceError> {
+    let password = Zeroizing::new(password.to_owned());
+    Ok(tokio::task::spawn_blocking(move || {
+        if candidates.is_empty() {
+            let _ = verify_password(&password, UNUSABLE_HASH);
+            return None;
+        }
+        candidates
+            .into_iter()
+            .find(|(_, hash)| verify_password(&password, hash))
+            .map(|(candidate, _)| candidate)
+    })
+    .await?)
+}
+
+pub(crate) async fn hash_blocking(password: &str) -> Result<String, ServiceError> {
     let password = Zeroizing::new(password.to_owned());
     tokio::task::spawn_blocking(move || hash_password(&password))
         .await?

@@ -3,7 +3,7 @@
 
 use limen_domain::{ApiKey, ApiKeyId, Label, OrgAdmin, OrgId};
 use limen_store::NewApiKey;
-use limen_store::token::{new_token, token_hash};
+use limen_store::token::new_token;
 
 use crate::error::ServiceError;
 use crate::{Services, audit};
@@ -48,10 +48,5 @@ impl Services {
     ) -> Result<bool, ServiceError> {
         let entry = audit::by_admin(admin, "api_key.revoked", key.as_str(), "");
         Ok(self.store().revoke_api_key(&entry, &admin.org, key).await?)
-    }
-
-    /// The admin whose key this is, if any.
-    pub async fn admin_for_api_key(&self, token: &str) -> Result<Option<OrgAdmin>, ServiceError> {
-        Ok(self.store().admin_for_api_key(&token_hash(token)).await?)
     }
 }

@@ -15,6 +15,8 @@ pub enum ServiceError {
     UnknownOrganisation,
     #[error("no such entrance in this organisation")]
     UnknownEntrance,
+    #[error("an admin of the organisation has registered with that e-mail address already")]
+    AdminExists,
     #[error("the organisation has an API key of that name already")]
     ApiKeyNameTaken,
     #[error("the organisation holds {max} API keys, the most it may; revoke one first", max = limen_store::MAX_API_KEYS)]

@@ -65,6 +65,7 @@
 //! stop when it cannot be written.
 
 mod accounts;
+mod admins;
 mod api_keys;
 mod audit;
 mod consent;
@@ -93,6 +94,7 @@ use limen_domain::{ModelVersion, OrgId};
 use limen_store::Store;
 
 pub use accounts::Session;
+pub use admins::{AdminInvitation, AdminSession};
 pub use api_keys::ApiKeyToken;
 pub use engine_queue::EngineLoad;
 pub use enrolment::{Enrolled, Frame, FrameCheck, FrameProblem, MAX_FRAME_PIXELS, SetAsideFrame};

@@ -1,7 +1,7 @@
 //! An organisation's API keys: named, revocable, stored as hashes. The
 //! admin token the operator hands out is the key named [`ADMIN_TOKEN_NAME`].
 
-use limen_domain::{ApiKey, ApiKeyId, Label, OrgAdmin, OrgId, UnixTime, now};
+use limen_domain::{AdminCredential, ApiKey, ApiKeyId, Label, OrgAdmin, OrgId, UnixTime, now};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -99,20 +99,20 @@ impl Store {
         else {
             return Ok(None);
         };
-        let admin = OrgAdmin {
-            org: parse_col(&row, "org_id", OrgId::parse)?,
-            key: parse_col(&row, "id", ApiKeyId::parse)?,
-        };
+        let key = parse_col(&row, "id", ApiKeyId::parse)?;
         let last_used: Option<UnixTime> = row.try_get("last_used_at")?;
         let now = now();
         if last_used.is_none_or(|at| now - at >= LAST_USED_GRANULARITY) {
             sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
                 .bind(now)
-                .bind(admin.key.as_str())
+                .bind(key.as_str())
                 .execute(&self.pool)
                 .await?;
         }
-        Ok(Some(admin))
+        Ok(Some(OrgAdmin {
+            org: parse_col(&row, "org_id", OrgId::parse)?,
+            by: AdminCredential::ApiKey(key),
+        }))
     }
 
     /// Gives the organisation a new admin token (as its hash), replacing
@@ -216,8 +216,12 @@ mod tests {
         let keys = store.api_keys(&org).await.expect("keys");
         assert_eq!(keys.len(), 1);
         assert_eq!(
-            (&keys[0].id, keys[0].name.as_str(), keys[0].created_at),
-            (&admin.key, ADMIN_TOKEN_NAME, 1000)
+            (
+                AdminCredential::ApiKey(keys[0].id.clone()),
+                keys[0].name.as_str(),
+                keys[0].created_at
+            ),
+            (admin.by, ADMIN_TOKEN_NAME, 1000)
         );
         assert!(keys[0].last_used_at.is_some(), "the lookup used it");
         store.close().await;

@@ -63,6 +63,7 @@ pub mod crypto;
 pub mod token;
 
 mod accounts;
+mod admins;
 mod anchor;
 mod api_keys;
 mod changes;
@@ -78,6 +79,7 @@ mod statements;
 mod store;
 
 pub use accounts::RedeemError;
+pub use admins::AdminLogin;
 pub use anchor::AnchorError;
 pub use api_keys::{ADMIN_TOKEN_NAME, MAX_API_KEYS, NewApiKey};
 pub use audit::{AuditEntry, AuditRecord, BrokenLink, OPERATOR_CHAIN, ORGANISATION_DELETED};

@@ -119,6 +119,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0010_api_keys.sql"),
         postgres: include_str!("../migrations/postgres/0010_api_keys.sql"),
     },
+    Migration {
+        version: 11,
+        sqlite: include_str!("../migrations/sqlite/0011_admins.sql"),
+        postgres: include_str!("../migrations/postgres/0011_admins.sql"),
+    },
 ];
 
 /// The version from which SQLite deletes securely; reaching it rewrites an

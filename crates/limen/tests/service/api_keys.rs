@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{Backend, Server, SmtpSink};
+use crate::support::{Backend, Server, SmtpSink, actions_by};
 
 fn make_key(server: &Server, bearer: &str, name: &str) -> Value {
     let made = server.post_json("/api/v1/api-keys", Some(bearer), &json!({ "name": name }));
@@ -17,18 +17,6 @@ fn keys(server: &Server, bearer: &str) -> Vec<Value> {
     let listed = server.get("/api/v1/api-keys", Some(bearer));
     assert_eq!(listed.status, 200, "{}", listed.body);
     listed.json().as_array().expect("a list").clone()
-}
-
-fn actions_by(server: &Server, bearer: &str, actor: &str) -> Vec<String> {
-    server
-        .get("/api/v1/audit", Some(bearer))
-        .json()
-        .as_array()
-        .expect("entries")
-        .iter()
-        .filter(|e| e["actor"] == actor)
-        .filter_map(|e| e["action"].as_str().map(str::to_owned))
-        .collect()
 }
 
 #[test]

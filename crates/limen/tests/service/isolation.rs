@@ -14,6 +14,9 @@ const ADMIN_ENDPOINTS: &[(&str, &str)] = &[
     ("GET", "/api/v1/api-keys"),
     ("POST", "/api/v1/api-keys"),
     ("DELETE", "/api/v1/api-keys/{key}"),
+    ("GET", "/api/v1/admins"),
+    ("POST", "/api/v1/admins"),
+    ("DELETE", "/api/v1/admins/{id}"),
 ];
 
 const EMPLOYEE_ENDPOINTS: &[(&str, &str)] = &[

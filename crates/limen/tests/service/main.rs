@@ -2,6 +2,7 @@
 //! processes, driven over HTTP and SMTP on loopback, with an OSDP control
 //! panel on a pseudo-terminal.
 
+mod admin_accounts;
 mod api_keys;
 mod audit;
 mod bad_input;

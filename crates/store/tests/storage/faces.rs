@@ -1,7 +1,7 @@
 //! Consent and vectors: no consent no vector, ciphertext at rest, sets,
 //! and the numbered changes galleries follow.
 
-use limen_domain::{FaceVector, ModelVersion, now};
+use limen_domain::{EmailAddress, FaceVector, ModelVersion, PersonName, now};
 use limen_store::{FaceChange, StoreError};
 use sqlx::Row;
 
@@ -90,6 +90,23 @@ pub(crate) async fn vectors_are_ciphertext_and_die_with_their_organisation(db: &
     let big_endian: Vec<u8> = descriptor().iter().flat_map(|v| v.to_be_bytes()).collect();
     assert!(!sealed.windows(8).any(|w| w == &big_endian[8..16]));
 
+    let admin = store
+        .invite_admin(
+            |_| entry(),
+            &org,
+            &EmailAddress::parse("olga@acme.test").expect("address"),
+            &PersonName::parse("Olga").expect("name"),
+            &[7; 32],
+            now() + 3600,
+        )
+        .await
+        .expect("invite")
+        .expect("a new admin");
+    store
+        .create_admin_session(&admin.id, &[8; 32], now() + 3600)
+        .await
+        .expect("session");
+
     assert!(
         store
             .delete_organisation(&entry(), &org)
@@ -97,7 +114,7 @@ pub(crate) async fn vectors_are_ciphertext_and_die_with_their_organisation(db: &
             .expect("delete")
     );
     assert!(store.vectors(&person).await.expect("read").is_empty());
-    for table in ["organisations", "api_keys", "people"] {
+    for table in ["organisations", "api_keys", "admins", "people"] {
         let column = if table == "organisations" {
             "id"
         } else {
@@ -114,6 +131,13 @@ pub(crate) async fn vectors_are_ciphertext_and_die_with_their_organisation(db: &
             "{table} still holds rows of the deleted organisation"
         );
     }
+    let sessions: i64 = sqlx::query("SELECT COUNT(*) FROM admin_sessions WHERE admin_id = $1")
+        .bind(admin.id.as_str())
+        .fetch_one(&mut conn)
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(sessions, 0, "the admin's session outlived the organisation");
     for table in ["face_vectors", "consents", "accounts"] {
         let count: i64 = sqlx::query(&format!(
             "SELECT COUNT(*) FROM {table} WHERE person_id = $1"

@@ -233,3 +233,16 @@ pub fn csrf_of(html: &str) -> String {
         .expect("a form with a CSRF token")
         .to_owned()
 }
+
+/// The actions the audit trail records as done by `actor`, oldest first.
+pub fn actions_by(server: &Server, bearer: &str, actor: &str) -> Vec<String> {
+    server
+        .get("/api/v1/audit", Some(bearer))
+        .json()
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter(|e| e["actor"] == actor)
+        .filter_map(|e| e["action"].as_str().map(str::to_owned))
+        .collect()
+}
