@@ -17,6 +17,11 @@ impl Statement {
         let version = hex::encode(Sha256::digest(text.as_bytes()));
         Statement { text, version }
     }
+
+    /// The text's paragraphs, as they are shown.
+    pub fn paragraphs(&self) -> impl Iterator<Item = &str> {
+        self.text.split("\n\n")
+    }
 }
 
 #[cfg(test)]

@@ -16,8 +16,7 @@ use crate::AppState;
 use crate::auth::AdminOrg;
 use crate::bodies::people_import;
 use crate::error::ApiError;
-use crate::mailer::OutgoingMail;
-use crate::pages::escape;
+use crate::mails::Invitation;
 
 const OPENAPI: &str = include_str!("openapi.json");
 
@@ -89,35 +88,22 @@ async fn send_invitation(
     let base = &state.config.public_url;
     let statement_link = format!("{base}/privacy/{org}");
     let register_link = format!("{base}/register?token={}", invitation.token);
-    let name = invitation.person.first_name.as_str();
-    let org_name = &invitation.organisation.name;
-    let text = format!(
-        "Hello {name},\n\n{org_name} invites you to pass its entrances by face, with Limen. Taking part is your choice.\n\n\
-         What happens to your data, and your rights:\n{statement_link}\n\n\
-         To register (this link works once and expires in {days} days):\n{register_link}\n\n\
-         If you do not want to take part, ignore this message.\n"
-    );
-    let html = format!(
-        "<!doctype html><html><body><p>Hello {name},</p><p>{org} invites you to pass its entrances by face, with Limen. \
-         Taking part is your choice.</p><p><a href=\"{statement}\">What happens to your data, and your rights</a></p>\
-         <p><a href=\"{register}\">Register</a> (this link works once and expires in {days} days)</p>\
-         <p>If you do not want to take part, ignore this message.</p></body></html>",
-        name = escape(name),
-        org = escape(org_name),
-        statement = escape(&statement_link),
-        register = escape(&register_link),
-    );
-    let subject = format!("{org_name} invites you to face access with Limen");
-    if let Err(e) = state
-        .mailer
-        .send(OutgoingMail {
-            to: invitation.person.email.as_str(),
-            subject: &subject,
-            text,
-            html,
-        })
-        .await
+    let sent = match (Invitation {
+        name: invitation.person.first_name.as_str(),
+        organisation: &invitation.organisation.name,
+        statement_link: &statement_link,
+        register_link: &register_link,
+        days,
+    })
+    .mail()
     {
+        Ok(mail) => {
+            mail.send(&state.mailer, invitation.person.email.as_str())
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    if let Err(e) = sent {
         tracing::warn!(error = %e, "invitation e-mail not sent");
         return Err(ApiError::new(
             StatusCode::BAD_GATEWAY,

@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use limen_domain::Person;
@@ -19,8 +19,9 @@ use crate::AppState;
 use crate::auth::{ApiSession, PageSession};
 use crate::error::ApiError;
 use crate::frame_buffer::{FrameBuffer, TooLarge};
-use crate::pages::{error_page, escape, message_page, page};
+use crate::pages::{error_page, message_page};
 use crate::rate_limit::RateLimiter;
+use crate::views::{EnrolPage, render};
 
 const MAX_FRAMES: usize = 5;
 const MAX_FRAME_BYTES: usize = 4 * 1024 * 1024;
@@ -259,15 +260,11 @@ async fn enrol_page(State(state): State<Arc<AppState>>, session: PageSession) ->
         }
         Err(e) => return error_page(e),
     }
-    let body = format!(
-        "<div id=\"enrol\" data-csrf=\"{csrf}\">\
-         <p>Look straight at the camera, in good light, with nobody else in view. A few pictures are taken when the \
-         guidance says they are good; they are turned into a facial vector and erased at once.</p>\
-         <video id=\"camera\" autoplay playsinline muted></video>\
-         <p id=\"guidance\" role=\"status\" aria-live=\"polite\">Starting the camera…</p>\
-         <p><button id=\"start\" type=\"button\">Start</button> <a href=\"/account\">Back to your account</a></p>\
-         <noscript><p class=\"error\">Taking the pictures needs JavaScript and a camera. Everything else works without it.</p></noscript></div>",
-        csrf = escape(&session.csrf),
-    );
-    page("Enrol your face", &body, Some("enrol.js")).into_response()
+    render(
+        StatusCode::OK,
+        &EnrolPage {
+            title: "Enrol your face",
+            csrf: &session.csrf,
+        },
+    )
 }

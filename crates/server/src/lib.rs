@@ -19,10 +19,12 @@ mod error;
 mod frame_buffer;
 mod liveness;
 mod login_guard;
+mod mails;
 mod models;
 mod pages;
 mod requests;
 mod security;
+mod views;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use limen_domain::{OrgId, Person, Statement};
@@ -20,6 +20,10 @@ use crate::auth::{PageSession, cleared_session_cookie, from_this_site, session_c
 use crate::client::Client;
 use crate::employee::log_in;
 use crate::error::ApiError;
+use crate::views::{
+    AccountPage, CancelPage, ConsentPage, ConsentView, FaceView, LoginPage, MessagePage,
+    PasswordPage, PrivacyPage, RegisterPage, render,
+};
 
 const STYLESHEET: &str = include_str!("limen.css");
 
@@ -43,59 +47,14 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/account/cancel", get(cancel_form).post(cancel))
 }
 
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// A whole page around `body` (already escaped HTML). `script` names a
-/// script under /static, for the one page that needs one.
-pub fn page(title: &str, body: &str, script: Option<&str>) -> Html<String> {
-    let script = script
-        .map(|s| format!("<script src=\"/static/{s}\" defer></script>"))
-        .unwrap_or_default();
-    Html(format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title} · Limen</title><link rel=\"stylesheet\" href=\"/static/limen.css\">{script}</head>\
-         <body><header><a href=\"/account\">Limen</a></header><main><h1>{title}</h1>{body}</main></body></html>",
-        title = escape(title),
-    ))
-}
-
 pub(crate) fn message_page(status: StatusCode, title: &str, message: &str) -> Response {
-    (
-        status,
-        page(
-            title,
-            &format!("<p class=\"notice\">{}</p>", escape(message)),
-            None,
-        ),
-    )
-        .into_response()
+    render(status, &MessagePage { title, message })
 }
 
 /// An error shown as a page, with the status the API would answer.
 pub(crate) fn error_page(e: impl Into<ApiError>) -> Response {
     let e = e.into();
     message_page(e.status, "Something is not right", &e.message)
-}
-
-fn csrf_field(csrf: &str) -> String {
-    format!(
-        "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
-        escape(csrf)
-    )
 }
 
 fn csrf_refused() -> Response {
@@ -114,18 +73,6 @@ fn cross_site_refused() -> Response {
     )
 }
 
-fn statement_html(statement: &Statement) -> String {
-    let paragraphs: String = statement
-        .text
-        .split("\n\n")
-        .map(|p| format!("<p>{}</p>", escape(p).replace('\n', "<br>")))
-        .collect();
-    format!(
-        "<article class=\"statement\">{paragraphs}<p class=\"version\">Statement version (SHA-256): <code>{}</code></p></article>",
-        statement.version
-    )
-}
-
 async fn privacy(State(state): State<Arc<AppState>>, Path(org): Path<String>) -> Response {
     let Ok(org) = OrgId::parse(&org) else {
         return message_page(
@@ -135,12 +82,13 @@ async fn privacy(State(state): State<Arc<AppState>>, Path(org): Path<String>) ->
         );
     };
     match state.services.store().organisation(&org).await {
-        Ok(Some(org)) => page(
-            "Privacy statement",
-            &statement_html(&Statement::for_organisation(&org.name)),
-            None,
-        )
-        .into_response(),
+        Ok(Some(org)) => render(
+            StatusCode::OK,
+            &PrivacyPage {
+                title: "Privacy statement",
+                statement: &Statement::for_organisation(&org.name),
+            },
+        ),
         Ok(None) => message_page(
             StatusCode::NOT_FOUND,
             "Not found",
@@ -162,24 +110,18 @@ fn register_page(
     org: &OrgId,
     problem: Option<&str>,
 ) -> Response {
-    let problem = problem
-        .map(|p| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(p)))
-        .unwrap_or_default();
-    let body = format!(
-        "<p>Your account name is <strong>{email}</strong>. Before you go on, read \
-         <a href=\"/privacy/{org}\">what happens to your data</a>.</p>{problem}\
-         <form method=\"post\" action=\"/register\">\
-         <input type=\"hidden\" name=\"token\" value=\"{token}\">\
-         <label>Choose a password (at least {min} characters; a short sentence works well)\
-         <input type=\"password\" name=\"password\" autocomplete=\"new-password\" required minlength=\"{min}\" maxlength=\"{max}\"></label>\
-         <label>The same password again<input type=\"password\" name=\"password_again\" autocomplete=\"new-password\" required></label>\
-         <button type=\"submit\">Register</button></form>",
-        email = escape(email),
-        token = escape(token),
-        min = MIN_CHARS,
-        max = MAX_CHARS,
-    );
-    (status, page("Register", &body, None)).into_response()
+    render(
+        status,
+        &RegisterPage {
+            title: "Register",
+            email,
+            org: org.as_str(),
+            token,
+            problem,
+            min: MIN_CHARS,
+            max: MAX_CHARS,
+        },
+    )
 }
 
 async fn register_form(
@@ -264,16 +206,13 @@ async fn start_session(state: &AppState, person: &Person, next: &str) -> Respons
 }
 
 fn login_page(status: StatusCode, problem: Option<&str>) -> Response {
-    let problem = problem
-        .map(|p| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(p)))
-        .unwrap_or_default();
-    let body = format!(
-        "{problem}<form method=\"post\" action=\"/login\">\
-         <label>E-mail address<input type=\"email\" name=\"email\" autocomplete=\"username\" required></label>\
-         <label>Password<input type=\"password\" name=\"password\" autocomplete=\"current-password\" required></label>\
-         <button type=\"submit\">Log in</button></form>"
-    );
-    (status, page("Log in", &body, None)).into_response()
+    render(
+        status,
+        &LoginPage {
+            title: "Log in",
+            problem,
+        },
+    )
 }
 
 async fn login_form() -> Response {
@@ -332,70 +271,28 @@ async fn logout(
         .into_response()
 }
 
-fn post_button(action: &str, csrf: &str, label: &str, class: &str) -> String {
-    format!(
-        "<form method=\"post\" action=\"{action}\" class=\"inline\">{}<button type=\"submit\" class=\"{class}\">{}</button></form>",
-        csrf_field(csrf),
-        escape(label)
-    )
-}
-
 async fn account(State(state): State<Arc<AppState>>, session: PageSession) -> Response {
     let overview = match state.services.account_overview(&session.person).await {
         Ok(overview) => overview,
         Err(e) => return error_page(e),
     };
-    let person = &session.person;
-    let consent_html = match &overview.consent {
-        Some(consent) => format!(
-            "<p>You consented to statement version <code>{}</code>.</p>{}{}",
-            escape(&consent.statement_version),
-            match overview.consent_lapses_at {
-                Some(at) => format!(
-                    "<p class=\"notice\" role=\"status\">The privacy statement has changed since you consented. \
-                     Read it and consent again before {}, or your consent lapses and your facial vector is deleted.</p>\
-                     <p><a class=\"button\" href=\"/account/consent\">Read the new statement</a></p>",
-                    escape(&crate::requests::time_text(at))
-                ),
-                None => String::new(),
-            },
-            post_button(
-                "/account/consent/withdraw",
-                &session.csrf,
-                "Withdraw consent (deletes your facial vector)",
-                "danger"
-            )
-        ),
-        None => "<p>You have not given consent. Without it, no facial vector is made or kept.</p>\
-         <p><a class=\"button\" href=\"/account/consent\">Read the statement and decide</a></p>"
-            .to_owned(),
-    };
-    let face_html = match (&overview.face, overview.consent.is_some()) {
-        (Some(face), _) => format!(
-            "<p>A facial vector is stored (model <code>{}</code>){}.</p><p><a class=\"button\" href=\"/account/enrol\">Renew it</a></p>{}",
-            escape(face.model_version.as_str()),
-            if face.renewal_needed { ": it was made by an older model, please renew it" } else { "" },
-            post_button("/account/face/delete", &session.csrf, "Remove my facial vector", "danger")
-        ),
-        (None, true) => "<p>No facial vector is stored yet.</p><p><a class=\"button\" href=\"/account/enrol\">Enrol your face</a></p>".to_owned(),
-        (None, false) => "<p>No facial vector is stored.</p>".to_owned(),
-    };
-    let body = format!(
-        "<p>{first} {last}, {email} — {org}</p>\
-         <section><h2>Consent</h2>{consent_html}</section>\
-         <section><h2>Your face</h2>{face_html}</section>\
-         <section><h2>Your data</h2><p><a href=\"/account/export\">Download everything Limen holds about you (JSON)</a></p>\
-         <p><a href=\"/privacy/{org_id}\">Privacy statement</a></p></section>\
-         <section><h2>Account</h2><p><a href=\"/account/password\">Change password</a></p>\
-         <p><a href=\"/account/cancel\">Cancel my registration</a></p>{logout}</section>",
-        first = escape(person.first_name.as_str()),
-        last = escape(person.last_name.as_str()),
-        email = escape(person.email.as_str()),
-        org = escape(&overview.organisation.name),
-        org_id = person.org_id,
-        logout = post_button("/logout", &session.csrf, "Log out", ""),
-    );
-    page("Your account", &body, None).into_response()
+    render(
+        StatusCode::OK,
+        &AccountPage {
+            title: "Your account",
+            person: &session.person,
+            organisation: &overview.organisation.name,
+            csrf: &session.csrf,
+            consent: overview.consent.as_ref().map(|consent| ConsentView {
+                statement_version: consent.statement_version.clone(),
+            }),
+            consent_lapses_at: overview.consent_lapses_at.map(crate::requests::time_text),
+            face: overview.face.as_ref().map(|face| FaceView {
+                model_version: face.model_version.to_string(),
+                renewal_needed: face.renewal_needed,
+            }),
+        },
+    )
 }
 
 fn consent_page(
@@ -404,20 +301,15 @@ fn consent_page(
     csrf: &str,
     problem: Option<&str>,
 ) -> Response {
-    let problem = problem
-        .map(|p| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(p)))
-        .unwrap_or_default();
-    let body = format!(
-        "{statement}{problem}<form method=\"post\" action=\"/account/consent\">{csrf}\
-         <input type=\"hidden\" name=\"statement_version\" value=\"{version}\">\
-         <label class=\"checkbox\"><input type=\"checkbox\" name=\"agree\" value=\"yes\"> I have read this statement and I consent \
-         to Limen making and keeping a facial vector of me for entering the premises, as described above.</label>\
-         <button type=\"submit\">Give consent</button> <a href=\"/account\">Not now</a></form>",
-        statement = statement_html(statement),
-        csrf = csrf_field(csrf),
-        version = statement.version,
-    );
-    (status, page("Your consent", &body, None)).into_response()
+    render(
+        status,
+        &ConsentPage {
+            title: "Your consent",
+            statement,
+            csrf,
+            problem,
+        },
+    )
 }
 
 async fn consent_form(State(state): State<Arc<AppState>>, session: PageSession) -> Response {
@@ -519,19 +411,15 @@ async fn export(State(state): State<Arc<AppState>>, session: PageSession) -> Res
 }
 
 fn password_page(status: StatusCode, csrf: &str, problem: Option<&str>) -> Response {
-    let problem = problem
-        .map(|p| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(p)))
-        .unwrap_or_default();
-    let body = format!(
-        "{problem}<form method=\"post\" action=\"/account/password\">{csrf}\
-         <label>Current password<input type=\"password\" name=\"current_password\" autocomplete=\"current-password\" required></label>\
-         <label>New password (at least {min} characters)<input type=\"password\" name=\"new_password\" autocomplete=\"new-password\" required minlength=\"{min}\"></label>\
-         <label>New password again<input type=\"password\" name=\"new_password_again\" autocomplete=\"new-password\" required></label>\
-         <button type=\"submit\">Change password</button></form>",
-        csrf = csrf_field(csrf),
-        min = MIN_CHARS,
-    );
-    (status, page("Change password", &body, None)).into_response()
+    render(
+        status,
+        &PasswordPage {
+            title: "Change password",
+            csrf,
+            problem,
+            min: MIN_CHARS,
+        },
+    )
 }
 
 async fn password_form(session: PageSession) -> Response {
@@ -585,17 +473,13 @@ async fn password(
 }
 
 async fn cancel_form(session: PageSession) -> Response {
-    let body = format!(
-        "<p>Cancelling deletes your account, your consent and your facial vector. A dated note that you cancelled \
-         (nothing biometric) is kept as proof. You can be invited again later.</p>{}<p><a href=\"/account\">Keep my registration</a></p>",
-        post_button(
-            "/account/cancel",
-            &session.csrf,
-            "Cancel my registration",
-            "danger"
-        )
-    );
-    page("Cancel registration", &body, None).into_response()
+    render(
+        StatusCode::OK,
+        &CancelPage {
+            title: "Cancel registration",
+            csrf: &session.csrf,
+        },
+    )
 }
 
 async fn cancel(
@@ -609,10 +493,10 @@ async fn cancel(
     match state.services.cancel_registration(&session.person).await {
         Ok(()) => (
             [(header::SET_COOKIE, cleared_session_cookie(&state.config))],
-            page(
+            message_page(
+                StatusCode::OK,
                 "Registration cancelled",
-                "<p>Your account, consent and facial vector have been deleted.</p>",
-                None,
+                "Your account, consent and facial vector have been deleted.",
             ),
         )
             .into_response(),

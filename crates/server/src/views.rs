@@ -1,0 +1,110 @@
+//! The pages as askama templates (crates/server/templates): checked when
+//! the crate compiles, every value HTML-escaped unless a template says
+//! otherwise (none does).
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use limen_domain::{Person, Statement};
+
+use crate::error::ApiError;
+
+/// A page as the response with `status`.
+pub(crate) fn render(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "a page could not be rendered");
+            ApiError::internal().into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+pub(crate) struct MessagePage<'a> {
+    pub title: &'a str,
+    pub message: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "privacy.html")]
+pub(crate) struct PrivacyPage<'a> {
+    pub title: &'a str,
+    pub statement: &'a Statement,
+}
+
+#[derive(Template)]
+#[template(path = "register.html")]
+pub(crate) struct RegisterPage<'a> {
+    pub title: &'a str,
+    pub email: &'a str,
+    pub org: &'a str,
+    pub token: &'a str,
+    pub problem: Option<&'a str>,
+    pub min: usize,
+    pub max: usize,
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+pub(crate) struct LoginPage<'a> {
+    pub title: &'a str,
+    pub problem: Option<&'a str>,
+}
+
+/// What the account page says of the person's consent.
+pub(crate) struct ConsentView {
+    pub statement_version: String,
+}
+
+/// What the account page says of the person's stored face.
+pub(crate) struct FaceView {
+    pub model_version: String,
+    pub renewal_needed: bool,
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+pub(crate) struct AccountPage<'a> {
+    pub title: &'a str,
+    pub person: &'a Person,
+    pub organisation: &'a str,
+    pub csrf: &'a str,
+    pub consent: Option<ConsentView>,
+    /// When consent to an older statement lapses, as people read it.
+    pub consent_lapses_at: Option<String>,
+    pub face: Option<FaceView>,
+}
+
+#[derive(Template)]
+#[template(path = "consent.html")]
+pub(crate) struct ConsentPage<'a> {
+    pub title: &'a str,
+    pub statement: &'a Statement,
+    pub csrf: &'a str,
+    pub problem: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "password.html")]
+pub(crate) struct PasswordPage<'a> {
+    pub title: &'a str,
+    pub csrf: &'a str,
+    pub problem: Option<&'a str>,
+    pub min: usize,
+}
+
+#[derive(Template)]
+#[template(path = "cancel.html")]
+pub(crate) struct CancelPage<'a> {
+    pub title: &'a str,
+    pub csrf: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "enrol.html")]
+pub(crate) struct EnrolPage<'a> {
+    pub title: &'a str,
+    pub csrf: &'a str,
+}
