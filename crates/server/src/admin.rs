@@ -9,13 +9,14 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use limen_domain::PersonId;
+use limen_domain::{Language, PersonId};
 use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::auth::AdminOrg;
 use crate::bodies::people_import;
 use crate::error::ApiError;
+use crate::i18n::Tr;
 use crate::mails::Invitation;
 
 const OPENAPI: &str = include_str!("openapi.json");
@@ -95,7 +96,7 @@ async fn send_invitation(
         register_link: &register_link,
         days,
     })
-    .mail()
+    .mail(Tr::new(Language::default()))
     {
         Ok(mail) => {
             mail.send(&state.mailer, invitation.person.email.as_str())

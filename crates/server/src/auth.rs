@@ -15,6 +15,7 @@ use limen_store::token::token_hash;
 use crate::AppState;
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::i18n::{Tr, accepted_language};
 
 /// The session cookie's name. Over https it carries the `__Host-` prefix,
 /// which browsers accept only from a secure origin, for path `/` and
@@ -97,6 +98,8 @@ pub struct PageSession {
     pub token_hash: [u8; 32],
     /// The token every form of this session must carry.
     pub csrf: String,
+    /// The language the person reads.
+    pub t: Tr,
 }
 
 impl PageSession {
@@ -138,6 +141,7 @@ where
             person,
             token_hash: hash,
             csrf: csrf_token(&state, &hash),
+            t: Tr::new(accepted_language(&parts.headers).unwrap_or_default()),
         })
     }
 }

@@ -17,6 +17,7 @@ use crate::auth::ApiSession;
 use crate::bodies::{ConsentRequest, LoginRequest, PasswordRequest, RegistrationRequest};
 use crate::client::{Client, ClientGroup};
 use crate::error::{ApiError, JsonBody};
+use crate::i18n::Text;
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
@@ -43,6 +44,7 @@ pub(crate) async fn log_in(
             StatusCode::TOO_MANY_REQUESTS,
             "too many failed login attempts; wait a little and try again",
         )
+        .with_text(Text::new("error-too-many-logins"))
         .with_retry_after(wait)
     })?;
     let outcome = match EmailAddress::parse(email) {

@@ -19,6 +19,7 @@ use crate::AppState;
 use crate::auth::{ApiSession, PageSession};
 use crate::error::ApiError;
 use crate::frame_buffer::{FrameBuffer, TooLarge};
+use crate::i18n::{Lang, Text, Tr};
 use crate::pages::{error_page, message_page};
 use crate::rate_limit::RateLimiter;
 use crate::views::{EnrolPage, render};
@@ -152,11 +153,26 @@ fn within_limit(limiter: &RateLimiter, person: &Person, what: &str) -> Result<()
         StatusCode::TOO_MANY_REQUESTS,
         format!("too many {what} in a short time; wait a little and try again"),
     )
+    .with_text(Text::new("error-too-many-enrolments"))
     .with_retry_after(Duration::from_secs(60)))
 }
 
+/// Advice codes worded for a person, joined.
+fn advice(t: Tr, codes: &[&str]) -> String {
+    codes
+        .iter()
+        .map(|code| t.advice(code))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// What an enrolment answers, to the API and to the webcam page.
-async fn enrol(state: &AppState, person: &Person, frames: Frames) -> Result<Value, ApiError> {
+async fn enrol(
+    state: &AppState,
+    t: Tr,
+    person: &Person,
+    frames: Frames,
+) -> Result<Value, ApiError> {
     let enrolled = state.services.enrol(person, frames).await?;
     Ok(json!({
         "enrolled": true,
@@ -165,13 +181,14 @@ async fn enrol(state: &AppState, person: &Person, frames: Frames) -> Result<Valu
         "set_aside": enrolled.set_aside.iter().map(|aside| json!({
             "frame": aside.frame,
             "code": aside.problem.code,
-            "advice": aside.problem.advice,
+            "advice": advice(t, &aside.problem.advice),
         })).collect::<Vec<_>>(),
     }))
 }
 
 async fn api_enrol(
     State(state): State<Arc<AppState>>,
+    Lang(t): Lang,
     session: ApiSession,
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
@@ -180,7 +197,7 @@ async fn api_enrol(
     within_limit(&state.enrolment_limiter, &session.person, "enrolments")?;
     Ok((
         StatusCode::CREATED,
-        Json(enrol(&state, &session.person, frames).await?),
+        Json(enrol(&state, t, &session.person, frames).await?),
     ))
 }
 
@@ -204,7 +221,8 @@ fn check_csrf_header(session: &PageSession, headers: &HeaderMap) -> Result<(), A
         Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "missing or wrong CSRF token; reload the page",
-        ))
+        )
+        .with_text(Text::new("error-csrf-header")))
     }
 }
 
@@ -214,10 +232,23 @@ async fn page_enrol(
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    check_csrf_header(&session, &headers)?;
-    let frames = read_frames(&headers, multipart).await?;
+    let t = session.t;
+    enrol_from_page(&state, &session, &headers, multipart)
+        .await
+        .map(Json)
+        .map_err(|e| e.for_person(t))
+}
+
+async fn enrol_from_page(
+    state: &AppState,
+    session: &PageSession,
+    headers: &HeaderMap,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<Value, ApiError> {
+    check_csrf_header(session, headers)?;
+    let frames = read_frames(headers, multipart).await?;
     within_limit(&state.enrolment_limiter, &session.person, "enrolments")?;
-    Ok(Json(enrol(&state, &session.person, frames).await?))
+    enrol(state, session.t, &session.person, frames).await
 }
 
 /// Live guidance for the webcam page: what is wrong with this one frame.
@@ -227,8 +258,22 @@ async fn page_check(
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    check_csrf_header(&session, &headers)?;
-    let mut frames = read_frames(&headers, multipart).await?;
+    let t = session.t;
+    check(&state, &session, &headers, multipart)
+        .await
+        .map(Json)
+        .map_err(|e| e.for_person(t))
+}
+
+async fn check(
+    state: &AppState,
+    session: &PageSession,
+    headers: &HeaderMap,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<Value, ApiError> {
+    let t = session.t;
+    check_csrf_header(session, headers)?;
+    let mut frames = read_frames(headers, multipart).await?;
     within_limit(&state.check_limiter, &session.person, "frame checks")?;
     let Some(frame) = frames.pop().filter(|_| frames.is_empty()) else {
         return Err(ApiError::unprocessable("send exactly one frame to check"));
@@ -236,16 +281,18 @@ async fn page_check(
     let check = state.services.check_frame(&session.person, frame).await?;
     let passed = check.problems.is_empty();
     let advice: Vec<String> = if passed {
-        vec!["good: hold still".into()]
+        vec![t.tr("enrol-hold-still")]
     } else {
-        check.problems.iter().map(|p| p.advice.clone()).collect()
+        check
+            .problems
+            .iter()
+            .map(|p| advice(t, &p.advice))
+            .collect()
     };
     let issues: Vec<&str> = check.problems.iter().map(|p| p.code).collect();
     // Whole degrees: enough to ask for a view, too coarse to describe a face.
     let yaw = check.yaw_deg.map(f64::round);
-    Ok(Json(
-        json!({ "passed": passed, "issues": issues, "advice": advice, "yaw_deg": yaw }),
-    ))
+    Ok(json!({ "passed": passed, "issues": issues, "advice": advice, "yaw_deg": yaw }))
 }
 
 async fn enrol_page(State(state): State<Arc<AppState>>, session: PageSession) -> Response {
@@ -253,17 +300,19 @@ async fn enrol_page(State(state): State<Arc<AppState>>, session: PageSession) ->
         Ok(true) => {}
         Ok(false) => {
             return message_page(
+                session.t,
                 StatusCode::FORBIDDEN,
-                "Consent first",
-                "Your face is only enrolled after you have consented. Go to your account to read the statement and decide.",
+                session.t.tr("consent-first-title"),
+                session.t.tr("consent-first"),
             );
         }
-        Err(e) => return error_page(e),
+        Err(e) => return error_page(session.t, e),
     }
     render(
         StatusCode::OK,
         &EnrolPage {
-            title: "Enrol your face",
+            t: session.t,
+            title: session.t.tr("enrol-title"),
             csrf: &session.csrf,
         },
     )

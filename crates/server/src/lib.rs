@@ -17,6 +17,7 @@ mod enrol;
 mod entrances;
 mod error;
 mod frame_buffer;
+mod i18n;
 mod liveness;
 mod login_guard;
 mod mails;

@@ -4,6 +4,7 @@
 
 use askama::Template;
 
+use crate::i18n::Tr;
 use crate::mailer::{MailError, Mailer, OutgoingMail};
 
 /// One e-mail's subject and both of its bodies.
@@ -49,24 +50,26 @@ pub(crate) struct Invitation<'a> {
 #[derive(Template)]
 #[template(path = "mail/invitation.txt")]
 struct InvitationText<'a> {
+    t: Tr,
     m: &'a Invitation<'a>,
+    days: &'a str,
 }
 
 #[derive(Template)]
 #[template(path = "mail/invitation.html")]
 struct InvitationHtml<'a> {
+    t: Tr,
     m: &'a Invitation<'a>,
+    days: &'a str,
 }
 
 impl Invitation<'_> {
-    pub fn mail(&self) -> Result<Mail, MailError> {
+    pub fn mail(&self, t: Tr) -> Result<Mail, MailError> {
+        let days = &t.tr1("mail-days", "days", self.days);
         Mail::of(
-            format!(
-                "{} invites you to face access with Limen",
-                self.organisation
-            ),
-            &InvitationText { m: self },
-            &InvitationHtml { m: self },
+            t.tr1("mail-invitation-subject", "organisation", self.organisation),
+            &InvitationText { t, m: self, days },
+            &InvitationHtml { t, m: self, days },
         )
     }
 }
@@ -85,24 +88,23 @@ pub(crate) struct Reconsent<'a> {
 #[derive(Template)]
 #[template(path = "mail/reconsent.txt")]
 struct ReconsentText<'a> {
+    t: Tr,
     m: &'a Reconsent<'a>,
 }
 
 #[derive(Template)]
 #[template(path = "mail/reconsent.html")]
 struct ReconsentHtml<'a> {
+    t: Tr,
     m: &'a Reconsent<'a>,
 }
 
 impl Reconsent<'_> {
-    pub fn mail(&self) -> Result<Mail, MailError> {
+    pub fn mail(&self, t: Tr) -> Result<Mail, MailError> {
         Mail::of(
-            format!(
-                "{}: the privacy statement for face access has changed",
-                self.organisation
-            ),
-            &ReconsentText { m: self },
-            &ReconsentHtml { m: self },
+            t.tr1("mail-reconsent-subject", "organisation", self.organisation),
+            &ReconsentText { t, m: self },
+            &ReconsentHtml { t, m: self },
         )
     }
 }
@@ -120,22 +122,28 @@ pub(crate) struct Renewal<'a> {
 #[derive(Template)]
 #[template(path = "mail/renewal.txt")]
 struct RenewalText<'a> {
+    t: Tr,
     m: &'a Renewal<'a>,
 }
 
 #[derive(Template)]
 #[template(path = "mail/renewal.html")]
 struct RenewalHtml<'a> {
+    t: Tr,
     m: &'a Renewal<'a>,
 }
 
 impl Renewal<'_> {
-    pub fn mail(&self) -> Result<Mail, MailError> {
-        let reminder = if self.reminder { "Reminder: " } else { "" };
+    pub fn mail(&self, t: Tr) -> Result<Mail, MailError> {
+        let subject = if self.reminder {
+            t.tr("mail-renewal-reminder-subject")
+        } else {
+            t.tr("mail-renewal-subject")
+        };
         Mail::of(
-            format!("{reminder}please renew your face for the entrances"),
-            &RenewalText { m: self },
-            &RenewalHtml { m: self },
+            subject,
+            &RenewalText { t, m: self },
+            &RenewalHtml { t, m: self },
         )
     }
 }

@@ -20,6 +20,7 @@ use crate::auth::{PageSession, cleared_session_cookie, from_this_site, session_c
 use crate::client::Client;
 use crate::employee::log_in;
 use crate::error::ApiError;
+use crate::i18n::{Lang, Tr};
 use crate::views::{
     AccountPage, CancelPage, ConsentPage, ConsentView, FaceView, LoginPage, MessagePage,
     PasswordPage, PrivacyPage, RegisterPage, render,
@@ -47,54 +48,62 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/account/cancel", get(cancel_form).post(cancel))
 }
 
-pub(crate) fn message_page(status: StatusCode, title: &str, message: &str) -> Response {
-    render(status, &MessagePage { title, message })
+pub(crate) fn message_page(t: Tr, status: StatusCode, title: String, message: String) -> Response {
+    render(status, &MessagePage { t, title, message })
 }
 
 /// An error shown as a page, with the status the API would answer.
-pub(crate) fn error_page(e: impl Into<ApiError>) -> Response {
+pub(crate) fn error_page(t: Tr, e: impl Into<ApiError>) -> Response {
     let e = e.into();
-    message_page(e.status, "Something is not right", &e.message)
+    message_page(t, e.status, t.tr("error-title"), e.text_in(t))
 }
 
-fn csrf_refused() -> Response {
+fn csrf_refused(t: Tr) -> Response {
     message_page(
+        t,
         StatusCode::FORBIDDEN,
-        "Form expired",
-        "This form did not carry a valid security token (CSRF), so nothing was changed. Go back, reload the page and try again.",
+        t.tr("csrf-refused-title"),
+        t.tr("csrf-refused"),
     )
 }
 
-fn cross_site_refused() -> Response {
+fn cross_site_refused(t: Tr) -> Response {
     message_page(
+        t,
         StatusCode::FORBIDDEN,
-        "Not sent from this site",
-        "This form was sent from another web site, so it was ignored. Open Limen's own page and try again.",
+        t.tr("cross-site-title"),
+        t.tr("cross-site"),
     )
 }
 
-async fn privacy(State(state): State<Arc<AppState>>, Path(org): Path<String>) -> Response {
+fn no_such_organisation(t: Tr) -> Response {
+    message_page(
+        t,
+        StatusCode::NOT_FOUND,
+        t.tr("not-found-title"),
+        t.tr("error-no-organisation"),
+    )
+}
+
+async fn privacy(
+    State(state): State<Arc<AppState>>,
+    Lang(t): Lang,
+    Path(org): Path<String>,
+) -> Response {
     let Ok(org) = OrgId::parse(&org) else {
-        return message_page(
-            StatusCode::NOT_FOUND,
-            "Not found",
-            "There is no such organisation.",
-        );
+        return no_such_organisation(t);
     };
     match state.services.store().organisation(&org).await {
         Ok(Some(org)) => render(
             StatusCode::OK,
             &PrivacyPage {
-                title: "Privacy statement",
+                t,
+                title: t.tr("privacy-title"),
                 statement: &Statement::for_organisation(&org.name),
             },
         ),
-        Ok(None) => message_page(
-            StatusCode::NOT_FOUND,
-            "Not found",
-            "There is no such organisation.",
-        ),
-        Err(e) => error_page(e),
+        Ok(None) => no_such_organisation(t),
+        Err(e) => error_page(t, e),
     }
 }
 
@@ -104,6 +113,7 @@ struct TokenQuery {
 }
 
 fn register_page(
+    t: Tr,
     status: StatusCode,
     token: &str,
     email: &str,
@@ -113,7 +123,8 @@ fn register_page(
     render(
         status,
         &RegisterPage {
-            title: "Register",
+            t,
+            title: t.tr("register-title"),
             email,
             org: org.as_str(),
             token,
@@ -126,17 +137,19 @@ fn register_page(
 
 async fn register_form(
     State(state): State<Arc<AppState>>,
+    Lang(t): Lang,
     Query(query): Query<TokenQuery>,
 ) -> Response {
     match state.services.invitation_for(&query.token).await {
         Ok(person) => register_page(
+            t,
             StatusCode::OK,
             &query.token,
             person.email.as_str(),
             &person.org_id,
             None,
         ),
-        Err(e) => link_not_valid(e),
+        Err(e) => link_not_valid(t, e),
     }
 }
 
@@ -149,18 +162,20 @@ struct RegisterForm {
 
 async fn register(
     State(state): State<Arc<AppState>>,
+    Lang(t): Lang,
     headers: HeaderMap,
     Form(form): Form<RegisterForm>,
 ) -> Response {
     if !from_this_site(&headers, &state.config) {
-        return cross_site_refused();
+        return cross_site_refused(t);
     }
     let person = match state.services.invitation_for(&form.token).await {
         Ok(person) => person,
-        Err(e) => return link_not_valid(e),
+        Err(e) => return link_not_valid(t, e),
     };
     let retry = |problem: &str| {
         register_page(
+            t,
             StatusCode::UNPROCESSABLE_ENTITY,
             &form.token,
             person.email.as_str(),
@@ -169,29 +184,34 @@ async fn register(
         )
     };
     if form.password != form.password_again {
-        return retry("The two passwords are not the same.");
+        return retry(&t.tr("passwords-differ"));
     }
     let person = match state.services.register(&form.token, &form.password).await {
         Ok(person) => person,
-        Err(e @ ServiceError::PasswordRejected(_)) => return retry(&e.to_string()),
-        Err(e) => return error_page(e),
+        Err(e @ ServiceError::PasswordRejected(_)) => {
+            return retry(&ApiError::from(e).text_in(t));
+        }
+        Err(e) => return error_page(t, e),
     };
-    start_session(&state, &person, "/account/consent").await
+    start_session(t, &state, &person, "/account/consent").await
 }
 
 /// A registration link that cannot be used, or the failure to check it.
-fn link_not_valid(e: ServiceError) -> Response {
+fn link_not_valid(t: Tr, e: ServiceError) -> Response {
     match e {
         ServiceError::InvitationUnknown
         | ServiceError::InvitationExpired
-        | ServiceError::AlreadyRegistered => {
-            message_page(StatusCode::GONE, "Link not valid", &e.to_string())
-        }
-        e => error_page(e),
+        | ServiceError::AlreadyRegistered => message_page(
+            t,
+            StatusCode::GONE,
+            t.tr("link-not-valid-title"),
+            ApiError::from(e).text_in(t),
+        ),
+        e => error_page(t, e),
     }
 }
 
-async fn start_session(state: &AppState, person: &Person, next: &str) -> Response {
+async fn start_session(t: Tr, state: &AppState, person: &Person, next: &str) -> Response {
     match state.services.open_session(person).await {
         Ok(session) => (
             [(
@@ -201,22 +221,23 @@ async fn start_session(state: &AppState, person: &Person, next: &str) -> Respons
             Redirect::to(next),
         )
             .into_response(),
-        Err(e) => error_page(e),
+        Err(e) => error_page(t, e),
     }
 }
 
-fn login_page(status: StatusCode, problem: Option<&str>) -> Response {
+fn login_page(t: Tr, status: StatusCode, problem: Option<&str>) -> Response {
     render(
         status,
         &LoginPage {
-            title: "Log in",
+            t,
+            title: t.tr("login-title"),
             problem,
         },
     )
 }
 
-async fn login_form() -> Response {
-    login_page(StatusCode::OK, None)
+async fn login_form(Lang(t): Lang) -> Response {
+    login_page(t, StatusCode::OK, None)
 }
 
 #[derive(Deserialize)]
@@ -227,12 +248,13 @@ struct LoginForm {
 
 async fn login(
     State(state): State<Arc<AppState>>,
+    Lang(t): Lang,
     Client(client): Client,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
     if !from_this_site(&headers, &state.config) {
-        return cross_site_refused();
+        return cross_site_refused(t);
     }
     match log_in(&state, client, &form.email, &form.password).await {
         Ok(session) => (
@@ -243,8 +265,8 @@ async fn login(
             Redirect::to("/account"),
         )
             .into_response(),
-        Err(e) if e.status.is_client_error() => login_page(e.status, Some(&e.message)),
-        Err(e) => error_page(e),
+        Err(e) if e.status.is_client_error() => login_page(t, e.status, Some(&e.text_in(t))),
+        Err(e) => error_page(t, e),
     }
 }
 
@@ -259,10 +281,10 @@ async fn logout(
     Form(form): Form<CsrfForm>,
 ) -> Response {
     if !session.check_csrf(&form.csrf) {
-        return csrf_refused();
+        return csrf_refused(session.t);
     }
     if let Err(e) = state.services.end_session(&session.token_hash).await {
-        return error_page(e);
+        return error_page(session.t, e);
     }
     (
         [(header::SET_COOKIE, cleared_session_cookie(&state.config))],
@@ -274,12 +296,13 @@ async fn logout(
 async fn account(State(state): State<Arc<AppState>>, session: PageSession) -> Response {
     let overview = match state.services.account_overview(&session.person).await {
         Ok(overview) => overview,
-        Err(e) => return error_page(e),
+        Err(e) => return error_page(session.t, e),
     };
     render(
         StatusCode::OK,
         &AccountPage {
-            title: "Your account",
+            t: session.t,
+            title: session.t.tr("account-title"),
             person: &session.person,
             organisation: &overview.organisation.name,
             csrf: &session.csrf,
@@ -296,6 +319,7 @@ async fn account(State(state): State<Arc<AppState>>, session: PageSession) -> Re
 }
 
 fn consent_page(
+    t: Tr,
     status: StatusCode,
     statement: &Statement,
     csrf: &str,
@@ -304,7 +328,8 @@ fn consent_page(
     render(
         status,
         &ConsentPage {
-            title: "Your consent",
+            t,
+            title: t.tr("consent-title"),
             statement,
             csrf,
             problem,
@@ -314,8 +339,8 @@ fn consent_page(
 
 async fn consent_form(State(state): State<Arc<AppState>>, session: PageSession) -> Response {
     match state.services.statement_for(&session.person).await {
-        Ok(statement) => consent_page(StatusCode::OK, &statement, &session.csrf, None),
-        Err(e) => error_page(e),
+        Ok(statement) => consent_page(session.t, StatusCode::OK, &statement, &session.csrf, None),
+        Err(e) => error_page(session.t, e),
     }
 }
 
@@ -332,17 +357,18 @@ async fn consent(
     Form(form): Form<ConsentForm>,
 ) -> Response {
     if !session.check_csrf(&form.csrf) {
-        return csrf_refused();
+        return csrf_refused(session.t);
     }
     if form.agree.as_deref() != Some("yes") {
         return match state.services.statement_for(&session.person).await {
             Ok(statement) => consent_page(
+                session.t,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &statement,
                 &session.csrf,
-                Some("Consent is only given by ticking the box. Nothing was recorded."),
+                Some(&session.t.tr("consent-box-unticked")),
             ),
-            Err(e) => error_page(e),
+            Err(e) => error_page(session.t, e),
         };
     }
     match state
@@ -359,9 +385,9 @@ async fn consent(
         Ok(_) => match state.services.account_overview(&session.person).await {
             Ok(overview) if overview.face.is_some() => Redirect::to("/account").into_response(),
             Ok(_) => Redirect::to("/account/enrol").into_response(),
-            Err(e) => error_page(e),
+            Err(e) => error_page(session.t, e),
         },
-        Err(e) => error_page(e),
+        Err(e) => error_page(session.t, e),
     }
 }
 
@@ -371,11 +397,11 @@ async fn withdraw(
     Form(form): Form<CsrfForm>,
 ) -> Response {
     if !session.check_csrf(&form.csrf) {
-        return csrf_refused();
+        return csrf_refused(session.t);
     }
     match state.services.withdraw_consent(&session.person).await {
         Ok(_) => Redirect::to("/account").into_response(),
-        Err(e) => error_page(e),
+        Err(e) => error_page(session.t, e),
     }
 }
 
@@ -385,11 +411,11 @@ async fn remove_face(
     Form(form): Form<CsrfForm>,
 ) -> Response {
     if !session.check_csrf(&form.csrf) {
-        return csrf_refused();
+        return csrf_refused(session.t);
     }
     match state.services.remove_vectors(&session.person).await {
         Ok(_) => Redirect::to("/account").into_response(),
-        Err(e) => error_page(e),
+        Err(e) => error_page(session.t, e),
     }
 }
 
@@ -406,15 +432,16 @@ async fn export(State(state): State<Arc<AppState>>, session: PageSession) -> Res
             serde_json::to_string_pretty(&data).unwrap_or_default(),
         )
             .into_response(),
-        Err(e) => error_page(e),
+        Err(e) => error_page(session.t, e),
     }
 }
 
-fn password_page(status: StatusCode, csrf: &str, problem: Option<&str>) -> Response {
+fn password_page(t: Tr, status: StatusCode, csrf: &str, problem: Option<&str>) -> Response {
     render(
         status,
         &PasswordPage {
-            title: "Change password",
+            t,
+            title: t.tr("password-title"),
             csrf,
             problem,
             min: MIN_CHARS,
@@ -423,7 +450,7 @@ fn password_page(status: StatusCode, csrf: &str, problem: Option<&str>) -> Respo
 }
 
 async fn password_form(session: PageSession) -> Response {
-    password_page(StatusCode::OK, &session.csrf, None)
+    password_page(session.t, StatusCode::OK, &session.csrf, None)
 }
 
 #[derive(Deserialize)]
@@ -440,13 +467,14 @@ async fn password(
     Form(form): Form<PasswordForm>,
 ) -> Response {
     if !session.check_csrf(&form.csrf) {
-        return csrf_refused();
+        return csrf_refused(session.t);
     }
     if form.new_password != form.new_password_again {
         return password_page(
+            session.t,
             StatusCode::UNPROCESSABLE_ENTITY,
             &session.csrf,
-            Some("The two new passwords are not the same."),
+            Some(&session.t.tr("passwords-new-differ")),
         );
     }
     match state
@@ -461,14 +489,18 @@ async fn password(
         .map_err(ApiError::from)
     {
         Ok(()) => message_page(
+            session.t,
             StatusCode::OK,
-            "Password changed",
-            "Your password was changed; your other sessions were ended.",
+            session.t.tr("password-changed-title"),
+            session.t.tr("password-changed"),
         ),
-        Err(e) if e.status.is_client_error() => {
-            password_page(e.status, &session.csrf, Some(&e.message))
-        }
-        Err(e) => error_page(e),
+        Err(e) if e.status.is_client_error() => password_page(
+            session.t,
+            e.status,
+            &session.csrf,
+            Some(&e.text_in(session.t)),
+        ),
+        Err(e) => error_page(session.t, e),
     }
 }
 
@@ -476,7 +508,8 @@ async fn cancel_form(session: PageSession) -> Response {
     render(
         StatusCode::OK,
         &CancelPage {
-            title: "Cancel registration",
+            t: session.t,
+            title: session.t.tr("cancel-title"),
             csrf: &session.csrf,
         },
     )
@@ -488,18 +521,19 @@ async fn cancel(
     Form(form): Form<CsrfForm>,
 ) -> Response {
     if !session.check_csrf(&form.csrf) {
-        return csrf_refused();
+        return csrf_refused(session.t);
     }
     match state.services.cancel_registration(&session.person).await {
         Ok(()) => (
             [(header::SET_COOKIE, cleared_session_cookie(&state.config))],
             message_page(
+                session.t,
                 StatusCode::OK,
-                "Registration cancelled",
-                "Your account, consent and facial vector have been deleted.",
+                session.t.tr("cancelled-title"),
+                session.t.tr("cancelled"),
             ),
         )
             .into_response(),
-        Err(e) => error_page(e),
+        Err(e) => error_page(session.t, e),
     }
 }

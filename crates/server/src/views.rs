@@ -8,6 +8,7 @@ use axum::response::{Html, IntoResponse, Response};
 use limen_domain::{Person, Statement};
 
 use crate::error::ApiError;
+use crate::i18n::Tr;
 
 /// A page as the response with `status`.
 pub(crate) fn render(status: StatusCode, page: &impl Template) -> Response {
@@ -22,22 +23,25 @@ pub(crate) fn render(status: StatusCode, page: &impl Template) -> Response {
 
 #[derive(Template)]
 #[template(path = "message.html")]
-pub(crate) struct MessagePage<'a> {
-    pub title: &'a str,
-    pub message: &'a str,
+pub(crate) struct MessagePage {
+    pub t: Tr,
+    pub title: String,
+    pub message: String,
 }
 
 #[derive(Template)]
 #[template(path = "privacy.html")]
 pub(crate) struct PrivacyPage<'a> {
-    pub title: &'a str,
+    pub t: Tr,
+    pub title: String,
     pub statement: &'a Statement,
 }
 
 #[derive(Template)]
 #[template(path = "register.html")]
 pub(crate) struct RegisterPage<'a> {
-    pub title: &'a str,
+    pub t: Tr,
+    pub title: String,
     pub email: &'a str,
     pub org: &'a str,
     pub token: &'a str,
@@ -49,7 +53,8 @@ pub(crate) struct RegisterPage<'a> {
 #[derive(Template)]
 #[template(path = "login.html")]
 pub(crate) struct LoginPage<'a> {
-    pub title: &'a str,
+    pub t: Tr,
+    pub title: String,
     pub problem: Option<&'a str>,
 }
 
@@ -67,7 +72,8 @@ pub(crate) struct FaceView {
 #[derive(Template)]
 #[template(path = "account.html")]
 pub(crate) struct AccountPage<'a> {
-    pub title: &'a str,
+    pub t: Tr,
+    pub title: String,
     pub person: &'a Person,
     pub organisation: &'a str,
     pub csrf: &'a str,
@@ -80,7 +86,8 @@ pub(crate) struct AccountPage<'a> {
 #[derive(Template)]
 #[template(path = "consent.html")]
 pub(crate) struct ConsentPage<'a> {
-    pub title: &'a str,
+    pub t: Tr,
+    pub title: String,
     pub statement: &'a Statement,
     pub csrf: &'a str,
     pub problem: Option<&'a str>,
@@ -89,7 +96,8 @@ pub(crate) struct ConsentPage<'a> {
 #[derive(Template)]
 #[template(path = "password.html")]
 pub(crate) struct PasswordPage<'a> {
-    pub title: &'a str,
+    pub t: Tr,
+    pub title: String,
     pub csrf: &'a str,
     pub problem: Option<&'a str>,
     pub min: usize,
@@ -98,13 +106,15 @@ pub(crate) struct PasswordPage<'a> {
 #[derive(Template)]
 #[template(path = "cancel.html")]
 pub(crate) struct CancelPage<'a> {
-    pub title: &'a str,
+    pub t: Tr,
+    pub title: String,
     pub csrf: &'a str,
 }
 
 #[derive(Template)]
 #[template(path = "enrol.html")]
 pub(crate) struct EnrolPage<'a> {
-    pub title: &'a str,
+    pub t: Tr,
+    pub title: String,
     pub csrf: &'a str,
 }

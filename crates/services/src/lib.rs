@@ -92,7 +92,9 @@ use limen_domain::{ModelVersion, OrgId};
 use limen_store::Store;
 
 pub use accounts::Session;
-pub use enrolment::{Enrolled, Frame, FrameCheck, FrameProblem, MAX_FRAME_PIXELS, SetAsideFrame};
+pub use enrolment::{
+    Enrolled, Frame, FrameCheck, FrameProblem, MAX_FRAME_PIXELS, Refusal, SetAsideFrame,
+};
 pub use error::ServiceError;
 pub use handovers::HANDOVER_HOLD;
 pub use migration::{Migrated, derives_in_place};
