@@ -17,6 +17,16 @@ pub enum Language {
 impl Language {
     pub const ALL: [Language; 2] = [Language::English, Language::Dutch];
 
+    /// The language a person reads: the one they chose, else the one their
+    /// browser asks for (none for e-mail), else their organisation's.
+    pub fn read_by(
+        chosen: Option<Language>,
+        accepted: Option<Language>,
+        organisation: Language,
+    ) -> Language {
+        chosen.or(accepted).unwrap_or(organisation)
+    }
+
     /// The language's BCP 47 primary subtag, as stored and as in
     /// `Accept-Language`.
     pub fn code(self) -> &'static str {
@@ -66,5 +76,16 @@ mod tests {
         }
         assert!("de".parse::<Language>().is_err());
         assert!("EN".parse::<Language>().is_err());
+    }
+
+    #[test]
+    fn a_choice_comes_before_the_browser_and_the_browser_before_the_organisation() {
+        use Language::{Dutch, English};
+        assert_eq!(
+            Language::read_by(Some(Dutch), Some(English), English),
+            Dutch
+        );
+        assert_eq!(Language::read_by(None, Some(Dutch), English), Dutch);
+        assert_eq!(Language::read_by(None, None, Dutch), Dutch);
     }
 }

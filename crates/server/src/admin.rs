@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::auth::AdminOrg;
-use crate::bodies::people_import;
-use crate::error::ApiError;
+use crate::bodies::{LanguageChange, people_import};
+use crate::error::{ApiError, JsonBody};
 use crate::i18n::Tr;
 use crate::mails::Invitation;
 
@@ -33,6 +33,7 @@ pub fn routes(import_limit: usize) -> Router<Arc<AppState>> {
         .route("/api/v1/people/{id}", delete(delete_person))
         .route("/api/v1/people/{id}/invitation", post(send_invitation))
         .route("/api/v1/audit", get(audit_trail))
+        .route("/api/v1/language", get(language).put(change_language))
 }
 
 async fn openapi() -> impl IntoResponse {
@@ -96,8 +97,11 @@ async fn send_invitation(
         register_link: &register_link,
         days,
     })
-    .mail(Tr::new(Language::default()))
-    {
+    .mail(Tr::new(Language::read_by(
+        invitation.person.language,
+        None,
+        invitation.organisation.language,
+    ))) {
         Ok(mail) => {
             mail.send(&state.mailer, invitation.person.email.as_str())
                 .await
@@ -126,4 +130,26 @@ async fn audit_trail(
     Ok(Json(json!(
         state.services.store().audit_trail(org.as_str()).await?
     )))
+}
+
+/// The organisation's default language, for its people who chose none.
+async fn language(
+    State(state): State<Arc<AppState>>,
+    AdminOrg(org): AdminOrg,
+) -> Result<Json<Value>, ApiError> {
+    let language = state.services.organisation_language(&org).await?;
+    Ok(Json(json!({ "language": language })))
+}
+
+async fn change_language(
+    State(state): State<Arc<AppState>>,
+    AdminOrg(org): AdminOrg,
+    JsonBody(change): JsonBody<LanguageChange>,
+) -> Result<Json<Value>, ApiError> {
+    let language = change.language()?;
+    state
+        .services
+        .set_organisation_language(&org, language)
+        .await?;
+    Ok(Json(json!({ "language": language })))
 }

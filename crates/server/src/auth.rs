@@ -9,7 +9,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use hmac::{KeyInit, Mac};
-use limen_domain::{OrgId, Person};
+use limen_domain::{Language, OrgId, Person};
 use limen_store::token::token_hash;
 
 use crate::AppState;
@@ -137,11 +137,23 @@ where
             Ok(None) => return Err(to_login()),
             Err(e) => return Err(ApiError::from(e).into_response()),
         };
+        let organisation = match person.language {
+            Some(_) => Language::default(),
+            None => match state.services.organisation_language(&person.org_id).await {
+                Ok(language) => language,
+                Err(e) => return Err(ApiError::from(e).into_response()),
+            },
+        };
+        let language = Language::read_by(
+            person.language,
+            accepted_language(&parts.headers),
+            organisation,
+        );
         Ok(PageSession {
             person,
             token_hash: hash,
             csrf: csrf_token(&state, &hash),
-            t: Tr::new(accepted_language(&parts.headers).unwrap_or_default()),
+            t: Tr::new(language),
         })
     }
 }

@@ -188,7 +188,7 @@ async fn enrol(
 
 async fn api_enrol(
     State(state): State<Arc<AppState>>,
-    Lang(t): Lang,
+    lang: Lang,
     session: ApiSession,
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
@@ -197,7 +197,7 @@ async fn api_enrol(
     within_limit(&state.enrolment_limiter, &session.person, "enrolments")?;
     Ok((
         StatusCode::CREATED,
-        Json(enrol(&state, t, &session.person, frames).await?),
+        Json(enrol(&state, lang.tr(), &session.person, frames).await?),
     ))
 }
 

@@ -208,17 +208,28 @@ pub fn accepted_language(headers: &HeaderMap) -> Option<Language> {
     best.map(|(_, language)| language)
 }
 
-/// The language of a request from someone not signed in: the one they
-/// accept, else English.
-pub struct Lang(pub Tr);
+/// The language a request from someone not signed in asks for (the
+/// signed-in person's is their session's, [`crate::auth::PageSession`]).
+/// Both follow [`Language::read_by`].
+pub struct Lang(Option<Language>);
+
+impl Lang {
+    /// The messages for a page of no organisation in particular.
+    pub fn tr(&self) -> Tr {
+        Tr::new(self.0.unwrap_or_default())
+    }
+
+    /// The messages for a page of an organisation with this default.
+    pub fn tr_of(&self, organisation: Language) -> Tr {
+        Tr::new(Language::read_by(None, self.0, organisation))
+    }
+}
 
 impl<S: Send + Sync> FromRequestParts<S> for Lang {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Lang(Tr::new(
-            accepted_language(&parts.headers).unwrap_or_default(),
-        )))
+        Ok(Lang(accepted_language(&parts.headers)))
     }
 }
 

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use limen_domain::{OrgId, Person, Statement};
+use limen_domain::{Language, OrgId, Person, Statement};
 use limen_services::ServiceError;
 use limen_services::password::{MAX_CHARS, MIN_CHARS};
 use serde::Deserialize;
@@ -44,6 +44,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/account/consent/withdraw", post(withdraw))
         .route("/account/face/delete", post(remove_face))
         .route("/account/export", get(export))
+        .route("/account/language", post(choose_language))
         .route("/account/password", get(password_form).post(password))
         .route("/account/cancel", get(cancel_form).post(cancel))
 }
@@ -87,23 +88,26 @@ fn no_such_organisation(t: Tr) -> Response {
 
 async fn privacy(
     State(state): State<Arc<AppState>>,
-    Lang(t): Lang,
+    lang: Lang,
     Path(org): Path<String>,
 ) -> Response {
     let Ok(org) = OrgId::parse(&org) else {
-        return no_such_organisation(t);
+        return no_such_organisation(lang.tr());
     };
     match state.services.store().organisation(&org).await {
-        Ok(Some(org)) => render(
-            StatusCode::OK,
-            &PrivacyPage {
-                t,
-                title: t.tr("privacy-title"),
-                statement: &Statement::for_organisation(&org.name),
-            },
-        ),
-        Ok(None) => no_such_organisation(t),
-        Err(e) => error_page(t, e),
+        Ok(Some(org)) => {
+            let t = lang.tr_of(org.language);
+            render(
+                StatusCode::OK,
+                &PrivacyPage {
+                    t,
+                    title: t.tr("privacy-title"),
+                    statement: &Statement::for_organisation(&org.name),
+                },
+            )
+        }
+        Ok(None) => no_such_organisation(lang.tr()),
+        Err(e) => error_page(lang.tr(), e),
     }
 }
 
@@ -135,13 +139,26 @@ fn register_page(
     )
 }
 
+/// The person a registration link invites, and the language of their
+/// pages; else the page that says why the link cannot be used.
+async fn invited(state: &AppState, lang: &Lang, token: &str) -> Result<(Person, Tr), Response> {
+    let person = match state.services.invitation_for(token).await {
+        Ok(person) => person,
+        Err(e) => return Err(link_not_valid(lang.tr(), e)),
+    };
+    match state.services.organisation_language(&person.org_id).await {
+        Ok(language) => Ok((person, lang.tr_of(language))),
+        Err(e) => Err(error_page(lang.tr(), e)),
+    }
+}
+
 async fn register_form(
     State(state): State<Arc<AppState>>,
-    Lang(t): Lang,
+    lang: Lang,
     Query(query): Query<TokenQuery>,
 ) -> Response {
-    match state.services.invitation_for(&query.token).await {
-        Ok(person) => register_page(
+    match invited(&state, &lang, &query.token).await {
+        Ok((person, t)) => register_page(
             t,
             StatusCode::OK,
             &query.token,
@@ -149,7 +166,7 @@ async fn register_form(
             &person.org_id,
             None,
         ),
-        Err(e) => link_not_valid(t, e),
+        Err(page) => page,
     }
 }
 
@@ -162,16 +179,16 @@ struct RegisterForm {
 
 async fn register(
     State(state): State<Arc<AppState>>,
-    Lang(t): Lang,
+    lang: Lang,
     headers: HeaderMap,
     Form(form): Form<RegisterForm>,
 ) -> Response {
     if !from_this_site(&headers, &state.config) {
-        return cross_site_refused(t);
+        return cross_site_refused(lang.tr());
     }
-    let person = match state.services.invitation_for(&form.token).await {
-        Ok(person) => person,
-        Err(e) => return link_not_valid(t, e),
+    let (person, t) = match invited(&state, &lang, &form.token).await {
+        Ok(invited) => invited,
+        Err(page) => return page,
     };
     let retry = |problem: &str| {
         register_page(
@@ -236,8 +253,8 @@ fn login_page(t: Tr, status: StatusCode, problem: Option<&str>) -> Response {
     )
 }
 
-async fn login_form(Lang(t): Lang) -> Response {
-    login_page(t, StatusCode::OK, None)
+async fn login_form(lang: Lang) -> Response {
+    login_page(lang.tr(), StatusCode::OK, None)
 }
 
 #[derive(Deserialize)]
@@ -248,11 +265,12 @@ struct LoginForm {
 
 async fn login(
     State(state): State<Arc<AppState>>,
-    Lang(t): Lang,
+    lang: Lang,
     Client(client): Client,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
+    let t = lang.tr();
     if !from_this_site(&headers, &state.config) {
         return cross_site_refused(t);
     }
@@ -314,6 +332,10 @@ async fn account(State(state): State<Arc<AppState>>, session: PageSession) -> Re
                 model_version: face.model_version.to_string(),
                 renewal_needed: face.renewal_needed,
             }),
+            languages: Language::ALL
+                .iter()
+                .map(|language| (language.code(), Tr::new(*language).tr("language-name")))
+                .collect(),
         },
     )
 }
@@ -415,6 +437,33 @@ async fn remove_face(
     }
     match state.services.remove_vectors(&session.person).await {
         Ok(_) => Redirect::to("/account").into_response(),
+        Err(e) => error_page(session.t, e),
+    }
+}
+
+#[derive(Deserialize)]
+struct LanguageForm {
+    csrf: String,
+    language: String,
+}
+
+async fn choose_language(
+    State(state): State<Arc<AppState>>,
+    session: PageSession,
+    Form(form): Form<LanguageForm>,
+) -> Response {
+    if !session.check_csrf(&form.csrf) {
+        return csrf_refused(session.t);
+    }
+    let Ok(language) = form.language.parse::<Language>() else {
+        return error_page(session.t, ApiError::bad_request("unknown language"));
+    };
+    match state
+        .services
+        .choose_language(&session.person, language)
+        .await
+    {
+        Ok(()) => Redirect::to("/account").into_response(),
         Err(e) => error_page(session.t, e),
     }
 }

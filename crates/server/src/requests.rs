@@ -3,7 +3,6 @@
 //! to consent again to a changed privacy statement. Each is claimed in the
 //! database before it goes, so several instances send it once.
 
-use limen_domain::Language;
 use limen_services::{ReconsentRequest, RenewalRequest};
 
 use crate::AppState;
@@ -42,7 +41,7 @@ async fn reconsent_mail(state: &AppState, request: ReconsentRequest) -> Result<(
         login_link: &format!("{base}/login"),
         until: &time_text(request.lapses_at),
     }
-    .mail(Tr::new(Language::default()))?
+    .mail(Tr::new(request.language))?
     .send(&state.mailer, request.person.email.as_str())
     .await
 }
@@ -54,7 +53,7 @@ async fn renewal_mail(state: &AppState, request: RenewalRequest) -> Result<(), M
         until: &time_text(request.ends_at),
         reminder: request.notice != 0,
     }
-    .mail(Tr::new(Language::default()))?
+    .mail(Tr::new(request.language))?
     .send(&state.mailer, request.person.email.as_str())
     .await
 }

@@ -81,6 +81,8 @@ pub(crate) struct AccountPage<'a> {
     /// When consent to an older statement lapses, as people read it.
     pub consent_lapses_at: Option<String>,
     pub face: Option<FaceView>,
+    /// Each language to choose, by code and in its own words.
+    pub languages: Vec<(&'static str, String)>,
 }
 
 #[derive(Template)]

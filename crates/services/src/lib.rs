@@ -73,6 +73,7 @@ mod entrances;
 mod error;
 mod galleries;
 mod handovers;
+mod languages;
 mod migration;
 mod models;
 mod operator;

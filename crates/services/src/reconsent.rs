@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use limen_domain::{Actor, OrgId, Organisation, Person, Statement, UnixTime, now};
+use limen_domain::{Actor, Language, OrgId, Organisation, Person, Statement, UnixTime, now};
 use limen_store::Store;
 
 use crate::audit;
@@ -22,6 +22,8 @@ const DAY: i64 = 86_400;
 #[derive(Debug, Clone)]
 pub struct ReconsentRequest {
     pub person: Person,
+    /// The language the person reads e-mail in.
+    pub language: Language,
     pub organisation: String,
     /// When the consent to the older statement lapses.
     pub lapses_at: UnixTime,
@@ -162,6 +164,7 @@ impl Services {
                     continue;
                 }
                 let request = ReconsentRequest {
+                    language: Language::read_by(person.language, None, org.language),
                     person: person.clone(),
                     organisation: org.name.clone(),
                     lapses_at: shown_from.saturating_add(period(self.retention())),

@@ -1,7 +1,7 @@
 //! Organisations (the operator's customers), their data keys and their
 //! admin tokens.
 
-use limen_domain::{OrgId, Organisation, SecurityLevel, now};
+use limen_domain::{Language, OrgId, Organisation, SecurityLevel, now};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -43,24 +43,27 @@ impl Store {
             id,
             name: name.to_owned(),
             created_at,
+            language: Language::default(),
         };
         self.commit_audited(tx, &audit(&organisation)).await?;
         Ok(organisation)
     }
 
     pub async fn organisations(&self) -> Result<Vec<Organisation>, StoreError> {
-        let rows =
-            sqlx::query("SELECT id, name, created_at FROM organisations ORDER BY created_at, name")
-                .fetch_all(&self.pool)
-                .await?;
+        let rows = sqlx::query(
+            "SELECT id, name, created_at, language FROM organisations ORDER BY created_at, name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(organisation_from_row).collect()
     }
 
     pub async fn organisation(&self, id: &OrgId) -> Result<Option<Organisation>, StoreError> {
-        let row = sqlx::query("SELECT id, name, created_at FROM organisations WHERE id = $1")
-            .bind(id.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT id, name, created_at, language FROM organisations WHERE id = $1")
+                .bind(id.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
         row.as_ref().map(organisation_from_row).transpose()
     }
 
@@ -82,13 +85,40 @@ impl Store {
         id: &OrgId,
         level: SecurityLevel,
     ) -> Result<bool, StoreError> {
+        self.set_organisation_setting(audit, id, "security_level", level.as_str())
+            .await
+    }
+
+    /// Sets the language the organisation's people read where they chose
+    /// none; `false` for no such organisation.
+    pub async fn set_organisation_language(
+        &self,
+        audit: &AuditRecord,
+        id: &OrgId,
+        language: Language,
+    ) -> Result<bool, StoreError> {
+        self.set_organisation_setting(audit, id, "language", language.code())
+            .await
+    }
+
+    /// Sets one of the organisation's settings (a column named here, never
+    /// by input); `false` for no such organisation.
+    async fn set_organisation_setting(
+        &self,
+        audit: &AuditRecord,
+        id: &OrgId,
+        column: &'static str,
+        value: &str,
+    ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
-        let updated = sqlx::query("UPDATE organisations SET security_level = $1 WHERE id = $2")
-            .bind(level.as_str())
-            .bind(id.as_str())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let updated = sqlx::query(&format!(
+            "UPDATE organisations SET {column} = $1 WHERE id = $2"
+        ))
+        .bind(value)
+        .bind(id.as_str())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         if updated == 0 {
             return Ok(false);
         }
@@ -200,5 +230,6 @@ fn organisation_from_row(row: &AnyRow) -> Result<Organisation, StoreError> {
         id: parse_col(row, "id", OrgId::parse)?,
         name: row.try_get("name")?,
         created_at: row.try_get("created_at")?,
+        language: parse_col(row, "language", |s| s.parse())?,
     })
 }

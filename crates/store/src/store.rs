@@ -114,6 +114,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0009_vector_keys.sql"),
         postgres: include_str!("../migrations/postgres/0009_vector_keys.sql"),
     },
+    Migration {
+        version: 10,
+        sqlite: include_str!("../migrations/sqlite/0010_languages.sql"),
+        postgres: include_str!("../migrations/postgres/0010_languages.sql"),
+    },
 ];
 
 /// The version from which SQLite deletes securely; reaching it rewrites an
@@ -434,24 +439,29 @@ pub(crate) mod tests {
             .id;
         let row = NewPerson::parse(1, "Ann", "Lee", "ann@acme.test", "A1").expect("row");
         store
-            .import_people(|_| entry(), &org, &[row])
+            .import_people(|_| entry(), &org, std::slice::from_ref(&row))
             .await
             .expect("import")
             .expect("accepted");
-        // Read without `people`, whose status needs the latest schema:
+        // Read without `people` or `person`, which need the latest schema:
         // callers hold stores of older versions.
-        let id: String = sqlx::query("SELECT id FROM people WHERE org_id = $1")
+        let found = sqlx::query("SELECT id, created_at FROM people WHERE org_id = $1")
             .bind(org.as_str())
             .fetch_one(&store.pool)
             .await
-            .expect("imported")
-            .try_get(0)
-            .expect("id");
-        let person = store
-            .person(&org, &PersonId::parse(&id).expect("id"))
-            .await
-            .expect("person")
-            .expect("found");
+            .expect("imported");
+        let id: String = found.try_get("id").expect("id");
+        let person = Person {
+            id: PersonId::parse(&id).expect("id"),
+            org_id: org.clone(),
+            first_name: row.first_name,
+            last_name: row.last_name,
+            email: row.email,
+            acs_id: row.acs_id,
+            created_at: found.try_get("created_at").expect("created_at"),
+            invited_at: None,
+            language: None,
+        };
         store
             .give_consent(&entry(), &person, "v1", "api")
             .await

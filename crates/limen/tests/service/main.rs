@@ -13,6 +13,7 @@ mod import;
 mod isolation;
 mod journey;
 mod keys;
+mod languages;
 mod liveness;
 mod model_migration;
 mod model_rollout;
