@@ -137,18 +137,10 @@ where
             Ok(None) => return Err(to_login()),
             Err(e) => return Err(ApiError::from(e).into_response()),
         };
-        let organisation = match person.language {
-            Some(_) => Language::default(),
-            None => match state.services.organisation_language(&person.org_id).await {
-                Ok(language) => language,
-                Err(e) => return Err(ApiError::from(e).into_response()),
-            },
+        let language = match person_language(&state, &person, &parts.headers).await {
+            Ok(language) => language,
+            Err(e) => return Err(e.into_response()),
         };
-        let language = Language::read_by(
-            person.language,
-            accepted_language(&parts.headers),
-            organisation,
-        );
         Ok(PageSession {
             person,
             token_hash: hash,
@@ -156,6 +148,22 @@ where
             t: Tr::new(language),
         })
     }
+}
+
+/// The language a signed-in person reads: their choice, else their
+/// browser's, else their organisation's ([`Language::read_by`]).
+pub(crate) async fn person_language(
+    state: &AppState,
+    person: &Person,
+    headers: &HeaderMap,
+) -> Result<Language, ApiError> {
+    let accepted = accepted_language(headers);
+    let organisation = match (person.language, accepted) {
+        // Only asked for when neither decides.
+        (None, None) => state.services.organisation_language(&person.org_id).await?,
+        _ => Language::default(),
+    };
+    Ok(Language::read_by(person.language, accepted, organisation))
 }
 
 /// The CSRF token of a session: a MAC of the session's hash, so it needs

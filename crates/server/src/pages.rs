@@ -102,7 +102,7 @@ async fn privacy(
                 &PrivacyPage {
                     t,
                     title: t.tr("privacy-title"),
-                    statement: &Statement::for_organisation(&org.name),
+                    statement: &Statement::for_organisation(&org.name, t.language()),
                 },
             )
         }
@@ -326,6 +326,8 @@ async fn account(State(state): State<Arc<AppState>>, session: PageSession) -> Re
             csrf: &session.csrf,
             consent: overview.consent.as_ref().map(|consent| ConsentView {
                 statement_version: consent.statement_version.clone(),
+                statement_language: language_in(session.t, consent.statement_language),
+                given_at: crate::requests::time_text(consent.given_at),
             }),
             consent_lapses_at: overview.consent_lapses_at.map(crate::requests::time_text),
             face: overview.face.as_ref().map(|face| FaceView {
@@ -338,6 +340,14 @@ async fn account(State(state): State<Arc<AppState>>, session: PageSession) -> Re
                 .collect(),
         },
     )
+}
+
+/// A language's name, as the page's language calls it.
+fn language_in(t: Tr, language: Language) -> String {
+    match language {
+        Language::English => t.tr("language-english"),
+        Language::Dutch => t.tr("language-dutch"),
+    }
 }
 
 fn consent_page(
@@ -360,7 +370,11 @@ fn consent_page(
 }
 
 async fn consent_form(State(state): State<Arc<AppState>>, session: PageSession) -> Response {
-    match state.services.statement_for(&session.person).await {
+    match state
+        .services
+        .statement_for(&session.person, session.t.language())
+        .await
+    {
         Ok(statement) => consent_page(session.t, StatusCode::OK, &statement, &session.csrf, None),
         Err(e) => error_page(session.t, e),
     }
@@ -382,7 +396,11 @@ async fn consent(
         return csrf_refused(session.t);
     }
     if form.agree.as_deref() != Some("yes") {
-        return match state.services.statement_for(&session.person).await {
+        return match state
+            .services
+            .statement_for(&session.person, session.t.language())
+            .await
+        {
             Ok(statement) => consent_page(
                 session.t,
                 StatusCode::UNPROCESSABLE_ENTITY,

@@ -61,6 +61,10 @@ pub(crate) struct LoginPage<'a> {
 /// What the account page says of the person's consent.
 pub(crate) struct ConsentView {
     pub statement_version: String,
+    /// The statement's language, named in the page's.
+    pub statement_language: String,
+    /// When it was given, as people read it.
+    pub given_at: String,
 }
 
 /// What the account page says of the person's stored face.

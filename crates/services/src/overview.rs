@@ -224,7 +224,10 @@ impl Services {
         })
     }
 
-    async fn organisation_name(&self, person: &Person) -> Result<OrganisationName, ServiceError> {
+    pub(crate) async fn organisation_name(
+        &self,
+        person: &Person,
+    ) -> Result<OrganisationName, ServiceError> {
         let org = self
             .store()
             .organisation(&person.org_id)

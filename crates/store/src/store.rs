@@ -119,6 +119,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0010_languages.sql"),
         postgres: include_str!("../migrations/postgres/0010_languages.sql"),
     },
+    Migration {
+        version: 11,
+        sqlite: include_str!("../migrations/sqlite/0011_consent_language.sql"),
+        postgres: include_str!("../migrations/postgres/0011_consent_language.sql"),
+    },
 ];
 
 /// The version from which SQLite deletes securely; reaching it rewrites an
@@ -412,7 +417,7 @@ pub(crate) fn parse_col<T, E>(
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use limen_domain::{ModelVersion, NewPerson, Person, PersonId};
+    use limen_domain::{ModelVersion, NewPerson, Person, PersonId, now};
     use sqlx::Connection;
 
     use super::*;
@@ -462,10 +467,15 @@ pub(crate) mod tests {
             invited_at: None,
             language: None,
         };
-        store
-            .give_consent(&entry(), &person, "v1", "api")
-            .await
-            .expect("consent");
+        // Written as every schema version has consents.
+        sqlx::query(
+            "INSERT INTO consents (person_id, statement_version, method, given_at) VALUES ($1, 'v1', 'api', $2)",
+        )
+        .bind(person.id.as_str())
+        .bind(now())
+        .execute(&store.pool)
+        .await
+        .expect("consent");
         (org, person)
     }
 

@@ -110,10 +110,8 @@ fn people_read_limen_in_their_own_language() {
         ],
     );
     assert_eq!(registered.status, 303, "{}", registered.body);
-    let cookie = format!(
-        "limen_session={}",
-        registered.session_cookie().expect("session")
-    );
+    let session = registered.session_cookie().expect("session");
+    let cookie = format!("limen_session={session}");
 
     // With the organisation back on English, the browser decides, until
     // Ann chooses.
@@ -162,6 +160,60 @@ fn people_read_limen_in_their_own_language() {
         "nl"
     );
 
+    // Ann reads the Dutch statement and consents to it: the consent
+    // records its version and its language, each language's version its
+    // own.
+    let consent_page = get_with_headers(&server, "/account/consent", &[("Cookie", &cookie)]);
+    assert!(
+        consent_page
+            .body
+            .contains("Zo gebruikt Limen uw gezicht bij de ingangen van Acme"),
+        "{}",
+        consent_page.body
+    );
+    let dutch_version = between(
+        &consent_page.body,
+        "name=\"statement_version\" value=\"",
+        "\"",
+    );
+    let english_page = get_with_headers(
+        &server,
+        &format!("/privacy/{org}"),
+        &[("Accept-Language", "en")],
+    );
+    let english_version = between(&english_page.body, "<code>", "</code>");
+    assert_eq!(dutch_version.len(), 64);
+    assert_eq!(english_version.len(), 64);
+    assert_ne!(dutch_version, english_version);
+    let consented = server.page(
+        "POST",
+        "/account/consent",
+        Some(&session),
+        &[
+            ("csrf", &crate::support::csrf_of(&consent_page.body)),
+            ("statement_version", &dutch_version),
+            ("agree", "yes"),
+        ],
+    );
+    assert_eq!(consented.status, 303, "{}", consented.body);
+    let export: serde_json::Value = serde_json::from_str(
+        &get_with_headers(&server, "/account/export", &[("Cookie", &cookie)]).body,
+    )
+    .expect("export JSON");
+    assert_eq!(
+        export["consents"][0]["statement_language"], "nl",
+        "{export}"
+    );
+    assert_eq!(export["consents"][0]["statement_version"], dutch_version);
+    let page = account("en");
+    assert!(
+        page.body
+            .contains("gaf u toestemming voor de privacyverklaring in het Nederlands")
+            && page.body.contains(&dutch_version),
+        "the account page names the statement's language and version: {}",
+        page.body
+    );
+
     // Bas, who chose nothing, is invited in the organisation's English.
     invite(&server, &admin, &bas);
     let text = mail_part(&smtp.message(2), "text/plain");
@@ -175,4 +227,22 @@ fn people_read_limen_in_their_own_language() {
     assert!(login.body.contains("Wachtwoord"), "{}", login.body);
     let privacy = get_with_headers(&server, &format!("/privacy/{org}"), &[]);
     assert!(privacy.body.contains("<html lang=\"en\">"));
+
+    // A changed statement: Ann, who chose Dutch, is asked in Dutch to
+    // consent again, though her organisation speaks English.
+    let renamed = server.admin(&["org", "rename", &org, "--name", "Acme Gates"]);
+    assert!(renamed.status.success());
+    let text = mail_part(&smtp.message(3), "text/plain");
+    assert!(
+        text.contains("Beste Ann") && text.contains("privacyverklaring"),
+        "{text}"
+    );
+}
+
+fn between(text: &str, start: &str, end: &str) -> String {
+    text.split(start)
+        .nth(1)
+        .and_then(|rest| rest.split(end).next())
+        .unwrap_or_else(|| panic!("no {start}…{end} in {text}"))
+        .to_owned()
 }

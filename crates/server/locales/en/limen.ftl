@@ -36,7 +36,7 @@ logout = Log out
 
 account-title = Your account
 account-consent-heading = Consent
-account-consented = You consented to the privacy statement with version
+account-consented = On { $date } you consented to the privacy statement in { $language }, version
 account-statement-changed = The privacy statement has changed since you consented. Read it and consent again before { $until }, or your consent lapses and your facial vector is deleted.
 account-read-new-statement = Read the new statement
 account-withdraw = Withdraw consent (deletes your facial vector)
@@ -54,6 +54,8 @@ account-data-heading = Your data
 account-export = Download everything Limen holds about you (JSON)
 account-privacy = Privacy statement
 account-language-heading = Language
+language-english = English
+language-dutch = Dutch
 language-name = English
 account-heading = Account
 account-change-password = Change password

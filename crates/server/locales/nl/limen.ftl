@@ -36,7 +36,7 @@ logout = Uitloggen
 
 account-title = Uw account
 account-consent-heading = Toestemming
-account-consented = U gaf toestemming voor de privacyverklaring met versie
+account-consented = Op { $date } gaf u toestemming voor de privacyverklaring in het { $language }, versie
 account-statement-changed = De privacyverklaring is gewijzigd sinds u toestemming gaf. Lees haar en geef vóór { $until } opnieuw toestemming; anders vervalt uw toestemming en wordt uw gezichtsvector verwijderd.
 account-read-new-statement = Lees de nieuwe verklaring
 account-withdraw = Toestemming intrekken (verwijdert uw gezichtsvector)
@@ -54,6 +54,8 @@ account-data-heading = Uw gegevens
 account-export = Alles downloaden wat Limen over u bewaart (JSON)
 account-privacy = Privacyverklaring
 account-language-heading = Taal
+language-english = Engels
+language-dutch = Nederlands
 language-name = Nederlands
 account-heading = Account
 account-change-password = Wachtwoord wijzigen
