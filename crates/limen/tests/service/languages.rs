@@ -5,7 +5,8 @@
 use serde_json::json;
 
 use crate::support::{
-    Backend, GOOD_PASSWORD, Server, SmtpSink, get_with_headers, mail_part, registration_token,
+    Backend, GOOD_PASSWORD, Server, SmtpSink, get_with_headers, grey_png, mail_part, multipart,
+    registration_token,
 };
 
 fn person_id(server: &Server, admin: &str, email: &str) -> String {
@@ -212,6 +213,23 @@ fn people_read_limen_in_their_own_language() {
             && page.body.contains(&dutch_version),
         "the account page names the statement's language and version: {}",
         page.body
+    );
+
+    // The camera's advice comes in her language too.
+    let (content_type, body) = multipart(&[("image/png", &grey_png(320, 240))]);
+    let check = server.send_with_headers(
+        "/account/face/check",
+        &[
+            ("Cookie", &cookie),
+            ("X-CSRF-Token", &crate::support::csrf_of(&page.body)),
+            ("Content-Type", &content_type),
+        ],
+        &body,
+    );
+    assert_eq!(check.status, 200, "{}", check.body);
+    assert_eq!(
+        check.json()["advice"][0],
+        "geen gezicht gevonden: kijk recht in de camera"
     );
 
     // Bas, who chose nothing, is invited in the organisation's English.
