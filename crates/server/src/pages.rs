@@ -22,7 +22,7 @@ use crate::employee::log_in;
 use crate::error::ApiError;
 use crate::i18n::{Lang, Tr};
 use crate::views::{
-    AccountPage, CancelPage, ConsentPage, ConsentView, FaceView, LoginPage, MessagePage,
+    AccountPage, ConfirmPage, ConsentPage, ConsentView, FaceView, LoginPage, MessagePage,
     PasswordPage, PrivacyPage, RegisterPage, render,
 };
 
@@ -41,8 +41,14 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/logout", post(logout))
         .route("/account", get(account))
         .route("/account/consent", get(consent_form).post(consent))
-        .route("/account/consent/withdraw", post(withdraw))
-        .route("/account/face/delete", post(remove_face))
+        .route(
+            "/account/consent/withdraw",
+            get(withdraw_form).post(withdraw),
+        )
+        .route(
+            "/account/face/delete",
+            get(remove_face_form).post(remove_face),
+        )
         .route("/account/export", get(export))
         .route("/account/language", post(choose_language))
         .route("/account/password", get(password_form).post(password))
@@ -571,14 +577,55 @@ async fn password(
     }
 }
 
-async fn cancel_form(session: PageSession) -> Response {
+/// The step that asks before `action` deletes something.
+fn confirm_page(
+    session: &PageSession,
+    action: &'static str,
+    title: String,
+    explanation: String,
+    submit: String,
+) -> Response {
     render(
         StatusCode::OK,
-        &CancelPage {
+        &ConfirmPage {
             t: session.t,
-            title: session.t.tr("cancel-title"),
+            title,
+            explanation,
+            action,
+            submit,
+            back: session.t.tr("confirm-back"),
             csrf: &session.csrf,
         },
+    )
+}
+
+async fn withdraw_form(session: PageSession) -> Response {
+    confirm_page(
+        &session,
+        "/account/consent/withdraw",
+        session.t.tr("withdraw-title"),
+        session.t.tr("withdraw-explained"),
+        session.t.tr("withdraw-submit"),
+    )
+}
+
+async fn remove_face_form(session: PageSession) -> Response {
+    confirm_page(
+        &session,
+        "/account/face/delete",
+        session.t.tr("remove-face-title"),
+        session.t.tr("remove-face-explained"),
+        session.t.tr("remove-face-submit"),
+    )
+}
+
+async fn cancel_form(session: PageSession) -> Response {
+    confirm_page(
+        &session,
+        "/account/cancel",
+        session.t.tr("cancel-title"),
+        session.t.tr("cancel-explained"),
+        session.t.tr("cancel-submit"),
     )
 }
 

@@ -109,11 +109,19 @@ pub(crate) struct PasswordPage<'a> {
     pub min: usize,
 }
 
+/// A step that asks before something is deleted.
 #[derive(Template)]
-#[template(path = "cancel.html")]
-pub(crate) struct CancelPage<'a> {
+#[template(path = "confirm.html")]
+pub(crate) struct ConfirmPage<'a> {
     pub t: Tr,
     pub title: String,
+    /// What the step deletes and what stays.
+    pub explanation: String,
+    /// Where the form posts.
+    pub action: &'static str,
+    pub submit: String,
+    /// The way back without deleting.
+    pub back: String,
     pub csrf: &'a str,
 }
 

@@ -81,10 +81,16 @@ password-submit = Change password
 passwords-new-differ = The two new passwords are not the same.
 password-changed-title = Password changed
 password-changed = Your password was changed; your other sessions were ended.
+confirm-back = No, back to my account
+withdraw-title = Withdraw consent
+withdraw-explained = Withdrawing your consent deletes your facial vector at once, and the entrances no longer recognise you. Your account stays: you can consent and enrol again later.
+withdraw-submit = Withdraw consent and delete my facial vector
+remove-face-title = Remove your facial vector
+remove-face-explained = Your facial vector is deleted at once, and the entrances no longer recognise you. Your consent stays: you can enrol again whenever you like.
+remove-face-submit = Remove my facial vector
 cancel-title = Cancel registration
 cancel-explained = Cancelling deletes your account, your consent and your facial vector. A dated note that you cancelled (nothing biometric) is kept as proof. You can be invited again later.
 cancel-submit = Cancel my registration
-cancel-keep = Keep my registration
 cancelled-title = Registration cancelled
 cancelled = Your account, consent and facial vector have been deleted.
 

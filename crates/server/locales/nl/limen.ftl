@@ -81,10 +81,16 @@ password-submit = Wachtwoord wijzigen
 passwords-new-differ = De twee nieuwe wachtwoorden zijn niet gelijk.
 password-changed-title = Wachtwoord gewijzigd
 password-changed = Uw wachtwoord is gewijzigd; uw andere sessies zijn beëindigd.
+confirm-back = Nee, terug naar mijn account
+withdraw-title = Toestemming intrekken
+withdraw-explained = Als u uw toestemming intrekt, wordt uw gezichtsvector meteen verwijderd en herkennen de ingangen u niet meer. Uw account blijft bestaan: u kunt later opnieuw toestemming geven en uw gezicht vastleggen.
+withdraw-submit = Toestemming intrekken en mijn gezichtsvector verwijderen
+remove-face-title = Uw gezichtsvector verwijderen
+remove-face-explained = Uw gezichtsvector wordt meteen verwijderd en de ingangen herkennen u niet meer. Uw toestemming blijft: u kunt uw gezicht altijd opnieuw vastleggen.
+remove-face-submit = Mijn gezichtsvector verwijderen
 cancel-title = Registratie opzeggen
 cancel-explained = Opzeggen verwijdert uw account, uw toestemming en uw gezichtsvector. Een gedateerde notitie dat u hebt opgezegd (zonder biometrische gegevens) blijft bewaard als bewijs. U kunt later opnieuw worden uitgenodigd.
 cancel-submit = Mijn registratie opzeggen
-cancel-keep = Mijn registratie houden
 cancelled-title = Registratie opgezegd
 cancelled = Uw account, toestemming en gezichtsvector zijn verwijderd.
 
