@@ -3,12 +3,15 @@
 
 use serde::Serialize;
 
+use crate::language::Language;
 use crate::values::UnixTime;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Consent {
     /// The SHA-256 of the statement text the person read.
     pub statement_version: String,
+    /// The language of the statement they read.
+    pub statement_language: Language,
     pub method: String,
     pub given_at: UnixTime,
     pub withdrawn_at: Option<UnixTime>,

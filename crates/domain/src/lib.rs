@@ -11,6 +11,7 @@ mod actor;
 mod consent;
 mod entrance;
 mod face;
+mod language;
 mod network;
 mod people;
 mod rollout;
@@ -22,6 +23,7 @@ pub use actor::{Actor, AdminAccount, AdminCredential, ApiKey, OrgAdmin};
 pub use consent::Consent;
 pub use entrance::{ConnectorKind, Decision, DecisionEvent, Entrance, LivenessMode, PassId};
 pub use face::{FaceVector, MAX_VECTORS_PER_PERSON, ModelVersion};
+pub use language::{Language, UnknownLanguage};
 pub use network::{AddressRange, InvalidAddressRange};
 pub use people::{
     ImportReport, NewPerson, Organisation, Person, PersonOverview, PersonStatus, RowError,

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::language::Language;
 use crate::values::{AcsId, EmailAddress, InvalidValue, OrgId, PersonId, PersonName, UnixTime};
 
 #[derive(Debug, Clone, Serialize)]
@@ -9,6 +10,8 @@ pub struct Organisation {
     pub id: OrgId,
     pub name: String,
     pub created_at: UnixTime,
+    /// What its people read where they chose no language themselves.
+    pub language: Language,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -21,6 +24,8 @@ pub struct Person {
     pub acs_id: AcsId,
     pub created_at: UnixTime,
     pub invited_at: Option<UnixTime>,
+    /// The language they chose to read Limen in, if they chose.
+    pub language: Option<Language>,
 }
 
 /// Where a person stands on the way from import to enrolment.

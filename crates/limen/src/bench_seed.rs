@@ -101,7 +101,13 @@ pub async fn seed(
             for (i, overview) in persons.iter().enumerate().skip(writer).step_by(writers) {
                 let person = &overview.person;
                 store
-                    .give_consent(&seeded(&person.org_id), person, "bench", "bench")
+                    .give_consent(
+                        &seeded(&person.org_id),
+                        person,
+                        "bench",
+                        limen_domain::Language::English,
+                        "bench",
+                    )
                     .await?;
                 let set: Vec<FaceVector> = (0..vectors_per_person)
                     .map(|_| FaceVector::new(random_unit_vector(&mut rng, dimensions)))

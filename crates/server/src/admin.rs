@@ -9,15 +9,15 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use limen_domain::PersonId;
+use limen_domain::{Language, PersonId};
 use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::auth::Admin;
-use crate::bodies::people_import;
-use crate::error::ApiError;
-use crate::mailer::OutgoingMail;
-use crate::pages::escape;
+use crate::bodies::{LanguageChange, people_import};
+use crate::error::{ApiError, JsonBody};
+use crate::i18n::Tr;
+use crate::mails::Invitation;
 
 const OPENAPI: &str = include_str!("openapi.json");
 
@@ -33,6 +33,7 @@ pub fn routes(import_limit: usize) -> Router<Arc<AppState>> {
         .route("/api/v1/people/{id}", delete(delete_person))
         .route("/api/v1/people/{id}/invitation", post(send_invitation))
         .route("/api/v1/audit", get(audit_trail))
+        .route("/api/v1/language", get(language).put(change_language))
 }
 
 async fn openapi() -> impl IntoResponse {
@@ -93,35 +94,25 @@ async fn send_invitation(
     let base = &state.config.public_url;
     let statement_link = format!("{base}/privacy/{}", admin.org);
     let register_link = format!("{base}/register?token={}", invitation.token);
-    let name = invitation.person.first_name.as_str();
-    let org_name = &invitation.organisation.name;
-    let text = format!(
-        "Hello {name},\n\n{org_name} invites you to pass its entrances by face, with Limen. Taking part is your choice.\n\n\
-         What happens to your data, and your rights:\n{statement_link}\n\n\
-         To register (this link works once and expires in {days} days):\n{register_link}\n\n\
-         If you do not want to take part, ignore this message.\n"
-    );
-    let html = format!(
-        "<!doctype html><html><body><p>Hello {name},</p><p>{org} invites you to pass its entrances by face, with Limen. \
-         Taking part is your choice.</p><p><a href=\"{statement}\">What happens to your data, and your rights</a></p>\
-         <p><a href=\"{register}\">Register</a> (this link works once and expires in {days} days)</p>\
-         <p>If you do not want to take part, ignore this message.</p></body></html>",
-        name = escape(name),
-        org = escape(org_name),
-        statement = escape(&statement_link),
-        register = escape(&register_link),
-    );
-    let subject = format!("{org_name} invites you to face access with Limen");
-    if let Err(e) = state
-        .mailer
-        .send(OutgoingMail {
-            to: invitation.person.email.as_str(),
-            subject: &subject,
-            text,
-            html,
-        })
-        .await
-    {
+    let sent = match (Invitation {
+        name: invitation.person.first_name.as_str(),
+        organisation: &invitation.organisation.name,
+        statement_link: &statement_link,
+        register_link: &register_link,
+        days,
+    })
+    .mail(Tr::new(Language::read_by(
+        invitation.person.language,
+        None,
+        invitation.organisation.language,
+    ))) {
+        Ok(mail) => {
+            mail.send(&state.mailer, invitation.person.email.as_str())
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    if let Err(e) = sent {
         tracing::warn!(error = %e, "invitation e-mail not sent");
         return Err(ApiError::new(
             StatusCode::BAD_GATEWAY,
@@ -150,4 +141,26 @@ async fn audit_trail(
             .audit_trail(admin.org.as_str())
             .await?
     )))
+}
+
+/// The organisation's default language, for its people who chose none.
+async fn language(
+    State(state): State<Arc<AppState>>,
+    Admin(admin): Admin,
+) -> Result<Json<Value>, ApiError> {
+    let language = state.services.organisation_language(&admin.org).await?;
+    Ok(Json(json!({ "language": language })))
+}
+
+async fn change_language(
+    State(state): State<Arc<AppState>>,
+    Admin(admin): Admin,
+    JsonBody(change): JsonBody<LanguageChange>,
+) -> Result<Json<Value>, ApiError> {
+    let language = change.language()?;
+    state
+        .services
+        .set_organisation_language(&admin, language)
+        .await?;
+    Ok(Json(json!({ "language": language })))
 }

@@ -17,8 +17,9 @@ use crate::auth::{Admin, bearer};
 use crate::bodies::{AdminInvite, LoginRequest, RegistrationRequest};
 use crate::client::Client;
 use crate::error::{ApiError, JsonBody};
-use crate::mailer::{MailError, Mailer, OutgoingMail};
-use crate::pages::escape;
+use crate::i18n::Tr;
+use crate::mailer::{MailError, Mailer};
+use crate::mails;
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
@@ -120,37 +121,21 @@ async fn log_out(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The invitation e-mail: who invites, and the link to choose a password.
+/// The invitation e-mail, in the organisation's language: who invites,
+/// and the link to choose a password.
 pub async fn send_admin_invitation(
     mailer: &Mailer,
     public_url: &str,
     invitation: &AdminInvitation,
     days: u32,
 ) -> Result<(), MailError> {
-    let link = format!("{public_url}/admin/register?token={}", invitation.token);
-    let name = invitation.name.as_str();
-    let org = &invitation.organisation.name;
-    let text = format!(
-        "Hello {name},\n\nYou are invited to administer {org}'s face access with Limen: its people, \
-         entrances and cameras. You will never see anyone's face or facial data.\n\n\
-         To choose your password (this link works once and expires in {days} days):\n{link}\n\n\
-         If you did not expect this, ignore this message.\n"
-    );
-    let html = format!(
-        "<!doctype html><html><body><p>Hello {name},</p><p>You are invited to administer {org}'s face \
-         access with Limen: its people, entrances and cameras. You will never see anyone's face or \
-         facial data.</p><p><a href=\"{link}\">Choose your password</a> (this link works once and \
-         expires in {days} days)</p><p>If you did not expect this, ignore this message.</p></body></html>",
-        name = escape(name),
-        org = escape(org),
-        link = escape(&link),
-    );
-    mailer
-        .send(OutgoingMail {
-            to: invitation.email.as_str(),
-            subject: &format!("Administer {org}'s face access with Limen"),
-            text,
-            html,
-        })
-        .await
+    let register_link = format!("{public_url}/admin/register?token={}", invitation.token);
+    let mail = mails::AdminInvitation {
+        name: invitation.name.as_str(),
+        organisation: &invitation.organisation.name,
+        register_link: &register_link,
+        days,
+    }
+    .mail(Tr::new(invitation.organisation.language))?;
+    mail.send(mailer, invitation.email.as_str()).await
 }

@@ -9,12 +9,13 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use hmac::{KeyInit, Mac};
-use limen_domain::{OrgAdmin, Person};
+use limen_domain::{Language, OrgAdmin, Person};
 use limen_store::token::token_hash;
 
 use crate::AppState;
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::i18n::{Tr, accepted_language};
 
 /// The session cookie's name. Over https it carries the `__Host-` prefix,
 /// which browsers accept only from a secure origin, for path `/` and
@@ -93,6 +94,8 @@ pub struct PageSession {
     pub token_hash: [u8; 32],
     /// The token every form of this session must carry.
     pub csrf: String,
+    /// The language the person reads.
+    pub t: Tr,
 }
 
 impl PageSession {
@@ -130,12 +133,33 @@ where
             Ok(None) => return Err(to_login()),
             Err(e) => return Err(ApiError::from(e).into_response()),
         };
+        let language = match person_language(&state, &person, &parts.headers).await {
+            Ok(language) => language,
+            Err(e) => return Err(e.into_response()),
+        };
         Ok(PageSession {
             person,
             token_hash: hash,
             csrf: csrf_token(&state, &hash),
+            t: Tr::new(language),
         })
     }
+}
+
+/// The language a signed-in person reads: their choice, else their
+/// browser's, else their organisation's ([`Language::read_by`]).
+pub(crate) async fn person_language(
+    state: &AppState,
+    person: &Person,
+    headers: &HeaderMap,
+) -> Result<Language, ApiError> {
+    let accepted = accepted_language(headers);
+    let organisation = match (person.language, accepted) {
+        // Only asked for when neither decides.
+        (None, None) => state.services.organisation_language(&person.org_id).await?,
+        _ => Language::default(),
+    };
+    Ok(Language::read_by(person.language, accepted, organisation))
 }
 
 /// The CSRF token of a session: a MAC of the session's hash, so it needs

@@ -5,7 +5,7 @@
 use axum::http::StatusCode;
 use limen_access::http::SharedSecret;
 use limen_domain::{
-    EmailAddress, Label, LivenessMode, NewPerson, PersonName, RowError, SecurityLevel,
+    EmailAddress, Label, Language, LivenessMode, NewPerson, PersonName, RowError, SecurityLevel,
 };
 use limen_services::ServiceError;
 use serde::Deserialize;
@@ -228,6 +228,21 @@ impl LevelChange {
         self.level
             .parse()
             .map_err(|e: limen_domain::UnknownSecurityLevel| ApiError::bad_request(e.to_string()))
+    }
+}
+
+/// `PUT /api/v1/language`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LanguageChange {
+    pub language: String,
+}
+
+impl LanguageChange {
+    pub fn language(&self) -> Result<Language, ApiError> {
+        self.language
+            .parse()
+            .map_err(|e: limen_domain::UnknownLanguage| ApiError::bad_request(e.to_string()))
     }
 }
 

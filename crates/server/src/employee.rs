@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use limen_domain::EmailAddress;
@@ -13,7 +13,7 @@ use limen_services::{AccountOverview, PersonExport, ServiceError, Session};
 use serde_json::{Value, json};
 
 use crate::AppState;
-use crate::auth::ApiSession;
+use crate::auth::{ApiSession, person_language};
 use crate::bodies::{ConsentRequest, LoginRequest, PasswordRequest, RegistrationRequest};
 use crate::client::{Client, ClientGroup};
 use crate::error::{ApiError, JsonBody};
@@ -89,14 +89,23 @@ async fn api_me(
     ))
 }
 
+/// The statement in the language the person reads (see
+/// [`person_language`]): the version consented to names its language.
 async fn api_statement(
     State(state): State<Arc<AppState>>,
     session: ApiSession,
+    headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let statement = state.services.statement_for(&session.person).await?;
-    Ok(Json(
-        json!({ "version": statement.version, "text": statement.text }),
-    ))
+    let language = person_language(&state, &session.person, &headers).await?;
+    let statement = state
+        .services
+        .statement_for(&session.person, language)
+        .await?;
+    Ok(Json(json!({
+        "version": statement.version,
+        "language": statement.language,
+        "text": statement.text,
+    })))
 }
 
 async fn api_consent(

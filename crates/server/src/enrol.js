@@ -9,11 +9,18 @@
   const guidance = document.getElementById("guidance");
   const start = document.getElementById("start");
   const csrf = root.dataset.csrf;
+  // The page's words, in the person's language; `{name}` marks a value.
+  function words(key, values) {
+    return Object.entries(values || {}).reduce(
+      (text, [name, value]) => text.replace("{" + name + "}", value),
+      root.dataset["say" + key],
+    );
+  }
   // The views a set is made of; each asked for in turn.
   const views = [
-    { ask: "Look straight at the camera", fits: (yaw) => Math.abs(yaw) < 8 },
-    { ask: "Turn your head a little to one side", fits: (yaw) => Math.abs(yaw) >= 8 && Math.abs(yaw) <= 30 },
-    { ask: "Now a little to the other side", fits: (yaw) => Math.abs(yaw) >= 8 && Math.abs(yaw) <= 30 && Math.sign(yaw) !== side },
+    { ask: words("LookStraight"), fits: (yaw) => Math.abs(yaw) < 8 },
+    { ask: words("TurnOneSide"), fits: (yaw) => Math.abs(yaw) >= 8 && Math.abs(yaw) <= 30 },
+    { ask: words("TurnOtherSide"), fits: (yaw) => Math.abs(yaw) >= 8 && Math.abs(yaw) <= 30 && Math.sign(yaw) !== side },
   ];
   const wanted = views.length;
   // Good frames of another view than the one asked for, after which a good
@@ -41,7 +48,7 @@
     blobs.forEach((blob, i) => body.append("frame", blob, "frame" + i + ".jpg"));
     const response = await fetch(url, { method: "POST", body, headers: { "X-CSRF-Token": csrf }, credentials: "same-origin" });
     let data = {};
-    try { data = await response.json(); } catch (e) { data = { error: "unexpected answer from the server" }; }
+    try { data = await response.json(); } catch (e) { data = { error: words("BadAnswer") }; }
     return { ok: response.ok, data };
   }
 
@@ -56,14 +63,14 @@
     const blob = await frame();
     const check = await post("/account/face/check", [blob]);
     if (!check.ok) {
-      say(check.data.error || "that frame could not be checked");
+      say(check.data.error || words("CheckFailed"));
     } else if (check.data.passed) {
       const yaw = check.data.yaw_deg || 0;
       if (views[good.length].fits(yaw) || misses >= patience) {
         if (good.length === 1) side = Math.sign(yaw);
         good.push(blob);
         misses = 0;
-        say("Good (" + good.length + " of " + wanted + ")" + (good.length < wanted ? ". " + views[good.length].ask + "." : ""));
+        say(words("Good", { count: good.length, total: wanted }) + (good.length < wanted ? ". " + views[good.length].ask + "." : ""));
       } else {
         misses += 1;
         say(views[good.length].ask + ".");
@@ -72,16 +79,16 @@
       say(check.data.advice.join(", "));
     }
     if (good.length < wanted) { setTimeout(step, 400); return; }
-    say("Making your facial vector…");
+    say(words("Making"));
     const result = await post("/account/face", good);
     good = [];
     side = 0;
     if (result.ok) {
       stop();
-      say("Done: your face is enrolled (model " + result.data.model_version + ").");
+      say(words("Done", { model: result.data.model_version }));
       root.dataset.state = "enrolled";
     } else {
-      say((result.data.error || "enrolment failed") + " Trying again…");
+      say((result.data.error || words("Failed")) + " " + words("Retrying"));
       setTimeout(step, 800);
     }
   }
@@ -91,7 +98,7 @@
     try {
       stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false });
     } catch (e) {
-      say("The camera could not be opened: " + e.message);
+      say(words("CameraFailed", { reason: e.message }));
       start.disabled = false;
       return;
     }
@@ -102,5 +109,5 @@
   }
 
   start.addEventListener("click", begin);
-  say("Press Start when you are ready.");
+  say(words("PressStart"));
 })();

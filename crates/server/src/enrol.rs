@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use limen_domain::Person;
@@ -19,8 +19,10 @@ use crate::AppState;
 use crate::auth::{ApiSession, PageSession};
 use crate::error::ApiError;
 use crate::frame_buffer::{FrameBuffer, TooLarge};
-use crate::pages::{error_page, escape, message_page, page};
+use crate::i18n::{Lang, Text, Tr};
+use crate::pages::{error_page, message_page};
 use crate::rate_limit::RateLimiter;
+use crate::views::{EnrolPage, render};
 
 const MAX_FRAMES: usize = 5;
 const MAX_FRAME_BYTES: usize = 4 * 1024 * 1024;
@@ -151,11 +153,26 @@ fn within_limit(limiter: &RateLimiter, person: &Person, what: &str) -> Result<()
         StatusCode::TOO_MANY_REQUESTS,
         format!("too many {what} in a short time; wait a little and try again"),
     )
+    .with_text(Text::new("error-too-many-enrolments"))
     .with_retry_after(Duration::from_secs(60)))
 }
 
+/// Advice codes worded for a person, joined.
+fn advice(t: Tr, codes: &[&str]) -> String {
+    codes
+        .iter()
+        .map(|code| t.advice(code))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// What an enrolment answers, to the API and to the webcam page.
-async fn enrol(state: &AppState, person: &Person, frames: Frames) -> Result<Value, ApiError> {
+async fn enrol(
+    state: &AppState,
+    t: Tr,
+    person: &Person,
+    frames: Frames,
+) -> Result<Value, ApiError> {
     let enrolled = match state.services.enrol(person, frames).await {
         Ok(enrolled) => {
             let reasons = enrolled.set_aside.iter().map(|aside| aside.problem.code);
@@ -182,13 +199,14 @@ async fn enrol(state: &AppState, person: &Person, frames: Frames) -> Result<Valu
         "set_aside": enrolled.set_aside.iter().map(|aside| json!({
             "frame": aside.frame,
             "code": aside.problem.code,
-            "advice": aside.problem.advice,
+            "advice": advice(t, &aside.problem.advice),
         })).collect::<Vec<_>>(),
     }))
 }
 
 async fn api_enrol(
     State(state): State<Arc<AppState>>,
+    lang: Lang,
     session: ApiSession,
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
@@ -197,7 +215,7 @@ async fn api_enrol(
     within_limit(&state.enrolment_limiter, &session.person, "enrolments")?;
     Ok((
         StatusCode::CREATED,
-        Json(enrol(&state, &session.person, frames).await?),
+        Json(enrol(&state, lang.tr(), &session.person, frames).await?),
     ))
 }
 
@@ -221,7 +239,8 @@ fn check_csrf_header(session: &PageSession, headers: &HeaderMap) -> Result<(), A
         Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "missing or wrong CSRF token; reload the page",
-        ))
+        )
+        .with_text(Text::new("error-csrf-header")))
     }
 }
 
@@ -231,10 +250,23 @@ async fn page_enrol(
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    check_csrf_header(&session, &headers)?;
-    let frames = read_frames(&headers, multipart).await?;
+    let t = session.t;
+    enrol_from_page(&state, &session, &headers, multipart)
+        .await
+        .map(Json)
+        .map_err(|e| e.for_person(t))
+}
+
+async fn enrol_from_page(
+    state: &AppState,
+    session: &PageSession,
+    headers: &HeaderMap,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<Value, ApiError> {
+    check_csrf_header(session, headers)?;
+    let frames = read_frames(headers, multipart).await?;
     within_limit(&state.enrolment_limiter, &session.person, "enrolments")?;
-    Ok(Json(enrol(&state, &session.person, frames).await?))
+    enrol(state, session.t, &session.person, frames).await
 }
 
 /// Live guidance for the webcam page: what is wrong with this one frame.
@@ -244,8 +276,22 @@ async fn page_check(
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    check_csrf_header(&session, &headers)?;
-    let mut frames = read_frames(&headers, multipart).await?;
+    let t = session.t;
+    check(&state, &session, &headers, multipart)
+        .await
+        .map(Json)
+        .map_err(|e| e.for_person(t))
+}
+
+async fn check(
+    state: &AppState,
+    session: &PageSession,
+    headers: &HeaderMap,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<Value, ApiError> {
+    let t = session.t;
+    check_csrf_header(session, headers)?;
+    let mut frames = read_frames(headers, multipart).await?;
     within_limit(&state.check_limiter, &session.person, "frame checks")?;
     let Some(frame) = frames.pop().filter(|_| frames.is_empty()) else {
         return Err(ApiError::unprocessable("send exactly one frame to check"));
@@ -253,16 +299,18 @@ async fn page_check(
     let check = state.services.check_frame(&session.person, frame).await?;
     let passed = check.problems.is_empty();
     let advice: Vec<String> = if passed {
-        vec!["good: hold still".into()]
+        vec![t.tr("enrol-hold-still")]
     } else {
-        check.problems.iter().map(|p| p.advice.clone()).collect()
+        check
+            .problems
+            .iter()
+            .map(|p| advice(t, &p.advice))
+            .collect()
     };
     let issues: Vec<&str> = check.problems.iter().map(|p| p.code).collect();
     // Whole degrees: enough to ask for a view, too coarse to describe a face.
     let yaw = check.yaw_deg.map(f64::round);
-    Ok(Json(
-        json!({ "passed": passed, "issues": issues, "advice": advice, "yaw_deg": yaw }),
-    ))
+    Ok(json!({ "passed": passed, "issues": issues, "advice": advice, "yaw_deg": yaw }))
 }
 
 async fn enrol_page(State(state): State<Arc<AppState>>, session: PageSession) -> Response {
@@ -270,22 +318,20 @@ async fn enrol_page(State(state): State<Arc<AppState>>, session: PageSession) ->
         Ok(true) => {}
         Ok(false) => {
             return message_page(
+                session.t,
                 StatusCode::FORBIDDEN,
-                "Consent first",
-                "Your face is only enrolled after you have consented. Go to your account to read the statement and decide.",
+                session.t.tr("consent-first-title"),
+                session.t.tr("consent-first"),
             );
         }
-        Err(e) => return error_page(e),
+        Err(e) => return error_page(session.t, e),
     }
-    let body = format!(
-        "<div id=\"enrol\" data-csrf=\"{csrf}\">\
-         <p>Look straight at the camera, in good light, with nobody else in view. A few pictures are taken when the \
-         guidance says they are good; they are turned into a facial vector and erased at once.</p>\
-         <video id=\"camera\" autoplay playsinline muted></video>\
-         <p id=\"guidance\" role=\"status\" aria-live=\"polite\">Starting the camera…</p>\
-         <p><button id=\"start\" type=\"button\">Start</button> <a href=\"/account\">Back to your account</a></p>\
-         <noscript><p class=\"error\">Taking the pictures needs JavaScript and a camera. Everything else works without it.</p></noscript></div>",
-        csrf = escape(&session.csrf),
-    );
-    page("Enrol your face", &body, Some("enrol.js")).into_response()
+    render(
+        StatusCode::OK,
+        &EnrolPage {
+            t: session.t,
+            title: session.t.tr("enrol-title"),
+            csrf: &session.csrf,
+        },
+    )
 }

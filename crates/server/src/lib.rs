@@ -21,12 +21,15 @@ mod enrol;
 mod entrances;
 mod error;
 mod frame_buffer;
+mod i18n;
 mod liveness;
 mod login_guard;
+mod mails;
 mod models;
 mod pages;
 mod requests;
 mod security;
+mod views;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

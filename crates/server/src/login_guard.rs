@@ -15,6 +15,7 @@ use limen_services::ServiceError;
 
 use crate::client::ClientGroup;
 use crate::error::ApiError;
+use crate::i18n::Text;
 use crate::rate_limit::ExpiringMap;
 
 /// Failures one client address may make in [`ADDRESS_WINDOW`].
@@ -77,6 +78,7 @@ impl LoginGuard {
                 StatusCode::TOO_MANY_REQUESTS,
                 "too many failed login attempts; wait a little and try again",
             )
+            .with_text(Text::new("error-too-many-logins"))
             .with_retry_after(wait)
         })?;
         match login.await {

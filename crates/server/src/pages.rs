@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use limen_domain::{OrgId, Person, Statement};
+use limen_domain::{Language, OrgId, Person, Statement};
 use limen_services::ServiceError;
 use limen_services::password::{MAX_CHARS, MIN_CHARS};
 use serde::Deserialize;
@@ -20,6 +20,11 @@ use crate::auth::{PageSession, cleared_session_cookie, from_this_site, session_c
 use crate::client::Client;
 use crate::employee::log_in;
 use crate::error::ApiError;
+use crate::i18n::{Lang, Tr};
+use crate::views::{
+    AccountPage, ConfirmPage, ConsentPage, ConsentView, FaceView, LoginPage, MessagePage,
+    PasswordPage, PrivacyPage, RegisterPage, render,
+};
 
 const STYLESHEET: &str = include_str!("limen.css");
 
@@ -36,117 +41,79 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/logout", post(logout))
         .route("/account", get(account))
         .route("/account/consent", get(consent_form).post(consent))
-        .route("/account/consent/withdraw", post(withdraw))
-        .route("/account/face/delete", post(remove_face))
+        .route(
+            "/account/consent/withdraw",
+            get(withdraw_form).post(withdraw),
+        )
+        .route(
+            "/account/face/delete",
+            get(remove_face_form).post(remove_face),
+        )
         .route("/account/export", get(export))
+        .route("/account/language", post(choose_language))
         .route("/account/password", get(password_form).post(password))
         .route("/account/cancel", get(cancel_form).post(cancel))
 }
 
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// A whole page around `body` (already escaped HTML). `script` names a
-/// script under /static, for the one page that needs one.
-pub fn page(title: &str, body: &str, script: Option<&str>) -> Html<String> {
-    let script = script
-        .map(|s| format!("<script src=\"/static/{s}\" defer></script>"))
-        .unwrap_or_default();
-    Html(format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title} · Limen</title><link rel=\"stylesheet\" href=\"/static/limen.css\">{script}</head>\
-         <body><header><a href=\"/account\">Limen</a></header><main><h1>{title}</h1>{body}</main></body></html>",
-        title = escape(title),
-    ))
-}
-
-pub(crate) fn message_page(status: StatusCode, title: &str, message: &str) -> Response {
-    (
-        status,
-        page(
-            title,
-            &format!("<p class=\"notice\">{}</p>", escape(message)),
-            None,
-        ),
-    )
-        .into_response()
+pub(crate) fn message_page(t: Tr, status: StatusCode, title: String, message: String) -> Response {
+    render(status, &MessagePage { t, title, message })
 }
 
 /// An error shown as a page, with the status the API would answer.
-pub(crate) fn error_page(e: impl Into<ApiError>) -> Response {
+pub(crate) fn error_page(t: Tr, e: impl Into<ApiError>) -> Response {
     let e = e.into();
-    message_page(e.status, "Something is not right", &e.message)
+    message_page(t, e.status, t.tr("error-title"), e.text_in(t))
 }
 
-fn csrf_field(csrf: &str) -> String {
-    format!(
-        "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
-        escape(csrf)
-    )
-}
-
-fn csrf_refused() -> Response {
+fn csrf_refused(t: Tr) -> Response {
     message_page(
+        t,
         StatusCode::FORBIDDEN,
-        "Form expired",
-        "This form did not carry a valid security token (CSRF), so nothing was changed. Go back, reload the page and try again.",
+        t.tr("csrf-refused-title"),
+        t.tr("csrf-refused"),
     )
 }
 
-fn cross_site_refused() -> Response {
+fn cross_site_refused(t: Tr) -> Response {
     message_page(
+        t,
         StatusCode::FORBIDDEN,
-        "Not sent from this site",
-        "This form was sent from another web site, so it was ignored. Open Limen's own page and try again.",
+        t.tr("cross-site-title"),
+        t.tr("cross-site"),
     )
 }
 
-fn statement_html(statement: &Statement) -> String {
-    let paragraphs: String = statement
-        .text
-        .split("\n\n")
-        .map(|p| format!("<p>{}</p>", escape(p).replace('\n', "<br>")))
-        .collect();
-    format!(
-        "<article class=\"statement\">{paragraphs}<p class=\"version\">Statement version (SHA-256): <code>{}</code></p></article>",
-        statement.version
+fn no_such_organisation(t: Tr) -> Response {
+    message_page(
+        t,
+        StatusCode::NOT_FOUND,
+        t.tr("not-found-title"),
+        t.tr("error-no-organisation"),
     )
 }
 
-async fn privacy(State(state): State<Arc<AppState>>, Path(org): Path<String>) -> Response {
+async fn privacy(
+    State(state): State<Arc<AppState>>,
+    lang: Lang,
+    Path(org): Path<String>,
+) -> Response {
     let Ok(org) = OrgId::parse(&org) else {
-        return message_page(
-            StatusCode::NOT_FOUND,
-            "Not found",
-            "There is no such organisation.",
-        );
+        return no_such_organisation(lang.tr());
     };
     match state.services.store().organisation(&org).await {
-        Ok(Some(org)) => page(
-            "Privacy statement",
-            &statement_html(&Statement::for_organisation(&org.name)),
-            None,
-        )
-        .into_response(),
-        Ok(None) => message_page(
-            StatusCode::NOT_FOUND,
-            "Not found",
-            "There is no such organisation.",
-        ),
-        Err(e) => error_page(e),
+        Ok(Some(org)) => {
+            let t = lang.tr_of(org.language);
+            render(
+                StatusCode::OK,
+                &PrivacyPage {
+                    t,
+                    title: t.tr("privacy-title"),
+                    statement: &Statement::for_organisation(&org.name, t.language()),
+                },
+            )
+        }
+        Ok(None) => no_such_organisation(lang.tr()),
+        Err(e) => error_page(lang.tr(), e),
     }
 }
 
@@ -156,45 +123,56 @@ struct TokenQuery {
 }
 
 fn register_page(
+    t: Tr,
     status: StatusCode,
     token: &str,
     email: &str,
     org: &OrgId,
     problem: Option<&str>,
 ) -> Response {
-    let problem = problem
-        .map(|p| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(p)))
-        .unwrap_or_default();
-    let body = format!(
-        "<p>Your account name is <strong>{email}</strong>. Before you go on, read \
-         <a href=\"/privacy/{org}\">what happens to your data</a>.</p>{problem}\
-         <form method=\"post\" action=\"/register\">\
-         <input type=\"hidden\" name=\"token\" value=\"{token}\">\
-         <label>Choose a password (at least {min} characters; a short sentence works well)\
-         <input type=\"password\" name=\"password\" autocomplete=\"new-password\" required minlength=\"{min}\" maxlength=\"{max}\"></label>\
-         <label>The same password again<input type=\"password\" name=\"password_again\" autocomplete=\"new-password\" required></label>\
-         <button type=\"submit\">Register</button></form>",
-        email = escape(email),
-        token = escape(token),
-        min = MIN_CHARS,
-        max = MAX_CHARS,
-    );
-    (status, page("Register", &body, None)).into_response()
+    render(
+        status,
+        &RegisterPage {
+            t,
+            title: t.tr("register-title"),
+            email,
+            org: org.as_str(),
+            token,
+            problem,
+            min: MIN_CHARS,
+            max: MAX_CHARS,
+        },
+    )
+}
+
+/// The person a registration link invites, and the language of their
+/// pages; else the page that says why the link cannot be used.
+async fn invited(state: &AppState, lang: &Lang, token: &str) -> Result<(Person, Tr), Response> {
+    let person = match state.services.invitation_for(token).await {
+        Ok(person) => person,
+        Err(e) => return Err(link_not_valid(lang.tr(), e)),
+    };
+    match state.services.organisation_language(&person.org_id).await {
+        Ok(language) => Ok((person, lang.tr_of(language))),
+        Err(e) => Err(error_page(lang.tr(), e)),
+    }
 }
 
 async fn register_form(
     State(state): State<Arc<AppState>>,
+    lang: Lang,
     Query(query): Query<TokenQuery>,
 ) -> Response {
-    match state.services.invitation_for(&query.token).await {
-        Ok(person) => register_page(
+    match invited(&state, &lang, &query.token).await {
+        Ok((person, t)) => register_page(
+            t,
             StatusCode::OK,
             &query.token,
             person.email.as_str(),
             &person.org_id,
             None,
         ),
-        Err(e) => link_not_valid(e),
+        Err(page) => page,
     }
 }
 
@@ -207,18 +185,20 @@ struct RegisterForm {
 
 async fn register(
     State(state): State<Arc<AppState>>,
+    lang: Lang,
     headers: HeaderMap,
     Form(form): Form<RegisterForm>,
 ) -> Response {
     if !from_this_site(&headers, &state.config) {
-        return cross_site_refused();
+        return cross_site_refused(lang.tr());
     }
-    let person = match state.services.invitation_for(&form.token).await {
-        Ok(person) => person,
-        Err(e) => return link_not_valid(e),
+    let (person, t) = match invited(&state, &lang, &form.token).await {
+        Ok(invited) => invited,
+        Err(page) => return page,
     };
     let retry = |problem: &str| {
         register_page(
+            t,
             StatusCode::UNPROCESSABLE_ENTITY,
             &form.token,
             person.email.as_str(),
@@ -227,29 +207,34 @@ async fn register(
         )
     };
     if form.password != form.password_again {
-        return retry("The two passwords are not the same.");
+        return retry(&t.tr("passwords-differ"));
     }
     let person = match state.services.register(&form.token, &form.password).await {
         Ok(person) => person,
-        Err(e @ ServiceError::PasswordRejected(_)) => return retry(&e.to_string()),
-        Err(e) => return error_page(e),
+        Err(e @ ServiceError::PasswordRejected(_)) => {
+            return retry(&ApiError::from(e).text_in(t));
+        }
+        Err(e) => return error_page(t, e),
     };
-    start_session(&state, &person, "/account/consent").await
+    start_session(t, &state, &person, "/account/consent").await
 }
 
 /// A registration link that cannot be used, or the failure to check it.
-fn link_not_valid(e: ServiceError) -> Response {
+fn link_not_valid(t: Tr, e: ServiceError) -> Response {
     match e {
         ServiceError::InvitationUnknown
         | ServiceError::InvitationExpired
-        | ServiceError::AlreadyRegistered => {
-            message_page(StatusCode::GONE, "Link not valid", &e.to_string())
-        }
-        e => error_page(e),
+        | ServiceError::AlreadyRegistered => message_page(
+            t,
+            StatusCode::GONE,
+            t.tr("link-not-valid-title"),
+            ApiError::from(e).text_in(t),
+        ),
+        e => error_page(t, e),
     }
 }
 
-async fn start_session(state: &AppState, person: &Person, next: &str) -> Response {
+async fn start_session(t: Tr, state: &AppState, person: &Person, next: &str) -> Response {
     match state.services.open_session(person).await {
         Ok(session) => (
             [(
@@ -259,25 +244,23 @@ async fn start_session(state: &AppState, person: &Person, next: &str) -> Respons
             Redirect::to(next),
         )
             .into_response(),
-        Err(e) => error_page(e),
+        Err(e) => error_page(t, e),
     }
 }
 
-fn login_page(status: StatusCode, problem: Option<&str>) -> Response {
-    let problem = problem
-        .map(|p| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(p)))
-        .unwrap_or_default();
-    let body = format!(
-        "{problem}<form method=\"post\" action=\"/login\">\
-         <label>E-mail address<input type=\"email\" name=\"email\" autocomplete=\"username\" required></label>\
-         <label>Password<input type=\"password\" name=\"password\" autocomplete=\"current-password\" required></label>\
-         <button type=\"submit\">Log in</button></form>"
-    );
-    (status, page("Log in", &body, None)).into_response()
+fn login_page(t: Tr, status: StatusCode, problem: Option<&str>) -> Response {
+    render(
+        status,
+        &LoginPage {
+            t,
+            title: t.tr("login-title"),
+            problem,
+        },
+    )
 }
 
-async fn login_form() -> Response {
-    login_page(StatusCode::OK, None)
+async fn login_form(lang: Lang) -> Response {
+    login_page(lang.tr(), StatusCode::OK, None)
 }
 
 #[derive(Deserialize)]
@@ -288,12 +271,14 @@ struct LoginForm {
 
 async fn login(
     State(state): State<Arc<AppState>>,
+    lang: Lang,
     Client(client): Client,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
+    let t = lang.tr();
     if !from_this_site(&headers, &state.config) {
-        return cross_site_refused();
+        return cross_site_refused(t);
     }
     match log_in(&state, client, &form.email, &form.password).await {
         Ok(session) => (
@@ -304,8 +289,8 @@ async fn login(
             Redirect::to("/account"),
         )
             .into_response(),
-        Err(e) if e.status.is_client_error() => login_page(e.status, Some(&e.message)),
-        Err(e) => error_page(e),
+        Err(e) if e.status.is_client_error() => login_page(t, e.status, Some(&e.text_in(t))),
+        Err(e) => error_page(t, e),
     }
 }
 
@@ -320,10 +305,10 @@ async fn logout(
     Form(form): Form<CsrfForm>,
 ) -> Response {
     if !session.check_csrf(&form.csrf) {
-        return csrf_refused();
+        return csrf_refused(session.t);
     }
     if let Err(e) = state.services.end_session(&session.token_hash).await {
-        return error_page(e);
+        return error_page(session.t, e);
     }
     (
         [(header::SET_COOKIE, cleared_session_cookie(&state.config))],
@@ -332,98 +317,72 @@ async fn logout(
         .into_response()
 }
 
-fn post_button(action: &str, csrf: &str, label: &str, class: &str) -> String {
-    format!(
-        "<form method=\"post\" action=\"{action}\" class=\"inline\">{}<button type=\"submit\" class=\"{class}\">{}</button></form>",
-        csrf_field(csrf),
-        escape(label)
-    )
-}
-
 async fn account(State(state): State<Arc<AppState>>, session: PageSession) -> Response {
     let overview = match state.services.account_overview(&session.person).await {
         Ok(overview) => overview,
-        Err(e) => return error_page(e),
+        Err(e) => return error_page(session.t, e),
     };
-    let person = &session.person;
-    let consent_html = match &overview.consent {
-        Some(consent) => format!(
-            "<p>You consented to statement version <code>{}</code>.</p>{}{}",
-            escape(&consent.statement_version),
-            match overview.consent_lapses_at {
-                Some(at) => format!(
-                    "<p class=\"notice\" role=\"status\">The privacy statement has changed since you consented. \
-                     Read it and consent again before {}, or your consent lapses and your facial vector is deleted.</p>\
-                     <p><a class=\"button\" href=\"/account/consent\">Read the new statement</a></p>",
-                    escape(&crate::requests::time_text(at))
-                ),
-                None => String::new(),
-            },
-            post_button(
-                "/account/consent/withdraw",
-                &session.csrf,
-                "Withdraw consent (deletes your facial vector)",
-                "danger"
-            )
-        ),
-        None => "<p>You have not given consent. Without it, no facial vector is made or kept.</p>\
-         <p><a class=\"button\" href=\"/account/consent\">Read the statement and decide</a></p>"
-            .to_owned(),
-    };
-    let face_html = match (&overview.face, overview.consent.is_some()) {
-        (Some(face), _) => format!(
-            "<p>A facial vector is stored (model <code>{}</code>){}.</p><p><a class=\"button\" href=\"/account/enrol\">Renew it</a></p>{}",
-            escape(face.model_version.as_str()),
-            if face.renewal_needed { ": it was made by an older model, please renew it" } else { "" },
-            post_button("/account/face/delete", &session.csrf, "Remove my facial vector", "danger")
-        ),
-        (None, true) => "<p>No facial vector is stored yet.</p><p><a class=\"button\" href=\"/account/enrol\">Enrol your face</a></p>".to_owned(),
-        (None, false) => "<p>No facial vector is stored.</p>".to_owned(),
-    };
-    let body = format!(
-        "<p>{first} {last}, {email} — {org}</p>\
-         <section><h2>Consent</h2>{consent_html}</section>\
-         <section><h2>Your face</h2>{face_html}</section>\
-         <section><h2>Your data</h2><p><a href=\"/account/export\">Download everything Limen holds about you (JSON)</a></p>\
-         <p><a href=\"/privacy/{org_id}\">Privacy statement</a></p></section>\
-         <section><h2>Account</h2><p><a href=\"/account/password\">Change password</a></p>\
-         <p><a href=\"/account/cancel\">Cancel my registration</a></p>{logout}</section>",
-        first = escape(person.first_name.as_str()),
-        last = escape(person.last_name.as_str()),
-        email = escape(person.email.as_str()),
-        org = escape(&overview.organisation.name),
-        org_id = person.org_id,
-        logout = post_button("/logout", &session.csrf, "Log out", ""),
-    );
-    page("Your account", &body, None).into_response()
+    render(
+        StatusCode::OK,
+        &AccountPage {
+            t: session.t,
+            title: session.t.tr("account-title"),
+            person: &session.person,
+            organisation: &overview.organisation.name,
+            csrf: &session.csrf,
+            consent: overview.consent.as_ref().map(|consent| ConsentView {
+                statement_version: consent.statement_version.clone(),
+                statement_language: language_in(session.t, consent.statement_language),
+                given_at: crate::requests::time_text(consent.given_at),
+            }),
+            consent_lapses_at: overview.consent_lapses_at.map(crate::requests::time_text),
+            face: overview.face.as_ref().map(|face| FaceView {
+                model_version: face.model_version.to_string(),
+                renewal_needed: face.renewal_needed,
+            }),
+            languages: Language::ALL
+                .iter()
+                .map(|language| (language.code(), Tr::new(*language).tr("language-name")))
+                .collect(),
+        },
+    )
+}
+
+/// A language's name, as the page's language calls it.
+fn language_in(t: Tr, language: Language) -> String {
+    match language {
+        Language::English => t.tr("language-english"),
+        Language::Dutch => t.tr("language-dutch"),
+    }
 }
 
 fn consent_page(
+    t: Tr,
     status: StatusCode,
     statement: &Statement,
     csrf: &str,
     problem: Option<&str>,
 ) -> Response {
-    let problem = problem
-        .map(|p| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(p)))
-        .unwrap_or_default();
-    let body = format!(
-        "{statement}{problem}<form method=\"post\" action=\"/account/consent\">{csrf}\
-         <input type=\"hidden\" name=\"statement_version\" value=\"{version}\">\
-         <label class=\"checkbox\"><input type=\"checkbox\" name=\"agree\" value=\"yes\"> I have read this statement and I consent \
-         to Limen making and keeping a facial vector of me for entering the premises, as described above.</label>\
-         <button type=\"submit\">Give consent</button> <a href=\"/account\">Not now</a></form>",
-        statement = statement_html(statement),
-        csrf = csrf_field(csrf),
-        version = statement.version,
-    );
-    (status, page("Your consent", &body, None)).into_response()
+    render(
+        status,
+        &ConsentPage {
+            t,
+            title: t.tr("consent-title"),
+            statement,
+            csrf,
+            problem,
+        },
+    )
 }
 
 async fn consent_form(State(state): State<Arc<AppState>>, session: PageSession) -> Response {
-    match state.services.statement_for(&session.person).await {
-        Ok(statement) => consent_page(StatusCode::OK, &statement, &session.csrf, None),
-        Err(e) => error_page(e),
+    match state
+        .services
+        .statement_for(&session.person, session.t.language())
+        .await
+    {
+        Ok(statement) => consent_page(session.t, StatusCode::OK, &statement, &session.csrf, None),
+        Err(e) => error_page(session.t, e),
     }
 }
 
@@ -440,17 +399,22 @@ async fn consent(
     Form(form): Form<ConsentForm>,
 ) -> Response {
     if !session.check_csrf(&form.csrf) {
-        return csrf_refused();
+        return csrf_refused(session.t);
     }
     if form.agree.as_deref() != Some("yes") {
-        return match state.services.statement_for(&session.person).await {
+        return match state
+            .services
+            .statement_for(&session.person, session.t.language())
+            .await
+        {
             Ok(statement) => consent_page(
+                session.t,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &statement,
                 &session.csrf,
-                Some("Consent is only given by ticking the box. Nothing was recorded."),
+                Some(&session.t.tr("consent-box-unticked")),
             ),
-            Err(e) => error_page(e),
+            Err(e) => error_page(session.t, e),
         };
     }
     match state
@@ -467,9 +431,9 @@ async fn consent(
         Ok(_) => match state.services.account_overview(&session.person).await {
             Ok(overview) if overview.face.is_some() => Redirect::to("/account").into_response(),
             Ok(_) => Redirect::to("/account/enrol").into_response(),
-            Err(e) => error_page(e),
+            Err(e) => error_page(session.t, e),
         },
-        Err(e) => error_page(e),
+        Err(e) => error_page(session.t, e),
     }
 }
 
@@ -479,11 +443,11 @@ async fn withdraw(
     Form(form): Form<CsrfForm>,
 ) -> Response {
     if !session.check_csrf(&form.csrf) {
-        return csrf_refused();
+        return csrf_refused(session.t);
     }
     match state.services.withdraw_consent(&session.person).await {
         Ok(_) => Redirect::to("/account").into_response(),
-        Err(e) => error_page(e),
+        Err(e) => error_page(session.t, e),
     }
 }
 
@@ -493,11 +457,38 @@ async fn remove_face(
     Form(form): Form<CsrfForm>,
 ) -> Response {
     if !session.check_csrf(&form.csrf) {
-        return csrf_refused();
+        return csrf_refused(session.t);
     }
     match state.services.remove_vectors(&session.person).await {
         Ok(_) => Redirect::to("/account").into_response(),
-        Err(e) => error_page(e),
+        Err(e) => error_page(session.t, e),
+    }
+}
+
+#[derive(Deserialize)]
+struct LanguageForm {
+    csrf: String,
+    language: String,
+}
+
+async fn choose_language(
+    State(state): State<Arc<AppState>>,
+    session: PageSession,
+    Form(form): Form<LanguageForm>,
+) -> Response {
+    if !session.check_csrf(&form.csrf) {
+        return csrf_refused(session.t);
+    }
+    let Ok(language) = form.language.parse::<Language>() else {
+        return error_page(session.t, ApiError::bad_request("unknown language"));
+    };
+    match state
+        .services
+        .choose_language(&session.person, language)
+        .await
+    {
+        Ok(()) => Redirect::to("/account").into_response(),
+        Err(e) => error_page(session.t, e),
     }
 }
 
@@ -514,28 +505,25 @@ async fn export(State(state): State<Arc<AppState>>, session: PageSession) -> Res
             serde_json::to_string_pretty(&data).unwrap_or_default(),
         )
             .into_response(),
-        Err(e) => error_page(e),
+        Err(e) => error_page(session.t, e),
     }
 }
 
-fn password_page(status: StatusCode, csrf: &str, problem: Option<&str>) -> Response {
-    let problem = problem
-        .map(|p| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(p)))
-        .unwrap_or_default();
-    let body = format!(
-        "{problem}<form method=\"post\" action=\"/account/password\">{csrf}\
-         <label>Current password<input type=\"password\" name=\"current_password\" autocomplete=\"current-password\" required></label>\
-         <label>New password (at least {min} characters)<input type=\"password\" name=\"new_password\" autocomplete=\"new-password\" required minlength=\"{min}\"></label>\
-         <label>New password again<input type=\"password\" name=\"new_password_again\" autocomplete=\"new-password\" required></label>\
-         <button type=\"submit\">Change password</button></form>",
-        csrf = csrf_field(csrf),
-        min = MIN_CHARS,
-    );
-    (status, page("Change password", &body, None)).into_response()
+fn password_page(t: Tr, status: StatusCode, csrf: &str, problem: Option<&str>) -> Response {
+    render(
+        status,
+        &PasswordPage {
+            t,
+            title: t.tr("password-title"),
+            csrf,
+            problem,
+            min: MIN_CHARS,
+        },
+    )
 }
 
 async fn password_form(session: PageSession) -> Response {
-    password_page(StatusCode::OK, &session.csrf, None)
+    password_page(session.t, StatusCode::OK, &session.csrf, None)
 }
 
 #[derive(Deserialize)]
@@ -552,13 +540,14 @@ async fn password(
     Form(form): Form<PasswordForm>,
 ) -> Response {
     if !session.check_csrf(&form.csrf) {
-        return csrf_refused();
+        return csrf_refused(session.t);
     }
     if form.new_password != form.new_password_again {
         return password_page(
+            session.t,
             StatusCode::UNPROCESSABLE_ENTITY,
             &session.csrf,
-            Some("The two new passwords are not the same."),
+            Some(&session.t.tr("passwords-new-differ")),
         );
     }
     match state
@@ -573,29 +562,71 @@ async fn password(
         .map_err(ApiError::from)
     {
         Ok(()) => message_page(
+            session.t,
             StatusCode::OK,
-            "Password changed",
-            "Your password was changed; your other sessions were ended.",
+            session.t.tr("password-changed-title"),
+            session.t.tr("password-changed"),
         ),
-        Err(e) if e.status.is_client_error() => {
-            password_page(e.status, &session.csrf, Some(&e.message))
-        }
-        Err(e) => error_page(e),
+        Err(e) if e.status.is_client_error() => password_page(
+            session.t,
+            e.status,
+            &session.csrf,
+            Some(&e.text_in(session.t)),
+        ),
+        Err(e) => error_page(session.t, e),
     }
 }
 
+/// The step that asks before `action` deletes something.
+fn confirm_page(
+    session: &PageSession,
+    action: &'static str,
+    title: String,
+    explanation: String,
+    submit: String,
+) -> Response {
+    render(
+        StatusCode::OK,
+        &ConfirmPage {
+            t: session.t,
+            title,
+            explanation,
+            action,
+            submit,
+            back: session.t.tr("confirm-back"),
+            csrf: &session.csrf,
+        },
+    )
+}
+
+async fn withdraw_form(session: PageSession) -> Response {
+    confirm_page(
+        &session,
+        "/account/consent/withdraw",
+        session.t.tr("withdraw-title"),
+        session.t.tr("withdraw-explained"),
+        session.t.tr("withdraw-submit"),
+    )
+}
+
+async fn remove_face_form(session: PageSession) -> Response {
+    confirm_page(
+        &session,
+        "/account/face/delete",
+        session.t.tr("remove-face-title"),
+        session.t.tr("remove-face-explained"),
+        session.t.tr("remove-face-submit"),
+    )
+}
+
 async fn cancel_form(session: PageSession) -> Response {
-    let body = format!(
-        "<p>Cancelling deletes your account, your consent and your facial vector. A dated note that you cancelled \
-         (nothing biometric) is kept as proof. You can be invited again later.</p>{}<p><a href=\"/account\">Keep my registration</a></p>",
-        post_button(
-            "/account/cancel",
-            &session.csrf,
-            "Cancel my registration",
-            "danger"
-        )
-    );
-    page("Cancel registration", &body, None).into_response()
+    confirm_page(
+        &session,
+        "/account/cancel",
+        session.t.tr("cancel-title"),
+        session.t.tr("cancel-explained"),
+        session.t.tr("cancel-submit"),
+    )
 }
 
 async fn cancel(
@@ -604,18 +635,19 @@ async fn cancel(
     Form(form): Form<CsrfForm>,
 ) -> Response {
     if !session.check_csrf(&form.csrf) {
-        return csrf_refused();
+        return csrf_refused(session.t);
     }
     match state.services.cancel_registration(&session.person).await {
         Ok(()) => (
             [(header::SET_COOKIE, cleared_session_cookie(&state.config))],
-            page(
-                "Registration cancelled",
-                "<p>Your account, consent and facial vector have been deleted.</p>",
-                None,
+            message_page(
+                session.t,
+                StatusCode::OK,
+                session.t.tr("cancelled-title"),
+                session.t.tr("cancelled"),
             ),
         )
             .into_response(),
-        Err(e) => error_page(e),
+        Err(e) => error_page(session.t, e),
     }
 }

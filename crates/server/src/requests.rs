@@ -3,12 +3,12 @@
 //! to consent again to a changed privacy statement. Each is claimed in the
 //! database before it goes, so several instances send it once.
 
-use limen_domain::Person;
 use limen_services::{ReconsentRequest, RenewalRequest};
 
 use crate::AppState;
-use crate::mailer::{MailError, OutgoingMail};
-use crate::pages::escape;
+use crate::i18n::Tr;
+use crate::mailer::MailError;
+use crate::mails::{Reconsent, Renewal};
 
 /// Sends every request now due.
 pub(crate) async fn send_due(state: &AppState) {
@@ -34,84 +34,28 @@ pub(crate) async fn send_due(state: &AppState) {
 
 async fn reconsent_mail(state: &AppState, request: ReconsentRequest) -> Result<(), MailError> {
     let base = &state.config.public_url;
-    let statement_link = format!("{base}/privacy/{}", request.person.org_id);
-    let link = format!("{base}/login");
-    let name = request.person.first_name.as_str();
-    let org = &request.organisation;
-    let until = time_text(request.lapses_at);
-    let text = format!(
-        "Hello {name},\n\nThe privacy statement under which you consented to face access at {org} has changed. \
-         Please read the new statement:\n{statement_link}\n\n\
-         If you agree, sign in and give your consent again:\n{link}\n\n\
-         Your current consent and facial vector stay valid until {until}. If you have not consented again by then, \
-         your consent lapses and your facial vector is deleted, as if you had withdrawn it. If you do not agree, \
-         you can withdraw your consent at any time on your account page.\n"
-    );
-    let html = format!(
-        "<!doctype html><html><body><p>Hello {name},</p><p>The privacy statement under which you consented to face \
-         access at {org} has changed. Please <a href=\"{statement}\">read the new statement</a>.</p><p>If you agree, \
-         <a href=\"{link}\">sign in</a> and give your consent again.</p><p>Your current consent and facial vector \
-         stay valid until {until}. If you have not consented again by then, your consent lapses and your facial \
-         vector is deleted, as if you had withdrawn it. If you do not agree, you can withdraw your consent at any \
-         time on your account page.</p></body></html>",
-        name = escape(name),
-        org = escape(org),
-        statement = escape(&statement_link),
-        link = escape(&link),
-        until = escape(&until),
-    );
-    let subject = format!("{org}: the privacy statement for face access has changed");
-    send_to(state, &request.person, &subject, text, html).await
+    Reconsent {
+        name: request.person.first_name.as_str(),
+        organisation: &request.organisation,
+        statement_link: &format!("{base}/privacy/{}", request.person.org_id),
+        login_link: &format!("{base}/login"),
+        until: &time_text(request.lapses_at),
+    }
+    .mail(Tr::new(request.language))?
+    .send(&state.mailer, request.person.email.as_str())
+    .await
 }
 
 async fn renewal_mail(state: &AppState, request: RenewalRequest) -> Result<(), MailError> {
-    let base = &state.config.public_url;
-    let link = format!("{base}/login");
-    let name = request.person.first_name.as_str();
-    let until = time_text(request.ends_at);
-    let reminder = if request.notice == 0 {
-        ""
-    } else {
-        "Reminder: "
-    };
-    let text = format!(
-        "Hello {name},\n\nLimen, which opens your organisation's entrances for you, now recognises faces with a better model. \
-         Your facial vector was made by the previous one, so please renew it: sign in and enrol again with your webcam, \
-         which takes a minute and replaces your old vector.\n\n{link}\n\n\
-         Your current vector keeps opening the door until {until}. After that it is deleted and the entrances no longer \
-         recognise you until you enrol again. Your consent stays as it is; you can still withdraw it at any time.\n"
-    );
-    let html = format!(
-        "<!doctype html><html><body><p>Hello {name},</p><p>Limen, which opens your organisation's entrances for you, \
-         now recognises faces with a better model. Your facial vector was made by the previous one, so please renew it: \
-         <a href=\"{link}\">sign in</a> and enrol again with your webcam, which takes a minute and replaces your old \
-         vector.</p><p>Your current vector keeps opening the door until {until}. After that it is deleted and the \
-         entrances no longer recognise you until you enrol again. Your consent stays as it is; you can still withdraw \
-         it at any time.</p></body></html>",
-        name = escape(name),
-        link = escape(&link),
-        until = escape(&until),
-    );
-    let subject = format!("{reminder}please renew your face for the entrances");
-    send_to(state, &request.person, &subject, text, html).await
-}
-
-async fn send_to(
-    state: &AppState,
-    person: &Person,
-    subject: &str,
-    text: String,
-    html: String,
-) -> Result<(), MailError> {
-    state
-        .mailer
-        .send(OutgoingMail {
-            to: person.email.as_str(),
-            subject,
-            text,
-            html,
-        })
-        .await
+    Renewal {
+        name: request.person.first_name.as_str(),
+        login_link: &format!("{}/login", state.config.public_url),
+        until: &time_text(request.ends_at),
+        reminder: request.notice != 0,
+    }
+    .mail(Tr::new(request.language))?
+    .send(&state.mailer, request.person.email.as_str())
+    .await
 }
 
 /// A moment as people read it, in UTC (`2026-12-29 18:00 UTC`).

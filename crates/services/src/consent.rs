@@ -1,40 +1,46 @@
 //! Giving and withdrawing consent.
 
-use limen_domain::{Consent, Person, Statement};
+use limen_domain::{Consent, Language, Person, Statement};
 
 use crate::error::ServiceError;
 use crate::{Services, audit};
 
 impl Services {
-    /// The privacy statement as the person's organisation shows it.
-    pub async fn statement_for(&self, person: &Person) -> Result<Statement, ServiceError> {
-        let org = self
-            .store()
-            .organisation(&person.org_id)
-            .await?
-            .ok_or(ServiceError::UnknownOrganisation)?;
-        Ok(Statement::for_organisation(&org.name))
+    /// The privacy statement as the person's organisation shows it in
+    /// `language`.
+    pub async fn statement_for(
+        &self,
+        person: &Person,
+        language: Language,
+    ) -> Result<Statement, ServiceError> {
+        Ok(Statement::for_organisation(
+            &self.organisation_name(person).await?.name,
+            language,
+        ))
     }
 
-    /// Records consent to the statement version the person read; refused
-    /// when it is not the current one.
+    /// Records consent to the statement version the person read, with the
+    /// language it is in; refused when it is not a current one.
     pub async fn give_consent(
         &self,
         person: &Person,
         statement_version: &str,
         method: &str,
     ) -> Result<Consent, ServiceError> {
-        if statement_version != self.statement_for(person).await?.version {
+        let name = self.organisation_name(person).await?.name;
+        let Some(language) = Language::ALL.into_iter().find(|language| {
+            Statement::for_organisation(&name, *language).version == statement_version
+        }) else {
             return Err(ServiceError::StatementOutdated);
-        }
+        };
         let entry = audit::by_employee(
             person,
             "consent.given",
-            &format!("statement {statement_version} by {method}"),
+            &format!("statement {statement_version} ({language}) by {method}"),
         );
         Ok(self
             .store()
-            .give_consent(&entry, person, statement_version, method)
+            .give_consent(&entry, person, statement_version, language, method)
             .await?)
     }
 

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use limen_domain::{FaceVector, LivenessMode, ModelVersion, Person};
-use limen_face::{LivenessChecker, QualityThresholds};
+use limen_face::{EnrolmentError, LivenessChecker, QualityThresholds};
 use zeroize::Zeroizing;
 
 use crate::engine_queue::EngineWork;
@@ -63,8 +63,69 @@ pub struct FrameCheck {
 pub struct FrameProblem {
     /// A stable code, for programs.
     pub code: &'static str,
-    /// Advice, for people.
-    pub advice: String,
+    /// What the person should change, one stable code each (a poor
+    /// frame's quality issues, else the problem's own code), worded in
+    /// the person's language where they read it.
+    pub advice: Vec<&'static str>,
+}
+
+impl FrameProblem {
+    fn of(problem: &limen_face::FrameProblem) -> FrameProblem {
+        let advice = match problem {
+            limen_face::FrameProblem::PoorQuality(issues) => {
+                issues.iter().map(|issue| issue.code()).collect()
+            }
+            other => vec![other.code()],
+        };
+        FrameProblem {
+            code: problem.code(),
+            advice,
+        }
+    }
+
+    fn single(code: &'static str) -> FrameProblem {
+        FrameProblem {
+            code,
+            advice: vec![code],
+        }
+    }
+}
+
+/// Why a sitting was refused, for the pages to word.
+#[derive(Debug, Clone)]
+pub enum Refusal {
+    /// Not between 1 and this many frames.
+    FrameCount { max: usize },
+    /// No frame gave a vector, each for the problem listed.
+    NoUsableFrame(Vec<FrameProblem>),
+    /// The frames kept show different people.
+    FramesDisagree,
+    /// A frame is no image.
+    Undecodable,
+}
+
+impl ServiceError {
+    /// Why the frames of a sitting or a check were refused, if they were.
+    pub fn refusal(&self) -> Option<Refusal> {
+        match self {
+            ServiceError::Enrolment(EnrolmentError::FrameCount(_)) => Some(Refusal::FrameCount {
+                max: limen_face::MAX_ENROLMENT_FRAMES,
+            }),
+            ServiceError::Enrolment(EnrolmentError::NoUsableFrame(set_aside)) => {
+                Some(Refusal::NoUsableFrame(
+                    set_aside
+                        .iter()
+                        .map(|aside| FrameProblem::of(&aside.problem))
+                        .collect(),
+                ))
+            }
+            ServiceError::Enrolment(EnrolmentError::FramesDisagree) => {
+                Some(Refusal::FramesDisagree)
+            }
+            ServiceError::Frame(_) => Some(Refusal::Undecodable),
+            _ => None,
+        }
+    }
 }
 
 impl Services {
@@ -130,10 +191,7 @@ impl Services {
                 .iter()
                 .map(|aside| SetAsideFrame {
                     frame: aside.frame,
-                    problem: FrameProblem {
-                        code: aside.problem.code(),
-                        advice: aside.problem.to_string(),
-                    },
+                    problem: FrameProblem::of(&aside.problem),
                 })
                 .collect(),
         })
@@ -189,10 +247,7 @@ impl Services {
         .await??;
         Ok(match faces.as_slice() {
             [] => FrameCheck {
-                problems: vec![FrameProblem {
-                    code: "no_face",
-                    advice: "no face found: look straight at the camera".into(),
-                }],
+                problems: vec![FrameProblem::of(&limen_face::FrameProblem::NoFace)],
                 yaw_deg: None,
             },
             [face] => {
@@ -203,23 +258,14 @@ impl Services {
                     problems: report
                         .issues
                         .iter()
-                        .map(|issue| FrameProblem {
-                            code: issue.code(),
-                            advice: issue.to_string(),
-                        })
-                        .chain(not_live.map(|problem| FrameProblem {
-                            code: problem.code(),
-                            advice: problem.to_string(),
-                        }))
+                        .map(|issue| FrameProblem::single(issue.code()))
+                        .chain(not_live.as_ref().map(FrameProblem::of))
                         .collect(),
                     yaw_deg: Some(report.measurements.yaw_deg),
                 }
             }
             _ => FrameCheck {
-                problems: vec![FrameProblem {
-                    code: "several_faces",
-                    advice: "one face only: make sure nobody else is in the picture".into(),
-                }],
+                problems: vec![FrameProblem::of(&limen_face::FrameProblem::SeveralFaces)],
                 yaw_deg: None,
             },
         })

@@ -75,6 +75,7 @@ mod entrances;
 mod error;
 mod galleries;
 mod handovers;
+mod languages;
 mod migration;
 mod models;
 mod operator;
@@ -97,7 +98,9 @@ pub use accounts::Session;
 pub use admins::{AdminInvitation, AdminSession};
 pub use api_keys::ApiKeyToken;
 pub use engine_queue::EngineLoad;
-pub use enrolment::{Enrolled, Frame, FrameCheck, FrameProblem, MAX_FRAME_PIXELS, SetAsideFrame};
+pub use enrolment::{
+    Enrolled, Frame, FrameCheck, FrameProblem, MAX_FRAME_PIXELS, Refusal, SetAsideFrame,
+};
 pub use error::ServiceError;
 pub use galleries::GallerySize;
 pub use handovers::HANDOVER_HOLD;

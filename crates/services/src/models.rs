@@ -12,7 +12,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use limen_domain::{Actor, ModelRollout, ModelVersion, OrgId, Person, PersonId, UnixTime, now};
+use limen_domain::{
+    Actor, Language, ModelRollout, ModelVersion, OrgId, Person, PersonId, UnixTime, now,
+};
 use limen_face::{FaceEngine, FaceModel, LivenessChecker, ModelSource};
 use limen_matcher::calibration_for;
 use limen_store::{AuditRecord, RenewalProgress, Store};
@@ -146,6 +148,8 @@ pub struct RolloutView {
 #[derive(Debug, Clone)]
 pub struct RenewalRequest {
     pub person: Person,
+    /// The language the person reads e-mail in.
+    pub language: Language,
     pub notice: u32,
     pub ends_at: UnixTime,
 }
@@ -232,6 +236,7 @@ impl Services {
                 continue;
             }
             let request = RenewalRequest {
+                language: self.mail_language(&person).await?,
                 person: person.clone(),
                 notice: due.notice,
                 ends_at: transition.ends_at,

@@ -3,8 +3,8 @@
 //! and the pages serialise or render the same thing.
 
 use limen_domain::{
-    AcsId, Consent, EmailAddress, FaceVector, ModelVersion, OrgId, Person, PersonId, PersonName,
-    UnixTime, now,
+    AcsId, Consent, EmailAddress, FaceVector, Language, ModelVersion, OrgId, Person, PersonId,
+    PersonName, UnixTime, now,
 };
 use serde::Serialize;
 
@@ -95,6 +95,8 @@ pub struct ExportedPerson {
     pub acs_id: AcsId,
     pub imported_at: UnixTime,
     pub invited_at: Option<UnixTime>,
+    /// The language they chose to read Limen in, if they chose.
+    pub language: Option<Language>,
 }
 
 #[derive(Debug, Serialize)]
@@ -207,6 +209,7 @@ impl Services {
                 acs_id: person.acs_id.clone(),
                 imported_at: person.created_at,
                 invited_at: person.invited_at,
+                language: person.language,
             },
             account: ExportedAccount {
                 name: person.email.clone(),
@@ -221,7 +224,10 @@ impl Services {
         })
     }
 
-    async fn organisation_name(&self, person: &Person) -> Result<OrganisationName, ServiceError> {
+    pub(crate) async fn organisation_name(
+        &self,
+        person: &Person,
+    ) -> Result<OrganisationName, ServiceError> {
         let org = self
             .store()
             .organisation(&person.org_id)

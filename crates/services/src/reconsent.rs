@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use limen_domain::{Actor, OrgId, Organisation, Person, Statement, UnixTime, now};
+use limen_domain::{Actor, Language, OrgId, Organisation, Person, Statement, UnixTime, now};
 use limen_store::Store;
 
 use crate::audit;
@@ -22,6 +22,8 @@ const DAY: i64 = 86_400;
 #[derive(Debug, Clone)]
 pub struct ReconsentRequest {
     pub person: Person,
+    /// The language the person reads e-mail in.
+    pub language: Language,
     pub organisation: String,
     /// When the consent to the older statement lapses.
     pub lapses_at: UnixTime,
@@ -31,7 +33,8 @@ fn period(retention: &Retention) -> i64 {
     i64::from(retention.reconsent_days) * DAY
 }
 
-/// What the keeper knows of an organisation's current statement.
+/// What the keeper knows of an organisation's current statement in one
+/// language.
 pub(crate) struct KnownStatement {
     version: String,
     shown_from: UnixTime,
@@ -47,7 +50,7 @@ pub(crate) async fn keep_statements(
     store: &Store,
     galleries: &Galleries,
     retention: &Retention,
-    known: &mut HashMap<OrgId, KnownStatement>,
+    known: &mut HashMap<(OrgId, Language), KnownStatement>,
 ) {
     let organisations = match store.organisations().await {
         Ok(organisations) => organisations,
@@ -57,8 +60,11 @@ pub(crate) async fn keep_statements(
         }
     };
     for org in organisations {
-        if let Err(e) = keep_statement(store, galleries, retention, &org, known).await {
-            tracing::warn!(error = %e, org = %org.id, "cannot check the privacy statement");
+        for language in Language::ALL {
+            if let Err(e) = keep_statement(store, galleries, retention, &org, language, known).await
+            {
+                tracing::warn!(error = %e, org = %org.id, %language, "cannot check the privacy statement");
+            }
         }
     }
 }
@@ -68,14 +74,16 @@ async fn keep_statement(
     galleries: &Galleries,
     retention: &Retention,
     org: &Organisation,
-    known: &mut HashMap<OrgId, KnownStatement>,
+    language: Language,
+    known: &mut HashMap<(OrgId, Language), KnownStatement>,
 ) -> Result<(), ServiceError> {
-    let current = Statement::for_organisation(&org.name).version;
+    let current = Statement::for_organisation(&org.name, language).version;
+    let key = (org.id.clone(), language);
     let at = now();
-    if known.get(&org.id).is_none_or(|k| k.version != current) {
+    if known.get(&key).is_none_or(|k| k.version != current) {
         let shown_from = store.note_statement_version(&org.id, &current, at).await?;
         known.insert(
-            org.id.clone(),
+            key.clone(),
             KnownStatement {
                 version: current.clone(),
                 shown_from,
@@ -83,13 +91,15 @@ async fn keep_statement(
             },
         );
     }
-    let Some(statement) = known.get_mut(&org.id) else {
+    let Some(statement) = known.get_mut(&key) else {
         return Ok(());
     };
     if statement.swept || at < statement.shown_from.saturating_add(period(retention)) {
         return Ok(());
     }
-    for person in store.outdated_consents(&org.id, &current).await? {
+    // A consent given meanwhile in another language is current too.
+    let current_versions = Statement::current_versions(&org.name);
+    for person in store.outdated_consents(&org.id, language, &current).await? {
         let entry = audit::entry(
             org.id.as_str(),
             &Actor::Operator,
@@ -101,7 +111,7 @@ async fn keep_statement(
             ),
         );
         if store
-            .lapse_outdated_consent(&entry, &person, &current)
+            .lapse_outdated_consent(&entry, &person, &current_versions)
             .await?
         {
             galleries.follow_own_change().await;
@@ -118,14 +128,15 @@ impl Services {
         &self,
         person: &Person,
     ) -> Result<Option<UnixTime>, ServiceError> {
-        let current = self.statement_for(person).await?.version;
-        let outdated = self
-            .store()
-            .consents(person)
+        let consents = self.store().consents(person).await?;
+        let Some(active) = consents.iter().find(|c| c.is_active()) else {
+            return Ok(None);
+        };
+        let current = self
+            .statement_for(person, active.statement_language)
             .await?
-            .iter()
-            .any(|c| c.is_active() && c.statement_version != current);
-        if !outdated {
+            .version;
+        if active.statement_version == current {
             return Ok(None);
         }
         let shown_from = self
@@ -146,14 +157,22 @@ impl Services {
         E: std::fmt::Display,
     {
         let mut sent = 0;
-        for org in self.store().organisations().await? {
-            let current = Statement::for_organisation(&org.name).version;
+        let organisations = self.store().organisations().await?;
+        let statements = organisations
+            .iter()
+            .flat_map(|org| Language::ALL.map(|language| (org, language)));
+        for (org, language) in statements {
+            let current = Statement::for_organisation(&org.name, language).version;
             let Some(shown_from) = self.store().statement_shown_from(&org.id, &current).await?
             else {
                 // Not yet noted by the keeper: asked on a later round.
                 continue;
             };
-            for person in self.store().outdated_consents(&org.id, &current).await? {
+            for person in self
+                .store()
+                .outdated_consents(&org.id, language, &current)
+                .await?
+            {
                 if !self
                     .store()
                     .claim_reconsent_request(&person.id, &current, now())
@@ -162,6 +181,7 @@ impl Services {
                     continue;
                 }
                 let request = ReconsentRequest {
+                    language: Language::read_by(person.language, None, org.language),
                     person: person.clone(),
                     organisation: org.name.clone(),
                     lapses_at: shown_from.saturating_add(period(self.retention())),

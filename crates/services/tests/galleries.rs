@@ -72,7 +72,13 @@ async fn one_enrolled_person(
         .remove(0)
         .person;
     store
-        .give_consent(&entry(), &ann, "v1", "test")
+        .give_consent(
+            &entry(),
+            &ann,
+            "v1",
+            limen_domain::Language::English,
+            "test",
+        )
         .await
         .expect("consent");
     let dimensions = engine.model().dimensions;

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 
 use futures_util::TryStreamExt;
 use limen_domain::{
-    Consent, FaceVector, MAX_VECTORS_PER_PERSON, ModelVersion, OrgId, Person, PersonId, UnixTime,
-    now,
+    Consent, FaceVector, Language, MAX_VECTORS_PER_PERSON, ModelVersion, OrgId, Person, PersonId,
+    UnixTime, now,
 };
 use sqlx::{AnyConnection, Row};
 use zeroize::Zeroizing;
@@ -43,6 +43,7 @@ impl Store {
         audit: &AuditRecord,
         person: &Person,
         statement_version: &str,
+        statement_language: Language,
         method: &str,
     ) -> Result<Consent, StoreError> {
         let mut tx = self.begin_write().await?;
@@ -58,9 +59,10 @@ impl Store {
         .bind(given_at)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("INSERT INTO consents (person_id, statement_version, method, given_at) VALUES ($1, $2, $3, $4)")
+        sqlx::query("INSERT INTO consents (person_id, statement_version, statement_language, method, given_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(person.id.as_str())
             .bind(statement_version)
+            .bind(statement_language.code())
             .bind(method)
             .bind(given_at)
             .execute(&mut *tx)
@@ -68,6 +70,7 @@ impl Store {
         self.commit_audited(tx, audit).await?;
         Ok(Consent {
             statement_version: statement_version.to_owned(),
+            statement_language,
             method: method.to_owned(),
             given_at,
             withdrawn_at: None,
@@ -85,14 +88,15 @@ impl Store {
         self.end_consent(audit, person, None).await
     }
 
-    /// Lets a consent to another statement version than `current` lapse,
-    /// as a withdrawal; a consent to `current` (given meanwhile) stays.
-    /// Returns whether a consent lapsed; `audit` is recorded only then.
+    /// Lets a consent to another statement version than the `current`
+    /// ones (one per language) lapse, as a withdrawal; a consent to one of
+    /// them (given meanwhile) stays. Returns whether a consent lapsed;
+    /// `audit` is recorded only then.
     pub async fn lapse_outdated_consent(
         &self,
         audit: &AuditRecord,
         person: &Person,
-        current: &str,
+        current: &[String],
     ) -> Result<bool, StoreError> {
         self.end_consent(audit, person, Some(current)).await
     }
@@ -101,22 +105,22 @@ impl Store {
         &self,
         audit: &AuditRecord,
         person: &Person,
-        unless: Option<&str>,
+        unless: Option<&[String]>,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         if !lock_person(&mut tx, &person.org_id, &person.id).await? {
             return Err(StoreError::UnknownPerson);
         }
         if let Some(current) = unless {
-            let kept: i64 = sqlx::query(
-                "SELECT COUNT(*) FROM consents WHERE person_id = $1 AND withdrawn_at IS NULL AND statement_version = $2",
+            let active: Option<String> = sqlx::query(
+                "SELECT statement_version FROM consents WHERE person_id = $1 AND withdrawn_at IS NULL",
             )
             .bind(person.id.as_str())
-            .bind(current)
-            .fetch_one(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await?
-            .try_get(0)?;
-            if kept > 0 {
+            .map(|row| row.try_get(0))
+            .transpose()?;
+            if active.is_some_and(|version| current.contains(&version)) {
                 return Ok(false);
             }
         }
@@ -145,7 +149,7 @@ impl Store {
 
     pub async fn consents(&self, person: &Person) -> Result<Vec<Consent>, StoreError> {
         let rows = sqlx::query(
-            "SELECT c.statement_version, c.method, c.given_at, c.withdrawn_at FROM consents c JOIN people p ON p.id = c.person_id \
+            "SELECT c.statement_version, c.statement_language, c.method, c.given_at, c.withdrawn_at FROM consents c JOIN people p ON p.id = c.person_id \
              WHERE p.org_id = $1 AND p.id = $2 ORDER BY c.given_at, c.id",
         )
         .bind(person.org_id.as_str())
@@ -156,6 +160,7 @@ impl Store {
             .map(|row| {
                 Ok(Consent {
                     statement_version: row.try_get("statement_version")?,
+                    statement_language: parse_col(row, "statement_language", |s| s.parse())?,
                     method: row.try_get("method")?,
                     given_at: row.try_get("given_at")?,
                     withdrawn_at: row.try_get("withdrawn_at")?,

@@ -1,6 +1,6 @@
 //! Organisations (the operator's customers) and their data keys.
 
-use limen_domain::{OrgId, Organisation, SecurityLevel, now};
+use limen_domain::{Language, OrgId, Organisation, SecurityLevel, now};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -36,24 +36,27 @@ impl Store {
             id,
             name: name.to_owned(),
             created_at,
+            language: Language::default(),
         };
         self.commit_audited(tx, &audit(&organisation)).await?;
         Ok(organisation)
     }
 
     pub async fn organisations(&self) -> Result<Vec<Organisation>, StoreError> {
-        let rows =
-            sqlx::query("SELECT id, name, created_at FROM organisations ORDER BY created_at, name")
-                .fetch_all(&self.pool)
-                .await?;
+        let rows = sqlx::query(
+            "SELECT id, name, created_at, language FROM organisations ORDER BY created_at, name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(organisation_from_row).collect()
     }
 
     pub async fn organisation(&self, id: &OrgId) -> Result<Option<Organisation>, StoreError> {
-        let row = sqlx::query("SELECT id, name, created_at FROM organisations WHERE id = $1")
-            .bind(id.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT id, name, created_at, language FROM organisations WHERE id = $1")
+                .bind(id.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
         row.as_ref().map(organisation_from_row).transpose()
     }
 
@@ -75,9 +78,33 @@ impl Store {
         id: &OrgId,
         level: SecurityLevel,
     ) -> Result<bool, StoreError> {
-        let change = sqlx::query("UPDATE organisations SET security_level = $1 WHERE id = $2")
-            .bind(level.as_str())
-            .bind(id.as_str());
+        self.set_organisation_setting(audit, id, "security_level", level.as_str())
+            .await
+    }
+
+    /// Sets the language the organisation's people read where they chose
+    /// none; `false` for no such organisation.
+    pub async fn set_organisation_language(
+        &self,
+        audit: &AuditRecord,
+        id: &OrgId,
+        language: Language,
+    ) -> Result<bool, StoreError> {
+        self.set_organisation_setting(audit, id, "language", language.code())
+            .await
+    }
+
+    /// Sets one of the organisation's settings (a column named here, never
+    /// by input); `false` for no such organisation.
+    async fn set_organisation_setting(
+        &self,
+        audit: &AuditRecord,
+        id: &OrgId,
+        column: &'static str,
+        value: &str,
+    ) -> Result<bool, StoreError> {
+        let sql = format!("UPDATE organisations SET {column} = $1 WHERE id = $2");
+        let change = sqlx::query(&sql).bind(value).bind(id.as_str());
         self.change_audited(audit, change).await
     }
 
@@ -142,5 +169,6 @@ fn organisation_from_row(row: &AnyRow) -> Result<Organisation, StoreError> {
         id: parse_col(row, "id", OrgId::parse)?,
         name: row.try_get("name")?,
         created_at: row.try_get("created_at")?,
+        language: parse_col(row, "language", |s| s.parse())?,
     })
 }

@@ -1,7 +1,7 @@
 //! The people an organisation imports.
 
 use limen_domain::{
-    AcsId, EmailAddress, ImportReport, ModelVersion, NewPerson, OrgId, Person, PersonId,
+    AcsId, EmailAddress, ImportReport, Language, ModelVersion, NewPerson, OrgId, Person, PersonId,
     PersonName, PersonOverview, PersonStatus, RowError, now,
 };
 use sqlx::any::AnyRow;
@@ -11,8 +11,7 @@ use crate::audit::AuditRecord;
 use crate::changes::record_face_change;
 use crate::store::{Store, StoreError, lock_person, parse_col};
 
-pub(crate) const PERSON_COLUMNS: &str =
-    "p.id, p.org_id, p.first_name, p.last_name, p.email, p.acs_id, p.created_at, p.invited_at";
+pub(crate) const PERSON_COLUMNS: &str = "p.id, p.org_id, p.first_name, p.last_name, p.email, p.acs_id, p.created_at, p.invited_at, p.language";
 
 impl Store {
     /// The rows that clash with each other or with someone already in the
@@ -143,6 +142,29 @@ impl Store {
         row.as_ref().map(person_from_row).transpose()
     }
 
+    /// Records the language the person chose to read Limen in; `false`
+    /// for no such person.
+    pub async fn set_person_language(
+        &self,
+        audit: &AuditRecord,
+        person: &Person,
+        language: Language,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let updated = sqlx::query("UPDATE people SET language = $1 WHERE org_id = $2 AND id = $3")
+            .bind(language.code())
+            .bind(person.org_id.as_str())
+            .bind(person.id.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if updated == 0 {
+            return Ok(false);
+        }
+        self.commit_audited(tx, audit).await?;
+        Ok(true)
+    }
+
     /// The person has left: everything about them goes, including any
     /// record of a cancelled registration. Recorded as a face change.
     pub async fn delete_person(
@@ -237,5 +259,9 @@ pub(crate) fn person_from_row(row: &AnyRow) -> Result<Person, StoreError> {
         acs_id: parse_col(row, "acs_id", AcsId::parse)?,
         created_at: row.try_get("created_at")?,
         invited_at: row.try_get("invited_at")?,
+        language: row
+            .try_get::<Option<String>, _>("language")?
+            .map(|code| code.parse().map_err(|_| StoreError::Corrupt("language")))
+            .transpose()?,
     })
 }

@@ -1,7 +1,7 @@
 //! Privacy statement versions as each organisation has shown them, and the
 //! requests to consent again when the statement changed.
 
-use limen_domain::{OrgId, Person, PersonId, UnixTime};
+use limen_domain::{Language, OrgId, Person, PersonId, UnixTime};
 use sqlx::Row;
 
 use crate::audit::AuditRecord;
@@ -53,20 +53,22 @@ impl Store {
         .transpose()?)
     }
 
-    /// The people of `org` whose active consent names another statement
-    /// version than `current`.
+    /// The people of `org` whose active consent, given to the statement
+    /// in `language`, names another version than `current`.
     pub async fn outdated_consents(
         &self,
         org: &OrgId,
+        language: Language,
         current: &str,
     ) -> Result<Vec<Person>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {PERSON_COLUMNS} FROM people p WHERE p.org_id = $1 AND EXISTS \
                (SELECT 1 FROM consents c WHERE c.person_id = p.id AND c.withdrawn_at IS NULL \
-                  AND c.statement_version <> $2) \
+                  AND c.statement_language = $2 AND c.statement_version <> $3) \
              ORDER BY p.id"
         ))
         .bind(org.as_str())
+        .bind(language.code())
         .bind(current)
         .fetch_all(&self.pool)
         .await?;

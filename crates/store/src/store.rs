@@ -121,8 +121,18 @@ const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 11,
-        sqlite: include_str!("../migrations/sqlite/0011_admins.sql"),
-        postgres: include_str!("../migrations/postgres/0011_admins.sql"),
+        sqlite: include_str!("../migrations/sqlite/0011_languages.sql"),
+        postgres: include_str!("../migrations/postgres/0011_languages.sql"),
+    },
+    Migration {
+        version: 12,
+        sqlite: include_str!("../migrations/sqlite/0012_consent_language.sql"),
+        postgres: include_str!("../migrations/postgres/0012_consent_language.sql"),
+    },
+    Migration {
+        version: 13,
+        sqlite: include_str!("../migrations/sqlite/0013_admins.sql"),
+        postgres: include_str!("../migrations/postgres/0013_admins.sql"),
     },
 ];
 
@@ -417,7 +427,7 @@ pub(crate) fn parse_col<T, E>(
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use limen_domain::{ModelVersion, NewPerson, Person, PersonId};
+    use limen_domain::{ModelVersion, NewPerson, Person, PersonId, now};
     use sqlx::Connection;
 
     use super::*;
@@ -498,28 +508,38 @@ pub(crate) mod tests {
         let org = bare_organisation(store).await;
         let row = NewPerson::parse(1, "Ann", "Lee", "ann@acme.test", "A1").expect("row");
         store
-            .import_people(|_| entry(), &org, &[row])
+            .import_people(|_| entry(), &org, std::slice::from_ref(&row))
             .await
             .expect("import")
             .expect("accepted");
-        // Read without `people`, whose status needs the latest schema:
+        // Read without `people` or `person`, which need the latest schema:
         // callers hold stores of older versions.
-        let id: String = sqlx::query("SELECT id FROM people WHERE org_id = $1")
+        let found = sqlx::query("SELECT id, created_at FROM people WHERE org_id = $1")
             .bind(org.as_str())
             .fetch_one(&store.pool)
             .await
-            .expect("imported")
-            .try_get(0)
-            .expect("id");
-        let person = store
-            .person(&org, &PersonId::parse(&id).expect("id"))
-            .await
-            .expect("person")
-            .expect("found");
-        store
-            .give_consent(&entry(), &person, "v1", "api")
-            .await
-            .expect("consent");
+            .expect("imported");
+        let id: String = found.try_get("id").expect("id");
+        let person = Person {
+            id: PersonId::parse(&id).expect("id"),
+            org_id: org.clone(),
+            first_name: row.first_name,
+            last_name: row.last_name,
+            email: row.email,
+            acs_id: row.acs_id,
+            created_at: found.try_get("created_at").expect("created_at"),
+            invited_at: None,
+            language: None,
+        };
+        // Written as every schema version has consents.
+        sqlx::query(
+            "INSERT INTO consents (person_id, statement_version, method, given_at) VALUES ($1, 'v1', 'api', $2)",
+        )
+        .bind(person.id.as_str())
+        .bind(now())
+        .execute(&store.pool)
+        .await
+        .expect("consent");
         (org, person)
     }
 

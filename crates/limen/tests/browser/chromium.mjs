@@ -26,7 +26,8 @@ export async function withCameraPage(run) {
     ],
   });
   try {
-    const context = await browser.newContext({ viewport: { width: 900, height: 1000 } });
+    // The browser asks for the pages in LOCALE (Accept-Language), if set.
+    const context = await browser.newContext({ viewport: { width: 900, height: 1000 }, locale: process.env.LOCALE });
     const page = await context.newPage();
     const shot = (name) => page.screenshot({ path: `${env("SCREENSHOTS")}/${name}.png`, fullPage: true });
     await run(page, shot);

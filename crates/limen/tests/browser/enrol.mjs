@@ -1,33 +1,47 @@
 // Drives Debian's Chromium, with a fake camera fed from LFW photographs,
-// through registration, consent and webcam enrolment, keeping a
-// screenshot of each step. Called by the Rust test `browser.rs`, which
-// sets up the server and reads the outcome.
+// through registration, consent and webcam enrolment in the language
+// LOCALE asks for, keeping a screenshot of each step. Called by the Rust
+// test `browser.rs`, which sets up the server and reads the outcome.
 import { env, withCameraPage } from "./chromium.mjs";
 
 const base = env("LIMEN_URL");
 const registerUrl = env("REGISTER_URL");
 const password = env("PASSWORD");
+// The page's language, and words the finished enrolment says in it.
+const language = env("LANGUAGE");
+const enrolledText = env("ENROLLED_TEXT");
+
+async function inLanguage(page) {
+  const lang = await page.getAttribute("html", "lang");
+  if (lang !== language) throw new Error(`${page.url()} is in ${lang}, not ${language}`);
+}
 
 await withCameraPage(async (page, shot) => {
   await page.goto(registerUrl);
+  await inLanguage(page);
   await shot("1-register");
   await page.fill("input[name=password]", password);
   await page.fill("input[name=password_again]", password);
   await Promise.all([page.waitForURL(`${base}/account/consent`), page.click("form[action='/register'] button")]);
+  await inLanguage(page);
   await shot("2-consent");
 
   if (await page.isChecked("input[name=agree]")) throw new Error("the consent box was ticked in advance");
   await page.check("input[name=agree]");
   await Promise.all([page.waitForURL(`${base}/account/enrol`), page.click("form[action='/account/consent'] button")]);
+  await inLanguage(page);
   await shot("3-enrol");
 
   await page.click("#start");
   await page.waitForFunction(() => document.getElementById("camera").videoWidth > 0);
   await shot("4-camera");
   await page.waitForSelector("#enrol[data-state=enrolled]", { timeout: 180000 });
-  console.log(`guidance: ${await page.textContent("#guidance")}`);
+  const guidance = await page.textContent("#guidance");
+  console.log(`guidance: ${guidance}`);
+  if (!guidance.includes(enrolledText)) throw new Error(`the guidance says "${guidance}", not "${enrolledText}"`);
   await shot("5-enrolled");
 
   await page.goto(`${base}/account`);
+  await inLanguage(page);
   await shot("6-account");
 });

@@ -1,7 +1,8 @@
 //! Acceptance 7: the webcam page in a real browser. Debian's headless
 //! Chromium, with a fake camera playing LFW photographs, is driven through
-//! registration, consent and enrolment; a screenshot of each step is kept
-//! under target/test-artifacts/webcam.
+//! registration, consent and enrolment, in Dutch (the browser asks for it;
+//! the renewal in `model_rollout` runs in English); a screenshot of each
+//! step is kept under target/test-artifacts/webcam.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -163,7 +164,12 @@ fn webcam_enrolment_in_headless_chromium() {
             "Andre_Agassi_0027.jpg",
         ],
         "webcam",
-        &[("REGISTER_URL", &register_url)],
+        &[
+            ("REGISTER_URL", &register_url),
+            ("LOCALE", "nl-NL"),
+            ("LANGUAGE", "nl"),
+            ("ENROLLED_TEXT", "Klaar: uw gezicht is vastgelegd"),
+        ],
     );
     assert_eq!(
         status_of(&server, &admin, &person).as_deref(),

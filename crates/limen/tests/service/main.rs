@@ -16,6 +16,7 @@ mod installed;
 mod isolation;
 mod journey;
 mod keys;
+mod languages;
 mod liveness;
 mod logs;
 mod metrics;

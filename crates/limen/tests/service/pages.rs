@@ -179,6 +179,35 @@ fn register_and_consent_through_the_pages() {
             .body
             .contains("ann@acme.test")
     );
+
+    // Withdrawing asks first: the account page only links to the step
+    // that says what goes, and the step's form does it.
+    let confirm = server.page("GET", "/account/consent/withdraw", Some(&cookie), &[]);
+    assert_eq!(confirm.status, 200);
+    assert!(
+        confirm
+            .body
+            .contains("<form method=\"post\" action=\"/account/consent/withdraw\"")
+            && confirm.body.contains("deletes your facial vector"),
+        "{}",
+        confirm.body
+    );
+    assert_eq!(
+        status_of(&server, &admin, &person).as_deref(),
+        Some("consented"),
+        "asking changes nothing"
+    );
+    let withdrawn = server.page(
+        "POST",
+        "/account/consent/withdraw",
+        Some(&cookie),
+        &[("csrf", &csrf_of(&confirm.body))],
+    );
+    assert_eq!(withdrawn.status, 303);
+    assert_eq!(
+        status_of(&server, &admin, &person).as_deref(),
+        Some("registered")
+    );
 }
 
 /// The webcam page's live guidance: one frame at a time, checked by the

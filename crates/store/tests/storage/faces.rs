@@ -19,10 +19,7 @@ pub(crate) async fn no_consent_no_vector(db: &TestDb) {
     ));
     assert_eq!(vector_rows(db, &person).await, 0);
 
-    store
-        .give_consent(&entry(), &person, "v1", "api")
-        .await
-        .expect("consent");
+    consent_to_v1(store, &person, "api").await;
     store
         .replace_vectors(&entry(), &person, &model(), &one_vector())
         .await
@@ -44,7 +41,13 @@ pub(crate) async fn no_consent_no_vector(db: &TestDb) {
         Err(StoreError::NoConsent)
     ));
     store
-        .give_consent(&entry(), &person, "v1", "api")
+        .give_consent(
+            &entry(),
+            &person,
+            "v1",
+            limen_domain::Language::English,
+            "api",
+        )
         .await
         .expect("consent again");
     assert!(FaceVector::new(vec![f32::NAN; 128]).is_err());
@@ -64,10 +67,7 @@ pub(crate) async fn vectors_are_ciphertext_and_die_with_their_organisation(db: &
     let store = &db.store;
     let org = new_org(store, "Acme").await;
     let person = registered_person(store, &org, "ann@acme.test", "A1").await;
-    store
-        .give_consent(&entry(), &person, "v1", "api")
-        .await
-        .expect("consent");
+    consent_to_v1(store, &person, "api").await;
     store
         .replace_vectors(&entry(), &person, &model(), &one_vector())
         .await
@@ -178,10 +178,7 @@ pub(crate) async fn a_set_of_vectors_is_replaced_whole(db: &TestDb) {
     let store = &db.store;
     let org = new_org(store, "Acme").await;
     let person = registered_person(store, &org, "ann@acme.test", "A1").await;
-    store
-        .give_consent(&entry(), &person, "v1", "api")
-        .await
-        .expect("consent");
+    consent_to_v1(store, &person, "api").await;
     let three = [vector_of(0.1), vector_of(0.2), vector_of(0.3)];
     store
         .replace_vectors(&entry(), &person, &model(), &three)
@@ -227,10 +224,7 @@ pub(crate) async fn a_set_of_vectors_is_replaced_whole(db: &TestDb) {
 
     // The galleries' loader sees every consenting person's set, grouped.
     let bob = registered_person(store, &org, "bob@acme.test", "A2").await;
-    store
-        .give_consent(&entry(), &bob, "v1", "api")
-        .await
-        .expect("consent");
+    consent_to_v1(store, &bob, "api").await;
     store
         .replace_vectors(&entry(), &bob, &model(), &[vector_of(0.4), vector_of(0.5)])
         .await
@@ -277,10 +271,7 @@ pub(crate) async fn every_change_to_a_gallery_is_numbered_in_order(db: &TestDb) 
         person_id: Some(person.id.clone()),
     };
 
-    store
-        .give_consent(&entry(), &person, "v1", "api")
-        .await
-        .expect("consent");
+    consent_to_v1(store, &person, "api").await;
     // Other tests may share the PostgreSQL database and move the head:
     // only this organisation's changes say anything here.
     assert!(
@@ -426,10 +417,7 @@ pub(crate) async fn a_deleted_sets_leftover_ciphertext_decrypts_with_nothing_lef
     let org = new_org(store, "Acme").await;
     let person = &registered_person(store, &org, "ann@acme.test", "A1").await;
     let consent = || async move {
-        store
-            .give_consent(&entry(), person, "v1", "api")
-            .await
-            .expect("consent");
+        consent_to_v1(store, person, "api").await;
     };
     let enrol = |value: f32| async move {
         store

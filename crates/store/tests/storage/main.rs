@@ -27,6 +27,21 @@ pub(crate) fn entry() -> AuditRecord {
     }
 }
 
+/// Records the person's consent to statement "v1" (in English), given by
+/// `method`.
+pub(crate) async fn consent_to_v1(store: &Store, person: &Person, method: &str) {
+    store
+        .give_consent(
+            &entry(),
+            person,
+            "v1",
+            limen_domain::Language::English,
+            method,
+        )
+        .await
+        .expect("consent");
+}
+
 /// The PostgreSQL server scripts/test.sh starts. Missing under CI is a
 /// failure; on a developer's machine the PostgreSQL half is skipped, loudly.
 fn postgres_url() -> Option<String> {

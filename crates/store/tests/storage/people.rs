@@ -107,10 +107,7 @@ pub(crate) async fn statuses_follow_the_journey(db: &TestDb) {
         status_of(store, &org, &person, &model()).await,
         PersonStatus::Registered
     );
-    store
-        .give_consent(&entry(), &person, "v1", "api")
-        .await
-        .expect("consent");
+    consent_to_v1(store, &person, "api").await;
     assert_eq!(
         status_of(store, &org, &person, &model()).await,
         PersonStatus::Consented
@@ -153,10 +150,7 @@ pub(crate) async fn organisations_are_isolated(db: &TestDb) {
     let a = new_org(store, "Acme").await;
     let b = new_org(store, "Bolt").await;
     let ann = registered_person(store, &a, "ann@acme.test", "A1").await;
-    store
-        .give_consent(&entry(), &ann, "v1", "api")
-        .await
-        .expect("consent");
+    consent_to_v1(store, &ann, "api").await;
     store
         .replace_vectors(&entry(), &ann, &model(), &one_vector())
         .await

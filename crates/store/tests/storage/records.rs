@@ -124,10 +124,7 @@ pub(crate) async fn cancelling_keeps_only_a_dated_record(db: &TestDb) {
     let store = &db.store;
     let org = new_org(store, "Acme").await;
     let person = registered_person(store, &org, "ann@acme.test", "A1").await;
-    store
-        .give_consent(&entry(), &person, "v1", "page")
-        .await
-        .expect("consent");
+    consent_to_v1(store, &person, "page").await;
     store
         .replace_vectors(&entry(), &person, &model(), &one_vector())
         .await

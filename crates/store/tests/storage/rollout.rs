@@ -5,7 +5,7 @@
 use limen_domain::{FaceVector, ModelVersion, PersonStatus, now};
 use limen_store::{ActivationRefused, Store};
 
-use crate::{entry, new_org, person_with_email, registered_person};
+use crate::{consent_to_v1, entry, new_org, person_with_email, registered_person};
 
 fn v(tag: &str) -> ModelVersion {
     ModelVersion::new(tag)
@@ -50,10 +50,7 @@ pub(crate) async fn a_transition_asks_renews_and_retires(store: &Store) {
     let ann = registered_person(store, &org, "ann@acme.test", "A1").await;
     let bob = registered_person(store, &org, "bob@acme.test", "B1").await;
     for person in [&ann, &bob] {
-        store
-            .give_consent(&entry(), person, "v1", "api")
-            .await
-            .expect("consent");
+        consent_to_v1(store, person, "api").await;
         store
             .replace_vectors(&entry(), person, &v("v1"), &[vector(4), vector(4)])
             .await

@@ -90,10 +90,7 @@ async fn enrolled(db: &TestDb, deletion: Deletion) -> (OrgId, Person) {
     let org = new_org(store, &format!("{deletion:?} Ltd")).await;
     let email = format!("{deletion:?}@acme.test").to_lowercase();
     let person = registered_person(store, &org, &email, "A1").await;
-    store
-        .give_consent(&entry(), &person, "v1", "api")
-        .await
-        .expect("consent");
+    consent_to_v1(store, &person, "api").await;
     store
         .replace_vectors(
             &entry(),

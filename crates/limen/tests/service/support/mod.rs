@@ -692,6 +692,15 @@ pub fn grey_png(width: u32, height: u32) -> Vec<u8> {
     png
 }
 
+/// A GET with exactly these headers.
+pub fn get_with_headers(server: &Server, path: &str, headers: &[(&str, &str)]) -> Reply {
+    let mut request = http().get(&format!("{}{path}", server.url));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    Reply::from(request.call().expect("GET"))
+}
+
 /// A GET with exactly this `Cookie` header.
 pub fn http_get_with_cookie(server: &Server, path: &str, cookie: &str) -> Reply {
     Reply::from(

@@ -56,7 +56,13 @@ impl SeededDatabase {
                 .expect("no conflicts");
             for person in store.people(&org.id, &version).await.expect("people") {
                 store
-                    .give_consent(&seeding(), &person.person, "v1", "api")
+                    .give_consent(
+                        &seeding(),
+                        &person.person,
+                        "v1",
+                        limen_domain::Language::English,
+                        "api",
+                    )
                     .await
                     .expect("consent");
                 store

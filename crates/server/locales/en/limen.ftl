@@ -1,0 +1,190 @@
+# Every text Limen shows or sends to people, in English. Each message here
+# exists in every other catalogue too (a test compares them).
+
+## Pages in general
+
+site-name = Limen
+error-title = Something is not right
+not-found-title = Not found
+csrf-refused-title = Form expired
+csrf-refused = This form did not carry a valid security token (CSRF), so nothing was changed. Go back, reload the page and try again.
+cross-site-title = Not sent from this site
+cross-site = This form was sent from another web site, so it was ignored. Open Limen's own page and try again.
+
+## The privacy statement
+
+privacy-title = Privacy statement
+statement-version = Statement version (SHA-256):
+
+## Registration and login
+
+register-title = Register
+register-account = Your account name is { $email }.
+register-read-statement = Before you go on, read what happens to your data
+register-password = Choose a password (at least { $min } characters; a short sentence works well)
+register-password-again = The same password again
+register-submit = Register
+passwords-differ = The two passwords are not the same.
+link-not-valid-title = Link not valid
+login-title = Log in
+login-email = E-mail address
+login-password = Password
+login-submit = Log in
+logout = Log out
+
+## The account page
+
+account-title = Your account
+account-consent-heading = Consent
+account-consented = On { $date } you consented to the privacy statement in { $language }, version
+account-statement-changed = The privacy statement has changed since you consented. Read it and consent again before { $until }, or your consent lapses and your facial vector is deleted.
+account-read-new-statement = Read the new statement
+account-withdraw = Withdraw consent (deletes your facial vector)
+account-no-consent = You have not given consent. Without it, no facial vector is made or kept.
+account-read-and-decide = Read the statement and decide
+account-face-heading = Your face
+account-face-stored = A facial vector is stored (model { $model }).
+account-face-renewal = It was made by an older model: please renew it.
+account-renew = Renew it
+account-remove-face = Remove my facial vector
+account-no-face-yet = No facial vector is stored yet.
+account-enrol = Enrol your face
+account-no-face = No facial vector is stored.
+account-data-heading = Your data
+account-export = Download everything Limen holds about you (JSON)
+account-privacy = Privacy statement
+account-language-heading = Language
+language-english = English
+language-dutch = Dutch
+language-name = English
+account-heading = Account
+account-change-password = Change password
+account-cancel = Cancel my registration
+
+## Consent
+
+consent-title = Your consent
+consent-agree = I have read this statement and I consent to Limen making and keeping a facial vector of me for entering the premises, as described above.
+consent-submit = Give consent
+consent-not-now = Not now
+consent-box-unticked = Consent is only given by ticking the box. Nothing was recorded.
+consent-first-title = Consent first
+consent-first = Your face is only enrolled after you have consented. Go to your account to read the statement and decide.
+
+## Password and cancellation
+
+password-title = Change password
+password-current = Current password
+password-new = New password (at least { $min } characters)
+password-new-again = New password again
+password-submit = Change password
+passwords-new-differ = The two new passwords are not the same.
+password-changed-title = Password changed
+password-changed = Your password was changed; your other sessions were ended.
+confirm-back = No, back to my account
+withdraw-title = Withdraw consent
+withdraw-explained = Withdrawing your consent deletes your facial vector at once, and the entrances no longer recognise you. Your account stays: you can consent and enrol again later.
+withdraw-submit = Withdraw consent and delete my facial vector
+remove-face-title = Remove your facial vector
+remove-face-explained = Your facial vector is deleted at once, and the entrances no longer recognise you. Your consent stays: you can enrol again whenever you like.
+remove-face-submit = Remove my facial vector
+cancel-title = Cancel registration
+cancel-explained = Cancelling deletes your account, your consent and your facial vector. A dated note that you cancelled (nothing biometric) is kept as proof. You can be invited again later.
+cancel-submit = Cancel my registration
+cancelled-title = Registration cancelled
+cancelled = Your account, consent and facial vector have been deleted.
+
+## Enrolment with the webcam (the page and its script)
+
+enrol-title = Enrol your face
+enrol-explained = Look straight at the camera, in good light, with nobody else in view. A few pictures are taken when the guidance says they are good; they are turned into a facial vector and erased at once.
+enrol-starting = Starting the camera…
+enrol-start = Start
+enrol-back = Back to your account
+enrol-needs-script = Taking the pictures needs JavaScript and a camera. Everything else works without it.
+enrol-press-start = Press Start when you are ready.
+enrol-look-straight = Look straight at the camera
+enrol-turn-one-side = Turn your head a little to one side
+enrol-turn-other-side = Now a little to the other side
+enrol-good = Good ({ $count } of { $total })
+enrol-making = Making your facial vector…
+enrol-done = Done: your face is enrolled (model { $model }).
+enrol-retrying = Trying again…
+enrol-camera-failed = The camera could not be opened: { $reason }
+enrol-check-failed = That picture could not be checked.
+enrol-failed = The enrolment failed.
+enrol-bad-answer = Unexpected answer from the server.
+enrol-hold-still = Good: hold still
+
+## Advice on one picture from the camera
+
+advice-no-face = no face found: look straight at the camera
+advice-several-faces = one face only: make sure nobody else is in the picture
+advice-too-small = face too small: move closer
+advice-blurred = image blurred: hold still
+advice-too-dark = too dark: add light in front of you
+advice-too-bright = too bright: avoid direct light
+advice-low-contrast = low contrast: face the light
+advice-turned-away = head turned: look straight at the camera
+advice-tilted = head tilted: hold your head upright
+advice-weak-detection = face not clearly visible
+advice-not-live = this looks like a photo or a screen held up to the camera: enrol with your own face in front of the camera, in even light
+advice-disagrees = this picture does not show the same face as the others
+advice-undecodable = the picture could not be read
+
+## Errors people may see
+
+error-internal = Something went wrong on our side; it has been logged. Please try again later.
+error-request = This request could not be handled (error { $status }); reload the page and try again.
+error-not-found = There is nothing here.
+error-no-organisation = There is no such organisation.
+error-no-consent = Consent is required before enrolment: read the privacy statement and give your consent first.
+error-statement-outdated = The privacy statement has changed in the meantime. Read it again and consent to the current version.
+error-frame-count = Send between 1 and { $max } pictures.
+error-no-usable-frame = No picture could be used: { $advice }
+error-frames-disagree = The pictures do not show the same face; please try again.
+error-frame-too-large = The picture is { $width }×{ $height } pixels, larger than any camera Limen serves.
+error-busy = The face engine is busy; try again in a moment.
+error-galleries = Limen cannot check its records right now; try again in a moment.
+error-invitation-unknown = This registration link is not valid: it may have been used already or replaced by a newer one.
+error-invitation-expired = This registration link has expired; ask your organisation to send a new invitation.
+error-already-registered = You are already registered: log in instead.
+error-password-too-short = The password must be at least { $min } characters long (a short sentence works well).
+error-password-too-long = The password must be at most { $max } characters long.
+error-password-common = This password is too common or too easy to guess; please choose another.
+error-password-contextual = The password must not be built from your e-mail address, your organisation's name or the service's name.
+error-wrong-credentials = Wrong e-mail address or password.
+error-wrong-password = The current password is not correct.
+error-too-many-logins = Too many failed login attempts; wait a little and try again.
+error-too-many-enrolments = Too many attempts in a short time; wait a minute and try again.
+error-model-changed = The recognition model changed while your face was being read: please enrol again.
+error-model-unavailable = Face recognition is not available on this server at the moment.
+error-csrf-header = This page has expired: reload it and try again.
+
+## E-mails
+
+mail-hello = Hello { $name },
+mail-days = { $days ->
+    [one] one day
+   *[other] { $days } days
+}
+mail-invitation-subject = { $organisation } invites you to face access with Limen
+mail-invitation-intro = { $organisation } invites you to pass its entrances by face, with Limen. Taking part is your choice.
+mail-invitation-statement = What happens to your data, and your rights
+mail-invitation-register = Register
+mail-invitation-expiry = This link works once and expires in { $days }.
+mail-invitation-decline = If you do not want to take part, ignore this message.
+mail-admin-invitation-subject = Administer { $organisation }'s face access with Limen
+mail-admin-invitation-intro = You are invited to administer { $organisation }'s face access with Limen: its people, entrances and cameras. You will never see anyone's face or facial data.
+mail-admin-invitation-register = Choose your password
+mail-admin-invitation-decline = If you did not expect this, ignore this message.
+mail-reconsent-subject = { $organisation }: the privacy statement for face access has changed
+mail-reconsent-changed = The privacy statement under which you consented to face access at { $organisation } has changed. Please read the new statement.
+mail-reconsent-statement = The new privacy statement
+mail-reconsent-agree = If you agree, sign in and give your consent again.
+mail-sign-in = Sign in
+mail-reconsent-until = Your current consent and facial vector stay valid until { $until }. If you have not consented again by then, your consent lapses and your facial vector is deleted, as if you had withdrawn it. If you do not agree, you can withdraw your consent at any time on your account page.
+mail-renewal-subject = Please renew your face for the entrances
+mail-renewal-reminder-subject = Reminder: please renew your face for the entrances
+mail-renewal-why = Limen, which opens your organisation's entrances for you, now recognises faces with a better model. Your facial vector was made by the previous one, so please renew it: sign in and enrol again with your webcam, which takes a minute and replaces your old vector.
+mail-renewal-until = Your current vector keeps opening the door until { $until }. After that it is deleted and the entrances no longer recognise you until you enrol again. Your consent stays as it is; you can still withdraw it at any time.

@@ -1,0 +1,190 @@
+# Elke tekst die Limen aan mensen toont of stuurt, in het Nederlands. Elk
+# bericht hier staat ook in elke andere catalogus (een test vergelijkt ze).
+
+## Pagina's in het algemeen
+
+site-name = Limen
+error-title = Er klopt iets niet
+not-found-title = Niet gevonden
+csrf-refused-title = Formulier verlopen
+csrf-refused = Dit formulier had geen geldig beveiligingstoken (CSRF), dus er is niets gewijzigd. Ga terug, laad de pagina opnieuw en probeer het nog eens.
+cross-site-title = Niet vanaf deze site verstuurd
+cross-site = Dit formulier kwam van een andere website en is daarom genegeerd. Open de pagina van Limen zelf en probeer het nog eens.
+
+## De privacyverklaring
+
+privacy-title = Privacyverklaring
+statement-version = Versie van de verklaring (SHA-256):
+
+## Registreren en inloggen
+
+register-title = Registreren
+register-account = Uw accountnaam is { $email }.
+register-read-statement = Lees eerst wat er met uw gegevens gebeurt
+register-password = Kies een wachtwoord (minstens { $min } tekens; een korte zin werkt goed)
+register-password-again = Hetzelfde wachtwoord nog een keer
+register-submit = Registreren
+passwords-differ = De twee wachtwoorden zijn niet gelijk.
+link-not-valid-title = Link niet geldig
+login-title = Inloggen
+login-email = E-mailadres
+login-password = Wachtwoord
+login-submit = Inloggen
+logout = Uitloggen
+
+## De accountpagina
+
+account-title = Uw account
+account-consent-heading = Toestemming
+account-consented = Op { $date } gaf u toestemming voor de privacyverklaring in het { $language }, versie
+account-statement-changed = De privacyverklaring is gewijzigd sinds u toestemming gaf. Lees haar en geef vóór { $until } opnieuw toestemming; anders vervalt uw toestemming en wordt uw gezichtsvector verwijderd.
+account-read-new-statement = Lees de nieuwe verklaring
+account-withdraw = Toestemming intrekken (verwijdert uw gezichtsvector)
+account-no-consent = U hebt geen toestemming gegeven. Zonder toestemming wordt er geen gezichtsvector gemaakt of bewaard.
+account-read-and-decide = Lees de verklaring en beslis
+account-face-heading = Uw gezicht
+account-face-stored = Er is een gezichtsvector opgeslagen (model { $model }).
+account-face-renewal = Die is gemaakt door een ouder model: vernieuw hem alstublieft.
+account-renew = Vernieuwen
+account-remove-face = Mijn gezichtsvector verwijderen
+account-no-face-yet = Er is nog geen gezichtsvector opgeslagen.
+account-enrol = Uw gezicht vastleggen
+account-no-face = Er is geen gezichtsvector opgeslagen.
+account-data-heading = Uw gegevens
+account-export = Alles downloaden wat Limen over u bewaart (JSON)
+account-privacy = Privacyverklaring
+account-language-heading = Taal
+language-english = Engels
+language-dutch = Nederlands
+language-name = Nederlands
+account-heading = Account
+account-change-password = Wachtwoord wijzigen
+account-cancel = Mijn registratie opzeggen
+
+## Toestemming
+
+consent-title = Uw toestemming
+consent-agree = Ik heb deze verklaring gelezen en geef Limen toestemming om een gezichtsvector van mij te maken en te bewaren om het terrein te betreden, zoals hierboven beschreven.
+consent-submit = Toestemming geven
+consent-not-now = Nu niet
+consent-box-unticked = Toestemming geeft u alleen door het vakje aan te vinken. Er is niets vastgelegd.
+consent-first-title = Eerst toestemming
+consent-first = Uw gezicht wordt pas vastgelegd nadat u toestemming hebt gegeven. Ga naar uw account om de verklaring te lezen en te beslissen.
+
+## Wachtwoord en opzeggen
+
+password-title = Wachtwoord wijzigen
+password-current = Huidig wachtwoord
+password-new = Nieuw wachtwoord (minstens { $min } tekens)
+password-new-again = Nieuw wachtwoord nog een keer
+password-submit = Wachtwoord wijzigen
+passwords-new-differ = De twee nieuwe wachtwoorden zijn niet gelijk.
+password-changed-title = Wachtwoord gewijzigd
+password-changed = Uw wachtwoord is gewijzigd; uw andere sessies zijn beëindigd.
+confirm-back = Nee, terug naar mijn account
+withdraw-title = Toestemming intrekken
+withdraw-explained = Als u uw toestemming intrekt, wordt uw gezichtsvector meteen verwijderd en herkennen de ingangen u niet meer. Uw account blijft bestaan: u kunt later opnieuw toestemming geven en uw gezicht vastleggen.
+withdraw-submit = Toestemming intrekken en mijn gezichtsvector verwijderen
+remove-face-title = Uw gezichtsvector verwijderen
+remove-face-explained = Uw gezichtsvector wordt meteen verwijderd en de ingangen herkennen u niet meer. Uw toestemming blijft: u kunt uw gezicht altijd opnieuw vastleggen.
+remove-face-submit = Mijn gezichtsvector verwijderen
+cancel-title = Registratie opzeggen
+cancel-explained = Opzeggen verwijdert uw account, uw toestemming en uw gezichtsvector. Een gedateerde notitie dat u hebt opgezegd (zonder biometrische gegevens) blijft bewaard als bewijs. U kunt later opnieuw worden uitgenodigd.
+cancel-submit = Mijn registratie opzeggen
+cancelled-title = Registratie opgezegd
+cancelled = Uw account, toestemming en gezichtsvector zijn verwijderd.
+
+## Vastleggen met de webcam (de pagina en haar script)
+
+enrol-title = Uw gezicht vastleggen
+enrol-explained = Kijk recht in de camera, in goed licht, zonder iemand anders in beeld. Er worden een paar foto's gemaakt zodra de aanwijzingen zeggen dat ze goed zijn; ze worden omgezet in een gezichtsvector en meteen gewist.
+enrol-starting = De camera wordt gestart…
+enrol-start = Starten
+enrol-back = Terug naar uw account
+enrol-needs-script = Voor het maken van de foto's zijn JavaScript en een camera nodig. Al het andere werkt zonder.
+enrol-press-start = Druk op Starten als u klaar bent.
+enrol-look-straight = Kijk recht in de camera
+enrol-turn-one-side = Draai uw hoofd een beetje naar één kant
+enrol-turn-other-side = Nu een beetje naar de andere kant
+enrol-good = Goed ({ $count } van { $total })
+enrol-making = Uw gezichtsvector wordt gemaakt…
+enrol-done = Klaar: uw gezicht is vastgelegd (model { $model }).
+enrol-retrying = Opnieuw proberen…
+enrol-camera-failed = De camera kon niet worden geopend: { $reason }
+enrol-check-failed = Deze foto kon niet worden gecontroleerd.
+enrol-failed = Het vastleggen is mislukt.
+enrol-bad-answer = Onverwacht antwoord van de server.
+enrol-hold-still = Goed: stil houden
+
+## Advies over één foto van de camera
+
+advice-no-face = geen gezicht gevonden: kijk recht in de camera
+advice-several-faces = één gezicht tegelijk: zorg dat niemand anders in beeld is
+advice-too-small = gezicht te klein: kom dichterbij
+advice-blurred = beeld onscherp: houd stil
+advice-too-dark = te donker: zorg voor licht vóór u
+advice-too-bright = te licht: vermijd direct licht
+advice-low-contrast = te weinig contrast: draai naar het licht
+advice-turned-away = hoofd gedraaid: kijk recht in de camera
+advice-tilted = hoofd scheef: houd uw hoofd rechtop
+advice-weak-detection = gezicht niet duidelijk zichtbaar
+advice-not-live = dit lijkt een foto of scherm voor de camera: leg uw eigen gezicht vast, vóór de camera, in gelijkmatig licht
+advice-disagrees = deze foto toont niet hetzelfde gezicht als de andere
+advice-undecodable = de foto kon niet worden gelezen
+
+## Fouten die mensen kunnen zien
+
+error-internal = Er ging bij ons iets mis; dat is vastgelegd. Probeer het later nog eens.
+error-request = Dit verzoek kon niet worden verwerkt (fout { $status }); laad de pagina opnieuw en probeer het nog eens.
+error-not-found = Hier is niets.
+error-no-organisation = Deze organisatie bestaat niet.
+error-no-consent = Voor het vastleggen is toestemming nodig: lees de privacyverklaring en geef eerst uw toestemming.
+error-statement-outdated = De privacyverklaring is intussen gewijzigd. Lees haar opnieuw en geef toestemming voor de huidige versie.
+error-frame-count = Stuur 1 tot { $max } foto's.
+error-no-usable-frame = Geen enkele foto was bruikbaar: { $advice }
+error-frames-disagree = De foto's tonen niet hetzelfde gezicht; probeer het opnieuw.
+error-frame-too-large = De foto is { $width }×{ $height } pixels, groter dan van welke camera die Limen bedient ook.
+error-busy = De gezichtsherkenning is bezet; probeer het zo opnieuw.
+error-galleries = Limen kan zijn gegevens nu niet controleren; probeer het zo opnieuw.
+error-invitation-unknown = Deze registratielink is niet geldig: hij is misschien al gebruikt of vervangen door een nieuwere.
+error-invitation-expired = Deze registratielink is verlopen; vraag uw organisatie om een nieuwe uitnodiging.
+error-already-registered = U bent al geregistreerd: log in.
+error-password-too-short = Het wachtwoord moet minstens { $min } tekens lang zijn (een korte zin werkt goed).
+error-password-too-long = Het wachtwoord mag hoogstens { $max } tekens lang zijn.
+error-password-common = Dit wachtwoord is te gewoon of te makkelijk te raden; kies een ander.
+error-password-contextual = Het wachtwoord mag niet bestaan uit uw e-mailadres, de naam van uw organisatie of de naam van de dienst.
+error-wrong-credentials = Verkeerd e-mailadres of wachtwoord.
+error-wrong-password = Het huidige wachtwoord klopt niet.
+error-too-many-logins = Te veel mislukte inlogpogingen; wacht even en probeer het opnieuw.
+error-too-many-enrolments = Te veel pogingen in korte tijd; wacht een minuut en probeer het opnieuw.
+error-model-changed = Het herkenningsmodel veranderde terwijl uw gezicht werd gelezen: leg het alstublieft opnieuw vast.
+error-model-unavailable = Gezichtsherkenning is op deze server op dit moment niet beschikbaar.
+error-csrf-header = Deze pagina is verlopen: laad haar opnieuw en probeer het nog eens.
+
+## E-mails
+
+mail-hello = Beste { $name },
+mail-days = { $days ->
+    [one] één dag
+   *[other] { $days } dagen
+}
+mail-invitation-subject = { $organisation } nodigt u uit voor toegang met uw gezicht via Limen
+mail-invitation-intro = { $organisation } nodigt u uit om de ingangen te passeren met uw gezicht, via Limen. Meedoen is uw eigen keuze.
+mail-invitation-statement = Wat er met uw gegevens gebeurt, en uw rechten
+mail-invitation-register = Registreren
+mail-invitation-expiry = Deze link werkt één keer en verloopt over { $days }.
+mail-invitation-decline = Wilt u niet meedoen, negeer dan dit bericht.
+mail-admin-invitation-subject = Beheer de toegang met het gezicht van { $organisation } via Limen
+mail-admin-invitation-intro = U bent uitgenodigd om de toegang met het gezicht van { $organisation } via Limen te beheren: de mensen, de ingangen en de camera's. U ziet nooit iemands gezicht of gezichtsgegevens.
+mail-admin-invitation-register = Kies uw wachtwoord
+mail-admin-invitation-decline = Had u dit niet verwacht, negeer dan dit bericht.
+mail-reconsent-subject = { $organisation }: de privacyverklaring voor toegang met uw gezicht is gewijzigd
+mail-reconsent-changed = De privacyverklaring waaronder u toestemming gaf voor toegang met uw gezicht bij { $organisation } is gewijzigd. Lees alstublieft de nieuwe verklaring.
+mail-reconsent-statement = De nieuwe privacyverklaring
+mail-reconsent-agree = Gaat u akkoord, log dan in en geef opnieuw toestemming.
+mail-sign-in = Inloggen
+mail-reconsent-until = Uw huidige toestemming en gezichtsvector blijven geldig tot { $until }. Hebt u dan nog niet opnieuw toestemming gegeven, dan vervalt uw toestemming en wordt uw gezichtsvector verwijderd, alsof u haar had ingetrokken. Gaat u niet akkoord, dan kunt u uw toestemming op elk moment intrekken op uw accountpagina.
+mail-renewal-subject = Vernieuw alstublieft uw gezicht voor de ingangen
+mail-renewal-reminder-subject = Herinnering: vernieuw alstublieft uw gezicht voor de ingangen
+mail-renewal-why = Limen, dat de ingangen van uw organisatie voor u opent, herkent gezichten nu met een beter model. Uw gezichtsvector is door het vorige model gemaakt; vernieuw hem daarom: log in en leg uw gezicht opnieuw vast met uw webcam. Dat duurt een minuut en vervangt uw oude vector.
+mail-renewal-until = Uw huidige vector blijft de deur openen tot { $until }. Daarna wordt hij verwijderd en herkennen de ingangen u niet meer tot u uw gezicht opnieuw vastlegt. Uw toestemming blijft zoals ze is; u kunt haar nog altijd intrekken.
