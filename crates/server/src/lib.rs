@@ -12,6 +12,7 @@ pub mod rate_limit;
 pub mod tls;
 
 mod admin;
+mod admin_pages;
 pub mod admins;
 mod api_keys;
 mod auth;
@@ -107,6 +108,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(admin::routes(IMPORT_BODY_LIMIT))
         .merge(api_keys::routes())
         .merge(admins::routes())
+        .merge(admin_pages::routes())
         .merge(employee::routes())
         .merge(pages::routes())
         .merge(enrol::routes(FACE_BODY_LIMIT))

@@ -74,7 +74,7 @@ fn csrf_refused(t: Tr) -> Response {
     )
 }
 
-fn cross_site_refused(t: Tr) -> Response {
+pub(crate) fn cross_site_refused(t: Tr) -> Response {
     message_page(
         t,
         StatusCode::FORBIDDEN,
@@ -220,7 +220,7 @@ async fn register(
 }
 
 /// A registration link that cannot be used, or the failure to check it.
-fn link_not_valid(t: Tr, e: ServiceError) -> Response {
+pub(crate) fn link_not_valid(t: Tr, e: ServiceError) -> Response {
     match e {
         ServiceError::InvitationUnknown
         | ServiceError::InvitationExpired

@@ -51,6 +51,18 @@ pub(crate) struct RegisterPage<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "admin_register.html")]
+pub(crate) struct AdminRegisterPage<'a> {
+    pub t: Tr,
+    pub title: String,
+    pub email: &'a str,
+    pub token: &'a str,
+    pub problem: Option<&'a str>,
+    pub min: usize,
+    pub max: usize,
+}
+
+#[derive(Template)]
 #[template(path = "login.html")]
 pub(crate) struct LoginPage<'a> {
     pub t: Tr,

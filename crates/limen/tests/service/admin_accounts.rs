@@ -113,14 +113,42 @@ fn admins_are_invited_register_sign_in_and_are_named_in_the_trail() {
             422
         );
     }
-    assert_eq!(
-        register(
-            &server,
-            &registration_token(&smtp.message(2)),
-            GOOD_PASSWORD
+    // Piet registers through the page his e-mail links to.
+    let piet_token = registration_token(&smtp.message(2));
+    let form = server.page(
+        "GET",
+        &format!("/admin/register?token={piet_token}"),
+        None,
+        &[],
+    );
+    assert_eq!(form.status, 200);
+    assert!(form.body.contains("piet@acme.test") && form.body.contains("Acme"));
+    let register_page = |again: &str| {
+        server.page(
+            "POST",
+            "/admin/register",
+            None,
+            &[
+                ("token", piet_token.as_str()),
+                ("password", GOOD_PASSWORD),
+                ("password_again", again),
+            ],
         )
-        .status,
-        201
+    };
+    assert_eq!(register_page("another sentence entirely").status, 422);
+    let registered = register_page(GOOD_PASSWORD);
+    assert_eq!(registered.status, 200, "{}", registered.body);
+    assert_eq!(
+        server
+            .page(
+                "GET",
+                &format!("/admin/register?token={piet_token}"),
+                None,
+                &[]
+            )
+            .status,
+        410,
+        "the link works once"
     );
     let (piet, _) = session(&server, "piet@acme.test");
     let imported = server.send(

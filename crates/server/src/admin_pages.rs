@@ -1,0 +1,143 @@
+//! The admin's pages. So far the one an invited admin's e-mailed link
+//! opens, to choose a password; the rest of the admin's side is the API.
+
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::get;
+use axum::{Form, Router};
+use limen_domain::{AdminAccount, OrgId};
+use limen_services::ServiceError;
+use limen_services::password::{MAX_CHARS, MIN_CHARS};
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::auth::from_this_site;
+use crate::error::ApiError;
+use crate::i18n::{Lang, Tr};
+use crate::pages::{cross_site_refused, error_page, link_not_valid, message_page};
+use crate::views::{AdminRegisterPage, render};
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new().route("/admin/register", get(register_form).post(register))
+}
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    token: String,
+}
+
+#[derive(Deserialize)]
+struct RegisterForm {
+    token: String,
+    password: String,
+    password_again: String,
+}
+
+/// The admin a link is for, with their organisation's name, in its language.
+async fn invited(
+    state: &AppState,
+    lang: &Lang,
+    token: &str,
+) -> Result<(AdminAccount, String, Tr), Response> {
+    let (org, admin) = match state.services.admin_invitation_for(token).await {
+        Ok(invited) => invited,
+        Err(e) => return Err(link_not_valid(lang.tr(), e)),
+    };
+    match organisation(state, &org).await {
+        Ok((name, language)) => Ok((admin, name, lang.tr_of(language))),
+        Err(e) => Err(error_page(lang.tr(), e)),
+    }
+}
+
+async fn organisation(
+    state: &AppState,
+    org: &OrgId,
+) -> Result<(String, limen_domain::Language), ServiceError> {
+    let organisation = state
+        .services
+        .store()
+        .organisation(org)
+        .await?
+        .ok_or(ServiceError::UnknownOrganisation)?;
+    Ok((organisation.name, organisation.language))
+}
+
+fn register_page(
+    t: Tr,
+    status: StatusCode,
+    organisation: &str,
+    admin: &AdminAccount,
+    token: &str,
+    problem: Option<&str>,
+) -> Response {
+    render(
+        status,
+        &AdminRegisterPage {
+            t,
+            title: t.tr1("admin-register-title", "organisation", organisation),
+            email: admin.email.as_str(),
+            token,
+            problem,
+            min: MIN_CHARS,
+            max: MAX_CHARS,
+        },
+    )
+}
+
+async fn register_form(
+    State(state): State<Arc<AppState>>,
+    lang: Lang,
+    Query(query): Query<TokenQuery>,
+) -> Response {
+    match invited(&state, &lang, &query.token).await {
+        Ok((admin, organisation, t)) => {
+            register_page(t, StatusCode::OK, &organisation, &admin, &query.token, None)
+        }
+        Err(page) => page,
+    }
+}
+
+async fn register(
+    State(state): State<Arc<AppState>>,
+    lang: Lang,
+    headers: HeaderMap,
+    Form(form): Form<RegisterForm>,
+) -> Response {
+    if !from_this_site(&headers, &state.config) {
+        return cross_site_refused(lang.tr());
+    }
+    let (admin, organisation, t) = match invited(&state, &lang, &form.token).await {
+        Ok(invited) => invited,
+        Err(page) => return page,
+    };
+    let retry = |problem: &str| {
+        register_page(
+            t,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &organisation,
+            &admin,
+            &form.token,
+            Some(problem),
+        )
+    };
+    if form.password != form.password_again {
+        return retry(&t.tr("passwords-differ"));
+    }
+    match state
+        .services
+        .register_admin(&form.token, &form.password)
+        .await
+    {
+        Ok(_) => message_page(
+            t,
+            StatusCode::OK,
+            t.tr("admin-registered-title"),
+            t.tr1("admin-registered", "organisation", organisation.as_str()),
+        ),
+        Err(e @ ServiceError::PasswordRejected(_)) => retry(&ApiError::from(e).text_in(t)),
+        Err(e) => link_not_valid(t, e),
+    }
+}
