@@ -6,7 +6,17 @@ use std::sync::Mutex;
 pub mod depthwise;
 pub mod gemm;
 pub mod ops;
+pub mod pointwise;
 pub mod winograd;
+
+/// Floats in one AVX-512 register: maps whose channels are padded to a
+/// multiple of this are processed in whole vectors, with no remainder.
+pub const LANES: usize = 16;
+
+/// Values a pixel takes in a channel-padded map of `channels` channels.
+pub fn padded_channels(channels: usize) -> usize {
+    channels.next_multiple_of(LANES)
+}
 
 /// The shape of an HWC tensor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +29,11 @@ pub struct Shape {
 impl Shape {
     pub fn len(&self) -> usize {
         self.rows * self.cols * self.channels
+    }
+
+    /// Values of the map with its channels padded ([`padded_channels`]).
+    pub fn padded_len(&self) -> usize {
+        self.rows * self.cols * padded_channels(self.channels)
     }
 }
 
