@@ -24,7 +24,7 @@ use zeroize::Zeroize;
 
 use crate::nn::depthwise::{Dense, DepthwiseConv, fold_batch_norm};
 use crate::nn::gemm::Kernel;
-use crate::nn::ops::{Activation, ConvSpec, PackedConv};
+use crate::nn::ops::Activation;
 use crate::nn::pointwise::Pointwise;
 use crate::nn::{ScratchPool, Shape, padded_channels};
 
@@ -84,14 +84,58 @@ impl std::fmt::Debug for LivenessInput {
     }
 }
 
-/// The stem: a dense strided convolution of the crop, writing a
+/// The stem: a dense strided convolution of the crop, run as a 1×1
+/// convolution over each output pixel's receptive field (the crop's values
+/// under the filter, gathered into one row a pixel), writing a
 /// channel-padded map.
 #[derive(Debug)]
 struct Stem {
-    conv: PackedConv,
+    /// Over `size x size x channels` inputs a pixel, ordered (filter row,
+    /// filter column, channel).
+    conv: Pointwise,
+    size: usize,
+    stride: usize,
+    padding: usize,
+    input: Shape,
     output: Shape,
-    /// Multiply-adds counted as the direct method does them.
-    multiply_adds: usize,
+}
+
+impl Stem {
+    /// `fields` is working memory; it holds the picture afterwards, so the
+    /// caller wipes it.
+    fn run(&self, kernel: Kernel, crop: &[u8], fields: &mut Vec<f32>, out: &mut [f32]) {
+        let (input, channels) = (self.input, self.input.channels);
+        let row = padded_channels(self.size * self.size * channels);
+        let pixels = self.output.rows * self.output.cols;
+        fields.clear();
+        fields.resize(pixels * row, 0.0);
+        // Where filter tap `f` of output position `o` lands on an input
+        // side of `n` values, if inside.
+        let tap = |o: usize, f: usize, n: usize| {
+            (o * self.stride + f)
+                .checked_sub(self.padding)
+                .filter(|&i| i < n)
+        };
+        for (p, field) in fields.chunks_exact_mut(row).enumerate() {
+            let (oy, ox) = (p / self.output.cols, p % self.output.cols);
+            for fy in 0..self.size {
+                let Some(iy) = tap(oy, fy, input.rows) else {
+                    continue;
+                };
+                for fx in 0..self.size {
+                    let Some(ix) = tap(ox, fx, input.cols) else {
+                        continue;
+                    };
+                    let src = &crop[(iy * input.cols + ix) * channels..][..channels];
+                    let dst = &mut field[(fy * self.size + fx) * channels..][..channels];
+                    for (d, &s) in dst.iter_mut().zip(src) {
+                        *d = f32::from(s);
+                    }
+                }
+            }
+        }
+        self.conv.forward(kernel, fields, pixels, None, out);
+    }
 }
 
 /// A depthwise convolution with its input and output shapes.
@@ -154,9 +198,9 @@ struct Scratch {
     /// The current activation and three temporaries, each of the largest
     /// activation's size.
     buffers: [Vec<f32>; 4],
-    /// The crop as floats: the face picture itself, wiped after each run.
-    pixels: Vec<f32>,
-    padded: Vec<f32>,
+    /// The stem's receptive fields: the face picture itself, wiped after
+    /// each run.
+    fields: Vec<f32>,
     small: [Vec<f32>; 3],
 }
 
@@ -165,8 +209,7 @@ impl Drop for Scratch {
         for b in self.buffers.iter_mut().chain(self.small.iter_mut()) {
             b.zeroize();
         }
-        self.pixels.zeroize();
-        self.padded.zeroize();
+        self.fields.zeroize();
     }
 }
 
@@ -267,7 +310,8 @@ impl MiniFasNet {
             .chain([embed.inputs(), embed.outputs()])
             .max()
             .unwrap_or(0);
-        let multiply_adds = stem.multiply_adds
+        let stem_pixels = stem.output.rows * stem.output.cols;
+        let multiply_adds = stem.conv.multiply_adds(stem_pixels)
             + depthwise_layers()
                 .map(|l| l.conv.multiply_adds(l.output))
                 .sum::<usize>()
@@ -303,33 +347,12 @@ impl MiniFasNet {
         let mut scratch = self.take_scratch();
         let Scratch {
             buffers: [x, a, b, c],
-            pixels,
-            padded,
+            fields,
             small: [pooled, hidden, gains],
         } = &mut scratch;
 
-        pixels.clear();
-        pixels.extend(input.0.iter().map(|&v| f32::from(v)));
-        let stem_in = Shape {
-            rows: INPUT_SIZE,
-            cols: INPUT_SIZE,
-            channels: 3,
-        };
-        let stem_out = Shape {
-            channels: padded_channels(self.stem.output.channels),
-            ..self.stem.output
-        };
-        self.stem.conv.forward(
-            kernel,
-            pixels,
-            stem_in,
-            &mut a[..stem_out.len()],
-            stem_out,
-            padded,
-        );
-        pixels.as_mut_slice().zeroize();
-        // The padded copy of the crop is the picture too.
-        padded.as_mut_slice().zeroize();
+        self.stem.run(kernel, &input.0, fields, a);
+        fields.as_mut_slice().zeroize();
         self.stem_depthwise.run(kernel, a, x);
         for block in &self.blocks {
             block.expand.run(kernel, x, None, a);
@@ -378,8 +401,7 @@ impl MiniFasNet {
     fn take_scratch(&self) -> Scratch {
         self.scratch.take(|| Scratch {
             buffers: std::array::from_fn(|_| vec![0.0; self.largest]),
-            pixels: Vec::new(),
-            padded: Vec::new(),
+            fields: Vec::new(),
             small: std::array::from_fn(|_| vec![0.0; self.widest]),
         })
     }
@@ -523,8 +545,8 @@ impl<'a> Weights<'a> {
         })
     }
 
-    /// The first, dense convolution of the crop, its output channel-padded:
-    /// the padding channels get zero filters and shift, so they stay zero.
+    /// The first, dense convolution of the crop, as a 1×1 convolution
+    /// over receptive fields.
     fn stem(
         &self,
         prefix: &str,
@@ -535,44 +557,40 @@ impl<'a> Weights<'a> {
         let parts = self.conv_parts(prefix, true)?;
         let [out_channels, in_channels, size, _] = parts.shape;
         let geometry = || MiniFasNetError::Geometry(prefix.into());
-        if in_channels != input.channels || padding >= size {
+        if in_channels != input.channels || padding >= size || stride == 0 {
             return Err(geometry());
         }
-        let pitch = padded_channels(out_channels);
-        let padded = |values: &[f32], fill: f32| {
-            let mut v = values.to_vec();
-            v.resize(pitch, fill);
-            v
+        let side = |n: usize| Some((n + 2 * padding).checked_sub(size)? / stride + 1);
+        let output = Shape {
+            rows: side(input.rows).ok_or_else(geometry)?,
+            cols: side(input.cols).ok_or_else(geometry)?,
+            channels: out_channels,
         };
-        let mut filters = parts.filters.to_vec();
-        filters.resize(pitch * in_channels * size * size, 0.0);
-        let spec = ConvSpec {
-            in_channels,
-            out_channels: pitch,
-            rows: size,
-            cols: size,
-            stride_y: stride,
-            stride_x: stride,
-            padding_y: padding,
-            padding_x: padding,
-            filters: &filters,
-            biases: &vec![0.0; pitch],
-        };
-        let output = spec
-            .output_shape(input)
-            .filter(|s| s.len() > 0)
-            .ok_or_else(geometry)?;
-        let activation = parts
-            .slopes
-            .map_or(Activation::Identity, |s| Activation::PRelu(padded(s, 0.0)));
-        let affine = (padded(&parts.scale, 1.0), padded(&parts.shift, 0.0));
+        // PyTorch's (channel, row, column) order of each filter becomes the
+        // fields' (row, column, channel).
+        let field = size * size * in_channels;
+        let mut filters = vec![0.0; out_channels * field];
+        for (o, filter) in filters.chunks_exact_mut(field).enumerate() {
+            for c in 0..in_channels {
+                for tap in 0..size * size {
+                    filter[tap * in_channels + c] =
+                        parts.filters[(o * in_channels + c) * size * size + tap];
+                }
+            }
+        }
         Ok(Stem {
-            conv: PackedConv::new(&spec, Some((&affine.0, &affine.1)), activation),
-            output: Shape {
-                channels: out_channels,
-                ..output
-            },
-            multiply_adds: output.rows * output.cols * out_channels * size * size * in_channels,
+            conv: Pointwise::new(
+                field,
+                out_channels,
+                &filters,
+                (&parts.scale, &parts.shift),
+                parts.slopes,
+            ),
+            size,
+            stride,
+            padding,
+            input,
+            output,
         })
     }
 
@@ -739,8 +757,7 @@ mod tests {
         let p = net.probabilities(&input);
         assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-5, "{p:?}");
         let scratch = net.scratch.take(|| panic!("the run returned its scratch"));
-        assert!(!scratch.pixels.is_empty() && scratch.pixels.iter().all(|&v| v == 0.0));
-        assert!(!scratch.padded.is_empty() && scratch.padded.iter().all(|&v| v == 0.0));
+        assert!(!scratch.fields.is_empty() && scratch.fields.iter().all(|&v| v == 0.0));
     }
 
     #[test]

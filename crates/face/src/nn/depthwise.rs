@@ -170,27 +170,30 @@ impl DepthwiseConv {
         out_shape: Shape,
     ) {
         let interior = self.interior(in_shape.cols, out_shape.cols);
+        let whole_vectors = self.pitch.is_multiple_of(LANES);
         for oy in 0..out_shape.rows {
             let mut ox = 0;
             while ox < out_shape.cols {
-                let group = if !self.pitch.is_multiple_of(LANES) || !interior.contains(&ox) {
-                    1
-                } else if ox + 8 <= interior.end {
-                    8
-                } else if ox + 4 <= interior.end {
-                    4
+                let left = interior.end.saturating_sub(ox);
+                if !whole_vectors || !interior.contains(&ox) || (left < 8 && interior.len() < 4) {
+                    self.pixel(input, in_shape, out, out_shape, (oy, ox));
+                    ox += 1;
+                } else if left >= 8 {
+                    // SAFETY: the pitch is whole vectors and the group's
+                    // columns are interior; the slices are sized by the caller.
+                    unsafe { self.interior_avx512::<8>(input, in_shape, out, out_shape, (oy, ox)) };
+                    ox += 8;
                 } else {
-                    1
-                };
-                let at = (oy, ox);
-                // SAFETY: the pitch is whole vectors and the group's
-                // columns are interior; the slices are sized by the caller.
-                match group {
-                    8 => unsafe { self.interior_avx512::<8>(input, in_shape, out, out_shape, at) },
-                    4 => unsafe { self.interior_avx512::<4>(input, in_shape, out, out_shape, at) },
-                    _ => self.pixel(input, in_shape, out, out_shape, at),
+                    // The last group ends at the interior's end, starting
+                    // earlier if need be: pixels computed twice are stored
+                    // twice, to the same values.
+                    let start = ox.min(interior.end - 4);
+                    // SAFETY: as above.
+                    unsafe {
+                        self.interior_avx512::<4>(input, in_shape, out, out_shape, (oy, start))
+                    };
+                    ox = start + 4;
                 }
-                ox += group;
             }
         }
     }
