@@ -101,40 +101,42 @@ struct Stem {
 }
 
 impl Stem {
-    /// `fields` is working memory; it holds the picture afterwards, so the
-    /// caller wipes it.
+    /// `fields` is working memory, all zeros between runs: the gathered
+    /// values are the picture, so they are wiped before returning, and
+    /// the taps outside the crop and the padding read those zeros.
     fn run(&self, kernel: Kernel, crop: &[u8], fields: &mut Vec<f32>, out: &mut [f32]) {
         let (input, channels) = (self.input, self.input.channels);
         let row = padded_channels(self.size * self.size * channels);
         let pixels = self.output.rows * self.output.cols;
-        fields.clear();
-        fields.resize(pixels * row, 0.0);
-        // Where filter tap `f` of output position `o` lands on an input
-        // side of `n` values, if inside.
-        let tap = |o: usize, f: usize, n: usize| {
-            (o * self.stride + f)
-                .checked_sub(self.padding)
-                .filter(|&i| i < n)
+        if fields.len() != pixels * row {
+            fields.clear();
+            fields.resize(pixels * row, 0.0);
+        }
+        // Where output position `o` starts on an input side of `n` values
+        // (negative in the padding), and its filter taps that land inside.
+        let window = |o: usize, n: usize| {
+            let start = (o * self.stride) as isize - self.padding as isize;
+            let first = (-start).max(0) as usize;
+            let last = (n as isize - start).clamp(0, self.size as isize) as usize;
+            (start, first..last)
         };
         for (p, field) in fields.chunks_exact_mut(row).enumerate() {
-            let (oy, ox) = (p / self.output.cols, p % self.output.cols);
-            for fy in 0..self.size {
-                let Some(iy) = tap(oy, fy, input.rows) else {
-                    continue;
-                };
-                for fx in 0..self.size {
-                    let Some(ix) = tap(ox, fx, input.cols) else {
-                        continue;
-                    };
-                    let src = &crop[(iy * input.cols + ix) * channels..][..channels];
-                    let dst = &mut field[(fy * self.size + fx) * channels..][..channels];
-                    for (d, &s) in dst.iter_mut().zip(src) {
-                        *d = f32::from(s);
-                    }
+            let (y0, taps_y) = window(p / self.output.cols, input.rows);
+            let (x0, taps_x) = window(p % self.output.cols, input.cols);
+            // The taps of one filter row inside the crop are one run of it.
+            let run = taps_x.len() * channels;
+            let ix = (x0 + taps_x.start as isize) as usize;
+            for fy in taps_y {
+                let iy = (y0 + fy as isize) as usize;
+                let src = &crop[(iy * input.cols + ix) * channels..][..run];
+                let dst = &mut field[(fy * self.size + taps_x.start) * channels..][..run];
+                for (d, &s) in dst.iter_mut().zip(src) {
+                    *d = f32::from(s);
                 }
             }
         }
         self.conv.forward(kernel, fields, pixels, None, out);
+        fields.as_mut_slice().zeroize();
     }
 }
 
@@ -352,7 +354,6 @@ impl MiniFasNet {
         } = &mut scratch;
 
         self.stem.run(kernel, &input.0, fields, a);
-        fields.as_mut_slice().zeroize();
         self.stem_depthwise.run(kernel, a, x);
         for block in &self.blocks {
             block.expand.run(kernel, x, None, a);
