@@ -26,7 +26,7 @@ use crate::nn::depthwise::{Dense, DepthwiseConv, fold_batch_norm};
 use crate::nn::gemm::Kernel;
 use crate::nn::ops::Activation;
 use crate::nn::pointwise::Pointwise;
-use crate::nn::{ScratchPool, Shape, padded_channels};
+use crate::nn::{ScratchPool, Shape, filter_taps, padded_channels};
 
 /// Side of the square input both shipped networks take.
 pub const INPUT_SIZE: usize = 80;
@@ -112,14 +112,7 @@ impl Stem {
             fields.clear();
             fields.resize(pixels * row, 0.0);
         }
-        // Where output position `o` starts on an input side of `n` values
-        // (negative in the padding), and its filter taps that land inside.
-        let window = |o: usize, n: usize| {
-            let start = (o * self.stride) as isize - self.padding as isize;
-            let first = (-start).max(0) as usize;
-            let last = (n as isize - start).clamp(0, self.size as isize) as usize;
-            (start, first..last)
-        };
+        let window = |o: usize, n: usize| filter_taps(o, n, self.size, self.stride, self.padding);
         for (p, field) in fields.chunks_exact_mut(row).enumerate() {
             let (y0, taps_y) = window(p / self.output.cols, input.rows);
             let (x0, taps_x) = window(p % self.output.cols, input.cols);

@@ -6,7 +6,7 @@ use std::ops::Range;
 
 use super::gemm::Kernel;
 use super::ops::Activation;
-use super::{LANES, Shape, padded_channels};
+use super::{LANES, Shape, filter_taps, padded_channels};
 
 /// A square depthwise convolution with zero padding, a per-channel affine
 /// folded in, then an activation.
@@ -139,13 +139,9 @@ impl DepthwiseConv {
         }
     }
 
-    /// Where output position `o` starts on an input side of `n` values
-    /// (negative in the padding), and its filter taps that land inside.
+    /// [`filter_taps`] of this convolution.
     fn window(&self, o: usize, n: usize) -> (isize, Range<usize>) {
-        let start = (o * self.stride) as isize - self.padding as isize;
-        let first = (-start).max(0) as usize;
-        let last = (n as isize - start).clamp(0, self.size as isize) as usize;
-        (start, first..last)
+        filter_taps(o, n, self.size, self.stride, self.padding)
     }
 
     /// The output columns whose every filter tap lands inside an input
