@@ -24,8 +24,9 @@ use zeroize::Zeroize;
 
 use crate::nn::depthwise::{Dense, DepthwiseConv, fold_batch_norm};
 use crate::nn::gemm::Kernel;
-use crate::nn::ops::{Activation, ConvSpec, PackedConv};
-use crate::nn::{ScratchPool, Shape};
+use crate::nn::ops::Activation;
+use crate::nn::pointwise::Pointwise;
+use crate::nn::{ScratchPool, Shape, filter_taps, padded_channels};
 
 /// Side of the square input both shipped networks take.
 pub const INPUT_SIZE: usize = 80;
@@ -83,22 +84,89 @@ impl std::fmt::Debug for LivenessInput {
     }
 }
 
+/// The stem: a dense strided convolution of the crop, run as a 1×1
+/// convolution over each output pixel's receptive field (the crop's values
+/// under the filter, gathered into one row a pixel), writing a
+/// channel-padded map.
 #[derive(Debug)]
-enum Conv {
-    /// Multiply-adds counted as the direct method does them.
-    Dense {
-        conv: PackedConv,
-        multiply_adds: usize,
-    },
-    Depthwise(DepthwiseConv),
-}
-
-/// One convolution with its input and output shapes.
-#[derive(Debug)]
-struct Layer {
-    conv: Conv,
+struct Stem {
+    /// Over `size x size x channels` inputs a pixel, ordered (filter row,
+    /// filter column, channel).
+    conv: Pointwise,
+    size: usize,
+    stride: usize,
+    padding: usize,
     input: Shape,
     output: Shape,
+}
+
+impl Stem {
+    /// `fields` is working memory, all zeros between runs: the gathered
+    /// values are the picture, so they are wiped before returning, and
+    /// the taps outside the crop and the padding read those zeros.
+    fn run(&self, kernel: Kernel, crop: &[u8], fields: &mut Vec<f32>, out: &mut [f32]) {
+        let (input, channels) = (self.input, self.input.channels);
+        let row = padded_channels(self.size * self.size * channels);
+        let pixels = self.output.rows * self.output.cols;
+        if fields.len() != pixels * row {
+            fields.clear();
+            fields.resize(pixels * row, 0.0);
+        }
+        let window = |o: usize, n: usize| filter_taps(o, n, self.size, self.stride, self.padding);
+        for (p, field) in fields.chunks_exact_mut(row).enumerate() {
+            let (y0, taps_y) = window(p / self.output.cols, input.rows);
+            let (x0, taps_x) = window(p % self.output.cols, input.cols);
+            // The taps of one filter row inside the crop are one run of it.
+            let run = taps_x.len() * channels;
+            let ix = (x0 + taps_x.start as isize) as usize;
+            for fy in taps_y {
+                let iy = (y0 + fy as isize) as usize;
+                let src = &crop[(iy * input.cols + ix) * channels..][..run];
+                let dst = &mut field[(fy * self.size + taps_x.start) * channels..][..run];
+                for (d, &s) in dst.iter_mut().zip(src) {
+                    *d = f32::from(s);
+                }
+            }
+        }
+        self.conv.forward(kernel, fields, pixels, None, out);
+        fields.as_mut_slice().zeroize();
+    }
+}
+
+/// A depthwise convolution with its input and output shapes.
+#[derive(Debug)]
+struct DepthwiseLayer {
+    conv: DepthwiseConv,
+    input: Shape,
+    output: Shape,
+}
+
+impl DepthwiseLayer {
+    fn run(&self, kernel: Kernel, input: &[f32], out: &mut [f32]) {
+        self.conv
+            .forward(kernel, input, self.input, out, self.output);
+    }
+}
+
+/// A 1×1 convolution over the pixels of a map.
+#[derive(Debug)]
+struct PointwiseLayer {
+    conv: Pointwise,
+    input: Shape,
+}
+
+impl PointwiseLayer {
+    fn output(&self) -> Shape {
+        Shape {
+            channels: self.conv.out_channels(),
+            ..self.input
+        }
+    }
+
+    fn run(&self, kernel: Kernel, input: &[f32], residual: Option<&[f32]>, out: &mut [f32]) {
+        let pixels = self.input.rows * self.input.cols;
+        self.conv.forward(kernel, input, pixels, residual, out);
+    }
 }
 
 /// Squeeze and excitation: channel means through two small layers and a
@@ -109,11 +177,12 @@ struct Squeeze {
     expand: Dense,
 }
 
+/// Upstream's inverted residual: every map in it channel-padded.
 #[derive(Debug)]
 struct Block {
-    expand: Layer,
-    depthwise: Layer,
-    project: Layer,
+    expand: PointwiseLayer,
+    depthwise: DepthwiseLayer,
+    project: PointwiseLayer,
     squeeze: Option<Squeeze>,
     residual: bool,
 }
@@ -124,9 +193,9 @@ struct Scratch {
     /// The current activation and three temporaries, each of the largest
     /// activation's size.
     buffers: [Vec<f32>; 4],
-    /// The crop as floats: the face picture itself, wiped after each run.
-    pixels: Vec<f32>,
-    padded: Vec<f32>,
+    /// The stem's receptive fields: the face picture itself, wiped after
+    /// each run.
+    fields: Vec<f32>,
     small: [Vec<f32>; 3],
 }
 
@@ -135,24 +204,25 @@ impl Drop for Scratch {
         for b in self.buffers.iter_mut().chain(self.small.iter_mut()) {
             b.zeroize();
         }
-        self.pixels.zeroize();
-        self.padded.zeroize();
+        self.fields.zeroize();
     }
 }
 
 /// A MiniFASNet ready to run; `probabilities` may be called from many
-/// threads at once.
+/// threads at once. Every map after the crop is channel-padded
+/// ([`padded_channels`]), so the kernels work in whole vectors.
 pub struct MiniFasNet {
     kernel: Kernel,
-    stem: Layer,
-    stem_depthwise: Layer,
+    stem: Stem,
+    stem_depthwise: DepthwiseLayer,
     blocks: Vec<Block>,
-    head: Layer,
-    head_depthwise: Layer,
+    head: PointwiseLayer,
+    head_depthwise: DepthwiseLayer,
     embed: Dense,
     classify: Dense,
+    /// Values of the largest map.
     largest: usize,
-    /// The most channels or features any layer has.
+    /// The most values a pixel or a feature vector has.
     widest: usize,
     multiply_adds: usize,
     scratch: ScratchPool<Scratch>,
@@ -185,13 +255,13 @@ impl MiniFasNet {
             cols: INPUT_SIZE,
             channels: 3,
         };
-        let stem = weights.conv("conv1", input, 2, 1, true)?;
-        let stem_depthwise = weights.conv("conv2_dw", stem.output, 1, 1, true)?;
+        let stem = weights.stem("conv1", input, 2, 1)?;
+        let stem_depthwise = weights.depthwise("conv2_dw", stem.output, 1, 1, true)?;
         let mut blocks = Vec::new();
         let mut shape = stem_depthwise.output;
         for (strided, residual) in STAGES {
             let block = weights.block(strided, shape, 2, false)?;
-            shape = block.project.output;
+            shape = block.project.output();
             blocks.push(block);
             let mut i = 0;
             while weights.has(&format!("{residual}.model.{i}.conv.conv.weight")) {
@@ -200,8 +270,8 @@ impl MiniFasNet {
                 i += 1;
             }
         }
-        let head = weights.conv("conv_6_sep", shape, 1, 0, true)?;
-        let head_depthwise = weights.conv("conv_6_dw", head.output, 1, 0, false)?;
+        let head = weights.pointwise("conv_6_sep", shape, true)?;
+        let head_depthwise = weights.depthwise("conv_6_dw", head.output(), 1, 0, false)?;
         let features = head_depthwise.output;
         if (features.rows, features.cols) != (1, 1) {
             return Err(MiniFasNetError::Geometry("conv_6_dw".into()));
@@ -213,31 +283,36 @@ impl MiniFasNet {
         }
         weights.all_used()?;
 
-        let layers = || {
-            [&stem, &stem_depthwise]
+        let depthwise_layers = || {
+            [&stem_depthwise, &head_depthwise]
                 .into_iter()
-                .chain(
-                    blocks
-                        .iter()
-                        .flat_map(|b| [&b.expand, &b.depthwise, &b.project]),
-                )
-                .chain([&head, &head_depthwise])
+                .chain(blocks.iter().map(|b| &b.depthwise))
         };
-        let largest = layers()
-            .flat_map(|l| [l.input.len(), l.output.len()])
-            .max()
-            .unwrap_or(0);
-        let widest = layers()
-            .map(|l| l.output.channels)
+        let pointwise_layers = || {
+            [&head]
+                .into_iter()
+                .chain(blocks.iter().flat_map(|b| [&b.expand, &b.project]))
+        };
+        let maps = || {
+            depthwise_layers()
+                .flat_map(|l| [l.input, l.output])
+                .chain(pointwise_layers().flat_map(|l| [l.input, l.output()]))
+                .chain([stem.output])
+        };
+        let largest = maps().map(|m| m.padded_len()).max().unwrap_or(0);
+        let widest = maps()
+            .map(|m| padded_channels(m.channels))
             .chain([embed.inputs(), embed.outputs()])
             .max()
             .unwrap_or(0);
-        let multiply_adds = layers()
-            .map(|l| match &l.conv {
-                Conv::Dense { multiply_adds, .. } => *multiply_adds,
-                Conv::Depthwise(c) => c.multiply_adds(l.output),
-            })
-            .sum::<usize>()
+        let stem_pixels = stem.output.rows * stem.output.cols;
+        let multiply_adds = stem.conv.multiply_adds(stem_pixels)
+            + depthwise_layers()
+                .map(|l| l.conv.multiply_adds(l.output))
+                .sum::<usize>()
+            + pointwise_layers()
+                .map(|l| l.conv.multiply_adds(l.input.rows * l.input.cols))
+                .sum::<usize>()
             + embed.inputs() * embed.outputs()
             + classify.inputs() * classify.outputs();
         Ok(MiniFasNet {
@@ -263,30 +338,28 @@ impl MiniFasNet {
 
     /// The softmax over the three classes for one crop.
     pub fn probabilities(&self, input: &LivenessInput) -> [f32; CLASSES] {
+        let kernel = self.kernel;
         let mut scratch = self.take_scratch();
         let Scratch {
             buffers: [x, a, b, c],
-            pixels,
-            padded,
+            fields,
             small: [pooled, hidden, gains],
         } = &mut scratch;
 
-        pixels.clear();
-        pixels.extend(input.0.iter().map(|&v| f32::from(v)));
-        self.run(&self.stem, pixels, a, padded);
-        pixels.as_mut_slice().zeroize();
-        // The padded copy of the crop is the picture too.
-        padded.as_mut_slice().zeroize();
-        self.run(&self.stem_depthwise, a, x, padded);
+        self.stem.run(kernel, &input.0, fields, a);
+        self.stem_depthwise.run(kernel, a, x);
         for block in &self.blocks {
-            self.run(&block.expand, x, a, padded);
-            self.run(&block.depthwise, a, b, padded);
-            self.run(&block.project, b, c, padded);
-            let out = block.project.output;
-            let sum = &mut c[..out.len()];
+            block.expand.run(kernel, x, None, a);
+            block.depthwise.run(kernel, a, b);
+            // Without a gate in between, the residual is summed as the
+            // projection is stored.
+            let fused = block.residual && block.squeeze.is_none();
+            block.project.run(kernel, b, fused.then_some(&x[..]), c);
+            let out = block.project.output();
+            let sum = &mut c[..out.padded_len()];
             if let Some(squeeze) = &block.squeeze {
-                let channels = out.channels;
-                channel_means(sum, channels, &mut pooled[..channels]);
+                let (channels, pitch) = (out.channels, padded_channels(out.channels));
+                channel_means(sum, pitch, &mut pooled[..pitch]);
                 squeeze.reduce.forward(&pooled[..channels], hidden);
                 squeeze
                     .expand
@@ -295,22 +368,22 @@ impl MiniFasNet {
                 for g in gains.iter_mut() {
                     *g = 1.0 / (1.0 + (-*g).exp());
                 }
-                for px in sum.chunks_exact_mut(channels) {
+                for px in sum.chunks_exact_mut(pitch) {
                     for (v, g) in px.iter_mut().zip(gains.iter()) {
                         *v *= g;
                     }
                 }
-            }
-            if block.residual {
-                for (v, s) in sum.iter_mut().zip(x.iter()) {
-                    *v += s;
+                if block.residual {
+                    for (v, s) in sum.iter_mut().zip(x.iter()) {
+                        *v += s;
+                    }
                 }
             }
             std::mem::swap(x, c);
         }
-        self.run(&self.head, x, a, padded);
-        self.run(&self.head_depthwise, a, b, padded);
-        let features = &b[..self.head_depthwise.output.len()];
+        self.head.run(kernel, x, None, a);
+        self.head_depthwise.run(kernel, a, b);
+        let features = &b[..self.head_depthwise.output.channels];
         self.embed.forward(features, hidden);
         let mut logits = [0.0; CLASSES];
         self.classify
@@ -319,37 +392,25 @@ impl MiniFasNet {
         softmax(logits)
     }
 
-    fn run(&self, layer: &Layer, input: &[f32], out: &mut [f32], padded: &mut Vec<f32>) {
-        let out = &mut out[..layer.output.len()];
-        match &layer.conv {
-            Conv::Dense { conv, .. } => {
-                conv.forward(self.kernel, input, layer.input, out, layer.output, padded)
-            }
-            Conv::Depthwise(conv) => {
-                conv.forward(self.kernel, input, layer.input, out, layer.output)
-            }
-        }
-    }
-
     fn take_scratch(&self) -> Scratch {
         self.scratch.take(|| Scratch {
             buffers: std::array::from_fn(|_| vec![0.0; self.largest]),
-            pixels: Vec::new(),
-            padded: Vec::new(),
+            fields: Vec::new(),
             small: std::array::from_fn(|_| vec![0.0; self.widest]),
         })
     }
 }
 
-/// Per-channel means of an HWC tensor; `out` has one value per channel.
-fn channel_means(values: &[f32], channels: usize, out: &mut [f32]) {
+/// Per-channel means of an HWC tensor of `pitch` values a pixel; `out` has
+/// one value per channel.
+fn channel_means(values: &[f32], pitch: usize, out: &mut [f32]) {
     out.fill(0.0);
-    for px in values.chunks_exact(channels) {
+    for px in values.chunks_exact(pitch) {
         for (o, v) in out.iter_mut().zip(px) {
             *o += v;
         }
     }
-    let n = (values.len() / channels).max(1) as f32;
+    let n = (values.len() / pitch).max(1) as f32;
     out.iter_mut().for_each(|o| *o /= n);
 }
 
@@ -358,6 +419,16 @@ fn softmax(logits: [f32; CLASSES]) -> [f32; CLASSES] {
     let exp = logits.map(|l| (l - max).exp());
     let sum: f32 = exp.iter().sum();
     exp.map(|e| e / sum)
+}
+
+/// A convolution's tensors: filters of `shape` (out channels, in channels
+/// per group, rows, cols), the folded batch norm, the PReLU's slopes.
+struct ConvParts<'a> {
+    shape: [usize; 4],
+    filters: &'a [f32],
+    scale: Vec<f32>,
+    shift: Vec<f32>,
+    slopes: Option<&'a [f32]>,
 }
 
 /// The state dict's tensors by layer name, remembering which were used.
@@ -444,74 +515,139 @@ impl<'a> Weights<'a> {
     }
 
     /// Upstream's `Conv_block` (convolution, batch norm, PReLU) or, without
-    /// `prelu`, its `Linear_block`. Square kernels; a kernel with one input
-    /// channel per group is depthwise.
-    fn conv(
+    /// `prelu`, its `Linear_block`, with a square kernel.
+    fn conv_parts(&self, prefix: &str, prelu: bool) -> Result<ConvParts<'a>, MiniFasNetError> {
+        let name = format!("{prefix}.conv.weight");
+        let shape = self.conv_shape(&name)?;
+        let [out_channels, _, rows, cols] = shape;
+        if rows != cols || rows == 0 {
+            return Err(MiniFasNetError::Geometry(prefix.into()));
+        }
+        let filters = self.f32(&name, &shape)?;
+        let (scale, shift) = self.batch_norm(&format!("{prefix}.bn"), out_channels)?;
+        let slopes = if prelu {
+            Some(self.f32(&format!("{prefix}.prelu.weight"), &[out_channels])?)
+        } else {
+            None
+        };
+        Ok(ConvParts {
+            shape,
+            filters,
+            scale,
+            shift,
+            slopes,
+        })
+    }
+
+    /// The first, dense convolution of the crop, as a 1×1 convolution
+    /// over receptive fields.
+    fn stem(
+        &self,
+        prefix: &str,
+        input: Shape,
+        stride: usize,
+        padding: usize,
+    ) -> Result<Stem, MiniFasNetError> {
+        let parts = self.conv_parts(prefix, true)?;
+        let [out_channels, in_channels, size, _] = parts.shape;
+        let geometry = || MiniFasNetError::Geometry(prefix.into());
+        if in_channels != input.channels || padding >= size || stride == 0 {
+            return Err(geometry());
+        }
+        let side = |n: usize| Some((n + 2 * padding).checked_sub(size)? / stride + 1);
+        let output = Shape {
+            rows: side(input.rows).ok_or_else(geometry)?,
+            cols: side(input.cols).ok_or_else(geometry)?,
+            channels: out_channels,
+        };
+        // PyTorch's (channel, row, column) order of each filter becomes the
+        // fields' (row, column, channel).
+        let field = size * size * in_channels;
+        let mut filters = vec![0.0; out_channels * field];
+        for (o, filter) in filters.chunks_exact_mut(field).enumerate() {
+            for c in 0..in_channels {
+                for tap in 0..size * size {
+                    filter[tap * in_channels + c] =
+                        parts.filters[(o * in_channels + c) * size * size + tap];
+                }
+            }
+        }
+        Ok(Stem {
+            conv: Pointwise::new(
+                field,
+                out_channels,
+                &filters,
+                (&parts.scale, &parts.shift),
+                parts.slopes,
+            ),
+            size,
+            stride,
+            padding,
+            input,
+            output,
+        })
+    }
+
+    /// A depthwise `Conv_block` or `Linear_block`.
+    fn depthwise(
         &self,
         prefix: &str,
         input: Shape,
         stride: usize,
         padding: usize,
         prelu: bool,
-    ) -> Result<Layer, MiniFasNetError> {
-        let name = format!("{prefix}.conv.weight");
-        let [out_channels, in_per_group, rows, cols] = self.conv_shape(&name)?;
-        let filters = self.f32(&name, &[out_channels, in_per_group, rows, cols])?;
-        let (scale, shift) = self.batch_norm(&format!("{prefix}.bn"), out_channels)?;
-        let activation = if prelu {
-            let slopes = self.f32(&format!("{prefix}.prelu.weight"), &[out_channels])?;
-            Activation::PRelu(slopes.to_vec())
-        } else {
-            Activation::Identity
-        };
+    ) -> Result<DepthwiseLayer, MiniFasNetError> {
+        let parts = self.conv_parts(prefix, prelu)?;
+        let [channels, in_per_group, size, _] = parts.shape;
         let geometry = || MiniFasNetError::Geometry(prefix.into());
-        if rows != cols || rows == 0 || padding >= rows {
+        if in_per_group != 1 || channels != input.channels || channels < 2 || padding >= size {
             return Err(geometry());
         }
-        let depthwise = in_per_group == 1 && out_channels == input.channels && input.channels > 1;
-        let (conv, output) = if depthwise {
-            let conv = DepthwiseConv::new(
-                out_channels,
-                rows,
-                stride,
-                padding,
-                filters,
-                (&scale, &shift),
-                activation,
-            );
-            let output = conv.output_shape(input);
-            (Conv::Depthwise(conv), output)
-        } else if in_per_group == input.channels {
-            let spec = ConvSpec {
-                in_channels: in_per_group,
-                out_channels,
-                rows,
-                cols,
-                stride_y: stride,
-                stride_x: stride,
-                padding_y: padding,
-                padding_x: padding,
-                filters,
-                biases: &vec![0.0; out_channels],
-            };
-            let output = spec.output_shape(input);
-            let multiply_adds = output.map_or(0, |o| spec.multiply_adds(o));
-            let conv = PackedConv::new(&spec, Some((&scale, &shift)), activation);
-            (
-                Conv::Dense {
-                    conv,
-                    multiply_adds,
-                },
-                output,
-            )
-        } else {
-            return Err(geometry());
-        };
-        let output = output.filter(|s| s.len() > 0).ok_or_else(geometry)?;
-        Ok(Layer {
+        let activation = parts
+            .slopes
+            .map_or(Activation::Identity, |s| Activation::PRelu(s.to_vec()));
+        let conv = DepthwiseConv::new(
+            channels,
+            size,
+            stride,
+            padding,
+            parts.filters,
+            (&parts.scale, &parts.shift),
+            activation,
+        )
+        .padded();
+        let output = conv
+            .output_shape(input)
+            .filter(|s| s.len() > 0)
+            .ok_or_else(geometry)?;
+        Ok(DepthwiseLayer {
             conv,
             input,
             output,
+        })
+    }
+
+    /// A 1×1 `Conv_block` or `Linear_block`.
+    fn pointwise(
+        &self,
+        prefix: &str,
+        input: Shape,
+        prelu: bool,
+    ) -> Result<PointwiseLayer, MiniFasNetError> {
+        let parts = self.conv_parts(prefix, prelu)?;
+        let [out_channels, in_channels, size, _] = parts.shape;
+        if in_channels != input.channels || size != 1 || out_channels == 0 {
+            return Err(MiniFasNetError::Geometry(prefix.into()));
+        }
+        Ok(PointwiseLayer {
+            conv: Pointwise::new(
+                in_channels,
+                out_channels,
+                parts.filters,
+                (&parts.scale, &parts.shift),
+                parts.slopes,
+            ),
+            input,
         })
     }
 
@@ -524,13 +660,16 @@ impl<'a> Weights<'a> {
         stride: usize,
         residual: bool,
     ) -> Result<Block, MiniFasNetError> {
-        let expand = self.conv(&format!("{prefix}.conv"), input, 1, 0, true)?;
-        let depthwise = self.conv(&format!("{prefix}.conv_dw"), expand.output, stride, 1, true)?;
-        if !matches!(depthwise.conv, Conv::Depthwise(_)) {
-            return Err(MiniFasNetError::Geometry(format!("{prefix}.conv_dw")));
-        }
-        let project = self.conv(&format!("{prefix}.project"), depthwise.output, 1, 0, false)?;
-        if residual && project.output != input {
+        let expand = self.pointwise(&format!("{prefix}.conv"), input, true)?;
+        let depthwise = self.depthwise(
+            &format!("{prefix}.conv_dw"),
+            expand.output(),
+            stride,
+            1,
+            true,
+        )?;
+        let project = self.pointwise(&format!("{prefix}.project"), depthwise.output, false)?;
+        if residual && project.output() != input {
             return Err(MiniFasNetError::Geometry(prefix.into()));
         }
         let se = format!("{prefix}.se_module");
@@ -539,7 +678,7 @@ impl<'a> Weights<'a> {
                 // Upstream applies the gate only on residual blocks.
                 return Err(MiniFasNetError::Unused(format!("{se}.fc1.weight")));
             }
-            let channels = project.output.channels;
+            let channels = project.output().channels;
             let [reduced, ..] = self.conv_shape(&format!("{se}.fc1.weight"))?;
             let fc1 = self.f32(&format!("{se}.fc1.weight"), &[reduced, channels, 1, 1])?;
             let bn1 = self.batch_norm(&format!("{se}.bn1"), reduced)?;
@@ -612,8 +751,7 @@ mod tests {
         let p = net.probabilities(&input);
         assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-5, "{p:?}");
         let scratch = net.scratch.take(|| panic!("the run returned its scratch"));
-        assert!(!scratch.pixels.is_empty() && scratch.pixels.iter().all(|&v| v == 0.0));
-        assert!(!scratch.padded.is_empty() && scratch.padded.iter().all(|&v| v == 0.0));
+        assert!(!scratch.fields.is_empty() && scratch.fields.iter().all(|&v| v == 0.0));
     }
 
     #[test]

@@ -1,12 +1,39 @@
 //! The tensor operations the descriptor and liveness networks need, on single images in
 //! HWC layout (row, column, channel; channels contiguous).
 
+use std::ops::Range;
 use std::sync::Mutex;
 
 pub mod depthwise;
 pub mod gemm;
 pub mod ops;
+pub mod pointwise;
 pub mod winograd;
+
+/// Floats in one AVX-512 register: maps whose channels are padded to a
+/// multiple of this are processed in whole vectors, with no remainder.
+pub const LANES: usize = 16;
+
+/// Where output position `o` of a filter `size` taps wide, moved `stride`
+/// at a time over an input side of `n` values with `padding` zeros at each
+/// end, starts (negative in the padding), and its taps that land inside.
+pub fn filter_taps(
+    o: usize,
+    n: usize,
+    size: usize,
+    stride: usize,
+    padding: usize,
+) -> (isize, Range<usize>) {
+    let start = (o * stride) as isize - padding as isize;
+    let first = (-start).max(0) as usize;
+    let last = (n as isize - start).clamp(0, size as isize) as usize;
+    (start, first..last)
+}
+
+/// Values a pixel takes in a channel-padded map of `channels` channels.
+pub fn padded_channels(channels: usize) -> usize {
+    channels.next_multiple_of(LANES)
+}
 
 /// The shape of an HWC tensor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +46,11 @@ pub struct Shape {
 impl Shape {
     pub fn len(&self) -> usize {
         self.rows * self.cols * self.channels
+    }
+
+    /// Values of the map with its channels padded ([`padded_channels`]).
+    pub fn padded_len(&self) -> usize {
+        self.rows * self.cols * padded_channels(self.channels)
     }
 }
 
