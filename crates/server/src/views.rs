@@ -131,4 +131,6 @@ pub(crate) struct EnrolPage<'a> {
     pub t: Tr,
     pub title: String,
     pub csrf: &'a str,
+    /// How many pictures one enrolment takes at most.
+    pub max_frames: usize,
 }

@@ -32,6 +32,11 @@ await withCameraPage(async (page, shot) => {
   await inLanguage(page);
   await shot("3-enrol");
 
+  // The stop button ends a sitting and lets a new one start.
+  await page.click("#start");
+  await page.waitForFunction(() => document.getElementById("camera").videoWidth > 0);
+  await page.click("#stop");
+  await page.waitForFunction(() => !document.getElementById("start").disabled && document.getElementById("stop").hidden);
   await page.click("#start");
   await page.waitForFunction(() => document.getElementById("camera").videoWidth > 0);
   await shot("4-camera");
