@@ -74,7 +74,7 @@ fn csrf_refused(t: Tr) -> Response {
     )
 }
 
-fn cross_site_refused(t: Tr) -> Response {
+pub(crate) fn cross_site_refused(t: Tr) -> Response {
     message_page(
         t,
         StatusCode::FORBIDDEN,
@@ -234,7 +234,12 @@ fn link_not_valid(t: Tr, e: ServiceError) -> Response {
     }
 }
 
-async fn start_session(t: Tr, state: &AppState, person: &Person, next: &str) -> Response {
+pub(crate) async fn start_session(
+    t: Tr,
+    state: &AppState,
+    person: &Person,
+    next: &str,
+) -> Response {
     match state.services.open_session(person).await {
         Ok(session) => (
             [(

@@ -92,7 +92,7 @@ use limen_domain::{ModelVersion, OrgId};
 
 use limen_store::Store;
 
-pub use accounts::Session;
+pub use accounts::{PASSWORD_RESET_SECS, PasswordReset, Session};
 pub use enrolment::{
     Enrolled, Frame, FrameCheck, FrameProblem, MAX_FRAME_PIXELS, Refusal, SetAsideFrame,
 };

@@ -155,6 +155,7 @@ impl Store {
             "DELETE FROM sessions WHERE person_id IN (SELECT id FROM people WHERE org_id = $1)",
             "DELETE FROM accounts WHERE person_id IN (SELECT id FROM people WHERE org_id = $1)",
             "DELETE FROM invitations WHERE person_id IN (SELECT id FROM people WHERE org_id = $1)",
+            "DELETE FROM password_resets WHERE person_id IN (SELECT id FROM people WHERE org_id = $1)",
             "DELETE FROM people WHERE org_id = $1",
             "DELETE FROM cancellations WHERE org_id = $1",
             "DELETE FROM admin_tokens WHERE org_id = $1",

@@ -124,6 +124,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0011_consent_language.sql"),
         postgres: include_str!("../migrations/postgres/0011_consent_language.sql"),
     },
+    Migration {
+        version: 12,
+        sqlite: include_str!("../migrations/sqlite/0012_password_resets.sql"),
+        postgres: include_str!("../migrations/postgres/0012_password_resets.sql"),
+    },
 ];
 
 /// The version from which SQLite deletes securely; reaching it rewrites an

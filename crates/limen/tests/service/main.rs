@@ -22,6 +22,7 @@ mod openapi;
 #[path = "../common/osdp_panel.rs"]
 mod osdp_panel;
 mod pages;
+mod password_reset;
 mod statement_change;
 mod support;
 mod webhook_examples;

@@ -30,6 +30,21 @@ login-title = Log in
 login-email = E-mail address
 login-password = Password
 login-submit = Log in
+login-forgot = Forgot your password?
+forgot-title = Choose a new password
+forgot-explained = Give the e-mail address of your account. If there is an account with it, a link to choose a new password is sent there; it works once, for an hour.
+forgot-submit = Send the link
+forgot-sent-title = Check your e-mail
+forgot-sent = If there is an account with this address, a link to choose a new password is on its way. It works once, for an hour. Nothing arrived? Check the address and your spam folder, or ask again in a while.
+reset-title = Choose a new password
+reset-done-title = Password changed
+error-reset-unknown = This link to choose a new password is not valid: it may have been used already or replaced by a newer one. Ask for a new one on the login page.
+error-reset-expired = This link to choose a new password has expired. Ask for a new one on the login page.
+mail-reset-subject = Choose a new password for Limen
+mail-reset-why = Someone, probably you, asked to choose a new password for your Limen account. Use this link to do so:
+mail-reset-link = Choose a new password
+mail-reset-expiry = The link works once and expires in { $minutes } minutes.
+mail-reset-not-you = If you did not ask for it, ignore this message: your password stays as it is.
 logout = Log out
 
 ## The account page

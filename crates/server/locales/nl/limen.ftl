@@ -30,6 +30,21 @@ login-title = Inloggen
 login-email = E-mailadres
 login-password = Wachtwoord
 login-submit = Inloggen
+login-forgot = Wachtwoord vergeten?
+forgot-title = Een nieuw wachtwoord kiezen
+forgot-explained = Geef het e-mailadres van uw account. Bestaat er een account met dat adres, dan wordt er een link naartoe gestuurd waarmee u een nieuw wachtwoord kiest; die werkt één keer, een uur lang.
+forgot-submit = Link versturen
+forgot-sent-title = Kijk in uw e-mail
+forgot-sent = Bestaat er een account met dit adres, dan is er een link onderweg waarmee u een nieuw wachtwoord kiest. Die werkt één keer, een uur lang. Niets ontvangen? Controleer het adres en uw map met ongewenste e-mail, of vraag het later opnieuw.
+reset-title = Een nieuw wachtwoord kiezen
+reset-done-title = Wachtwoord gewijzigd
+error-reset-unknown = Deze link om een nieuw wachtwoord te kiezen is niet geldig: hij is misschien al gebruikt of vervangen door een nieuwere. Vraag een nieuwe aan op de inlogpagina.
+error-reset-expired = Deze link om een nieuw wachtwoord te kiezen is verlopen. Vraag een nieuwe aan op de inlogpagina.
+mail-reset-subject = Kies een nieuw wachtwoord voor Limen
+mail-reset-why = Iemand, waarschijnlijk u, vroeg om een nieuw wachtwoord voor uw account bij Limen. Met deze link kiest u het:
+mail-reset-link = Een nieuw wachtwoord kiezen
+mail-reset-expiry = De link werkt één keer en verloopt over { $minutes } minuten.
+mail-reset-not-you = Hebt u er niet om gevraagd, negeer dan dit bericht: uw wachtwoord blijft zoals het is.
 logout = Uitloggen
 
 ## De accountpagina
