@@ -26,6 +26,7 @@ mod pages;
 mod password_reset;
 mod requests;
 mod security;
+mod sign_in;
 mod views;
 
 use std::sync::Arc;
@@ -108,6 +109,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(admin::routes(IMPORT_BODY_LIMIT))
         .merge(employee::routes())
         .merge(pages::routes())
+        .merge(sign_in::routes())
         .merge(password_reset::routes())
         .merge(enrol::routes(FACE_BODY_LIMIT))
         .merge(entrances::routes())

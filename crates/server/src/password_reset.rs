@@ -22,7 +22,8 @@ use crate::client::Client;
 use crate::error::ApiError;
 use crate::i18n::{Lang, Tr};
 use crate::mails::PasswordResetLink;
-use crate::pages::{cross_site_refused, error_page, message_page, start_session};
+use crate::pages::{cross_site_refused, error_page, message_page};
+use crate::sign_in::start_session;
 use crate::views::{ForgotPage, ResetPage, render};
 
 pub fn routes() -> Router<Arc<AppState>> {
