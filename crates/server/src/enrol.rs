@@ -16,10 +16,10 @@ use limen_services::Frame;
 use serde_json::{Value, json};
 
 use crate::AppState;
-use crate::auth::{ApiSession, PageSession};
+use crate::auth::{ApiSession, PageSession, person_language};
 use crate::error::ApiError;
 use crate::frame_buffer::{FrameBuffer, TooLarge};
-use crate::i18n::{Lang, Text, Tr};
+use crate::i18n::{Text, Tr};
 use crate::pages::{error_page, message_page};
 use crate::rate_limit::RateLimiter;
 use crate::views::{EnrolPage, render};
@@ -211,16 +211,17 @@ async fn enrol(
 
 async fn api_enrol(
     State(state): State<Arc<AppState>>,
-    lang: Lang,
     session: ApiSession,
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let frames = read_frames(&headers, multipart).await?;
     within_limit(&state.enrolment_limiter, &session.person, "enrolments")?;
+    // The advice on frames set aside, in the language the person reads.
+    let t = Tr::new(person_language(&state, &session.person, &headers).await?);
     Ok((
         StatusCode::CREATED,
-        Json(enrol(&state, lang.tr(), &session.person, frames).await?),
+        Json(enrol(&state, t, &session.person, frames).await?),
     ))
 }
 
