@@ -1,8 +1,8 @@
 //! A forgotten password: a link by e-mail, used once within the hour,
 //! that sets a new password and ends every session. Asking for one says
 //! the same whether or not the address has an account, takes as long
-//! either way (the e-mail goes out after the answer), and is limited per
-//! address and per client.
+//! either way (the account is looked up and the e-mail sent after the
+//! answer), and is limited per address and per client.
 
 use std::sync::Arc;
 
@@ -76,12 +76,17 @@ async fn forgot(
         tracing::info!("a password link was asked for too often; none sent");
         return sent;
     }
-    let resets = match state.services.request_password_reset(&email).await {
-        Ok(resets) => resets,
-        Err(e) => return error_page(t, e),
-    };
+    // Looked up and sent after the answer, which therefore takes as long
+    // whether or not the address has an account.
     let state = state.clone();
     tokio::spawn(async move {
+        let resets = match state.services.request_password_reset(&email).await {
+            Ok(resets) => resets,
+            Err(e) => {
+                tracing::warn!(error = %e, "a password link could not be made");
+                return;
+            }
+        };
         for reset in resets {
             if let Err(e) = send_link(&state, &reset).await {
                 tracing::warn!(error = %e, "a password link was not sent");
