@@ -17,7 +17,8 @@ use crate::AppState;
 use crate::auth::from_this_site;
 use crate::error::ApiError;
 use crate::i18n::{Lang, Tr};
-use crate::pages::{cross_site_refused, error_page, link_not_valid, message_page};
+use crate::pages::{cross_site_refused, error_page, message_page};
+use crate::sign_in::link_not_valid;
 use crate::views::{AdminRegisterPage, render};
 
 pub fn routes() -> Router<Arc<AppState>> {

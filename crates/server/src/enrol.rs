@@ -16,10 +16,10 @@ use limen_services::{Frame, ServiceError};
 use serde_json::{Value, json};
 
 use crate::AppState;
-use crate::auth::{ApiSession, PageSession};
+use crate::auth::{ApiSession, PageSession, person_language};
 use crate::error::ApiError;
 use crate::frame_buffer::{FrameBuffer, TooLarge};
-use crate::i18n::{Lang, Text, Tr};
+use crate::i18n::{Text, Tr};
 use crate::pages::{error_page, message_page};
 use crate::rate_limit::RateLimiter;
 use crate::views::{EnrolPage, render};
@@ -40,6 +40,10 @@ pub fn routes(face_limit: usize) -> Router<Arc<AppState>> {
         .route(
             "/account/face",
             post(page_enrol).layer(DefaultBodyLimit::max(face_limit)),
+        )
+        .route(
+            "/account/face/upload",
+            post(page_upload).layer(DefaultBodyLimit::max(face_limit)),
         )
         .route(
             "/account/face/check",
@@ -78,6 +82,16 @@ async fn read_frames(
     headers: &HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Frames, ApiError> {
+    Ok(read_parts(headers, multipart, false).await?.1)
+}
+
+/// The frames of a multipart body and, where `with_csrf`, the CSRF token
+/// of the form sending them (a part named "csrf" before the frames).
+async fn read_parts(
+    headers: &HeaderMap,
+    multipart: Result<Multipart, MultipartRejection>,
+    with_csrf: bool,
+) -> Result<(Option<String>, Frames), ApiError> {
     let mut multipart = multipart.map_err(|_| {
         ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -98,11 +112,17 @@ async fn read_frames(
                 MAX_FRAME_BYTES / (1024 * 1024)
             ),
         )
+        .with_text(Text::new("error-frame-bytes").with("max", MAX_FRAME_BYTES / (1024 * 1024)))
     };
     let mut frames: Frames = Vec::new();
+    let mut csrf = None;
     let part_error =
         |e: axum::extract::multipart::MultipartError| ApiError::new(e.status(), e.body_text());
     while let Some(mut field) = multipart.next_field().await.map_err(part_error)? {
+        if with_csrf && csrf.is_none() && frames.is_empty() && field.name() == Some("csrf") {
+            csrf = Some(field.text().await.map_err(part_error)?);
+            continue;
+        }
         if field.name() != Some("frame") {
             return Err(ApiError::unprocessable(
                 "unexpected part: send each image in a part named \"frame\"",
@@ -114,13 +134,15 @@ async fn read_frames(
                 return Err(ApiError::new(
                     StatusCode::UNSUPPORTED_MEDIA_TYPE,
                     "each frame must be a JPEG (image/jpeg) or PNG (image/png) image",
-                ));
+                )
+                .with_text(Text::new("error-frame-type")));
             }
         };
         if frames.len() == MAX_FRAMES {
-            return Err(ApiError::unprocessable(format!(
-                "send at most {MAX_FRAMES} frames"
-            )));
+            return Err(
+                ApiError::unprocessable(format!("send at most {MAX_FRAMES} frames"))
+                    .with_text(Text::new("error-frame-count").with("max", MAX_FRAMES)),
+            );
         }
         let mut frame = FrameBuffer::with_limit(capacity);
         while let Some(chunk) = field.chunk().await.map_err(part_error)? {
@@ -138,9 +160,10 @@ async fn read_frames(
     if frames.is_empty() {
         return Err(ApiError::unprocessable(format!(
             "send 1 to {MAX_FRAMES} frames, each in a part named \"frame\""
-        )));
+        ))
+        .with_text(Text::new("error-frame-count").with("max", MAX_FRAMES)));
     }
-    Ok(frames)
+    Ok((csrf, frames))
 }
 
 /// Engine work one person may ask for, counted per person (more sessions
@@ -206,16 +229,17 @@ async fn enrol(
 
 async fn api_enrol(
     State(state): State<Arc<AppState>>,
-    lang: Lang,
     session: ApiSession,
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let frames = read_frames(&headers, multipart).await?;
     within_limit(&state.enrolment_limiter, &session.person, "enrolments")?;
+    // The advice on frames set aside, in the language the person reads.
+    let t = Tr::new(person_language(&state, &session.person, &headers).await?);
     Ok((
         StatusCode::CREATED,
-        Json(enrol(&state, lang.tr(), &session.person, frames).await?),
+        Json(enrol(&state, t, &session.person, frames).await?),
     ))
 }
 
@@ -267,6 +291,41 @@ async fn enrol_from_page(
     let frames = read_frames(headers, multipart).await?;
     within_limit(&state.enrolment_limiter, &session.person, "enrolments")?;
     enrol(state, session.t, &session.person, frames).await
+}
+
+/// Enrolment without JavaScript: pictures chosen or taken in a plain
+/// form, the CSRF token in the form's first part.
+async fn page_upload(
+    State(state): State<Arc<AppState>>,
+    session: PageSession,
+    headers: HeaderMap,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Response {
+    let t = session.t;
+    let frames = match read_parts(&headers, multipart, true).await {
+        Ok((Some(csrf), frames)) if session.check_csrf(&csrf) => frames,
+        Ok(_) => {
+            return message_page(
+                t,
+                StatusCode::FORBIDDEN,
+                t.tr("csrf-refused-title"),
+                t.tr("csrf-refused"),
+            );
+        }
+        Err(e) => return error_page(t, e),
+    };
+    if let Err(e) = within_limit(&state.enrolment_limiter, &session.person, "enrolments") {
+        return error_page(t, e);
+    }
+    match state.services.enrol(&session.person, frames).await {
+        Ok(enrolled) => message_page(
+            t,
+            StatusCode::OK,
+            t.tr("enrol-title"),
+            t.tr1("enrol-done", "model", enrolled.model_version.as_str()),
+        ),
+        Err(e) => error_page(t, e),
+    }
 }
 
 /// Live guidance for the webcam page: what is wrong with this one frame.
@@ -332,6 +391,7 @@ async fn enrol_page(State(state): State<Arc<AppState>>, session: PageSession) ->
             t: session.t,
             title: session.t.tr("enrol-title"),
             csrf: &session.csrf,
+            max_frames: MAX_FRAMES,
         },
     )
 }

@@ -142,7 +142,10 @@ fn api_error(e: ServiceError) -> ApiError {
             return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
                 .with_retry_after(*retry_after);
         }
-        ServiceError::InvitationUnknown | ServiceError::InvitationExpired => StatusCode::GONE,
+        ServiceError::InvitationUnknown
+        | ServiceError::InvitationExpired
+        | ServiceError::ResetLinkUnknown
+        | ServiceError::ResetLinkExpired => StatusCode::GONE,
         ServiceError::WrongCredentials => StatusCode::UNAUTHORIZED,
         ServiceError::Store(other) => {
             tracing::error!(error = %other, "storage failure");
@@ -188,6 +191,8 @@ fn person_text(e: &ServiceError) -> Option<Text> {
         ServiceError::InvitationUnknown => Text::new("error-invitation-unknown"),
         ServiceError::InvitationExpired => Text::new("error-invitation-expired"),
         ServiceError::AlreadyRegistered => Text::new("error-already-registered"),
+        ServiceError::ResetLinkUnknown => Text::new("error-reset-unknown"),
+        ServiceError::ResetLinkExpired => Text::new("error-reset-expired"),
         ServiceError::PasswordRejected(rejected) => match rejected {
             PasswordRejected::TooShort => {
                 Text::new("error-password-too-short").with("min", password::MIN_CHARS)

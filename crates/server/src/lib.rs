@@ -28,8 +28,10 @@ mod login_guard;
 mod mails;
 mod models;
 mod pages;
+mod password_reset;
 mod requests;
 mod security;
+mod sign_in;
 mod views;
 
 use std::sync::Arc;
@@ -73,6 +75,10 @@ pub struct AppState {
     /// can ask for.
     enrolment_limiter: RateLimiter,
     check_limiter: RateLimiter,
+    /// Requests for a password link, per address asked for and per client
+    /// (which may be a whole office behind one address).
+    reset_address_limiter: RateLimiter,
+    reset_client_limiter: RateLimiter,
     access_clients: AccessClients,
     csrf_key: zeroize::Zeroizing<[u8; 32]>,
     metrics: Metrics,
@@ -94,6 +100,9 @@ impl AppState {
             enrolment_limiter: RateLimiter::new(10, Duration::from_secs(600)),
             // The webcam page checks at most about two frames a second.
             check_limiter: RateLimiter::new(180, Duration::from_secs(60)),
+            // A forgotten password is asked for a few times at most.
+            reset_address_limiter: RateLimiter::new(5, Duration::from_secs(3600)),
+            reset_client_limiter: RateLimiter::new(50, Duration::from_secs(3600)),
             access_clients: AccessClients::default(),
             csrf_key,
             metrics: Metrics::default(),
@@ -111,6 +120,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(admin_pages::routes())
         .merge(employee::routes())
         .merge(pages::routes())
+        .merge(sign_in::routes())
+        .merge(password_reset::routes())
         .merge(enrol::routes(FACE_BODY_LIMIT))
         .merge(entrances::routes())
         .merge(security::routes())

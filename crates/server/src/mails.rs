@@ -187,3 +187,35 @@ impl Renewal<'_> {
         )
     }
 }
+
+/// What the link to choose a new password says.
+pub(crate) struct PasswordResetLink<'a> {
+    pub name: &'a str,
+    pub reset_link: &'a str,
+    /// How long the link works.
+    pub minutes: u32,
+}
+
+#[derive(Template)]
+#[template(path = "mail/password_reset.txt")]
+struct PasswordResetText<'a> {
+    t: Tr,
+    m: &'a PasswordResetLink<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "mail/password_reset.html")]
+struct PasswordResetHtml<'a> {
+    t: Tr,
+    m: &'a PasswordResetLink<'a>,
+}
+
+impl PasswordResetLink<'_> {
+    pub fn mail(&self, t: Tr) -> Result<Mail, MailError> {
+        Mail::of(
+            t.tr("mail-reset-subject"),
+            &PasswordResetText { t, m: self },
+            &PasswordResetHtml { t, m: self },
+        )
+    }
+}

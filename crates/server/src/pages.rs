@@ -1,29 +1,26 @@
 //! The employee's pages: server-rendered HTML that works without
 //! JavaScript (only the webcam capture needs it). Forms post back with the
 //! session's CSRF token; the session lives in an HttpOnly, Secure,
-//! SameSite=Strict cookie.
+//! SameSite=Strict cookie. Here the signed-in person's pages and what all
+//! pages share; the ways in are `sign_in`'s.
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::State;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use limen_domain::{Language, OrgId, Person, Statement};
-use limen_services::ServiceError;
-use limen_services::password::{MAX_CHARS, MIN_CHARS};
+use limen_domain::{Language, Statement};
+use limen_services::password::MIN_CHARS;
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::auth::{PageSession, cleared_session_cookie, from_this_site, session_cookie};
-use crate::client::Client;
-use crate::employee::log_in;
+use crate::auth::{PageSession, cleared_session_cookie};
 use crate::error::ApiError;
-use crate::i18n::{Lang, Tr};
+use crate::i18n::Tr;
 use crate::views::{
-    AccountPage, ConfirmPage, ConsentPage, ConsentView, FaceView, LoginPage, MessagePage,
-    PasswordPage, PrivacyPage, RegisterPage, render,
+    AccountPage, ConfirmPage, ConsentPage, ConsentView, FaceView, MessagePage, PasswordPage, render,
 };
 
 const STYLESHEET: &str = include_str!("limen.css");
@@ -35,9 +32,6 @@ pub fn routes() -> Router<Arc<AppState>> {
             "/static/limen.css",
             get(|| async { ([(header::CONTENT_TYPE, "text/css")], STYLESHEET) }),
         )
-        .route("/privacy/{org}", get(privacy))
-        .route("/register", get(register_form).post(register))
-        .route("/login", get(login_form).post(login))
         .route("/logout", post(logout))
         .route("/account", get(account))
         .route("/account/consent", get(consent_form).post(consent))
@@ -81,217 +75,6 @@ pub(crate) fn cross_site_refused(t: Tr) -> Response {
         t.tr("cross-site-title"),
         t.tr("cross-site"),
     )
-}
-
-fn no_such_organisation(t: Tr) -> Response {
-    message_page(
-        t,
-        StatusCode::NOT_FOUND,
-        t.tr("not-found-title"),
-        t.tr("error-no-organisation"),
-    )
-}
-
-async fn privacy(
-    State(state): State<Arc<AppState>>,
-    lang: Lang,
-    Path(org): Path<String>,
-) -> Response {
-    let Ok(org) = OrgId::parse(&org) else {
-        return no_such_organisation(lang.tr());
-    };
-    match state.services.store().organisation(&org).await {
-        Ok(Some(org)) => {
-            let t = lang.tr_of(org.language);
-            render(
-                StatusCode::OK,
-                &PrivacyPage {
-                    t,
-                    title: t.tr("privacy-title"),
-                    statement: &Statement::for_organisation(&org.name, t.language()),
-                },
-            )
-        }
-        Ok(None) => no_such_organisation(lang.tr()),
-        Err(e) => error_page(lang.tr(), e),
-    }
-}
-
-#[derive(Deserialize)]
-struct TokenQuery {
-    token: String,
-}
-
-fn register_page(
-    t: Tr,
-    status: StatusCode,
-    token: &str,
-    email: &str,
-    org: &OrgId,
-    problem: Option<&str>,
-) -> Response {
-    render(
-        status,
-        &RegisterPage {
-            t,
-            title: t.tr("register-title"),
-            email,
-            org: org.as_str(),
-            token,
-            problem,
-            min: MIN_CHARS,
-            max: MAX_CHARS,
-        },
-    )
-}
-
-/// The person a registration link invites, and the language of their
-/// pages; else the page that says why the link cannot be used.
-async fn invited(state: &AppState, lang: &Lang, token: &str) -> Result<(Person, Tr), Response> {
-    let person = match state.services.invitation_for(token).await {
-        Ok(person) => person,
-        Err(e) => return Err(link_not_valid(lang.tr(), e)),
-    };
-    match state.services.organisation_language(&person.org_id).await {
-        Ok(language) => Ok((person, lang.tr_of(language))),
-        Err(e) => Err(error_page(lang.tr(), e)),
-    }
-}
-
-async fn register_form(
-    State(state): State<Arc<AppState>>,
-    lang: Lang,
-    Query(query): Query<TokenQuery>,
-) -> Response {
-    match invited(&state, &lang, &query.token).await {
-        Ok((person, t)) => register_page(
-            t,
-            StatusCode::OK,
-            &query.token,
-            person.email.as_str(),
-            &person.org_id,
-            None,
-        ),
-        Err(page) => page,
-    }
-}
-
-#[derive(Deserialize)]
-struct RegisterForm {
-    token: String,
-    password: String,
-    password_again: String,
-}
-
-async fn register(
-    State(state): State<Arc<AppState>>,
-    lang: Lang,
-    headers: HeaderMap,
-    Form(form): Form<RegisterForm>,
-) -> Response {
-    if !from_this_site(&headers, &state.config) {
-        return cross_site_refused(lang.tr());
-    }
-    let (person, t) = match invited(&state, &lang, &form.token).await {
-        Ok(invited) => invited,
-        Err(page) => return page,
-    };
-    let retry = |problem: &str| {
-        register_page(
-            t,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &form.token,
-            person.email.as_str(),
-            &person.org_id,
-            Some(problem),
-        )
-    };
-    if form.password != form.password_again {
-        return retry(&t.tr("passwords-differ"));
-    }
-    let person = match state.services.register(&form.token, &form.password).await {
-        Ok(person) => person,
-        Err(e @ ServiceError::PasswordRejected(_)) => {
-            return retry(&ApiError::from(e).text_in(t));
-        }
-        Err(e) => return error_page(t, e),
-    };
-    start_session(t, &state, &person, "/account/consent").await
-}
-
-/// A registration link that cannot be used, or the failure to check it.
-pub(crate) fn link_not_valid(t: Tr, e: ServiceError) -> Response {
-    match e {
-        ServiceError::InvitationUnknown
-        | ServiceError::InvitationExpired
-        | ServiceError::AlreadyRegistered => message_page(
-            t,
-            StatusCode::GONE,
-            t.tr("link-not-valid-title"),
-            ApiError::from(e).text_in(t),
-        ),
-        e => error_page(t, e),
-    }
-}
-
-async fn start_session(t: Tr, state: &AppState, person: &Person, next: &str) -> Response {
-    match state.services.open_session(person).await {
-        Ok(session) => (
-            [(
-                header::SET_COOKIE,
-                session_cookie(&state.config, &session.token, session.lifetime_secs),
-            )],
-            Redirect::to(next),
-        )
-            .into_response(),
-        Err(e) => error_page(t, e),
-    }
-}
-
-fn login_page(t: Tr, status: StatusCode, problem: Option<&str>) -> Response {
-    render(
-        status,
-        &LoginPage {
-            t,
-            title: t.tr("login-title"),
-            problem,
-        },
-    )
-}
-
-async fn login_form(lang: Lang) -> Response {
-    login_page(lang.tr(), StatusCode::OK, None)
-}
-
-#[derive(Deserialize)]
-struct LoginForm {
-    email: String,
-    password: String,
-}
-
-async fn login(
-    State(state): State<Arc<AppState>>,
-    lang: Lang,
-    Client(client): Client,
-    headers: HeaderMap,
-    Form(form): Form<LoginForm>,
-) -> Response {
-    let t = lang.tr();
-    if !from_this_site(&headers, &state.config) {
-        return cross_site_refused(t);
-    }
-    match log_in(&state, client, &form.email, &form.password).await {
-        Ok(session) => (
-            [(
-                header::SET_COOKIE,
-                session_cookie(&state.config, &session.token, session.lifetime_secs),
-            )],
-            Redirect::to("/account"),
-        )
-            .into_response(),
-        Err(e) if e.status.is_client_error() => login_page(t, e.status, Some(&e.text_in(t))),
-        Err(e) => error_page(t, e),
-    }
 }
 
 #[derive(Deserialize)]

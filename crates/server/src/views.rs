@@ -143,4 +143,25 @@ pub(crate) struct EnrolPage<'a> {
     pub t: Tr,
     pub title: String,
     pub csrf: &'a str,
+    /// How many pictures one enrolment takes at most.
+    pub max_frames: usize,
+}
+
+#[derive(Template)]
+#[template(path = "forgot.html")]
+pub(crate) struct ForgotPage {
+    pub t: Tr,
+    pub title: String,
+}
+
+#[derive(Template)]
+#[template(path = "reset.html")]
+pub(crate) struct ResetPage<'a> {
+    pub t: Tr,
+    pub title: String,
+    pub email: &'a str,
+    pub token: &'a str,
+    pub problem: Option<&'a str>,
+    pub min: usize,
+    pub max: usize,
 }

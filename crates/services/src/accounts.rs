@@ -1,13 +1,26 @@
 //! Accounts: registering with an invitation, signing in and out, changing
 //! the password, and cancelling the registration.
 
-use limen_domain::{Actor, EmailAddress, OrgId, Person, now};
+use limen_domain::{Actor, EmailAddress, Language, OrgId, Person, now};
+use limen_store::RedeemError;
 use limen_store::token::{new_token, token_hash};
 use zeroize::Zeroizing;
 
 use crate::error::ServiceError;
 use crate::password::{UNUSABLE_HASH, check_new_password, hash_password, verify_password};
 use crate::{Services, audit};
+
+/// How long a link to choose a new password works.
+pub const PASSWORD_RESET_SECS: i64 = 3600;
+
+/// A link to choose a new password, for one account. The token is shown
+/// this once (in the e-mail); only its hash is stored.
+pub struct PasswordReset {
+    pub person: Person,
+    pub token: String,
+    /// The language the person reads e-mail in.
+    pub language: Language,
+}
 
 /// A signed-in session. The token is shown this once; only its hash is stored.
 pub struct Session {
@@ -76,6 +89,59 @@ impl Services {
             return Err(ServiceError::WrongCredentials);
         };
         self.open_session(&person).await
+    }
+
+    /// New links to choose a password, one for each account with this
+    /// address (one per organisation that imported it), replacing earlier
+    /// links; none for an address without an account. Rate limits are the
+    /// caller's, and so is not telling which it was.
+    pub async fn request_password_reset(
+        &self,
+        email: &EmailAddress,
+    ) -> Result<Vec<PasswordReset>, ServiceError> {
+        let mut resets = Vec::new();
+        for (person, _) in self.store().accounts_by_email(email).await? {
+            let (token, hash) = new_token();
+            let entry = audit::by_employee(&person, "password.reset_requested", "");
+            self.store()
+                .replace_password_reset(&entry, &person, &hash, now() + PASSWORD_RESET_SECS)
+                .await?;
+            resets.push(PasswordReset {
+                language: self.mail_language(&person).await?,
+                person,
+                token,
+            });
+        }
+        Ok(resets)
+    }
+
+    /// The person a still-valid password link is for, without using it up.
+    pub async fn password_reset_for(&self, token: &str) -> Result<Person, ServiceError> {
+        self.store()
+            .password_reset(&token_hash(token))
+            .await
+            .map_err(reset_error)
+    }
+
+    /// Uses up a password link: the new password replaces the old one and
+    /// every session of the person ends.
+    pub async fn reset_password(&self, token: &str, new: &str) -> Result<Person, ServiceError> {
+        let hash = token_hash(token);
+        let person = self
+            .store()
+            .password_reset(&hash)
+            .await
+            .map_err(reset_error)?;
+        self.check_password_for(&person, new).await?;
+        let password_hash = hash_blocking(new).await?;
+        self.store()
+            .redeem_password_reset(
+                |person| audit::by_employee(person, "password.reset", "every session ended"),
+                &hash,
+                &password_hash,
+            )
+            .await
+            .map_err(reset_error)
     }
 
     pub async fn end_session(&self, session_hash: &[u8; 32]) -> Result<(), ServiceError> {
@@ -157,6 +223,15 @@ impl Services {
         let local_part = email.as_str().split('@').next().unwrap_or_default();
         check_new_password(password, &[email.as_str(), local_part, &org_name])?;
         Ok(())
+    }
+}
+
+/// Why a password link cannot be used.
+fn reset_error(e: RedeemError) -> ServiceError {
+    match e {
+        RedeemError::Expired => ServiceError::ResetLinkExpired,
+        RedeemError::Unknown | RedeemError::AlreadyRegistered => ServiceError::ResetLinkUnknown,
+        RedeemError::Store(e) => e.into(),
     }
 }
 

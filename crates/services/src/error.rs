@@ -57,6 +57,12 @@ pub enum ServiceError {
     InvitationUnknown,
     #[error("this registration link has expired; ask your organisation to send a new invitation")]
     InvitationExpired,
+    #[error(
+        "this link to choose a new password is not valid: it may have been used already or replaced by a newer one"
+    )]
+    ResetLinkUnknown,
+    #[error("this link to choose a new password has expired; ask for a new one")]
+    ResetLinkExpired,
     #[error("this person is already registered")]
     AlreadyRegistered,
     #[error("{0}")]

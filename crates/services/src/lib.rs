@@ -94,7 +94,7 @@ use limen_domain::{ModelVersion, OrgId};
 
 use limen_store::Store;
 
-pub use accounts::Session;
+pub use accounts::{PASSWORD_RESET_SECS, PasswordReset, Session};
 pub use admins::{AdminInvitation, AdminSession};
 pub use api_keys::ApiKeyToken;
 pub use engine_queue::EngineLoad;

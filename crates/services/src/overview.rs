@@ -3,8 +3,8 @@
 //! and the pages serialise or render the same thing.
 
 use limen_domain::{
-    AcsId, Consent, EmailAddress, FaceVector, Language, ModelVersion, OrgId, Person, PersonId,
-    PersonName, UnixTime, now,
+    AcsId, Consent, DecisionEvent, EmailAddress, FaceVector, Language, ModelVersion, OrgId, Person,
+    PersonId, PersonName, UnixTime, now,
 };
 use serde::Serialize;
 
@@ -56,6 +56,8 @@ pub struct PersonExport {
     pub renewal_requests: Vec<ExportedRenewalRequest>,
     /// The e-mails that asked them to consent to a new privacy statement.
     pub reconsent_requests: Vec<ExportedReconsentRequest>,
+    /// The decisions at the organisation's entrances that named them.
+    pub decisions: Vec<DecisionEvent>,
     /// What the audit trail records about them (consents, enrolments,
     /// vectors migrated or retired, exports …), oldest first.
     pub history: Vec<ExportedEvent>,
@@ -186,6 +188,10 @@ impl Services {
                 sent_at,
             })
             .collect();
+        let decisions = self
+            .store()
+            .decisions_about(&person.org_id, &person.id)
+            .await?;
         let history = self
             .store()
             .audit_about(person.org_id.as_str(), person.id.as_str())
@@ -220,6 +226,7 @@ impl Services {
             cancelled_registrations,
             renewal_requests,
             reconsent_requests,
+            decisions,
             history,
         })
     }

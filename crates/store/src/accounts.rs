@@ -1,12 +1,82 @@
 //! Invitations, accounts, sessions, and cancelling a registration.
 
 use limen_domain::{EmailAddress, OrgId, Person, PersonId, UnixTime, now};
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
 use crate::audit::AuditRecord;
 use crate::changes::record_face_change;
 use crate::people::{PERSON_COLUMNS, person_from_row};
 use crate::store::{Store, StoreError, lock_person};
+
+/// The single-use links sent by e-mail, each a table of token hashes.
+#[derive(Debug, Clone, Copy)]
+enum Link {
+    Invitation,
+    PasswordReset,
+}
+
+impl Link {
+    fn table(self) -> &'static str {
+        match self {
+            Link::Invitation => "invitations",
+            Link::PasswordReset => "password_resets",
+        }
+    }
+}
+
+/// Replaces the person's link of `kind` (in a transaction that holds the
+/// person's lock).
+async fn replace_link(
+    tx: &mut AnyConnection,
+    kind: Link,
+    person: &PersonId,
+    token_hash: &[u8],
+    expires_at: UnixTime,
+) -> Result<(), StoreError> {
+    let table = kind.table();
+    sqlx::query(&format!("DELETE FROM {table} WHERE person_id = $1"))
+        .bind(person.as_str())
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(&format!(
+        "INSERT INTO {table} (token_hash, person_id, expires_at) VALUES ($1, $2, $3)"
+    ))
+    .bind(token_hash.to_vec())
+    .bind(person.as_str())
+    .bind(expires_at)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Uses up a still-valid link of `kind` and returns its person; a refused
+/// link is left in place (the transaction is not committed).
+async fn take_link(
+    tx: &mut AnyConnection,
+    kind: Link,
+    token_hash: &[u8],
+) -> Result<Person, RedeemError> {
+    let row = sqlx::query(&format!(
+        "DELETE FROM {} WHERE token_hash = $1 RETURNING person_id, expires_at",
+        kind.table()
+    ))
+    .bind(token_hash.to_vec())
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(RedeemError::Unknown)?;
+    let expires_at: i64 = row.try_get("expires_at")?;
+    if expires_at <= now() {
+        return Err(RedeemError::Expired);
+    }
+    let person_id: String = row.try_get("person_id")?;
+    let person = sqlx::query(&format!(
+        "SELECT {PERSON_COLUMNS} FROM people p WHERE p.id = $1"
+    ))
+    .bind(&person_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    Ok(person_from_row(&person)?)
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum RedeemError {
@@ -42,18 +112,7 @@ impl Store {
         if !lock_person(&mut tx, org, person).await? {
             return Err(StoreError::UnknownPerson);
         }
-        sqlx::query("DELETE FROM invitations WHERE person_id = $1")
-            .bind(person.as_str())
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO invitations (token_hash, person_id, expires_at) VALUES ($1, $2, $3)",
-        )
-        .bind(token_hash.to_vec())
-        .bind(person.as_str())
-        .bind(expires_at)
-        .execute(&mut *tx)
-        .await?;
+        replace_link(&mut tx, Link::Invitation, person, token_hash, expires_at).await?;
         sqlx::query("UPDATE people SET invited_at = $2 WHERE id = $1")
             .bind(person.as_str())
             .bind(now())
@@ -65,18 +124,7 @@ impl Store {
 
     /// The person a still-valid invitation is for, without using it up.
     pub async fn invitation(&self, token_hash: &[u8]) -> Result<Person, RedeemError> {
-        let row = sqlx::query(&format!(
-            "SELECT {PERSON_COLUMNS}, i.expires_at FROM invitations i JOIN people p ON p.id = i.person_id WHERE i.token_hash = $1"
-        ))
-        .bind(token_hash.to_vec())
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or(RedeemError::Unknown)?;
-        let expires_at: i64 = row.try_get("expires_at")?;
-        if expires_at <= now() {
-            return Err(RedeemError::Expired);
-        }
-        Ok(person_from_row(&row)?)
+        self.linked_person(Link::Invitation, token_hash).await
     }
 
     /// Uses up an invitation and creates the account it was for, recorded
@@ -88,30 +136,12 @@ impl Store {
         password_hash: &str,
     ) -> Result<Person, RedeemError> {
         let mut tx = self.begin_write().await?;
-        let row = sqlx::query(
-            "DELETE FROM invitations WHERE token_hash = $1 RETURNING person_id, expires_at",
-        )
-        .bind(token_hash.to_vec())
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(RedeemError::Unknown)?;
-        let expires_at: i64 = row.try_get("expires_at")?;
-        if expires_at <= now() {
-            // Leave the expired link in place: refusing it must change nothing.
-            return Err(RedeemError::Expired);
-        }
-        let person_id: String = row.try_get("person_id")?;
-        let person = sqlx::query(&format!(
-            "SELECT {PERSON_COLUMNS} FROM people p WHERE p.id = $1"
-        ))
-        .bind(&person_id)
-        .fetch_one(&mut *tx)
-        .await?;
-        let person = person_from_row(&person)?;
+        let person = take_link(&mut tx, Link::Invitation, token_hash).await?;
+        let person_id = person.id.as_str();
         let created = sqlx::query(
             "INSERT INTO accounts (person_id, password_hash, registered_at) VALUES ($1, $2, $3) ON CONFLICT (person_id) DO NOTHING",
         )
-        .bind(&person_id)
+        .bind(person_id)
         .bind(password_hash)
         .bind(now())
         .execute(&mut *tx)
@@ -178,6 +208,83 @@ impl Store {
         Ok(())
     }
 
+    // ----- password resets -----------------------------------------------
+
+    /// Records a link to choose a new password, replacing (and so
+    /// invalidating) any earlier one of the person.
+    pub async fn replace_password_reset(
+        &self,
+        audit: &AuditRecord,
+        person: &Person,
+        token_hash: &[u8],
+        expires_at: UnixTime,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        if !lock_person(&mut tx, &person.org_id, &person.id).await? {
+            return Err(StoreError::UnknownPerson);
+        }
+        replace_link(
+            &mut tx,
+            Link::PasswordReset,
+            &person.id,
+            token_hash,
+            expires_at,
+        )
+        .await?;
+        self.commit_audited(tx, audit).await?;
+        Ok(())
+    }
+
+    /// The person a still-valid password link is for, without using it up.
+    pub async fn password_reset(&self, token_hash: &[u8]) -> Result<Person, RedeemError> {
+        self.linked_person(Link::PasswordReset, token_hash).await
+    }
+
+    /// Uses up a password link: sets the new password and ends every
+    /// session of the person, recorded as `audit` makes it.
+    pub async fn redeem_password_reset(
+        &self,
+        audit: impl FnOnce(&Person) -> AuditRecord,
+        token_hash: &[u8],
+        password_hash: &str,
+    ) -> Result<Person, RedeemError> {
+        let mut tx = self.begin_write().await?;
+        let person = take_link(&mut tx, Link::PasswordReset, token_hash).await?;
+        let changed = sqlx::query("UPDATE accounts SET password_hash = $2 WHERE person_id = $1")
+            .bind(person.id.as_str())
+            .bind(password_hash)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if changed == 0 {
+            // The registration was cancelled meanwhile.
+            return Err(RedeemError::Unknown);
+        }
+        sqlx::query("DELETE FROM sessions WHERE person_id = $1")
+            .bind(person.id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        self.commit_audited(tx, &audit(&person)).await?;
+        Ok(person)
+    }
+
+    /// The person a still-valid link of `kind` is for.
+    async fn linked_person(&self, kind: Link, token_hash: &[u8]) -> Result<Person, RedeemError> {
+        let row = sqlx::query(&format!(
+            "SELECT {PERSON_COLUMNS}, l.expires_at FROM {} l JOIN people p ON p.id = l.person_id WHERE l.token_hash = $1",
+            kind.table()
+        ))
+        .bind(token_hash.to_vec())
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(RedeemError::Unknown)?;
+        let expires_at: i64 = row.try_get("expires_at")?;
+        if expires_at <= now() {
+            return Err(RedeemError::Expired);
+        }
+        Ok(person_from_row(&row)?)
+    }
+
     // ----- sessions ------------------------------------------------------
 
     pub async fn create_session(
@@ -236,6 +343,7 @@ impl Store {
             "DELETE FROM sessions WHERE person_id = $1",
             "DELETE FROM accounts WHERE person_id = $1",
             "DELETE FROM invitations WHERE person_id = $1",
+            "DELETE FROM password_resets WHERE person_id = $1",
             "UPDATE people SET invited_at = NULL WHERE id = $1",
         ] {
             sqlx::query(statement)

@@ -254,21 +254,38 @@ impl Store {
         .bind(entrance.map_or("", |e| e.as_str()))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                let person: Option<String> = row.try_get("person_id")?;
-                Ok(DecisionEvent {
-                    entrance_id: parse_col(row, "entrance_id", EntranceId::parse)?,
-                    at: row.try_get("at")?,
-                    decision: parse_col(row, "decision", |d| Decision::parse(d).ok_or(()))?,
-                    person_id: person
-                        .map(|p| PersonId::parse(&p).map_err(|_| StoreError::Corrupt("person_id")))
-                        .transpose()?,
-                    detail: row.try_get("detail")?,
-                })
-            })
-            .collect()
+        rows.iter().map(decision_from_row).collect()
     }
+
+    /// The decisions at `org`'s entrances that name `person`, oldest first.
+    pub async fn decisions_about(
+        &self,
+        org: &OrgId,
+        person: &PersonId,
+    ) -> Result<Vec<DecisionEvent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT entrance_id, at, decision, person_id, detail FROM decision_events \
+             WHERE org_id = $1 AND person_id = $2 ORDER BY at, id",
+        )
+        .bind(org.as_str())
+        .bind(person.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(decision_from_row).collect()
+    }
+}
+
+fn decision_from_row(row: &AnyRow) -> Result<DecisionEvent, StoreError> {
+    let person: Option<String> = row.try_get("person_id")?;
+    Ok(DecisionEvent {
+        entrance_id: parse_col(row, "entrance_id", EntranceId::parse)?,
+        at: row.try_get("at")?,
+        decision: parse_col(row, "decision", |d| Decision::parse(d).ok_or(()))?,
+        person_id: person
+            .map(|p| PersonId::parse(&p).map_err(|_| StoreError::Corrupt("person_id")))
+            .transpose()?,
+        detail: row.try_get("detail")?,
+    })
 }
 
 fn kind_text(kind: ConnectorKind) -> &'static str {

@@ -137,6 +137,7 @@ impl Store {
             "DELETE FROM sessions WHERE person_id IN (SELECT id FROM people WHERE org_id = $1)",
             "DELETE FROM accounts WHERE person_id IN (SELECT id FROM people WHERE org_id = $1)",
             "DELETE FROM invitations WHERE person_id IN (SELECT id FROM people WHERE org_id = $1)",
+            "DELETE FROM password_resets WHERE person_id IN (SELECT id FROM people WHERE org_id = $1)",
             "DELETE FROM people WHERE org_id = $1",
             "DELETE FROM cancellations WHERE org_id = $1",
             "DELETE FROM api_keys WHERE org_id = $1",

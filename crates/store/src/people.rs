@@ -184,6 +184,7 @@ impl Store {
             "DELETE FROM sessions WHERE person_id = $1",
             "DELETE FROM accounts WHERE person_id = $1",
             "DELETE FROM invitations WHERE person_id = $1",
+            "DELETE FROM password_resets WHERE person_id = $1",
             "DELETE FROM cancellations WHERE person_id = $1",
             // Passages stay counted but no longer name who passed.
             "UPDATE decision_events SET person_id = NULL WHERE person_id = $1",

@@ -131,8 +131,13 @@ const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 13,
-        sqlite: include_str!("../migrations/sqlite/0013_admins.sql"),
-        postgres: include_str!("../migrations/postgres/0013_admins.sql"),
+        sqlite: include_str!("../migrations/sqlite/0013_password_resets.sql"),
+        postgres: include_str!("../migrations/postgres/0013_password_resets.sql"),
+    },
+    Migration {
+        version: 14,
+        sqlite: include_str!("../migrations/sqlite/0014_admins.sql"),
+        postgres: include_str!("../migrations/postgres/0014_admins.sql"),
     },
 ];
 

@@ -32,6 +32,11 @@ await withCameraPage(async (page, shot) => {
   await inLanguage(page);
   await shot("3-enrol");
 
+  // The stop button ends a sitting and lets a new one start.
+  await page.click("#start");
+  await page.waitForFunction(() => document.getElementById("camera").videoWidth > 0);
+  await page.click("#stop");
+  await page.waitForFunction(() => !document.getElementById("start").disabled && document.getElementById("stop").hidden);
   await page.click("#start");
   await page.waitForFunction(() => document.getElementById("camera").videoWidth > 0);
   await shot("4-camera");
@@ -44,4 +49,18 @@ await withCameraPage(async (page, shot) => {
   await page.goto(`${base}/account`);
   await inLanguage(page);
   await shot("6-account");
+
+  // A lost connection is said and retried; an ended session is said and
+  // stops the camera.
+  await page.goto(`${base}/account/enrol`);
+  const say = (key) => page.getAttribute("#enrol", `data-say-${key}`);
+  const saying = (text) => page.waitForFunction((t) => document.getElementById("guidance").textContent === t, text);
+  await page.route("**/account/face/check", (route) => route.abort());
+  await page.click("#start");
+  await saying(await say("network"));
+  await page.unroute("**/account/face/check");
+  await page.context().clearCookies();
+  await saying(await say("expired"));
+  if (!(await page.isHidden("#stop"))) throw new Error("the camera runs on after the session ended");
+  await shot("7-expired");
 });

@@ -182,6 +182,7 @@ fn webcam_enrolment_in_headless_chromium() {
         "4-camera",
         "5-enrolled",
         "6-account",
+        "7-expired",
     ] {
         assert!(
             screenshots.join(format!("{step}.png")).exists(),

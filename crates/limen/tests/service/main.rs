@@ -28,6 +28,7 @@ mod openapi;
 mod osdp_panel;
 mod packaging;
 mod pages;
+mod password_reset;
 mod statement_change;
 mod support;
 mod tls;

@@ -139,6 +139,44 @@ fn register_and_consent_through_the_pages() {
         .expect("the page carries its CSRF token");
     check_frames_for_guidance(&server, &cookie, enrol_csrf);
 
+    // Without JavaScript, the page's plain form sends pictures instead.
+    assert!(
+        enrol.body.contains("<noscript>") && enrol.body.contains("capture=\"user\""),
+        "{}",
+        enrol.body
+    );
+    let upload = |csrf: &str| {
+        let (content_type, body) = upload_form(csrf, &fixture("Andre_Agassi_0005.jpg"));
+        server.send_with_headers(
+            "/account/face/upload",
+            &[
+                ("Cookie", &format!("limen_session={cookie}")),
+                ("Content-Type", &content_type),
+            ],
+            &body,
+        )
+    };
+    assert_eq!(
+        upload("wrong").status,
+        403,
+        "the form's CSRF token is required"
+    );
+    assert_eq!(
+        status_of(&server, &admin, &person).as_deref(),
+        Some("consented")
+    );
+    let uploaded = upload(enrol_csrf);
+    assert_eq!(uploaded.status, 200, "{}", uploaded.body);
+    assert!(
+        uploaded.body.contains("your face is enrolled"),
+        "{}",
+        uploaded.body
+    );
+    assert_eq!(
+        status_of(&server, &admin, &person).as_deref(),
+        Some("enrolled")
+    );
+
     // Log out, then back in through the login form.
     let account = server.page("GET", "/account", Some(&cookie), &[]);
     assert!(account.body.contains("Withdraw consent"));
@@ -194,7 +232,7 @@ fn register_and_consent_through_the_pages() {
     );
     assert_eq!(
         status_of(&server, &admin, &person).as_deref(),
-        Some("consented"),
+        Some("enrolled"),
         "asking changes nothing"
     );
     let withdrawn = server.page(
@@ -208,6 +246,17 @@ fn register_and_consent_through_the_pages() {
         status_of(&server, &admin, &person).as_deref(),
         Some("registered")
     );
+}
+
+/// The upload form's body: its CSRF part, then one JPEG picture.
+fn upload_form(csrf: &str, picture: &[u8]) -> (String, Vec<u8>) {
+    let (content_type, pictures) = multipart(&[("image/jpeg", picture)]);
+    let boundary = content_type.split("boundary=").nth(1).expect("a boundary");
+    let mut body =
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n")
+            .into_bytes();
+    body.extend_from_slice(&pictures);
+    (content_type, body)
 }
 
 /// The webcam page's live guidance: one frame at a time, checked by the

@@ -78,6 +78,15 @@ fn a_changed_statement_asks_for_consent_again_and_lapses_without_it() {
     // Meanwhile the old consent still opens the door.
     let answer = send_frame(&server, &device, &fixture("Andre_Agassi_0002.jpg"));
     assert_eq!(decision(&answer), "matched");
+    // Her export holds the decision that named her; Bob's holds none.
+    let export = server.get("/api/v1/me/export", Some(&ann.session)).json();
+    let decisions = export["decisions"].as_array().expect("decisions");
+    assert_eq!(decisions.len(), 1, "{export}");
+    assert_eq!(decisions[0]["decision"], "matched");
+    assert_eq!(decisions[0]["entrance_id"], door.as_str());
+    assert_eq!(decisions[0]["person_id"], ann.person_id.as_str());
+    let export = server.get("/api/v1/me/export", Some(&bob.session)).json();
+    assert_eq!(export["decisions"], json!([]), "{export}");
 
     // Ann consents again; Bob declines by withdrawing; Cas does nothing.
     let reconsent = server.post_json(
