@@ -134,6 +134,7 @@ fn admin_to_invite(email: &str, name: &str) -> anyhow::Result<(EmailAddress, Per
 async fn invite_admin(
     operator: &Operator,
     config: &Config,
+    mailer: &Mailer,
     org: &OrgId,
     email: EmailAddress,
     name: PersonName,
@@ -142,8 +143,7 @@ async fn invite_admin(
     let invitation = operator
         .new_admin_invitation(org, email, name, days)
         .await?;
-    let mailer = Mailer::from_url(&config.mail_url, &config.mail_from)?;
-    send_admin_invitation(&mailer, &config.public_url, &invitation, days)
+    send_admin_invitation(mailer, &config.public_url, &invitation, days)
         .await
         .context("the admin's invitation could not be sent")?;
     operator.record_admin_invitation(&invitation).await?;
@@ -181,10 +181,13 @@ async fn org(operator: &Operator, config: &Config, command: OrgCommand) -> anyho
                 (Some(email), Some(name)) => Some(admin_to_invite(&email, &name)?),
                 _ => None,
             };
+            let mailer = match first_admin {
+                Some(_) => Some(Mailer::from_url(&config.mail_url, &config.mail_from)?),
+                None => None,
+            };
             let (org, AdminToken(token)) = operator.create_organisation(name).await?;
-            if let Some((email, name)) = first_admin {
-                invite_admin(operator, config, &org.id, email, name).await?;
-            }
+            // Printed before the invitation goes, so that a mail that cannot
+            // be sent never loses the organisation's id and token.
             if json {
                 println!(
                     "{}",
@@ -199,10 +202,14 @@ async fn org(operator: &Operator, config: &Config, command: OrgCommand) -> anyho
                     "(the token is shown only now; keep it safe: it is stored only as a hash)"
                 );
             }
+            if let (Some((email, name)), Some(mailer)) = (first_admin, mailer) {
+                invite_admin(operator, config, &mailer, &org.id, email, name).await?;
+            }
         }
         OrgCommand::InviteAdmin { id, email, name } => {
             let (email, name) = admin_to_invite(&email, &name)?;
-            invite_admin(operator, config, &org_id(&id)?, email, name).await?;
+            let mailer = Mailer::from_url(&config.mail_url, &config.mail_from)?;
+            invite_admin(operator, config, &mailer, &org_id(&id)?, email, name).await?;
         }
         OrgCommand::List { json } => {
             let orgs = operator.organisations().await?;

@@ -12,7 +12,9 @@ pub enum MailError {
     Config(String),
     #[error("cannot build the message: {0}")]
     Build(String),
-    #[error("the mail server refused or could not be reached: {0}")]
+    /// Only the SMTP reply code, if any: the server's words may quote the
+    /// recipient's address, and this error reaches logs and answers.
+    #[error("the mail server {0}")]
     Send(String),
     #[error("cannot write to the outbox: {0}")]
     Outbox(#[from] std::io::Error),
@@ -62,7 +64,7 @@ impl Mailer {
         let to: Mailbox = mail
             .to
             .parse()
-            .map_err(|e| MailError::Build(format!("recipient: {e}")))?;
+            .map_err(|_| MailError::Build("the recipient is not a mail address".into()))?;
         let message = Message::builder()
             .from(from)
             .to(to)
@@ -74,7 +76,7 @@ impl Mailer {
                 transport
                     .send(message)
                     .await
-                    .map_err(|e| MailError::Send(e.to_string()))?;
+                    .map_err(|e| MailError::Send(send_failure(&e)))?;
             }
             Mailer::Outbox { dir, .. } => {
                 let name = format!("{}-{:016x}.eml", limen_domain::now(), rand::random::<u64>());
@@ -90,6 +92,16 @@ impl Mailer {
 }
 
 /// The outbox holds live registration links: readable by the owner only.
+/// What a failed SMTP exchange is reported as: its reply code, never the
+/// server's text.
+fn send_failure(e: &lettre::transport::smtp::Error) -> String {
+    match e.status() {
+        Some(code) => format!("refused the message (SMTP {code})"),
+        None if e.is_timeout() => "did not answer in time".to_owned(),
+        None => "could not be reached".to_owned(),
+    }
+}
+
 fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();

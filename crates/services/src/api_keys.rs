@@ -26,7 +26,7 @@ impl Services {
         };
         match self
             .store()
-            .create_api_key(entry, &admin.org, name, &hash)
+            .create_api_key(entry, &admin.org, name, &hash, &admin.actor())
             .await?
         {
             NewApiKey::Created(key) => Ok(ApiKeyToken { key, token }),

@@ -17,7 +17,9 @@ pub enum ServiceError {
     UnknownEntrance,
     #[error("an admin of the organisation has registered with that e-mail address already")]
     AdminExists,
-    #[error("the organisation has an API key of that name already")]
+    #[error(
+        "that name is taken, by another API key of the organisation or by the operator's admin token"
+    )]
     ApiKeyNameTaken,
     #[error("the organisation holds {max} API keys, the most it may; revoke one first", max = limen_store::MAX_API_KEYS)]
     TooManyApiKeys,

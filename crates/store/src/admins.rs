@@ -2,8 +2,8 @@
 //! until used), registration, and sessions.
 
 use limen_domain::{
-    AdminAccount, AdminCredential, AdminId, EmailAddress, OrgAdmin, OrgId, PersonName, UnixTime,
-    now,
+    Actor, AdminAccount, AdminCredential, AdminId, EmailAddress, OrgAdmin, OrgId, PersonName,
+    UnixTime, now,
 };
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -234,8 +234,8 @@ impl Store {
         .collect()
     }
 
-    /// Removes an admin and ends their sessions; false when `org` has no
-    /// such admin.
+    /// Removes an admin, ends their sessions and revokes the API keys they
+    /// made; false when `org` has no such admin.
     pub async fn remove_admin(
         &self,
         audit: &AuditRecord,
@@ -250,6 +250,12 @@ impl Store {
         .bind(org.as_str())
         .execute(&mut *tx)
         .await?;
+        // The keys they made go with them: a removed admin keeps no way in.
+        sqlx::query("DELETE FROM api_keys WHERE org_id = $1 AND created_by = $2")
+            .bind(org.as_str())
+            .bind(Actor::Admin(admin.clone()).to_string())
+            .execute(&mut *tx)
+            .await?;
         let removed = sqlx::query("DELETE FROM admins WHERE id = $1 AND org_id = $2")
             .bind(admin.as_str())
             .bind(org.as_str())

@@ -1,7 +1,9 @@
 //! An organisation's API keys: named, revocable, stored as hashes. The
 //! admin token the operator hands out is the key named [`ADMIN_TOKEN_NAME`].
 
-use limen_domain::{AdminCredential, ApiKey, ApiKeyId, Label, OrgAdmin, OrgId, UnixTime, now};
+use limen_domain::{
+    Actor, AdminCredential, ApiKey, ApiKeyId, Label, OrgAdmin, OrgId, UnixTime, now,
+};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -24,7 +26,8 @@ const LAST_USED_GRANULARITY: UnixTime = 60;
 #[derive(Debug)]
 pub enum NewApiKey {
     Created(ApiKey),
-    /// Another key of the organisation has that name.
+    /// Another key of the organisation has that name, or it is the
+    /// operator's admin token's.
     NameTaken,
     /// The organisation holds [`MAX_API_KEYS`] already.
     TooMany,
@@ -39,6 +42,7 @@ impl Store {
         org: &OrgId,
         name: &Label,
         token_hash: &[u8],
+        made_by: &Actor,
     ) -> Result<NewApiKey, StoreError> {
         let mut tx = self.begin_write().await?;
         let names: Vec<String> = sqlx::query("SELECT name FROM api_keys WHERE org_id = $1")
@@ -48,13 +52,15 @@ impl Store {
             .iter()
             .map(|row| row.try_get("name"))
             .collect::<Result<_, _>>()?;
-        if names.iter().any(|n| n == name.as_str()) {
+        // The operator's token keeps its name even while revoked: replacing
+        // it must never take a key an admin made.
+        if name.as_str() == ADMIN_TOKEN_NAME || names.iter().any(|n| n == name.as_str()) {
             return Ok(NewApiKey::NameTaken);
         }
         if names.len() >= MAX_API_KEYS {
             return Ok(NewApiKey::TooMany);
         }
-        let key = insert_key(&mut tx, org, name, token_hash).await?;
+        let key = insert_key(&mut tx, org, name, token_hash, made_by).await?;
         self.commit_audited(tx, &audit(&key)).await?;
         Ok(NewApiKey::Created(key))
     }
@@ -138,7 +144,14 @@ impl Store {
             .bind(ADMIN_TOKEN_NAME)
             .execute(&mut *tx)
             .await?;
-        insert_key(&mut tx, org, &admin_token_name(), token_hash).await?;
+        insert_key(
+            &mut tx,
+            org,
+            &admin_token_name(),
+            token_hash,
+            &Actor::Operator,
+        )
+        .await?;
         self.commit_audited(tx, audit).await?;
         Ok(true)
     }
@@ -153,6 +166,7 @@ pub(crate) async fn insert_key(
     org: &OrgId,
     name: &Label,
     token_hash: &[u8],
+    made_by: &Actor,
 ) -> Result<ApiKey, StoreError> {
     let key = ApiKey {
         id: ApiKeyId::generate(),
@@ -161,13 +175,14 @@ pub(crate) async fn insert_key(
         last_used_at: None,
     };
     sqlx::query(
-        "INSERT INTO api_keys (id, org_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO api_keys (id, org_id, name, token_hash, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(key.id.as_str())
     .bind(org.as_str())
     .bind(key.name.as_str())
     .bind(token_hash.to_vec())
     .bind(key.created_at)
+    .bind(made_by.to_string())
     .execute(&mut **tx)
     .await?;
     Ok(key)

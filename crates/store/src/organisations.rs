@@ -1,6 +1,6 @@
 //! Organisations (the operator's customers) and their data keys.
 
-use limen_domain::{Language, OrgId, Organisation, SecurityLevel, now};
+use limen_domain::{Actor, Language, OrgId, Organisation, SecurityLevel, now};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -31,7 +31,14 @@ impl Store {
         .bind(created_at)
         .execute(&mut *tx)
         .await?;
-        insert_key(&mut tx, &id, &admin_token_name(), admin_token_hash).await?;
+        insert_key(
+            &mut tx,
+            &id,
+            &admin_token_name(),
+            admin_token_hash,
+            &Actor::Operator,
+        )
+        .await?;
         let organisation = Organisation {
             id,
             name: name.to_owned(),

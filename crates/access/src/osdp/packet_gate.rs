@@ -146,10 +146,7 @@ fn frame(bytes: &[u8], marked: bool) -> Framing {
     }
     let (address, control) = (bytes[1], bytes[4]);
     let len = usize::from(u16::from_le_bytes([bytes[2], bytes[3]]));
-    if len + usize::from(marked) > LIBOSDP_PACKET_BUFFER
-        || len < HEADER_LEN + 1
-        || address & REPLY_BIT != 0
-    {
+    if len + usize::from(marked) > LIBOSDP_PACKET_BUFFER || len < HEADER_LEN + 1 {
         return Framing::NotAPacket;
     }
     let Some(packet) = bytes.get(..len) else {
@@ -164,6 +161,10 @@ fn frame(bytes: &[u8], marked: bool) -> Framing {
     };
     if !checked {
         return Framing::NotAPacket;
+    }
+    // Another reader's reply, whole: skipped whole, never searched inside.
+    if address & REPLY_BIT != 0 {
+        return Framing::Refused(len);
     }
     let command_at = if control & CONTROL_SECURITY_BLOCK != 0 {
         body.get(HEADER_LEN)
@@ -388,6 +389,19 @@ mod tests {
         let outer_named = packet(42, CONTROL_CRC, &[[0x6B].as_slice(), &unnamed].concat());
         let line = [outer_refused, outer_named.clone()].concat();
         assert_eq!(passed(line, 2), [outer_named]);
+    }
+
+    #[test]
+    fn another_readers_reply_is_skipped_whole() {
+        let named = packet(42, CONTROL_CRC, &[0x60]);
+        // A reply whose data happens to hold a whole command for us.
+        let reply = packet(
+            7 | REPLY_BIT,
+            CONTROL_CRC,
+            &[[0x50].as_slice(), &named].concat(),
+        );
+        let poll = packet(42, CONTROL_CRC, &[0x60, 1]);
+        assert_eq!(passed([reply, poll.clone()].concat(), 4), [poll]);
     }
 
     #[test]

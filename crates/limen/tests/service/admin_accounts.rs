@@ -192,6 +192,16 @@ fn admins_are_invited_register_sign_in_and_are_named_in_the_trail() {
     );
     assert_eq!(server.get("/api/v1/people", Some(&olga)).status, 200);
 
+    // A key Piet made goes with him.
+    let piet_key = server.post_json(
+        "/api/v1/api-keys",
+        Some(&piet),
+        &json!({ "name": "piet's script" }),
+    );
+    assert_eq!(piet_key.status, 201, "{}", piet_key.body);
+    let piet_key = piet_key.json()["token"].as_str().expect("token").to_owned();
+    assert_eq!(server.get("/api/v1/people", Some(&piet_key)).status, 200);
+
     // Olga removes Piet: his session stops at once. Signing out ends hers.
     assert_eq!(
         server
@@ -200,6 +210,11 @@ fn admins_are_invited_register_sign_in_and_are_named_in_the_trail() {
         204
     );
     assert_eq!(server.get("/api/v1/people", Some(&piet)).status, 401);
+    assert_eq!(
+        server.get("/api/v1/people", Some(&piet_key)).status,
+        401,
+        "the key he made is revoked with him"
+    );
     assert_eq!(log_in(&server, "piet@acme.test", GOOD_PASSWORD).status, 401);
     assert_eq!(
         server

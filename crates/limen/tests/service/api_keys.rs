@@ -51,7 +51,12 @@ fn admins_make_name_and_revoke_keys_and_the_trail_names_the_key() {
     );
 
     // The key's name is checked, and unique in the organisation.
-    for (name, status) in [("door system", 409), ("", 422), ("a\u{7}b", 422)] {
+    for (name, status) in [
+        ("door system", 409),
+        ("admin token", 409),
+        ("", 422),
+        ("a\u{7}b", 422),
+    ] {
         let refused = server.post_json(
             "/api/v1/api-keys",
             Some(&admin_token),

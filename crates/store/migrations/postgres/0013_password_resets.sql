@@ -3,5 +3,5 @@
 CREATE TABLE password_resets (
     token_hash BYTEA PRIMARY KEY,
     person_id  TEXT NOT NULL UNIQUE REFERENCES people (id) ON DELETE CASCADE,
-    expires_at INTEGER NOT NULL
+    expires_at BIGINT NOT NULL
 );

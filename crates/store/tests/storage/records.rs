@@ -1,6 +1,7 @@
 //! The audit trail, cancellation records, retention.
 
-use limen_domain::{OrgId, PersonStatus, now};
+use limen_domain::{AdminAccount, EmailAddress, OrgId, PersonName, PersonStatus, now};
+use limen_store::Store;
 use limen_store::token::new_token;
 use sqlx::Row;
 
@@ -238,5 +239,59 @@ pub(crate) async fn retention_purges_what_has_expired(db: &TestDb) {
             .expect("records")
             .is_empty(),
         "an old one is not"
+    );
+
+    // Admins: an expired session goes, a live one stays; an admin whose
+    // invitation lapsed unused goes, one still invited stays.
+    async fn invite(
+        store: &Store,
+        org: &OrgId,
+        email: &str,
+        expires_at: i64,
+    ) -> Option<AdminAccount> {
+        store
+            .invite_admin(
+                |_| entry(),
+                org,
+                &EmailAddress::parse(email).expect("address"),
+                &PersonName::parse("Admin").expect("name"),
+                email.as_bytes(),
+                expires_at,
+            )
+            .await
+            .expect("invite")
+    }
+    let lapsed = invite(store, &org, "lapsed@acme.test", now() - 1).await;
+    let waiting = invite(store, &org, "waiting@acme.test", now() + 600)
+        .await
+        .expect("a new admin");
+    store
+        .create_admin_session(&waiting.id, &[1; 32], now() - 1)
+        .await
+        .expect("session");
+    store
+        .create_admin_session(&waiting.id, &[2; 32], now() + 600)
+        .await
+        .expect("session");
+    store.purge_expired(now() - 3600).await.expect("purge");
+    let emails: Vec<String> = store
+        .admins(&org)
+        .await
+        .expect("admins")
+        .iter()
+        .map(|a| a.email.as_str().to_owned())
+        .collect();
+    assert!(lapsed.is_some());
+    assert_eq!(emails, ["waiting@acme.test"]);
+    let admin_sessions: i64 =
+        sqlx::query("SELECT COUNT(*) FROM admin_sessions WHERE admin_id = $1")
+            .bind(waiting.id.as_str())
+            .fetch_one(&mut conn)
+            .await
+            .expect("count")
+            .get(0);
+    assert_eq!(
+        admin_sessions, 1,
+        "the expired admin session is purged, the live one kept"
     );
 }
