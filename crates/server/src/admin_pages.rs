@@ -11,30 +11,17 @@ use axum::{Form, Router};
 use limen_domain::{AdminAccount, OrgId};
 use limen_services::ServiceError;
 use limen_services::password::{MAX_CHARS, MIN_CHARS};
-use serde::Deserialize;
 
 use crate::AppState;
 use crate::auth::from_this_site;
 use crate::error::ApiError;
 use crate::i18n::{Lang, Tr};
 use crate::pages::{cross_site_refused, error_page, message_page};
-use crate::sign_in::link_not_valid;
+use crate::sign_in::{RegisterForm, TokenQuery, link_not_valid};
 use crate::views::{AdminRegisterPage, render};
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new().route("/admin/register", get(register_form).post(register))
-}
-
-#[derive(Deserialize)]
-struct TokenQuery {
-    token: String,
-}
-
-#[derive(Deserialize)]
-struct RegisterForm {
-    token: String,
-    password: String,
-    password_again: String,
 }
 
 /// The admin a link is for, with their organisation's name, in its language.

@@ -23,7 +23,7 @@ use crate::error::ApiError;
 use crate::i18n::{Lang, Tr};
 use crate::mails::PasswordResetLink;
 use crate::pages::{cross_site_refused, error_page, message_page};
-use crate::sign_in::start_session;
+use crate::sign_in::{TokenQuery, start_session};
 use crate::views::{ForgotPage, ResetPage, render};
 
 pub fn routes() -> Router<Arc<AppState>> {
@@ -112,11 +112,6 @@ async fn send_link(
     .mail(Tr::new(reset.language))?
     .send(&state.mailer, reset.person.email.as_str())
     .await
-}
-
-#[derive(Deserialize)]
-struct TokenQuery {
-    token: String,
 }
 
 /// The language of the person a link is for, as their pages have it.

@@ -63,9 +63,10 @@ async fn privacy(
     }
 }
 
+/// A link's token, as the e-mailed links carry it.
 #[derive(Deserialize)]
-struct TokenQuery {
-    token: String,
+pub(crate) struct TokenQuery {
+    pub token: String,
 }
 
 fn register_page(
@@ -122,11 +123,12 @@ async fn register_form(
     }
 }
 
+/// A registration form, an employee's or an admin's.
 #[derive(Deserialize)]
-struct RegisterForm {
-    token: String,
-    password: String,
-    password_again: String,
+pub(crate) struct RegisterForm {
+    pub token: String,
+    pub password: String,
+    pub password_again: String,
 }
 
 async fn register(

@@ -97,21 +97,7 @@ impl Store {
         &self,
         token_hash: &[u8],
     ) -> Result<(OrgId, AdminAccount), RedeemError> {
-        let row = sqlx::query(&format!(
-            "SELECT {ADMIN_COLUMNS}, a.invitation_expires_at FROM admins a WHERE a.invitation_hash = $1"
-        ))
-        .bind(token_hash.to_vec())
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or(RedeemError::Unknown)?;
-        let expires_at: Option<i64> = row.try_get("invitation_expires_at")?;
-        if expires_at.is_none_or(|at| at <= now()) {
-            return Err(RedeemError::Expired);
-        }
-        Ok((
-            parse_col(&row, "org_id", OrgId::parse)?,
-            admin_from_row(&row)?,
-        ))
+        invited_admin(&self.pool, token_hash).await
     }
 
     /// Uses up an admin's invitation and sets their password, recorded as
@@ -123,19 +109,7 @@ impl Store {
         password_hash: &str,
     ) -> Result<(OrgId, AdminAccount), RedeemError> {
         let mut tx = self.begin_write().await?;
-        let row = sqlx::query(&format!(
-            "SELECT {ADMIN_COLUMNS}, a.invitation_expires_at FROM admins a WHERE a.invitation_hash = $1"
-        ))
-        .bind(token_hash.to_vec())
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(RedeemError::Unknown)?;
-        let expires_at: Option<i64> = row.try_get("invitation_expires_at")?;
-        if expires_at.is_none_or(|at| at <= now()) {
-            return Err(RedeemError::Expired);
-        }
-        let org = parse_col(&row, "org_id", OrgId::parse)?;
-        let mut admin = admin_from_row(&row)?;
+        let (org, mut admin) = invited_admin(&mut *tx, token_hash).await?;
         if admin.registered_at.is_some() {
             return Err(RedeemError::AlreadyRegistered);
         }
@@ -268,6 +242,28 @@ impl Store {
         self.commit_audited(tx, audit).await?;
         Ok(true)
     }
+}
+
+/// The admin a still-valid invitation link (given as its hash) is for.
+async fn invited_admin<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    token_hash: &[u8],
+) -> Result<(OrgId, AdminAccount), RedeemError> {
+    let row = sqlx::query(&format!(
+        "SELECT {ADMIN_COLUMNS}, a.invitation_expires_at FROM admins a WHERE a.invitation_hash = $1"
+    ))
+    .bind(token_hash.to_vec())
+    .fetch_optional(executor)
+    .await?
+    .ok_or(RedeemError::Unknown)?;
+    let expires_at: Option<i64> = row.try_get("invitation_expires_at")?;
+    if expires_at.is_none_or(|at| at <= now()) {
+        return Err(RedeemError::Expired);
+    }
+    Ok((
+        parse_col(&row, "org_id", OrgId::parse)?,
+        admin_from_row(&row)?,
+    ))
 }
 
 fn admin_from_row(row: &AnyRow) -> Result<AdminAccount, StoreError> {
