@@ -2,6 +2,7 @@
 //! and the numbered changes galleries follow.
 
 use limen_domain::{EmailAddress, FaceVector, ModelVersion, PersonName, now};
+use limen_store::token::new_token;
 use limen_store::{FaceChange, StoreError};
 use sqlx::Row;
 
@@ -96,14 +97,14 @@ pub(crate) async fn vectors_are_ciphertext_and_die_with_their_organisation(db: &
             &org,
             &EmailAddress::parse("olga@acme.test").expect("address"),
             &PersonName::parse("Olga").expect("name"),
-            &[7; 32],
+            &new_token().1,
             now() + 3600,
         )
         .await
         .expect("invite")
         .expect("a new admin");
     store
-        .create_admin_session(&admin.id, &[8; 32], now() + 3600)
+        .create_admin_session(&admin.id, &new_token().1, now() + 3600)
         .await
         .expect("session");
 

@@ -255,7 +255,7 @@ pub(crate) async fn retention_purges_what_has_expired(db: &TestDb) {
                 org,
                 &EmailAddress::parse(email).expect("address"),
                 &PersonName::parse("Admin").expect("name"),
-                email.as_bytes(),
+                &new_token().1,
                 expires_at,
             )
             .await
@@ -266,11 +266,11 @@ pub(crate) async fn retention_purges_what_has_expired(db: &TestDb) {
         .await
         .expect("a new admin");
     store
-        .create_admin_session(&waiting.id, &[1; 32], now() - 1)
+        .create_admin_session(&waiting.id, &new_token().1, now() - 1)
         .await
         .expect("session");
     store
-        .create_admin_session(&waiting.id, &[2; 32], now() + 600)
+        .create_admin_session(&waiting.id, &new_token().1, now() + 600)
         .await
         .expect("session");
     store.purge_expired(now() - 3600).await.expect("purge");
