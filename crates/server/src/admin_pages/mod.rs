@@ -15,6 +15,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use limen_domain::{Language, OrgId};
 use limen_services::ServiceError;
+use serde::Deserialize;
 
 use crate::AppState;
 use crate::i18n::Tr;
@@ -48,6 +49,12 @@ pub enum AdminNav {
     Entrances,
     Events,
     Audit,
+}
+
+/// A form whose only field is the session's CSRF token: a button.
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    pub csrf: String,
 }
 
 /// A link of the admin's navigation.

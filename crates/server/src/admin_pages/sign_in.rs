@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{AdminPage, admin_cookie_name};
+use super::{AdminPage, CsrfForm, admin_cookie_name};
 use crate::AppState;
 use crate::admins::admin_log_in;
 use crate::auth::{from_this_site, set_cookie};
@@ -78,11 +78,6 @@ pub(super) async fn login(
         Err(e) if e.status.is_client_error() => login_page(t, e.status, Some(&e.text_in(t))),
         Err(e) => error_page(t, e),
     }
-}
-
-#[derive(Deserialize)]
-pub(super) struct CsrfForm {
-    csrf: String,
 }
 
 pub(super) async fn logout(

@@ -13,7 +13,7 @@ use limen_services::{ServiceError, TwoStepSetup};
 use serde::Deserialize;
 
 use super::organisation::{Refused, home_page};
-use super::{AdminNav, AdminPage};
+use super::{AdminNav, AdminPage, CsrfForm};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::i18n::Tr;
@@ -30,11 +30,6 @@ struct TwoStepPage<'a> {
     nav: AdminNav,
     setup: &'a TwoStepSetup,
     problem: Option<&'a str>,
-}
-
-#[derive(Deserialize)]
-pub(super) struct CsrfForm {
-    csrf: String,
 }
 
 #[derive(Deserialize)]
