@@ -144,6 +144,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0016_admin_totp.sql"),
         postgres: include_str!("../migrations/postgres/0016_admin_totp.sql"),
     },
+    Migration {
+        version: 18,
+        sqlite: include_str!("../migrations/sqlite/0018_time_columns.sql"),
+        postgres: include_str!("../migrations/postgres/0018_time_columns.sql"),
+    },
 ];
 
 /// The version from which SQLite deletes securely; reaching it rewrites an

@@ -254,3 +254,26 @@ pub(crate) async fn raw(db: &TestDb) -> sqlx::AnyConnection {
         .await
         .expect("raw connection")
 }
+
+/// Every time in the database is seconds since 1970 in 64 bits: a 32-bit
+/// column would end in January 2038. PostgreSQL's INTEGER is 32 bits, so
+/// the only ones left are a fixed row's id and a notice's number.
+#[tokio::test]
+async fn postgres_has_no_32_bit_time_column() {
+    use sqlx::{Connection, Row};
+    let Some(db) = postgres_alone().await else {
+        return;
+    };
+    let mut conn = sqlx::PgConnection::connect(&db.url).await.expect("connect");
+    let narrow: Vec<String> = sqlx::query(
+        "SELECT table_name || '.' || column_name AS col FROM information_schema.columns \
+         WHERE table_schema = 'public' AND data_type IN ('integer', 'smallint') ORDER BY 1",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .expect("columns")
+    .iter()
+    .map(|row| row.get::<String, _>("col"))
+    .collect();
+    assert_eq!(narrow, ["model_rollout.id", "renewal_notices.notice"]);
+}
