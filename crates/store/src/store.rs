@@ -402,6 +402,20 @@ impl Store {
     }
 }
 
+/// Locks the organisation's row for the rest of the transaction (a row
+/// lock on PostgreSQL, the write lock on SQLite) and tells whether it
+/// exists.
+pub(crate) async fn lock_organisation(
+    conn: &mut AnyConnection,
+    org: &OrgId,
+) -> Result<bool, StoreError> {
+    let touched = sqlx::query("UPDATE organisations SET id = id WHERE id = $1")
+        .bind(org.as_str())
+        .execute(&mut *conn)
+        .await?;
+    Ok(touched.rows_affected() == 1)
+}
+
 /// Locks the person's row for the rest of the transaction (a row lock on
 /// PostgreSQL, the write lock on SQLite) and tells whether the person
 /// exists in that organisation.

@@ -1,6 +1,7 @@
 //! One storage suite, run against SQLite and against PostgreSQL.
 
 mod faces;
+mod keys;
 mod people;
 mod records;
 mod rollout;
@@ -161,6 +162,7 @@ on_both!(
     faces::a_set_of_vectors_is_replaced_whole,
     faces::a_deleted_sets_leftover_ciphertext_decrypts_with_nothing_left,
     faces::every_change_to_a_gallery_is_numbered_in_order,
+    keys::api_keys_stop_at_the_cap_when_made_at_once,
 );
 
 pub(crate) async fn new_org(store: &Store, name: &str) -> OrgId {
