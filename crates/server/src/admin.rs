@@ -14,10 +14,11 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::auth::Admin;
-use crate::bodies::{LanguageChange, people_import};
+use crate::bodies::LanguageChange;
 use crate::error::{ApiError, JsonBody};
 use crate::i18n::Tr;
 use crate::mails::Invitation;
+use crate::people_import::{ImportFileError, ImportFormat, read_import};
 
 const OPENAPI: &str = include_str!("openapi.json");
 
@@ -50,7 +51,17 @@ async fn import_people(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let checked = people_import(content_type, &body)?;
+    let format = ImportFormat::of(content_type).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send the people as application/json (an array) or text/csv (first_name,last_name,email,acs_id)",
+        )
+    })?;
+    let rows = read_import(format, &body).map_err(|e| match e {
+        ImportFileError::Json(_) => ApiError::bad_request(e.to_string()),
+        _ => ApiError::unprocessable(e.to_string()),
+    })?;
+    let checked = rows.into_iter().map(|row| row.checked).collect();
     let report = state.services.import_people(&admin, checked).await?;
     Ok(Json(json!(report)))
 }

@@ -8,6 +8,7 @@ pub mod client;
 pub mod config;
 pub mod mailer;
 pub mod metrics;
+pub mod people_import;
 pub mod rate_limit;
 pub mod tls;
 

@@ -2,7 +2,7 @@
 
 use limen_domain::{
     AcsId, EmailAddress, ImportReport, Language, ModelVersion, NewPerson, OrgId, Person, PersonId,
-    PersonName, PersonOverview, PersonStatus, RowError, now,
+    PersonName, PersonOverview, PersonStatus, RowError, RowProblem, now,
 };
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -219,7 +219,7 @@ async fn import_conflicts(
             errors.push(RowError {
                 row: row.row,
                 field: "email",
-                message: format!("duplicate of row {first}"),
+                problem: RowProblem::DuplicateOf(first),
             });
         }
         let first = *first_acs_id.entry(row.acs_id.as_str()).or_insert(row.row);
@@ -227,7 +227,7 @@ async fn import_conflicts(
             errors.push(RowError {
                 row: row.row,
                 field: "acs_id",
-                message: format!("duplicate of row {first}"),
+                problem: RowProblem::DuplicateOf(first),
             });
         }
         let holder = sqlx::query("SELECT email FROM people WHERE org_id = $1 AND acs_id = $2")
@@ -241,7 +241,7 @@ async fn import_conflicts(
                 errors.push(RowError {
                     row: row.row,
                     field: "acs_id",
-                    message: "already belongs to another person in this organisation".into(),
+                    problem: RowProblem::AcsIdTaken,
                 });
             }
         }
