@@ -24,6 +24,7 @@ mod entrances;
 mod error;
 mod frame_buffer;
 mod i18n;
+mod invitations;
 mod liveness;
 mod login_guard;
 mod mails;

@@ -37,8 +37,15 @@ pub struct ImportRow {
 pub enum ImportFileError {
     #[error("expected a JSON array of people: {0}")]
     Json(String),
+    #[error(transparent)]
+    Csv(#[from] CsvError),
     #[error("the import holds no people")]
     NoPeople,
+}
+
+/// Why a CSV cannot be read at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CsvError {
     #[error(
         "the first CSV line must name the columns; none is read as {}",
         missing.iter().map(|c| c.field()).collect::<Vec<_>>().join(", ")
@@ -198,13 +205,14 @@ pub fn decode(bytes: &[u8]) -> Cow<'_, str> {
 /// Reads a CSV: the header (its first line) names the columns and, by
 /// holding more semicolons than commas, picks the separator. Columns
 /// Limen does not read are ignored; rows that leave every column it reads
-/// empty are skipped (a spreadsheet's blank or totals rows).
-pub fn read_csv(bytes: &[u8]) -> Result<Vec<ImportRow>, ImportFileError> {
+/// empty are skipped (a spreadsheet's blank or totals rows). An empty
+/// file has no rows.
+pub fn read_csv(bytes: &[u8]) -> Result<Vec<ImportRow>, CsvError> {
     let text = decode(bytes);
     let separator = separator(&text);
     let mut records = csv_records(&text, separator)?.into_iter();
     let Some(header) = records.next() else {
-        return Err(ImportFileError::NoPeople);
+        return Ok(Vec::new());
     };
     let columns = columns(&header.fields)?;
     let last_read = columns.iter().flatten().copied().max().unwrap_or(0);
@@ -259,7 +267,7 @@ pub fn read_csv(bytes: &[u8]) -> Result<Vec<ImportRow>, ImportFileError> {
 }
 
 /// Where each column is, by [`Column`] in the order of [`Column::ALL`].
-fn columns(header: &[String]) -> Result<[Option<usize>; 5], ImportFileError> {
+fn columns(header: &[String]) -> Result<[Option<usize>; 5], CsvError> {
     let mut found: [Option<usize>; 5] = [None; 5];
     for (at, name) in header.iter().enumerate() {
         let key = header_key(name);
@@ -270,7 +278,7 @@ fn columns(header: &[String]) -> Result<[Option<usize>; 5], ImportFileError> {
             continue;
         };
         if let Some(first) = found[column as usize] {
-            return Err(ImportFileError::RepeatedColumn {
+            return Err(CsvError::RepeatedColumn {
                 column,
                 first: header[first].trim().to_owned(),
                 second: name.trim().to_owned(),
@@ -285,7 +293,7 @@ fn columns(header: &[String]) -> Result<[Option<usize>; 5], ImportFileError> {
     if missing.is_empty() {
         Ok(found)
     } else {
-        Err(ImportFileError::MissingColumns { missing })
+        Err(CsvError::MissingColumns { missing })
     }
 }
 
@@ -319,7 +327,7 @@ struct Record {
 /// Splits CSV text into records: fields may be double-quoted (with `""`
 /// for a quote, and line breaks inside); lines end in LF or CRLF. Blank
 /// lines count as rows but are not returned.
-fn csv_records(text: &str, separator: char) -> Result<Vec<Record>, ImportFileError> {
+fn csv_records(text: &str, separator: char) -> Result<Vec<Record>, CsvError> {
     let mut records = Vec::new();
     let mut fields = Vec::new();
     let mut field = String::new();
@@ -361,7 +369,7 @@ fn csv_records(text: &str, separator: char) -> Result<Vec<Record>, ImportFileErr
         }
     }
     if in_quotes {
-        return Err(ImportFileError::UnclosedQuote { row });
+        return Err(CsvError::UnclosedQuote { row });
     }
     if !field.is_empty() || !fields.is_empty() {
         fields.push(field);
@@ -441,13 +449,13 @@ mod tests {
     fn a_missing_or_repeated_column_refuses_the_file() {
         assert_eq!(
             read_csv(b"voornaam;achternaam;telefoon\nJan;Berg;06\n").map(|_| ()),
-            Err(ImportFileError::MissingColumns {
+            Err(CsvError::MissingColumns {
                 missing: vec![Column::Email, Column::AcsId]
             })
         );
         assert_eq!(
             read_csv(b"first_name,last_name,email,e-mail,acs_id\n").map(|_| ()),
-            Err(ImportFileError::RepeatedColumn {
+            Err(CsvError::RepeatedColumn {
                 column: Column::Email,
                 first: "email".into(),
                 second: "e-mail".into()
@@ -488,7 +496,7 @@ mod tests {
         );
         assert_eq!(
             read_csv(b"first_name,last_name,email,acs_id\nAnn,\"open,a@x.test,1\n").map(|_| ()),
-            Err(ImportFileError::UnclosedQuote { row: 2 })
+            Err(CsvError::UnclosedQuote { row: 2 })
         );
         assert_eq!(
             problems(b"first_name,last_name,email,acs_id\nAnn,O\"Neil,a@x.test,1\n"),

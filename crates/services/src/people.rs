@@ -125,17 +125,39 @@ impl Services {
         Ok(self.store().people(org, &active).await?)
     }
 
+    /// At most `limit` of the organisation's people from `offset` on whose
+    /// name or e-mail address holds `search` (everyone when it is empty),
+    /// in the order of [`Services::people`], and how many match in all.
+    pub async fn people_page(
+        &self,
+        org: &OrgId,
+        search: &str,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<PersonOverview>, usize), ServiceError> {
+        let active = self.in_use().await?.rollout.active.clone();
+        Ok(self
+            .store()
+            .people_page(org, &active, search, offset, limit)
+            .await?)
+    }
+
+    /// One of the organisation's people; [`ServiceError::UnknownPerson`]
+    /// when it has no such person (another organisation's included).
+    pub async fn person(&self, org: &OrgId, person: &PersonId) -> Result<Person, ServiceError> {
+        self.store()
+            .person(org, person)
+            .await?
+            .ok_or(ServiceError::UnknownPerson)
+    }
+
     /// Makes a registration link for a person who has not registered yet.
     pub async fn new_invitation(
         &self,
         org: &OrgId,
         person: &PersonId,
     ) -> Result<Invitation, ServiceError> {
-        let person = self
-            .store()
-            .person(org, person)
-            .await?
-            .ok_or(ServiceError::UnknownPerson)?;
+        let person = self.person(org, person).await?;
         let registered = self
             .store()
             .accounts_by_email(&person.email)
