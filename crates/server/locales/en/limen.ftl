@@ -277,7 +277,7 @@ admin-people-status-consented = consented
 admin-people-status-enrolled = enrolled
 admin-people-status-renewal-needed = renewal needed
 admin-people-resend = Resend invitation
-admin-people-resend-person = Resend the invitation to { $name }
+admin-people-resend-person = Resend invitation to { $name }
 admin-people-erase = Erase
 admin-people-erase-person = Erase { $name }
 admin-people-invite-selected = Invite the people selected
@@ -313,9 +313,9 @@ admin-people-preview-fine = { $count ->
    *[other] All { $count } rows are fine. Nothing has been saved yet.
 }
 admin-people-preview-problems = { $count ->
-    [one] One row
-   *[other] { $count } rows
-} of { $total } cannot be imported, so nothing has been saved. Correct them in your spreadsheet and choose the file again.
+    [one] One row of { $total } cannot be imported, so nothing has been saved. Correct it in your spreadsheet and choose the file again.
+   *[other] { $count } rows of { $total } cannot be imported, so nothing has been saved. Correct them in your spreadsheet and choose the file again.
+}
 admin-people-import-confirm = { $count ->
     [one] Import one person
    *[other] Import { $count } people

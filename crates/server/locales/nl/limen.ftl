@@ -277,7 +277,7 @@ admin-people-status-consented = toestemming gegeven
 admin-people-status-enrolled = gezicht vastgelegd
 admin-people-status-renewal-needed = vernieuwing nodig
 admin-people-resend = Uitnodiging opnieuw sturen
-admin-people-resend-person = De uitnodiging opnieuw sturen aan { $name }
+admin-people-resend-person = Uitnodiging opnieuw sturen aan { $name }
 admin-people-erase = Wissen
 admin-people-erase-person = { $name } wissen
 admin-people-invite-selected = De gekozen personen uitnodigen
@@ -313,9 +313,9 @@ admin-people-preview-fine = { $count ->
    *[other] Alle { $count } rijen zijn in orde. Er is nog niets opgeslagen.
 }
 admin-people-preview-problems = { $count ->
-    [one] Eén rij
-   *[other] { $count } rijen
-} van { $total } kunnen niet worden geïmporteerd, dus er is niets opgeslagen. Verbeter ze in uw spreadsheet en kies het bestand opnieuw.
+    [one] Eén rij van de { $total } kan niet worden geïmporteerd, dus er is niets opgeslagen. Verbeter haar in uw spreadsheet en kies het bestand opnieuw.
+   *[other] { $count } rijen van de { $total } kunnen niet worden geïmporteerd, dus er is niets opgeslagen. Verbeter ze in uw spreadsheet en kies het bestand opnieuw.
+}
 admin-people-import-confirm = { $count ->
     [one] Eén persoon importeren
    *[other] { $count } personen importeren

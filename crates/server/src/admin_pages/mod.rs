@@ -3,6 +3,8 @@
 //! API, so a rule lives in one place; an admin never sees a face or a
 //! vector.
 
+mod people;
+mod people_import;
 mod register;
 mod session;
 mod sign_in;
@@ -31,6 +33,7 @@ pub fn routes() -> Router<Arc<AppState>> {
             "/admin/register",
             get(register::register_form).post(register::register),
         )
+        .merge(people::routes())
 }
 
 /// The part of the admin's pages a page belongs to, marked in the
