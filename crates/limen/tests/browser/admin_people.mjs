@@ -12,6 +12,8 @@ const base = env("LIMEN_URL");
 const language = env("LANGUAGE");
 const apiKey = env("API_KEY");
 const badRow = env("BAD_ROW");
+// What the bad row's problem says in LANGUAGE.
+const problemText = env("PROBLEM_TEXT");
 const people = Number(env("PEOPLE"));
 
 async function inLanguage(page) {
@@ -42,6 +44,8 @@ await withCameraPage(async (page, shot) => {
   await upload(page, env("BAD_CSV"));
   const problemRows = await page.$$eval("tr.problem th", (cells) => cells.map((c) => c.textContent.trim()));
   if (problemRows.join() !== badRow) throw new Error(`rows shown with a problem: ${problemRows}, expected ${badRow}`);
+  const problem = await page.textContent("tr.problem li");
+  if (!problem.includes(problemText)) throw new Error(`the problem shown is "${problem}", not "${problemText}"`);
   if (await page.$("form[action='/admin/people/import/confirm']")) throw new Error("a file with a bad row can be imported");
   await checkAccessibility(page, "import preview with a problem");
   await shot("import-problem");

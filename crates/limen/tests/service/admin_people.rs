@@ -46,9 +46,21 @@ fn people_are_imported_and_invited_in_chromium_in_both_languages() {
     let Some(server) = Server::start(Backend::Sqlite, &smtp.url()) else {
         return;
     };
-    for (language, locale, organisation, export) in [
-        ("nl", "nl-NL", "Acme", dutch_export as fn(bool) -> Vec<u8>),
-        ("en", "en-GB", "Bolt", english_export),
+    for (language, locale, organisation, export, problem) in [
+        (
+            "nl",
+            "nl-NL",
+            "Acme",
+            dutch_export as fn(bool) -> Vec<u8>,
+            "E-mailadres: geen geldig e-mailadres",
+        ),
+        (
+            "en",
+            "en-GB",
+            "Bolt",
+            english_export,
+            "E-mail address: not a valid e-mail address",
+        ),
     ] {
         let email = format!("ada@{}.test", organisation.to_lowercase());
         let api_key = org_with_admin_account(&server, &smtp, organisation, &email);
@@ -70,6 +82,7 @@ fn people_are_imported_and_invited_in_chromium_in_both_languages() {
                 ("BAD_CSV", &bad.display().to_string()),
                 ("GOOD_CSV", &good.display().to_string()),
                 ("BAD_ROW", "3"),
+                ("PROBLEM_TEXT", problem),
                 ("PEOPLE", "3"),
             ],
         );
