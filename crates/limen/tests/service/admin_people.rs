@@ -209,6 +209,18 @@ fn people_pages_check_every_form_recheck_the_carried_file_and_never_show_a_face(
         "{}",
         unnamed.body
     );
+    // Excel's CSV from a Dutch Windows is Windows-1252, not UTF-8.
+    let windows_1252 = upload(
+        &server,
+        &cookie,
+        &csrf,
+        b"Voornaam;Achternaam;E-mail;Pasnummer\r\nZo\xEB;\xC5ngstr\xF6m;zoe@acme.test;Z-1\r\n",
+    );
+    assert_eq!(windows_1252.status, 200, "{}", windows_1252.body);
+    assert!(
+        windows_1252.body.contains("<td>Zoë</td>")
+            && windows_1252.body.contains("<td>Ångström</td>")
+    );
     // A fine file is carried to the import button; the carried copy is
     // read and checked again, so a changed one saves nothing either.
     let good = "first_name;last_name;email;acs_id\r\nBob;Ray;bob@acme.test;B-1\r\nCy;Day;cy@acme.test;C-1\r\n";
