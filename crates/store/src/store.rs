@@ -139,6 +139,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0014_admins.sql"),
         postgres: include_str!("../migrations/postgres/0014_admins.sql"),
     },
+    Migration {
+        version: 16,
+        sqlite: include_str!("../migrations/sqlite/0016_admin_totp.sql"),
+        postgres: include_str!("../migrations/postgres/0016_admin_totp.sql"),
+    },
 ];
 
 /// The version from which SQLite deletes securely; reaching it rewrites an

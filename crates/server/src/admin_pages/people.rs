@@ -16,7 +16,7 @@ use axum::{Form, Router};
 use limen_domain::{OrgAdmin, Person, PersonId, PersonOverview, PersonStatus};
 use serde::Deserialize;
 
-use super::{AdminNav, AdminPage};
+use super::{AdminNav, AdminPage, CsrfForm};
 use crate::AppState;
 use crate::i18n::Tr;
 use crate::invitations::invite;
@@ -315,13 +315,6 @@ async fn erase_form(
             ),
         },
     )
-}
-
-/// A form that carries only its CSRF token (missing: refused as wrong).
-#[derive(Deserialize)]
-struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 async fn erase(
