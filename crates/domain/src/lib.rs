@@ -27,6 +27,7 @@ pub use language::{Language, UnknownLanguage};
 pub use network::{AddressRange, InvalidAddressRange};
 pub use people::{
     ImportReport, NewPerson, Organisation, Person, PersonOverview, PersonStatus, RowError,
+    RowProblem,
 };
 pub use rollout::{ModelRollout, Transition};
 pub use security::{SecurityLevel, UnknownSecurityLevel};

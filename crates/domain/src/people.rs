@@ -77,7 +77,7 @@ impl NewPerson {
                 errors.push(RowError {
                     row,
                     field,
-                    message: e.to_string(),
+                    problem: RowProblem::Invalid(e),
                 });
             }
         };
@@ -105,12 +105,43 @@ impl NewPerson {
     }
 }
 
-/// What is wrong with one row of an import (rows count from 1).
+/// What is wrong with one row of an import: the row as the import counts
+/// it (a CSV's as a spreadsheet shows it, the header being row 1; a JSON
+/// array's position from 1), the field, and the problem. Serialised with
+/// the problem in English as `message`, for programs; pages word it in
+/// the reader's language.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RowError {
     pub row: usize,
     pub field: &'static str,
-    pub message: String,
+    #[serde(rename = "message", serialize_with = "english")]
+    pub problem: RowProblem,
+}
+
+/// Why a row of an import cannot be imported.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RowProblem {
+    #[error("{0}")]
+    Invalid(InvalidValue),
+    /// The same e-mail address or ACS id as an earlier row of the import.
+    #[error("duplicate of row {0}")]
+    DuplicateOf(usize),
+    /// The ACS id is another person's in the organisation.
+    #[error("already belongs to another person in this organisation")]
+    AcsIdTaken,
+    /// A CSV line without a field the header names, or with more
+    /// (non-empty) fields than the header: values would land in the wrong
+    /// columns.
+    #[error("expected {expected} fields, found {found}")]
+    FieldCount { expected: usize, found: usize },
+    /// A `"` inside a CSV field that does not start with one: the quoting
+    /// is broken, so the fields may not be where they seem.
+    #[error("a quote inside a field that does not start with one")]
+    StrayQuote,
+}
+
+fn english<S: serde::Serializer>(problem: &RowProblem, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(problem)
 }
 
 #[derive(Debug, Clone, Serialize)]

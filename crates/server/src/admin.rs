@@ -9,15 +9,15 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use limen_domain::{Language, PersonId};
+use limen_domain::PersonId;
 use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::auth::Admin;
-use crate::bodies::{LanguageChange, people_import};
+use crate::bodies::LanguageChange;
 use crate::error::{ApiError, JsonBody};
-use crate::i18n::Tr;
-use crate::mails::Invitation;
+use crate::invitations::invite;
+use crate::people_import::{ImportFileError, ImportFormat, read_import};
 
 const OPENAPI: &str = include_str!("openapi.json");
 
@@ -50,7 +50,17 @@ async fn import_people(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let checked = people_import(content_type, &body)?;
+    let format = ImportFormat::of(content_type).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send the people as application/json (an array) or text/csv (first_name,last_name,email,acs_id)",
+        )
+    })?;
+    let rows = read_import(format, &body).map_err(|e| match e {
+        ImportFileError::Json(_) => ApiError::bad_request(e.to_string()),
+        _ => ApiError::unprocessable(e.to_string()),
+    })?;
+    let checked = rows.into_iter().map(|row| row.checked).collect();
     let report = state.services.import_people(&admin, checked).await?;
     Ok(Json(json!(report)))
 }
@@ -86,47 +96,10 @@ async fn send_invitation(
     Admin(admin): Admin,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let invitation = state
-        .services
-        .new_invitation(&admin.org, &person_id(&id)?)
-        .await?;
-    let days = state.services.retention().invitation_days;
-    let base = &state.config.public_url;
-    let statement_link = format!("{base}/privacy/{}", admin.org);
-    let register_link = format!("{base}/register?token={}", invitation.token);
-    let sent = match (Invitation {
-        name: invitation.person.first_name.as_str(),
-        organisation: &invitation.organisation.name,
-        statement_link: &statement_link,
-        register_link: &register_link,
-        days,
-    })
-    .mail(Tr::new(Language::read_by(
-        invitation.person.language,
-        None,
-        invitation.organisation.language,
-    ))) {
-        Ok(mail) => {
-            mail.send(&state.mailer, invitation.person.email.as_str())
-                .await
-        }
-        Err(e) => Err(e),
-    };
-    if let Err(e) = sent {
-        tracing::warn!(error = %e, "invitation e-mail not sent");
-        return Err(ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            format!("the invitation could not be sent: {e}"),
-        ));
-    }
-    // Recorded only once the mail is out: a failed send leaves the earlier
-    // link (if any) working and the person's status as it was.
-    state
-        .services
-        .record_invitation(&admin, &invitation)
-        .await?;
+    let person = person_id(&id)?;
+    let expires_at = invite(&state, &admin, &person).await?;
     Ok(Json(
-        json!({ "person_id": invitation.person.id, "expires_at": invitation.expires_at }),
+        json!({ "person_id": person, "expires_at": expires_at }),
     ))
 }
 

@@ -8,6 +8,7 @@ pub mod client;
 pub mod config;
 pub mod mailer;
 pub mod metrics;
+pub mod people_import;
 pub mod rate_limit;
 pub mod tls;
 
@@ -23,6 +24,7 @@ mod entrances;
 mod error;
 mod frame_buffer;
 mod i18n;
+mod invitations;
 mod liveness;
 mod login_guard;
 mod mails;

@@ -43,26 +43,20 @@ impl Services {
         rows: Vec<Result<NewPerson, Vec<RowError>>>,
     ) -> Result<ImportReport, ServiceError> {
         let org = &admin.org;
-        let mut people = Vec::with_capacity(rows.len());
-        let mut errors = Vec::new();
-        for row in rows {
-            match row {
-                Ok(person) => people.push(person),
-                Err(row_errors) => errors.extend(row_errors),
-            }
-        }
-        errors.extend(self.store().import_conflicts(org, &people).await?);
-        if !errors.is_empty() {
-            errors.sort_by_key(|e| e.row);
-            return Err(ServiceError::ImportRefused(errors));
-        }
+        let people = self
+            .check_import(org, rows)
+            .await?
+            .map_err(ServiceError::ImportRefused)?;
         let total = people.len();
         let mut report = ImportReport {
             created: 0,
             updated: 0,
         };
-        for batch in people.chunks(IMPORT_BATCH) {
-            let (first, last) = (batch[0].row, batch[batch.len() - 1].row);
+        for (done, batch) in people.chunks(IMPORT_BATCH).enumerate() {
+            // Counted in people, not in the file's rows (whose numbers
+            // skip a CSV's header and blank lines).
+            let first = done * IMPORT_BATCH + 1;
+            let last = first + batch.len() - 1;
             let entry = |written: &ImportReport| {
                 let detail = format!(
                     "rows {first} to {last} of {total}: {} created, {} updated",
@@ -98,11 +92,63 @@ impl Services {
         Ok(report)
     }
 
+    /// What importing `rows` would meet, without writing anything: each
+    /// row's own errors, and clashes with each other and with people
+    /// already in the organisation, ordered by row. The people, when there
+    /// are none. [`Services::import_people`] checks the same, and the store
+    /// again inside each write.
+    pub async fn check_import(
+        &self,
+        org: &OrgId,
+        rows: Vec<Result<NewPerson, Vec<RowError>>>,
+    ) -> Result<Result<Vec<NewPerson>, Vec<RowError>>, ServiceError> {
+        let mut people = Vec::with_capacity(rows.len());
+        let mut errors = Vec::new();
+        for row in rows {
+            match row {
+                Ok(person) => people.push(person),
+                Err(row_errors) => errors.extend(row_errors),
+            }
+        }
+        errors.extend(self.store().import_conflicts(org, &people).await?);
+        if errors.is_empty() {
+            return Ok(Ok(people));
+        }
+        errors.sort_by_key(|e| e.row);
+        Ok(Err(errors))
+    }
+
     /// Everyone in the organisation with their status (vectors of an older
     /// model than the engine's need renewal). Never a face.
     pub async fn people(&self, org: &OrgId) -> Result<Vec<PersonOverview>, ServiceError> {
         let active = self.in_use().await?.rollout.active.clone();
         Ok(self.store().people(org, &active).await?)
+    }
+
+    /// At most `limit` of the organisation's people from `offset` on whose
+    /// name or e-mail address holds `search` (everyone when it is empty),
+    /// in the order of [`Services::people`], and how many match in all.
+    pub async fn people_page(
+        &self,
+        org: &OrgId,
+        search: &str,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<PersonOverview>, usize), ServiceError> {
+        let active = self.in_use().await?.rollout.active.clone();
+        Ok(self
+            .store()
+            .people_page(org, &active, search, offset, limit)
+            .await?)
+    }
+
+    /// One of the organisation's people; [`ServiceError::UnknownPerson`]
+    /// when it has no such person (another organisation's included).
+    pub async fn person(&self, org: &OrgId, person: &PersonId) -> Result<Person, ServiceError> {
+        self.store()
+            .person(org, person)
+            .await?
+            .ok_or(ServiceError::UnknownPerson)
     }
 
     /// Makes a registration link for a person who has not registered yet.
@@ -111,11 +157,7 @@ impl Services {
         org: &OrgId,
         person: &PersonId,
     ) -> Result<Invitation, ServiceError> {
-        let person = self
-            .store()
-            .person(org, person)
-            .await?
-            .ok_or(ServiceError::UnknownPerson)?;
+        let person = self.person(org, person).await?;
         let registered = self
             .store()
             .accounts_by_email(&person.email)

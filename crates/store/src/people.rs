@@ -2,7 +2,7 @@
 
 use limen_domain::{
     AcsId, EmailAddress, ImportReport, Language, ModelVersion, NewPerson, OrgId, Person, PersonId,
-    PersonName, PersonOverview, PersonStatus, RowError, now,
+    PersonName, PersonOverview, PersonStatus, RowError, RowProblem, now,
 };
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -85,6 +85,46 @@ impl Store {
         org: &OrgId,
         active_model: &ModelVersion,
     ) -> Result<Vec<PersonOverview>, StoreError> {
+        self.overviews(org, active_model, "", None).await
+    }
+
+    /// At most `limit` of the organisation's people from `offset` on (in
+    /// the order of [`Store::people`]) whose name or e-mail address holds
+    /// `search` (all when it is empty; letters compared in lower case,
+    /// which SQLite does for ASCII letters only), and how many match in all.
+    pub async fn people_page(
+        &self,
+        org: &OrgId,
+        active_model: &ModelVersion,
+        search_for: &str,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<PersonOverview>, usize), StoreError> {
+        let pattern = like_pattern(search_for);
+        let total: i64 = sqlx::query(&format!(
+            "SELECT COUNT(*) AS matching FROM people p WHERE p.org_id = $1 AND {}",
+            search("$2")
+        ))
+        .bind(org.as_str())
+        .bind(&pattern)
+        .fetch_one(&self.pool)
+        .await?
+        .try_get("matching")?;
+        let people = self
+            .overviews(org, active_model, search_for, Some((offset, limit)))
+            .await?;
+        Ok((people, usize::try_from(total).unwrap_or_default()))
+    }
+
+    async fn overviews(
+        &self,
+        org: &OrgId,
+        active_model: &ModelVersion,
+        search_for: &str,
+        page: Option<(usize, usize)>,
+    ) -> Result<Vec<PersonOverview>, StoreError> {
+        let (offset, limit) = page.unwrap_or((0, usize::MAX));
+        let as_i64 = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
         let rows = sqlx::query(&format!(
             "SELECT {PERSON_COLUMNS}, a.registered_at, \
                (SELECT COUNT(*) FROM consents c WHERE c.person_id = p.id AND c.withdrawn_at IS NULL) AS active_consents, \
@@ -92,10 +132,15 @@ impl Store {
                (SELECT COUNT(*) FROM face_vectors v WHERE v.person_id = p.id AND v.model_version = $2) AS current_vectors, \
                p.renewal_needed_since \
              FROM people p LEFT JOIN accounts a ON a.person_id = p.id \
-             WHERE p.org_id = $1 ORDER BY p.last_name, p.first_name, p.email"
+             WHERE p.org_id = $1 AND {} ORDER BY p.last_name, p.first_name, p.email \
+             LIMIT $4 OFFSET $5",
+            search("$3")
         ))
         .bind(org.as_str())
         .bind(active_model.as_str())
+        .bind(like_pattern(search_for))
+        .bind(as_i64(limit))
+        .bind(as_i64(offset))
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
@@ -202,6 +247,28 @@ impl Store {
     }
 }
 
+/// People whose name or e-mail address matches the `LIKE` pattern bound
+/// as `placeholder`.
+fn search(placeholder: &str) -> String {
+    format!(
+        "(lower(p.first_name || ' ' || p.last_name) LIKE {placeholder} ESCAPE '\\' \
+         OR lower(p.email) LIKE {placeholder} ESCAPE '\\')"
+    )
+}
+
+/// `%search%` in lower case, with `LIKE`'s wildcards in `search` escaped.
+fn like_pattern(search: &str) -> String {
+    let mut pattern = String::from("%");
+    for c in search.trim().to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
 async fn import_conflicts(
     conn: &mut AnyConnection,
     org: &OrgId,
@@ -219,7 +286,7 @@ async fn import_conflicts(
             errors.push(RowError {
                 row: row.row,
                 field: "email",
-                message: format!("duplicate of row {first}"),
+                problem: RowProblem::DuplicateOf(first),
             });
         }
         let first = *first_acs_id.entry(row.acs_id.as_str()).or_insert(row.row);
@@ -227,7 +294,7 @@ async fn import_conflicts(
             errors.push(RowError {
                 row: row.row,
                 field: "acs_id",
-                message: format!("duplicate of row {first}"),
+                problem: RowProblem::DuplicateOf(first),
             });
         }
         let holder = sqlx::query("SELECT email FROM people WHERE org_id = $1 AND acs_id = $2")
@@ -241,7 +308,7 @@ async fn import_conflicts(
                 errors.push(RowError {
                     row: row.row,
                     field: "acs_id",
-                    message: "already belongs to another person in this organisation".into(),
+                    problem: RowProblem::AcsIdTaken,
                 });
             }
         }

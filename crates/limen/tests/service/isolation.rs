@@ -3,7 +3,10 @@
 
 use serde_json::json;
 
-use crate::support::{Backend, Server, SmtpSink, csrf_of, enrol, multipart, onboard, status_of};
+use crate::support::{
+    Backend, Server, SmtpSink, admin_page_session, csrf_of, enrol, multipart, onboard,
+    org_with_admin_account, status_of,
+};
 
 const ADMIN_ENDPOINTS: &[(&str, &str)] = &[
     ("GET", "/api/v1/people"),
@@ -254,4 +257,128 @@ fn enrolment_without_consent_is_refused_and_withdrawal_deletes() {
         Some("consented"),
         "removing the vector keeps consent"
     );
+}
+
+#[test]
+fn an_admin_reaches_no_other_organisations_people_through_the_pages() {
+    let smtp = SmtpSink::start();
+    let Some(server) = Server::start(Backend::Sqlite, &smtp.url()) else {
+        return;
+    };
+    let key_a = org_with_admin_account(&server, &smtp, "Acme", "ada@acme.test");
+    let key_b = org_with_admin_account(&server, &smtp, "Bolt", "bea@bolt.test");
+    let ann = onboard(
+        &server,
+        &smtp,
+        &key_a,
+        "ann@acme.test",
+        "A-1",
+        smtp.count() + 1,
+    );
+    let carl = server.import_csv(
+        &key_a,
+        "first_name,last_name,email,acs_id\nCarl,Acme,carl@acme.test,A-2\n",
+    );
+    let dora = server.import_csv(
+        &key_b,
+        "first_name,last_name,email,acs_id\nDora,Bolt,dora@bolt.test,B-1\n",
+    );
+    let trail_a = server.get("/api/v1/audit", Some(&key_a)).json();
+    let mails = smtp.count();
+    let cookie_a = admin_page_session(&server, "ada@acme.test");
+    let cookie_b = admin_page_session(&server, "bea@bolt.test");
+    let page_b = |method: &str, path: &str, form: &[(&str, &str)]| {
+        server.admin_page(method, path, Some(&cookie_b), form)
+    };
+    let csrf_b = csrf_of(&page_b("GET", "/admin/people", &[]).body);
+
+    // B's list shows none of A's people, and searching finds none.
+    let listed = page_b("GET", "/admin/people", &[]).body;
+    assert!(listed.contains("dora@bolt.test"));
+    for of_a in [
+        ann.person_id.as_str(),
+        &carl,
+        "ann@acme.test",
+        "carl@acme.test",
+    ] {
+        assert!(!listed.contains(of_a), "B's list shows {of_a}");
+    }
+    for path in ["/admin/people?q=acme", "/admin/people?q=ann%40acme.test"] {
+        let found = page_b("GET", path, &[]).body;
+        assert!(
+            !found.contains("<table") && !found.contains(&ann.person_id),
+            "{path}: {found}"
+        );
+    }
+    // A's people by id: not found, not erased, not invited.
+    assert_eq!(
+        page_b(
+            "GET",
+            &format!("/admin/people/{}/erase", ann.person_id),
+            &[]
+        )
+        .status,
+        404
+    );
+    let erase = page_b(
+        "POST",
+        &format!("/admin/people/{}/erase", ann.person_id),
+        &[("csrf", &csrf_b)],
+    );
+    assert_eq!(erase.status, 404);
+    let resend = page_b(
+        "POST",
+        &format!("/admin/people/{carl}/invitation"),
+        &[("csrf", &csrf_b)],
+    );
+    assert_eq!(resend.status, 404);
+    let selected = page_b(
+        "POST",
+        "/admin/people/invitations",
+        &[("csrf", &csrf_b), ("which", "selected"), ("person", &carl)],
+    );
+    assert_eq!(
+        selected.header("location"),
+        Some("/admin/people?invited=0&not_sent=1")
+    );
+    assert_eq!(smtp.count(), mails, "nothing was sent to A's people");
+    // Everyone not yet invited is B's own: Dora, not Carl.
+    let all = page_b(
+        "POST",
+        "/admin/people/invitations",
+        &[("csrf", &csrf_b), ("which", "all")],
+    );
+    assert_eq!(
+        all.header("location"),
+        Some("/admin/people?invited=1&not_sent=0")
+    );
+    assert_eq!(smtp.count(), mails + 1);
+    assert!(smtp.message(smtp.count()).contains("dora@bolt.test"));
+    assert_eq!(
+        status_of(&server, &key_b, &dora).as_deref(),
+        Some("invited")
+    );
+    // A's token in B's session is no token.
+    let csrf_a = csrf_of(
+        &server
+            .admin_page("GET", "/admin/people", Some(&cookie_a), &[])
+            .body,
+    );
+    let forged = page_b(
+        "POST",
+        &format!("/admin/people/{dora}/erase"),
+        &[("csrf", &csrf_a)],
+    );
+    assert_eq!(forged.status, 403);
+
+    assert_eq!(
+        status_of(&server, &key_a, &ann.person_id).as_deref(),
+        Some("consented")
+    );
+    assert_eq!(
+        status_of(&server, &key_a, &carl).as_deref(),
+        Some("imported")
+    );
+    let trail_after = server.get("/api/v1/audit", Some(&key_a)).json();
+    assert_eq!(trail_after, trail_a, "nothing was done to A's organisation");
 }

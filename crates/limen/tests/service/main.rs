@@ -4,6 +4,7 @@
 
 mod admin_accounts;
 mod admin_pages;
+mod admin_people;
 mod api_keys;
 mod audit;
 mod bad_input;

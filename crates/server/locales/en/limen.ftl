@@ -258,3 +258,103 @@ mail-renewal-subject = Please renew your face for the entrances
 mail-renewal-reminder-subject = Reminder: please renew your face for the entrances
 mail-renewal-why = Limen, which opens your organisation's entrances for you, now recognises faces with a better model. Your facial vector was made by the previous one, so please renew it: sign in and enrol again with your webcam, which takes a minute and replaces your old vector.
 mail-renewal-until = Your current vector keeps opening the door until { $until }. After that it is deleted and the entrances no longer recognise you until you enrol again. Your consent stays as it is; you can still withdraw it at any time.
+
+## admin: people
+
+admin-people-title = People
+admin-people-import-heading = Import people
+admin-people-import-help = A CSV file as your spreadsheet saves it (comma or semicolon), with a first row naming the columns: first name, last name, e-mail and card number (acs_id), in English or Dutch; other columns are ignored. Every row is checked and shown before anything is saved. People already here are recognised by e-mail address and updated.
+admin-people-import-file = CSV file
+admin-people-import-check = Check the file
+admin-people-list-heading = Everyone in your organisation
+admin-people-search = Name or e-mail address
+admin-people-search-button = Search
+admin-people-matching = { $count ->
+    [one] One person.
+   *[other] { $count } people.
+}
+admin-people-range = Showing { $from } to { $to }.
+admin-people-list-caption = People, with where each stands between import and enrolment. Faces are never shown.
+admin-people-select = Select
+admin-people-select-person = Select { $name }
+admin-people-column-name = Name
+admin-people-column-first-name = First name
+admin-people-column-last-name = Last name
+admin-people-column-email = E-mail address
+admin-people-column-acs-id = Card number (acs_id)
+admin-people-column-status = Status
+admin-people-column-actions = Actions
+admin-people-column-row = Row
+admin-people-column-problems = Problems
+admin-people-column-line = The row
+admin-people-status-imported = imported
+admin-people-status-invited = invited
+admin-people-status-registered = registered
+admin-people-status-consented = consented
+admin-people-status-enrolled = enrolled
+admin-people-status-renewal-needed = renewal needed
+admin-people-resend = Resend invitation
+admin-people-resend-person = Resend invitation to { $name }
+admin-people-erase = Erase
+admin-people-erase-person = Erase { $name }
+admin-people-invite-selected = Invite the people selected
+admin-people-invite-all = Invite everyone not yet invited
+admin-people-pages = Pages of people
+admin-people-previous = Previous page
+admin-people-next = Next page
+admin-people-done-imported = { $count ->
+    [one] One person imported.
+   *[other] { $count } people imported.
+}
+admin-people-done-erased = The person has been erased.
+admin-people-done-invited = { $count ->
+    [0] No invitation sent: nobody was selected who still needs one.
+    [one] One invitation sent.
+   *[other] { $count } invitations sent.
+}
+admin-people-done-invited-some = { $count ->
+    [one] One invitation sent
+   *[other] { $count } invitations sent
+}; { $failed ->
+    [one] one could not be sent (already registered, or the mail server refused it). Try again later.
+   *[other] { $failed } could not be sent (already registered, or the mail server refused them). Try again later.
+}
+admin-people-not-sent = The invitation could not be sent: the mail server did not accept it. Nothing has changed; try again later.
+admin-people-erase-title = Erase { $name }?
+admin-people-erase-explanation = Everything Limen holds about { $name } ({ $email }) is deleted: the account, the consent and the facial vectors, and they leave every entrance's gallery at once. Passages stay counted but no longer name them. This cannot be undone.
+admin-people-erase-confirm = Erase everything about this person
+admin-people-erase-keep = Keep this person and go back
+admin-people-import-title = Check the import
+admin-people-preview-fine = { $count ->
+    [one] The one row is fine. Nothing has been saved yet.
+   *[other] All { $count } rows are fine. Nothing has been saved yet.
+}
+admin-people-preview-problems = { $count ->
+    [one] One row of { $total } cannot be imported, so nothing has been saved. Correct it in your spreadsheet and choose the file again.
+   *[other] { $count } rows of { $total } cannot be imported, so nothing has been saved. Correct them in your spreadsheet and choose the file again.
+}
+admin-people-import-confirm = { $count ->
+    [one] Import one person
+   *[other] Import { $count } people
+}
+admin-people-import-cancel = Cancel
+admin-people-import-again = Choose the corrected file
+admin-people-back = Back to the people
+admin-people-preview-caption = The rows of the file, numbered as your spreadsheet numbers them.
+admin-people-row-fine = fine
+admin-people-preview-hidden = { $count ->
+    [one] One more row is fine and not shown.
+   *[other] { $count } more rows are fine and not shown.
+}
+admin-people-problem = { $column }: { $problem }
+admin-people-problem-email = not a valid e-mail address
+admin-people-problem-acs-id = must be 1 to 64 visible characters, without spaces
+admin-people-problem-name = must be 1 to 100 characters
+admin-people-problem-duplicate = the same as in row { $row }
+admin-people-problem-acs-id-taken = already belongs to someone else in your organisation
+admin-people-problem-field-count = has { $found } fields where the first row names { $expected }, so its values may be in the wrong columns
+admin-people-problem-stray-quote = has a quotation mark inside a field, so its fields may be split wrongly; save the file from your spreadsheet again
+admin-people-file-empty = The file holds no people: it needs a first row naming the columns, then one row per person.
+admin-people-file-missing-columns = The first row of the file must name the columns; none of them is read as: { $columns }. Name them, for example, first_name, last_name, email and acs_id, or voornaam, achternaam, e-mail and pasnummer.
+admin-people-file-repeated-column = Two columns, “{ $first }” and “{ $second }”, mean the same; keep one of them.
+admin-people-file-unclosed-quote = A quotation mark opened in row { $row } is never closed, so the file cannot be read; save it from your spreadsheet again.

@@ -258,3 +258,103 @@ mail-renewal-subject = Vernieuw alstublieft uw gezicht voor de ingangen
 mail-renewal-reminder-subject = Herinnering: vernieuw alstublieft uw gezicht voor de ingangen
 mail-renewal-why = Limen, dat de ingangen van uw organisatie voor u opent, herkent gezichten nu met een beter model. Uw gezichtsvector is door het vorige model gemaakt; vernieuw hem daarom: log in en leg uw gezicht opnieuw vast met uw webcam. Dat duurt een minuut en vervangt uw oude vector.
 mail-renewal-until = Uw huidige vector blijft de deur openen tot { $until }. Daarna wordt hij verwijderd en herkennen de ingangen u niet meer tot u uw gezicht opnieuw vastlegt. Uw toestemming blijft zoals ze is; u kunt haar nog altijd intrekken.
+
+## admin: people
+
+admin-people-title = Personen
+admin-people-import-heading = Personen importeren
+admin-people-import-help = Een CSV-bestand zoals uw spreadsheet het opslaat (komma of puntkomma), met een eerste rij die de kolommen noemt: voornaam, achternaam, e-mail en pasnummer (acs_id), in het Nederlands of Engels; andere kolommen worden genegeerd. Elke rij wordt gecontroleerd en getoond voordat er iets wordt opgeslagen. Wie er al is, wordt aan het e-mailadres herkend en bijgewerkt.
+admin-people-import-file = CSV-bestand
+admin-people-import-check = Bestand controleren
+admin-people-list-heading = Iedereen in uw organisatie
+admin-people-search = Naam of e-mailadres
+admin-people-search-button = Zoeken
+admin-people-matching = { $count ->
+    [one] Eén persoon.
+   *[other] { $count } personen.
+}
+admin-people-range = U ziet { $from } tot en met { $to }.
+admin-people-list-caption = Personen, met hoe ver ieder is tussen import en vastleggen van het gezicht. Gezichten worden nooit getoond.
+admin-people-select = Kiezen
+admin-people-select-person = { $name } kiezen
+admin-people-column-name = Naam
+admin-people-column-first-name = Voornaam
+admin-people-column-last-name = Achternaam
+admin-people-column-email = E-mailadres
+admin-people-column-acs-id = Pasnummer (acs_id)
+admin-people-column-status = Status
+admin-people-column-actions = Acties
+admin-people-column-row = Rij
+admin-people-column-problems = Problemen
+admin-people-column-line = De rij
+admin-people-status-imported = geïmporteerd
+admin-people-status-invited = uitgenodigd
+admin-people-status-registered = geregistreerd
+admin-people-status-consented = toestemming gegeven
+admin-people-status-enrolled = gezicht vastgelegd
+admin-people-status-renewal-needed = vernieuwing nodig
+admin-people-resend = Uitnodiging opnieuw sturen
+admin-people-resend-person = Uitnodiging opnieuw sturen aan { $name }
+admin-people-erase = Wissen
+admin-people-erase-person = { $name } wissen
+admin-people-invite-selected = De gekozen personen uitnodigen
+admin-people-invite-all = Iedereen uitnodigen die nog geen uitnodiging kreeg
+admin-people-pages = Pagina's met personen
+admin-people-previous = Vorige pagina
+admin-people-next = Volgende pagina
+admin-people-done-imported = { $count ->
+    [one] Eén persoon geïmporteerd.
+   *[other] { $count } personen geïmporteerd.
+}
+admin-people-done-erased = De persoon is gewist.
+admin-people-done-invited = { $count ->
+    [0] Geen uitnodiging verstuurd: er was niemand gekozen die er nog een nodig heeft.
+    [one] Eén uitnodiging verstuurd.
+   *[other] { $count } uitnodigingen verstuurd.
+}
+admin-people-done-invited-some = { $count ->
+    [one] Eén uitnodiging verstuurd
+   *[other] { $count } uitnodigingen verstuurd
+}; { $failed ->
+    [one] één kon niet worden verstuurd (al geregistreerd, of de mailserver weigerde haar). Probeer het later opnieuw.
+   *[other] { $failed } konden niet worden verstuurd (al geregistreerd, of de mailserver weigerde ze). Probeer het later opnieuw.
+}
+admin-people-not-sent = De uitnodiging kon niet worden verstuurd: de mailserver nam haar niet aan. Er is niets gewijzigd; probeer het later opnieuw.
+admin-people-erase-title = { $name } wissen?
+admin-people-erase-explanation = Alles wat Limen over { $name } ({ $email }) bewaart, wordt verwijderd: het account, de toestemming en de gezichtsvectoren, en de persoon verdwijnt meteen uit de galerij van elke ingang. Doorgangen blijven meegeteld, maar noemen de persoon niet meer. Dit kan niet ongedaan worden gemaakt.
+admin-people-erase-confirm = Alles over deze persoon wissen
+admin-people-erase-keep = Persoon behouden en teruggaan
+admin-people-import-title = Import controleren
+admin-people-preview-fine = { $count ->
+    [one] De ene rij is in orde. Er is nog niets opgeslagen.
+   *[other] Alle { $count } rijen zijn in orde. Er is nog niets opgeslagen.
+}
+admin-people-preview-problems = { $count ->
+    [one] Eén rij van de { $total } kan niet worden geïmporteerd, dus er is niets opgeslagen. Verbeter haar in uw spreadsheet en kies het bestand opnieuw.
+   *[other] { $count } rijen van de { $total } kunnen niet worden geïmporteerd, dus er is niets opgeslagen. Verbeter ze in uw spreadsheet en kies het bestand opnieuw.
+}
+admin-people-import-confirm = { $count ->
+    [one] Eén persoon importeren
+   *[other] { $count } personen importeren
+}
+admin-people-import-cancel = Annuleren
+admin-people-import-again = Het verbeterde bestand kiezen
+admin-people-back = Terug naar de personen
+admin-people-preview-caption = De rijen van het bestand, genummerd zoals uw spreadsheet ze nummert.
+admin-people-row-fine = in orde
+admin-people-preview-hidden = { $count ->
+    [one] Nog één rij is in orde en wordt niet getoond.
+   *[other] Nog { $count } rijen zijn in orde en worden niet getoond.
+}
+admin-people-problem = { $column }: { $problem }
+admin-people-problem-email = geen geldig e-mailadres
+admin-people-problem-acs-id = moet 1 tot 64 zichtbare tekens zijn, zonder spaties
+admin-people-problem-name = moet 1 tot 100 tekens zijn
+admin-people-problem-duplicate = hetzelfde als in rij { $row }
+admin-people-problem-acs-id-taken = is al van iemand anders in uw organisatie
+admin-people-problem-field-count = heeft { $found } velden waar de eerste rij er { $expected } noemt, dus de waarden staan mogelijk in de verkeerde kolommen
+admin-people-problem-stray-quote = heeft een aanhalingsteken midden in een veld, dus de velden zijn mogelijk verkeerd gesplitst; sla het bestand opnieuw op vanuit uw spreadsheet
+admin-people-file-empty = Het bestand bevat geen personen: het heeft een eerste rij met de kolomnamen nodig, en dan één rij per persoon.
+admin-people-file-missing-columns = De eerste rij van het bestand moet de kolommen noemen; geen ervan wordt gelezen als: { $columns }. Noem ze bijvoorbeeld voornaam, achternaam, e-mail en pasnummer, of first_name, last_name, email en acs_id.
+admin-people-file-repeated-column = Twee kolommen, ‘{ $first }’ en ‘{ $second }’, betekenen hetzelfde; houd er één van over.
+admin-people-file-unclosed-quote = Een aanhalingsteken dat in rij { $row } opent, wordt nergens gesloten, dus het bestand kan niet worden gelezen; sla het opnieuw op vanuit uw spreadsheet.

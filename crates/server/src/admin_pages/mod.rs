@@ -4,6 +4,8 @@
 //! vector.
 
 mod organisation;
+mod people;
+mod people_import;
 mod register;
 mod session;
 mod sign_in;
@@ -38,6 +40,7 @@ pub fn routes() -> Router<Arc<AppState>> {
             "/admin/register",
             get(register::register_form).post(register::register),
         )
+        .merge(people::routes())
 }
 
 /// The part of the admin's pages a page belongs to, marked in the
@@ -51,9 +54,11 @@ pub enum AdminNav {
     Audit,
 }
 
-/// A form whose only field is the session's CSRF token: a button.
+/// A form whose only field is the session's CSRF token: a button. A
+/// missing token is refused as a wrong one (403), not as a malformed form.
 #[derive(Deserialize)]
 pub struct CsrfForm {
+    #[serde(default)]
     pub csrf: String,
 }
 

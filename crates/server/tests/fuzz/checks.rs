@@ -6,35 +6,37 @@
 use axum::Json;
 use limen_domain::{AcsId, EmailAddress, NewPerson, PersonName, RowError};
 use limen_server::bodies::{
-    ConsentRequest, LevelChange, LoginRequest, ModeChange, NewEntrance, PasswordRequest, PersonRow,
-    RegistrationRequest, parse_csv, people_import,
+    ConsentRequest, LevelChange, LoginRequest, ModeChange, NewEntrance, PasswordRequest,
+    RegistrationRequest,
 };
 use limen_server::config::Config;
+use limen_server::people_import::{ImportFormat, PersonRow, read_csv, read_import};
 
-/// The people import's CSV: the parser, then the rows' checks. A CSV that
-/// parses reads back the same after being written out again, and every row
-/// the checks accept holds values that are already in their kept form.
+/// The people import's CSV: the reader, then the rows' checks. A CSV that
+/// reads writes out (every field quoted, comma-separated) and reads back
+/// to the same values; rows keep increasing spreadsheet row numbers after
+/// the header; and every row the checks accept holds values that are
+/// already in their kept form.
 pub fn csv_import(data: &[u8]) {
-    let Ok(text) = std::str::from_utf8(data) else {
-        assert!(people_import("text/csv", data).is_err());
+    let Ok(rows) = read_csv(data) else {
+        assert!(read_import(ImportFormat::Csv, data).is_err());
         return;
     };
-    let parsed = parse_csv(text);
-    let checked = people_import("text/csv; charset=utf-8", data);
-    match parsed {
-        Ok(rows) => {
-            let reparsed = parse_csv(&to_csv(&rows)).expect("a written CSV parses");
-            assert_eq!(reparsed, rows, "the CSV does not read back the same");
-            match checked {
-                Ok(checked) => assert_eq!(checked.len(), rows.len()),
-                Err(_) => assert!(rows.is_empty(), "parsed rows refused as a whole"),
-            }
-        }
-        Err(_) => assert!(checked.is_err(), "a CSV the parser refuses was imported"),
-    }
-    if let Ok(checked) = people_import("text/csv", data) {
-        assert_kept_form(checked);
-    }
+    let sent: Vec<PersonRow> = rows.iter().map(|r| r.sent.clone()).collect();
+    let again = read_csv(to_csv(&sent).as_bytes()).expect("a written CSV reads");
+    let resent: Vec<PersonRow> = again.into_iter().map(|r| r.sent).collect();
+    assert_eq!(resent, sent, "the CSV does not read back the same");
+    let numbers: Vec<usize> = rows.iter().map(|r| r.row).collect();
+    assert!(
+        numbers.first().is_none_or(|&first| first >= 2) && numbers.windows(2).all(|w| w[0] < w[1]),
+        "row numbers {numbers:?}"
+    );
+    assert_eq!(
+        read_import(ImportFormat::Csv, data).is_ok(),
+        !rows.is_empty(),
+        "the import takes a CSV exactly when it reads with rows"
+    );
+    assert_kept_form(rows.into_iter().map(|r| r.checked).collect());
 }
 
 /// Every person the row checks accept holds values already in the form
@@ -76,9 +78,9 @@ pub fn json_bodies(data: &[u8]) {
     };
     match kind % 8 {
         0 => {
-            if let Ok(checked) = people_import("application/json", body) {
-                assert!(!checked.is_empty());
-                assert_kept_form(checked);
+            if let Ok(rows) = read_import(ImportFormat::Json, body) {
+                assert!(!rows.is_empty());
+                assert_kept_form(rows.into_iter().map(|r| r.checked).collect());
             }
         }
         1 => {

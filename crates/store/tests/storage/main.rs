@@ -152,6 +152,7 @@ macro_rules! on_both {
 on_both!(
     people::import_is_all_or_nothing_and_updates_by_email,
     people::statuses_follow_the_journey,
+    people::a_page_of_people_matches_name_or_email_literally,
     faces::no_consent_no_vector,
     faces::vectors_are_ciphertext_and_die_with_their_organisation,
     people::organisations_are_isolated,

@@ -321,3 +321,58 @@ pub(crate) async fn invitations_are_single_use_and_replaceable(db: &TestDb) {
         Some("h")
     );
 }
+
+pub(crate) async fn a_page_of_people_matches_name_or_email_literally(db: &TestDb) {
+    let store = &db.store;
+    let org = new_org(store, "Acme").await;
+    let other = new_org(store, "Other").await;
+    let rows = [
+        row(1, "Ann", "Lee", "ann@acme.test", "A1"),
+        row(2, "Bob", "van der Berg", "bob@acme.test", "A2"),
+        row(3, "Cat", "Day", "cat_100%@acme.test", "A3"),
+        row(4, "Dan", "Berg", "dan@acme.test", "A4"),
+    ];
+    store
+        .import_people(|_| entry(), &org, &rows)
+        .await
+        .expect("import")
+        .expect("accepted");
+    store
+        .import_people(
+            |_| entry(),
+            &other,
+            &[row(1, "Bea", "Berg", "bea@other.test", "B1")],
+        )
+        .await
+        .expect("import")
+        .expect("accepted");
+    let page = |search: &'static str, offset, limit| {
+        let org = org.clone();
+        async move {
+            let (people, total) = store
+                .people_page(&org, &model(), search, offset, limit)
+                .await
+                .expect("page");
+            let emails: Vec<String> = people.iter().map(|p| p.person.email.to_string()).collect();
+            (emails, total)
+        }
+    };
+    // Ordered by last name; the other organisation's Berg never shows.
+    assert_eq!(
+        page("BERG", 0, 10).await,
+        (vec!["dan@acme.test".into(), "bob@acme.test".into()], 2)
+    );
+    assert_eq!(
+        page("bob van", 0, 10).await.1,
+        1,
+        "first and last name as one"
+    );
+    assert_eq!(
+        page("ACME.TEST", 1, 2).await,
+        (vec!["cat_100%@acme.test".into(), "ann@acme.test".into()], 4)
+    );
+    // LIKE's wildcards are searched for as themselves.
+    assert_eq!(page("_100%", 0, 10).await.1, 1);
+    assert_eq!(page("%", 0, 10).await.1, 1);
+    assert_eq!(page("", 0, 10).await.1, 4);
+}
