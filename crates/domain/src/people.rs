@@ -15,6 +15,7 @@ pub struct Organisation {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Person {
     pub id: PersonId,
     pub org_id: OrgId,
@@ -30,6 +31,7 @@ pub struct Person {
 
 /// Where a person stands on the way from import to enrolment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PersonStatus {
     Imported,
@@ -45,6 +47,7 @@ pub enum PersonStatus {
 
 /// A person as the organisation's admin sees them: a status, never a face.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct PersonOverview {
     #[serde(flatten)]
     pub person: Person,
@@ -107,6 +110,7 @@ impl NewPerson {
 
 /// What is wrong with one row of an import (rows count from 1).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct RowError {
     pub row: usize,
     pub field: &'static str,
@@ -114,6 +118,7 @@ pub struct RowError {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct ImportReport {
     pub created: usize,
     pub updated: usize,
