@@ -93,7 +93,34 @@ pub(crate) fn root() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(docs_page))
 }
 
-static DOCUMENT: LazyLock<Document> = LazyLock::new(|| crate::api().into_openapi());
+static DOCUMENT: LazyLock<Document> = LazyLock::new(|| named_times(crate::api().into_openapi()));
+
+/// Timestamps are `UnixTime`, an alias of `i64` that the derive names
+/// after the integer; the document names them for what they are.
+fn named_times(document: Document) -> Document {
+    fn rename(value: &mut Value) {
+        match value {
+            Value::String(text) if text == "#/components/schemas/i64" => {
+                *text = "#/components/schemas/UnixTime".to_owned();
+            }
+            Value::Array(items) => items.iter_mut().for_each(rename),
+            Value::Object(fields) => fields.values_mut().for_each(rename),
+            _ => {}
+        }
+    }
+    let Ok(mut value) = serde_json::to_value(&document) else {
+        return document;
+    };
+    let Some(schemas) = value["components"]["schemas"].as_object_mut() else {
+        return document;
+    };
+    if let Some(mut time) = schemas.remove("i64") {
+        time["description"] = "Seconds since the Unix epoch.".into();
+        schemas.insert("UnixTime".to_owned(), time);
+    }
+    rename(&mut value);
+    serde_json::from_value(value).unwrap_or(document)
+}
 
 /// The API's OpenAPI document.
 pub fn openapi() -> &'static Document {

@@ -64,6 +64,16 @@ fn the_router_serves_what_the_document_lists_and_nothing_else_under_api() {
     let document = served_document.json();
     assert_eq!(document, generated(), "the service serves another document");
     assert_eq!(document["openapi"], "3.1.0");
+    let schemas = document["components"]["schemas"]
+        .as_object()
+        .expect("schemas");
+    assert!(schemas.contains_key("UnixTime"));
+    for rust_name in ["i64", "u64", "usize", "String"] {
+        assert!(
+            !schemas.contains_key(rust_name),
+            "a schema named {rust_name}"
+        );
+    }
 
     let documented = operations(&document);
     let served = served_paths();
