@@ -8,9 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
-use crate::support::schema::violations;
+use crate::support::schema::{Conformance, violations};
 use crate::support::{
-    Backend, GOOD_PASSWORD, Reply, Server, SmtpSink, enrolment_upload, fixture, registration_token,
+    Backend, GOOD_PASSWORD, Server, SmtpSink, enrolment_upload, fixture, registration_token,
 };
 
 const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
@@ -186,55 +186,6 @@ fn the_schema_checker_refuses_what_departs_from_a_schema() {
     let mut extra = made.clone();
     extra["secret"] = json!("x");
     assert!(!violations(&document, &key, &extra).is_empty());
-}
-
-/// Checks each reply against the document's response for its operation
-/// and status.
-struct Conformance {
-    document: Value,
-}
-
-impl Conformance {
-    fn check(&self, method: &str, path: &str, reply: Reply) -> Reply {
-        let operation = &self.document["paths"][path][method.to_ascii_lowercase()];
-        assert!(!operation.is_null(), "{method} {path} is not documented");
-        let status = reply.status;
-        let response = &operation["responses"][status.to_string()];
-        assert!(
-            !response.is_null(),
-            "{method} {path} answered {status}, which the document does not list: {}",
-            reply.body
-        );
-        match response["content"].as_object() {
-            None => assert!(
-                reply.body.is_empty(),
-                "{method} {path} {status} documents no body but sent {}",
-                reply.body
-            ),
-            Some(content) => {
-                let media_type = reply
-                    .header("content-type")
-                    .and_then(|v| v.split(';').next())
-                    .unwrap_or_default()
-                    .trim();
-                let documented = content.get(media_type).unwrap_or_else(|| {
-                    panic!(
-                        "{method} {path} {status} answered {media_type:?}; documented: {:?}",
-                        content.keys()
-                    )
-                });
-                if media_type == "application/json" {
-                    let found = violations(&self.document, &documented["schema"], &reply.json());
-                    assert!(
-                        found.is_empty(),
-                        "{method} {path} {status}: {found:#?}\n{}",
-                        reply.body
-                    );
-                }
-            }
-        }
-        reply
-    }
 }
 
 #[test]

@@ -3,11 +3,14 @@
 //! document uses. A keyword, format or pattern it does not know fails the
 //! check rather than being skipped, so that a check cannot pass by not
 //! looking. Objects are held to their documented properties: a field the
-//! document leaves out is an error too.
+//! document leaves out is an error too. And [`Conformance`] holds a reply
+//! of the service to the response the document gives for it.
 
 use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
+
+use crate::support::Reply;
 
 /// Keywords that say nothing a value must satisfy.
 const ANNOTATIONS: [&str; 4] = ["description", "example", "examples", "contentMediaType"];
@@ -289,4 +292,53 @@ fn matches_pattern(pattern: &str, text: &str) -> bool {
         && text
             .chars()
             .all(|c| ranges.iter().any(|(low, high)| (*low..=*high).contains(&c)))
+}
+
+/// Checks each reply against the document's response for its operation
+/// and status.
+pub struct Conformance {
+    pub document: Value,
+}
+
+impl Conformance {
+    pub fn check(&self, method: &str, path: &str, reply: Reply) -> Reply {
+        let operation = &self.document["paths"][path][method.to_ascii_lowercase()];
+        assert!(!operation.is_null(), "{method} {path} is not documented");
+        let status = reply.status;
+        let response = &operation["responses"][status.to_string()];
+        assert!(
+            !response.is_null(),
+            "{method} {path} answered {status}, which the document does not list: {}",
+            reply.body
+        );
+        match response["content"].as_object() {
+            None => assert!(
+                reply.body.is_empty(),
+                "{method} {path} {status} documents no body but sent {}",
+                reply.body
+            ),
+            Some(content) => {
+                let media_type = reply
+                    .header("content-type")
+                    .and_then(|v| v.split(';').next())
+                    .unwrap_or_default()
+                    .trim();
+                let documented = content.get(media_type).unwrap_or_else(|| {
+                    panic!(
+                        "{method} {path} {status} answered {media_type:?}; documented: {:?}",
+                        content.keys()
+                    )
+                });
+                if media_type == "application/json" {
+                    let found = violations(&self.document, &documented["schema"], &reply.json());
+                    assert!(
+                        found.is_empty(),
+                        "{method} {path} {status}: {found:#?}\n{}",
+                        reply.body
+                    );
+                }
+            }
+        }
+        reply
+    }
 }
