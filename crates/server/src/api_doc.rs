@@ -30,7 +30,10 @@ use crate::views::render;
             admin's session), the employee API (an employee's session) and the camera devices' \
             frame endpoint (a device token). Errors are `{\"error\": message}` in English; the \
             advice on enrolment frames is in the language the person reads (their choice, else \
-            Accept-Language, else the organisation's).",
+            Accept-Language, else the organisation's). Besides the answers each operation \
+            lists, one that takes a JSON body answers 400 to malformed JSON, 413 to a body over \
+            256 KiB, 415 without `Content-Type: application/json` and 422 to missing or \
+            ill-typed fields, each with the error body.",
     ),
     modifiers(&SecuritySchemes),
     components(schemas(ErrorBody)),

@@ -4,11 +4,11 @@
 //! included, fits the schemas it gives; its examples fit them too; and
 //! its page, /api/docs, works under the service's Content-Security-Policy.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use crate::support::schema::{Conformance, violations};
+use crate::support::schema::{Conformance, operations, violations};
 use crate::support::{
     Backend, GOOD_PASSWORD, Server, SmtpSink, enrolment_upload, fixture, registration_token,
 };
@@ -24,24 +24,6 @@ fn served_paths() -> BTreeSet<String> {
         .step_by(2)
         .filter(|text| text.starts_with('/'))
         .map(str::to_owned)
-        .collect()
-}
-
-/// The document's operations: path to upper-case methods.
-fn operations(document: &Value) -> BTreeMap<String, BTreeSet<String>> {
-    document["paths"]
-        .as_object()
-        .expect("paths")
-        .iter()
-        .map(|(path, item)| {
-            let methods = item
-                .as_object()
-                .expect("operations")
-                .keys()
-                .map(|m| m.to_ascii_uppercase())
-                .collect();
-            (path.clone(), methods)
-        })
         .collect()
 }
 
@@ -502,6 +484,28 @@ fn the_main_operations_answer_what_the_document_says() {
         "/api/v1/language",
         put("/api/v1/language", admin, json!({ "language": "xx" })),
     );
+    // What the document says of every JSON body, once for each way one fails.
+    let error = json!({ "$ref": "#/components/schemas/ErrorBody" });
+    let too_large = " ".repeat(256 * 1024 + 1);
+    for (content_type, body, status) in [
+        ("application/json", "{", 400),
+        ("application/json", too_large.as_str(), 413),
+        ("text/plain", "{}", 415),
+        ("application/json", "{}", 422),
+    ] {
+        let reply = server.send(
+            "PUT",
+            "/api/v1/language",
+            Some(admin),
+            content_type,
+            body.as_bytes(),
+        );
+        assert_eq!(reply.status, status, "{}", reply.body);
+        assert_eq!(
+            violations(&api.document, &error, &reply.json()),
+            Vec::<String>::new()
+        );
+    }
     let keys = "/api/v1/api-keys";
     let made = api.check(
         "POST",

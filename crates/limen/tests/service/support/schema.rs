@@ -6,7 +6,7 @@
 //! document leaves out is an error too. And [`Conformance`] holds a reply
 //! of the service to the response the document gives for it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
@@ -292,6 +292,24 @@ fn matches_pattern(pattern: &str, text: &str) -> bool {
         && text
             .chars()
             .all(|c| ranges.iter().any(|(low, high)| (*low..=*high).contains(&c)))
+}
+
+/// The document's operations: path to upper-case methods.
+pub fn operations(document: &Value) -> BTreeMap<String, BTreeSet<String>> {
+    document["paths"]
+        .as_object()
+        .expect("paths")
+        .iter()
+        .map(|(path, item)| {
+            let methods = item
+                .as_object()
+                .expect("operations")
+                .keys()
+                .map(|m| m.to_ascii_uppercase())
+                .collect();
+            (path.clone(), methods)
+        })
+        .collect()
 }
 
 /// Checks each reply against the document's response for its operation
