@@ -60,6 +60,7 @@ impl OrgAdmin {
 
 /// An admin's account as the organisation's admins see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct AdminAccount {
     pub id: AdminId,
     pub email: EmailAddress,
@@ -72,6 +73,7 @@ pub struct AdminAccount {
 /// An API key as its organisation's admins see it: never the key itself,
 /// which is shown once when it is made and stored only as a hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct ApiKey {
     pub id: ApiKeyId,
     pub name: Label,

@@ -7,6 +7,7 @@ use crate::language::Language;
 use crate::values::UnixTime;
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Consent {
     /// The SHA-256 of the statement text the person read.
     pub statement_version: String,

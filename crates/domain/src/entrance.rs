@@ -8,6 +8,7 @@ use crate::values::{EntranceId, InvalidValue, OrgId, PersonId, UnixTime};
 
 /// An entrance as its admin sees it: the HTTP secret is never shown.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Entrance {
     pub id: EntranceId,
     pub org_id: OrgId,
@@ -22,6 +23,7 @@ pub struct Entrance {
 /// Whether an entrance judges that a frame shows a live face, not a photo
 /// or a screen held up to the camera.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LivenessMode {
     /// Not judged.
@@ -62,6 +64,7 @@ impl LivenessMode {
 
 /// How an entrance tells its access system whom it saw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ConnectorKind {
     /// The camera agent is wired to the access panel as an OSDP reader.
@@ -73,6 +76,7 @@ pub enum ConnectorKind {
 /// What happened to a frame at an entrance, as the device is told and the
 /// decision event records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
     NoFace,
@@ -125,6 +129,7 @@ impl fmt::Display for Decision {
 
 /// One decision at an entrance: no image, no vector, no score.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct DecisionEvent {
     pub entrance_id: EntranceId,
     pub at: UnixTime,

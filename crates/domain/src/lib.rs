@@ -15,6 +15,8 @@ mod language;
 mod network;
 mod people;
 mod rollout;
+#[cfg(feature = "utoipa")]
+mod schema;
 mod security;
 mod statement;
 mod values;

@@ -15,6 +15,7 @@ pub struct Organisation {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Person {
     pub id: PersonId,
     pub org_id: OrgId,
@@ -30,6 +31,7 @@ pub struct Person {
 
 /// Where a person stands on the way from import to enrolment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PersonStatus {
     Imported,
@@ -45,6 +47,7 @@ pub enum PersonStatus {
 
 /// A person as the organisation's admin sees them: a status, never a face.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct PersonOverview {
     #[serde(flatten)]
     pub person: Person,
@@ -111,10 +114,12 @@ impl NewPerson {
 /// the problem in English as `message`, for programs; pages word it in
 /// the reader's language.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct RowError {
     pub row: usize,
     pub field: &'static str,
     #[serde(rename = "message", serialize_with = "english")]
+    #[cfg_attr(feature = "utoipa", schema(value_type = String))]
     pub problem: RowProblem,
 }
 
@@ -145,6 +150,7 @@ fn english<S: serde::Serializer>(problem: &RowProblem, serializer: S) -> Result<
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct ImportReport {
     pub created: usize,
     pub updated: usize,

@@ -4,6 +4,7 @@
 //! exact text shown, organisation name included, so each language has its
 //! own, and a consent record names precisely what was read.
 
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::language::Language;
@@ -15,6 +16,9 @@ fn template(language: Language) -> &'static str {
     }
 }
 
+/// The statement as a person reads it, with the version a consent names.
+#[derive(Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Statement {
     pub text: String,
     pub version: String,

@@ -192,7 +192,7 @@ pub fn run(config_file: Option<PathBuf>) -> anyhow::Result<()> {
         tracing::info!(%address, scheme, model = %services.model_version(), "listening");
         println!("Limen is listening on {scheme}://{address} (public address {}).", config.public_url);
         println!("Next: create an organisation with `limen admin org create --name \"Your organisation\"`,");
-        println!("then import people with its admin token: see {}/api/v1/openapi.json", config.public_url);
+        println!("then import people with its admin token: see {}/api/docs", config.public_url);
         let state = Arc::new(AppState::new(config, services, mailer));
         let listeners = limen_server::Listeners {
             service: listener,

@@ -4,45 +4,73 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
 use limen_domain::{AdminAccount, AdminId, EmailAddress, OrgAdmin};
 use limen_services::{AdminInvitation, AdminSession, ServiceError};
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::{Admin, bearer};
 use crate::bodies::{AdminInvite, AdminLoginRequest, RegistrationRequest};
 use crate::client::{Client, ClientGroup};
-use crate::error::{ApiError, JsonBody};
+use crate::error::{ApiError, ErrorBody, JsonBody};
 use crate::i18n::Tr;
 use crate::mailer::{MailError, Mailer};
 use crate::mails;
 
-pub fn routes() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/api/v1/admins", get(list).post(invite))
-        .route("/api/v1/admins/{id}", delete(remove))
-        .route("/api/v1/admin-registration", post(register))
-        .route("/api/v1/admin-session", post(log_in).delete(log_out))
+pub fn routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(list, invite))
+        .routes(routes!(remove))
+        .routes(routes!(register))
+        .routes(routes!(log_in, log_out))
 }
 
+/// The organisation's admin accounts, registered or only invited.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admins",
+    tag = "admins",
+    security(("api_key" = []), ("admin_session" = [])),
+    responses(
+        (status = 200, description = "The admins", body = Vec<AdminAccount>),
+        (status = 401, description = "Missing or invalid credentials", body = ErrorBody),
+    ),
+)]
 async fn list(
     State(state): State<Arc<AppState>>,
     Admin(admin): Admin,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!(state.services.admins(&admin.org).await?)))
+) -> Result<Json<Vec<AdminAccount>>, ApiError> {
+    Ok(Json(state.services.admins(&admin.org).await?))
 }
 
+/// Invites an admin: an e-mail with a link to choose a password.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admins",
+    tag = "admins",
+    security(("api_key" = []), ("admin_session" = [])),
+    request_body(content = AdminInvite, example = json!({ "email": "piet@example.com", "name": "Piet de Vries" })),
+    responses(
+        (status = 201, description = "Invited", body = AdminAccount),
+        (status = 401, description = "Missing or invalid credentials", body = ErrorBody),
+        (status = 409, description = "An admin with that address has registered already", body = ErrorBody),
+        (status = 422, description = "Not an e-mail address, or not a name", body = ErrorBody),
+        (status = 502, description = "The mail server did not take the invitation", body = ErrorBody),
+    ),
+)]
 async fn invite(
     State(state): State<Arc<AppState>>,
     Admin(admin): Admin,
     JsonBody(body): JsonBody<AdminInvite>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<AdminAccount>), ApiError> {
     let invited = invite_admin(&state, &admin, &body).await?;
-    Ok((StatusCode::CREATED, Json(json!(invited))))
+    Ok((StatusCode::CREATED, Json(invited)))
 }
 
 /// Invites an admin of `by`'s organisation by e-mail, for the API and the
@@ -75,6 +103,19 @@ pub(crate) async fn invite_admin(
         .await?)
 }
 
+/// Removes an admin account; its sessions and the API keys it made end.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/admins/{id}",
+    tag = "admins",
+    security(("api_key" = []), ("admin_session" = [])),
+    params(("id" = AdminId, Path, description = "The admin")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, description = "Missing or invalid credentials", body = ErrorBody),
+        (status = 404, description = "No such admin in the organisation", body = ErrorBody),
+    ),
+)]
 async fn remove(
     State(state): State<Arc<AppState>>,
     Admin(admin): Admin,
@@ -87,22 +128,61 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// An invited admin chooses a password with the token of their link.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin-registration",
+    tag = "admins",
+    request_body(content = RegistrationRequest),
+    responses(
+        (status = 201, description = "Registered", body = AdminAccount),
+        (status = 410, description = "The link is unknown or has expired", body = ErrorBody),
+        (status = 422, description = "The password is refused (too short, too common, or like the account's own details)", body = ErrorBody),
+    ),
+)]
 async fn register(
     State(state): State<Arc<AppState>>,
     JsonBody(request): JsonBody<RegistrationRequest>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<AdminAccount>), ApiError> {
     let admin = state
         .services
         .register_admin(&request.token, &request.password)
         .await?;
-    Ok((StatusCode::CREATED, Json(json!(admin))))
+    Ok((StatusCode::CREATED, Json(admin)))
 }
 
+/// An admin's session: its token is a key to the admin API.
+#[derive(Debug, Serialize, ToSchema)]
+struct AdminSignedIn {
+    /// The bearer token of the session (scheme `admin_session`).
+    token: String,
+    /// Seconds the session lasts.
+    expires_in: i64,
+    admin: AdminAccount,
+}
+
+/// Signs an admin in. Failures are slowed per client and per account.
+///
+/// An admin who set up two-step sign-in on the admin pages gives the code
+/// of their authenticator app too: without it the answer is 401, with a
+/// wrong or already used one 422.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin-session",
+    tag = "admins",
+    request_body(content = AdminLoginRequest, example = json!({ "email": "piet@example.com", "password": "correct horse battery staple", "code": "492039" })),
+    responses(
+        (status = 200, description = "Signed in", body = AdminSignedIn),
+        (status = 401, description = "Wrong e-mail address or password, or no code where one is needed", body = ErrorBody),
+        (status = 422, description = "A wrong code, or one used already", body = ErrorBody),
+        (status = 429, description = "Too many failures; see Retry-After", body = ErrorBody),
+    ),
+)]
 async fn log_in(
     State(state): State<Arc<AppState>>,
     Client(client): Client,
     JsonBody(request): JsonBody<AdminLoginRequest>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AdminSignedIn>, ApiError> {
     let session = admin_log_in(
         &state,
         client,
@@ -111,11 +191,11 @@ async fn log_in(
         request.code.as_deref(),
     )
     .await?;
-    Ok(Json(json!({
-        "token": session.token,
-        "expires_in": session.lifetime_secs,
-        "admin": session.admin,
-    })))
+    Ok(Json(AdminSignedIn {
+        token: session.token,
+        expires_in: session.lifetime_secs,
+        admin: session.admin,
+    }))
 }
 
 /// Checks an admin's e-mail and password, for the API and the pages alike.
@@ -138,6 +218,17 @@ pub(crate) async fn admin_log_in(
     state.login_guard.attempt(&account, client, login).await
 }
 
+/// Ends the admin session whose token the request carries.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/admin-session",
+    tag = "admins",
+    security(("admin_session" = [])),
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 401, description = "Missing credentials", body = ErrorBody),
+    ),
+)]
 async fn log_out(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,

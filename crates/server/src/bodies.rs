@@ -6,18 +6,19 @@
 use limen_access::http::SharedSecret;
 use limen_domain::{EmailAddress, Label, Language, LivenessMode, PersonName, SecurityLevel};
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 use crate::error::ApiError;
 
 /// `POST /api/v1/entrances`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewEntrance {
     pub name: String,
     pub connector: ConnectorBody,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ConnectorBody {
     Osdp,
@@ -35,7 +36,7 @@ impl NewEntrance {
 }
 
 /// `POST /api/v1/api-keys`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewApiKeyBody {
     pub name: String,
@@ -68,9 +69,10 @@ impl ConnectorBody {
 }
 
 /// `PUT /api/v1/security`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LevelChange {
+    #[schema(value_type = SecurityLevel)]
     pub level: String,
 }
 
@@ -83,9 +85,10 @@ impl LevelChange {
 }
 
 /// `PUT /api/v1/language`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LanguageChange {
+    #[schema(value_type = Language)]
     pub language: String,
 }
 
@@ -98,9 +101,10 @@ impl LanguageChange {
 }
 
 /// `PUT /api/v1/entrances/{id}/liveness`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ModeChange {
+    #[schema(value_type = LivenessMode)]
     pub mode: String,
 }
 
@@ -113,15 +117,16 @@ impl ModeChange {
 /// `POST /api/v1/registration` and `POST /api/v1/admin-registration`; the
 /// services check the token and the password (against the account's own
 /// details).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegistrationRequest {
+    /// The token of the invitation e-mail's link.
     pub token: String,
     pub password: String,
 }
 
 /// `POST /api/v1/admins`: whom to invite as an admin.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdminInvite {
     pub email: String,
@@ -138,7 +143,7 @@ impl AdminInvite {
 }
 
 /// `POST /api/v1/session`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     pub email: String,
@@ -147,24 +152,28 @@ pub struct LoginRequest {
 
 /// `POST /api/v1/admin-session`: the code of their authenticator app too,
 /// for an admin who set one up.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdminLoginRequest {
     pub email: String,
     pub password: String,
+    /// The six-digit code of the admin's authenticator app (TOTP, RFC
+    /// 6238), for an admin who set up two-step sign-in.
+    #[schema(example = "492039")]
     pub code: Option<String>,
 }
 
 /// `POST /api/v1/me/consent`; the services compare the version with the
 /// statement in force.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConsentRequest {
+    /// The version of the statement read (`GET /api/v1/me/statement`).
     pub statement_version: String,
 }
 
 /// `PUT /api/v1/me/password`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordRequest {
     pub current_password: String,

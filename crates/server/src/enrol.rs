@@ -11,13 +11,16 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use limen_domain::Person;
+use limen_domain::{ModelVersion, Person};
 use limen_services::{Frame, ServiceError};
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::{ApiSession, PageSession, person_language};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::frame_buffer::{FrameBuffer, TooLarge};
 use crate::i18n::{Text, Tr};
 use crate::pages::{error_page, message_page};
@@ -28,14 +31,15 @@ const MAX_FRAMES: usize = 5;
 const MAX_FRAME_BYTES: usize = 4 * 1024 * 1024;
 const ENROL_SCRIPT: &str = include_str!("enrol.js");
 
+/// `/api/v1/me/face`.
+pub fn api_routes(face_limit: usize) -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(api_enrol, api_remove).layer(DefaultBodyLimit::max(face_limit)))
+}
+
+/// The webcam page and what its script and form send.
 pub fn routes(face_limit: usize) -> Router<Arc<AppState>> {
     Router::new()
-        .route(
-            "/api/v1/me/face",
-            post(api_enrol)
-                .delete(api_remove)
-                .layer(DefaultBodyLimit::max(face_limit)),
-        )
         .route("/account/enrol", get(enrol_page))
         .route(
             "/account/face",
@@ -190,12 +194,34 @@ fn advice(t: Tr, codes: &[&str]) -> String {
 }
 
 /// What an enrolment answers, to the API and to the webcam page.
+#[derive(Debug, Serialize, ToSchema)]
+struct Enrolment {
+    /// Always true: a refused enrolment answers an error.
+    enrolled: bool,
+    model_version: ModelVersion,
+    /// The vectors stored, one per usable frame.
+    vectors: usize,
+    /// The frames that gave no vector, and why.
+    set_aside: Vec<SetAside>,
+}
+
+/// A frame of the sitting that gave no vector.
+#[derive(Debug, Serialize, ToSchema)]
+struct SetAside {
+    /// Its place in the upload, from 1.
+    frame: usize,
+    /// What was wrong, as a code (`no_face`, `blurred`, …).
+    code: &'static str,
+    /// What to do about it, in the language the person reads.
+    advice: String,
+}
+
 async fn enrol(
     state: &AppState,
     t: Tr,
     person: &Person,
     frames: Frames,
-) -> Result<Value, ApiError> {
+) -> Result<Enrolment, ApiError> {
     let enrolled = match state.services.enrol(person, frames).await {
         Ok(enrolled) => {
             let reasons = enrolled.set_aside.iter().map(|aside| aside.problem.code);
@@ -215,24 +241,60 @@ async fn enrol(
             return Err(e.into());
         }
     };
-    Ok(json!({
-        "enrolled": true,
-        "model_version": enrolled.model_version,
-        "vectors": enrolled.vectors,
-        "set_aside": enrolled.set_aside.iter().map(|aside| json!({
-            "frame": aside.frame,
-            "code": aside.problem.code,
-            "advice": advice(t, &aside.problem.advice),
-        })).collect::<Vec<_>>(),
-    }))
+    Ok(Enrolment {
+        enrolled: true,
+        model_version: enrolled.model_version,
+        vectors: enrolled.vectors,
+        set_aside: enrolled
+            .set_aside
+            .iter()
+            .map(|aside| SetAside {
+                frame: aside.frame,
+                code: aside.problem.code,
+                advice: advice(t, &aside.problem.advice),
+            })
+            .collect(),
+    })
 }
 
+/// The frames of an enrolment: 1 to 5 JPEG or PNG images, each in a
+/// part named `frame`.
+#[derive(ToSchema)]
+#[allow(dead_code)] // Documents the multipart body; read part by part.
+struct EnrolmentUpload {
+    #[schema(value_type = Vec<String>, format = Binary, content_media_type = "image/jpeg")]
+    frame: Vec<Vec<u8>>,
+}
+
+/// Enrols the person's face from 1 to 5 frames of one sitting; the
+/// frames are read in memory, turned into vectors and wiped. Needs
+/// consent.
+#[utoipa::path(
+    post,
+    path = "/api/v1/me/face",
+    tag = "employee",
+    security(("employee_session" = [])),
+    request_body(content = EnrolmentUpload, content_type = "multipart/form-data"),
+    responses(
+        (status = 201, description = "Enrolled", body = Enrolment, example = json!({
+            "enrolled": true, "model_version": "dlib-resnet-v1", "vectors": 2,
+            "set_aside": [{ "frame": 3, "code": "blurred", "advice": "image blurred: hold still" }]
+        })),
+        (status = 401, description = "Missing or invalid session", body = ErrorBody),
+        (status = 403, description = "No consent given", body = ErrorBody),
+        (status = 413, description = "A frame larger than 4 MiB", body = ErrorBody),
+        (status = 415, description = "Not multipart/form-data, or a frame that is not the JPEG or PNG it says", body = ErrorBody),
+        (status = 422, description = "No usable frame, frames of different people, or the wrong number of frames", body = ErrorBody),
+        (status = 429, description = "Too many enrolments in a short time; see Retry-After", body = ErrorBody),
+        (status = 503, description = "The face engine is busy; see Retry-After", body = ErrorBody),
+    ),
+)]
 async fn api_enrol(
     State(state): State<Arc<AppState>>,
     session: ApiSession,
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Enrolment>), ApiError> {
     let frames = read_frames(&headers, multipart).await?;
     within_limit(&state.enrolment_limiter, &session.person, "enrolments")?;
     // The advice on frames set aside, in the language the person reads.
@@ -243,6 +305,17 @@ async fn api_enrol(
     ))
 }
 
+/// Deletes the person's face vectors; consent stands.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/me/face",
+    tag = "employee",
+    security(("employee_session" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Missing or invalid session", body = ErrorBody),
+    ),
+)]
 async fn api_remove(
     State(state): State<Arc<AppState>>,
     session: ApiSession,
@@ -273,7 +346,7 @@ async fn page_enrol(
     session: PageSession,
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Enrolment>, ApiError> {
     let t = session.t;
     enrol_from_page(&state, &session, &headers, multipart)
         .await
@@ -286,7 +359,7 @@ async fn enrol_from_page(
     session: &PageSession,
     headers: &HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
-) -> Result<Value, ApiError> {
+) -> Result<Enrolment, ApiError> {
     check_csrf_header(session, headers)?;
     let frames = read_frames(headers, multipart).await?;
     within_limit(&state.enrolment_limiter, &session.person, "enrolments")?;
@@ -334,7 +407,7 @@ async fn page_check(
     session: PageSession,
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<FrameCheck>, ApiError> {
     let t = session.t;
     check(&state, &session, &headers, multipart)
         .await
@@ -342,12 +415,23 @@ async fn page_check(
         .map_err(|e| e.for_person(t))
 }
 
+/// What the webcam page shows of one frame.
+#[derive(Debug, Serialize)]
+struct FrameCheck {
+    passed: bool,
+    issues: Vec<&'static str>,
+    advice: Vec<String>,
+    /// Whole degrees: enough to ask for a view, too coarse to describe a
+    /// face.
+    yaw_deg: Option<f64>,
+}
+
 async fn check(
     state: &AppState,
     session: &PageSession,
     headers: &HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
-) -> Result<Value, ApiError> {
+) -> Result<FrameCheck, ApiError> {
     let t = session.t;
     check_csrf_header(session, headers)?;
     let mut frames = read_frames(headers, multipart).await?;
@@ -366,10 +450,12 @@ async fn check(
             .map(|p| advice(t, &p.advice))
             .collect()
     };
-    let issues: Vec<&str> = check.problems.iter().map(|p| p.code).collect();
-    // Whole degrees: enough to ask for a view, too coarse to describe a face.
-    let yaw = check.yaw_deg.map(f64::round);
-    Ok(json!({ "passed": passed, "issues": issues, "advice": advice, "yaw_deg": yaw }))
+    Ok(FrameCheck {
+        passed,
+        issues: check.problems.iter().map(|p| p.code).collect(),
+        advice,
+        yaw_deg: check.yaw_deg.map(f64::round),
+    })
 }
 
 async fn enrol_page(State(state): State<Arc<AppState>>, session: PageSession) -> Response {

@@ -5,49 +5,44 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use axum::Json;
 use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
 use http_body_util::BodyExt;
 use limen_access::Decision as AccessDecision;
 use limen_access::http::{HttpAccessSystem, SharedSecret};
-use limen_domain::{ConnectorKind, Decision, DeviceId, Entrance, EntranceId, HandoverId, PassId};
+use limen_domain::{
+    ConnectorKind, Decision, DecisionEvent, DeviceId, Entrance, EntranceId, HandoverId, PassId,
+};
 use limen_services::{HANDOVER_HOLD, PassKey, Recognition, ServiceError};
 use limen_store::token::{new_token, token_hash};
 use limen_store::{DeviceAtEntrance, NewConnector};
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::AppState;
 use crate::auth::{Admin, bearer};
 use crate::bodies::{ConnectorBody, NewEntrance};
 use crate::enrol::is_declared_image;
-use crate::error::{ApiError, JsonBody};
+use crate::error::{ApiError, ErrorBody, JsonBody};
 use crate::frame_buffer::{FrameBuffer, TooLarge};
 use crate::metrics::{AccessSystemError, FrameRefused};
 
 /// Largest frame: an agent sends a JPEG of the face region, tens of kB.
 pub const FRAME_BODY_LIMIT: usize = 2 * 1024 * 1024;
 
-pub fn routes() -> Router<Arc<AppState>> {
-    Router::new()
-        .route(
-            "/api/v1/entrances",
-            post(create_entrance).get(list_entrances),
-        )
-        .route("/api/v1/entrances/{id}/devices", post(create_device))
-        .route(
-            "/api/v1/entrances/{id}/devices/{device_id}",
-            delete(revoke_device),
-        )
-        .route("/api/v1/entrances/{id}/events", get(entrance_events))
-        .route("/api/v1/events", get(all_events))
-        .route(
-            "/api/v1/frames",
-            post(frame).layer(DefaultBodyLimit::max(FRAME_BODY_LIMIT)),
-        )
-        .route("/api/v1/handovers/{id}", delete(end_handover))
+pub fn routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(create_entrance, list_entrances))
+        .routes(routes!(create_device))
+        .routes(routes!(revoke_device))
+        .routes(routes!(entrance_events))
+        .routes(routes!(all_events))
+        .routes(routes!(frame).layer(DefaultBodyLimit::max(FRAME_BODY_LIMIT)))
+        .routes(routes!(end_handover))
 }
 
 /// The HTTP connectors built so far, one per entrance. An entrance's URL and
@@ -59,11 +54,32 @@ fn entrance_id(text: &str) -> Result<EntranceId, ApiError> {
     EntranceId::parse(text).map_err(|_| ApiError::not_found())
 }
 
+/// Makes an entrance. Its connector says how a match reaches the access
+/// system: the camera agent as an OSDP reader, or Limen calling the
+/// access system over HTTP (signed with the secret, Standard Webhooks).
+#[utoipa::path(
+    post,
+    path = "/api/v1/entrances",
+    tag = "entrances",
+    security(("api_key" = []), ("admin_session" = [])),
+    request_body(content = NewEntrance, examples(
+        ("HTTP" = (value = json!({ "name": "Main door", "connector": { "type": "http", "url": "https://acs.example.com/limen", "secret": "whsec_mWfp8eMlr6r/5wLRC1cywhFM+nMCfFSpxBNjqDqhkMM=" } }))),
+        ("OSDP" = (value = json!({ "name": "Garage", "connector": { "type": "osdp" } }))),
+    )),
+    responses(
+        (status = 201, description = "Made", body = Entrance, example = json!({
+            "id": "9c8b7a6f5e4d4c3b2a1f0e9d8c7b6a5f", "org_id": "4f1c2b7e9a0d4c3b8e6f1a2b3c4d5e6f", "name": "Main door",
+            "connector": "http", "url": "https://acs.example.com/limen", "liveness": "monitor", "created_at": 1767000000
+        })),
+        (status = 401, description = "Missing or invalid credentials", body = ErrorBody),
+        (status = 422, description = "Not a name, a URL the connector cannot use, or not a secret", body = ErrorBody),
+    ),
+)]
 async fn create_entrance(
     State(state): State<Arc<AppState>>,
     Admin(admin): Admin,
     JsonBody(body): JsonBody<NewEntrance>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Entrance>), ApiError> {
     let name = body.checked_name()?;
     let secret = match body.connector.http()? {
         None => None,
@@ -88,7 +104,7 @@ async fn create_entrance(
         .services
         .create_entrance(&admin, &name, &connector)
         .await?;
-    Ok((StatusCode::CREATED, Json(json!(entrance))))
+    Ok((StatusCode::CREATED, Json(entrance)))
 }
 
 async fn build_access_system(
@@ -105,20 +121,57 @@ async fn build_access_system(
     .map_err(|_| ApiError::internal())
 }
 
+/// The organisation's entrances (never an HTTP connector's secret).
+#[utoipa::path(
+    get,
+    path = "/api/v1/entrances",
+    tag = "entrances",
+    security(("api_key" = []), ("admin_session" = [])),
+    responses(
+        (status = 200, description = "The entrances", body = Vec<Entrance>),
+        (status = 401, description = "Missing or invalid credentials", body = ErrorBody),
+    ),
+)]
 async fn list_entrances(
     State(state): State<Arc<AppState>>,
     Admin(admin): Admin,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!(
-        state.services.store().entrances(&admin.org).await?
-    )))
+) -> Result<Json<Vec<Entrance>>, ApiError> {
+    Ok(Json(state.services.store().entrances(&admin.org).await?))
 }
 
+/// A camera device as registered: its token is in this answer only.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "d3e4f5a6b7c84d9e0f1a2b3c4d5e6f70",
+    "entrance_id": "9c8b7a6f5e4d4c3b2a1f0e9d8c7b6a5f",
+    "token": "dGhpcyBpcyBub3QgYSByZWFsIHRva2Vu"
+}))]
+struct DeviceRegistered {
+    id: DeviceId,
+    entrance_id: EntranceId,
+    /// The device's bearer token (scheme `device_token`): shown this
+    /// once, stored only as a hash.
+    token: String,
+}
+
+/// Registers a camera device at an entrance.
+#[utoipa::path(
+    post,
+    path = "/api/v1/entrances/{id}/devices",
+    tag = "entrances",
+    security(("api_key" = []), ("admin_session" = [])),
+    params(("id" = EntranceId, Path, description = "The entrance")),
+    responses(
+        (status = 201, description = "Registered", body = DeviceRegistered),
+        (status = 401, description = "Missing or invalid credentials", body = ErrorBody),
+        (status = 404, description = "No such entrance in the organisation", body = ErrorBody),
+    ),
+)]
 async fn create_device(
     State(state): State<Arc<AppState>>,
     Admin(admin): Admin,
     Path(id): Path<String>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<DeviceRegistered>), ApiError> {
     let entrance = entrance_id(&id)?;
     let (token, hash) = new_token();
     let device = state
@@ -129,10 +182,30 @@ async fn create_device(
     // The token is shown this once; only its hash is stored.
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "id": device, "entrance_id": entrance, "token": token })),
+        Json(DeviceRegistered {
+            id: device,
+            entrance_id: entrance,
+            token,
+        }),
     ))
 }
 
+/// Revokes a device: its frames are refused from now on.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/entrances/{id}/devices/{device_id}",
+    tag = "entrances",
+    security(("api_key" = []), ("admin_session" = [])),
+    params(
+        ("id" = EntranceId, Path, description = "The entrance"),
+        ("device_id" = DeviceId, Path, description = "The device"),
+    ),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 401, description = "Missing or invalid credentials", body = ErrorBody),
+        (status = 404, description = "No such device at the entrance", body = ErrorBody),
+    ),
+)]
 async fn revoke_device(
     State(state): State<Arc<AppState>>,
     Admin(admin): Admin,
@@ -150,11 +223,25 @@ async fn revoke_device(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The decisions taken at an entrance, newest first: no image, no
+/// vector, no score.
+#[utoipa::path(
+    get,
+    path = "/api/v1/entrances/{id}/events",
+    tag = "entrances",
+    security(("api_key" = []), ("admin_session" = [])),
+    params(("id" = EntranceId, Path, description = "The entrance")),
+    responses(
+        (status = 200, description = "The decisions", body = Vec<DecisionEvent>),
+        (status = 401, description = "Missing or invalid credentials", body = ErrorBody),
+        (status = 404, description = "No such entrance in the organisation", body = ErrorBody),
+    ),
+)]
 async fn entrance_events(
     State(state): State<Arc<AppState>>,
     Admin(admin): Admin,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Vec<DecisionEvent>>, ApiError> {
     let entrance = entrance_id(&id)?;
     if state
         .services
@@ -165,26 +252,40 @@ async fn entrance_events(
     {
         return Err(ApiError::not_found());
     }
-    Ok(Json(json!(
+    Ok(Json(
         state
             .services
             .store()
             .decision_events(&admin.org, Some(&entrance))
-            .await?
-    )))
+            .await?,
+    ))
 }
 
+/// The decisions taken at all the organisation's entrances, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/events",
+    tag = "entrances",
+    security(("api_key" = []), ("admin_session" = [])),
+    responses(
+        (status = 200, description = "The decisions", body = Vec<DecisionEvent>, example = json!([
+            { "entrance_id": "9c8b7a6f5e4d4c3b2a1f0e9d8c7b6a5f", "at": 1767100000, "decision": "granted", "person_id": "0b9e5f6a7c8d4e3f9a1b2c3d4e5f6a7b", "detail": "3 frames of one pass; live score 0.97" },
+            { "entrance_id": "9c8b7a6f5e4d4c3b2a1f0e9d8c7b6a5f", "at": 1767099000, "decision": "unknown", "person_id": null, "detail": "" }
+        ])),
+        (status = 401, description = "Missing or invalid credentials", body = ErrorBody),
+    ),
+)]
 async fn all_events(
     State(state): State<Arc<AppState>>,
     Admin(admin): Admin,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!(
+) -> Result<Json<Vec<DecisionEvent>>, ApiError> {
+    Ok(Json(
         state
             .services
             .store()
             .decision_events(&admin.org, None)
-            .await?
-    )))
+            .await?,
+    ))
 }
 
 // ----- the frame endpoint ---------------------------------------------------
@@ -199,10 +300,74 @@ async fn device(state: &AppState, headers: &HeaderMap) -> Result<DeviceAtEntranc
         .ok_or_else(ApiError::unauthorized)
 }
 
+/// What a device is told of a frame.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "decision": "matched", "latency_ms": 184, "acs_id": "10042",
+    "handover": { "id": "1f2e3d4c5b6a4f7e8d9c0b1a2f3e4d5c", "within_ms": 5000 },
+    "pass": { "id": "3f2a9c0d-17", "frames": 2, "decided": true }
+}))]
+struct FrameDecision {
+    decision: Decision,
+    /// From the frame's arrival to the decision.
+    latency_ms: u64,
+    /// Whom the device presents to its panel: only with `matched` (OSDP
+    /// entrances).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    acs_id: Option<String>,
+    /// OSDP entrances: the match the device ends once its panel has it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    handover: Option<Handover>,
+    /// Only when the frame named a pass (`Limen-Pass`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pass: Option<PassProgress>,
+}
+
+/// A match held for the device's panel.
+#[derive(Debug, Serialize, ToSchema)]
+struct Handover {
+    /// End it with `DELETE /api/v1/handovers/{id}`.
+    id: HandoverId,
+    /// How long it is held at most.
+    within_ms: u64,
+}
+
+/// Where a device's pass stands.
+#[derive(Debug, Serialize, ToSchema)]
+struct PassProgress {
+    id: String,
+    /// The frames fused into the decision so far.
+    frames: usize,
+    /// Whether the pass is decided (then start a new one).
+    decided: bool,
+}
+
+/// A camera device sends the frame of one passage (a JPEG of the face
+/// region); the answer is the decision, which the HTTP access system
+/// has been asked for already where the entrance has one.
+#[utoipa::path(
+    post,
+    path = "/api/v1/frames",
+    tag = "devices",
+    security(("device_token" = [])),
+    params(("Limen-Pass" = Option<String>, Header, description = "The device's name for this approach (1 to 64 letters, digits, '-', '_', '.'): frames under one pass are decided together")),
+    request_body(content = Vec<u8>, content_type = "image/jpeg", description = "The frame, at most 2 MiB"),
+    responses(
+        (status = 200, description = "Decided", body = FrameDecision),
+        (status = 400, description = "An empty frame, or a pass id that is not one", body = ErrorBody),
+        (status = 401, description = "Missing or revoked device token", body = ErrorBody),
+        (status = 409, description = "The pass is decided already", body = ErrorBody),
+        (status = 413, description = "Larger than 2 MiB", body = ErrorBody),
+        (status = 415, description = "Not image/jpeg, or not a JPEG", body = ErrorBody),
+        (status = 422, description = "An image too large to read", body = ErrorBody),
+        (status = 429, description = "Frames faster than allowed; see Retry-After", body = ErrorBody),
+        (status = 503, description = "The face engine is busy, or the galleries cannot be confirmed current; see Retry-After", body = ErrorBody),
+    ),
+)]
 async fn frame(
     State(state): State<Arc<AppState>>,
     request: Request,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<FrameDecision>, ApiError> {
     let started = Instant::now();
     let (parts, body) = request.into_parts();
     let device = device(&state, &parts.headers).await?;
@@ -390,22 +555,38 @@ async fn frame(
         latency_ms,
         "frame decided"
     );
-    let mut answer = json!({ "decision": outcome.as_str(), "latency_ms": latency_ms });
-    if let (Decision::Matched, Some(acs_id)) = (&outcome, acs_id) {
-        answer["acs_id"] = json!(acs_id);
-    }
-    if let Some(handover) = handover {
-        answer["handover"] =
-            json!({ "id": handover, "within_ms": HANDOVER_HOLD.as_millis() as u64 });
-    }
-    if let (Some(pass), Some((frames, decided))) = (&pass, pass_state) {
-        answer["pass"] = json!({ "id": pass.pass.as_str(), "frames": frames, "decided": decided });
-    }
-    Ok(Json(answer))
+    Ok(Json(FrameDecision {
+        decision: outcome,
+        latency_ms,
+        acs_id: acs_id.filter(|_| outcome == Decision::Matched),
+        handover: handover.map(|id| Handover {
+            id,
+            within_ms: HANDOVER_HOLD.as_millis() as u64,
+        }),
+        pass: pass
+            .zip(pass_state)
+            .map(|(pass, (frames, decided))| PassProgress {
+                id: pass.pass.as_str().to_owned(),
+                frames,
+                decided,
+            }),
+    }))
 }
 
 /// The device has told its access panel of a match (or given up): the
 /// matched person may now be removed.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/handovers/{id}",
+    tag = "devices",
+    security(("device_token" = [])),
+    params(("id" = HandoverId, Path, description = "The handover of the frame's answer")),
+    responses(
+        (status = 204, description = "Ended"),
+        (status = 401, description = "Missing or revoked device token", body = ErrorBody),
+        (status = 404, description = "No such handover of this device (or it expired)", body = ErrorBody),
+    ),
+)]
 async fn end_handover(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,

@@ -6,10 +6,12 @@ use axum::Json;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use limen_domain::InvalidValue;
+use limen_domain::RowError;
 use limen_services::password::{self, PasswordRejected};
 use limen_services::{Refusal, ServiceError};
 use limen_store::StoreError;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::i18n::{Text, Tr};
 
@@ -17,7 +19,7 @@ use crate::i18n::{Text, Tr};
 pub struct ApiError {
     pub status: StatusCode,
     pub message: String,
-    pub details: Option<Box<serde_json::Value>>,
+    pub details: Option<Box<ErrorDetails>>,
     /// Seconds to wait before trying again (`Retry-After`), for 429 and 503.
     pub retry_after: Option<u64>,
     /// What a person is told, where one may read it.
@@ -66,8 +68,9 @@ impl ApiError {
         self
     }
 
-    pub fn with_details(mut self, details: serde_json::Value) -> ApiError {
-        self.details = Some(Box::new(details));
+    /// Names the rows of an import that were refused, and why.
+    pub fn with_rows(mut self, rows: Vec<RowError>) -> ApiError {
+        self.details = Some(Box::new(ErrorDetails { rows }));
         self
     }
 
@@ -112,6 +115,23 @@ impl From<InvalidValue> for ApiError {
     }
 }
 
+/// Every error of the API, as its body says it.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({ "error": "missing or invalid credentials" }))]
+pub struct ErrorBody {
+    /// What went wrong, in English, for the program on the other side
+    /// (the webcam page's answers are in the person's language).
+    pub error: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<ErrorDetails>,
+}
+
+/// Which rows of a people import were refused, and why.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetails {
+    pub rows: Vec<RowError>,
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
         ServiceError::from(e).into()
@@ -148,11 +168,12 @@ fn api_error(e: ServiceError) -> ApiError {
             StatusCode::UNPROCESSABLE_ENTITY
         }
         ServiceError::ImportRefused(rows) => {
-            return ApiError::unprocessable(e.to_string()).with_details(json!({ "rows": rows }));
+            let rows = rows.clone();
+            return ApiError::unprocessable(e.to_string()).with_rows(rows);
         }
         ServiceError::ImportInterrupted { errors, .. } => {
-            return ApiError::new(StatusCode::CONFLICT, e.to_string())
-                .with_details(json!({ "rows": errors }));
+            let rows = errors.clone();
+            return ApiError::new(StatusCode::CONFLICT, e.to_string()).with_rows(rows);
         }
         ServiceError::GalleriesNotCurrent => StatusCode::SERVICE_UNAVAILABLE,
         ServiceError::FrameTooLarge { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -238,9 +259,9 @@ fn person_text(e: &ServiceError) -> Option<Text> {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = match self.details {
-            Some(details) => json!({ "error": self.message, "details": details }),
-            None => json!({ "error": self.message }),
+        let body = ErrorBody {
+            error: self.message,
+            details: self.details.map(|details| *details),
         };
         let mut response = (self.status, Json(body)).into_response();
         if let Some(seconds) = self.retry_after {

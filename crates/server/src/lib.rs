@@ -15,6 +15,7 @@ pub mod tls;
 mod admin;
 mod admin_pages;
 pub mod admins;
+mod api_doc;
 mod api_keys;
 mod auth;
 mod connections;
@@ -44,9 +45,11 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use limen_services::Services;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+pub use crate::api_doc::openapi;
 pub use crate::connections::ConnectionLimits;
 
 use crate::config::Config;
@@ -112,23 +115,37 @@ impl AppState {
     }
 }
 
-pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(ready))
+/// The API (every route under `/api/`) and the service's health checks,
+/// each route with its documentation.
+fn api() -> OpenApiRouter<Arc<AppState>> {
+    api_doc::root()
+        .routes(routes!(health))
+        .routes(routes!(ready))
         .merge(admin::routes(IMPORT_BODY_LIMIT))
         .merge(api_keys::routes())
         .merge(admins::routes())
-        .merge(admin_pages::routes())
         .merge(employee::routes())
-        .merge(pages::routes())
-        .merge(sign_in::routes())
-        .merge(password_reset::routes())
-        .merge(enrol::routes(FACE_BODY_LIMIT))
+        .merge(enrol::api_routes(FACE_BODY_LIMIT))
         .merge(entrances::routes())
         .merge(security::routes())
         .merge(models::routes())
         .merge(liveness::routes())
+}
+
+/// Every route the service serves: the API and the pages. Nothing under
+/// `/api/` may come from anywhere but [`api`] (a test holds the router's
+/// routes to the document).
+pub fn routes() -> Router<Arc<AppState>> {
+    let (api, _) = api().split_for_parts();
+    api.merge(admin_pages::routes())
+        .merge(pages::routes())
+        .merge(sign_in::routes())
+        .merge(password_reset::routes())
+        .merge(enrol::routes(FACE_BODY_LIMIT))
+}
+
+pub fn router(state: Arc<AppState>) -> Router {
+    routes()
         .layer(axum::extract::DefaultBodyLimit::max(SMALL_BODY_LIMIT))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -138,6 +155,22 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
+/// The process is up.
+#[utoipa::path(get, path = "/healthz", tag = "service", responses((status = 200, description = "Up", body = String, content_type = "text/plain", example = "ok")))]
+async fn health() -> &'static str {
+    "ok"
+}
+
+/// The process can serve: its database answers.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "service",
+    responses(
+        (status = 200, description = "Ready", body = String, content_type = "text/plain", example = "ready"),
+        (status = 503, description = "The database does not answer", body = String, content_type = "text/plain", example = "database unreachable"),
+    ),
+)]
 async fn ready(State(state): State<Arc<AppState>>) -> Response {
     match state.services.store().ping().await {
         Ok(()) => (StatusCode::OK, "ready").into_response(),

@@ -3,21 +3,38 @@
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::put;
 use limen_domain::EntranceId;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::Admin;
 use crate::bodies::ModeChange;
-use crate::error::{ApiError, JsonBody};
+use crate::error::{ApiError, ErrorBody, JsonBody};
 
-pub fn routes() -> Router<Arc<AppState>> {
-    Router::new().route("/api/v1/entrances/{id}/liveness", put(change))
+pub fn routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new().routes(routes!(change))
 }
 
+/// Sets whether the entrance judges that a frame shows a live face:
+/// `off`, `monitor` (recorded only) or `enforce` (a pass judged not live
+/// is answered `spoof_suspected`).
+#[utoipa::path(
+    put,
+    path = "/api/v1/entrances/{id}/liveness",
+    tag = "entrances",
+    security(("api_key" = []), ("admin_session" = [])),
+    params(("id" = EntranceId, Path, description = "The entrance")),
+    request_body(content = ModeChange, example = json!({ "mode": "enforce" })),
+    responses(
+        (status = 204, description = "Set"),
+        (status = 400, description = "Not a mode", body = ErrorBody),
+        (status = 401, description = "Missing or invalid credentials", body = ErrorBody),
+        (status = 404, description = "No such entrance in the organisation", body = ErrorBody),
+    ),
+)]
 async fn change(
     State(state): State<Arc<AppState>>,
     Admin(admin): Admin,

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 /// One person of an import, as sent (a JSON object, or a CSV row's
 /// values by column).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PersonRow {
     pub first_name: String,

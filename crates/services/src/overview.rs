@@ -12,12 +12,14 @@ use crate::error::ServiceError;
 use crate::{Services, audit};
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct OrganisationName {
     pub id: OrgId,
     pub name: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct AccountOverview {
     pub person_id: PersonId,
     pub organisation: OrganisationName,
@@ -34,6 +36,7 @@ pub struct AccountOverview {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct FaceSummary {
     pub model_version: ModelVersion,
     pub enrolled_at: UnixTime,
@@ -44,6 +47,7 @@ pub struct FaceSummary {
 
 /// Everything held on the person, the vectors included: it is their data.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct PersonExport {
     pub exported_at: UnixTime,
     pub organisation: OrganisationName,
@@ -64,6 +68,7 @@ pub struct PersonExport {
 }
 
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct ExportedEvent {
     pub at: UnixTime,
     /// `employee:<id>`, `admin`, `operator` or `anonymous`.
@@ -73,6 +78,7 @@ pub struct ExportedEvent {
 }
 
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct ExportedReconsentRequest {
     /// The statement version they were asked to consent to.
     pub statement_version: String,
@@ -80,6 +86,7 @@ pub struct ExportedReconsentRequest {
 }
 
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct ExportedRenewalRequest {
     /// The version they were asked to enrol with.
     pub model_version: ModelVersion,
@@ -89,6 +96,7 @@ pub struct ExportedRenewalRequest {
 }
 
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct ExportedPerson {
     pub id: PersonId,
     pub first_name: PersonName,
@@ -102,12 +110,14 @@ pub struct ExportedPerson {
 }
 
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct ExportedAccount {
     pub name: EmailAddress,
     pub password: &'static str,
 }
 
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct ExportedVector {
     pub model_version: ModelVersion,
     pub enrolled_at: UnixTime,

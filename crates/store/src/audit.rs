@@ -32,6 +32,7 @@ pub const ORGANISATION_DELETED: &str = "organisation.deleted";
 /// One recorded action. It names who did what to whom, never secrets or
 /// biometric data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     pub chain: String,
     pub seq: i64,
@@ -41,8 +42,10 @@ pub struct AuditEntry {
     pub subject: String,
     pub detail: String,
     #[serde(serialize_with = "as_hex")]
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, pattern = "^[0-9a-f]{64}$"))]
     pub prev_hash: Vec<u8>,
     #[serde(serialize_with = "as_hex")]
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, pattern = "^[0-9a-f]{64}$"))]
     pub hash: Vec<u8>,
 }
 

@@ -13,6 +13,7 @@ use serde_json::Value;
 mod flows;
 mod route;
 mod scan;
+pub mod schema;
 mod seed;
 mod smtp;
 
@@ -416,6 +417,16 @@ impl Server {
             request = request.header("Authorization", &format!("Bearer {token}"));
         }
         Reply::from(request.send(body).expect("request"))
+    }
+
+    /// A request with any method, no credentials and no body.
+    pub fn bare(&self, method: &str, path: &str) -> Reply {
+        let request = ureq::http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.url))
+            .body(())
+            .expect("a request");
+        Reply::from(http().run(request).expect("request"))
     }
 
     /// A POST with exactly these headers.
