@@ -365,14 +365,32 @@ pub fn read_entrance_frame(
             .ok()
             .map(|live| live.live_score())
     });
-    let vectors: Option<Vec<Descriptor>> = engines
+    // A version derived from another in use (a back-end over its vectors)
+    // takes that version's vector through its back-end, as a stored vector
+    // migrates, instead of running the same networks a second time.
+    let base_of = |engine: &FaceEngine| {
+        let base = engine.version.back_end?.base;
+        engines
+            .iter()
+            .position(|e| e.version.id == base && e.back_end.is_none())
+    };
+    let mut vectors: Vec<Option<Descriptor>> = engines
         .iter()
-        .map(|engine| {
-            engine
+        .map(|engine| match base_of(engine) {
+            Some(_) => None,
+            None => engine
                 .describe(&image, largest.clone())
-                .map(|face| face.descriptor)
+                .map(|face| face.descriptor),
         })
         .collect();
+    for (i, engine) in engines.iter().enumerate() {
+        if let (Some(base), Some(back_end)) = (base_of(engine), &engine.back_end) {
+            vectors[i] = vectors[base]
+                .as_ref()
+                .and_then(|v| back_end.apply(v.as_slice()));
+        }
+    }
+    let vectors: Option<Vec<Descriptor>> = vectors.into_iter().collect();
     // No chip could be cut from degenerate landmarks: nothing to match.
     Ok(match vectors {
         Some(vectors) => EntranceReading::Face {

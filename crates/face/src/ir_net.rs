@@ -6,8 +6,10 @@
 //! [`IrNet::from_model`] orders the graph, checks every layer's output
 //! shape against the one the file declares, and folds a PReLU into the
 //! convolution before it. Convolutions run through the packed GEMM of
-//! [`crate::nn::gemm`] or the depthwise kernel of [`crate::nn::depthwise`],
-//! each chosen once by the CPU's features.
+//! [`crate::nn::gemm`], the 1x1 kernel of [`crate::nn::pointwise`] (whole
+//! vectors of channels in and out, bias and PReLU fused) or the depthwise
+//! kernel of [`crate::nn::depthwise`], each chosen once by the CPU's
+//! features.
 //!
 //! Working memory is pooled per concurrent caller; the input (a face
 //! picture) is wiped after every run and every buffer when the net drops.
@@ -19,7 +21,8 @@ use zeroize::Zeroize;
 use crate::nn::depthwise::DepthwiseConv;
 use crate::nn::gemm::Kernel;
 use crate::nn::ops::{Activation, ConvSpec, PackedConv, PoolSpec};
-use crate::nn::{ScratchPool, Shape, assign_buffers};
+use crate::nn::pointwise::Pointwise;
+use crate::nn::{LANES, ScratchPool, Shape, assign_buffers};
 
 /// Why a parsed IR model cannot be run.
 #[derive(Debug, Error, PartialEq)]
@@ -43,6 +46,7 @@ enum Op {
         shift: Vec<f32>,
     },
     Dense(PackedConv),
+    Pointwise(Pointwise),
     Depthwise(DepthwiseConv),
     PRelu(Activation),
     MaxPool(PoolSpec),
@@ -370,6 +374,9 @@ impl IrNet {
                 Op::Dense(conv) => {
                     conv.forward(self.kernel, x, x_shape, dst, out_shape, padded);
                 }
+                Op::Pointwise(conv) => {
+                    conv.forward(self.kernel, x, x_shape.rows * x_shape.cols, None, dst);
+                }
                 Op::Depthwise(conv) => {
                     conv.forward(self.kernel, x, x_shape, dst, out_shape);
                 }
@@ -589,8 +596,26 @@ fn convolution(
             biases: &bias,
         };
         let out = spec.output_shape(x).ok_or_else(misfit)?;
+        let multiply_adds = spec.multiply_adds(out);
+        // A 1x1 convolution between maps of whole vectors of channels
+        // (every large one of the Open Model Zoo networks) needs no channel
+        // padding for the pointwise kernel, and sums in the GEMM's order.
+        let whole_vectors_1x1 = (rows, cols, stride_y, stride_x, padding_y, padding_x)
+            == (1, 1, 1, 1, 0, 0)
+            && c.is_multiple_of(LANES)
+            && out_channels.is_multiple_of(LANES);
+        let fused = match &activation {
+            Activation::Identity => Some(None),
+            Activation::PRelu(slopes) => Some(Some(&slopes[..])),
+            Activation::Relu => None,
+        };
+        if let (true, Some(slopes)) = (whole_vectors_1x1, fused) {
+            let ones = vec![1.0; out_channels];
+            let conv = Pointwise::new(c, out_channels, filters, (&ones, &bias), slopes);
+            return Ok((Op::Pointwise(conv), out, multiply_adds));
+        }
         let conv = PackedConv::new(&spec, None, activation);
-        Ok((Op::Dense(conv), out, spec.multiply_adds(out)))
+        Ok((Op::Dense(conv), out, multiply_adds))
     } else if groups == c
         && out_channels == c
         && rows == cols
@@ -722,6 +747,72 @@ mod tests {
         }
         // The pooled scratch is reused and gives the same answer.
         assert_eq!(net.run(&input), got);
+    }
+
+    /// A 1x1 convolution from 16 to 32 channels with a per-channel PReLU
+    /// runs on the pointwise kernel, and gives its definition.
+    #[test]
+    fn a_whole_vector_1x1_convolution_computes_its_definition() {
+        let (inputs, outputs, pixels) = (16, 32, 6);
+        let weights: Vec<f32> = (0..outputs * inputs)
+            .map(|i| ((i * 13 % 7) as f32 - 3.0) / 5.0)
+            .collect();
+        let biases: Vec<f32> = (0..outputs).map(|c| c as f32 / 10.0 - 1.0).collect();
+        let slopes: Vec<f32> = (0..outputs).map(|c| 0.05 * c as f32).collect();
+        let conv = CONV_1X1.replace(r#"output="2""#, r#"output="32""#);
+        let net = IrNet::from_model(
+            &model(
+                &[
+                    (0, "Input", "", &[], [1, 16, 2, 3]),
+                    (
+                        1,
+                        "Convolution",
+                        conv.as_str(),
+                        &[&weights[..], &biases[..]],
+                        [1, 32, 2, 3],
+                    ),
+                    (
+                        2,
+                        "PReLU",
+                        r#"channel_shared="0""#,
+                        &[&slopes[..]],
+                        [1, 32, 2, 3],
+                    ),
+                ],
+                &[(0, 1, 0), (1, 2, 0)],
+            )
+            .expect("valid IR"),
+        )
+        .expect("runs");
+        assert!(matches!(
+            net.steps[..],
+            [Step {
+                op: Op::Pointwise(_),
+                ..
+            }]
+        ));
+        let input: Vec<f32> = (0..pixels * inputs)
+            .map(|i| ((i * 31 % 17) as f32 - 8.0) / 8.0)
+            .collect();
+        let got = net.run(&input);
+        for p in 0..pixels {
+            for o in 0..outputs {
+                let mut want = f64::from(biases[o])
+                    + (0..inputs)
+                        .map(|i| {
+                            f64::from(input[p * inputs + i]) * f64::from(weights[o * inputs + i])
+                        })
+                        .sum::<f64>();
+                if want < 0.0 {
+                    want *= f64::from(slopes[o]);
+                }
+                let g = f64::from(got[p * outputs + o]);
+                assert!(
+                    (g - want).abs() < 1e-4,
+                    "pixel {p} channel {o}: {g} vs {want}"
+                );
+            }
+        }
     }
 
     #[test]

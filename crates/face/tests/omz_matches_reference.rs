@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use limen_face::omz::{OmzReid, Region};
-use limen_face::{FaceEngine, FaceModel, Point, Rect, RgbImage};
+use limen_face::{
+    EntranceReading, FaceEngine, FaceModel, Point, Rect, RgbImage, read_entrance_frame,
+};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -216,5 +218,20 @@ fn the_centred_version_derives_from_the_stored_base_vector() {
         let migrated = back_end.apply(stored.as_slice()).expect("256 numbers");
         assert_eq!(migrated.as_slice(), enrolled_again.as_slice(), "{name}");
         assert_ne!(migrated.as_slice(), stored.as_slice(), "{name}");
+        // At an entrance during the transition, the centred vector is the
+        // base's through the back-end (the networks run once), whichever
+        // version comes first.
+        for (engines, want) in [
+            ([&centred, &base], [&enrolled_again, &stored]),
+            ([&base, &centred], [&stored, &enrolled_again]),
+        ] {
+            let EntranceReading::Face { vectors, .. } =
+                read_entrance_frame(&engines, None, &bytes).expect("decodes")
+            else {
+                panic!("{name}: no face at the entrance");
+            };
+            let got: Vec<&[f32]> = vectors.iter().map(|v| v.as_slice()).collect();
+            assert_eq!(got, want.map(|v| v.as_slice()), "{name}");
+        }
     }
 }
