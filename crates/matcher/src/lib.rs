@@ -1,6 +1,7 @@
 //! Limen's matcher: per-organisation galleries of facial descriptors held in
-//! memory, exact 1:N search, and the decision rule that turns distances into
-//! "this is person X" or "unknown".
+//! memory, 1:N search (a compressed first pass, then the best candidates
+//! ranked exactly), and the decision rule that turns distances into "this
+//! is person X" or "unknown".
 //!
 //! It persists nothing; the store loads galleries at start and keeps them in
 //! step with enrolment, renewal, withdrawal, removal and erasure.
@@ -23,7 +24,7 @@
 //! Search runs in two passes: a scan of every vector's 4-bit codes
 //! estimates each normalised distance, then the [`CANDIDATES`] nearest by
 //! that estimate are ranked again exactly, from the f32 vectors kept beside
-//! the codes ([`compressed`](crate::compressed)). The scan reads an eighth of the bytes an
+//! the codes (`compressed.rs`). The scan reads an eighth of the bytes an
 //! exact scan reads, which is what bounds search in a large gallery. To
 //! measure both against each other and the exact search's top-1 agreement:
 //! `limen bench matcher` (release build).
