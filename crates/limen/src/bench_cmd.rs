@@ -16,12 +16,17 @@ pub enum BenchCommand {
     /// Descriptor and whole-pipeline time, single thread, against the
     /// reference (dlib through Python `face_recognition`) on the same inputs.
     Face(FaceBenchArgs),
-    /// 1:N search time, single thread, against a plain scalar loop and the
-    /// memory bandwidth of one core.
+    /// 1:N search time, single thread: the compressed search against the
+    /// exact one and the memory bandwidth of one core, and how often both
+    /// find the same.
     Matcher {
-        /// Gallery sizes.
+        /// Gallery sizes (people, one vector each).
         #[arg(default_values_t = [1_000, 10_000, 100_000, 1_000_000])]
         sizes: Vec<usize>,
+        /// Probes searched both ways per size for the agreement, half of
+        /// them enrolled people, half strangers.
+        #[arg(long, default_value_t = 10_000)]
+        agreement_probes: usize,
     },
     /// Liveness check time (both networks), single thread, against the
     /// reference (PyTorch, one thread) on the same crops.
@@ -69,8 +74,11 @@ pub struct FaceBenchArgs {
 pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Face(args) => face(args),
-        BenchCommand::Matcher { sizes } => {
-            crate::bench_matcher::run(&sizes);
+        BenchCommand::Matcher {
+            sizes,
+            agreement_probes,
+        } => {
+            crate::bench_matcher::run(&sizes, agreement_probes);
             Ok(())
         }
         BenchCommand::Frames(args) => crate::bench_frames::frames(args),

@@ -12,7 +12,9 @@
 //!
 //! The reference, measured in the same run and the same process: building
 //! a gallery of as many random vectors straight in memory (no database, no
-//! decryption), and the raw size of the vectors.
+//! decryption), its neighbourhoods measured on every core as the services
+//! measure them, and again on one thread as before issue 14; and the raw
+//! size of the vectors.
 
 use std::process::Command;
 use std::sync::Arc;
@@ -55,6 +57,7 @@ struct Measured {
     rss_after_mb: f64,
     peak_mb: f64,
     in_memory_build_ms: f64,
+    in_memory_build_one_thread_ms: f64,
 }
 
 pub fn galleries(args: GalleriesBenchArgs) -> anyhow::Result<()> {
@@ -97,6 +100,8 @@ pub fn galleries(args: GalleriesBenchArgs) -> anyhow::Result<()> {
             "vectors_per_second": vectors as f64 / (median.load_ms / 1e3),
             "reference_in_memory_build_ms": median.in_memory_build_ms,
             "load_over_in_memory_build": median.load_ms / median.in_memory_build_ms,
+            "reference_in_memory_build_one_thread_ms": median.in_memory_build_one_thread_ms,
+            "load_over_in_memory_build_one_thread": median.load_ms / median.in_memory_build_one_thread_ms,
             "rss_before_mb": median.rss_before_mb,
             "rss_after_mb": median.rss_after_mb,
             "rss_growth_mb": median.rss_after_mb - median.rss_before_mb,
@@ -185,7 +190,26 @@ async fn measure(url: &str, args: &GalleriesBenchArgs) -> anyhow::Result<Measure
     services.shutdown().await;
     drop(services);
 
-    // The reference: the same number of vectors into a gallery from memory.
+    // The reference: the same number of vectors into a gallery from memory,
+    // their neighbourhoods measured on all cores (as the services do) and,
+    // as before issue 14, on one.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let in_memory_build_ms = in_memory_build(args, cores)?;
+    let in_memory_build_one_thread_ms = in_memory_build(args, 1)?;
+    Ok(Measured {
+        load_ms,
+        engine_ms,
+        rss_before_mb,
+        rss_after_mb,
+        peak_mb,
+        in_memory_build_ms,
+        in_memory_build_one_thread_ms,
+    })
+}
+
+/// Milliseconds to build a gallery of as many random vectors from memory,
+/// measuring their neighbourhoods on `threads` threads.
+fn in_memory_build(args: &GalleriesBenchArgs, threads: usize) -> anyhow::Result<f64> {
     let mut rng = SplitMix64::new(0x5EED);
     let started = Instant::now();
     let galleries = limen_matcher::Galleries::<OrgId, PersonId>::new(
@@ -207,15 +231,8 @@ async fn measure(url: &str, args: &GalleriesBenchArgs) -> anyhow::Result<Measure
         let set: Vec<&[f32]> = set.iter().map(Vec::as_slice).collect();
         galleries.enrol(&org, PersonId::generate(), "reference", &set)?;
     }
-    let in_memory_build_ms = started.elapsed().as_secs_f64() * 1e3;
-    Ok(Measured {
-        load_ms,
-        engine_ms,
-        rss_before_mb,
-        rss_after_mb,
-        peak_mb,
-        in_memory_build_ms,
-    })
+    galleries.refresh_all(threads);
+    Ok(started.elapsed().as_secs_f64() * 1e3)
 }
 
 /// A memory figure of this process from /proc/self/status, in MB.

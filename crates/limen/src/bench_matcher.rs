@@ -1,67 +1,86 @@
-//! Measures 1:N search, single thread, against two references:
+//! Measures 1:N search, single thread: the matcher's search (a compressed
+//! first pass, then the best candidates ranked exactly) against the exact
+//! search over every f32 vector, in the same run, and against the time one
+//! core needs just to read the bytes each must read:
 //!
-//! - SCALAR REFERENCE: a plain loop with one accumulator per distance, which
-//!   the compiler may not vectorise (it may not reorder float additions);
-//! - BANDWIDTH LIMITS: the time one core needs just to read the gallery's
-//!   bytes, (a) from where they are, by streaming the same rows with a
-//!   vectorised sum, and (b) from main memory, at the rate one core streams
-//!   a 1 GiB buffer. Small galleries sit in cache and beat (b).
+//! - the f32 rows, by streaming them with a vectorised sum (from where they
+//!   are: small galleries sit in cache);
+//! - from main memory, at the rate one core streams a 1 GiB buffer, for the
+//!   f32 rows and for the codes (an eighth of their bytes).
 //!
-//! Run: `limen bench matcher [SIZES…]` (default sizes 1000 10000 100000
-//! 1000000), from a release build.
+//! Then the agreement: how many probes, half of them enrolled people and
+//! half strangers, get the same nearest person from both searches, and the
+//! same distances too.
 //!
-//! The three are measured in turns, one run of each per round, and each is
-//! reported as its median: on a shared machine the others' load then weighs
-//! on all three alike, and outliers do not count.
+//! The gallery is synthetic, built from lfw-dev's statistics under the
+//! default model version (`omz-reid-0095`, 256 numbers, unit length): each
+//! person an identity centre whose components spread 0.0512 around zero
+//! (lfw-dev's spread between people), each of their faces that centre plus
+//! 0.0351 per component (lfw-dev's spread within a person), normalised. Two
+//! faces of one person then lie 0.80 apart and two people's 1.41, as on
+//! lfw-dev (median 0.80 and 1.41). Uniformly random vectors would put every
+//! probe equally far from everyone and test nothing.
+//!
+//! Run: `limen bench matcher [SIZES…] [--agreement-probes N]` (default sizes
+//! 1000 10000 100000 1000000, one vector per person), from a release build.
+//!
+//! Timed runs alternate, one of each per round, each reported as its
+//! median: on a shared machine the others' load then weighs on all alike.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use limen_matcher::{Calibration, Galleries, Scoring};
+use limen_matcher::{Calibration, Galleries, Nearest, Scoring};
 
-/// dlib's vector length, the default model's.
-const DIMENSIONS: usize = 128;
-type Descriptor = [f32; DIMENSIONS];
+/// The default model version's vector length.
+const DIMENSIONS: usize = 256;
+type Descriptor = Vec<f32>;
 
 const MODEL: &str = "bench";
 const MIN_MEASURED: Duration = Duration::from_secs(2);
 const MIN_ROUNDS: usize = 7;
+/// Timed probes per size (half enrolled people, half strangers).
+const TIMED_PROBES: usize = 64;
 
-struct UnitVectors(u64);
+/// lfw-dev under `omz-reid-0095`: per-component standard deviation between
+/// people's mean descriptors and within one person's descriptors.
+const BETWEEN_PEOPLE: f32 = 0.0512;
+const WITHIN_PERSON: f32 = 0.0351;
 
-impl UnitVectors {
-    fn next(&mut self) -> Descriptor {
-        let mut v = [0.0f32; DIMENSIONS];
-        for c in &mut v {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            let bits = self.0.wrapping_mul(0x2545_f491_4f6c_dd1d);
-            *c = (bits >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
-        }
+/// Deterministic normal deviates (xorshift64* and Box–Muller).
+struct Normals(u64);
+
+impl Normals {
+    fn uniform(&mut self) -> f32 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        let bits = self.0.wrapping_mul(0x2545_f491_4f6c_dd1d);
+        ((bits >> 40) as f32 + 0.5) / (1u64 << 24) as f32
+    }
+
+    fn vector(&mut self, around: Option<&[f32]>, spread: f32) -> Descriptor {
+        (0..DIMENSIONS)
+            .map(|i| {
+                let (u, v) = (self.uniform(), self.uniform());
+                let normal = (-2.0 * u.ln()).sqrt() * (std::f32::consts::TAU * v).cos();
+                around.map_or(0.0, |c| c[i]) + spread * normal
+            })
+            .collect()
+    }
+
+    /// A new person's identity centre.
+    fn centre(&mut self) -> Descriptor {
+        self.vector(None, BETWEEN_PEOPLE)
+    }
+
+    /// One face of the person at `centre`, as the model describes it.
+    fn face(&mut self, centre: &[f32]) -> Descriptor {
+        let mut v = self.vector(Some(centre), WITHIN_PERSON);
         let norm = v.iter().map(|c| c * c).sum::<f32>().sqrt();
-        v.map(|c| c / norm)
+        v.iter_mut().for_each(|c| *c /= norm);
+        v
     }
-}
-
-/// SCALAR REFERENCE: nearest and second-nearest squared distance, plainly.
-fn scalar_scan(rows: &[f32], probe: &Descriptor) -> (usize, f32, f32) {
-    let (mut best_index, mut best, mut second) = (0, f32::INFINITY, f32::INFINITY);
-    for (index, row) in rows.chunks_exact(DIMENSIONS).enumerate() {
-        let mut sum = 0.0f32;
-        for i in 0..DIMENSIONS {
-            let d = probe[i] - row[i];
-            sum += d * d;
-        }
-        if sum < best {
-            second = best;
-            best = sum;
-            best_index = index;
-        } else if sum < second {
-            second = sum;
-        }
-    }
-    (best_index, best, second)
 }
 
 /// BANDWIDTH LIMIT: reads every value once, summing in independent lanes so
@@ -119,7 +138,68 @@ fn median_times<const N: usize>(runs: [&mut dyn FnMut(usize); N]) -> [Duration; 
     })
 }
 
-pub fn run(sizes: &[usize]) {
+/// A gallery of `size` people, one face each, with every person's centre
+/// and a copy of the faces as one matrix (for the streaming reference),
+/// normalised as the door's galleries are (uncalibrated: nothing here is
+/// decided, only ranked).
+fn synthetic_gallery(
+    size: usize,
+    normals: &mut Normals,
+) -> (Galleries<u8, u32>, Vec<Descriptor>, Descriptor) {
+    let galleries = Galleries::new(
+        MODEL,
+        DIMENSIONS,
+        Scoring::HUBNESS,
+        Calibration::UNCALIBRATED,
+    );
+    let mut centres = Vec::with_capacity(size);
+    let mut rows = Vec::with_capacity(size * DIMENSIONS);
+    for person in 0..size as u32 {
+        let centre = normals.centre();
+        let face = normals.face(&centre);
+        galleries
+            .enrol(&0, person, MODEL, &[&face])
+            .expect("finite");
+        rows.extend_from_slice(&face);
+        centres.push(centre);
+    }
+    (galleries, centres, rows)
+}
+
+/// Probes alternately of an enrolled person (another face of theirs) and of
+/// a stranger.
+fn probes(count: usize, centres: &[Descriptor], normals: &mut Normals) -> Vec<Descriptor> {
+    (0..count)
+        .map(|i| {
+            if i % 2 == 0 {
+                let person = (normals.uniform() * centres.len() as f32) as usize;
+                normals.face(&centres[person.min(centres.len() - 1)])
+            } else {
+                let stranger = normals.centre();
+                normals.face(&stranger)
+            }
+        })
+        .collect()
+}
+
+/// Agreement counts: (same nearest person, same person and both distances).
+fn agreement(galleries: &Galleries<u8, u32>, probes: &[Descriptor]) -> [(usize, usize); 2] {
+    let mut counts = [(0, 0); 2];
+    for (i, probe) in probes.iter().enumerate() {
+        let search = |f: fn(&Galleries<u8, u32>, &u8, &str, &[f32]) -> _| -> Nearest<u32> {
+            let found: Result<Option<Nearest<u32>>, _> = f(galleries, &0, MODEL, probe);
+            found.expect("valid").expect("non-empty")
+        };
+        let compressed = search(Galleries::search);
+        let exact = search(Galleries::search_exact);
+        let kind = &mut counts[i % 2];
+        kind.0 += usize::from(compressed.person == exact.person);
+        kind.1 += usize::from(compressed == exact);
+    }
+    counts
+}
+
+pub fn run(sizes: &[usize], agreement_probes: usize) {
     let buffer: Vec<f32> = (0..(1usize << 28)).map(|i| (i & 0xff) as f32).collect();
     let [stream_buffer] = median_times([&mut |_| {
         black_box(stream(black_box(&buffer)));
@@ -131,63 +211,63 @@ pub fn run(sizes: &[usize]) {
         bandwidth / 1e9
     );
     println!(
-        "{:>9} {:>9} {:>10} {:>8} {:>11} {:>8} {:>10} {:>8}",
+        "{:>9} {:>10} {:>9} {:>8} {:>10} {:>10} {:>10} {:>8} {:>22} {:>22}",
         "gallery",
-        "search",
-        "scalar ref",
-        "scalar/",
-        "same rows",
-        "search/",
-        "DRAM limit",
-        "search/"
+        "compressed",
+        "exact",
+        "exact/",
+        "f32 rows",
+        "f32 DRAM",
+        "codes DRAM",
+        "loaded",
+        "enrolled: top-1 / all",
+        "strangers: top-1 / all",
     );
 
     for &size in sizes {
-        let mut vectors = UnitVectors(size as u64 ^ 0x9e37_79b9_7f4a_7c15);
-        // Plain distances: the search costs the same normalised or not
-        // (one added offset per row), and a plain gallery fills fastest.
-        let galleries =
-            Galleries::new(MODEL, DIMENSIONS, Scoring::PLAIN, Calibration::UNCALIBRATED);
-        let mut rows = Vec::with_capacity(size * DIMENSIONS);
-        for person in 0..size as u32 {
-            let v = vectors.next();
-            galleries
-                .enrol(&0u8, person, MODEL, &[&v[..]])
-                .expect("finite");
-            rows.extend_from_slice(&v);
-        }
-        let probes: Vec<Descriptor> = (0..64).map(|_| vectors.next()).collect();
-        // Both find the same nearest person, so they do the same work.
-        for probe in &probes[..4] {
-            let ours = galleries.search(&0, MODEL, probe).expect("valid");
-            let ours = ours.expect("non-empty").person as usize;
-            assert_eq!(ours, scalar_scan(&rows, probe).0);
-        }
+        let mut normals = Normals(size as u64 ^ 0x9e37_79b9_7f4a_7c15);
+        let loading = Instant::now();
+        let (galleries, centres, rows) = synthetic_gallery(size, &mut normals);
+        let timed = probes(TIMED_PROBES, &centres, &mut normals);
+        // The first search refreshes the offsets: before timing, as loading.
+        black_box(galleries.search(&0, MODEL, &timed[0]).expect("valid"));
+        let loaded = loading.elapsed();
 
-        let [search, scalar, same_rows] = median_times([
+        let [compressed, exact, same_rows] = median_times([
             &mut |i| {
-                let probe = &probes[i % probes.len()];
+                let probe = &timed[i % timed.len()];
                 black_box(galleries.search(&0, MODEL, probe).expect("valid"));
             },
             &mut |i| {
-                black_box(scalar_scan(black_box(&rows), &probes[i % probes.len()]));
+                let probe = &timed[i % timed.len()];
+                black_box(galleries.search_exact(&0, MODEL, probe).expect("valid"));
             },
             &mut |_| {
                 black_box(stream(black_box(&rows)));
             },
         ]);
-        let dram = Duration::from_secs_f64((size * DIMENSIONS * 4) as f64 / bandwidth);
-        let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
+        let f32_dram = Duration::from_secs_f64((size * DIMENSIONS * 4) as f64 / bandwidth);
+        let codes_dram = Duration::from_secs_f64((size * DIMENSIONS / 2) as f64 / bandwidth);
+        let agreement_set = probes(agreement_probes, &centres, &mut normals);
+        let [enrolled, strangers] = agreement(&galleries, &agreement_set);
+        let halves = [agreement_probes.div_ceil(2), agreement_probes / 2];
+        let share = |n: usize, of: usize| 100.0 * n as f64 / of.max(1) as f64;
         println!(
-            "{:>9} {:>9.1?} {:>10.1?} {:>8.2} {:>11.1?} {:>8.2} {:>10.1?} {:>8.2}",
+            "{:>9} {:>10.1?} {:>9.1?} {:>8.2} {:>10.1?} {:>10.1?} {:>10.1?} {:>8.1?} {:>10.3}% / {:>7.3}% {:>10.3}% / {:>7.3}%   ({} + {} probes)",
             size,
-            search,
-            scalar,
-            ratio(scalar, search),
+            compressed,
+            exact,
+            exact.as_secs_f64() / compressed.as_secs_f64(),
             same_rows,
-            ratio(search, same_rows),
-            dram,
-            ratio(search, dram),
+            f32_dram,
+            codes_dram,
+            loaded,
+            share(enrolled.0, halves[0]),
+            share(enrolled.1, halves[0]),
+            share(strangers.0, halves[1]),
+            share(strangers.1, halves[1]),
+            halves[0],
+            halves[1],
         );
     }
 }

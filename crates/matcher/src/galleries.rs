@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, Weak};
 use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::decision::{DecisionRule, Identification, Match, UnknownReason};
-use crate::gallery::{Gallery, Presence};
+use crate::gallery::{Gallery, Presence, Ranking};
 use crate::{Calibration, MAX_VECTORS_PER_PERSON, MatcherError, Scoring, check_vector};
 
 /// Every organisation's gallery for one model version. While two models run
@@ -138,6 +138,18 @@ impl<O: Eq + Hash + Clone, P: Clone + Eq + Hash> Galleries<O, P> {
         Ok(())
     }
 
+    /// Brings every gallery up to date with the changes made so far, now
+    /// rather than at its next search (which does it on its own thread).
+    /// After loading many people (at start-up), this measures every new
+    /// vector's neighbourhood together, split across `threads` threads, so
+    /// that the first search does not.
+    pub fn refresh_all(&self, threads: usize) {
+        let galleries: Vec<_> = self.by_organisation.read().values().cloned().collect();
+        for gallery in galleries {
+            gallery.write().refresh(threads);
+        }
+    }
+
     /// Takes `person` out of `organisation`'s gallery (withdrawal, removal,
     /// erasure) and zeroes their descriptor: once this returns, no search
     /// finds them. A match of them handed out before may still be held
@@ -215,13 +227,35 @@ impl<O: Eq + Hash + Clone, P: Clone + Eq + Hash> Galleries<O, P> {
         model_version: &str,
         probe: &[f32],
     ) -> Result<Option<Nearest<P>>, MatcherError> {
+        self.nearest(organisation, model_version, probe, Gallery::rank)
+    }
+
+    /// [`Galleries::search`] comparing the probe with every vector in f32,
+    /// without the compressed first pass: the reference that search is
+    /// measured against (`limen bench matcher`, the matcher's tests).
+    pub fn search_exact(
+        &self,
+        organisation: &O,
+        model_version: &str,
+        probe: &[f32],
+    ) -> Result<Option<Nearest<P>>, MatcherError> {
+        self.nearest(organisation, model_version, probe, Gallery::rank_exact)
+    }
+
+    fn nearest(
+        &self,
+        organisation: &O,
+        model_version: &str,
+        probe: &[f32],
+        rank: fn(&Gallery<P>, &[f32]) -> Option<Ranking>,
+    ) -> Result<Option<Nearest<P>>, MatcherError> {
         self.check_model(model_version)?;
         check_vector(probe, self.dimensions)?;
         let Some(gallery) = self.gallery(organisation) else {
             return Ok(None);
         };
         let gallery = current(&gallery);
-        Ok(gallery.rank(probe).map(|ranking| Nearest {
+        Ok(rank(&gallery, probe).map(|ranking| Nearest {
             person: gallery.person(ranking.best.0).0.clone(),
             distance: ranking.best.1,
             second_distance: ranking.second.map(|(_, d)| d),
@@ -294,6 +328,6 @@ fn current<P: Clone + Eq + Hash>(gallery: &RwLock<Gallery<P>>) -> RwLockReadGuar
     }
     drop(read);
     let mut write = gallery.write();
-    write.refresh();
+    write.refresh(1);
     RwLockWriteGuard::downgrade(write)
 }

@@ -1,6 +1,6 @@
 //! One organisation's gallery for one model: people, each with one or more
-//! vectors held as rows of a contiguous row-major matrix, and the rows'
-//! neighbourhoods.
+//! vectors held as rows of a contiguous row-major matrix and as compressed
+//! codes, and the rows' neighbourhoods.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -9,9 +9,10 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 use zeroize::Zeroize;
 
+use crate::compressed::{Codes, ProbeCode};
 use crate::distance::for_each_distance;
 use crate::neighbourhood::Neighbourhoods;
-use crate::{MAX_VECTORS_PER_PERSON, Scoring};
+use crate::{CANDIDATES, MAX_VECTORS_PER_PERSON, Scoring, reserve_zeroizing};
 
 /// Held for reading by every outstanding match of one enrolled person;
 /// `Galleries::wait_for_matches` takes it for writing to wait for them.
@@ -29,6 +30,8 @@ pub(crate) struct Gallery<P> {
     people: Vec<Enrolled<P>>,
     index_of: HashMap<P, usize>,
     rows: Rows,
+    /// The same rows, compressed, for the search's first pass.
+    codes: Codes,
     /// The index in `people` of each row's person.
     row_owner: Vec<usize>,
     neighbourhoods: Neighbourhoods,
@@ -64,6 +67,7 @@ impl<P: Clone + Eq + Hash> Gallery<P> {
             people: Vec::new(),
             index_of: HashMap::new(),
             rows: Rows::new(dimensions),
+            codes: Codes::new(dimensions),
             row_owner: Vec::new(),
             neighbourhoods: Neighbourhoods::new(dimensions, scoring),
             vector_penalty,
@@ -100,8 +104,9 @@ impl<P: Clone + Eq + Hash> Gallery<P> {
         };
         for vector in vectors {
             self.rows.push(vector);
+            self.codes.push(vector);
             self.row_owner.push(index);
-            self.neighbourhoods.push_row(vector, index);
+            self.neighbourhoods.push_row();
         }
         if !self.neighbourhoods.cohort_is_full() {
             self.join_cohort(index);
@@ -142,16 +147,18 @@ impl<P: Clone + Eq + Hash> Gallery<P> {
         !self.offsets_current
     }
 
-    /// Brings the offsets up to date with every change so far.
-    pub(crate) fn refresh(&mut self) {
+    /// Brings the offsets up to date with every change so far, measuring
+    /// new vectors' neighbourhoods on `threads` threads.
+    pub(crate) fn refresh(&mut self, threads: usize) {
         if !self.offsets_current {
-            self.refresh_offsets();
+            self.refresh_offsets(threads);
             self.offsets_current = true;
         }
     }
 
-    fn refresh_offsets(&mut self) {
-        self.neighbourhoods.refresh_shifts();
+    fn refresh_offsets(&mut self, threads: usize) {
+        self.neighbourhoods
+            .refresh_shifts(&self.rows.values, &self.row_owner, threads);
         let mut vectors = vec![0usize; self.people.len()];
         for &owner in &self.row_owner {
             vectors[owner] += 1;
@@ -169,6 +176,7 @@ impl<P: Clone + Eq + Hash> Gallery<P> {
     pub(crate) fn clear(&mut self) -> Vec<(P, Presence)> {
         self.index_of.clear();
         self.rows.clear();
+        self.codes.clear();
         self.row_owner.clear();
         self.neighbourhoods.clear();
         self.offsets.clear();
@@ -194,6 +202,7 @@ impl<P: Clone + Eq + Hash> Gallery<P> {
         for row in (0..self.row_owner.len()).rev() {
             if self.row_owner[row] == index {
                 self.rows.swap_remove(row);
+                self.codes.swap_remove(row);
                 self.row_owner.swap_remove(row);
                 self.neighbourhoods.swap_remove_row(row);
             }
@@ -212,40 +221,88 @@ impl<P: Clone + Eq + Hash> Gallery<P> {
 
     /// The two nearest people by normalised distance (a person's distance
     /// is that of their nearest vector); `None` when the gallery is empty.
-    /// The offsets must be current ([`Gallery::refresh`]).
+    /// The compressed scan picks the [`CANDIDATES`] nearest rows by its
+    /// estimate, and they are ranked exactly: the result is
+    /// [`Gallery::rank_exact`]'s whenever the rows that decide it are among
+    /// them. The offsets must be current ([`Gallery::refresh`]).
     pub(crate) fn rank(&self, probe: &[f32]) -> Option<Ranking> {
         debug_assert!(self.offsets_current, "searched with stale offsets");
-        let offsets = &self.offsets;
-        let mut best: Option<(usize, f32)> = None;
-        let mut second: Option<(usize, f32)> = None;
+        if self.row_owner.len() <= CANDIDATES {
+            return self.rank_exact(probe);
+        }
+        let mut candidates = self
+            .codes
+            .nearest(&ProbeCode::new(probe), &self.offsets, CANDIDATES);
+        // In row order, as the exact scan meets them, so that ties resolve
+        // alike.
+        candidates.sort_unstable();
+        let dimensions = self.rows.dimensions;
+        let mut ranker = Ranker::default();
+        for row in candidates {
+            let vector = &self.rows.values[row * dimensions..(row + 1) * dimensions];
+            for_each_distance(vector, probe, |_, squared| {
+                ranker.offer(self.row_owner[row], squared.sqrt() + self.offsets[row]);
+            });
+        }
+        ranker.ranking()
+    }
+
+    /// [`Gallery::rank`] by comparing every row in f32: what the compressed
+    /// search is measured against.
+    pub(crate) fn rank_exact(&self, probe: &[f32]) -> Option<Ranking> {
+        debug_assert!(self.offsets_current, "searched with stale offsets");
+        let mut ranker = Ranker::default();
         for_each_distance(&self.rows.values, probe, |row, squared| {
-            let candidate = (self.row_owner[row], squared.sqrt() + offsets[row]);
-            match best {
-                None => best = Some(candidate),
-                Some(current) if current.0 == candidate.0 => {
-                    if candidate.1 < current.1 {
-                        best = Some(candidate);
-                    }
-                }
-                // A new best person: everyone else, the second included, is
-                // at least as far as the previous best.
-                Some(current) if candidate.1 < current.1 => {
-                    second = Some(current);
-                    best = Some(candidate);
-                }
-                Some(_) => {
-                    if second.is_none_or(|(_, distance)| candidate.1 < distance) {
-                        second = Some(candidate);
-                    }
-                }
-            }
+            ranker.offer(self.row_owner[row], squared.sqrt() + self.offsets[row]);
         });
-        best.map(|best| Ranking { best, second })
+        ranker.ranking()
     }
 
     pub(crate) fn person(&self, index: usize) -> (&P, &Presence) {
         let entry = &self.people[index];
         (&entry.id, &entry.presence)
+    }
+}
+
+/// The nearest and second-nearest people among the rows offered, in the
+/// order offered.
+#[derive(Default)]
+struct Ranker {
+    best: Option<(usize, f32)>,
+    second: Option<(usize, f32)>,
+}
+
+impl Ranker {
+    /// A row of person `owner` at normalised distance `distance`.
+    #[inline(always)]
+    fn offer(&mut self, owner: usize, distance: f32) {
+        let candidate = (owner, distance);
+        match self.best {
+            None => self.best = Some(candidate),
+            Some(current) if current.0 == owner => {
+                if distance < current.1 {
+                    self.best = Some(candidate);
+                }
+            }
+            // A new best person: everyone else, the second included, is at
+            // least as far as the previous best.
+            Some(current) if distance < current.1 => {
+                self.second = Some(current);
+                self.best = Some(candidate);
+            }
+            Some(_) => {
+                if self.second.is_none_or(|(_, d)| distance < d) {
+                    self.second = Some(candidate);
+                }
+            }
+        }
+    }
+
+    fn ranking(self) -> Option<Ranking> {
+        self.best.map(|best| Ranking {
+            best,
+            second: self.second,
+        })
     }
 }
 
@@ -266,14 +323,7 @@ impl Rows {
     }
 
     fn push(&mut self, vector: &[f32]) {
-        let dimensions = self.dimensions;
-        if self.values.capacity() - self.values.len() < dimensions {
-            let wanted = (self.values.capacity() * 2).max(self.values.len() + dimensions * 64);
-            let mut grown = Vec::with_capacity(wanted);
-            grown.extend_from_slice(&self.values);
-            self.values.zeroize();
-            self.values = grown;
-        }
+        reserve_zeroizing(&mut self.values, self.dimensions);
         self.values.extend_from_slice(vector);
     }
 

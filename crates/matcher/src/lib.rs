@@ -1,6 +1,7 @@
 //! Limen's matcher: per-organisation galleries of facial descriptors held in
-//! memory, exact 1:N search, and the decision rule that turns distances into
-//! "this is person X" or "unknown".
+//! memory, 1:N search (a compressed first pass, then the best candidates
+//! ranked exactly), and the decision rule that turns distances into "this
+//! is person X" or "unknown".
 //!
 //! It persists nothing; the store loads galleries at start and keeps them in
 //! step with enrolment, renewal, withdrawal, removal and erasure.
@@ -20,11 +21,16 @@
 //! decided against thresholds calibrated per security level and gallery
 //! size ([`scoring`]).
 //!
-//! Search is exact: every vector is compared, from one contiguous row-major
-//! matrix per gallery. To measure it against a plain scalar loop and one
-//! core's memory bandwidth: `limen bench matcher` (release build).
+//! Search runs in two passes: a scan of every vector's 4-bit codes
+//! estimates each normalised distance, then the [`CANDIDATES`] nearest by
+//! that estimate are ranked again exactly, from the f32 vectors kept beside
+//! the codes (`compressed.rs`). The scan reads an eighth of the bytes an
+//! exact scan reads, which is what bounds search in a large gallery. To
+//! measure both against each other and the exact search's top-1 agreement:
+//! `limen bench matcher` (release build).
 
 mod calibrations;
+mod compressed;
 mod decision;
 mod distance;
 mod galleries;
@@ -39,6 +45,14 @@ pub use limen_domain::SecurityLevel;
 pub use scoring::{Calibration, FUSED_FRAME_CLASSES, Scoring};
 
 pub use limen_domain::MAX_VECTORS_PER_PERSON;
+use zeroize::Zeroize;
+
+/// How many vectors, nearest by the compressed scan's estimate, a search
+/// ranks exactly. Chosen with `limen bench matcher` on a synthetic gallery
+/// of a million people (BENCHMARKS.md) and checked on lfw-dev's descriptors
+/// (`tests/compressed_search.rs`).
+pub const CANDIDATES: usize = 64;
+
 /// What the matcher refuses.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum MatcherError {
@@ -67,5 +81,18 @@ fn check_vector(vector: &[f32], dimensions: usize) -> Result<(), MatcherError> {
         Ok(())
     } else {
         Err(MatcherError::NonFiniteDescriptor)
+    }
+}
+
+/// Makes room for `additional` more values without ever releasing a buffer
+/// with values still in it: a vector that must grow zeroes its old buffer
+/// first (a plain `Vec` would free it as it is).
+fn reserve_zeroizing<T: Zeroize + Copy>(values: &mut Vec<T>, additional: usize) {
+    if values.capacity() - values.len() < additional {
+        let wanted = (values.capacity() * 2).max(values.len() + additional);
+        let mut grown = Vec::with_capacity(wanted);
+        grown.extend_from_slice(values);
+        values.zeroize();
+        *values = grown;
     }
 }

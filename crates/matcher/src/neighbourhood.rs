@@ -9,6 +9,11 @@
 //! newcomer to every row's list; leaving it recomputes the lists that held
 //! the leaver. Both are one pass over the gallery, so a change costs
 //! O(rows + cohort) distance computations, never O(rows × cohort).
+//!
+//! A new row's list is measured at the next refresh, not as it arrives:
+//! loading a gallery of n rows then measures all n lists together, split
+//! across as many threads as the caller gives (most of a large gallery's
+//! loading time is these lists).
 
 use zeroize::Zeroize;
 
@@ -28,6 +33,8 @@ pub(crate) struct Neighbourhoods {
     /// Per row, `hub_neighbours` (distance, slot) pairs, nearest first;
     /// unused entries have an infinite distance.
     lists: Vec<(f32, Slot)>,
+    /// Per row, whether its list is still to be measured.
+    pending: Vec<bool>,
     /// Per row, what the search subtracts from its distances.
     shifts: Vec<f32>,
 }
@@ -40,6 +47,7 @@ impl Neighbourhoods {
             slot_vectors: Vec::new(),
             slot_owner: Vec::new(),
             lists: Vec::new(),
+            pending: Vec::new(),
             shifts: Vec::new(),
         }
     }
@@ -63,9 +71,9 @@ impl Neighbourhoods {
             || self.slot_owner.iter().filter(|o| o.is_some()).count() >= self.scoring.cohort_people
     }
 
-    /// A new row of `owner` at the end of the gallery: its list against the
-    /// current cohort.
-    pub(crate) fn push_row(&mut self, vector: &[f32], owner: usize) {
+    /// A new row at the end of the gallery; its list is measured at the
+    /// next [`Neighbourhoods::refresh_shifts`].
+    pub(crate) fn push_row(&mut self) {
         self.shifts.push(0.0);
         if !self.active() {
             return;
@@ -73,8 +81,7 @@ impl Neighbourhoods {
         let k = self.k();
         self.lists
             .extend(std::iter::repeat_n((f32::INFINITY, 0), k));
-        let row = self.shifts.len() - 1;
-        self.fill_list(row, vector, owner);
+        self.pending.push(true);
     }
 
     /// Row `row` leaves; the last row takes its place (as in the gallery).
@@ -84,6 +91,7 @@ impl Neighbourhoods {
         if !self.active() {
             return;
         }
+        self.pending.swap_remove(row);
         let k = self.k();
         if row != last {
             let (head, tail) = self.lists.split_at_mut(last * k);
@@ -122,9 +130,10 @@ impl Neighbourhoods {
         self.slot_owner[slot] = Some(person);
         self.slot_vectors[slot * dimensions..(slot + 1) * dimensions].copy_from_slice(anchor);
         let k = self.k();
-        let lists = &mut self.lists;
+        let (lists, pending) = (&mut self.lists, &self.pending);
+        // A pending list will be measured against the whole cohort anyway.
         for_each_distance(rows, anchor, |row, squared| {
-            if row_owner[row] != person {
+            if row_owner[row] != person && !pending[row] {
                 offer(
                     &mut lists[row * k..(row + 1) * k],
                     squared.sqrt(),
@@ -143,14 +152,19 @@ impl Neighbourhoods {
         let dimensions = self.dimensions;
         self.slot_vectors[slot * dimensions..(slot + 1) * dimensions].zeroize();
         let k = self.k();
-        for row in 0..self.shifts.len() {
-            let list = &self.lists[row * k..(row + 1) * k];
+        for (row, list) in self.lists.chunks_exact_mut(k).enumerate() {
             if list
                 .iter()
                 .any(|&(d, s)| d.is_finite() && usize::from(s) == slot)
             {
                 let vector = &rows[row * dimensions..(row + 1) * dimensions];
-                self.fill_list(row, vector, row_owner[row]);
+                fill(
+                    list,
+                    vector,
+                    row_owner[row],
+                    &self.slot_vectors,
+                    &self.slot_owner,
+                );
             }
         }
     }
@@ -164,23 +178,51 @@ impl Neighbourhoods {
         }
     }
 
-    fn fill_list(&mut self, row: usize, vector: &[f32], owner: usize) {
-        let k = self.k();
-        let list = &mut self.lists[row * k..(row + 1) * k];
-        list.fill((f32::INFINITY, 0));
-        let slot_owner = &self.slot_owner;
-        for_each_distance(&self.slot_vectors, vector, |slot, squared| {
-            if slot_owner[slot].is_some_and(|o| o != owner) {
-                offer(list, squared.sqrt(), slot as Slot);
+    /// Measures every pending list, split across `threads` threads.
+    fn measure_pending(&mut self, rows: &[f32], row_owner: &[usize], threads: usize) {
+        let pending = self.pending.iter().filter(|&&p| p).count();
+        if pending == 0 {
+            return;
+        }
+        let threads = threads.clamp(1, pending);
+        let (k, dimensions) = (self.k(), self.dimensions);
+        let rows_per_thread = self.pending.len().div_ceil(threads);
+        let (slot_vectors, slot_owner) = (&self.slot_vectors, &self.slot_owner);
+        let parts = self
+            .lists
+            .chunks_mut(rows_per_thread * k)
+            .zip(self.pending.chunks_mut(rows_per_thread))
+            .enumerate();
+        std::thread::scope(|scope| {
+            for (part, (lists, pending)) in parts {
+                let measure = move || {
+                    let first = part * rows_per_thread;
+                    let lists = lists.chunks_exact_mut(k);
+                    for (row, (list, pending)) in (first..).zip(lists.zip(pending)) {
+                        if *pending {
+                            let vector = &rows[row * dimensions..(row + 1) * dimensions];
+                            fill(list, vector, row_owner[row], slot_vectors, slot_owner);
+                            *pending = false;
+                        }
+                    }
+                };
+                if threads == 1 {
+                    measure();
+                } else {
+                    scope.spawn(measure);
+                }
             }
         });
     }
 
-    /// Recomputes every row's shift from the lists; call after each change.
-    pub(crate) fn refresh_shifts(&mut self) {
+    /// Measures the pending lists on `threads` threads, then recomputes
+    /// every row's shift from the lists; call after each change. `rows`
+    /// and `row_owner` are the gallery's.
+    pub(crate) fn refresh_shifts(&mut self, rows: &[f32], row_owner: &[usize], threads: usize) {
         if !self.active() {
             return;
         }
+        self.measure_pending(rows, row_owner, threads);
         let k = self.k();
         let row_mean = |list: &[(f32, Slot)]| {
             let (sum, count) = list
@@ -209,6 +251,7 @@ impl Neighbourhoods {
         self.slot_vectors.zeroize();
         self.slot_owner.clear();
         self.lists.clear();
+        self.pending.clear();
         self.shifts.clear();
     }
 }
@@ -217,6 +260,23 @@ impl Drop for Neighbourhoods {
     fn drop(&mut self) {
         self.slot_vectors.zeroize();
     }
+}
+
+/// Measures `list`, of a row holding `vector` of person `owner`, against
+/// every cohort slot of another person.
+fn fill(
+    list: &mut [(f32, Slot)],
+    vector: &[f32],
+    owner: usize,
+    slot_vectors: &[f32],
+    slot_owner: &[Option<usize>],
+) {
+    list.fill((f32::INFINITY, 0));
+    for_each_distance(slot_vectors, vector, |slot, squared| {
+        if slot_owner[slot].is_some_and(|o| o != owner) {
+            offer(list, squared.sqrt(), slot as Slot);
+        }
+    });
 }
 
 /// Inserts `(distance, slot)` into a list kept nearest first, dropping the

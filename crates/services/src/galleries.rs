@@ -402,6 +402,8 @@ async fn fill(store: &Store, model: GalleryModel) -> Result<VersionGallery, Stor
             )
         })
         .await?;
+    // Every new vector's neighbourhood, on every core: most of the load.
+    galleries.refresh_all(std::thread::available_parallelism().map_or(1, |n| n.get()));
     Ok(VersionGallery {
         model,
         people: Arc::new(galleries),
