@@ -12,7 +12,9 @@ use axum::{Json, Router};
 use http_body_util::BodyExt;
 use limen_access::Decision as AccessDecision;
 use limen_access::http::{HttpAccessSystem, SharedSecret};
-use limen_domain::{ConnectorKind, Decision, DeviceId, Entrance, EntranceId, HandoverId, PassId};
+use limen_domain::{
+    ConnectorKind, Decision, Device, DeviceId, Entrance, EntranceId, HandoverId, PassId,
+};
 use limen_services::{HANDOVER_HOLD, PassKey, Recognition, ServiceError};
 use limen_store::token::{new_token, token_hash};
 use limen_store::{DeviceAtEntrance, NewConnector};
@@ -36,7 +38,10 @@ pub fn routes() -> Router<Arc<AppState>> {
             "/api/v1/entrances",
             post(create_entrance).get(list_entrances),
         )
-        .route("/api/v1/entrances/{id}/devices", post(create_device))
+        .route(
+            "/api/v1/entrances/{id}/devices",
+            post(create_device).get(list_devices),
+        )
         .route(
             "/api/v1/entrances/{id}/devices/{device_id}",
             delete(revoke_device),
@@ -48,6 +53,7 @@ pub fn routes() -> Router<Arc<AppState>> {
             post(frame).layer(DefaultBodyLimit::max(FRAME_BODY_LIMIT)),
         )
         .route("/api/v1/handovers/{id}", delete(end_handover))
+        .route("/api/v1/heartbeat", post(heartbeat))
 }
 
 /// The HTTP connectors built so far, one per entrance. An entrance's URL and
@@ -133,6 +139,20 @@ async fn create_device(
     ))
 }
 
+async fn list_devices(
+    State(state): State<Arc<AppState>>,
+    Admin(admin): Admin,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<Device>>, ApiError> {
+    let entrance = entrance_id(&id)?;
+    state
+        .services
+        .devices(&admin, &entrance, state.config.device_down_after)
+        .await?
+        .map(Json)
+        .ok_or_else(ApiError::not_found)
+}
+
 async fn revoke_device(
     State(state): State<Arc<AppState>>,
     Admin(admin): Admin,
@@ -206,6 +226,7 @@ async fn frame(
     let started = Instant::now();
     let (parts, body) = request.into_parts();
     let device = device(&state, &parts.headers).await?;
+    state.services.frame_arrived(&device.device_id);
     if !state.frame_limiter.allow(device.device_id.as_str()) {
         state
             .metrics
@@ -418,6 +439,18 @@ async fn end_handover(
     } else {
         Err(ApiError::not_found())
     }
+}
+
+/// A device with no frame to send says it is still there, so that a camera
+/// nobody walks past is not shown as down. It costs what a frame's token
+/// check costs and writes nothing at once (see `frame_arrived`).
+async fn heartbeat(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    let device = device(&state, &headers).await?;
+    state.services.heartbeat(&device.device_id);
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The header naming the device's pass a frame belongs to.

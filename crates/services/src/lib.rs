@@ -69,6 +69,7 @@ mod admins;
 mod api_keys;
 mod audit;
 mod consent;
+mod device_activity;
 mod engine_queue;
 mod enrolment;
 mod entrances;
@@ -118,6 +119,7 @@ pub use reconsent::ReconsentRequest;
 pub use retention::Retention;
 pub use security::SecurityView;
 
+use crate::device_activity::DeviceActivity;
 use crate::engine_queue::EngineQueue;
 use crate::galleries::Galleries;
 use crate::handovers::Handovers;
@@ -139,6 +141,8 @@ pub struct Services {
     passes: Arc<Passes>,
     /// Matches whose device has yet to tell its access panel.
     handovers: Arc<Handovers>,
+    /// Devices heard from since the last write (see `device_activity`).
+    device_activity: Arc<DeviceActivity>,
     retention: Retention,
     /// Applies the changes other instances make, for as long as this lives.
     follower: tokio::task::JoinHandle<()>,
@@ -148,6 +152,8 @@ pub struct Services {
     /// Ends a model transition when it is over, lets consents to an old
     /// statement lapse.
     keeper: tokio::task::JoinHandle<()>,
+    /// Writes the devices' activity every few seconds.
+    activity_writer: tokio::task::JoinHandle<()>,
 }
 
 impl Services {
@@ -189,6 +195,18 @@ impl Services {
                 }
             }
         });
+        let device_activity = Arc::new(DeviceActivity::default());
+        let activity_writer = tokio::spawn({
+            let activity = device_activity.clone();
+            let store = store.clone();
+            async move {
+                let mut tick = tokio::time::interval(device_activity::FLUSH_EVERY);
+                loop {
+                    tick.tick().await;
+                    activity.flush(&store).await;
+                }
+            }
+        });
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Ok(Services {
             store,
@@ -199,10 +217,12 @@ impl Services {
             galleries,
             passes,
             handovers,
+            device_activity,
             retention,
             follower,
             sweeper,
             keeper,
+            activity_writer,
         })
     }
 
@@ -245,11 +265,14 @@ impl Services {
         self.engine_queue.load()
     }
 
-    /// Stops following changes and closes the database connections.
+    /// Stops following changes, writes the devices' last activity and
+    /// closes the database connections.
     pub async fn shutdown(&self) {
         self.follower.abort();
         self.sweeper.abort();
         self.keeper.abort();
+        self.activity_writer.abort();
+        self.device_activity.flush(&self.store).await;
         self.store.close().await;
     }
 }
@@ -259,5 +282,6 @@ impl Drop for Services {
         self.follower.abort();
         self.sweeper.abort();
         self.keeper.abort();
+        self.activity_writer.abort();
     }
 }

@@ -139,6 +139,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0014_admins.sql"),
         postgres: include_str!("../migrations/postgres/0014_admins.sql"),
     },
+    Migration {
+        version: 15,
+        sqlite: include_str!("../migrations/sqlite/0015_device_activity.sql"),
+        postgres: include_str!("../migrations/postgres/0015_device_activity.sql"),
+    },
 ];
 
 /// The version from which SQLite deletes securely; reaching it rewrites an

@@ -8,6 +8,7 @@ mod audit;
 mod bad_input;
 mod browser;
 mod cli;
+mod device_activity;
 mod entrance;
 mod entrance_osdp;
 mod hostile;
