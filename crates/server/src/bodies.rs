@@ -175,12 +175,30 @@ pub enum ConnectorBody {
 
 impl NewEntrance {
     pub fn checked_name(&self) -> Result<Label, ApiError> {
-        Label::parse(&self.name).map_err(|_| {
-            ApiError::unprocessable(
-                "an entrance name must be 1 to 100 characters, without control characters",
-            )
-        })
+        entrance_name(&self.name)
     }
+}
+
+/// `PATCH /api/v1/entrances/{id}`: a new name.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntranceRename {
+    pub name: String,
+}
+
+impl EntranceRename {
+    pub fn checked_name(&self) -> Result<Label, ApiError> {
+        entrance_name(&self.name)
+    }
+}
+
+/// An entrance's name as given, checked.
+pub fn entrance_name(name: &str) -> Result<Label, ApiError> {
+    Label::parse(name).map_err(|_| {
+        ApiError::unprocessable(
+            "an entrance name must be 1 to 100 characters, without control characters",
+        )
+    })
 }
 
 /// `POST /api/v1/api-keys`.

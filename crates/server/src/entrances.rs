@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, patch, post};
 use axum::{Json, Router};
 use http_body_util::BodyExt;
 use limen_access::Decision as AccessDecision;
@@ -23,7 +23,7 @@ use zeroize::{Zeroize, Zeroizing};
 
 use crate::AppState;
 use crate::auth::{Admin, bearer};
-use crate::bodies::{ConnectorBody, NewEntrance};
+use crate::bodies::{ConnectorBody, EntranceRename, NewEntrance};
 use crate::enrol::is_declared_image;
 use crate::error::{ApiError, JsonBody};
 use crate::frame_buffer::{FrameBuffer, TooLarge};
@@ -38,6 +38,11 @@ pub fn routes() -> Router<Arc<AppState>> {
             "/api/v1/entrances",
             post(create_entrance).get(list_entrances),
         )
+        .route(
+            "/api/v1/entrances/{id}",
+            patch(rename_entrance).delete(delete_entrance),
+        )
+        .route("/api/v1/entrances/{id}/test", post(test_entrance))
         .route(
             "/api/v1/entrances/{id}/devices",
             post(create_device).get(list_devices),
@@ -118,6 +123,97 @@ async fn list_entrances(
     Ok(Json(json!(
         state.services.store().entrances(&admin.org).await?
     )))
+}
+
+async fn rename_entrance(
+    State(state): State<Arc<AppState>>,
+    Admin(admin): Admin,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<EntranceRename>,
+) -> Result<StatusCode, ApiError> {
+    let entrance = entrance_id(&id)?;
+    let name = body.checked_name()?;
+    if !state
+        .services
+        .rename_entrance(&admin, &entrance, &name)
+        .await?
+    {
+        return Err(ApiError::not_found());
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn delete_entrance(
+    State(state): State<Arc<AppState>>,
+    Admin(admin): Admin,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let entrance = entrance_id(&id)?;
+    if !state.services.delete_entrance(&admin, &entrance).await? {
+        return Err(ApiError::not_found());
+    }
+    lock_clients(&state.access_clients).remove(&entrance);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn test_entrance(
+    State(state): State<Arc<AppState>>,
+    Admin(admin): Admin,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let entrance = state
+        .services
+        .store()
+        .entrance(&admin.org, &entrance_id(&id)?)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(Json(match test_connector(&state, &entrance).await {
+        ConnectorTest::Osdp => json!({ "result": "osdp" }),
+        ConnectorTest::Accepted(status) => json!({ "result": "accepted", "status": status }),
+        ConnectorTest::Refused(status) => json!({ "result": "refused", "status": status }),
+        ConnectorTest::NoAnswer => json!({ "result": "no_answer" }),
+    }))
+}
+
+/// What an entrance's access system said to a test event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ConnectorTest {
+    /// An OSDP entrance: the agent is the panel's reader, the server talks
+    /// to no access system.
+    Osdp,
+    /// It answered with this success status.
+    Accepted(u16),
+    /// It answered with this other status (a signature it did not take, an
+    /// event it does not know).
+    Refused(u16),
+    /// No answer: unreachable, refused address, timeout. Why stays in the
+    /// server log (see [`NO_ANSWER`]).
+    NoAnswer,
+}
+
+/// Sends the entrance's access system a signed test event (nobody at the
+/// door, no one named) and says how it answered.
+pub(crate) async fn test_connector(state: &AppState, entrance: &Entrance) -> ConnectorTest {
+    if entrance.connector == ConnectorKind::Osdp {
+        return ConnectorTest::Osdp;
+    }
+    let system = match access_system(state, entrance).await {
+        Ok(system) => system,
+        Err(reason) => {
+            tracing::warn!(entrance = entrance.id.as_str(), %reason, "access system not usable");
+            return ConnectorTest::NoAnswer;
+        }
+    };
+    match system.send_test(entrance.id.as_str()).await {
+        Ok(status) => ConnectorTest::Accepted(status.as_u16()),
+        Err(limen_access::http::HttpAccessError::Status(status)) => {
+            ConnectorTest::Refused(status.as_u16())
+        }
+        Err(e) => {
+            tracing::warn!(entrance = entrance.id.as_str(), error = %with_causes(&e), "access system did not answer a test");
+            ConnectorTest::NoAnswer
+        }
+    }
 }
 
 async fn create_device(

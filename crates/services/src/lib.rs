@@ -98,6 +98,7 @@ use limen_store::Store;
 pub use accounts::{PASSWORD_RESET_SECS, PasswordReset, Session};
 pub use admins::{AdminInvitation, AdminSession};
 pub use api_keys::ApiKeyToken;
+pub use audit::CheckedTrail;
 pub use engine_queue::EngineLoad;
 pub use enrolment::{
     Enrolled, Frame, FrameCheck, FrameProblem, MAX_FRAME_PIXELS, Refusal, SetAsideFrame,

@@ -88,7 +88,9 @@ pub use audit::{AuditEntry, AuditRecord, BrokenLink, OPERATOR_CHAIN, ORGANISATIO
 pub use changes::{FACE_CHANGES_CHANNEL, FaceChange, FaceChangeListener};
 pub use crypto::{KeyError, MasterKey};
 pub use device_activity::DeviceTally;
-pub use entrances::{DeviceAtEntrance, NewConnector};
+pub use entrances::{
+    DecisionFilter, DeviceAtEntrance, MAX_LISTED_DECISIONS, NamedDecision, NewConnector,
+};
 pub use faces::{GallerySet, StoredVector};
 pub use rollout::{
     ActivationRefused, DueRenewal, EndedTransition, RenewalProgress, VersionHolding,

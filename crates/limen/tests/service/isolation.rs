@@ -3,7 +3,10 @@
 
 use serde_json::json;
 
-use crate::support::{Backend, Server, SmtpSink, csrf_of, enrol, multipart, onboard, status_of};
+use crate::support::{
+    Backend, Server, SmtpSink, create_device, create_entrance, csrf_of, enrol, multipart, onboard,
+    send_frame, status_of,
+};
 
 const ADMIN_ENDPOINTS: &[(&str, &str)] = &[
     ("GET", "/api/v1/people"),
@@ -70,6 +73,8 @@ fn organisations_cannot_reach_each_other() {
     let enrolled = enrol(&server, &ann.session);
     assert_eq!(enrolled.status, 201, "{}", enrolled.body);
     let bob = onboard(&server, &smtp, &admin_b, "bob@bolt.test", "B-1", 2);
+    let door_a = create_entrance(&server, &admin_a, "A's door", json!({ "type": "osdp" }));
+    let (camera_a, camera_token_a) = create_device(&server, &admin_a, &door_a);
     let trail_a = server.get("/api/v1/audit", Some(&admin_a)).json();
 
     // B's admin token against A's keys.
@@ -129,6 +134,40 @@ fn organisations_cannot_reach_each_other() {
             )
             .status,
         200
+    );
+
+    // B's admin token against A's entrance and its camera.
+    for (method, path) in [
+        ("GET", format!("/api/v1/entrances/{door_a}/devices")),
+        ("POST", format!("/api/v1/entrances/{door_a}/devices")),
+        (
+            "DELETE",
+            format!("/api/v1/entrances/{door_a}/devices/{camera_a}"),
+        ),
+        ("GET", format!("/api/v1/entrances/{door_a}/events")),
+        ("PATCH", format!("/api/v1/entrances/{door_a}")),
+        ("DELETE", format!("/api/v1/entrances/{door_a}")),
+        ("POST", format!("/api/v1/entrances/{door_a}/test")),
+    ] {
+        let body = json!({ "name": "Taken over" }).to_string();
+        let reply = match method {
+            "GET" => server.get(&path, Some(&admin_b)),
+            "DELETE" => server.delete(&path, Some(&admin_b)),
+            _ => server.send(
+                method,
+                &path,
+                Some(&admin_b),
+                "application/json",
+                body.as_bytes(),
+            ),
+        };
+        assert_eq!(reply.status, 404, "{method} {path}: {}", reply.body);
+    }
+    assert!(
+        !server
+            .get("/api/v1/entrances", Some(&admin_b))
+            .body
+            .contains(&door_a)
     );
 
     // Wrong kinds of credentials: nothing works across the admin/employee line.
@@ -194,8 +233,56 @@ fn organisations_cannot_reach_each_other() {
     let me_a = server.get("/api/v1/me", Some(&ann.session)).json();
     assert_eq!(me_a["person_id"], ann.person_id.as_str());
     assert!(me_a["consent"].is_object() && me_a["face"].is_object());
+    let devices_a = server
+        .get(
+            &format!("/api/v1/entrances/{door_a}/devices"),
+            Some(&admin_a),
+        )
+        .json();
+    assert_eq!(devices_a[0]["id"], camera_a.as_str(), "{devices_a}");
+    let entrances_a = server.get("/api/v1/entrances", Some(&admin_a)).json();
+    assert_eq!(entrances_a[0]["name"], "A's door");
     let trail_after = server.get("/api/v1/audit", Some(&admin_a)).json();
     assert_eq!(trail_after, trail_a, "nothing was done to A's organisation");
+
+    // A's own admin renames its entrance, then deletes it: its camera's
+    // token stops working.
+    let renamed = server.send(
+        "PATCH",
+        &format!("/api/v1/entrances/{door_a}"),
+        Some(&admin_a),
+        "application/json",
+        json!({ "name": "Back door" }).to_string().as_bytes(),
+    );
+    assert_eq!(renamed.status, 204, "{}", renamed.body);
+    assert_eq!(
+        server.get("/api/v1/entrances", Some(&admin_a)).json()[0]["name"],
+        "Back door"
+    );
+    let deleted = server.delete(&format!("/api/v1/entrances/{door_a}"), Some(&admin_a));
+    assert_eq!(deleted.status, 204, "{}", deleted.body);
+    assert_eq!(
+        send_frame(
+            &server,
+            &camera_token_a,
+            &crate::support::fixture("Andre_Agassi_0002.jpg")
+        )
+        .status,
+        401
+    );
+    let actions: Vec<String> = server
+        .get("/api/v1/audit", Some(&admin_a))
+        .json()
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter_map(|e| e["action"].as_str().map(str::to_owned))
+        .collect();
+    assert!(
+        actions.iter().any(|a| a == "entrance.renamed")
+            && actions.iter().any(|a| a == "entrance.deleted"),
+        "{actions:?}"
+    );
 }
 
 #[test]

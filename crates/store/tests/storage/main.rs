@@ -1,6 +1,6 @@
 //! One storage suite, run against SQLite and against PostgreSQL.
 
-mod devices;
+mod entrances;
 mod faces;
 mod people;
 mod records;
@@ -162,7 +162,8 @@ on_both!(
     faces::a_set_of_vectors_is_replaced_whole,
     faces::a_deleted_sets_leftover_ciphertext_decrypts_with_nothing_left,
     faces::every_change_to_a_gallery_is_numbered_in_order,
-    devices::activity_from_several_instances_adds_up,
+    entrances::activity_from_several_instances_adds_up,
+    entrances::decision_events_are_filtered_and_named,
 );
 
 pub(crate) async fn new_org(store: &Store, name: &str) -> OrgId {

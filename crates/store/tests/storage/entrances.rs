@@ -1,15 +1,16 @@
-//! Device activity as several instances on one database record it: their
-//! tallies add up, the last-seen time only moves forward, counts older
-//! than an hour are neither shown nor kept.
+//! Entrances as their admin reads them. Device activity as several
+//! instances on one database record it: their tallies add up, the
+//! last-seen time only moves forward, counts older than an hour are
+//! neither shown nor kept. Decision events filtered, with names.
 
 use std::time::Duration;
 
-use limen_domain::{DeviceStatus, EntranceId, now};
+use limen_domain::{Decision, DeviceStatus, EntranceId, now};
 use limen_store::token::new_token;
-use limen_store::{DeviceTally, NewConnector, Store};
+use limen_store::{DecisionFilter, DeviceTally, NewConnector, Store};
 use sqlx::Row;
 
-use crate::{TestDb, entry, master, new_org, raw};
+use crate::{TestDb, entry, master, new_org, raw, registered_person};
 
 pub(crate) async fn activity_from_several_instances_adds_up(db: &TestDb) {
     let store = &db.store;
@@ -123,6 +124,113 @@ pub(crate) async fn activity_from_several_instances_adds_up(db: &TestDb) {
         "another organisation's entrance is not found"
     );
     for org in [org, other_org] {
+        store
+            .delete_organisation(&entry(), &org)
+            .await
+            .expect("cleanup");
+    }
+}
+
+pub(crate) async fn decision_events_are_filtered_and_named(db: &TestDb) {
+    let store = &db.store;
+    let org = new_org(store, "Events").await;
+    let front = store
+        .create_entrance(|_| entry(), &org, "Front", &NewConnector::Osdp)
+        .await
+        .expect("entrance")
+        .id;
+    let back = store
+        .create_entrance(|_| entry(), &org, "Back", &NewConnector::Osdp)
+        .await
+        .expect("entrance")
+        .id;
+    let ann = registered_person(store, &org, "ann@events.test", "A-1").await;
+    let record = |entrance: EntranceId, decision, person| {
+        let org = org.clone();
+        async move {
+            store
+                .record_decision(&org, &entrance, decision, person, "")
+                .await
+                .expect("recorded")
+        }
+    };
+    record(front.clone(), Decision::Matched, Some(&ann.id)).await;
+    record(front.clone(), Decision::Unknown, None).await;
+    record(back.clone(), Decision::NoFace, None).await;
+
+    let all = store
+        .named_decision_events(&org, &DecisionFilter::default())
+        .await
+        .expect("events");
+    assert_eq!(all.len(), 3);
+    let matched = store
+        .named_decision_events(
+            &org,
+            &DecisionFilter {
+                decision: Some(Decision::Matched),
+                ..DecisionFilter::default()
+            },
+        )
+        .await
+        .expect("events");
+    assert_eq!(matched.len(), 1);
+    assert_eq!(matched[0].entrance, "Front");
+    assert_eq!(matched[0].person.as_deref(), Some("Ann Lee"));
+    let at_back = store
+        .named_decision_events(
+            &org,
+            &DecisionFilter {
+                entrance: Some(back.clone()),
+                ..DecisionFilter::default()
+            },
+        )
+        .await
+        .expect("events");
+    assert_eq!(
+        at_back.iter().map(|e| e.event.decision).collect::<Vec<_>>(),
+        vec![Decision::NoFace]
+    );
+    assert_eq!(at_back[0].person, None);
+    let at = now();
+    let later = store
+        .named_decision_events(
+            &org,
+            &DecisionFilter {
+                from: Some(at + 3600),
+                ..DecisionFilter::default()
+            },
+        )
+        .await
+        .expect("events");
+    assert!(later.is_empty());
+    let until_now = store
+        .named_decision_events(
+            &org,
+            &DecisionFilter {
+                from: Some(at - 3600),
+                until: Some(at + 1),
+                ..DecisionFilter::default()
+            },
+        )
+        .await
+        .expect("events");
+    assert_eq!(until_now.len(), 3);
+    let other = new_org(store, "Not events").await;
+    assert!(
+        store
+            .named_decision_events(&other, &DecisionFilter::default())
+            .await
+            .expect("events")
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .verify_audit_chain(org.as_str())
+            .await
+            .expect("verify"),
+        Ok(store.audit_trail(org.as_str()).await.expect("trail").len())
+    );
+    for org in [org, other] {
         store
             .delete_organisation(&entry(), &org)
             .await
