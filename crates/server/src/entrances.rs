@@ -13,7 +13,7 @@ use http_body_util::BodyExt;
 use limen_access::Decision as AccessDecision;
 use limen_access::http::{HttpAccessSystem, SharedSecret};
 use limen_domain::{
-    ConnectorKind, Decision, Device, DeviceId, Entrance, EntranceId, HandoverId, PassId,
+    ConnectorKind, Decision, Device, DeviceId, Entrance, EntranceId, HandoverId, OrgAdmin, PassId,
 };
 use limen_services::{HANDOVER_HOLD, PassKey, Recognition, ServiceError};
 use limen_store::token::{new_token, token_hash};
@@ -66,7 +66,7 @@ pub fn routes() -> Router<Arc<AppState>> {
 #[derive(Default)]
 pub struct AccessClients(Mutex<HashMap<EntranceId, Arc<HttpAccessSystem>>>);
 
-fn entrance_id(text: &str) -> Result<EntranceId, ApiError> {
+pub(crate) fn entrance_id(text: &str) -> Result<EntranceId, ApiError> {
     EntranceId::parse(text).map_err(|_| ApiError::not_found())
 }
 
@@ -75,14 +75,24 @@ async fn create_entrance(
     Admin(admin): Admin,
     JsonBody(body): JsonBody<NewEntrance>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let entrance = add_entrance(&state, &admin, &body).await?;
+    Ok((StatusCode::CREATED, Json(json!(entrance))))
+}
+
+/// Creates an entrance as the API and the pages are asked to: its name
+/// checked and its HTTP connector built once, so that a URL the connector
+/// cannot use is refused now rather than at the first passage.
+pub(crate) async fn add_entrance(
+    state: &AppState,
+    admin: &OrgAdmin,
+    body: &NewEntrance,
+) -> Result<Entrance, ApiError> {
     let name = body.checked_name()?;
     let secret = match body.connector.http()? {
         None => None,
         Some((url, shared)) => {
             let key = Zeroizing::new(shared.key().to_vec());
-            // Built once here so that a URL the connector cannot use is
-            // refused now rather than at the first passage.
-            build_access_system(&state, url.to_owned(), shared)
+            build_access_system(state, url.to_owned(), shared)
                 .await?
                 .map_err(|e| ApiError::unprocessable(format!("connector url: {e}")))?;
             Some(key)
@@ -95,11 +105,10 @@ async fn create_entrance(
         },
         _ => NewConnector::Osdp,
     };
-    let entrance = state
+    Ok(state
         .services
-        .create_entrance(&admin, &name, &connector)
-        .await?;
-    Ok((StatusCode::CREATED, Json(json!(entrance))))
+        .create_entrance(admin, &name, &connector)
+        .await?)
 }
 
 async fn build_access_system(
@@ -148,12 +157,24 @@ async fn delete_entrance(
     Admin(admin): Admin,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let entrance = entrance_id(&id)?;
-    if !state.services.delete_entrance(&admin, &entrance).await? {
+    if !remove_entrance(&state, &admin, &entrance_id(&id)?).await? {
         return Err(ApiError::not_found());
     }
-    lock_clients(&state.access_clients).remove(&entrance);
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deletes one of the admin's entrances and forgets its connector; false
+/// if there is no such entrance.
+pub(crate) async fn remove_entrance(
+    state: &AppState,
+    admin: &OrgAdmin,
+    entrance: &EntranceId,
+) -> Result<bool, ApiError> {
+    let deleted = state.services.delete_entrance(admin, entrance).await?;
+    if deleted {
+        lock_clients(&state.access_clients).remove(entrance);
+    }
+    Ok(deleted)
 }
 
 async fn test_entrance(
@@ -222,13 +243,7 @@ async fn create_device(
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let entrance = entrance_id(&id)?;
-    let (token, hash) = new_token();
-    let device = state
-        .services
-        .register_device(&admin, &entrance, &hash)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    // The token is shown this once; only its hash is stored.
+    let (device, token) = add_device(&state, &admin, &entrance).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "id": device, "entrance_id": entrance, "token": token })),
@@ -247,6 +262,22 @@ async fn list_devices(
         .await?
         .map(Json)
         .ok_or_else(ApiError::not_found)
+}
+
+/// Registers a device at one of the admin's entrances; returns it with its
+/// token, which is shown this once (only its hash is stored).
+pub(crate) async fn add_device(
+    state: &AppState,
+    admin: &OrgAdmin,
+    entrance: &EntranceId,
+) -> Result<(DeviceId, String), ApiError> {
+    let (token, hash) = new_token();
+    let device = state
+        .services
+        .register_device(admin, entrance, &hash)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok((device, token))
 }
 
 async fn revoke_device(
