@@ -30,9 +30,10 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 
-# playwright-core drives the system Chromium; it downloads no browser of its own.
+# playwright-core drives the system Chromium; it downloads no browser of its
+# own. axe-core checks the pages' accessibility inside that browser.
 browser_tests=crates/limen/tests/browser
-[ -d "$browser_tests/node_modules/playwright-core" ] ||
+[ -d "$browser_tests/node_modules/playwright-core" ] && [ -d "$browser_tests/node_modules/axe-core" ] ||
     (cd "$browser_tests" && npm ci --no-audit --no-fund --loglevel=error)
 
 # The access-system examples verify with the published Standard Webhooks

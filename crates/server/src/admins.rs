@@ -8,14 +8,14 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use limen_domain::{AdminId, EmailAddress};
-use limen_services::{AdminInvitation, ServiceError};
+use limen_domain::{AdminAccount, AdminId, EmailAddress, OrgAdmin};
+use limen_services::{AdminInvitation, AdminSession, ServiceError};
 use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::auth::{Admin, bearer};
 use crate::bodies::{AdminInvite, LoginRequest, RegistrationRequest};
-use crate::client::Client;
+use crate::client::{Client, ClientGroup};
 use crate::error::{ApiError, JsonBody};
 use crate::i18n::Tr;
 use crate::mailer::{MailError, Mailer};
@@ -41,11 +41,20 @@ async fn invite(
     Admin(admin): Admin,
     JsonBody(body): JsonBody<AdminInvite>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let invited = invite_admin(&state, &admin, &body).await?;
+    Ok((StatusCode::CREATED, Json(json!(invited))))
+}
+
+/// Invites an admin of `by`'s organisation by e-mail, for the API and the
+/// pages alike; the invitation is recorded only once the mail is out, as
+/// for employees' invitations.
+pub(crate) async fn invite_admin(
+    state: &AppState,
+    by: &OrgAdmin,
+    body: &AdminInvite,
+) -> Result<AdminAccount, ApiError> {
     let (email, name) = body.checked()?;
-    let invitation = state
-        .services
-        .new_admin_invitation(&admin, email, name)
-        .await?;
+    let invitation = state.services.new_admin_invitation(by, email, name).await?;
     send_admin_invitation(
         &state.mailer,
         &state.config.public_url,
@@ -60,12 +69,10 @@ async fn invite(
             format!("the invitation could not be sent: {e}"),
         )
     })?;
-    // Recorded only once the mail is out, as for employees' invitations.
-    let invited = state
+    Ok(state
         .services
-        .record_admin_invitation(&admin, &invitation)
-        .await?;
-    Ok((StatusCode::CREATED, Json(json!(invited))))
+        .record_admin_invitation(by, &invitation)
+        .await?)
 }
 
 async fn remove(
@@ -96,20 +103,31 @@ async fn log_in(
     Client(client): Client,
     JsonBody(request): JsonBody<LoginRequest>,
 ) -> Result<Json<Value>, ApiError> {
-    // Counted apart from an employee account with the same address.
-    let account = format!("admin:{}", request.email.trim().to_lowercase());
-    let login = async {
-        match EmailAddress::parse(&request.email) {
-            Ok(email) => state.services.admin_log_in(&email, &request.password).await,
-            Err(_) => Err(ServiceError::WrongCredentials),
-        }
-    };
-    let session = state.login_guard.attempt(&account, client, login).await?;
+    let session = admin_log_in(&state, client, &request.email, &request.password).await?;
     Ok(Json(json!({
         "token": session.token,
         "expires_in": session.lifetime_secs,
         "admin": session.admin,
     })))
+}
+
+/// Checks an admin's e-mail and password, for the API and the pages alike.
+/// Failures slow the account as employees' do, counted apart from an
+/// employee account with the same address.
+pub(crate) async fn admin_log_in(
+    state: &AppState,
+    client: ClientGroup,
+    email: &str,
+    password: &str,
+) -> Result<AdminSession, ApiError> {
+    let account = format!("admin:{}", email.trim().to_lowercase());
+    let login = async {
+        match EmailAddress::parse(email) {
+            Ok(email) => state.services.admin_log_in(&email, password).await,
+            Err(_) => Err(ServiceError::WrongCredentials),
+        }
+    };
+    state.login_guard.attempt(&account, client, login).await
 }
 
 async fn log_out(

@@ -105,7 +105,11 @@ impl PageSession {
 }
 
 pub fn session_cookie_value(headers: &HeaderMap, config: &Config) -> Option<String> {
-    let name = session_cookie_name(config);
+    cookie_value(headers, session_cookie_name(config))
+}
+
+/// The value of the cookie `name` the browser sent, if any.
+pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -173,17 +177,17 @@ pub fn csrf_token(state: &AppState, session_hash: &[u8; 32]) -> String {
 }
 
 pub fn session_cookie(config: &Config, token: &str, max_age_secs: i64) -> String {
-    format!(
-        "{}={token}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={max_age_secs}",
-        session_cookie_name(config)
-    )
+    set_cookie(session_cookie_name(config), token, max_age_secs)
 }
 
 pub fn cleared_session_cookie(config: &Config) -> String {
-    format!(
-        "{}=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0",
-        session_cookie_name(config)
-    )
+    set_cookie(session_cookie_name(config), "", 0)
+}
+
+/// A `Set-Cookie` value for a session token: never readable by scripts,
+/// never sent over plain http or from another site.
+pub fn set_cookie(name: &str, value: &str, max_age_secs: i64) -> String {
+    format!("{name}={value}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={max_age_secs}")
 }
 
 /// Whether a browser sent this request from one of our own pages. Login
@@ -202,6 +206,6 @@ pub fn from_this_site(headers: &HeaderMap, config: &Config) -> bool {
     }
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

@@ -297,11 +297,10 @@ pub struct AdminInvite {
 
 impl AdminInvite {
     pub fn checked(&self) -> Result<(EmailAddress, PersonName), ApiError> {
-        let email =
-            EmailAddress::parse(&self.email).map_err(|e| ApiError::unprocessable(e.to_string()))?;
-        let name =
-            PersonName::parse(&self.name).map_err(|e| ApiError::unprocessable(e.to_string()))?;
-        Ok((email, name))
+        Ok((
+            EmailAddress::parse(&self.email)?,
+            PersonName::parse(&self.name)?,
+        ))
     }
 }
 

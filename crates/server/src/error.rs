@@ -5,6 +5,7 @@
 use axum::Json;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use limen_domain::InvalidValue;
 use limen_services::password::{self, PasswordRejected};
 use limen_services::{Refusal, ServiceError};
 use limen_store::StoreError;
@@ -91,6 +92,23 @@ impl ApiError {
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal error; it has been logged",
         )
+    }
+}
+
+/// A value that did not pass its type's check: the reason for the API in
+/// English, and for a page in the reader's language.
+impl From<InvalidValue> for ApiError {
+    fn from(e: InvalidValue) -> ApiError {
+        let id = match e {
+            InvalidValue::Email => "invalid-email",
+            InvalidValue::AcsId => "invalid-acs-id",
+            InvalidValue::Name | InvalidValue::Label => "invalid-name",
+            InvalidValue::Id => "invalid-id",
+            InvalidValue::Vector => "invalid-vector",
+            InvalidValue::PassId => "invalid-pass-id",
+            InvalidValue::LivenessMode => "invalid-liveness-mode",
+        };
+        ApiError::unprocessable(e.to_string()).with_text(Text::new(id))
     }
 }
 

@@ -59,7 +59,7 @@ pub(crate) fn error_page(t: Tr, e: impl Into<ApiError>) -> Response {
     message_page(t, e.status, t.tr("error-title"), e.text_in(t))
 }
 
-fn csrf_refused(t: Tr) -> Response {
+pub(crate) fn csrf_refused(t: Tr) -> Response {
     message_page(
         t,
         StatusCode::FORBIDDEN,

@@ -438,7 +438,8 @@ impl Server {
         )
     }
 
-    /// A browser-style request with a cookie and, for POSTs, a form body.
+    /// A browser-style request with an employee's session cookie and, for
+    /// POSTs, a form body.
     pub fn page(
         &self,
         method: &str,
@@ -446,8 +447,30 @@ impl Server {
         cookie: Option<&str>,
         form: &[(&str, &str)],
     ) -> Reply {
+        self.page_with_cookie("limen_session", method, path, cookie, form)
+    }
+
+    /// As [`Server::page`], with an admin's session cookie.
+    pub fn admin_page(
+        &self,
+        method: &str,
+        path: &str,
+        cookie: Option<&str>,
+        form: &[(&str, &str)],
+    ) -> Reply {
+        self.page_with_cookie("limen_admin", method, path, cookie, form)
+    }
+
+    fn page_with_cookie(
+        &self,
+        cookie_name: &str,
+        method: &str,
+        path: &str,
+        cookie: Option<&str>,
+        form: &[(&str, &str)],
+    ) -> Reply {
         let url = format!("{}{path}", self.url);
-        let cookie_header = cookie.map(|c| format!("limen_session={c}"));
+        let cookie_header = cookie.map(|c| format!("{cookie_name}={c}"));
         match method {
             "GET" => {
                 let mut request = http().get(&url);
@@ -612,8 +635,21 @@ impl Reply {
 
     /// The session token the server set in its cookie.
     pub fn session_cookie(&self) -> Option<String> {
+        self.cookie("limen_session")
+    }
+
+    /// The admin session token the server set in its cookie.
+    pub fn admin_cookie(&self) -> Option<String> {
+        self.cookie("limen_admin")
+    }
+
+    fn cookie(&self, name: &str) -> Option<String> {
         let cookie = self.header("set-cookie")?;
-        let value = cookie.split(';').next()?.strip_prefix("limen_session=")?;
+        let value = cookie
+            .split(';')
+            .next()?
+            .strip_prefix(name)?
+            .strip_prefix('=')?;
         (!value.is_empty()).then(|| value.to_owned())
     }
 

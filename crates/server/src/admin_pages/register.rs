@@ -1,17 +1,16 @@
-//! The admin's pages. So far the one an invited admin's e-mailed link
-//! opens, to choose a password; the rest of the admin's side is the API.
+//! The page an invited admin's e-mailed link opens, to choose a password.
 
 use std::sync::Arc;
 
+use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use axum::routing::get;
-use axum::{Form, Router};
-use limen_domain::{AdminAccount, OrgId};
+use limen_domain::AdminAccount;
 use limen_services::ServiceError;
 use limen_services::password::{MAX_CHARS, MIN_CHARS};
 
+use super::organisation;
 use crate::AppState;
 use crate::auth::from_this_site;
 use crate::error::ApiError;
@@ -19,10 +18,6 @@ use crate::i18n::{Lang, Tr};
 use crate::pages::{cross_site_refused, error_page, message_page};
 use crate::sign_in::{RegisterForm, TokenQuery, link_not_valid};
 use crate::views::{AdminRegisterPage, render};
-
-pub fn routes() -> Router<Arc<AppState>> {
-    Router::new().route("/admin/register", get(register_form).post(register))
-}
 
 /// The admin a link is for, with their organisation's name, in its language.
 async fn invited(
@@ -38,19 +33,6 @@ async fn invited(
         Ok((name, language)) => Ok((admin, name, lang.tr_of(language))),
         Err(e) => Err(error_page(lang.tr(), e)),
     }
-}
-
-async fn organisation(
-    state: &AppState,
-    org: &OrgId,
-) -> Result<(String, limen_domain::Language), ServiceError> {
-    let organisation = state
-        .services
-        .store()
-        .organisation(org)
-        .await?
-        .ok_or(ServiceError::UnknownOrganisation)?;
-    Ok((organisation.name, organisation.language))
 }
 
 fn register_page(
@@ -75,7 +57,7 @@ fn register_page(
     )
 }
 
-async fn register_form(
+pub(super) async fn register_form(
     State(state): State<Arc<AppState>>,
     lang: Lang,
     Query(query): Query<TokenQuery>,
@@ -88,7 +70,7 @@ async fn register_form(
     }
 }
 
-async fn register(
+pub(super) async fn register(
     State(state): State<Arc<AppState>>,
     lang: Lang,
     headers: HeaderMap,
