@@ -11,6 +11,7 @@ use limen_services::ServiceError;
 use serde::Deserialize;
 
 use crate::error::ApiError;
+use crate::i18n::Text;
 
 /// One person of a people import, as sent (JSON object or CSV line).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -198,6 +199,7 @@ pub fn entrance_name(name: &str) -> Result<Label, ApiError> {
         ApiError::unprocessable(
             "an entrance name must be 1 to 100 characters, without control characters",
         )
+        .with_text(Text::new("admin-entrances-name-invalid"))
     })
 }
 
@@ -227,6 +229,7 @@ impl ConnectorBody {
             ConnectorBody::Http { url, secret } => {
                 let shared: SharedSecret = secret.parse().map_err(|e| {
                     ApiError::unprocessable(format!("the HTTP connector's secret: {e}"))
+                        .with_text(Text::new("admin-entrances-secret-invalid"))
                 })?;
                 Ok(Some((url, shared)))
             }

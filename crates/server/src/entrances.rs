@@ -27,6 +27,7 @@ use crate::bodies::{ConnectorBody, EntranceRename, NewEntrance};
 use crate::enrol::is_declared_image;
 use crate::error::{ApiError, JsonBody};
 use crate::frame_buffer::{FrameBuffer, TooLarge};
+use crate::i18n::Text;
 use crate::metrics::{AccessSystemError, FrameRefused};
 
 /// Largest frame: an agent sends a JPEG of the face region, tens of kB.
@@ -94,7 +95,10 @@ pub(crate) async fn add_entrance(
             let key = Zeroizing::new(shared.key().to_vec());
             build_access_system(state, url.to_owned(), shared)
                 .await?
-                .map_err(|e| ApiError::unprocessable(format!("connector url: {e}")))?;
+                .map_err(|e| {
+                    ApiError::unprocessable(format!("connector url: {e}"))
+                        .with_text(Text::new("admin-entrances-url-invalid"))
+                })?;
             Some(key)
         }
     };

@@ -4,8 +4,8 @@
 use serde_json::json;
 
 use crate::support::{
-    Backend, Server, SmtpSink, create_device, create_entrance, csrf_of, enrol, multipart, onboard,
-    send_frame, status_of,
+    Backend, Server, SmtpSink, admin_page_session, create_device, create_entrance, csrf_of, enrol,
+    multipart, onboard, org_with_admin_account, send_frame, status_of,
 };
 
 const ADMIN_ENDPOINTS: &[(&str, &str)] = &[
@@ -341,4 +341,83 @@ fn enrolment_without_consent_is_refused_and_withdrawal_deletes() {
         Some("consented"),
         "removing the vector keeps consent"
     );
+}
+
+/// An admin of B signed in on the pages reaches nothing of A's entrances,
+/// cameras, decisions or audit trail.
+#[test]
+fn an_admin_reaches_nothing_of_another_organisation_through_the_pages() {
+    let smtp = SmtpSink::start();
+    let Some(server) = Server::start(Backend::Sqlite, &smtp.url()) else {
+        return;
+    };
+    let key_a = org_with_admin_account(&server, &smtp, "Acme", "ada@acme.test");
+    org_with_admin_account(&server, &smtp, "Bolt", "bea@bolt.test");
+    let cookie_a = admin_page_session(&server, "ada@acme.test");
+    let cookie_b = admin_page_session(&server, "bea@bolt.test");
+    let door_a = create_entrance(
+        &server,
+        &key_a,
+        "Acme secret door",
+        json!({ "type": "osdp" }),
+    );
+    let (camera_a, token_a) = create_device(&server, &key_a, &door_a);
+    let frame = crate::support::fixture("Andre_Agassi_0002.jpg");
+    assert_eq!(send_frame(&server, &token_a, &frame).status, 200);
+    let csrf_a = csrf_of(
+        &server
+            .admin_page("GET", "/admin/entrances", Some(&cookie_a), &[])
+            .body,
+    );
+
+    let page_b = server.admin_page("GET", "/admin/entrances", Some(&cookie_b), &[]);
+    assert_eq!(page_b.status, 200);
+    assert!(!page_b.body.contains("Acme secret door") && !page_b.body.contains(&door_a));
+    let csrf_b = csrf_of(&page_b.body);
+    for path in [
+        format!("/admin/entrances/{door_a}/rename"),
+        format!("/admin/entrances/{door_a}/delete"),
+        format!("/admin/entrances/{door_a}/test"),
+        format!("/admin/entrances/{door_a}/devices"),
+        format!("/admin/entrances/{door_a}/devices/{camera_a}/revoke"),
+    ] {
+        let form = [
+            ("csrf", csrf_b.as_str()),
+            ("name", "Taken"),
+            ("confirm", "yes"),
+        ];
+        let reply = server.admin_page("POST", &path, Some(&cookie_b), &form);
+        assert_eq!(reply.status, 404, "{path}: {}", reply.body);
+        assert!(!reply.body.contains("Acme secret door"));
+        // A's token in B's session is no token.
+        let form = [
+            ("csrf", csrf_a.as_str()),
+            ("name", "Taken"),
+            ("confirm", "yes"),
+        ];
+        let reply = server.admin_page("POST", &path, Some(&cookie_b), &form);
+        assert_eq!(reply.status, 403, "{path}");
+    }
+    for path in [
+        "/admin/events".to_owned(),
+        format!("/admin/events?entrance={door_a}"),
+        "/admin/audit".to_owned(),
+    ] {
+        let reply = server.admin_page("GET", &path, Some(&cookie_b), &[]);
+        assert_eq!(reply.status, 200, "{path}");
+        assert!(
+            !reply.body.contains("Acme secret door") && !reply.body.contains(&door_a),
+            "{path}: {}",
+            reply.body
+        );
+    }
+
+    // A's door and camera are as they were.
+    let devices = server
+        .get(&format!("/api/v1/entrances/{door_a}/devices"), Some(&key_a))
+        .json();
+    assert_eq!(devices[0]["id"], camera_a.as_str());
+    assert_eq!(send_frame(&server, &token_a, &frame).status, 200);
+    let a_sees = server.admin_page("GET", "/admin/events", Some(&cookie_a), &[]);
+    assert!(a_sees.body.contains("Acme secret door"));
 }

@@ -3,6 +3,7 @@
 //! panel on a pseudo-terminal.
 
 mod admin_accounts;
+mod admin_entrances;
 mod admin_pages;
 mod api_keys;
 mod audit;

@@ -12,7 +12,7 @@ use crate::support::{
 };
 
 /// A valid JPEG of flat grey: no face in it.
-fn faceless_jpeg() -> Vec<u8> {
+pub(crate) fn faceless_jpeg() -> Vec<u8> {
     let pixels = vec![128u8; 320 * 240];
     let mut out = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80)

@@ -3,9 +3,13 @@
 //! API, so a rule lives in one place; an admin never sees a face or a
 //! vector.
 
+mod audit;
+mod entrances;
+mod events;
 mod register;
 mod session;
 mod sign_in;
+mod time;
 
 use std::sync::Arc;
 
@@ -30,6 +34,20 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route(
             "/admin/register",
             get(register::register_form).post(register::register),
+        )
+        .route("/admin/events", get(events::events))
+        .route("/admin/audit", get(audit::audit))
+        .route(
+            "/admin/entrances",
+            get(entrances::entrances).post(entrances::create),
+        )
+        .route("/admin/entrances/{id}/rename", post(entrances::rename))
+        .route("/admin/entrances/{id}/delete", post(entrances::delete))
+        .route("/admin/entrances/{id}/test", post(entrances::test))
+        .route("/admin/entrances/{id}/devices", post(entrances::add_camera))
+        .route(
+            "/admin/entrances/{id}/devices/{device}/revoke",
+            post(entrances::revoke_camera),
         )
 }
 
