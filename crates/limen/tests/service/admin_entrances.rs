@@ -277,3 +277,104 @@ fn an_admin_keeps_entrances_and_cameras_and_reads_events_and_audit_on_the_pages(
     assert_eq!(entrances(&server, &key).len(), 2);
     assert_eq!(entrance_named(&server, &key, "Main door"), front);
 }
+
+#[test]
+fn an_admin_adds_an_entrance_and_a_camera_in_chromium_in_english_and_dutch() {
+    if !crate::browser::browser_available() {
+        return;
+    }
+    let smtp = SmtpSink::start();
+    let Some(server) = Server::start(Backend::Sqlite, &smtp.url()) else {
+        return;
+    };
+    let key = org_with_admin_account(&server, &smtp, "Acme", "ada@acme.test");
+    for (locale, language, name) in [("en-GB", "en", "Front door"), ("nl-NL", "nl", "Voordeur")] {
+        crate::browser::run_in_chromium(
+            &server,
+            "admin-entrances.mjs",
+            &["Andre_Agassi_0005.jpg"],
+            &format!("admin-entrances-{language}"),
+            &[
+                ("LOCALE", locale),
+                ("LANGUAGE", language),
+                ("ADMIN_EMAIL", "ada@acme.test"),
+                ("ENTRANCE", name),
+            ],
+        );
+        let entrance = entrance_named(&server, &key, name);
+        let devices = server
+            .get(&format!("/api/v1/entrances/{entrance}/devices"), Some(&key))
+            .json();
+        assert_eq!(devices.as_array().map(Vec::len), Some(1), "{devices}");
+    }
+}
+
+#[test]
+fn an_admin_sets_the_security_level_and_the_language_on_the_organisation_page() {
+    let smtp = SmtpSink::start();
+    let Some(server) = Server::start(Backend::Sqlite, &smtp.url()) else {
+        return;
+    };
+    let key = org_with_admin_account(&server, &smtp, "Acme", "ada@acme.test");
+    let cookie = admin_page_session(&server, "ada@acme.test");
+    let home = server.admin_page("GET", "/admin", Some(&cookie), &[]);
+    assert_eq!(home.status, 200);
+    assert!(
+        home.body
+            .contains("<option value=\"high\" selected>High: at most 1 stranger in 1000 "),
+        "{}",
+        home.body
+    );
+    assert!(home.body.contains("No renewal is under way."));
+    let csrf = csrf_of(&home.body);
+
+    let forged = server.admin_page(
+        "POST",
+        "/admin/security",
+        Some(&cookie),
+        &[("csrf", "forged"), ("level", "high")],
+    );
+    assert_eq!(forged.status, 403);
+    let unknown = server.admin_page(
+        "POST",
+        "/admin/security",
+        Some(&cookie),
+        &[("csrf", &csrf), ("level", "lax")],
+    );
+    assert_eq!(unknown.status, 400);
+    assert_eq!(
+        server.get("/api/v1/security", Some(&key)).json()["level"],
+        "high"
+    );
+    let raised = server.admin_page(
+        "POST",
+        "/admin/security",
+        Some(&cookie),
+        &[("csrf", &csrf), ("level", "very_high")],
+    );
+    assert_eq!(raised.status, 303);
+    assert_eq!(raised.header("location"), Some("/admin"));
+    assert_eq!(
+        server.get("/api/v1/security", Some(&key)).json()["level"],
+        "very_high"
+    );
+
+    let dutch = server.admin_page(
+        "POST",
+        "/admin/language",
+        Some(&cookie),
+        &[("csrf", &csrf), ("language", "nl")],
+    );
+    assert_eq!(dutch.status, 303);
+    assert_eq!(
+        server.get("/api/v1/language", Some(&key)).json()["language"],
+        "nl"
+    );
+    // Without a language of its own, the browser now gets the page in Dutch.
+    let home = server.admin_page("GET", "/admin", Some(&cookie), &[]);
+    assert!(home.body.contains("<html lang=\"nl\">"), "{}", home.body);
+    assert!(
+        home.body
+            .contains("<option value=\"very_high\" selected>Zeer hoog")
+    );
+}

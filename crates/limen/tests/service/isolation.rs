@@ -412,6 +412,28 @@ fn an_admin_reaches_nothing_of_another_organisation_through_the_pages() {
         );
     }
 
+    // B's settings are B's alone.
+    for (path, field, value) in [
+        ("/admin/security", "level", "very_high"),
+        ("/admin/language", "language", "nl"),
+    ] {
+        let form = [("csrf", csrf_b.as_str()), (field, value)];
+        assert_eq!(
+            server
+                .admin_page("POST", path, Some(&cookie_b), &form)
+                .status,
+            303
+        );
+    }
+    assert_eq!(
+        server.get("/api/v1/security", Some(&key_a)).json()["level"],
+        "high"
+    );
+    assert_eq!(
+        server.get("/api/v1/language", Some(&key_a)).json()["language"],
+        "en"
+    );
+
     // A's door and camera are as they were.
     let devices = server
         .get(&format!("/api/v1/entrances/{door_a}/devices"), Some(&key_a))

@@ -319,3 +319,19 @@ admin-audit-actor = By
 admin-audit-action = Action
 admin-audit-subject = Subject
 admin-audit-detail = Detail
+
+## admin: organisation
+admin-organisation-security = Security level
+admin-organisation-level = How strict recognition is
+admin-organisation-level-option = { $level }: at most 1 stranger in { $one_in } taken for somebody
+admin-organisation-level-standard = Standard
+admin-organisation-level-high = High
+admin-organisation-level-very-high = Very high
+admin-organisation-save = Save
+admin-organisation-model = Face model
+admin-organisation-no-renewal = Faces are recognised with model { $model }. No renewal is under way.
+admin-organisation-renewal = Faces are now recognised with model { $model }; model { $retiring } is still accepted until { $until }. Renewed: { $renewed }. Still to renew: { $pending }. Expired without renewing: { $expired }.
+admin-organisation-language = Default language
+admin-organisation-language-label = For people who chose no language
+admin-organisation-language-en = English
+admin-organisation-language-nl = Dutch (Nederlands)

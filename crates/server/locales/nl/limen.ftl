@@ -319,3 +319,19 @@ admin-audit-actor = Door
 admin-audit-action = Handeling
 admin-audit-subject = Betreft
 admin-audit-detail = Toelichting
+
+## admin: organisation
+admin-organisation-security = Beveiligingsniveau
+admin-organisation-level = Hoe streng de herkenning is
+admin-organisation-level-option = { $level }: hoogstens 1 op de { $one_in } onbekenden voor iemand anders aangezien
+admin-organisation-level-standard = Standaard
+admin-organisation-level-high = Hoog
+admin-organisation-level-very-high = Zeer hoog
+admin-organisation-save = Opslaan
+admin-organisation-model = Gezichtsmodel
+admin-organisation-no-renewal = Gezichten worden herkend met model { $model }. Er loopt geen vernieuwing.
+admin-organisation-renewal = Gezichten worden nu herkend met model { $model }; model { $retiring } wordt nog geaccepteerd tot { $until }. Vernieuwd: { $renewed }. Nog te vernieuwen: { $pending }. Verlopen zonder vernieuwing: { $expired }.
+admin-organisation-language = Standaardtaal
+admin-organisation-language-label = Voor mensen die geen taal hebben gekozen
+admin-organisation-language-en = Engels (English)
+admin-organisation-language-nl = Nederlands

@@ -6,6 +6,7 @@
 mod audit;
 mod entrances;
 mod events;
+mod organisation;
 mod register;
 mod session;
 mod sign_in;
@@ -35,6 +36,8 @@ pub fn routes() -> Router<Arc<AppState>> {
             "/admin/register",
             get(register::register_form).post(register::register),
         )
+        .route("/admin/security", post(organisation::change_security))
+        .route("/admin/language", post(organisation::change_language))
         .route("/admin/events", get(events::events))
         .route("/admin/audit", get(audit::audit))
         .route(

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use limen_domain::{AdminAccount, AdminId};
 use serde::Deserialize;
 
+use super::organisation::OrganisationSettings;
 use super::{AdminNav, AdminPage, NavLink, admin_cookie_name};
 use crate::AppState;
 use crate::admins::{admin_log_in, invite_admin};
@@ -122,6 +123,7 @@ struct AdminHomePage<'a> {
     admin_id: &'a AdminId,
     admins: &'a [AdminAccount],
     problem: Option<&'a str>,
+    settings: &'a OrganisationSettings,
 }
 
 async fn home_page(
@@ -132,6 +134,10 @@ async fn home_page(
 ) -> Response {
     let admins = match state.services.admins(&page.admin.org).await {
         Ok(admins) => admins,
+        Err(e) => return error_page(page.t, e),
+    };
+    let settings = match super::organisation::settings(state, page).await {
+        Ok(settings) => settings,
         Err(e) => return error_page(page.t, e),
     };
     render(
@@ -145,6 +151,7 @@ async fn home_page(
             admin_id: &page.admin_id,
             admins: &admins,
             problem,
+            settings: &settings,
         },
     )
 }
