@@ -288,6 +288,21 @@ fn an_admin_adds_an_entrance_and_a_camera_in_chromium_in_english_and_dutch() {
         return;
     };
     let key = org_with_admin_account(&server, &smtp, "Acme", "ada@acme.test");
+    // A door already in use, so that the pages have a camera that is up and
+    // decisions to show.
+    let gate = crate::support::create_entrance(
+        &server,
+        &key,
+        "Gate 2",
+        serde_json::json!({ "type": "osdp" }),
+    );
+    let (_, camera) = crate::support::create_device(&server, &key, &gate);
+    for frame in [
+        faceless_jpeg(),
+        crate::support::fixture("Abdullah_Gul_0011.jpg"),
+    ] {
+        assert_eq!(send_frame(&server, &camera, &frame).status, 200);
+    }
     for (locale, language, name) in [("en-GB", "en", "Front door"), ("nl-NL", "nl", "Voordeur")] {
         crate::browser::run_in_chromium(
             &server,
