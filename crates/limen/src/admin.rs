@@ -270,11 +270,12 @@ async fn rotate(operator: &Operator, config: &Config) -> anyhow::Result<()> {
     let rotated = operator.rotate_master_key(&new).await?;
     crate::serve::replace_key_file(&pending, &config.master_key_file)?;
     println!(
-        "master key rotated: {} organisations re-keyed ({} people's vector keys, {} connector secrets wrapped anew); \
+        "master key rotated: {} organisations re-keyed ({} people's vector keys, {} connector secrets, {} admins' second-factor secrets wrapped anew); \
          the old key is destroyed. Give every instance the new {} before starting it.",
         rotated.organisations,
         rotated.vector_keys,
         rotated.connector_secrets,
+        rotated.admin_secrets,
         config.master_key_file.display()
     );
     Ok(())

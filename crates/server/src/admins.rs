@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::auth::{Admin, bearer};
-use crate::bodies::{AdminInvite, LoginRequest, RegistrationRequest};
+use crate::bodies::{AdminInvite, AdminLoginRequest, RegistrationRequest};
 use crate::client::{Client, ClientGroup};
 use crate::error::{ApiError, JsonBody};
 use crate::i18n::Tr;
@@ -101,9 +101,16 @@ async fn register(
 async fn log_in(
     State(state): State<Arc<AppState>>,
     Client(client): Client,
-    JsonBody(request): JsonBody<LoginRequest>,
+    JsonBody(request): JsonBody<AdminLoginRequest>,
 ) -> Result<Json<Value>, ApiError> {
-    let session = admin_log_in(&state, client, &request.email, &request.password).await?;
+    let session = admin_log_in(
+        &state,
+        client,
+        &request.email,
+        &request.password,
+        request.code.as_deref(),
+    )
+    .await?;
     Ok(Json(json!({
         "token": session.token,
         "expires_in": session.lifetime_secs,
@@ -119,11 +126,12 @@ pub(crate) async fn admin_log_in(
     client: ClientGroup,
     email: &str,
     password: &str,
+    code: Option<&str>,
 ) -> Result<AdminSession, ApiError> {
     let account = format!("admin:{}", email.trim().to_lowercase());
     let login = async {
         match EmailAddress::parse(email) {
-            Ok(email) => state.services.admin_log_in(&email, password).await,
+            Ok(email) => state.services.admin_log_in(&email, password, code).await,
             Err(_) => Err(ServiceError::WrongCredentials),
         }
     };

@@ -307,12 +307,22 @@ impl AdminInvite {
     }
 }
 
-/// `POST /api/v1/session` and `POST /api/v1/admin-session`.
+/// `POST /api/v1/session`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
+}
+
+/// `POST /api/v1/admin-session`: the code of their authenticator app too,
+/// for an admin who set one up.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminLoginRequest {
+    pub email: String,
+    pub password: String,
+    pub code: Option<String>,
 }
 
 /// `POST /api/v1/me/consent`; the services compare the version with the

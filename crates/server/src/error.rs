@@ -164,7 +164,9 @@ fn api_error(e: ServiceError) -> ApiError {
         | ServiceError::InvitationExpired
         | ServiceError::ResetLinkUnknown
         | ServiceError::ResetLinkExpired => StatusCode::GONE,
-        ServiceError::WrongCredentials => StatusCode::UNAUTHORIZED,
+        ServiceError::WrongCredentials | ServiceError::CodeRequired => StatusCode::UNAUTHORIZED,
+        ServiceError::WrongCode => StatusCode::UNPROCESSABLE_ENTITY,
+        ServiceError::TwoStepState => StatusCode::CONFLICT,
         ServiceError::Store(other) => {
             tracing::error!(error = %other, "storage failure");
             return ApiError::internal();
@@ -222,6 +224,9 @@ fn person_text(e: &ServiceError) -> Option<Text> {
             PasswordRejected::Contextual => Text::new("error-password-contextual"),
         },
         ServiceError::WrongCredentials => Text::new("error-wrong-credentials"),
+        ServiceError::CodeRequired => Text::new("error-code-required"),
+        ServiceError::WrongCode => Text::new("error-wrong-code"),
+        ServiceError::TwoStepState => Text::new("error-two-step-state"),
         ServiceError::WrongPassword => Text::new("error-wrong-password"),
         ServiceError::ModelChanged => Text::new("error-model-changed"),
         ServiceError::UnknownModel(_) | ServiceError::ModelUnavailable(_) => {

@@ -66,7 +66,8 @@ impl Default for LoginGuard {
 impl LoginGuard {
     /// Makes one login attempt for `account` from `client` if it may be
     /// made now (429 with the wait otherwise), and counts it: a refused
-    /// password as a failure, a login as a known-good address.
+    /// password or second-factor code as a failure, a login as a
+    /// known-good address.
     pub async fn attempt<T>(
         &self,
         account: &str,
@@ -87,7 +88,7 @@ impl LoginGuard {
                 Ok(session)
             }
             Err(e) => {
-                if matches!(e, ServiceError::WrongCredentials) {
+                if matches!(e, ServiceError::WrongCredentials | ServiceError::WrongCode) {
                     self.failed(account, client);
                 }
                 Err(e.into())

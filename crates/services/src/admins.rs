@@ -95,12 +95,14 @@ impl Services {
         Ok(admin)
     }
 
-    /// Checks e-mail and password and opens a session. Rate limits are the
+    /// Checks e-mail and password, and the authenticator app's code of an
+    /// admin who set one up, and opens a session. Rate limits are the
     /// caller's, as for employees.
     pub async fn admin_log_in(
         &self,
         email: &EmailAddress,
         password: &str,
+        code: Option<&str>,
     ) -> Result<AdminSession, ServiceError> {
         let candidates = self.store().admin_logins(email).await?;
         let tried: Vec<(OrgId, AdminId)> = candidates
@@ -114,17 +116,16 @@ impl Services {
         let matched = whose_password(candidates, password).await?;
         let Some((org, admin)) = matched else {
             for (org, admin) in &tried {
-                let entry = audit::entry(
-                    org.as_str(),
-                    &Actor::Anonymous,
-                    "admin.login_failed",
-                    admin.as_str(),
-                    "",
-                );
-                self.store().audit(&entry).await?;
+                self.audit_failed_admin_login(org, admin).await?;
             }
             return Err(ServiceError::WrongCredentials);
         };
+        if let Err(e) = self.second_factor(&org, &admin.id, code).await {
+            if matches!(e, ServiceError::WrongCode) {
+                self.audit_failed_admin_login(&org, &admin.id).await?;
+            }
+            return Err(e);
+        }
         let (token, hash) = new_token();
         let lifetime_secs = i64::from(self.retention().session_hours) * 3600;
         self.store()
@@ -136,6 +137,21 @@ impl Services {
             token,
             lifetime_secs,
         })
+    }
+
+    async fn audit_failed_admin_login(
+        &self,
+        org: &OrgId,
+        admin: &AdminId,
+    ) -> Result<(), ServiceError> {
+        let entry = audit::entry(
+            org.as_str(),
+            &Actor::Anonymous,
+            "admin.login_failed",
+            admin.as_str(),
+            "",
+        );
+        Ok(self.store().audit(&entry).await?)
     }
 
     pub async fn end_admin_session(&self, token: &str) -> Result<(), ServiceError> {

@@ -71,6 +71,17 @@ pub enum ServiceError {
     PasswordRejected(#[from] PasswordRejected),
     #[error("wrong e-mail address or password")]
     WrongCredentials,
+    /// The password was right; this admin also signs in with a code from
+    /// their authenticator app, which was not given.
+    #[error("give the code from your authenticator app as well")]
+    CodeRequired,
+    /// A code from an authenticator app that is not the current one (or
+    /// was used already).
+    #[error("this code is not the current one from your authenticator app")]
+    WrongCode,
+    /// Two-step sign-in is set up already, or was not begun.
+    #[error("two-step sign-in is not in the state this step needs")]
+    TwoStepState,
     #[error("the current password is not correct")]
     WrongPassword,
     #[error(

@@ -88,6 +88,8 @@ mod recognition;
 mod reconsent;
 mod retention;
 mod security;
+pub mod totp;
+mod two_step;
 
 use std::sync::{Arc, RwLock};
 
@@ -119,6 +121,7 @@ pub use recognition::{Recognised, Recognition};
 pub use reconsent::ReconsentRequest;
 pub use retention::Retention;
 pub use security::SecurityView;
+pub use two_step::TwoStepSetup;
 
 use crate::device_activity::DeviceActivity;
 use crate::engine_queue::EngineQueue;

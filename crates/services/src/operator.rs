@@ -159,8 +159,11 @@ impl Operator {
     pub async fn rotate_master_key(&self, new: &MasterKey) -> Result<Rotated, ServiceError> {
         let entry = |rotated: &Rotated| {
             let detail = format!(
-                "{} organisations re-keyed, {} vector keys and {} connector secrets wrapped anew",
-                rotated.organisations, rotated.vector_keys, rotated.connector_secrets
+                "{} organisations re-keyed, {} vector keys, {} connector secrets and {} admins' second-factor secrets wrapped anew",
+                rotated.organisations,
+                rotated.vector_keys,
+                rotated.connector_secrets,
+                rotated.admin_secrets
             );
             audit::entry(
                 OPERATOR_CHAIN,

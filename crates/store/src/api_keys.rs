@@ -8,7 +8,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::audit::AuditRecord;
-use crate::store::{Store, StoreError, parse_col};
+use crate::store::{Store, StoreError, lock_organisation, parse_col};
 
 /// The name of the key the operator issues (`limen admin org create`,
 /// `limen admin org token`).
@@ -45,6 +45,11 @@ impl Store {
         made_by: &Actor,
     ) -> Result<NewApiKey, StoreError> {
         let mut tx = self.begin_write().await?;
+        // Admins making keys at once take turns, so the count below stays
+        // true until this key is in.
+        if !lock_organisation(&mut tx, org).await? {
+            return Err(StoreError::UnknownOrganisation);
+        }
         let names: Vec<String> = sqlx::query("SELECT name FROM api_keys WHERE org_id = $1")
             .bind(org.as_str())
             .fetch_all(&mut *tx)

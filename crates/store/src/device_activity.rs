@@ -82,7 +82,7 @@ impl Store {
         }
         let rows = sqlx::query(
             "SELECT d.id, d.created_at, d.last_seen_at, \
-             COALESCE((SELECT SUM(f.frames) FROM device_frames f \
+             COALESCE((SELECT CAST(SUM(f.frames) AS BIGINT) FROM device_frames f \
                        WHERE f.device_id = d.id AND f.minute > $2), 0) AS frames_last_hour \
              FROM devices d WHERE d.entrance_id = $1 ORDER BY d.created_at, d.id",
         )

@@ -64,6 +64,7 @@ pub mod crypto;
 pub mod token;
 
 mod accounts;
+mod admin_totp;
 mod admins;
 mod anchor;
 mod api_keys;
@@ -81,6 +82,7 @@ mod statements;
 mod store;
 
 pub use accounts::RedeemError;
+pub use admin_totp::AdminTotp;
 pub use admins::AdminLogin;
 pub use anchor::AnchorError;
 pub use api_keys::{ADMIN_TOKEN_NAME, MAX_API_KEYS, NewApiKey};

@@ -1,15 +1,16 @@
 //! Rotating the master key: every organisation gets a new data key, what
 //! its old one wrapped or sealed (its people's vector keys, its connector
-//! secrets) is wrapped or sealed anew, and the new data keys and the audit
+//! secrets, its admins' second-factor secrets) is wrapped or sealed anew, and the new data keys and the audit
 //! key are wrapped by the new master key, all in one transaction. Afterwards nothing in the database needs the old
 //! master key or an old data key; once the old key file is gone, a copy of
 //! the database taken before (a backup, a dead row left in a PostgreSQL
 //! page, an old WAL segment) cannot be decrypted, including the vectors of
 //! people deleted since and the data of organisations deleted since.
 
-use limen_domain::{EntranceId, OrgId, PersonId};
+use limen_domain::{AdminId, EntranceId, OrgId, PersonId};
 use sqlx::Row;
 
+use crate::admin_totp::totp_context;
 use crate::audit::{AuditKey, AuditRecord};
 use crate::crypto::MasterKey;
 use crate::entrances::secret_context;
@@ -23,6 +24,8 @@ pub struct Rotated {
     /// People's vector keys, re-wrapped (their vectors stay as sealed).
     pub vector_keys: usize,
     pub connector_secrets: usize,
+    /// Admins' second-factor secrets, sealed anew.
+    pub admin_secrets: usize,
 }
 
 impl Store {
@@ -41,6 +44,7 @@ impl Store {
             organisations: 0,
             vector_keys: 0,
             connector_secrets: 0,
+            admin_secrets: 0,
         };
         // Locks every organisation's row (PostgreSQL) for the transaction.
         let orgs = sqlx::query("UPDATE organisations SET id = id RETURNING id, wrapped_key")
@@ -95,6 +99,35 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
                 rotated.connector_secrets += 1;
+            }
+
+            let admins = sqlx::query(
+                "SELECT id, totp_secret, totp_pending FROM admins WHERE org_id = $1 \
+                 AND (totp_secret IS NOT NULL OR totp_pending IS NOT NULL)",
+            )
+            .bind(org.as_str())
+            .fetch_all(&mut *tx)
+            .await?;
+            for row in &admins {
+                let admin = parse_col(row, "id", AdminId::parse)?;
+                let context = totp_context(&org, &admin);
+                let reseal = |column: &str| -> Result<Option<Vec<u8>>, StoreError> {
+                    let sealed: Option<Vec<u8>> = row.try_get(column)?;
+                    sealed
+                        .map(|sealed| {
+                            old.open(&sealed, &context)
+                                .map(|plain| fresh.seal(&plain, &context))
+                                .map_err(|_| StoreError::Corrupt("admin second factor"))
+                        })
+                        .transpose()
+                };
+                sqlx::query("UPDATE admins SET totp_secret = $1, totp_pending = $2 WHERE id = $3")
+                    .bind(reseal("totp_secret")?)
+                    .bind(reseal("totp_pending")?)
+                    .bind(admin.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                rotated.admin_secrets += 1;
             }
 
             sqlx::query("UPDATE organisations SET wrapped_key = $1 WHERE id = $2")

@@ -144,6 +144,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0015_device_activity.sql"),
         postgres: include_str!("../migrations/postgres/0015_device_activity.sql"),
     },
+    Migration {
+        version: 16,
+        sqlite: include_str!("../migrations/sqlite/0016_admin_totp.sql"),
+        postgres: include_str!("../migrations/postgres/0016_admin_totp.sql"),
+    },
+    Migration {
+        version: 18,
+        sqlite: include_str!("../migrations/sqlite/0018_time_columns.sql"),
+        postgres: include_str!("../migrations/postgres/0018_time_columns.sql"),
+    },
 ];
 
 /// The version from which SQLite deletes securely; reaching it rewrites an
@@ -395,6 +405,20 @@ impl Store {
             .unwrap_data_key(&wrapped, org.as_str())
             .map_err(|_| StoreError::KeyMismatch)
     }
+}
+
+/// Locks the organisation's row for the rest of the transaction (a row
+/// lock on PostgreSQL, the write lock on SQLite) and tells whether it
+/// exists.
+pub(crate) async fn lock_organisation(
+    conn: &mut AnyConnection,
+    org: &OrgId,
+) -> Result<bool, StoreError> {
+    let touched = sqlx::query("UPDATE organisations SET id = id WHERE id = $1")
+        .bind(org.as_str())
+        .execute(&mut *conn)
+        .await?;
+    Ok(touched.rows_affected() == 1)
 }
 
 /// Locks the person's row for the rest of the transaction (a row lock on

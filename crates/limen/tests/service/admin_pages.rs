@@ -157,3 +157,157 @@ fn an_admin_signs_in_and_invites_in_chromium_in_english_and_dutch() {
     let listed = server.get("/api/v1/admins", Some(&acme_key)).json();
     assert_eq!(listed.as_array().expect("admins").len(), 2);
 }
+
+/// A key as authenticator apps take it (RFC 4648 base32), back to bytes.
+fn base32_decode(text: &str) -> Vec<u8> {
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let (mut bytes, mut buffer, mut bits) = (Vec::new(), 0u32, 0u32);
+    for c in text.bytes() {
+        let value = alphabet.iter().position(|&a| a == c).expect("base32") as u32;
+        buffer = (buffer << 5) | value;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            bytes.push((buffer >> bits) as u8);
+        }
+    }
+    bytes
+}
+
+fn api_sign_in(server: &Server, code: Option<&str>) -> crate::support::Reply {
+    let mut body = serde_json::json!({
+        "email": "ada@acme.test",
+        "password": crate::support::GOOD_PASSWORD,
+    });
+    if let Some(code) = code {
+        body["code"] = code.into();
+    }
+    server.post_json("/api/v1/admin-session", None, &body)
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64
+}
+
+#[test]
+fn an_admins_second_factor_is_set_up_asked_for_taken_once_and_survives_key_rotation() {
+    use limen_services::totp::{code_at, step_at};
+    let smtp = SmtpSink::start();
+    let Some(mut server) = Server::start(Backend::Sqlite, &smtp.url()) else {
+        return;
+    };
+    org_with_admin_account(&server, &smtp, "Acme", "ada@acme.test");
+    let cookie = admin_page_session(&server, "ada@acme.test");
+    let home = server.admin_page("GET", "/admin", Some(&cookie), &[]);
+    let csrf = csrf_of(&home.body);
+    assert!(home.body.contains("action=\"/admin/two-step\""));
+
+    // The codes below use the steps around now; start at the beginning of
+    // one, so that the test runs within it and its neighbours.
+    let into_step = unix_now().rem_euclid(30);
+    if into_step > 10 {
+        std::thread::sleep(std::time::Duration::from_secs((31 - into_step) as u64));
+    }
+    let begun = server.admin_page("POST", "/admin/two-step", Some(&cookie), &[("csrf", &csrf)]);
+    assert_eq!(begun.status, 303);
+    let setup = server.admin_page("GET", "/admin/two-step", Some(&cookie), &[]);
+    assert_eq!(setup.status, 200);
+    let secret = setup
+        .body
+        .split("<code id=\"secret\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .expect("the key on the page");
+    assert!(setup.body.contains(&format!(
+        "otpauth://totp/Limen%20Acme:ada@acme.test?secret={secret}"
+    )));
+    let secret = base32_decode(secret);
+    assert_eq!(secret.len(), 20);
+    let code = |step: i64| format!("{:06}", code_at(&secret, step));
+    let now = step_at(unix_now());
+    let confirm = |code: &str| {
+        server.admin_page(
+            "POST",
+            "/admin/two-step/confirm",
+            Some(&cookie),
+            &[("csrf", &csrf), ("code", code)],
+        )
+    };
+    assert_eq!(confirm(&code(now + 5)).status, 422, "not a current code");
+    assert_eq!(confirm(&code(now - 1)).status, 303);
+    let home = server.admin_page("GET", "/admin", Some(&cookie), &[]);
+    assert!(home.body.contains("action=\"/admin/two-step/off\""));
+
+    // Signing in now takes a code, each code once.
+    let without = api_sign_in(&server, None);
+    assert_eq!(without.status, 401);
+    assert!(
+        without.body.contains("authenticator app"),
+        "{}",
+        without.body
+    );
+    assert_eq!(
+        api_sign_in(&server, Some(&code(now - 1))).status,
+        422,
+        "taken to confirm"
+    );
+    let page_without = server.admin_page(
+        "POST",
+        "/admin/login",
+        None,
+        &[
+            ("email", "ada@acme.test"),
+            ("password", crate::support::GOOD_PASSWORD),
+        ],
+    );
+    assert_eq!(page_without.status, 401);
+    assert!(page_without.admin_cookie().is_none());
+
+    // The secret is sealed under the organisation's key, and a rotated
+    // master key seals it anew.
+    server.stop();
+    let rotated = server.admin(&["key", "rotate"]);
+    assert!(
+        rotated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rotated.stderr)
+    );
+    assert!(String::from_utf8_lossy(&rotated.stdout).contains("1 admins' second-factor secrets"));
+    server.restart();
+    let page_with = server.admin_page(
+        "POST",
+        "/admin/login",
+        None,
+        &[
+            ("email", "ada@acme.test"),
+            ("password", crate::support::GOOD_PASSWORD),
+            ("code", &code(now)),
+        ],
+    );
+    assert_eq!(page_with.status, 303, "{}", page_with.body);
+    assert_eq!(
+        api_sign_in(&server, Some(&code(now))).status,
+        422,
+        "taken once"
+    );
+    let cookie = page_with.admin_cookie().expect("signed in");
+    let csrf = csrf_of(&server.admin_page("GET", "/admin", Some(&cookie), &[]).body);
+
+    // Turning it off takes a current code too.
+    let off = |code: &str| {
+        server.admin_page(
+            "POST",
+            "/admin/two-step/off",
+            Some(&cookie),
+            &[("csrf", &csrf), ("code", code)],
+        )
+    };
+    let refused = off(&code(now));
+    assert_eq!(refused.status, 422, "taken at sign-in");
+    assert!(refused.body.contains("not the current code"));
+    assert_eq!(off(&code(now + 1)).status, 303);
+    assert_eq!(api_sign_in(&server, None).status, 200);
+}

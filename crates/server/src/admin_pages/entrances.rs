@@ -15,7 +15,7 @@ use limen_domain::{ConnectorKind, DeviceId, DeviceStatus, Entrance};
 use serde::Deserialize;
 
 use super::time::local_time;
-use super::{AdminNav, AdminPage};
+use super::{AdminNav, AdminPage, CsrfForm};
 use crate::AppState;
 use crate::bodies::{ConnectorBody, NewEntrance, entrance_name};
 use crate::entrances::{
@@ -173,11 +173,6 @@ fn found(changed: bool) -> Result<(), ApiError> {
 }
 
 #[derive(Deserialize)]
-pub(super) struct CsrfOnly {
-    csrf: String,
-}
-
-#[derive(Deserialize)]
 pub(super) struct NewEntranceForm {
     csrf: String,
     name: String,
@@ -273,7 +268,7 @@ pub(super) async fn test(
     State(state): State<Arc<AppState>>,
     page: AdminPage,
     Path(id): Path<String>,
-    Form(form): Form<CsrfOnly>,
+    Form(form): Form<CsrfForm>,
 ) -> Response {
     if !page.check_csrf(&form.csrf) {
         return csrf_refused(page.t);
@@ -330,7 +325,7 @@ pub(super) async fn add_camera(
     State(state): State<Arc<AppState>>,
     page: AdminPage,
     Path(id): Path<String>,
-    Form(form): Form<CsrfOnly>,
+    Form(form): Form<CsrfForm>,
 ) -> Response {
     if !page.check_csrf(&form.csrf) {
         return csrf_refused(page.t);
@@ -366,7 +361,7 @@ pub(super) async fn revoke_camera(
     State(state): State<Arc<AppState>>,
     page: AdminPage,
     Path((id, device)): Path<(String, String)>,
-    Form(form): Form<CsrfOnly>,
+    Form(form): Form<CsrfForm>,
 ) -> Response {
     if !page.check_csrf(&form.csrf) {
         return csrf_refused(page.t);

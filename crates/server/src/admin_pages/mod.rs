@@ -9,8 +9,10 @@ mod events;
 mod organisation;
 mod register;
 mod session;
+mod settings;
 mod sign_in;
 mod time;
+mod two_step;
 
 use std::sync::Arc;
 
@@ -18,26 +20,31 @@ use axum::Router;
 use axum::routing::{get, post};
 use limen_domain::{Language, OrgId};
 use limen_services::ServiceError;
+use serde::Deserialize;
 
 use crate::AppState;
+use crate::i18n::Tr;
 
 pub use session::{AdminPage, admin_cookie_name};
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
-        .route("/admin", get(sign_in::home))
+        .route("/admin", get(organisation::home))
         .route(
             "/admin/login",
             get(sign_in::login_form).post(sign_in::login),
         )
         .route("/admin/logout", post(sign_in::logout))
-        .route("/admin/admins", post(sign_in::invite))
+        .route("/admin/admins", post(organisation::invite))
+        .route("/admin/two-step", get(two_step::show).post(two_step::begin))
+        .route("/admin/two-step/confirm", post(two_step::confirm))
+        .route("/admin/two-step/off", post(two_step::end))
         .route(
             "/admin/register",
             get(register::register_form).post(register::register),
         )
-        .route("/admin/security", post(organisation::change_security))
-        .route("/admin/language", post(organisation::change_language))
+        .route("/admin/security", post(settings::change_security))
+        .route("/admin/language", post(settings::change_language))
         .route("/admin/events", get(events::events))
         .route("/admin/audit", get(audit::audit))
         .route(
@@ -65,6 +72,12 @@ pub enum AdminNav {
     Audit,
 }
 
+/// A form whose only field is the session's CSRF token: a button.
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    pub csrf: String,
+}
+
 /// A link of the admin's navigation.
 pub struct NavLink {
     pub href: &'static str,
@@ -81,4 +94,28 @@ async fn organisation(state: &AppState, org: &OrgId) -> Result<(String, Language
         .await?
         .ok_or(ServiceError::UnknownOrganisation)?;
     Ok((organisation.name, organisation.language))
+}
+
+impl AdminNav {
+    /// The navigation's links, this section's marked current.
+    pub fn links(self, t: &Tr) -> Vec<NavLink> {
+        [
+            (AdminNav::Organisation, "/admin", "admin-nav-organisation"),
+            (AdminNav::People, "/admin/people", "admin-nav-people"),
+            (
+                AdminNav::Entrances,
+                "/admin/entrances",
+                "admin-nav-entrances",
+            ),
+            (AdminNav::Events, "/admin/events", "admin-nav-events"),
+            (AdminNav::Audit, "/admin/audit", "admin-nav-audit"),
+        ]
+        .into_iter()
+        .map(|(section, href, label)| NavLink {
+            href,
+            label: t.tr(label),
+            current: section == self,
+        })
+        .collect()
+    }
 }

@@ -1,158 +1,122 @@
-//! The organisation's settings on its page (`/admin`): the security level,
-//! the face model's renewal progress, the default language; changed with
-//! forms posted to `/admin/security` and `/admin/language`. The same
-//! services and checks as `/api/v1/security`, `/api/v1/model` and
-//! `/api/v1/language`.
+//! The organisation's page an admin lands on: its admins, a form to
+//! invite another, and the admin's own two-step sign-in.
 
 use std::sync::Arc;
 
+use askama::Template;
 use axum::Form;
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use limen_domain::{Language, SecurityLevel};
+use limen_domain::{AdminAccount, AdminId};
 use serde::Deserialize;
 
-use super::AdminPage;
-use super::time::local_time;
+use super::settings::OrganisationSettings;
+use super::{AdminNav, AdminPage};
 use crate::AppState;
-use crate::bodies::{LanguageChange, LevelChange};
-use crate::error::ApiError;
-use crate::i18n::{Text, Tr};
+use crate::admins::invite_admin;
+use crate::bodies::AdminInvite;
+use crate::i18n::Tr;
 use crate::pages::{csrf_refused, error_page};
+use crate::views::render;
 
-/// What the organisation's page shows of its settings.
-pub struct OrganisationSettings {
-    /// Each level: its code, its words, and whether it is the current one.
-    pub levels: Vec<(&'static str, String, bool)>,
-    /// Each language: its code, its name, and whether it is the default.
-    pub languages: Vec<(&'static str, String, bool)>,
-    /// The face model and how far its renewal is, in words.
-    pub renewal: String,
+#[derive(Template)]
+#[template(path = "admin/home.html")]
+struct AdminHomePage<'a> {
+    t: Tr,
+    title: String,
+    organisation: &'a str,
+    csrf: &'a str,
+    nav: AdminNav,
+    admin_id: &'a AdminId,
+    admins: &'a [AdminAccount],
+    two_step_on: bool,
+    invite_problem: Option<&'a str>,
+    two_step_problem: Option<&'a str>,
+    settings: &'a OrganisationSettings,
 }
 
-pub async fn settings(
+/// A form on the organisation's page that was refused, and why.
+pub(super) enum Refused<'a> {
+    Invite(&'a str),
+    TwoStepOff(&'a str),
+}
+
+pub(super) async fn home_page(
     state: &AppState,
     page: &AdminPage,
-) -> Result<OrganisationSettings, ApiError> {
-    let t = page.t;
-    let org = &page.admin.org;
-    let security = state.services.security(org).await?;
-    let rollout = state.services.rollout_view(org).await?;
-    let language = state.services.organisation_language(org).await?;
-    let progress = &rollout.progress;
-    let renewal = match &rollout.rollout.transition {
-        Some(transition) => t.text(
-            &Text::new("admin-organisation-renewal")
-                .with("model", rollout.rollout.active.as_str().to_owned())
-                .with("retiring", transition.retiring.as_str().to_owned())
-                .with("until", local_time(transition.ends_at))
-                .with("renewed", progress.renewed.to_string())
-                .with("pending", progress.pending.to_string())
-                .with("expired", progress.expired.to_string()),
-        ),
-        None => t.tr1(
-            "admin-organisation-no-renewal",
-            "model",
-            rollout.rollout.active.as_str(),
-        ),
+    status: StatusCode,
+    refused: Option<Refused<'_>>,
+) -> Response {
+    let admins = match state.services.admins(&page.admin.org).await {
+        Ok(admins) => admins,
+        Err(e) => return error_page(page.t, e),
     };
-    Ok(OrganisationSettings {
-        levels: SecurityLevel::ALL
-            .into_iter()
-            .map(|level| {
-                let one_in = (1.0 / level.target_fpir()).round() as u32;
-                let words = t.tr2(
-                    "admin-organisation-level-option",
-                    "level",
-                    level_name(&t, level),
-                    "one_in",
-                    one_in,
-                );
-                (level.as_str(), words, level == security.level)
-            })
-            .collect(),
-        languages: Language::ALL
-            .into_iter()
-            .map(|l| {
-                let name = t.tr(match l {
-                    Language::English => "admin-organisation-language-en",
-                    Language::Dutch => "admin-organisation-language-nl",
-                });
-                (l.code(), name, l == language)
-            })
-            .collect(),
-        renewal,
-    })
+    let two_step_on = match state
+        .services
+        .two_step_on(&page.admin.org, &page.admin_id)
+        .await
+    {
+        Ok(on) => on,
+        Err(e) => return error_page(page.t, e),
+    };
+    let settings = match super::settings::settings(state, page).await {
+        Ok(settings) => settings,
+        Err(e) => return error_page(page.t, e),
+    };
+    render(
+        status,
+        &AdminHomePage {
+            t: page.t,
+            title: page.organisation.clone(),
+            organisation: &page.organisation,
+            csrf: &page.csrf,
+            nav: AdminNav::Organisation,
+            admin_id: &page.admin_id,
+            admins: &admins,
+            two_step_on,
+            invite_problem: match refused {
+                Some(Refused::Invite(problem)) => Some(problem),
+                _ => None,
+            },
+            two_step_problem: match refused {
+                Some(Refused::TwoStepOff(problem)) => Some(problem),
+                _ => None,
+            },
+            settings: &settings,
+        },
+    )
 }
 
-fn level_name(t: &Tr, level: SecurityLevel) -> String {
-    t.tr(match level {
-        SecurityLevel::Standard => "admin-organisation-level-standard",
-        SecurityLevel::High => "admin-organisation-level-high",
-        SecurityLevel::VeryHigh => "admin-organisation-level-very-high",
-    })
+pub(super) async fn home(State(state): State<Arc<AppState>>, page: AdminPage) -> Response {
+    home_page(&state, &page, StatusCode::OK, None).await
 }
 
 #[derive(Deserialize)]
-pub(super) struct LevelForm {
+pub(super) struct InviteForm {
     csrf: String,
-    level: String,
+    email: String,
+    name: String,
 }
 
-pub(super) async fn change_security(
+pub(super) async fn invite(
     State(state): State<Arc<AppState>>,
     page: AdminPage,
-    Form(form): Form<LevelForm>,
+    Form(form): Form<InviteForm>,
 ) -> Response {
     if !page.check_csrf(&form.csrf) {
         return csrf_refused(page.t);
     }
-    let changed = async {
-        let level = LevelChange { level: form.level }.level()?;
-        state
-            .services
-            .set_security_level(&page.admin, level)
-            .await?;
-        Ok::<_, ApiError>(())
-    }
-    .await;
-    back_home(page.t, changed)
-}
-
-#[derive(Deserialize)]
-pub(super) struct LanguageForm {
-    csrf: String,
-    language: String,
-}
-
-pub(super) async fn change_language(
-    State(state): State<Arc<AppState>>,
-    page: AdminPage,
-    Form(form): Form<LanguageForm>,
-) -> Response {
-    if !page.check_csrf(&form.csrf) {
-        return csrf_refused(page.t);
-    }
-    let changed = async {
-        let language = LanguageChange {
-            language: form.language,
+    let invite = AdminInvite {
+        email: form.email,
+        name: form.name,
+    };
+    match invite_admin(&state, &page.admin, &invite).await {
+        Ok(_) => Redirect::to("/admin").into_response(),
+        Err(e) if e.status.is_client_error() => {
+            let problem = e.text_in(page.t);
+            home_page(&state, &page, e.status, Some(Refused::Invite(&problem))).await
         }
-        .language()?;
-        state
-            .services
-            .set_organisation_language(&page.admin, language)
-            .await?;
-        Ok::<_, ApiError>(())
-    }
-    .await;
-    back_home(page.t, changed)
-}
-
-/// After a change: back to the organisation's page. A value no form offers
-/// is answered with an error page.
-fn back_home(t: Tr, changed: Result<(), ApiError>) -> Response {
-    match changed {
-        Ok(()) => Redirect::to("/admin").into_response(),
-        Err(e) => error_page(t, e),
+        Err(e) => error_page(page.t, e),
     }
 }

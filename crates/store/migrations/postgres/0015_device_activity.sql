@@ -7,7 +7,7 @@ CREATE TABLE device_frames (
     device_id TEXT NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
     -- Unix time divided by 60.
     minute    BIGINT NOT NULL,
-    frames    INTEGER NOT NULL,
+    frames    BIGINT NOT NULL,
     PRIMARY KEY (device_id, minute)
 );
 CREATE INDEX device_frames_minute ON device_frames (minute);

@@ -2,6 +2,7 @@
 
 mod entrances;
 mod faces;
+mod keys;
 mod people;
 mod records;
 mod rollout;
@@ -164,6 +165,7 @@ on_both!(
     faces::every_change_to_a_gallery_is_numbered_in_order,
     entrances::activity_from_several_instances_adds_up,
     entrances::decision_events_are_filtered_and_named,
+    keys::api_keys_stop_at_the_cap_when_made_at_once,
 );
 
 pub(crate) async fn new_org(store: &Store, name: &str) -> OrgId {
@@ -256,4 +258,27 @@ pub(crate) async fn raw(db: &TestDb) -> sqlx::AnyConnection {
     sqlx::AnyConnection::connect(&db.url)
         .await
         .expect("raw connection")
+}
+
+/// Every time in the database is seconds since 1970 in 64 bits: a 32-bit
+/// column would end in January 2038. PostgreSQL's INTEGER is 32 bits, so
+/// the only ones left are a fixed row's id and a notice's number.
+#[tokio::test]
+async fn postgres_has_no_32_bit_time_column() {
+    use sqlx::{Connection, Row};
+    let Some(db) = postgres_alone().await else {
+        return;
+    };
+    let mut conn = sqlx::PgConnection::connect(&db.url).await.expect("connect");
+    let narrow: Vec<String> = sqlx::query(
+        "SELECT table_name || '.' || column_name AS col FROM information_schema.columns \
+         WHERE table_schema = 'public' AND data_type IN ('integer', 'smallint') ORDER BY 1",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .expect("columns")
+    .iter()
+    .map(|row| row.get::<String, _>("col"))
+    .collect();
+    assert_eq!(narrow, ["model_rollout.id", "renewal_notices.notice"]);
 }

@@ -1,0 +1,8 @@
+-- An admin's optional second factor: the shared secret of their
+-- authenticator app, sealed under the organisation's data key like a
+-- facial vector; while being set up it waits in totp_pending until a code
+-- proves the app holds it. A code is taken once: totp_last_step is the
+-- last 30-second step whose code signed in.
+ALTER TABLE admins ADD COLUMN totp_secret BLOB;
+ALTER TABLE admins ADD COLUMN totp_pending BLOB;
+ALTER TABLE admins ADD COLUMN totp_last_step INTEGER;

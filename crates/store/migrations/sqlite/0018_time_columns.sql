@@ -1,0 +1,2 @@
+-- Nothing to do: SQLite's INTEGER holds 64 bits. (PostgreSQL widens schema
+-- 7's time columns from 32 bits here.)
