@@ -10,6 +10,7 @@ use thiserror::Error;
 
 use crate::capture::Capture;
 use crate::crop::encode_face_crop;
+use crate::metrics::{AgentMetrics, LocalRejection, ServerError};
 use crate::source::SourceError;
 use crate::submit::{
     Decision, DropReason, RetryNotice, ServerAnswer, SubmitError, SubmitOutcome, Submitter,
@@ -32,6 +33,10 @@ pub struct AgentConfig {
     /// someone new is found too. Frames with nobody tracked are always
     /// scanned whole.
     pub whole_frame_every: u32,
+    /// With nothing sent for this long, the agent tells the server it is
+    /// still there (a heartbeat), so that a camera nobody passes is not
+    /// shown as down.
+    pub heartbeat_every: Duration,
 }
 
 impl Default for AgentConfig {
@@ -41,6 +46,7 @@ impl Default for AgentConfig {
             track_timeout: Duration::from_millis(1500),
             recorded_frame_interval: Duration::from_millis(100),
             whole_frame_every: 5,
+            heartbeat_every: Duration::from_secs(30),
         }
     }
 }
@@ -86,6 +92,10 @@ pub enum AgentEvent {
         frame: u64,
         answer: ServerAnswer,
     },
+    /// A heartbeat did not reach the server; the next is tried later.
+    HeartbeatFailed {
+        reason: String,
+    },
 }
 
 impl fmt::Display for AgentEvent {
@@ -102,6 +112,9 @@ impl fmt::Display for AgentEvent {
             ),
             AgentEvent::Retrying(notice) => write!(f, "{notice}"),
             AgentEvent::Dropped { frame, reason } => write!(f, "frame {frame}: {reason}"),
+            AgentEvent::HeartbeatFailed { reason } => {
+                write!(f, "the heartbeat did not reach the server ({reason})")
+            }
             // The access-system id stays off the status output.
             AgentEvent::Answered { frame, answer } => {
                 write!(f, "frame {frame}: {}", answer.decision)?;
@@ -147,6 +160,10 @@ pub struct Agent {
     /// judged a photo or a screen is not sent, as a face of poor quality
     /// is not. The server decides either way.
     liveness: Option<Arc<LivenessChecker>>,
+    heartbeat_every: Duration,
+    /// When the server last heard from this agent (a frame or a heartbeat).
+    last_contact: Option<Instant>,
+    metrics: Arc<AgentMetrics>,
 }
 
 impl Agent {
@@ -165,7 +182,15 @@ impl Agent {
             recorded_frame_interval: config.recorded_frame_interval,
             whole_frame_every: config.whole_frame_every.max(1),
             liveness: None,
+            heartbeat_every: config.heartbeat_every,
+            last_contact: None,
+            metrics: Arc::new(AgentMetrics::default()),
         }
+    }
+
+    /// The counters of this agent, for a metrics listener.
+    pub fn metrics(&self) -> Arc<AgentMetrics> {
+        self.metrics.clone()
     }
 
     /// Checks liveness locally too: faces judged not live are not sent.
@@ -224,6 +249,7 @@ impl Agent {
                     on_event(&AgentEvent::Retrying(notice.clone()))
                 })?;
         drop(crop);
+        self.last_contact = Some(Instant::now());
         match outcome {
             SubmitOutcome::Answered(answer) => {
                 // The server saw no usable face in the crop, or the pass
@@ -291,13 +317,56 @@ impl Agent {
         finder: &FaceFinder,
         on_event: &mut dyn FnMut(&AgentEvent),
     ) -> Result<RunSummary, AgentError> {
+        let run = self.read_frames(capture, finder, on_event);
+        self.metrics.camera_ended();
+        run
+    }
+
+    /// A heartbeat when nothing reached the server for `heartbeat_every`.
+    fn heartbeat_if_due(
+        &mut self,
+        on_event: &mut dyn FnMut(&AgentEvent),
+    ) -> Result<(), SubmitError> {
+        if self
+            .last_contact
+            .is_some_and(|at| at.elapsed() < self.heartbeat_every)
+        {
+            return Ok(());
+        }
+        // A failed heartbeat waits a whole interval too: the server is
+        // not hammered while it is away.
+        self.last_contact = Some(Instant::now());
+        if let Err(reason) = self.submitter.heartbeat()? {
+            on_event(&AgentEvent::HeartbeatFailed { reason });
+        }
+        Ok(())
+    }
+
+    fn read_frames(
+        &mut self,
+        capture: &mut Capture,
+        finder: &FaceFinder,
+        on_event: &mut dyn FnMut(&AgentEvent),
+    ) -> Result<RunSummary, AgentError> {
         let started = Instant::now();
         let mut summary = RunSummary::default();
+        let metrics = self.metrics.clone();
         let mut report = |event: &AgentEvent| {
             match event {
-                AgentEvent::Answered { .. } => summary.answered += 1,
-                AgentEvent::Dropped { .. } => summary.dropped += 1,
-                _ => {}
+                AgentEvent::Sending { .. } => metrics.sent(),
+                AgentEvent::Answered { answer, .. } => {
+                    summary.answered += 1;
+                    metrics.answered(answer.decision);
+                }
+                AgentEvent::Dropped { reason, .. } => {
+                    summary.dropped += 1;
+                    metrics.server_error(ServerError::of_drop(reason));
+                }
+                AgentEvent::Retrying(_) => metrics.server_error(ServerError::AttemptFailed),
+                AgentEvent::HeartbeatFailed { .. } => {
+                    metrics.server_error(ServerError::HeartbeatFailed)
+                }
+                AgentEvent::FrameSkipped { .. } => {}
             }
             on_event(event);
         };
@@ -306,6 +375,7 @@ impl Agent {
             let frame = match next {
                 Ok(frame) => frame,
                 Err(e) if e.is_skippable() => {
+                    metrics.rejected(LocalRejection::Unreadable);
                     report(&AgentEvent::FrameSkipped {
                         reason: e.to_string(),
                     });
@@ -313,6 +383,7 @@ impl Agent {
                 }
                 Err(e) => return Err(e.into()),
             };
+            metrics.frame_read();
             let position = FramePosition {
                 index,
                 at: if capture.is_live() {
@@ -327,6 +398,7 @@ impl Agent {
             let image = match frame.picture.into_image() {
                 Ok(image) => image,
                 Err(e) => {
+                    metrics.rejected(LocalRejection::Unreadable);
                     report(&AgentEvent::FrameSkipped {
                         reason: format!("frame {}: {e}", position.index),
                     });
@@ -341,6 +413,7 @@ impl Agent {
                     passed: f.quality.passed,
                 })
                 .collect();
+            let good_quality = faces.iter().any(|f| f.passed);
             if let Some(checker) = &self.liveness {
                 for face in faces.iter_mut().filter(|f| f.passed) {
                     if !checker.judges_live(&image, face.rect) {
@@ -354,7 +427,15 @@ impl Agent {
                     }
                 }
             }
+            if faces.is_empty() {
+                metrics.rejected(LocalRejection::NoFace);
+            } else if !good_quality {
+                metrics.rejected(LocalRejection::PoorQuality);
+            } else if !faces.iter().any(|f| f.passed) {
+                metrics.rejected(LocalRejection::NotLive);
+            }
             self.handle_frame(&image, &faces, position, &mut report)?;
+            self.heartbeat_if_due(&mut report)?;
         }
         summary.frames = index;
         Ok(summary)

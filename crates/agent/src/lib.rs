@@ -19,6 +19,7 @@ pub mod capture;
 pub mod crop;
 pub mod http_camera;
 pub mod jpeg;
+pub mod metrics;
 pub mod mjpg;
 pub mod multipart;
 pub mod rtsp;
@@ -33,6 +34,7 @@ pub use agent::{Agent, AgentConfig, AgentError, AgentEvent, FramePosition, RunSu
 pub use camera_url::{CameraScheme, CameraUrl, Credentials};
 pub use capture::{Capture, Frame};
 pub use crop::{CropError, crop_region, encode_face_crop};
+pub use metrics::AgentMetrics;
 pub use source::{FrameSource, Picture, SourceError, SourceSpec};
 pub use submit::{
     Decision, DropReason, Handover, PassAnswer, RetryNotice, RetryPolicy, ServerAnswer, ServerUrl,

@@ -288,6 +288,7 @@ pub struct Submitter {
     http: ureq::Agent,
     frames_url: String,
     handovers_url: String,
+    heartbeat_url: String,
     authorization: Zeroizing<String>,
     policy: RetryPolicy,
 }
@@ -333,6 +334,7 @@ impl Submitter {
             http,
             frames_url: format!("{server}/api/v1/frames"),
             handovers_url: format!("{server}/api/v1/handovers"),
+            heartbeat_url: format!("{server}/api/v1/heartbeat"),
             authorization: Zeroizing::new(format!("Bearer {device_token}")),
             policy,
         })
@@ -389,6 +391,32 @@ impl Submitter {
             404 => Err("the server had let go already".to_owned()),
             status => Err(format!("HTTP {status}")),
         }
+    }
+
+    /// Tells the server this device is still there while it has no frame
+    /// to send, so that a camera nobody passes is not shown as down. Once,
+    /// without retries: the next is due soon. The outer error stops the
+    /// agent (a refused token or TLS); the inner one is worth a report only.
+    pub fn heartbeat(&self) -> Result<Result<(), String>, SubmitError> {
+        let sent = self
+            .http
+            .post(&self.heartbeat_url)
+            .header("Authorization", self.authorization.as_str())
+            .send_empty();
+        let response = match sent {
+            Ok(response) => response,
+            Err(e) => {
+                return match tls_failure(&e) {
+                    Some(why) => Err(SubmitError::Tls(why)),
+                    None => Ok(Err(transport_reason(&e))),
+                };
+            }
+        };
+        Ok(match response.status().as_u16() {
+            204 => Ok(()),
+            401 => return Err(SubmitError::Unauthorized),
+            status => Err(format!("HTTP {status}")),
+        })
     }
 
     fn attempt(&self, jpeg: &[u8], pass: Option<&str>) -> Result<Attempt, SubmitError> {

@@ -1,10 +1,11 @@
 //! Entrances and what was decided at them.
 
 use std::fmt;
+use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::values::{EntranceId, InvalidValue, OrgId, PersonId, UnixTime};
+use crate::values::{DeviceId, EntranceId, InvalidValue, OrgId, PersonId, UnixTime};
 
 /// An entrance as its admin sees it: the HTTP secret is never shown.
 #[derive(Debug, Clone, Serialize)]
@@ -18,6 +19,51 @@ pub struct Entrance {
     pub url: Option<String>,
     pub liveness: LivenessMode,
     pub created_at: UnixTime,
+}
+
+/// A camera device at an entrance, and when it was last heard from. Its
+/// token is never shown again after it was issued.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct Device {
+    pub id: DeviceId,
+    pub entrance_id: EntranceId,
+    pub created_at: UnixTime,
+    /// Its last frame or heartbeat; `None` while it never reached the server.
+    pub last_seen: Option<UnixTime>,
+    /// Frames it sent in the current minute and the 59 before.
+    pub frames_last_hour: u64,
+    pub status: DeviceStatus,
+}
+
+/// Whether a device is sending (frames, or heartbeats while nobody is in
+/// front of its camera).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceStatus {
+    Up,
+    /// Silent for longer than the configured silence, or never heard from.
+    Down,
+}
+
+impl DeviceStatus {
+    /// A device last heard from at `last_seen` is down once it has been
+    /// silent for longer than `down_after` at `now`.
+    pub fn at(last_seen: Option<UnixTime>, now: UnixTime, down_after: Duration) -> DeviceStatus {
+        let down_after = i64::try_from(down_after.as_secs()).unwrap_or(i64::MAX);
+        match last_seen {
+            Some(seen) if now.saturating_sub(seen) <= down_after => DeviceStatus::Up,
+            _ => DeviceStatus::Down,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceStatus::Up => "up",
+            DeviceStatus::Down => "down",
+        }
+    }
 }
 
 /// Whether an entrance judges that a frame shows a live face, not a photo
@@ -186,5 +232,19 @@ mod tests {
         for bad in ["", " ", "a b", "ä", "a/b", &"a".repeat(65)] {
             assert_eq!(PassId::parse(bad), Err(InvalidValue::PassId), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_device_is_down_after_the_silence_and_when_never_heard_from() {
+        let silence = Duration::from_secs(120);
+        assert_eq!(
+            DeviceStatus::at(Some(1000), 1120, silence),
+            DeviceStatus::Up
+        );
+        assert_eq!(
+            DeviceStatus::at(Some(1000), 1121, silence),
+            DeviceStatus::Down
+        );
+        assert_eq!(DeviceStatus::at(None, 1000, silence), DeviceStatus::Down);
     }
 }

@@ -23,7 +23,9 @@ mod values;
 
 pub use actor::{Actor, AdminAccount, AdminCredential, ApiKey, OrgAdmin};
 pub use consent::Consent;
-pub use entrance::{ConnectorKind, Decision, DecisionEvent, Entrance, LivenessMode, PassId};
+pub use entrance::{
+    ConnectorKind, Decision, DecisionEvent, Device, DeviceStatus, Entrance, LivenessMode, PassId,
+};
 pub use face::{FaceVector, MAX_VECTORS_PER_PERSON, ModelVersion};
 pub use language::{Language, UnknownLanguage};
 pub use network::{AddressRange, InvalidAddressRange};

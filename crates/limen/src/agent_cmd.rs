@@ -1,5 +1,6 @@
 //! `limen agent`: the camera agent at an entrance.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,8 +11,8 @@ use limen_access::Decision as PanelDecision;
 use limen_access::osdp::{OsdpReader, PresentError, ReaderConfig, Scbk};
 use limen_access::wiegand::CardFormat;
 use limen_agent::{
-    Agent, AgentConfig, AgentEvent, Capture, Decision, FrameSource, RetryPolicy, ServerAnswer,
-    ServerUrl, SourceSpec, Submitter, TrustedRoots,
+    Agent, AgentConfig, AgentEvent, AgentMetrics, Capture, Decision, FrameSource, RetryPolicy,
+    ServerAnswer, ServerUrl, SourceSpec, Submitter, TrustedRoots,
 };
 use limen_face::{FaceFinder, LivenessChecker};
 
@@ -70,6 +71,15 @@ pub struct AgentArgs {
     /// server decides by its entrance's liveness mode either way.
     #[arg(long)]
     check_liveness: bool,
+    /// With nothing sent for this many seconds, tell the server the agent is
+    /// still there, so that a camera nobody passes is not shown as down.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    heartbeat_secs: u64,
+    /// Serve Prometheus metrics (frames read, sent, rejected locally by
+    /// reason, server errors, camera up or down) at /metrics on this
+    /// address, e.g. 127.0.0.1:9465. Off when not given.
+    #[arg(long, value_name = "ADDRESS", env = "LIMEN_METRICS_BIND")]
+    metrics_bind: Option<SocketAddr>,
     #[command(flatten)]
     osdp: OsdpArgs,
 }
@@ -209,9 +219,13 @@ pub fn run(args: AgentArgs) -> anyhow::Result<()> {
         AgentConfig {
             cooldown: Duration::from_millis(args.cooldown_ms),
             recorded_frame_interval: Duration::from_millis(args.frame_interval_ms),
+            heartbeat_every: Duration::from_secs(args.heartbeat_secs),
             ..AgentConfig::default()
         },
     );
+    if let Some(bind) = args.metrics_bind {
+        serve_metrics(bind, agent.metrics())?;
+    }
     if args.check_liveness {
         let checker = LivenessChecker::load(&models)
             .with_context(|| format!("loading the liveness networks from {models}"))?;
@@ -231,6 +245,31 @@ pub fn run(args: AgentArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Serves the agent's metrics on a thread of its own; the listener is bound
+/// here, so that an address in use stops the agent at start.
+fn serve_metrics(bind: SocketAddr, metrics: Arc<AgentMetrics>) -> anyhow::Result<()> {
+    let listener = std::net::TcpListener::bind(bind)
+        .with_context(|| format!("cannot listen for metrics on {bind}"))?;
+    listener.set_nonblocking(true)?;
+    eprintln!(
+        "limen agent: metrics at http://{}/metrics",
+        listener.local_addr()?
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()?;
+    std::thread::spawn(move || {
+        let served = runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener)?;
+            limen_server::metrics::serve_exposition(listener, move || metrics.exposition()).await
+        });
+        if let Err(e) = served {
+            eprintln!("limen agent: the metrics listener stopped: {e}");
+        }
+    });
+    Ok(())
+}
+
 /// Status output: decisions on stdout, trouble on stderr.
 fn report(event: &AgentEvent, panel: Option<&Panel>, handovers: &Submitter) {
     match event {
@@ -246,9 +285,10 @@ fn report(event: &AgentEvent, panel: Option<&Panel>, handovers: &Submitter) {
             }
         }
         AgentEvent::Sending { .. } => println!("limen agent: {event}"),
-        AgentEvent::FrameSkipped { .. } | AgentEvent::Retrying(_) | AgentEvent::Dropped { .. } => {
-            eprintln!("limen agent: {event}")
-        }
+        AgentEvent::FrameSkipped { .. }
+        | AgentEvent::Retrying(_)
+        | AgentEvent::Dropped { .. }
+        | AgentEvent::HeartbeatFailed { .. } => eprintln!("limen agent: {event}"),
     }
 }
 

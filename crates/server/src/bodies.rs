@@ -9,6 +9,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::error::ApiError;
+use crate::i18n::Text;
 
 /// `POST /api/v1/entrances`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -27,12 +28,31 @@ pub enum ConnectorBody {
 
 impl NewEntrance {
     pub fn checked_name(&self) -> Result<Label, ApiError> {
-        Label::parse(&self.name).map_err(|_| {
-            ApiError::unprocessable(
-                "an entrance name must be 1 to 100 characters, without control characters",
-            )
-        })
+        entrance_name(&self.name)
     }
+}
+
+/// `PATCH /api/v1/entrances/{id}`: a new name.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EntranceRename {
+    pub name: String,
+}
+
+impl EntranceRename {
+    pub fn checked_name(&self) -> Result<Label, ApiError> {
+        entrance_name(&self.name)
+    }
+}
+
+/// An entrance's name as given, checked.
+pub fn entrance_name(name: &str) -> Result<Label, ApiError> {
+    Label::parse(name).map_err(|_| {
+        ApiError::unprocessable(
+            "an entrance name must be 1 to 100 characters, without control characters",
+        )
+        .with_text(Text::new("admin-entrances-name-invalid"))
+    })
 }
 
 /// `POST /api/v1/api-keys`.
@@ -61,6 +81,7 @@ impl ConnectorBody {
             ConnectorBody::Http { url, secret } => {
                 let shared: SharedSecret = secret.parse().map_err(|e| {
                     ApiError::unprocessable(format!("the HTTP connector's secret: {e}"))
+                        .with_text(Text::new("admin-entrances-secret-invalid"))
                 })?;
                 Ok(Some((url, shared)))
             }

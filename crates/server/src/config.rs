@@ -46,6 +46,7 @@ struct FileConfig {
     mail_from: Option<String>,
     models_dir: Option<PathBuf>,
     device_frames_per_minute: Option<u32>,
+    device_down_after_secs: Option<usize>,
     trusted_proxies: Option<Vec<String>>,
     max_connections: Option<usize>,
     header_timeout_secs: Option<usize>,
@@ -80,6 +81,9 @@ pub struct Config {
     pub models_dir: Option<PathBuf>,
     /// Frames one camera device may send per minute; beyond it, 429.
     pub device_frames_per_minute: u32,
+    /// A device silent (no frame, no heartbeat) for longer than this is
+    /// shown as down.
+    pub device_down_after: Duration,
     /// Reverse proxies whose `X-Forwarded-For` names the client; from
     /// anyone else the header is ignored.
     pub trusted_proxies: Vec<AddressRange>,
@@ -95,6 +99,10 @@ pub struct Config {
 /// A camera sends a frame per passage, after a cooldown: two a second is
 /// already a busy door.
 const DEFAULT_DEVICE_FRAMES_PER_MINUTE: u32 = 120;
+
+/// Two minutes: four missed heartbeats of an agent (it sends one every 30
+/// seconds when it has no frame to send).
+const DEFAULT_DEVICE_DOWN_AFTER_SECS: usize = 120;
 
 /// Ten seconds for a request's head: a person's browser on a poor link
 /// sends it in well under one.
@@ -286,6 +294,11 @@ impl Config {
             file.body_timeout_secs,
             DEFAULT_BODY_TIMEOUT_SECS,
         )?;
+        let device_down_after = seconds(
+            "LIMEN_DEVICE_DOWN_AFTER_SECS",
+            file.device_down_after_secs,
+            DEFAULT_DEVICE_DOWN_AFTER_SECS,
+        )?;
         let engine_workers = at_least_one(&env, "LIMEN_ENGINE_WORKERS", file.engine_workers)?;
         let connector_policy = ConnectorPolicy::new(list::<AllowedHost>(
             &env,
@@ -315,6 +328,7 @@ impl Config {
             mail_from,
             models_dir,
             device_frames_per_minute,
+            device_down_after,
             trusted_proxies,
             connections: ConnectionLimits {
                 max_connections,
@@ -395,6 +409,7 @@ mod tests {
         assert_eq!(config.retention.invitation_days, 14);
         assert_eq!(config.retention.decision_event_days, 7);
         assert_eq!(config.device_frames_per_minute, 120);
+        assert_eq!(config.device_down_after, Duration::from_secs(120));
         assert_eq!(config.connections.header_timeout, Duration::from_secs(10));
         assert_eq!(config.connections.body_timeout, Duration::from_secs(60));
     }

@@ -12,7 +12,8 @@ use http_body_util::BodyExt;
 use limen_access::Decision as AccessDecision;
 use limen_access::http::{HttpAccessSystem, SharedSecret};
 use limen_domain::{
-    ConnectorKind, Decision, DecisionEvent, DeviceId, Entrance, EntranceId, HandoverId, PassId,
+    ConnectorKind, Decision, DecisionEvent, Device, DeviceId, Entrance, EntranceId, HandoverId,
+    OrgAdmin, PassId,
 };
 use limen_services::{HANDOVER_HOLD, PassKey, Recognition, ServiceError};
 use limen_store::token::{new_token, token_hash};
@@ -25,10 +26,11 @@ use zeroize::{Zeroize, Zeroizing};
 
 use crate::AppState;
 use crate::auth::{Admin, bearer};
-use crate::bodies::{ConnectorBody, NewEntrance};
+use crate::bodies::{ConnectorBody, EntranceRename, NewEntrance};
 use crate::enrol::is_declared_image;
 use crate::error::{ApiError, ErrorBody, JsonBody};
 use crate::frame_buffer::{FrameBuffer, TooLarge};
+use crate::i18n::Text;
 use crate::metrics::{AccessSystemError, FrameRefused};
 
 /// Largest frame: an agent sends a JPEG of the face region, tens of kB.
@@ -37,12 +39,15 @@ pub const FRAME_BODY_LIMIT: usize = 2 * 1024 * 1024;
 pub fn routes() -> OpenApiRouter<Arc<AppState>> {
     OpenApiRouter::new()
         .routes(routes!(create_entrance, list_entrances))
-        .routes(routes!(create_device))
+        .routes(routes!(rename_entrance, delete_entrance))
+        .routes(routes!(test_entrance))
+        .routes(routes!(create_device, list_devices))
         .routes(routes!(revoke_device))
         .routes(routes!(entrance_events))
         .routes(routes!(all_events))
         .routes(routes!(frame).layer(DefaultBodyLimit::max(FRAME_BODY_LIMIT)))
         .routes(routes!(end_handover))
+        .routes(routes!(heartbeat))
 }
 
 /// The HTTP connectors built so far, one per entrance. An entrance's URL and
@@ -50,7 +55,7 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
 #[derive(Default)]
 pub struct AccessClients(Mutex<HashMap<EntranceId, Arc<HttpAccessSystem>>>);
 
-fn entrance_id(text: &str) -> Result<EntranceId, ApiError> {
+pub(crate) fn entrance_id(text: &str) -> Result<EntranceId, ApiError> {
     EntranceId::parse(text).map_err(|_| ApiError::not_found())
 }
 
@@ -80,16 +85,29 @@ async fn create_entrance(
     Admin(admin): Admin,
     JsonBody(body): JsonBody<NewEntrance>,
 ) -> Result<(StatusCode, Json<Entrance>), ApiError> {
+    let entrance = add_entrance(&state, &admin, &body).await?;
+    Ok((StatusCode::CREATED, Json(entrance)))
+}
+
+/// Creates an entrance as the API and the pages are asked to: its name
+/// checked and its HTTP connector built once, so that a URL the connector
+/// cannot use is refused now rather than at the first passage.
+pub(crate) async fn add_entrance(
+    state: &AppState,
+    admin: &OrgAdmin,
+    body: &NewEntrance,
+) -> Result<Entrance, ApiError> {
     let name = body.checked_name()?;
     let secret = match body.connector.http()? {
         None => None,
         Some((url, shared)) => {
             let key = Zeroizing::new(shared.key().to_vec());
-            // Built once here so that a URL the connector cannot use is
-            // refused now rather than at the first passage.
-            build_access_system(&state, url.to_owned(), shared)
+            build_access_system(state, url.to_owned(), shared)
                 .await?
-                .map_err(|e| ApiError::unprocessable(format!("connector url: {e}")))?;
+                .map_err(|e| {
+                    ApiError::unprocessable(format!("connector url: {e}"))
+                        .with_text(Text::new("admin-entrances-url-invalid"))
+                })?;
             Some(key)
         }
     };
@@ -100,11 +118,10 @@ async fn create_entrance(
         },
         _ => NewConnector::Osdp,
     };
-    let entrance = state
+    Ok(state
         .services
-        .create_entrance(&admin, &name, &connector)
-        .await?;
-    Ok((StatusCode::CREATED, Json(entrance)))
+        .create_entrance(admin, &name, &connector)
+        .await?)
 }
 
 async fn build_access_system(
@@ -137,6 +154,150 @@ async fn list_entrances(
     Admin(admin): Admin,
 ) -> Result<Json<Vec<Entrance>>, ApiError> {
     Ok(Json(state.services.store().entrances(&admin.org).await?))
+}
+
+/// Renames an entrance.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/entrances/{id}",
+    tag = "entrances",
+    security(("api_key" = []), ("admin_session" = [])),
+    params(("id" = EntranceId, Path, description = "The entrance")),
+    request_body = EntranceRename,
+    responses(
+        (status = 204, description = "Renamed"),
+        (status = 401, description = "Missing or invalid credentials", body = ErrorBody),
+        (status = 404, description = "No such entrance in the organisation", body = ErrorBody),
+        (status = 422, description = "Not a usable name", body = ErrorBody),
+    ),
+)]
+async fn rename_entrance(
+    State(state): State<Arc<AppState>>,
+    Admin(admin): Admin,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<EntranceRename>,
+) -> Result<StatusCode, ApiError> {
+    let entrance = entrance_id(&id)?;
+    let name = body.checked_name()?;
+    if !state
+        .services
+        .rename_entrance(&admin, &entrance, &name)
+        .await?
+    {
+        return Err(ApiError::not_found());
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deletes an entrance with its devices; its decision events stay.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/entrances/{id}",
+    tag = "entrances",
+    security(("api_key" = []), ("admin_session" = [])),
+    params(("id" = EntranceId, Path, description = "The entrance")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Missing or invalid credentials", body = ErrorBody),
+        (status = 404, description = "No such entrance in the organisation", body = ErrorBody),
+    ),
+)]
+async fn delete_entrance(
+    State(state): State<Arc<AppState>>,
+    Admin(admin): Admin,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if !remove_entrance(&state, &admin, &entrance_id(&id)?).await? {
+        return Err(ApiError::not_found());
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deletes one of the admin's entrances and forgets its connector; false
+/// if there is no such entrance.
+pub(crate) async fn remove_entrance(
+    state: &AppState,
+    admin: &OrgAdmin,
+    entrance: &EntranceId,
+) -> Result<bool, ApiError> {
+    let deleted = state.services.delete_entrance(admin, entrance).await?;
+    if deleted {
+        lock_clients(&state.access_clients).remove(entrance);
+    }
+    Ok(deleted)
+}
+
+/// Sends the entrance's access system a signed test event that names
+/// nobody, and says how it answered.
+#[utoipa::path(
+    post,
+    path = "/api/v1/entrances/{id}/test",
+    tag = "entrances",
+    security(("api_key" = []), ("admin_session" = [])),
+    params(("id" = EntranceId, Path, description = "The entrance")),
+    responses(
+        (status = 200, description = "The access system's answer", body = ConnectorTest,
+            example = json!({ "result": "accepted", "status": 200 })),
+        (status = 401, description = "Missing or invalid credentials", body = ErrorBody),
+        (status = 404, description = "No such entrance in the organisation", body = ErrorBody),
+    ),
+)]
+async fn test_entrance(
+    State(state): State<Arc<AppState>>,
+    Admin(admin): Admin,
+    Path(id): Path<String>,
+) -> Result<Json<ConnectorTest>, ApiError> {
+    let entrance = state
+        .services
+        .store()
+        .entrance(&admin.org, &entrance_id(&id)?)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(Json(test_connector(&state, &entrance).await))
+}
+
+/// What an entrance's access system said to a test event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub(crate) enum ConnectorTest {
+    /// An OSDP entrance: the agent is the panel's reader, the server talks
+    /// to no access system.
+    Osdp,
+    /// It answered with this success status.
+    Accepted { status: u16 },
+    /// It answered with this other status (a signature it did not take, an
+    /// event it does not know).
+    Refused { status: u16 },
+    /// No answer: unreachable, refused address, timeout. Why stays in the
+    /// server log (see [`NO_ANSWER`]).
+    NoAnswer,
+}
+
+/// Sends the entrance's access system a signed test event (nobody at the
+/// door, no one named) and says how it answered.
+pub(crate) async fn test_connector(state: &AppState, entrance: &Entrance) -> ConnectorTest {
+    if entrance.connector == ConnectorKind::Osdp {
+        return ConnectorTest::Osdp;
+    }
+    let system = match access_system(state, entrance).await {
+        Ok(system) => system,
+        Err(reason) => {
+            tracing::warn!(entrance = entrance.id.as_str(), %reason, "access system not usable");
+            return ConnectorTest::NoAnswer;
+        }
+    };
+    match system.send_test(entrance.id.as_str()).await {
+        Ok(status) => ConnectorTest::Accepted {
+            status: status.as_u16(),
+        },
+        Err(limen_access::http::HttpAccessError::Status(status)) => ConnectorTest::Refused {
+            status: status.as_u16(),
+        },
+        Err(e) => {
+            tracing::warn!(entrance = entrance.id.as_str(), error = %with_causes(&e), "access system did not answer a test");
+            ConnectorTest::NoAnswer
+        }
+    }
 }
 
 /// A camera device as registered: its token is in this answer only.
@@ -173,13 +334,7 @@ async fn create_device(
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<DeviceRegistered>), ApiError> {
     let entrance = entrance_id(&id)?;
-    let (token, hash) = new_token();
-    let device = state
-        .services
-        .register_device(&admin, &entrance, &hash)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    // The token is shown this once; only its hash is stored.
+    let (device, token) = add_device(&state, &admin, &entrance).await?;
     Ok((
         StatusCode::CREATED,
         Json(DeviceRegistered {
@@ -188,6 +343,50 @@ async fn create_device(
             token,
         }),
     ))
+}
+
+/// The entrance's camera devices, each with when it was last heard from,
+/// its frames in the last hour and whether it is up.
+#[utoipa::path(
+    get,
+    path = "/api/v1/entrances/{id}/devices",
+    tag = "entrances",
+    security(("api_key" = []), ("admin_session" = [])),
+    params(("id" = EntranceId, Path, description = "The entrance")),
+    responses(
+        (status = 200, description = "The devices", body = Vec<Device>),
+        (status = 401, description = "Missing or invalid credentials", body = ErrorBody),
+        (status = 404, description = "No such entrance in the organisation", body = ErrorBody),
+    ),
+)]
+async fn list_devices(
+    State(state): State<Arc<AppState>>,
+    Admin(admin): Admin,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<Device>>, ApiError> {
+    let entrance = entrance_id(&id)?;
+    state
+        .services
+        .devices(&admin, &entrance, state.config.device_down_after)
+        .await?
+        .map(Json)
+        .ok_or_else(ApiError::not_found)
+}
+
+/// Registers a device at one of the admin's entrances; returns it with its
+/// token, which is shown this once (only its hash is stored).
+pub(crate) async fn add_device(
+    state: &AppState,
+    admin: &OrgAdmin,
+    entrance: &EntranceId,
+) -> Result<(DeviceId, String), ApiError> {
+    let (token, hash) = new_token();
+    let device = state
+        .services
+        .register_device(admin, entrance, &hash)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok((device, token))
 }
 
 /// Revokes a device: its frames are refused from now on.
@@ -371,6 +570,7 @@ async fn frame(
     let started = Instant::now();
     let (parts, body) = request.into_parts();
     let device = device(&state, &parts.headers).await?;
+    state.services.frame_arrived(&device.device_id);
     if !state.frame_limiter.allow(device.device_id.as_str()) {
         state
             .metrics
@@ -599,6 +799,28 @@ async fn end_handover(
     } else {
         Err(ApiError::not_found())
     }
+}
+
+/// A device with no frame to send says it is still there, so that a camera
+/// nobody walks past is not shown as down. It costs what a frame's token
+/// check costs and writes nothing at once (see `frame_arrived`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/heartbeat",
+    tag = "devices",
+    security(("device_token" = [])),
+    responses(
+        (status = 204, description = "Heard"),
+        (status = 401, description = "Missing or revoked device token", body = ErrorBody),
+    ),
+)]
+async fn heartbeat(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    let device = device(&state, &headers).await?;
+    state.services.heartbeat(&device.device_id);
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The header naming the device's pass a frame belongs to.

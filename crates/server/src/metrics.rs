@@ -1,24 +1,23 @@
 //! Prometheus metrics, served on a listener of their own (`metrics_bind`,
-//! off by default) so that they never share the public address. Counted by
-//! hand with a few maps and atomics, written in Prometheus's text format:
-//! a handful of series do not need a metrics library.
+//! off by default) so that they never share the public address; written
+//! with `limen-metrics`, as the camera agent's are.
 //!
 //! No personal data in any label: entrances, organisations and model
 //! versions by id, outcomes and reasons by their stable codes; never a
 //! person, a name, an e-mail address or an ACS id.
 
-use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::header;
+use axum::http;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use limen_domain::{Decision, EntranceId};
+use limen_metrics::{CONTENT_TYPE, Counters, escape, gauge, header};
 
 use crate::AppState;
 
@@ -114,9 +113,29 @@ pub fn routes(state: Arc<AppState>) -> Router {
 
 async fn scrape(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        [(http::header::CONTENT_TYPE, CONTENT_TYPE)],
         exposition(&state),
     )
+}
+
+/// Serves what `exposition` writes at `/metrics` on `listener`, for a
+/// process other than `limen serve` (the camera agent's
+/// `--metrics-bind`).
+pub async fn serve_exposition<F>(
+    listener: tokio::net::TcpListener,
+    exposition: F,
+) -> std::io::Result<()>
+where
+    F: Fn() -> String + Clone + Send + Sync + 'static,
+{
+    let router = Router::new().route(
+        "/metrics",
+        get(move || {
+            let exposition = exposition.clone();
+            async move { ([(http::header::CONTENT_TYPE, CONTENT_TYPE)], exposition()) }
+        }),
+    );
+    axum::serve(listener, router).await
 }
 
 /// Everything, in Prometheus's text exposition format.
@@ -180,13 +199,12 @@ fn exposition(state: &AppState) -> String {
         );
     }
     let load = state.services.engine_load();
-    header(
+    gauge(
         &mut out,
         "limen_engine_jobs_running",
-        "gauge",
         "Face engine jobs running.",
+        load.running as u64,
     );
-    let _ = writeln!(out, "limen_engine_jobs_running {}", load.running);
     header(
         &mut out,
         "limen_engine_jobs_waiting",
@@ -204,56 +222,6 @@ fn exposition(state: &AppState) -> String {
         load.enrolment_waiting
     );
     out
-}
-
-fn header(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(out, "# HELP {name} {help}");
-    let _ = writeln!(out, "# TYPE {name} {kind}");
-}
-
-/// A label value as the text format quotes it.
-fn escape(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
-/// A counter per combination of `N` label values.
-struct Counters<const N: usize> {
-    counts: Mutex<BTreeMap<[String; N], u64>>,
-}
-
-impl<const N: usize> Default for Counters<N> {
-    fn default() -> Self {
-        Counters {
-            counts: Mutex::new(BTreeMap::new()),
-        }
-    }
-}
-
-impl<const N: usize> Counters<N> {
-    fn add(&self, labels: [String; N]) {
-        *self
-            .counts
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(labels)
-            .or_default() += 1;
-    }
-
-    fn write(&self, out: &mut String, name: &str, help: &str, label_names: [&str; N]) {
-        header(out, name, "counter", help);
-        let counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
-        for (values, count) in counts.iter() {
-            let labels: Vec<String> = label_names
-                .iter()
-                .zip(values)
-                .map(|(name, value)| format!("{name}=\"{}\"", escape(value)))
-                .collect();
-            let _ = writeln!(out, "{name}{{{}}} {count}", labels.join(","));
-        }
-    }
 }
 
 /// A histogram of durations over [`LATENCY_BUCKETS`].
@@ -310,15 +278,5 @@ mod tests {
         assert!(out.contains("t_bucket{le=\"+Inf\"} 5\n"), "{out}");
         assert!(out.contains("t_sum 90.79\n"), "{out}");
         assert!(out.contains("t_count 5\n"), "{out}");
-    }
-
-    #[test]
-    fn label_values_are_quoted_as_the_format_says() {
-        let counters = Counters::<1>::default();
-        counters.add(["a\"b\\c\nd".to_owned()]);
-        counters.add(["a\"b\\c\nd".to_owned()]);
-        let mut out = String::new();
-        counters.write(&mut out, "c_total", "test", ["l"]);
-        assert!(out.ends_with("c_total{l=\"a\\\"b\\\\c\\nd\"} 2\n"), "{out}");
     }
 }

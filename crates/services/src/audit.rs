@@ -3,7 +3,33 @@
 //! together: an action whose entry cannot be written does not happen.
 
 use limen_domain::{Actor, OrgAdmin, OrgId, Person};
-use limen_store::{AuditRecord, OPERATOR_CHAIN};
+use limen_store::{AuditEntry, AuditRecord, BrokenLink, OPERATOR_CHAIN};
+
+use crate::Services;
+use crate::error::ServiceError;
+
+/// An organisation's audit trail as its admin reads it, with the check of
+/// its chain.
+pub struct CheckedTrail {
+    /// Oldest first.
+    pub entries: Vec<AuditEntry>,
+    /// How many entries were checked, or where the chain breaks.
+    pub verified: Result<usize, BrokenLink>,
+}
+
+impl Services {
+    /// The admin's organisation's audit trail, its links checked and its
+    /// head checked against this instance's anchor.
+    pub async fn checked_audit_trail(
+        &self,
+        admin: &OrgAdmin,
+    ) -> Result<CheckedTrail, ServiceError> {
+        let chain = admin.org.as_str();
+        let verified = self.store().verify_audit_chain(chain).await?;
+        let entries = self.store().audit_trail(chain).await?;
+        Ok(CheckedTrail { entries, verified })
+    }
+}
 
 /// An entry in a chain (an organisation's id, or the operator's).
 pub(crate) fn entry(

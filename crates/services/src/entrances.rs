@@ -2,7 +2,7 @@
 //! recorded in the organisation's chain in the transaction that makes it.
 
 use limen_domain::{ConnectorKind, DeviceId, Entrance, EntranceId, Label, OrgAdmin};
-use limen_store::NewConnector;
+use limen_store::{DecisionFilter, NamedDecision, NewConnector};
 
 use crate::error::ServiceError;
 use crate::{Services, audit};
@@ -27,6 +27,53 @@ impl Services {
         Ok(self
             .store()
             .create_entrance(entry, org, name.as_str(), connector)
+            .await?)
+    }
+
+    /// Renames one of the admin's entrances; false if there is no such
+    /// entrance in the organisation.
+    pub async fn rename_entrance(
+        &self,
+        admin: &OrgAdmin,
+        entrance: &EntranceId,
+        name: &Label,
+    ) -> Result<bool, ServiceError> {
+        let entry = audit::by_admin(
+            admin,
+            "entrance.renamed",
+            entrance.as_str(),
+            &format!("name {}", name.as_str()),
+        );
+        Ok(self
+            .store()
+            .rename_entrance(&entry, &admin.org, entrance, name.as_str())
+            .await?)
+    }
+
+    /// Deletes one of the admin's entrances with its devices and its
+    /// decision events; false if there is no such entrance.
+    pub async fn delete_entrance(
+        &self,
+        admin: &OrgAdmin,
+        entrance: &EntranceId,
+    ) -> Result<bool, ServiceError> {
+        let entry = audit::by_admin(admin, "entrance.deleted", entrance.as_str(), "");
+        Ok(self
+            .store()
+            .delete_entrance(&entry, &admin.org, entrance)
+            .await?)
+    }
+
+    /// The organisation's decision events that `filter` lets through, with
+    /// the names an admin reads them by.
+    pub async fn decision_events(
+        &self,
+        admin: &OrgAdmin,
+        filter: &DecisionFilter,
+    ) -> Result<Vec<NamedDecision>, ServiceError> {
+        Ok(self
+            .store()
+            .named_decision_events(&admin.org, filter)
             .await?)
     }
 

@@ -69,6 +69,7 @@ mod admins;
 mod api_keys;
 mod audit;
 mod consent;
+mod device_activity;
 mod engine_queue;
 mod enrolment;
 mod entrances;
@@ -99,6 +100,7 @@ use limen_store::Store;
 pub use accounts::{PASSWORD_RESET_SECS, PasswordReset, Session};
 pub use admins::{AdminInvitation, AdminSession};
 pub use api_keys::ApiKeyToken;
+pub use audit::CheckedTrail;
 pub use engine_queue::EngineLoad;
 pub use enrolment::{
     Enrolled, Frame, FrameCheck, FrameProblem, MAX_FRAME_PIXELS, Refusal, SetAsideFrame,
@@ -121,6 +123,7 @@ pub use retention::Retention;
 pub use security::SecurityView;
 pub use two_step::TwoStepSetup;
 
+use crate::device_activity::DeviceActivity;
 use crate::engine_queue::EngineQueue;
 use crate::galleries::Galleries;
 use crate::handovers::Handovers;
@@ -142,6 +145,8 @@ pub struct Services {
     passes: Arc<Passes>,
     /// Matches whose device has yet to tell its access panel.
     handovers: Arc<Handovers>,
+    /// Devices heard from since the last write (see `device_activity`).
+    device_activity: Arc<DeviceActivity>,
     retention: Retention,
     /// Applies the changes other instances make, for as long as this lives.
     follower: tokio::task::JoinHandle<()>,
@@ -151,6 +156,8 @@ pub struct Services {
     /// Ends a model transition when it is over, lets consents to an old
     /// statement lapse.
     keeper: tokio::task::JoinHandle<()>,
+    /// Writes the devices' activity every few seconds.
+    activity_writer: tokio::task::JoinHandle<()>,
 }
 
 impl Services {
@@ -192,6 +199,18 @@ impl Services {
                 }
             }
         });
+        let device_activity = Arc::new(DeviceActivity::default());
+        let activity_writer = tokio::spawn({
+            let activity = device_activity.clone();
+            let store = store.clone();
+            async move {
+                let mut tick = tokio::time::interval(device_activity::FLUSH_EVERY);
+                loop {
+                    tick.tick().await;
+                    activity.flush(&store).await;
+                }
+            }
+        });
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Ok(Services {
             store,
@@ -202,10 +221,12 @@ impl Services {
             galleries,
             passes,
             handovers,
+            device_activity,
             retention,
             follower,
             sweeper,
             keeper,
+            activity_writer,
         })
     }
 
@@ -248,11 +269,14 @@ impl Services {
         self.engine_queue.load()
     }
 
-    /// Stops following changes and closes the database connections.
+    /// Stops following changes, writes the devices' last activity and
+    /// closes the database connections.
     pub async fn shutdown(&self) {
         self.follower.abort();
         self.sweeper.abort();
         self.keeper.abort();
+        self.activity_writer.abort();
+        self.device_activity.flush(&self.store).await;
         self.store.close().await;
     }
 }
@@ -262,5 +286,6 @@ impl Drop for Services {
         self.follower.abort();
         self.sweeper.abort();
         self.keeper.abort();
+        self.activity_writer.abort();
     }
 }

@@ -359,6 +359,29 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Checks one chain (an organisation's) as [`Store::verify_audit`]
+    /// checks them all: its links, then its head against this store's
+    /// anchor. Returns how many entries were checked, or the broken link.
+    pub async fn verify_audit_chain(
+        &self,
+        chain: &str,
+    ) -> Result<Result<usize, BrokenLink>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let entries = chain_entries(&mut conn, chain).await?;
+        if let Err(broken) = verify_chain(&entries, |covered| self.audit_key.link(covered)) {
+            return Ok(Err(broken));
+        }
+        if let Some(anchor) = self.anchor.as_deref()
+            && let Some(head) = anchor.heads()?.get(chain)
+            && let Err(broken) = check_anchored(chain, head, &entries, &HashSet::new())
+        {
+            return Ok(Err(broken));
+        }
+        Ok(Ok(entries.len()))
+    }
+}
+
 /// Checks a chain (its links already verified) against its anchored head.
 fn check_anchored(
     chain: &str,

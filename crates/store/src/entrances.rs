@@ -2,7 +2,7 @@
 
 use limen_domain::{
     ConnectorKind, Decision, DecisionEvent, DeviceId, Entrance, EntranceId, LivenessMode, OrgId,
-    PersonId, SecurityLevel, now,
+    PersonId, SecurityLevel, UnixTime, now,
 };
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -27,6 +27,30 @@ pub struct DeviceAtEntrance {
     pub entrance: Entrance,
     /// The entrance's organisation's security level, read with the device.
     pub security_level: SecurityLevel,
+}
+
+/// Which decision events to list; `None` lets every one through.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DecisionFilter {
+    pub entrance: Option<EntranceId>,
+    pub decision: Option<Decision>,
+    /// From this moment on (inclusive).
+    pub from: Option<UnixTime>,
+    /// Before this moment.
+    pub until: Option<UnixTime>,
+}
+
+/// The most decision events listed at once.
+pub const MAX_LISTED_DECISIONS: i64 = 500;
+
+/// A decision event as an admin reads it: where, by the entrance's name,
+/// and whom, by the person's name (`None` when nobody was matched, or the
+/// person has been erased since).
+#[derive(Debug, Clone)]
+pub struct NamedDecision {
+    pub event: DecisionEvent,
+    pub entrance: String,
+    pub person: Option<String>,
 }
 
 const ENTRANCE_COLUMNS: &str =
@@ -95,6 +119,49 @@ impl Store {
         self.change_audited(audit, change).await
     }
 
+    /// Renames an entrance; false if `org` has no such entrance.
+    pub async fn rename_entrance(
+        &self,
+        audit: &AuditRecord,
+        org: &OrgId,
+        entrance: &EntranceId,
+        name: &str,
+    ) -> Result<bool, StoreError> {
+        let change = sqlx::query("UPDATE entrances SET name = $1 WHERE id = $2 AND org_id = $3")
+            .bind(name)
+            .bind(entrance.as_str())
+            .bind(org.as_str());
+        self.change_audited(audit, change).await
+    }
+
+    /// Deletes an entrance with its devices (their tokens stop working)
+    /// and its decision events; false if `org` has no such entrance.
+    pub async fn delete_entrance(
+        &self,
+        audit: &AuditRecord,
+        org: &OrgId,
+        entrance: &EntranceId,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        if !entrance_of(&mut tx, org, entrance).await? {
+            return Ok(false);
+        }
+        // Explicitly, as for an organisation: nothing of it outlives it.
+        for statement in [
+            "DELETE FROM decision_events WHERE entrance_id = $1",
+            "DELETE FROM device_frames WHERE device_id IN (SELECT id FROM devices WHERE entrance_id = $1)",
+            "DELETE FROM devices WHERE entrance_id = $1",
+            "DELETE FROM entrances WHERE id = $1",
+        ] {
+            sqlx::query(statement)
+                .bind(entrance.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        self.commit_audited(tx, audit).await?;
+        Ok(true)
+    }
+
     pub async fn entrances(&self, org: &OrgId) -> Result<Vec<Entrance>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {ENTRANCE_COLUMNS} FROM entrances e WHERE e.org_id = $1 ORDER BY e.name, e.created_at"
@@ -155,13 +222,7 @@ impl Store {
         token_hash: &[u8],
     ) -> Result<Option<DeviceId>, StoreError> {
         let mut tx = self.begin_write().await?;
-        let known = sqlx::query("SELECT id FROM entrances WHERE org_id = $1 AND id = $2")
-            .bind(org.as_str())
-            .bind(entrance.as_str())
-            .fetch_optional(&mut *tx)
-            .await?
-            .is_some();
-        if !known {
+        if !entrance_of(&mut tx, org, entrance).await? {
             return Ok(None);
         }
         let id = DeviceId::generate();
@@ -257,6 +318,45 @@ impl Store {
         rows.iter().map(decision_from_row).collect()
     }
 
+    /// The organisation's decision events that `filter` lets through, newest
+    /// first (at most [`MAX_LISTED_DECISIONS`]), each with its entrance's
+    /// name and the matched person's name while they are still known.
+    pub async fn named_decision_events(
+        &self,
+        org: &OrgId,
+        filter: &DecisionFilter,
+    ) -> Result<Vec<NamedDecision>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT d.entrance_id, d.at, d.decision, d.person_id, d.detail, e.name AS entrance_name, \
+             p.first_name, p.last_name FROM decision_events d \
+             JOIN entrances e ON e.id = d.entrance_id \
+             LEFT JOIN people p ON p.id = d.person_id AND p.org_id = d.org_id \
+             WHERE d.org_id = $1 AND ($2 = '' OR d.entrance_id = $2) AND ($3 = '' OR d.decision = $3) \
+             AND d.at >= $4 AND d.at < $5 ORDER BY d.at DESC, d.id DESC LIMIT $6",
+        )
+        .bind(org.as_str())
+        .bind(filter.entrance.as_ref().map_or("", |e| e.as_str()))
+        .bind(filter.decision.map_or("", |d| d.as_str()))
+        .bind(filter.from.unwrap_or(i64::MIN))
+        .bind(filter.until.unwrap_or(i64::MAX))
+        .bind(MAX_LISTED_DECISIONS)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let first: Option<String> = row.try_get("first_name")?;
+                let last: Option<String> = row.try_get("last_name")?;
+                Ok(NamedDecision {
+                    event: decision_from_row(row)?,
+                    entrance: row.try_get("entrance_name")?,
+                    person: first
+                        .zip(last)
+                        .map(|(first, last)| format!("{first} {last}")),
+                })
+            })
+            .collect()
+    }
+
     /// The decisions at `org`'s entrances that name `person`, oldest first.
     pub async fn decisions_about(
         &self,
@@ -273,6 +373,22 @@ impl Store {
         .await?;
         rows.iter().map(decision_from_row).collect()
     }
+}
+
+/// Whether `org` has `entrance`, read in the caller's transaction.
+async fn entrance_of(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    org: &OrgId,
+    entrance: &EntranceId,
+) -> Result<bool, StoreError> {
+    Ok(
+        sqlx::query("SELECT id FROM entrances WHERE org_id = $1 AND id = $2")
+            .bind(org.as_str())
+            .bind(entrance.as_str())
+            .fetch_optional(&mut **tx)
+            .await?
+            .is_some(),
+    )
 }
 
 fn decision_from_row(row: &AnyRow) -> Result<DecisionEvent, StoreError> {

@@ -9,7 +9,8 @@
 //! One module per aggregate, each adding its methods to [`Store`]:
 //! `organisations`, `people`, `accounts` (invitations, accounts, sessions,
 //! cancellation), `faces` (consent and vectors), `entrances` (entrances,
-//! devices, decision events), `audit`, `retention`, `rollout` (the model
+//! devices, decision events), `device_activity` (when each device was
+//! last heard from, its frames in the last hour), `audit`, `retention`, `rollout` (the model
 //! versions in use and their renewal), `statements`, and `changes` (the
 //! numbered record of every change a gallery must follow). Every method
 //! that performs an audited action takes its [`AuditRecord`] and commits
@@ -68,6 +69,7 @@ mod admins;
 mod anchor;
 mod api_keys;
 mod changes;
+mod device_activity;
 mod entrances;
 mod faces;
 mod migration;
@@ -87,7 +89,10 @@ pub use api_keys::{ADMIN_TOKEN_NAME, MAX_API_KEYS, NewApiKey};
 pub use audit::{AuditEntry, AuditRecord, BrokenLink, OPERATOR_CHAIN, ORGANISATION_DELETED};
 pub use changes::{FACE_CHANGES_CHANNEL, FaceChange, FaceChangeListener};
 pub use crypto::{KeyError, MasterKey};
-pub use entrances::{DeviceAtEntrance, NewConnector};
+pub use device_activity::DeviceTally;
+pub use entrances::{
+    DecisionFilter, DeviceAtEntrance, MAX_LISTED_DECISIONS, NamedDecision, NewConnector,
+};
 pub use faces::{GallerySet, StoredVector};
 pub use rollout::{
     ActivationRefused, DueRenewal, EndedTransition, RenewalProgress, VersionHolding,

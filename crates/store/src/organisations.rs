@@ -136,6 +136,7 @@ impl Store {
         // ever declared without ON DELETE CASCADE.
         for statement in [
             "DELETE FROM decision_events WHERE org_id = $1",
+            "DELETE FROM device_frames WHERE device_id IN (SELECT d.id FROM devices d JOIN entrances e ON e.id = d.entrance_id WHERE e.org_id = $1)",
             "DELETE FROM devices WHERE entrance_id IN (SELECT id FROM entrances WHERE org_id = $1)",
             "DELETE FROM entrances WHERE org_id = $1",
             "DELETE FROM face_vectors WHERE person_id IN (SELECT id FROM people WHERE org_id = $1)",

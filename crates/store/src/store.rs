@@ -140,6 +140,11 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0014_admins.sql"),
     },
     Migration {
+        version: 15,
+        sqlite: include_str!("../migrations/sqlite/0015_device_activity.sql"),
+        postgres: include_str!("../migrations/postgres/0015_device_activity.sql"),
+    },
+    Migration {
         version: 16,
         sqlite: include_str!("../migrations/sqlite/0016_admin_totp.sql"),
         postgres: include_str!("../migrations/postgres/0016_admin_totp.sql"),

@@ -470,7 +470,7 @@ const PERSON_GONE: Duration = Duration::from_millis(2500);
 /// What the camera shows.
 #[derive(Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
-enum Scene {
+pub(crate) enum Scene {
     Enrolled = 1,
     Stranger = 2,
     Nobody = 3,
@@ -491,7 +491,7 @@ fn empty_entrance() -> Vec<u8> {
 /// An IP camera on loopback streaming MJPEG at about 25 frames a second,
 /// showing whatever `scene` says; at most two minutes, so a test that goes
 /// wrong ends.
-fn camera(scene: Arc<AtomicU8>) -> String {
+pub(crate) fn camera(scene: Arc<AtomicU8>) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!(
         "mjpeg:http://{}/video",
@@ -541,13 +541,13 @@ fn camera(scene: Arc<AtomicU8>) -> String {
 
 /// A line of the agent's status output, and when it was read.
 #[derive(Clone)]
-struct StatusLine {
+pub(crate) struct StatusLine {
     at: Instant,
-    text: String,
+    pub(crate) text: String,
 }
 
 /// The agent as a process, its stdout and stderr read as they come.
-struct RunningAgent {
+pub(crate) struct RunningAgent {
     child: Child,
     lines: Arc<Mutex<Vec<StatusLine>>>,
     readers: Vec<thread::JoinHandle<()>>,
@@ -555,8 +555,19 @@ struct RunningAgent {
 
 impl RunningAgent {
     fn start(server: &Server, device_token: &str, source: &str) -> RunningAgent {
+        RunningAgent::start_with(server, device_token, source, &[])
+    }
+
+    /// As `start`, with more arguments.
+    pub(crate) fn start_with(
+        server: &Server,
+        device_token: &str,
+        source: &str,
+        more_args: &[&str],
+    ) -> RunningAgent {
         let mut child = Command::new(BIN)
             .args(["agent", "--server", &server.url, "--source", source])
+            .args(more_args)
             // One passage per person for the whole test.
             .args(["--cooldown-ms", "600000"])
             .args(["--max-frame-age-ms", &MAX_FRAME_AGE_MS.to_string()])
@@ -594,7 +605,7 @@ impl RunningAgent {
         }
     }
 
-    fn lines(&self) -> Vec<StatusLine> {
+    pub(crate) fn lines(&self) -> Vec<StatusLine> {
         self.lines.lock().expect("lines").clone()
     }
 
@@ -608,7 +619,7 @@ impl RunningAgent {
 
     /// Waits up to `timeout` for a line read after `since` that contains
     /// `text`; returns when it was read.
-    fn wait_for(&self, since: Instant, text: &str, timeout: Duration) -> Instant {
+    pub(crate) fn wait_for(&self, since: Instant, text: &str, timeout: Duration) -> Instant {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(line) = self

@@ -4,8 +4,8 @@
 use serde_json::json;
 
 use crate::support::{
-    Backend, Server, SmtpSink, admin_page_session, csrf_of, enrol, multipart, onboard,
-    org_with_admin_account, status_of,
+    Backend, Server, SmtpSink, admin_page_session, create_device, create_entrance, csrf_of, enrol,
+    multipart, onboard, org_with_admin_account, send_frame, status_of,
 };
 
 const ADMIN_ENDPOINTS: &[(&str, &str)] = &[
@@ -73,6 +73,8 @@ fn organisations_cannot_reach_each_other() {
     let enrolled = enrol(&server, &ann.session);
     assert_eq!(enrolled.status, 201, "{}", enrolled.body);
     let bob = onboard(&server, &smtp, &admin_b, "bob@bolt.test", "B-1", 2);
+    let door_a = create_entrance(&server, &admin_a, "A's door", json!({ "type": "osdp" }));
+    let (camera_a, camera_token_a) = create_device(&server, &admin_a, &door_a);
     let trail_a = server.get("/api/v1/audit", Some(&admin_a)).json();
 
     // B's admin token against A's keys.
@@ -132,6 +134,40 @@ fn organisations_cannot_reach_each_other() {
             )
             .status,
         200
+    );
+
+    // B's admin token against A's entrance and its camera.
+    for (method, path) in [
+        ("GET", format!("/api/v1/entrances/{door_a}/devices")),
+        ("POST", format!("/api/v1/entrances/{door_a}/devices")),
+        (
+            "DELETE",
+            format!("/api/v1/entrances/{door_a}/devices/{camera_a}"),
+        ),
+        ("GET", format!("/api/v1/entrances/{door_a}/events")),
+        ("PATCH", format!("/api/v1/entrances/{door_a}")),
+        ("DELETE", format!("/api/v1/entrances/{door_a}")),
+        ("POST", format!("/api/v1/entrances/{door_a}/test")),
+    ] {
+        let body = json!({ "name": "Taken over" }).to_string();
+        let reply = match method {
+            "GET" => server.get(&path, Some(&admin_b)),
+            "DELETE" => server.delete(&path, Some(&admin_b)),
+            _ => server.send(
+                method,
+                &path,
+                Some(&admin_b),
+                "application/json",
+                body.as_bytes(),
+            ),
+        };
+        assert_eq!(reply.status, 404, "{method} {path}: {}", reply.body);
+    }
+    assert!(
+        !server
+            .get("/api/v1/entrances", Some(&admin_b))
+            .body
+            .contains(&door_a)
     );
 
     // Wrong kinds of credentials: nothing works across the admin/employee line.
@@ -197,8 +233,56 @@ fn organisations_cannot_reach_each_other() {
     let me_a = server.get("/api/v1/me", Some(&ann.session)).json();
     assert_eq!(me_a["person_id"], ann.person_id.as_str());
     assert!(me_a["consent"].is_object() && me_a["face"].is_object());
+    let devices_a = server
+        .get(
+            &format!("/api/v1/entrances/{door_a}/devices"),
+            Some(&admin_a),
+        )
+        .json();
+    assert_eq!(devices_a[0]["id"], camera_a.as_str(), "{devices_a}");
+    let entrances_a = server.get("/api/v1/entrances", Some(&admin_a)).json();
+    assert_eq!(entrances_a[0]["name"], "A's door");
     let trail_after = server.get("/api/v1/audit", Some(&admin_a)).json();
     assert_eq!(trail_after, trail_a, "nothing was done to A's organisation");
+
+    // A's own admin renames its entrance, then deletes it: its camera's
+    // token stops working.
+    let renamed = server.send(
+        "PATCH",
+        &format!("/api/v1/entrances/{door_a}"),
+        Some(&admin_a),
+        "application/json",
+        json!({ "name": "Back door" }).to_string().as_bytes(),
+    );
+    assert_eq!(renamed.status, 204, "{}", renamed.body);
+    assert_eq!(
+        server.get("/api/v1/entrances", Some(&admin_a)).json()[0]["name"],
+        "Back door"
+    );
+    let deleted = server.delete(&format!("/api/v1/entrances/{door_a}"), Some(&admin_a));
+    assert_eq!(deleted.status, 204, "{}", deleted.body);
+    assert_eq!(
+        send_frame(
+            &server,
+            &camera_token_a,
+            &crate::support::fixture("Andre_Agassi_0002.jpg")
+        )
+        .status,
+        401
+    );
+    let actions: Vec<String> = server
+        .get("/api/v1/audit", Some(&admin_a))
+        .json()
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter_map(|e| e["action"].as_str().map(str::to_owned))
+        .collect();
+    assert!(
+        actions.iter().any(|a| a == "entrance.renamed")
+            && actions.iter().any(|a| a == "entrance.deleted"),
+        "{actions:?}"
+    );
 }
 
 #[test]
@@ -257,6 +341,107 @@ fn enrolment_without_consent_is_refused_and_withdrawal_deletes() {
         Some("consented"),
         "removing the vector keeps consent"
     );
+}
+
+/// An admin of B signed in on the pages reaches nothing of A's entrances,
+/// cameras, decisions or audit trail.
+#[test]
+fn an_admin_reaches_nothing_of_another_organisation_through_the_pages() {
+    let smtp = SmtpSink::start();
+    let Some(server) = Server::start(Backend::Sqlite, &smtp.url()) else {
+        return;
+    };
+    let key_a = org_with_admin_account(&server, &smtp, "Acme", "ada@acme.test");
+    org_with_admin_account(&server, &smtp, "Bolt", "bea@bolt.test");
+    let cookie_a = admin_page_session(&server, "ada@acme.test");
+    let cookie_b = admin_page_session(&server, "bea@bolt.test");
+    let door_a = create_entrance(
+        &server,
+        &key_a,
+        "Acme secret door",
+        json!({ "type": "osdp" }),
+    );
+    let (camera_a, token_a) = create_device(&server, &key_a, &door_a);
+    let frame = crate::support::fixture("Andre_Agassi_0002.jpg");
+    assert_eq!(send_frame(&server, &token_a, &frame).status, 200);
+    let csrf_a = csrf_of(
+        &server
+            .admin_page("GET", "/admin/entrances", Some(&cookie_a), &[])
+            .body,
+    );
+
+    let page_b = server.admin_page("GET", "/admin/entrances", Some(&cookie_b), &[]);
+    assert_eq!(page_b.status, 200);
+    assert!(!page_b.body.contains("Acme secret door") && !page_b.body.contains(&door_a));
+    let csrf_b = csrf_of(&page_b.body);
+    for path in [
+        format!("/admin/entrances/{door_a}/rename"),
+        format!("/admin/entrances/{door_a}/delete"),
+        format!("/admin/entrances/{door_a}/test"),
+        format!("/admin/entrances/{door_a}/devices"),
+        format!("/admin/entrances/{door_a}/devices/{camera_a}/revoke"),
+    ] {
+        let form = [
+            ("csrf", csrf_b.as_str()),
+            ("name", "Taken"),
+            ("confirm", "yes"),
+        ];
+        let reply = server.admin_page("POST", &path, Some(&cookie_b), &form);
+        assert_eq!(reply.status, 404, "{path}: {}", reply.body);
+        assert!(!reply.body.contains("Acme secret door"));
+        // A's token in B's session is no token.
+        let form = [
+            ("csrf", csrf_a.as_str()),
+            ("name", "Taken"),
+            ("confirm", "yes"),
+        ];
+        let reply = server.admin_page("POST", &path, Some(&cookie_b), &form);
+        assert_eq!(reply.status, 403, "{path}");
+    }
+    for path in [
+        "/admin/events".to_owned(),
+        format!("/admin/events?entrance={door_a}"),
+        "/admin/audit".to_owned(),
+    ] {
+        let reply = server.admin_page("GET", &path, Some(&cookie_b), &[]);
+        assert_eq!(reply.status, 200, "{path}");
+        assert!(
+            !reply.body.contains("Acme secret door") && !reply.body.contains(&door_a),
+            "{path}: {}",
+            reply.body
+        );
+    }
+
+    // B's settings are B's alone.
+    for (path, field, value) in [
+        ("/admin/security", "level", "very_high"),
+        ("/admin/language", "language", "nl"),
+    ] {
+        let form = [("csrf", csrf_b.as_str()), (field, value)];
+        assert_eq!(
+            server
+                .admin_page("POST", path, Some(&cookie_b), &form)
+                .status,
+            303
+        );
+    }
+    assert_eq!(
+        server.get("/api/v1/security", Some(&key_a)).json()["level"],
+        "high"
+    );
+    assert_eq!(
+        server.get("/api/v1/language", Some(&key_a)).json()["language"],
+        "en"
+    );
+
+    // A's door and camera are as they were.
+    let devices = server
+        .get(&format!("/api/v1/entrances/{door_a}/devices"), Some(&key_a))
+        .json();
+    assert_eq!(devices[0]["id"], camera_a.as_str());
+    assert_eq!(send_frame(&server, &token_a, &frame).status, 200);
+    let a_sees = server.admin_page("GET", "/admin/events", Some(&cookie_a), &[]);
+    assert!(a_sees.body.contains("Acme secret door"));
 }
 
 #[test]

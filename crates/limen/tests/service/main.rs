@@ -3,6 +3,7 @@
 //! panel on a pseudo-terminal.
 
 mod admin_accounts;
+mod admin_entrances;
 mod admin_pages;
 mod admin_people;
 mod api_keys;
@@ -10,6 +11,7 @@ mod audit;
 mod bad_input;
 mod browser;
 mod cli;
+mod device_activity;
 mod entrance;
 mod entrance_osdp;
 mod hostile;

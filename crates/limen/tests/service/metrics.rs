@@ -12,7 +12,7 @@ use crate::support::{
 };
 
 /// A valid JPEG of flat grey: no face in it.
-fn faceless_jpeg() -> Vec<u8> {
+pub(crate) fn faceless_jpeg() -> Vec<u8> {
     let pixels = vec![128u8; 320 * 240];
     let mut out = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80)
@@ -21,9 +21,24 @@ fn faceless_jpeg() -> Vec<u8> {
     out
 }
 
+/// `/metrics` at `address`, checked to be served as the text format.
+pub(crate) fn scrape(address: &str) -> String {
+    let scraped = ureq::get(&format!("http://{address}/metrics"))
+        .call()
+        .expect("scrape");
+    assert!(
+        scraped
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/plain; version=0.0.4"))
+    );
+    scraped.into_body().read_to_string().expect("metrics text")
+}
+
 /// The samples of a text exposition, by series (`name{labels}` as
 /// written); panics on a line the format does not allow.
-fn parse(text: &str) -> BTreeMap<String, f64> {
+pub(crate) fn parse(text: &str) -> BTreeMap<String, f64> {
     let mut samples = BTreeMap::new();
     let mut typed = Vec::new();
     for line in text.lines() {
@@ -126,17 +141,7 @@ fn metrics_count_decisions_enrolments_and_access_system_errors_without_personal_
     let fourth = send_frame(&server, &door_device, &faceless_jpeg());
     assert_eq!(fourth.status, 429, "{}", fourth.body);
 
-    let scraped = ureq::get(&format!("http://{metrics_bind}/metrics"))
-        .call()
-        .expect("scrape");
-    assert!(
-        scraped
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("text/plain; version=0.0.4"))
-    );
-    let text = scraped.into_body().read_to_string().expect("metrics text");
+    let text = scrape(&metrics_bind);
     let samples = parse(&text);
     let sample = |series: &str| {
         samples

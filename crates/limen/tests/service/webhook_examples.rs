@@ -166,6 +166,21 @@ fn the_python_and_node_examples_verify_a_real_passage() {
             "{language}"
         );
 
+        // The admin's "send a test" reaches the receiver, which accepts it.
+        let tested = server.send(
+            "POST",
+            &format!("/api/v1/entrances/{entrance}/test"),
+            Some(&admin),
+            "application/json",
+            b"",
+        );
+        assert_eq!(tested.status, 200, "{language}: {}", tested.body);
+        assert_eq!(
+            tested.json(),
+            json!({ "result": "accepted", "status": 200 }),
+            "{language}"
+        );
+
         // What Limen did not sign, and what it signed once, are refused.
         let body = br#"{"type":"access.requested","entrance":"e","acs_id":"B-2"}"#;
         let id = MessageId::random().expect("randomness");

@@ -3,12 +3,17 @@
 //! API, so a rule lives in one place; an admin never sees a face or a
 //! vector.
 
+mod audit;
+mod entrances;
+mod events;
 mod organisation;
 mod people;
 mod people_import;
 mod register;
 mod session;
+mod settings;
 mod sign_in;
+mod time;
 mod two_step;
 
 use std::sync::Arc;
@@ -41,6 +46,22 @@ pub fn routes() -> Router<Arc<AppState>> {
             get(register::register_form).post(register::register),
         )
         .merge(people::routes())
+        .route("/admin/security", post(settings::change_security))
+        .route("/admin/language", post(settings::change_language))
+        .route("/admin/events", get(events::events))
+        .route("/admin/audit", get(audit::audit))
+        .route(
+            "/admin/entrances",
+            get(entrances::entrances).post(entrances::create),
+        )
+        .route("/admin/entrances/{id}/rename", post(entrances::rename))
+        .route("/admin/entrances/{id}/delete", post(entrances::delete))
+        .route("/admin/entrances/{id}/test", post(entrances::test))
+        .route("/admin/entrances/{id}/devices", post(entrances::add_camera))
+        .route(
+            "/admin/entrances/{id}/devices/{device}/revoke",
+            post(entrances::revoke_camera),
+        )
 }
 
 /// The part of the admin's pages a page belongs to, marked in the

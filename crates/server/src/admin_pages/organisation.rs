@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use limen_domain::{AdminAccount, AdminId};
 use serde::Deserialize;
 
+use super::settings::OrganisationSettings;
 use super::{AdminNav, AdminPage};
 use crate::AppState;
 use crate::admins::invite_admin;
@@ -32,6 +33,7 @@ struct AdminHomePage<'a> {
     two_step_on: bool,
     invite_problem: Option<&'a str>,
     two_step_problem: Option<&'a str>,
+    settings: &'a OrganisationSettings,
 }
 
 /// A form on the organisation's page that was refused, and why.
@@ -58,6 +60,10 @@ pub(super) async fn home_page(
         Ok(on) => on,
         Err(e) => return error_page(page.t, e),
     };
+    let settings = match super::settings::settings(state, page).await {
+        Ok(settings) => settings,
+        Err(e) => return error_page(page.t, e),
+    };
     render(
         status,
         &AdminHomePage {
@@ -77,6 +83,7 @@ pub(super) async fn home_page(
                 Some(Refused::TwoStepOff(problem)) => Some(problem),
                 _ => None,
             },
+            settings: &settings,
         },
     )
 }

@@ -410,6 +410,7 @@ impl Server {
         let mut request = match method {
             "POST" => http().post(&url),
             "PUT" => http().put(&url),
+            "PATCH" => http().patch(&url),
             other => panic!("unsupported method {other}"),
         };
         request = request.header("Content-Type", content_type);
