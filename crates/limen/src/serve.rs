@@ -191,8 +191,13 @@ pub fn run(config_file: Option<PathBuf>) -> anyhow::Result<()> {
         let scheme = if tls.is_some() { "https" } else { "http" };
         tracing::info!(%address, scheme, model = %services.model_version(), "listening");
         println!("Limen is listening on {scheme}://{address} (public address {}).", config.public_url);
-        println!("Next: create an organisation with `limen admin org create --name \"Your organisation\"`,");
-        println!("then import people with its admin token: see {}/api/docs", config.public_url);
+        println!(
+            "Next: create an organisation and invite its first admin with `limen admin org create --name \"Your organisation\" --admin-email you@example.org --admin-name \"Your Name\"`;"
+        );
+        println!(
+            "the invitation's link leads to {0}/admin/register, then {0}/admin/login. The API is at {0}/api/docs.",
+            config.public_url
+        );
         let state = Arc::new(AppState::new(config, services, mailer));
         let listeners = limen_server::Listeners {
             service: listener,

@@ -59,6 +59,12 @@ fn receiver(answers: &'static [&'static str]) -> (String, Requests, HandoverEnds
                     auth = value.trim().to_owned();
                 }
             }
+            // A heartbeat (the agent has sent nothing for a while) is no
+            // frame.
+            if request_line.starts_with("POST /api/v1/heartbeat ") {
+                let _ = write!(conn, "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
+                continue;
+            }
             if let Some(path) = request_line.strip_prefix("DELETE ") {
                 let path = path.split(' ').next().unwrap_or_default().to_owned();
                 ends_log.lock().expect("log").push((path, Instant::now()));

@@ -2,7 +2,7 @@
 // through registration, consent and webcam enrolment in the language
 // LOCALE asks for, keeping a screenshot of each step. Called by the Rust
 // test `browser.rs`, which sets up the server and reads the outcome.
-import { env, withCameraPage } from "./chromium.mjs";
+import { checkAccessibility, env, withCameraPage } from "./chromium.mjs";
 
 const base = env("LIMEN_URL");
 const registerUrl = env("REGISTER_URL");
@@ -19,17 +19,20 @@ async function inLanguage(page) {
 await withCameraPage(async (page, shot) => {
   await page.goto(registerUrl);
   await inLanguage(page);
+  await checkAccessibility(page, "registration");
   await shot("1-register");
   await page.fill("input[name=password]", password);
   await page.fill("input[name=password_again]", password);
   await Promise.all([page.waitForURL(`${base}/account/consent`), page.click("form[action='/register'] button")]);
   await inLanguage(page);
+  await checkAccessibility(page, "consent");
   await shot("2-consent");
 
   if (await page.isChecked("input[name=agree]")) throw new Error("the consent box was ticked in advance");
   await page.check("input[name=agree]");
   await Promise.all([page.waitForURL(`${base}/account/enrol`), page.click("form[action='/account/consent'] button")]);
   await inLanguage(page);
+  await checkAccessibility(page, "enrolment");
   await shot("3-enrol");
 
   // The stop button ends a sitting and lets a new one start.
@@ -48,6 +51,7 @@ await withCameraPage(async (page, shot) => {
 
   await page.goto(`${base}/account`);
   await inLanguage(page);
+  await checkAccessibility(page, "account");
   await shot("6-account");
 
   // A lost connection is said and retried; an ended session is said and
@@ -63,4 +67,17 @@ await withCameraPage(async (page, shot) => {
   await saying(await say("expired"));
   if (!(await page.isHidden("#stop"))) throw new Error("the camera runs on after the session ended");
   await shot("7-expired");
+
+  // Signed out, the person asks for a new password; the Rust test reads
+  // the e-mail and hands its link to reset-withdraw.mjs.
+  await page.goto(`${base}/login`);
+  await inLanguage(page);
+  await checkAccessibility(page, "login");
+  await Promise.all([page.waitForURL(`${base}/password/forgot`), page.click("a[href='/password/forgot']")]);
+  await checkAccessibility(page, "forgotten password");
+  await page.fill("input[name=email]", env("EMAIL"));
+  await page.click("form[action='/password/forgot'] button");
+  await page.waitForURL(`${base}/password/forgot`);
+  await inLanguage(page);
+  await shot("8-forgot");
 });

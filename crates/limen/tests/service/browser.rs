@@ -1,14 +1,16 @@
 //! Acceptance 7: the webcam page in a real browser. Debian's headless
 //! Chromium, with a fake camera playing LFW photographs, is driven through
-//! registration, consent and enrolment, in Dutch (the browser asks for it;
-//! the renewal in `model_rollout` runs in English); a screenshot of each
-//! step is kept under target/test-artifacts/webcam.
+//! registration, consent and enrolment, a password reset and a withdrawal,
+//! in Dutch and in English (the browser asks for each), with axe-core's
+//! accessibility check on every page; a screenshot of each step is kept
+//! under target/test-artifacts/webcam-<language>.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::support::{
-    Backend, GOOD_PASSWORD, Server, SmtpSink, fixture, registration_token, status_of,
+    Backend, GOOD_PASSWORD, Server, SmtpSink, fixture, links, mail_part, registration_token,
+    status_of,
 };
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -142,9 +144,28 @@ fn webcam_enrolment_in_headless_chromium() {
     let Some(server) = Server::start(Backend::Sqlite, &smtp.url()) else {
         return;
     };
-    let (_, admin) = server.create_org("Acme Gates");
-    let csv = "first_name,last_name,email,acs_id\nAndre,Agassi,andre@acme.test,CARD-1\n";
-    let person = server.import_csv(&admin, csv);
+    for (locale, language, enrolled_text) in [
+        ("nl-NL", "nl", "Klaar: uw gezicht is vastgelegd"),
+        ("en-GB", "en", "Done: your face is enrolled"),
+    ] {
+        enrol_reset_and_withdraw(&server, &smtp, locale, language, enrolled_text);
+    }
+}
+
+/// One person's whole journey in one language: registration, consent and
+/// webcam enrolment, a forgotten password reset through the e-mailed link,
+/// and consent withdrawn through its confirmation step.
+fn enrol_reset_and_withdraw(
+    server: &Server,
+    smtp: &SmtpSink,
+    locale: &str,
+    language: &str,
+    enrolled_text: &str,
+) {
+    let (_, admin) = server.create_org(&format!("Acme Gates {language}"));
+    let email = format!("andre.{language}@acme.test");
+    let csv = format!("first_name,last_name,email,acs_id\nAndre,Agassi,{email},CARD-1\n");
+    let person = server.import_csv(&admin, &csv);
     server.send(
         "POST",
         &format!("/api/v1/people/{person}/invitation"),
@@ -152,29 +173,52 @@ fn webcam_enrolment_in_headless_chromium() {
         "application/json",
         b"",
     );
-    let token = registration_token(&smtp.message(1));
+    let token = registration_token(&smtp.message(smtp.count()));
 
     let register_url = format!("{}/register?token={token}", server.url);
+    let artifacts = format!("webcam-{language}");
     let screenshots = run_in_chromium(
-        &server,
+        server,
         "enrol.mjs",
         &[
             "Andre_Agassi_0005.jpg",
             "Andre_Agassi_0016.jpg",
             "Andre_Agassi_0027.jpg",
         ],
-        "webcam",
+        &artifacts,
         &[
             ("REGISTER_URL", &register_url),
-            ("LOCALE", "nl-NL"),
-            ("LANGUAGE", "nl"),
-            ("ENROLLED_TEXT", "Klaar: uw gezicht is vastgelegd"),
+            ("LOCALE", locale),
+            ("LANGUAGE", language),
+            ("ENROLLED_TEXT", enrolled_text),
+            ("EMAIL", &email),
         ],
     );
     assert_eq!(
-        status_of(&server, &admin, &person).as_deref(),
+        status_of(server, &admin, &person).as_deref(),
         Some("enrolled")
     );
+
+    let reset_mail = smtp.message(smtp.count());
+    assert!(reset_mail.contains(&email), "{reset_mail}");
+    let reset_url = links(&mail_part(&reset_mail, "text/plain"))
+        .into_iter()
+        .find(|link| link.contains("/password/reset?token="))
+        .expect("a reset link");
+    run_in_chromium(
+        server,
+        "reset-withdraw.mjs",
+        &["Andre_Agassi_0005.jpg"],
+        &artifacts,
+        &[
+            ("RESET_URL", &reset_url),
+            ("LOCALE", locale),
+            ("LANGUAGE", language),
+            ("NEW_PASSWORD", "a new sentence for a new password"),
+        ],
+    );
+    let status = status_of(server, &admin, &person);
+    assert_eq!(status.as_deref(), Some("registered"), "consent withdrawn");
     for step in [
         "1-register",
         "2-consent",
@@ -183,6 +227,10 @@ fn webcam_enrolment_in_headless_chromium() {
         "5-enrolled",
         "6-account",
         "7-expired",
+        "8-forgot",
+        "9-reset",
+        "10-withdraw",
+        "11-withdrawn",
     ] {
         assert!(
             screenshots.join(format!("{step}.png")).exists(),
