@@ -2,6 +2,7 @@
 //! processes, driven over HTTP and SMTP on loopback, with an OSDP control
 //! panel on a pseudo-terminal.
 
+mod accessibility;
 mod admin_accounts;
 mod admin_entrances;
 mod admin_pages;
