@@ -30,8 +30,8 @@ pub use face::{FaceVector, MAX_VECTORS_PER_PERSON, ModelVersion};
 pub use language::{Language, UnknownLanguage};
 pub use network::{AddressRange, InvalidAddressRange};
 pub use people::{
-    ImportReport, NewPerson, Organisation, Person, PersonOverview, PersonStatus, RowError,
-    RowProblem,
+    DEFAULT_TIME_ZONE, ImportReport, NewPerson, Organisation, Person, PersonOverview, PersonStatus,
+    RowError, RowProblem,
 };
 pub use rollout::{ModelRollout, Transition};
 pub use security::{SecurityLevel, UnknownSecurityLevel};

@@ -12,7 +12,14 @@ pub struct Organisation {
     pub created_at: UnixTime,
     /// What its people read where they chose no language themselves.
     pub language: Language,
+    /// The time zone (an IANA name such as `Europe/Amsterdam`) its admins
+    /// read times in.
+    pub time_zone: String,
 }
+
+/// An organisation's time zone until its admins choose one (the schema's
+/// default too).
+pub const DEFAULT_TIME_ZONE: &str = "Europe/Amsterdam";
 
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]

@@ -42,6 +42,25 @@ impl Services {
         Ok(())
     }
 
+    /// Sets the time zone (an IANA name the caller checked) the
+    /// organisation's admins read times in.
+    pub async fn set_organisation_time_zone(
+        &self,
+        admin: &OrgAdmin,
+        time_zone: &str,
+    ) -> Result<(), ServiceError> {
+        let org = &admin.org;
+        let entry = audit::by_admin(admin, "time_zone.changed", org.as_str(), time_zone);
+        if !self
+            .store()
+            .set_organisation_time_zone(&entry, org, time_zone)
+            .await?
+        {
+            return Err(ServiceError::UnknownOrganisation);
+        }
+        Ok(())
+    }
+
     /// The organisation's default language.
     pub async fn organisation_language(&self, org: &OrgId) -> Result<Language, ServiceError> {
         Ok(self

@@ -1,6 +1,6 @@
 //! Organisations (the operator's customers) and their data keys.
 
-use limen_domain::{Actor, Language, OrgId, Organisation, SecurityLevel, now};
+use limen_domain::{Actor, DEFAULT_TIME_ZONE, Language, OrgId, Organisation, SecurityLevel, now};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -44,6 +44,7 @@ impl Store {
             name: name.to_owned(),
             created_at,
             language: Language::default(),
+            time_zone: DEFAULT_TIME_ZONE.to_owned(),
         };
         self.commit_audited(tx, &audit(&organisation)).await?;
         Ok(organisation)
@@ -51,7 +52,7 @@ impl Store {
 
     pub async fn organisations(&self) -> Result<Vec<Organisation>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, name, created_at, language FROM organisations ORDER BY created_at, name",
+            "SELECT id, name, created_at, language, time_zone FROM organisations ORDER BY created_at, name",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -59,11 +60,12 @@ impl Store {
     }
 
     pub async fn organisation(&self, id: &OrgId) -> Result<Option<Organisation>, StoreError> {
-        let row =
-            sqlx::query("SELECT id, name, created_at, language FROM organisations WHERE id = $1")
-                .bind(id.as_str())
-                .fetch_optional(&self.pool)
-                .await?;
+        let row = sqlx::query(
+            "SELECT id, name, created_at, language, time_zone FROM organisations WHERE id = $1",
+        )
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(organisation_from_row).transpose()
     }
 
@@ -98,6 +100,18 @@ impl Store {
         language: Language,
     ) -> Result<bool, StoreError> {
         self.set_organisation_setting(audit, id, "language", language.code())
+            .await
+    }
+
+    /// Sets the time zone (an IANA name, checked by the caller) its admins
+    /// read times in.
+    pub async fn set_organisation_time_zone(
+        &self,
+        audit: &AuditRecord,
+        id: &OrgId,
+        time_zone: &str,
+    ) -> Result<bool, StoreError> {
+        self.set_organisation_setting(audit, id, "time_zone", time_zone)
             .await
     }
 
@@ -179,5 +193,6 @@ fn organisation_from_row(row: &AnyRow) -> Result<Organisation, StoreError> {
         name: row.try_get("name")?,
         created_at: row.try_get("created_at")?,
         language: parse_col(row, "language", |s| s.parse())?,
+        time_zone: row.try_get("time_zone")?,
     })
 }

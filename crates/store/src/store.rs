@@ -154,6 +154,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0018_time_columns.sql"),
         postgres: include_str!("../migrations/postgres/0018_time_columns.sql"),
     },
+    Migration {
+        version: 19,
+        sqlite: include_str!("../migrations/sqlite/0019_time_zone.sql"),
+        postgres: include_str!("../migrations/postgres/0019_time_zone.sql"),
+    },
 ];
 
 /// The version from which SQLite deletes securely; reaching it rewrites an

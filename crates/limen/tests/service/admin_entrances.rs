@@ -392,4 +392,39 @@ fn an_admin_sets_the_security_level_and_the_language_on_the_organisation_page() 
         home.body
             .contains("<option value=\"very_high\" selected>Zeer hoog")
     );
+
+    // Times are shown in the organisation's zone: Amsterdam's until an
+    // admin chooses another.
+    assert!(
+        home.body
+            .contains("<option value=\"Europe/Amsterdam\" selected>")
+    );
+    let zone_of_trail = |zones: &[&str]| {
+        let trail = server.admin_page("GET", "/admin/audit", Some(&cookie), &[]);
+        assert_eq!(trail.status, 200);
+        zones
+            .iter()
+            .any(|zone| trail.body.contains(&format!(" {zone}</td>")))
+    };
+    assert!(zone_of_trail(&["CET", "CEST"]));
+    let time_zone = |csrf: &str, zone: &str| {
+        server.admin_page(
+            "POST",
+            "/admin/time-zone",
+            Some(&cookie),
+            &[("csrf", csrf), ("time_zone", zone)],
+        )
+    };
+    assert_eq!(time_zone("forged", "America/New_York").status, 403);
+    let unknown = time_zone(&csrf, "Mars/Olympus_Mons");
+    assert_eq!(unknown.status, 422);
+    assert!(unknown.body.contains("Limen kent deze tijdzone niet"));
+    assert_eq!(time_zone(&csrf, "America/New_York").status, 303);
+    assert!(zone_of_trail(&["EST", "EDT"]));
+    assert!(!zone_of_trail(&["CET", "CEST"]));
+    let home = server.admin_page("GET", "/admin", Some(&cookie), &[]);
+    assert!(
+        home.body
+            .contains("<option value=\"America/New_York\" selected>")
+    );
 }

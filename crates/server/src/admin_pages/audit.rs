@@ -70,7 +70,7 @@ pub(super) async fn audit(State(state): State<Arc<AppState>>, page: AdminPage) -
                 .rev()
                 .map(|entry| EntryView {
                     seq: entry.seq,
-                    at: local_time(entry.at),
+                    at: local_time(entry.at, &page.zone),
                     actor: entry.actor,
                     action: entry.action,
                     subject: entry.subject,

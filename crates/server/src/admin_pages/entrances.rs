@@ -123,10 +123,11 @@ async fn views(state: &AppState, page: &AdminPage) -> Result<Vec<EntranceView>, 
                 .into_iter()
                 .map(|device| DeviceView {
                     id: device.id.as_str().to_owned(),
-                    added: local_time(device.created_at),
-                    last_seen: device
-                        .last_seen
-                        .map_or_else(|| t.tr("admin-entrances-never"), local_time),
+                    added: local_time(device.created_at, &page.zone),
+                    last_seen: device.last_seen.map_or_else(
+                        || t.tr("admin-entrances-never"),
+                        |at| local_time(at, &page.zone),
+                    ),
                     frames_last_hour: device.frames_last_hour,
                     up: device.status == DeviceStatus::Up,
                 })

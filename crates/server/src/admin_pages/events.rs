@@ -13,7 +13,9 @@ use limen_domain::{Decision, EntranceId};
 use limen_store::{DecisionFilter, MAX_LISTED_DECISIONS};
 use serde::Deserialize;
 
-use super::time::{day_start, local_time};
+use jiff::tz::TimeZone;
+
+use super::time::{day_start, local_time, next_day_start};
 use super::{AdminNav, AdminPage};
 use crate::AppState;
 use crate::error::ApiError;
@@ -62,14 +64,14 @@ pub(super) struct EventsQuery {
 }
 
 impl EventsQuery {
-    fn filter(&self) -> Result<DecisionFilter, ApiError> {
+    fn filter(&self, zone: &TimeZone) -> Result<DecisionFilter, ApiError> {
         let invalid_date = || {
             ApiError::bad_request("dates are written YYYY-MM-DD")
                 .with_text(Text::new("admin-events-date-invalid"))
         };
-        let day = |text: &str| match text {
+        let day = |text: &str, start: fn(&str, &TimeZone) -> Option<i64>| match text {
             "" => Ok(None),
-            date => day_start(date).map(Some).ok_or_else(invalid_date),
+            date => start(date, zone).map(Some).ok_or_else(invalid_date),
         };
         Ok(DecisionFilter {
             entrance: match self.entrance.as_str() {
@@ -83,9 +85,10 @@ impl EventsQuery {
                         .ok_or_else(|| ApiError::bad_request("no such outcome"))?,
                 ),
             },
-            from: day(&self.from)?,
-            // The until date is included: up to the start of the next day.
-            until: day(&self.until)?.map(|start| start + 86_400),
+            from: day(&self.from, day_start)?,
+            // The until date is included: up to the start of the next day
+            // (which a change of clocks makes 23 or 25 hours later).
+            until: day(&self.until, next_day_start)?,
         })
     }
 }
@@ -116,7 +119,7 @@ pub(super) async fn events(
             .collect(),
         Err(e) => return error_page(t, e),
     };
-    let (status, events, problem) = match asked.filter() {
+    let (status, events, problem) = match asked.filter(&page.zone) {
         Ok(filter) => match state.services.decision_events(&page.admin, &filter).await {
             Ok(events) => (StatusCode::OK, events, None),
             Err(e) => return error_page(t, e),
@@ -127,7 +130,7 @@ pub(super) async fn events(
     let events = events
         .into_iter()
         .map(|named| EventView {
-            at: local_time(named.event.at),
+            at: local_time(named.event.at, &page.zone),
             entrance: named.entrance,
             outcome: outcome_text(&t, named.event.decision),
             person: named.person,

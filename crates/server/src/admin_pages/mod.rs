@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::{get, post};
-use limen_domain::{Language, OrgId};
+use limen_domain::{OrgId, Organisation};
 use limen_services::ServiceError;
 use serde::Deserialize;
 
@@ -48,6 +48,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .merge(people::routes())
         .route("/admin/security", post(settings::change_security))
         .route("/admin/language", post(settings::change_language))
+        .route("/admin/time-zone", post(settings::change_time_zone))
         .route("/admin/events", get(events::events))
         .route("/admin/audit", get(audit::audit))
         .route(
@@ -91,14 +92,13 @@ pub struct NavLink {
 }
 
 /// An organisation's name and default language.
-async fn organisation(state: &AppState, org: &OrgId) -> Result<(String, Language), ServiceError> {
-    let organisation = state
+async fn organisation(state: &AppState, org: &OrgId) -> Result<Organisation, ServiceError> {
+    state
         .services
         .store()
         .organisation(org)
         .await?
-        .ok_or(ServiceError::UnknownOrganisation)?;
-    Ok((organisation.name, organisation.language))
+        .ok_or(ServiceError::UnknownOrganisation)
 }
 
 impl AdminNav {

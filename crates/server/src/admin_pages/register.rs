@@ -30,7 +30,7 @@ async fn invited(
         Err(e) => return Err(link_not_valid(lang.tr(), e)),
     };
     match organisation(state, &org).await {
-        Ok((name, language)) => Ok((admin, name, lang.tr_of(language))),
+        Ok(organisation) => Ok((admin, organisation.name, lang.tr_of(organisation.language))),
         Err(e) => Err(error_page(lang.tr(), e)),
     }
 }

@@ -7,9 +7,11 @@ use std::sync::Arc;
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
+use jiff::tz::TimeZone;
 use limen_domain::{AdminCredential, AdminId, Language, OrgAdmin};
 use limen_store::token::token_hash;
 
+use super::time::zone_named;
 use crate::AppState;
 use crate::auth::{constant_time_eq, cookie_value, csrf_token};
 use crate::config::Config;
@@ -32,6 +34,8 @@ pub struct AdminPage {
     pub admin_id: AdminId,
     /// The organisation's name, shown on every page.
     pub organisation: String,
+    /// The time zone its times are shown in.
+    pub zone: TimeZone,
     pub token_hash: [u8; 32],
     /// The token every form of this session must carry.
     pub csrf: String,
@@ -67,15 +71,20 @@ where
         let AdminCredential::Account(admin_id) = admin.by.clone() else {
             return Err(to_login());
         };
-        let (organisation, language) = match super::organisation(&state, &admin.org).await {
+        let organisation = match super::organisation(&state, &admin.org).await {
             Ok(found) => found,
             Err(e) => return Err(ApiError::from(e).into_response()),
         };
-        let language = Language::read_by(None, accepted_language(&parts.headers), language);
+        let language = Language::read_by(
+            None,
+            accepted_language(&parts.headers),
+            organisation.language,
+        );
         Ok(AdminPage {
             admin,
             admin_id,
-            organisation,
+            zone: zone_named(&organisation.time_zone),
+            organisation: organisation.name,
             token_hash: hash,
             csrf: csrf_token(&state, &hash),
             t: Tr::new(language),

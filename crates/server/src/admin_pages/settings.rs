@@ -13,7 +13,7 @@ use limen_domain::{Language, SecurityLevel};
 use serde::Deserialize;
 
 use super::AdminPage;
-use super::time::local_time;
+use super::time::{is_known_zone, known_zones, local_time};
 use crate::AppState;
 use crate::bodies::{LanguageChange, LevelChange};
 use crate::error::ApiError;
@@ -28,6 +28,8 @@ pub struct OrganisationSettings {
     pub languages: Vec<(&'static str, String, bool)>,
     /// The face model and how far its renewal is, in words.
     pub renewal: String,
+    /// Each time zone by name, and whether it is the organisation's.
+    pub zones: Vec<(String, bool)>,
 }
 
 pub async fn settings(
@@ -39,13 +41,20 @@ pub async fn settings(
     let security = state.services.security(org).await?;
     let rollout = state.services.rollout_view(org).await?;
     let language = state.services.organisation_language(org).await?;
+    let time_zone = state
+        .services
+        .store()
+        .organisation(org)
+        .await?
+        .map(|o| o.time_zone)
+        .unwrap_or_default();
     let progress = &rollout.progress;
     let renewal = match &rollout.rollout.transition {
         Some(transition) => t.text(
             &Text::new("admin-organisation-renewal")
                 .with("model", rollout.rollout.active.as_str().to_owned())
                 .with("retiring", transition.retiring.as_str().to_owned())
-                .with("until", local_time(transition.ends_at))
+                .with("until", local_time(transition.ends_at, &page.zone))
                 .with("renewed", progress.renewed.to_string())
                 .with("pending", progress.pending.to_string())
                 .with("expired", progress.expired.to_string()),
@@ -82,6 +91,13 @@ pub async fn settings(
             })
             .collect(),
         renewal,
+        zones: known_zones()
+            .into_iter()
+            .map(|zone| {
+                let current = zone == time_zone;
+                (zone, current)
+            })
+            .collect(),
     })
 }
 
@@ -143,6 +159,35 @@ pub(super) async fn change_language(
             .set_organisation_language(&page.admin, language)
             .await?;
         Ok::<_, ApiError>(())
+    }
+    .await;
+    back_home(page.t, changed)
+}
+
+#[derive(Deserialize)]
+pub(super) struct TimeZoneForm {
+    csrf: String,
+    time_zone: String,
+}
+
+pub(super) async fn change_time_zone(
+    State(state): State<Arc<AppState>>,
+    page: AdminPage,
+    Form(form): Form<TimeZoneForm>,
+) -> Response {
+    if !page.check_csrf(&form.csrf) {
+        return csrf_refused(page.t);
+    }
+    let changed = async {
+        if !is_known_zone(&form.time_zone) {
+            return Err(ApiError::unprocessable("not a time zone this server knows")
+                .with_text(Text::new("admin-organisation-time-zone-unknown")));
+        }
+        state
+            .services
+            .set_organisation_time_zone(&page.admin, &form.time_zone)
+            .await?;
+        Ok(())
     }
     .await;
     back_home(page.t, changed)

@@ -1,50 +1,68 @@
-//! Times on the admin's pages. Nothing yet records an organisation's time
-//! zone and no time-zone crate is a dependency, so times are shown in UTC
-//! and say so; this is the one place to change when that changes.
+//! Times on the admin's pages, in the organisation's time zone (chosen on
+//! its page, Amsterdam's until then), with the zone's abbreviation.
 
+use jiff::Timestamp;
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
 use limen_domain::UnixTime;
 
-/// A moment as an admin reads it (`2026-12-29 18:00 UTC`).
-pub fn local_time(at: UnixTime) -> String {
-    crate::requests::time_text(at)
+/// The organisation's zone by its IANA name; UTC, logged, for a name this
+/// build's time-zone database does not know (set before an update that
+/// dropped it).
+pub fn zone_named(name: &str) -> TimeZone {
+    jiff::tz::db().get(name).unwrap_or_else(|e| {
+        tracing::warn!(zone = name, error = %e, "unknown time zone; times shown in UTC");
+        TimeZone::UTC
+    })
 }
 
-/// The first moment of a day written `YYYY-MM-DD` (UTC, as [`local_time`]
-/// shows times), or `None` if it is not such a date.
-pub fn day_start(date: &str) -> Option<UnixTime> {
-    let mut parts = date.split('-');
-    let (Some(year), Some(month), Some(day), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return None;
-    };
-    if year.len() != 4 || month.len() != 2 || day.len() != 2 {
+/// Whether `name` is a zone an organisation may choose.
+pub fn is_known_zone(name: &str) -> bool {
+    jiff::tz::db().get(name).is_ok()
+}
+
+/// The zones an organisation may choose, by name.
+pub fn known_zones() -> Vec<String> {
+    let mut names: Vec<String> = jiff::tz::db()
+        .available()
+        .map(|name| name.as_str().to_owned())
+        .filter(|name| name.contains('/') && !name.starts_with("Etc/"))
+        .collect();
+    names.sort();
+    names.push("UTC".to_owned());
+    names
+}
+
+/// A moment as an admin reads it (`2026-12-29 19:00 CET`).
+pub fn local_time(at: UnixTime, zone: &TimeZone) -> String {
+    match Timestamp::from_second(at) {
+        Ok(moment) => moment
+            .to_zoned(zone.clone())
+            .strftime("%Y-%m-%d %H:%M %Z")
+            .to_string(),
+        Err(_) => at.to_string(),
+    }
+}
+
+/// The first moment of a day written `YYYY-MM-DD` in the zone, or `None`
+/// if it is not such a date.
+pub fn day_start(date: &str, zone: &TimeZone) -> Option<UnixTime> {
+    if date.len() != 10 {
         return None;
     }
-    let year: i64 = year.parse().ok()?;
-    let month: i64 = month.parse().ok()?;
-    let day: i64 = day.parse().ok()?;
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-    let days_in_month = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return None,
-    };
-    if !(1..=days_in_month).contains(&day) {
+    let day: Date = date.parse().ok()?;
+    let start = day.to_zoned(zone.clone()).ok()?.start_of_day().ok()?;
+    Some(start.timestamp().as_second())
+}
+
+/// The first moment of the day after the one written `YYYY-MM-DD`, in
+/// the zone.
+pub fn next_day_start(date: &str, zone: &TimeZone) -> Option<UnixTime> {
+    if date.len() != 10 {
         return None;
     }
-    // Days since 1970-01-01 of a proleptic Gregorian date, counting years
-    // from March so that a leap day ends its year (the inverse of the
-    // count in `requests::time_text`).
-    let year_from_march = if month <= 2 { year - 1 } else { year };
-    let era = year_from_march.div_euclid(400);
-    let year_of_era = year_from_march.rem_euclid(400);
-    let month_from_march = (month + 9) % 12;
-    let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    Some((era * 146_097 + day_of_era - 719_468) * 86_400)
+    let day: Date = date.parse().ok()?;
+    day_start(&day.tomorrow().ok()?.to_string(), zone)
 }
 
 #[cfg(test)]
@@ -53,11 +71,36 @@ mod tests {
 
     #[test]
     fn a_day_starts_where_its_time_is_shown_to_start() {
-        for date in ["1970-01-01", "2000-02-29", "2026-11-30", "2100-03-01"] {
-            let start = day_start(date).unwrap_or_else(|| panic!("{date}"));
-            assert_eq!(local_time(start), format!("{date} 00:00 UTC"));
-            assert!(local_time(start - 60)[..10] < *date, "{date}");
+        for zone in [
+            "UTC",
+            "Europe/Amsterdam",
+            "America/New_York",
+            "Asia/Kolkata",
+        ] {
+            let zone = zone_named(zone);
+            for date in [
+                "1970-01-01",
+                "2000-02-29",
+                "2026-11-30",
+                "2026-03-29",
+                "2100-03-01",
+            ] {
+                let start = day_start(date, &zone).unwrap_or_else(|| panic!("{date}"));
+                assert!(local_time(start, &zone).starts_with(&format!("{date} 00:00 ")));
+                assert!(local_time(start - 60, &zone)[..10] < *date, "{date}");
+            }
         }
+        let amsterdam = zone_named("Europe/Amsterdam");
+        let (start, next) = (
+            day_start("2026-03-29", &amsterdam),
+            next_day_start("2026-03-29", &amsterdam),
+        );
+        assert_eq!(
+            next.zip(start).map(|(n, s)| n - s),
+            Some(23 * 3600),
+            "summer time"
+        );
+        let utc = zone_named("UTC");
         for bad in [
             "2026-02-29",
             "2026-13-01",
@@ -66,7 +109,28 @@ mod tests {
             "",
             "2026-11-30x",
         ] {
-            assert_eq!(day_start(bad), None, "{bad}");
+            assert_eq!(day_start(bad, &utc), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn times_are_the_zones_with_its_abbreviation() {
+        // 2026-07-01 12:00 UTC.
+        let noon = 1_782_907_200;
+        assert_eq!(local_time(noon, &zone_named("UTC")), "2026-07-01 12:00 UTC");
+        assert_eq!(
+            local_time(noon, &zone_named("Europe/Amsterdam")),
+            "2026-07-01 14:00 CEST"
+        );
+        assert_eq!(
+            local_time(noon, &zone_named("America/New_York")),
+            "2026-07-01 08:00 EDT"
+        );
+        assert_eq!(
+            local_time(noon, &zone_named("Mars/Olympus_Mons")),
+            "2026-07-01 12:00 UTC"
+        );
+        assert!(is_known_zone("Europe/Amsterdam") && !is_known_zone("Mars/Olympus_Mons"));
+        assert!(known_zones().iter().any(|z| z == "Europe/Amsterdam"));
     }
 }
