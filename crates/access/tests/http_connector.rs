@@ -18,6 +18,7 @@ use limen_access::Decision;
 use limen_access::http::{
     ConnectorPolicy, HttpAccessError, HttpAccessSystem, HttpConfigError, ID_HEADER,
     ReceivedHeaders, SIGNATURE_HEADER, SharedSecret, TIMESTAMP_HEADER, Verifier, VerifyError,
+    WebhookEvent,
 };
 use rcgen::{CertifiedKey, KeyPair, generate_simple_self_signed};
 use rustls::RootCertStore;
@@ -99,10 +100,13 @@ async fn spawn_access_system_with(
                     };
                     let verdict = verifier.verify(received, &body, SystemTime::now());
                     let response = match &verdict {
-                        Ok(request) => {
+                        Ok(WebhookEvent::AccessRequested(request)) => {
                             let answer =
                                 format!("{{\"granted\":{}}}", granted.contains(&request.acs_id));
                             Response::new(Full::new(Bytes::from(answer)))
+                        }
+                        Ok(WebhookEvent::ConnectionTest { .. }) => {
+                            Response::new(Full::new(Bytes::new()))
                         }
                         Err(_) => {
                             let mut refused = Response::new(Full::new(Bytes::new()));
@@ -110,7 +114,10 @@ async fn spawn_access_system_with(
                             refused
                         }
                     };
-                    let verdict = verdict.map(|r| r.acs_id);
+                    let verdict = verdict.map(|event| match event {
+                        WebhookEvent::AccessRequested(request) => request.acs_id,
+                        WebhookEvent::ConnectionTest { entrance } => format!("test at {entrance}"),
+                    });
                     seen.lock()
                         .expect("not poisoned")
                         .requests
@@ -189,6 +196,18 @@ async fn a_granted_person_is_granted() {
             .expect("ascii")
             .starts_with("v1,")
     );
+}
+
+/// An admin's "send a test" reaches the access system signed like a
+/// passage, and a receiver built on the verifier takes it as a test.
+#[tokio::test]
+async fn a_connection_test_is_verified_as_one() {
+    let (addr, seen) = spawn_access_system(&[]).await;
+    let acs = connector(addr, secret(), HttpAccessSystem::DEFAULT_TIMEOUT);
+    let status = acs.send_test("front door").await.expect("answered");
+    assert!(status.is_success(), "{status}");
+    let seen = seen.lock().expect("not poisoned");
+    assert_eq!(seen.requests[0].2, Ok("test at front door".to_string()));
 }
 
 /// The server shares one connector per entrance between request handlers,

@@ -178,7 +178,7 @@ impl HttpAccessSystem {
     /// status; any other status is an error. Must run inside a Tokio
     /// runtime.
     pub async fn send_test(&self, entrance: &str) -> Result<StatusCode, HttpAccessError> {
-        let body = serde_json::to_vec(&super::Event::ConnectionTest {
+        let body = serde_json::to_vec(&super::WebhookEvent::ConnectionTest {
             entrance: entrance.to_owned(),
         })
         .expect("a struct of strings serialises");

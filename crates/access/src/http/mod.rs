@@ -42,10 +42,11 @@ pub struct AccessRequest {
     pub acs_id: String,
 }
 
-/// The request body: the event type beside its data.
-#[derive(Serialize, Deserialize)]
+/// What Limen sends an access system, as [`Verifier::verify`] returns it:
+/// on the wire the event's `type` beside its data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type")]
-enum Event {
+pub enum WebhookEvent {
     #[serde(rename = "access.requested")]
     AccessRequested(AccessRequest),
     /// An admin's "send a test": nobody stands at the door; the access
@@ -58,17 +59,8 @@ enum Event {
 impl AccessRequest {
     /// The JSON body that is sent and signed.
     fn to_body(&self) -> Vec<u8> {
-        serde_json::to_vec(&Event::AccessRequested(self.clone()))
+        serde_json::to_vec(&WebhookEvent::AccessRequested(self.clone()))
             .expect("a struct of strings serialises")
-    }
-
-    fn from_body(body: &[u8]) -> Result<Self, serde_json::Error> {
-        match serde_json::from_slice(body)? {
-            Event::AccessRequested(request) => Ok(request),
-            Event::ConnectionTest { .. } => Err(serde::de::Error::custom(
-                "a connection test, not an access request",
-            )),
-        }
     }
 }
 

@@ -13,7 +13,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
-use super::AccessRequest;
+use super::WebhookEvent;
 
 const SECRET_PREFIX: &str = "whsec_";
 /// The key lengths Standard Webhooks allows for HMAC-SHA256.
@@ -143,7 +143,7 @@ pub enum VerifyError {
     MalformedSignature,
     #[error("no signature matches")]
     BadSignature,
-    #[error("body is not an access request: {0}")]
+    #[error("body is not an event Limen sends: {0}")]
     MalformedBody(String),
     #[error("webhook-id already seen: replayed request")]
     Replayed,
@@ -188,14 +188,14 @@ impl Verifier {
     }
 
     /// Checks one request as received at `now`, given its three header
-    /// values and raw body, and returns the request if it is genuine, fresh
-    /// and new.
+    /// values and raw body, and returns its event (an access request, or an
+    /// admin's connection test) if it is genuine, fresh and new.
     pub fn verify(
         &self,
         headers: ReceivedHeaders<'_>,
         body: &[u8],
         now: SystemTime,
-    ) -> Result<AccessRequest, VerifyError> {
+    ) -> Result<WebhookEvent, VerifyError> {
         let id = headers
             .id
             .and_then(MessageId::parse)
@@ -232,8 +232,8 @@ impl Verifier {
             return Err(VerifyError::BadSignature);
         }
 
-        let request = AccessRequest::from_body(body)
-            .map_err(|e| VerifyError::MalformedBody(e.to_string()))?;
+        let event: WebhookEvent =
+            serde_json::from_slice(body).map_err(|e| VerifyError::MalformedBody(e.to_string()))?;
 
         // A poisoned lock only means another check panicked; the map is intact.
         let mut seen = self.seen_ids.lock().unwrap_or_else(|p| p.into_inner());
@@ -242,12 +242,13 @@ impl Verifier {
             return Err(VerifyError::Replayed);
         }
         seen.insert(id, timestamp.saturating_add(window));
-        Ok(request)
+        Ok(event)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::AccessRequest;
     use super::*;
 
     /// `whsec_` and the base64 of the 24 bytes "limen-access-test-secret".
@@ -298,10 +299,46 @@ mod tests {
             String::from_utf8(body("4711")).expect("utf-8"),
             r#"{"type":"access.requested","entrance":"front door","acs_id":"4711"}"#
         );
+        let read = |body: &[u8]| serde_json::from_slice::<WebhookEvent>(body);
+        assert_eq!(
+            read(&body("4711")).ok(),
+            Some(WebhookEvent::AccessRequested(AccessRequest {
+                entrance: "front door".into(),
+                acs_id: "4711".into(),
+            }))
+        );
+        assert_eq!(
+            read(br#"{"type":"connection.test","entrance":"x"}"#).ok(),
+            Some(WebhookEvent::ConnectionTest {
+                entrance: "x".into()
+            })
+        );
         let other_type = br#"{"type":"door.opened","entrance":"x","acs_id":"1"}"#;
-        assert!(AccessRequest::from_body(other_type).is_err());
+        assert!(read(other_type).is_err());
         let untyped = br#"{"entrance":"x","acs_id":"1"}"#;
-        assert!(AccessRequest::from_body(untyped).is_err());
+        assert!(read(untyped).is_err());
+    }
+
+    /// The person an access request names; none for a connection test.
+    fn acs_id(event: WebhookEvent) -> Option<String> {
+        match event {
+            WebhookEvent::AccessRequested(request) => Some(request.acs_id),
+            WebhookEvent::ConnectionTest { .. } => None,
+        }
+    }
+
+    #[test]
+    fn a_connection_test_verifies_as_one() {
+        let verifier = Verifier::new(secret(), Verifier::DEFAULT_WINDOW);
+        let body = br#"{"type":"connection.test","entrance":"front door"}"#;
+        let signature = sign(&secret(), &id("msg_1"), 1000, body);
+        let event = verifier.verify(headers("msg_1", "1000", &signature), body, at(1000));
+        assert_eq!(
+            event,
+            Ok(WebhookEvent::ConnectionTest {
+                entrance: "front door".into()
+            })
+        );
     }
 
     #[test]
@@ -355,7 +392,7 @@ mod tests {
         let body = body("4711");
         let signature = sign(&secret(), &id("msg_1"), 1000, &body);
         let request = verifier.verify(headers("msg_1", "1000", &signature), &body, at(1010));
-        assert_eq!(request.map(|r| r.acs_id), Ok("4711".into()));
+        assert_eq!(request.map(acs_id), Ok(Some("4711".into())));
         let replay = verifier.verify(headers("msg_1", "1000", &signature), &body, at(1011));
         assert_eq!(replay, Err(VerifyError::Replayed));
     }
@@ -406,7 +443,7 @@ mod tests {
         let good = sign(&secret(), &id("msg_1"), 1000, &body);
         let list = format!("v1a,c2lnbmF0dXJl v1,AAAA {good}");
         let request = verifier.verify(headers("msg_1", "1000", &list), &body, at(1000));
-        assert_eq!(request.map(|r| r.acs_id), Ok("4711".into()));
+        assert_eq!(request.map(acs_id), Ok(Some("4711".into())));
     }
 
     #[test]
