@@ -19,10 +19,7 @@ pub struct TwoStepSetup {
 impl Services {
     /// Whether the admin signs in with a code as well.
     pub async fn two_step_on(&self, org: &OrgId, admin: &AdminId) -> Result<bool, ServiceError> {
-        Ok(matches!(
-            self.store().admin_totp(org, admin).await?,
-            AdminTotp::On(_)
-        ))
+        Ok(self.store().admin_totp_on(org, admin).await?)
     }
 
     /// Starts setting up an authenticator app for the admin signed in as

@@ -51,6 +51,23 @@ impl Store {
         })
     }
 
+    /// Whether the admin signs in with a code, read without opening the
+    /// secret.
+    pub async fn admin_totp_on(&self, org: &OrgId, admin: &AdminId) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "SELECT CAST(CASE WHEN totp_secret IS NULL THEN 0 ELSE 1 END AS BIGINT) AS totp_on \
+             FROM admins WHERE org_id = $1 AND id = $2",
+        )
+        .bind(org.as_str())
+        .bind(admin.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(match row {
+            Some(row) => row.try_get::<i64, _>("totp_on")? == 1,
+            None => false,
+        })
+    }
+
     /// Keeps a secret being set up, replacing one set up before and not
     /// confirmed; false when the second factor is on already.
     pub async fn set_pending_admin_totp(

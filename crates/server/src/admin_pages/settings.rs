@@ -41,13 +41,8 @@ pub async fn settings(
     let security = state.services.security(org).await?;
     let rollout = state.services.rollout_view(org).await?;
     let language = state.services.organisation_language(org).await?;
-    let time_zone = state
-        .services
-        .store()
-        .organisation(org)
-        .await?
-        .map(|o| o.time_zone)
-        .unwrap_or_default();
+    // The zone the page's session read with the organisation.
+    let time_zone = page.zone.iana_name().unwrap_or("UTC");
     let progress = &rollout.progress;
     let renewal = match &rollout.rollout.transition {
         Some(transition) => t.text(

@@ -46,3 +46,43 @@ pub(crate) async fn api_keys_stop_at_the_cap_when_made_at_once(db: &TestDb) {
         MAX_API_KEYS
     );
 }
+
+/// Whether an admin's second factor is on reads the row without opening
+/// the secret, on either database.
+pub(crate) async fn an_admins_second_factor_is_off_pending_then_on(db: &TestDb) {
+    let store = &db.store;
+    let org = new_org(store, "Two-step").await;
+    let email = limen_domain::EmailAddress::parse("ada@two-step.test").expect("email");
+    let name = limen_domain::PersonName::parse("Ada").expect("name");
+    let (_, hash) = new_token();
+    let admin = store
+        .invite_admin(
+            |_| entry(),
+            &org,
+            &email,
+            &name,
+            &hash,
+            limen_domain::now() + 3600,
+        )
+        .await
+        .expect("invited")
+        .expect("a new admin");
+    assert!(!store.admin_totp_on(&org, &admin.id).await.expect("read"));
+    assert!(
+        store
+            .set_pending_admin_totp(&org, &admin.id, &[7; 20])
+            .await
+            .expect("set")
+    );
+    assert!(
+        !store.admin_totp_on(&org, &admin.id).await.expect("read"),
+        "pending is not on"
+    );
+    assert!(
+        store
+            .enable_admin_totp(&org, &admin.id, 1)
+            .await
+            .expect("enable")
+    );
+    assert!(store.admin_totp_on(&org, &admin.id).await.expect("read"));
+}
