@@ -13,8 +13,9 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use libosdp::{
-    Channel, ChannelError, ControlPanelBuilder, OsdpCardFormats, OsdpCommand, OsdpCommandLed,
-    OsdpEvent, OsdpEventCardRead, OsdpFlag, OsdpLedColor, OsdpLedParams, PdInfoBuilder,
+    Channel, ChannelError, ControlPanelBuilder, OsdpCardFormats, OsdpComSet, OsdpCommand,
+    OsdpCommandLed, OsdpEvent, OsdpEventCardRead, OsdpFlag, OsdpLedColor, OsdpLedParams,
+    PdInfoBuilder,
 };
 use limen_access::Decision;
 use limen_access::osdp::{OsdpReader, PresentError, ReaderConfig, Scbk};
@@ -63,6 +64,8 @@ fn pty() -> (File, PathBuf) {
 /// green LED for a granted card, red for a denied one, nothing otherwise.
 struct Panel {
     card_reads: Receiver<OsdpEventCardRead>,
+    /// Commands for the panel to send the reader, besides its LED answers.
+    commands: mpsc::Sender<OsdpCommand>,
     secure: Arc<AtomicBool>,
     /// While set, the panel stops polling, as if its line were cut.
     paused: Arc<AtomicBool>,
@@ -91,6 +94,7 @@ impl Panel {
             0
         });
         let (card_reads_tx, card_reads) = mpsc::channel();
+        let (commands, commands_rx) = mpsc::channel::<OsdpCommand>();
         let secure = Arc::new(AtomicBool::new(false));
         let paused = Arc::new(AtomicBool::new(false));
         let stop = Arc::new(AtomicBool::new(false));
@@ -106,6 +110,9 @@ impl Panel {
                     }
                     cp.refresh();
                     secure.store(cp.is_sc_active(0), Ordering::SeqCst);
+                    while let Ok(command) = commands_rx.try_recv() {
+                        cp.send_command(0, command).expect("queue command");
+                    }
                     while let Ok(card) = events.try_recv() {
                         if let Some(&colour) = answers.get(&card.data) {
                             cp.send_command(0, temporary_led(colour))
@@ -119,6 +126,7 @@ impl Panel {
         };
         Self {
             card_reads,
+            commands,
             secure,
             paused,
             stop,
@@ -278,6 +286,91 @@ fn a_packet_that_crashed_libosdp_leaves_the_reader_serving() {
         .recv_timeout(Duration::from_secs(1))
         .expect("card read");
     assert_eq!(read.data, card);
+}
+
+/// On a multi-drop bus the panel polls other readers far more often than
+/// this one: the reader serves the panel's commands to it through the
+/// other readers' traffic.
+#[test]
+fn on_a_busy_bus_the_reader_serves_the_panel() {
+    let card = vec![0xCA, 0xFE];
+    let (master, slave) = pty();
+    let reader = open_reader(slave, SCBK, CardFormat::Raw { bits: 16 });
+    let mut bus = master.try_clone().expect("a second writer on the line");
+    let chatter_stop = Arc::new(AtomicBool::new(false));
+    let chatter = {
+        let stop = Arc::clone(&chatter_stop);
+        // A poll for reader 7 (CRC-16 included) every millisecond: ten for
+        // each of this reader's turns. Writes the full line refuses are
+        // lost, as on a bus.
+        let poll_for_7 = [0x53, 0x07, 0x08, 0x00, 0x04, 0x60, 0x3F, 0xCD];
+        thread::spawn(move || {
+            while !stop.load(Ordering::SeqCst) {
+                let _ = bus.write(&poll_for_7);
+                thread::sleep(Duration::from_millis(1));
+            }
+        })
+    };
+    let panel = Panel::start(
+        master,
+        &scbk_bytes(),
+        HashMap::from([(card.clone(), OsdpLedColor::Green)]),
+    );
+    wait_until("secure channel", || {
+        reader.is_secure() && panel.secure.load(Ordering::SeqCst)
+    });
+
+    assert_eq!(
+        reader.present("51966", Duration::from_secs(5)),
+        Ok(Decision::Granted)
+    );
+    let read = panel
+        .card_reads
+        .recv_timeout(Duration::from_secs(1))
+        .expect("card read");
+    assert_eq!(read.data, card);
+    chatter_stop.store(true, Ordering::SeqCst);
+    chatter.join().expect("chatter thread");
+}
+
+/// The reader's address is the operator's configuration: a panel's COMSET
+/// is refused, and a panel at the configured address still reaches it.
+#[test]
+fn a_panel_cannot_move_the_reader_to_another_address() {
+    let card = vec![0xCA, 0xFE];
+    let (master, slave) = pty();
+    let reader = open_reader(slave, SCBK, CardFormat::Raw { bits: 16 });
+    let line = master.try_clone().expect("the line, for the next panel");
+    let moving = Panel::start(master, &scbk_bytes(), HashMap::new());
+    wait_until("secure channel", || {
+        reader.is_secure() && moving.secure.load(Ordering::SeqCst)
+    });
+    moving
+        .commands
+        .send(OsdpCommand::ComSet(OsdpComSet {
+            address: ADDRESS + 1,
+            baud_rate: 9600,
+        }))
+        .expect("panel running");
+    // LibOSDP's panel takes the refusal (a NAK) as the reader failing and
+    // stops talking to it for minutes: the next panel takes over the line.
+    wait_until("the panel to give up on the reader", || {
+        !moving.secure.load(Ordering::SeqCst)
+    });
+    drop(moving);
+
+    let panel = Panel::start(
+        line,
+        &scbk_bytes(),
+        HashMap::from([(card.clone(), OsdpLedColor::Green)]),
+    );
+    wait_until("secure channel at the configured address", || {
+        panel.secure.load(Ordering::SeqCst)
+    });
+    assert_eq!(
+        reader.present("51966", Duration::from_secs(5)),
+        Ok(Decision::Granted)
+    );
 }
 
 /// A card read that did not reach the panel in time must not reach it

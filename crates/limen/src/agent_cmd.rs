@@ -94,6 +94,7 @@ struct OsdpArgs {
     #[arg(long, value_name = "PATH", requires_all = ["osdp_address", "osdp_scbk"])]
     osdp_device: Option<PathBuf>,
     /// This reader's address on the OSDP bus, as configured in the panel.
+    /// The panel cannot change it (its COMSET is refused): change it here.
     #[arg(long, value_name = "N", requires = "osdp_device", value_parser = clap::value_parser!(u8).range(0..=126))]
     osdp_address: Option<u8>,
     /// The Secure Channel Base Key shared with the panel, 32 hexadecimal

@@ -269,14 +269,16 @@ impl ReaderProtocol {
             ])
             .secure_channel_key(*scbk.0);
         let turn = Turn::default();
-        let gate = PacketGate::new(channel, turn.clone());
+        let gate = PacketGate::new(channel, turn.clone(), address);
         let mut device =
             PeripheralDevice::new(info, Box::new(gate)).map_err(OsdpConfigError::Setting)?;
         let (commands_tx, commands) = mpsc::channel();
         device.set_command_callback(move |command: &mut OsdpCommand| {
-            if let OsdpCommand::KeySet(_) = command {
-                // The key is the operator's configuration; a panel may not
-                // replace it with one Limen would not keep.
+            if let OsdpCommand::KeySet(_) | OsdpCommand::ComSet(_) = command {
+                // The key, the address and the line's speed are the
+                // operator's configuration; a panel may not replace them
+                // with ones Limen would not keep (and the packet gate
+                // filters the bus by this address).
                 return -1;
             }
             let _ = commands_tx.send(command.clone());

@@ -15,6 +15,13 @@
 //! per refresh, so it never holds part of one or two at once, and never
 //! resynchronises inside a packet, where payload bytes crafted by the
 //! sender could pose as a packet of their own.
+//!
+//! On a multi-drop bus most packets are the panel's commands to other
+//! readers. They are skipped whole here, so they never take this reader's
+//! turns: LibOSDP would drop them anyway, but one turn at a time, and a
+//! busy bus would leave the panel's commands to this reader waiting behind
+//! them. The reader's address cannot change under the gate: the reader
+//! refuses the panel's COMSET (`ReaderProtocol::new`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,6 +36,8 @@ const HEADER_LEN: usize = 5;
 const LIBOSDP_PACKET_BUFFER: usize = 256;
 /// The address bit that marks a reply: a peripheral takes only commands.
 const REPLY_BIT: u8 = 0x80;
+/// The address every reader on the bus takes a command for.
+const BROADCAST_ADDRESS: u8 = 0x7F;
 const CONTROL_CRC: u8 = 0x04;
 const CONTROL_SECURITY_BLOCK: u8 = 0x08;
 /// Bytes read from the line and not yet framed: room for a few packets.
@@ -63,6 +72,8 @@ impl Turn {
 pub(super) struct PacketGate {
     line: Box<dyn Channel>,
     turn: Turn,
+    /// This reader's address on the bus.
+    address: u8,
     /// Bytes read from the line, not yet framed.
     pending: Vec<u8>,
     /// The packet being handed to LibOSDP, and how much of it it has read.
@@ -71,10 +82,11 @@ pub(super) struct PacketGate {
 }
 
 impl PacketGate {
-    pub(super) fn new(line: Box<dyn Channel>, turn: Turn) -> Self {
+    pub(super) fn new(line: Box<dyn Channel>, turn: Turn, address: u8) -> Self {
         Self {
             line,
             turn,
+            address,
             pending: Vec::with_capacity(PENDING_LIMIT),
             released: Vec::with_capacity(LIBOSDP_PACKET_BUFFER),
             released_read: 0,
@@ -110,7 +122,7 @@ impl PacketGate {
             let marked = start > 0 && self.pending[start - 1] == MARK;
             self.pending.drain(..start - usize::from(marked));
             let start = usize::from(marked);
-            match frame(&self.pending[start..], marked) {
+            match frame(&self.pending[start..], marked, self.address) {
                 Framing::Incomplete => return None,
                 Framing::Packet(len) => {
                     let packet = self.pending.drain(..start + len).collect();
@@ -139,8 +151,9 @@ enum Framing {
     NotAPacket,
 }
 
-/// Frames the bytes from a start of message as LibOSDP's peripheral does.
-fn frame(bytes: &[u8], marked: bool) -> Framing {
+/// Frames the bytes from a start of message as LibOSDP's peripheral at
+/// `own_address` does.
+fn frame(bytes: &[u8], marked: bool, own_address: u8) -> Framing {
     if bytes.len() < HEADER_LEN {
         return Framing::Incomplete;
     }
@@ -164,6 +177,10 @@ fn frame(bytes: &[u8], marked: bool) -> Framing {
     }
     // Another reader's reply, whole: skipped whole, never searched inside.
     if address & REPLY_BIT != 0 {
+        return Framing::Refused(len);
+    }
+    // A command for another reader on the bus: skipped whole too.
+    if address != own_address && address != BROADCAST_ADDRESS {
         return Framing::Refused(len);
     }
     let command_at = if control & CONTROL_SECURITY_BLOCK != 0 {
@@ -303,6 +320,7 @@ mod tests {
                 piece,
             }),
             turn.clone(),
+            42,
         );
         let mut refreshes = Vec::new();
         for _ in 0..64 {
@@ -341,7 +359,7 @@ mod tests {
     #[test]
     fn the_packet_that_crashed_libosdp_is_dropped() {
         let crash = vec![0x53, 0x7F, 0x08, 0x00, 0x04, 0xA0, 0xD8, 0x0B];
-        assert!(matches!(frame(&crash, false), Framing::Refused(8)));
+        assert!(matches!(frame(&crash, false, 42), Framing::Refused(8)));
         let poll = packet(42, CONTROL_CRC, &[0x60]);
         assert_eq!(passed([crash, poll.clone()].concat(), 5), [poll]);
     }
@@ -405,6 +423,19 @@ mod tests {
     }
 
     #[test]
+    fn commands_for_other_readers_are_skipped_without_taking_a_turn() {
+        let others: Vec<u8> = (0..20)
+            .flat_map(|i| packet(7 + i % 3, CONTROL_CRC, &[0x60]))
+            .collect();
+        let ours = packet(42, CONTROL_CRC, &[0x60]);
+        let broadcast = packet(BROADCAST_ADDRESS, CONTROL_CRC, &[0x60, 2]);
+        let line = [others.clone(), ours.clone(), others, broadcast.clone()].concat();
+        // Every refresh passes a packet for this reader: none is spent on
+        // the twenty commands before each.
+        assert_eq!(passed(line, 1024), [ours, broadcast]);
+    }
+
+    #[test]
     fn noise_marks_and_broken_packets_are_skipped_to_the_next_good_packet() {
         let poll = packet(42, CONTROL_CRC, &[0x60]);
         let mut broken = packet(42, CONTROL_CRC, &[0x69, 1, 2, 3]);
@@ -442,6 +473,7 @@ mod tests {
                 piece: 1024,
             }),
             turn.clone(),
+            42,
         );
         turn.open();
         let mut buf = [0u8; 64];
