@@ -12,7 +12,7 @@
 //! pass, and the door's answers are counted: a mated probe is a hit only
 //! when the door names the right person's ACS id.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -24,9 +24,11 @@ use limen_eval::label_noise;
 use limen_eval::people::Person;
 use limen_face::FaceModel;
 use limen_matcher::{Scoring, SecurityLevel, calibration_for};
-use serde::Serialize;
 
 use super::door_api::{Api, DoorAnswer, Employee};
+use super::door_report::{
+    Agreement, Decisions, Disagreement, DoorSide, Prediction, Report, print_tables, share, tally,
+};
 use crate::progress::Progress;
 use crate::serve_child::ServeProcess;
 
@@ -55,85 +57,6 @@ pub struct DoorArgs {
     json: bool,
     #[command(flatten)]
     models: crate::ModelsArg,
-}
-
-/// How probes of one kind were answered.
-#[derive(Serialize, Default)]
-struct Decisions {
-    probes: usize,
-    right_person: usize,
-    someone_else: usize,
-    unknown: usize,
-    poor_quality: usize,
-    no_face: usize,
-}
-
-/// Registrations of one kind and why the API refused to enrol.
-#[derive(Serialize, Default)]
-struct Enrolments {
-    people: usize,
-    enrolled: usize,
-    refused: usize,
-    refusals: BTreeMap<String, usize>,
-}
-
-#[derive(Serialize)]
-struct DoorSide {
-    gallery_people: usize,
-    enrolled_people: Enrolments,
-    distractors: Enrolments,
-    mated: Decisions,
-    non_mated: Decisions,
-    fnir: f64,
-    fpir: f64,
-}
-
-#[derive(Serialize)]
-struct Prediction {
-    gallery_people: usize,
-    not_enrolled: usize,
-    refused_probes: usize,
-    threshold: f32,
-    mated: usize,
-    right_person: usize,
-    non_mated: usize,
-    false_matches: usize,
-    fnir: f64,
-    fpir: f64,
-}
-
-/// One probe the door and the prediction decided differently.
-#[derive(Serialize)]
-struct Disagreement {
-    probe: String,
-    mated: bool,
-    door: String,
-    /// The matcher's distance to the right person (mated) or to the
-    /// nearest person (non-mated), when there is one.
-    predicted_distance: Option<f32>,
-}
-
-#[derive(Serialize, Default)]
-struct Agreement {
-    both_accept: usize,
-    door_only: usize,
-    prediction_only: usize,
-    both_refuse: usize,
-}
-
-#[derive(Serialize)]
-struct Report {
-    seed: u64,
-    enrol_images: usize,
-    security_level: &'static str,
-    model_version: &'static str,
-    door: DoorSide,
-    prediction: Prediction,
-    mated_agreement: Agreement,
-    non_mated_agreement: Agreement,
-    /// Enrolled people the door and the enrolment check disagree on.
-    enrolment_disagreements: Vec<String>,
-    disagreements: Vec<Disagreement>,
 }
 
 pub fn run(args: DoorArgs) -> anyhow::Result<()> {
@@ -357,27 +280,6 @@ fn create_organisation(settings: &[(&str, OsString)]) -> anyhow::Result<String> 
         .to_owned())
 }
 
-fn tally(refusals: &[Option<String>]) -> Enrolments {
-    let mut out = Enrolments {
-        people: refusals.len(),
-        ..Enrolments::default()
-    };
-    for refusal in refusals {
-        match refusal {
-            None => out.enrolled += 1,
-            Some(reason) => {
-                out.refused += 1;
-                *out.refusals.entry(reason.clone()).or_default() += 1;
-            }
-        }
-    }
-    out
-}
-
-fn share(part: usize, whole: usize) -> f64 {
-    part as f64 / whole.max(1) as f64
-}
-
 fn compare(
     args: &DoorArgs,
     people: &[Person],
@@ -529,98 +431,6 @@ fn describe(answer: &DoorAnswer, by_acs: &HashMap<String, usize>, people: &[Pers
         DoorAnswer::Unknown => "unknown".into(),
         DoorAnswer::PoorQuality => "poor_quality".into(),
         DoorAnswer::NoFace => "no_face".into(),
-    }
-}
-
-fn pct(rate: f64) -> String {
-    format!("{:.2}%", rate * 100.0)
-}
-
-fn print_tables(r: &Report) {
-    let (d, p) = (&r.door, &r.prediction);
-    println!("# The door measured as the door\n");
-    println!(
-        "Seed {}, {} enrolment image(s), model {}, security level {} (the default): threshold {:.4} for the predicted gallery. Each probe is its own pass.\n",
-        r.seed, r.enrol_images, r.model_version, r.security_level, p.threshold
-    );
-    println!("| | the door (`limen serve`, HTTP API) | `eval lfw`'s prediction (matcher) |");
-    println!("| --- | --- | --- |");
-    println!(
-        "| gallery people | {} | {} |",
-        d.gallery_people, p.gallery_people
-    );
-    println!(
-        "| enrolled people not enrolled | {} of {} | {} |",
-        d.enrolled_people.refused, d.enrolled_people.people, p.not_enrolled
-    );
-    println!(
-        "| mated probes: right person | {} of {} | {} of {} |",
-        d.mated.right_person, d.mated.probes, p.right_person, p.mated
-    );
-    println!("| FNIR | **{}** | **{}** |", pct(d.fnir), pct(p.fnir));
-    println!(
-        "| non-mated probes: matched | {} of {} | {} of {} |",
-        d.non_mated.someone_else, d.non_mated.probes, p.false_matches, p.non_mated
-    );
-    println!("| FPIR | **{}** | **{}** |", pct(d.fpir), pct(p.fpir));
-    println!(
-        "| probes refused by the entrance check | {} | {} |",
-        d.mated.poor_quality + d.mated.no_face + d.non_mated.poor_quality + d.non_mated.no_face,
-        p.refused_probes
-    );
-    println!("\n## The door's answers\n");
-    println!("| probes | count | right person | someone else | unknown | poor_quality | no_face |");
-    println!("| --- | --- | --- | --- | --- | --- | --- |");
-    for (label, c) in [("mated", &d.mated), ("non-mated", &d.non_mated)] {
-        println!(
-            "| {label} | {} | {} | {} | {} | {} | {} |",
-            c.probes, c.right_person, c.someone_else, c.unknown, c.poor_quality, c.no_face
-        );
-    }
-    println!("\n## Enrolment through the API\n");
-    println!("| people | registered | enrolled | refused |\n| --- | --- | --- | --- |");
-    for (label, e) in [
-        ("enrolled people", &d.enrolled_people),
-        ("distractors", &d.distractors),
-    ] {
-        println!(
-            "| {label} | {} | {} | {} |",
-            e.people, e.enrolled, e.refused
-        );
-    }
-    let mut reasons: BTreeMap<&str, usize> = BTreeMap::new();
-    for e in [&d.enrolled_people, &d.distractors] {
-        for (reason, n) in &e.refusals {
-            *reasons.entry(reason).or_default() += n;
-        }
-    }
-    for (reason, n) in reasons {
-        println!("- {n} × {reason}");
-    }
-    println!("\n## Where the door and the prediction differ\n");
-    println!("| probes | both accept | door only | prediction only | both refuse |");
-    println!("| --- | --- | --- | --- | --- |");
-    for (label, a) in [
-        ("mated", &r.mated_agreement),
-        ("non-mated", &r.non_mated_agreement),
-    ] {
-        println!(
-            "| {label} | {} | {} | {} | {} |",
-            a.both_accept, a.door_only, a.prediction_only, a.both_refuse
-        );
-    }
-    for line in &r.enrolment_disagreements {
-        println!("- enrolment: {line}");
-    }
-    for x in &r.disagreements {
-        let distance = x
-            .predicted_distance
-            .map_or("no distance".to_owned(), |d| format!("{d:.4}"));
-        let kind = if x.mated { "mated" } else { "non-mated" };
-        println!(
-            "- {kind} {}: door {}, predicted {distance}",
-            x.probe, x.door
-        );
     }
 }
 

@@ -3,6 +3,7 @@
 mod calibrate;
 mod door;
 mod door_api;
+mod door_report;
 mod faces;
 mod lfw;
 mod lfw_tables;
