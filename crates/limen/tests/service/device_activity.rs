@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::entrance_osdp::{RunningAgent, Scene, camera};
 use crate::metrics::{parse, scrape};
+use crate::support::live_agent::{RunningAgent, Scene, camera};
 use crate::support::{Backend, Server, SmtpSink, create_device, create_entrance};
 
 /// The server's silence before a device is down, in seconds: short, so

@@ -12,18 +12,20 @@
 //! server being stopped and started again: it reports the outage with
 //! bounded back-off, sends nothing stale, and is answered again after.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
 use crate::osdp_panel::ControlPanel;
+use crate::support::live_agent::{
+    ENROLLED_PERSON_AT_THE_DOOR, MAX_FRAME_AGE_MS, RunningAgent, Scene,
+    UNENROLLED_PERSON_AT_THE_DOOR, camera,
+};
 use crate::support::{
     BIN, Backend, Employee, Server, SmtpSink, decision, enrol, fixture, onboard, random_suffix,
     send_frame,
@@ -34,10 +36,6 @@ const OSDP_ADDRESS: u8 = 9;
 const CARD_FORMAT: &str = "wiegand26:42";
 /// Within a 26-bit card's 16-bit card number.
 const ACS_ID: &str = "31337";
-/// The enrolment photos (support::enrolment_frames) are other pictures of
-/// the same person.
-const ENROLLED_PERSON_AT_THE_DOOR: &str = "Andre_Agassi_0029.jpg";
-const UNENROLLED_PERSON_AT_THE_DOOR: &str = "Abdullah_Gul_0011.jpg";
 
 fn scbk_bytes() -> [u8; 16] {
     let mut key = [0u8; 16];
@@ -460,213 +458,9 @@ fn the_frames_of_one_approach_are_one_pass_with_one_decision() {
 
 // ----- acceptance 6 ----------------------------------------------------------
 
-/// The agent's default limit on a frame's age, in milliseconds.
-const MAX_FRAME_AGE_MS: u64 = 2000;
-
 /// Longer than the agent follows a face it no longer sees (1.5 s), so the
 /// next face is a new passage.
 const PERSON_GONE: Duration = Duration::from_millis(2500);
-
-/// What the camera shows.
-#[derive(Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub(crate) enum Scene {
-    Enrolled = 1,
-    Stranger = 2,
-    Nobody = 3,
-    /// The camera stops streaming.
-    Off = 4,
-}
-
-/// A grey picture: the empty entrance.
-fn empty_entrance() -> Vec<u8> {
-    let picture = image::RgbImage::from_pixel(250, 250, image::Rgb([120, 120, 120]));
-    let mut jpeg = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90)
-        .encode_image(&picture)
-        .expect("encode");
-    jpeg
-}
-
-/// An IP camera on loopback streaming MJPEG at about 25 frames a second,
-/// showing whatever `scene` says; at most two minutes, so a test that goes
-/// wrong ends.
-pub(crate) fn camera(scene: Arc<AtomicU8>) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!(
-        "mjpeg:http://{}/video",
-        listener.local_addr().expect("addr")
-    );
-    let pictures = [
-        fixture(ENROLLED_PERSON_AT_THE_DOOR),
-        fixture(UNENROLLED_PERSON_AT_THE_DOOR),
-        empty_entrance(),
-    ];
-    thread::spawn(move || {
-        let (mut conn, _) = listener.accept().expect("accept");
-        let mut request = BufReader::new(conn.try_clone().expect("clone"));
-        let mut line = String::new();
-        while request.read_line(&mut line).is_ok_and(|n| n > 2) {
-            line.clear();
-        }
-        let head =
-            "HTTP/1.0 200 OK\r\nContent-Type: multipart/x-mixed-replace;boundary=cam\r\n\r\n";
-        if conn.write_all(head.as_bytes()).is_err() {
-            return;
-        }
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while Instant::now() < deadline {
-            let jpeg = match scene.load(Ordering::SeqCst) {
-                s if s == Scene::Enrolled as u8 => &pictures[0],
-                s if s == Scene::Stranger as u8 => &pictures[1],
-                s if s == Scene::Nobody as u8 => &pictures[2],
-                _ => return,
-            };
-            let part = format!(
-                "--cam\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\n\r\n",
-                jpeg.len()
-            );
-            let written = conn
-                .write_all(part.as_bytes())
-                .and_then(|()| conn.write_all(jpeg))
-                .and_then(|()| conn.write_all(b"\r\n"));
-            if written.is_err() {
-                return;
-            }
-            thread::sleep(Duration::from_millis(40));
-        }
-    });
-    url
-}
-
-/// A line of the agent's status output, and when it was read.
-#[derive(Clone)]
-pub(crate) struct StatusLine {
-    at: Instant,
-    pub(crate) text: String,
-}
-
-/// The agent as a process, its stdout and stderr read as they come.
-pub(crate) struct RunningAgent {
-    child: Child,
-    lines: Arc<Mutex<Vec<StatusLine>>>,
-    readers: Vec<thread::JoinHandle<()>>,
-}
-
-impl RunningAgent {
-    fn start(server: &Server, device_token: &str, source: &str) -> RunningAgent {
-        RunningAgent::start_with(server, device_token, source, &[])
-    }
-
-    /// As `start`, with more arguments.
-    pub(crate) fn start_with(
-        server: &Server,
-        device_token: &str,
-        source: &str,
-        more_args: &[&str],
-    ) -> RunningAgent {
-        let mut child = Command::new(BIN)
-            .args(["agent", "--server", &server.url, "--source", source])
-            .args(more_args)
-            // One passage per person for the whole test.
-            .args(["--cooldown-ms", "600000"])
-            .args(["--max-frame-age-ms", &MAX_FRAME_AGE_MS.to_string()])
-            .env("LIMEN_DEVICE_TOKEN", device_token)
-            .env(
-                "LIMEN_MODELS_DIR",
-                Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models"),
-            )
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start limen agent");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let stdout = child.stdout.take().expect("stdout");
-        let stderr = child.stderr.take().expect("stderr");
-        let mut readers = Vec::new();
-        for stream in [
-            Box::new(stdout) as Box<dyn std::io::Read + Send>,
-            Box::new(stderr),
-        ] {
-            let lines = Arc::clone(&lines);
-            readers.push(thread::spawn(move || {
-                for text in BufReader::new(stream).lines().map_while(Result::ok) {
-                    lines.lock().expect("lines").push(StatusLine {
-                        at: Instant::now(),
-                        text,
-                    });
-                }
-            }));
-        }
-        RunningAgent {
-            child,
-            lines,
-            readers,
-        }
-    }
-
-    pub(crate) fn lines(&self) -> Vec<StatusLine> {
-        self.lines.lock().expect("lines").clone()
-    }
-
-    fn transcript(&self) -> String {
-        self.lines()
-            .iter()
-            .map(|l| l.text.as_str())
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-
-    /// Waits up to `timeout` for a line read after `since` that contains
-    /// `text`; returns when it was read.
-    pub(crate) fn wait_for(&self, since: Instant, text: &str, timeout: Duration) -> Instant {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(line) = self
-                .lines()
-                .into_iter()
-                .find(|l| l.at >= since && l.text.contains(text))
-            {
-                return line.at;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the agent never said {text:?}:\n{}",
-                self.transcript()
-            );
-            thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// Waits for the agent to exit; kills it if it does not within `timeout`.
-    fn finish(mut self, timeout: Duration) -> Vec<StatusLine> {
-        let deadline = Instant::now() + timeout;
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                // Its output ends with it: the readers have the last lines.
-                for reader in std::mem::take(&mut self.readers) {
-                    let _ = reader.join();
-                }
-                return self.lines();
-            }
-            thread::sleep(Duration::from_millis(50));
-        }
-        panic!(
-            "the agent did not stop with its camera:\n{}",
-            self.transcript()
-        );
-    }
-}
-
-impl Drop for RunningAgent {
-    /// A test that fails mid-way leaves no agent behind.
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
 
 #[test]
 fn the_agent_survives_the_server_going_away_and_coming_back() {

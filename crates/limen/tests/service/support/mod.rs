@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 mod flows;
+pub mod live_agent;
 mod route;
 mod scan;
 pub mod schema;
