@@ -14,6 +14,7 @@ mod browser;
 mod cli;
 mod device_activity;
 mod entrance;
+mod entrance_frames;
 mod entrance_osdp;
 mod hostile;
 mod import;
