@@ -7,8 +7,12 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::entrance::{ConnectorKind, LivenessMode};
+use crate::face::ModelVersion;
+use crate::language::Language;
 use crate::recorded::{Stored, from_json_text, json_text};
-use crate::values::UnixTime;
+use crate::security::SecurityLevel;
+use crate::values::{AdminId, EntranceId, UnixTime};
 
 /// An audited action, by the code its entries store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -192,57 +196,85 @@ pub enum AuditDetail {
     /// The action says it all.
     None,
     /// The name given (an organisation's, an entrance's, an API key's).
-    Name { name: String },
+    Name {
+        name: String,
+    },
     /// The admin the operator invited (the entry's subject is their
     /// organisation).
-    Admin { admin: String },
-    /// A security level's code.
-    SecurityLevel { level: String },
-    /// A liveness mode's code.
-    Liveness { mode: String },
-    /// A language's code.
-    Language { language: String },
+    Admin {
+        admin: AdminId,
+    },
+    SecurityLevel {
+        level: SecurityLevel,
+    },
+    Liveness {
+        mode: LivenessMode,
+    },
+    Language {
+        language: Language,
+    },
     /// An IANA time zone's name.
-    TimeZone { zone: String },
-    /// An entrance's connector (`osdp` or `http`) and the URL it calls.
+    TimeZone {
+        zone: String,
+    },
+    /// An entrance's connector, and the URL it calls.
     Connector {
-        connector: String,
+        connector: ConnectorKind,
         url: Option<String>,
     },
     /// The entrance of a device.
-    Entrance { entrance: String },
+    Entrance {
+        entrance: EntranceId,
+    },
     /// Consent to a privacy statement version, in a language, given by a
     /// method (`web`, `api` …).
     Consent {
         statement: String,
-        language: String,
+        language: Language,
         method: String,
     },
     /// The statement version a person was asked to consent to.
-    Statement { statement: String },
+    Statement {
+        statement: String,
+    },
     /// Consent not given again to `statement` within `days` of its
     /// publication: the vectors were deleted.
-    Lapsed { statement: String, days: u32 },
+    Lapsed {
+        statement: String,
+        days: u32,
+    },
     /// Vectors enrolled with a model.
-    Enrolled { model: String, vectors: u32 },
+    Enrolled {
+        model: ModelVersion,
+        vectors: u32,
+    },
     /// A renewal notice (0 the first, then the reminders) for a model;
     /// the old vectors work until `until`.
     RenewalRequested {
-        model: String,
+        model: ModelVersion,
         notice: u32,
         until: UnixTime,
     },
     /// Vectors of a model retired at the end of its transition; consent
     /// kept, enrolment needed.
-    Retired { model: String },
+    Retired {
+        model: ModelVersion,
+    },
     /// Vectors moved from one model to another in place: no picture,
     /// consent kept.
-    Migrated { from: String, to: String },
+    Migrated {
+        from: ModelVersion,
+        to: ModelVersion,
+    },
     /// A model activated: the previous one, if anyone holds its vectors,
     /// matches until `until`.
-    Activated { until: UnixTime },
+    Activated {
+        until: UnixTime,
+    },
     /// An invitation that expires at `expires_at`.
-    Invitation { expires_at: UnixTime },
+    Invitation {
+        expires_at: UnixTime,
+    },
     /// One batch of an import: people `first` to `last` of `total`.
     Imported {
         first: u64,
@@ -276,14 +308,14 @@ impl fmt::Display for AuditDetail {
         match self {
             AuditDetail::None => Ok(()),
             AuditDetail::Name { name } => f.write_str(name),
-            AuditDetail::Admin { admin } => f.write_str(admin),
-            AuditDetail::SecurityLevel { level } => f.write_str(level),
-            AuditDetail::Liveness { mode } => f.write_str(mode),
-            AuditDetail::Language { language } => f.write_str(language),
+            AuditDetail::Admin { admin } => admin.fmt(f),
+            AuditDetail::SecurityLevel { level } => level.fmt(f),
+            AuditDetail::Liveness { mode } => f.write_str(mode.as_str()),
+            AuditDetail::Language { language } => language.fmt(f),
             AuditDetail::TimeZone { zone } => f.write_str(zone),
             AuditDetail::Connector { connector, url } => match url {
-                Some(url) => write!(f, "connector {connector} {url}"),
-                None => write!(f, "connector {connector}"),
+                Some(url) => write!(f, "connector {} {url}", connector.as_str()),
+                None => write!(f, "connector {}", connector.as_str()),
             },
             AuditDetail::Entrance { entrance } => write!(f, "entrance {entrance}"),
             AuditDetail::Consent {
@@ -369,8 +401,23 @@ mod tests {
                 name: "{\"name\": \"Acme\"}".into(),
             },
             AuditDetail::Connector {
-                connector: "http".into(),
+                connector: ConnectorKind::Http,
                 url: Some("https://acs.acme.test/".into()),
+            },
+            AuditDetail::Consent {
+                statement: "1a2b".into(),
+                language: Language::Dutch,
+                method: "web".into(),
+            },
+            AuditDetail::Entrance {
+                entrance: EntranceId::generate(),
+            },
+            AuditDetail::Migrated {
+                from: ModelVersion::new("arcface-r100"),
+                to: ModelVersion::new("arcface-r100-v2"),
+            },
+            AuditDetail::SecurityLevel {
+                level: SecurityLevel::VeryHigh,
             },
             AuditDetail::Imported {
                 first: 1,
@@ -396,8 +443,8 @@ mod tests {
         }
         assert_eq!(
             AuditDetail::Migrated {
-                from: "a".into(),
-                to: "b".into()
+                from: ModelVersion::new("a"),
+                to: ModelVersion::new("b"),
             }
             .to_string(),
             "model a to b in place: no picture, consent kept"

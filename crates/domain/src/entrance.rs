@@ -69,7 +69,7 @@ impl DeviceStatus {
 
 /// Whether an entrance judges that a frame shows a live face, not a photo
 /// or a screen held up to the camera.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LivenessMode {
@@ -110,7 +110,7 @@ impl LivenessMode {
 }
 
 /// How an entrance tells its access system whom it saw.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ConnectorKind {
@@ -118,6 +118,15 @@ pub enum ConnectorKind {
     Osdp,
     /// Limen calls the access system over HTTP.
     Http,
+}
+
+impl ConnectorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectorKind::Osdp => "osdp",
+            ConnectorKind::Http => "http",
+        }
+    }
 }
 
 /// What happened to a frame at an entrance, as the device is told and the

@@ -215,7 +215,7 @@ impl Operator {
                 AuditAction::AdminInvited,
                 &org,
                 AuditDetail::Admin {
-                    admin: admin.id.as_str().to_owned(),
+                    admin: admin.id.clone(),
                 },
             )
         })

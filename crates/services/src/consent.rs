@@ -38,7 +38,7 @@ impl Services {
             AuditAction::ConsentGiven,
             AuditDetail::Consent {
                 statement: statement_version.to_owned(),
-                language: language.code().to_owned(),
+                language,
                 method: method.to_owned(),
             },
         );

@@ -178,7 +178,7 @@ impl Services {
             person,
             AuditAction::VectorEnrolled,
             AuditDetail::Enrolled {
-                model: model_version.to_string(),
+                model: model_version.clone(),
                 vectors: u32::try_from(vectors.len()).unwrap_or(u32::MAX),
             },
         );

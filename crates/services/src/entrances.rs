@@ -1,9 +1,7 @@
 //! An organisation admin's entrances and camera devices: each change is
 //! recorded in the organisation's chain in the transaction that makes it.
 
-use limen_domain::{
-    AuditAction, AuditDetail, ConnectorKind, DeviceId, Entrance, EntranceId, Label, OrgAdmin,
-};
+use limen_domain::{AuditAction, AuditDetail, DeviceId, Entrance, EntranceId, Label, OrgAdmin};
 use limen_store::{DecisionFilter, NamedDecision, NewConnector};
 
 use crate::error::ServiceError;
@@ -18,12 +16,8 @@ impl Services {
     ) -> Result<Entrance, ServiceError> {
         let org = &admin.org;
         let entry = |entrance: &Entrance| {
-            let connector = match entrance.connector {
-                ConnectorKind::Osdp => "osdp",
-                ConnectorKind::Http => "http",
-            };
             let detail = AuditDetail::Connector {
-                connector: connector.to_owned(),
+                connector: entrance.connector,
                 url: entrance.url.clone(),
             };
             audit::by_admin(
@@ -104,7 +98,7 @@ impl Services {
         let org = &admin.org;
         let entry = |device: &DeviceId| {
             let detail = AuditDetail::Entrance {
-                entrance: entrance.to_string(),
+                entrance: entrance.clone(),
             };
             audit::by_admin(
                 admin,
@@ -132,7 +126,7 @@ impl Services {
             AuditAction::DeviceRevoked,
             device.as_str(),
             AuditDetail::Entrance {
-                entrance: entrance.to_string(),
+                entrance: entrance.clone(),
             },
         );
         Ok(self

@@ -16,9 +16,7 @@ impl Services {
         let entry = audit::by_employee(
             person,
             AuditAction::LanguageChosen,
-            AuditDetail::Language {
-                language: language.code().to_owned(),
-            },
+            AuditDetail::Language { language },
         );
         if !self
             .store()
@@ -41,9 +39,7 @@ impl Services {
             admin,
             AuditAction::LanguageChanged,
             org.as_str(),
-            AuditDetail::Language {
-                language: language.code().to_owned(),
-            },
+            AuditDetail::Language { language },
         );
         if !self
             .store()

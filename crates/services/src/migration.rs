@@ -97,8 +97,8 @@ fn migrated_entry(
         AuditAction::VectorMigrated,
         person.as_str(),
         AuditDetail::Migrated {
-            from: from.to_string(),
-            to: to.to_string(),
+            from: from.clone(),
+            to: to.clone(),
         },
     )
 }

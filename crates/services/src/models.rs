@@ -251,7 +251,7 @@ impl Services {
                         AuditAction::RenewalRequested,
                         person.id.as_str(),
                         AuditDetail::RenewalRequested {
-                            model: rollout.active.to_string(),
+                            model: rollout.active.clone(),
                             notice: due.notice,
                             until: transition.ends_at,
                         },
@@ -320,7 +320,7 @@ pub(crate) fn retired_entry(org: &OrgId, person: &PersonId, retired: &ModelVersi
         AuditAction::VectorRetired,
         person.as_str(),
         AuditDetail::Retired {
-            model: retired.to_string(),
+            model: retired.clone(),
         },
     )
 }

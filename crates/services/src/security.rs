@@ -49,9 +49,7 @@ impl Services {
             admin,
             AuditAction::SecurityLevelChanged,
             org.as_str(),
-            AuditDetail::SecurityLevel {
-                level: level.as_str().to_owned(),
-            },
+            AuditDetail::SecurityLevel { level },
         );
         if !self.store().set_security_level(&entry, org, level).await? {
             return Err(ServiceError::UnknownOrganisation);
@@ -71,9 +69,7 @@ impl Services {
             admin,
             AuditAction::EntranceLivenessChanged,
             entrance.as_str(),
-            AuditDetail::Liveness {
-                mode: mode.as_str().to_owned(),
-            },
+            AuditDetail::Liveness { mode },
         );
         if !self
             .store()

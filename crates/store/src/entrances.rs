@@ -83,7 +83,7 @@ impl Store {
         .bind(id.as_str())
         .bind(org.as_str())
         .bind(name)
-        .bind(kind_text(kind))
+        .bind(kind.as_str())
         .bind(url.clone())
         .bind(sealed)
         .bind(created_at)
@@ -402,13 +402,6 @@ fn decision_from_row(row: &AnyRow) -> Result<DecisionEvent, StoreError> {
             .transpose()?,
         detail: Recorded::read(row.try_get("detail")?),
     })
-}
-
-fn kind_text(kind: ConnectorKind) -> &'static str {
-    match kind {
-        ConnectorKind::Osdp => "osdp",
-        ConnectorKind::Http => "http",
-    }
 }
 
 pub(crate) fn secret_context(org: &OrgId, entrance: &EntranceId) -> Vec<u8> {

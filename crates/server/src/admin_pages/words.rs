@@ -7,7 +7,8 @@
 
 use jiff::tz::TimeZone;
 use limen_domain::{
-    AccessSystemAnswer, AuditAction, AuditDetail, DecisionDetail, Language, Recorded, SecurityLevel,
+    AccessSystemAnswer, AuditAction, AuditDetail, DecisionDetail, Language, LivenessMode, Recorded,
+    SecurityLevel,
 };
 
 use super::time::local_time;
@@ -51,29 +52,29 @@ pub(super) fn detail_words(t: &Tr, detail: &Recorded<AuditDetail>, zone: &TimeZo
             Text::new("admin-audit-detail-name").with("name", name.clone())
         }
         AuditDetail::Admin { admin } => {
-            Text::new("admin-audit-detail-admin").with("admin", admin.clone())
+            Text::new("admin-audit-detail-admin").with("admin", admin.to_string())
         }
         AuditDetail::SecurityLevel { level } => {
-            Text::new("admin-audit-detail-now").with("value", level_words(t, level))
+            Text::new("admin-audit-detail-now").with("value", level_words(t, *level))
         }
         AuditDetail::Liveness { mode } => {
-            Text::new("admin-audit-detail-now").with("value", liveness_words(t, mode))
+            Text::new("admin-audit-detail-now").with("value", liveness_words(t, *mode))
         }
         AuditDetail::Language { language } => {
-            Text::new("admin-audit-detail-now").with("value", language_words(t, language))
+            Text::new("admin-audit-detail-now").with("value", language_words(t, *language))
         }
         AuditDetail::TimeZone { zone } => {
             Text::new("admin-audit-detail-now").with("value", zone.clone())
         }
         AuditDetail::Connector { connector, url } => match url {
             Some(url) => Text::new("admin-audit-detail-connector-url")
-                .with("connector", connector.to_uppercase())
+                .with("connector", connector.as_str().to_uppercase())
                 .with("url", url.clone()),
             None => Text::new("admin-audit-detail-connector")
-                .with("connector", connector.to_uppercase()),
+                .with("connector", connector.as_str().to_uppercase()),
         },
         AuditDetail::Entrance { entrance } => {
-            Text::new("admin-audit-detail-entrance").with("entrance", entrance.clone())
+            Text::new("admin-audit-detail-entrance").with("entrance", entrance.to_string())
         }
         AuditDetail::Consent {
             statement,
@@ -81,7 +82,7 @@ pub(super) fn detail_words(t: &Tr, detail: &Recorded<AuditDetail>, zone: &TimeZo
             method,
         } => Text::new("admin-audit-detail-consent")
             .with("statement", statement.clone())
-            .with("language", language_words(t, language))
+            .with("language", language_words(t, *language))
             .with("method", method.clone()),
         AuditDetail::Statement { statement } => {
             Text::new("admin-audit-detail-statement").with("statement", statement.clone())
@@ -90,22 +91,22 @@ pub(super) fn detail_words(t: &Tr, detail: &Recorded<AuditDetail>, zone: &TimeZo
             .with("statement", statement.clone())
             .with("days", *days),
         AuditDetail::Enrolled { model, vectors } => Text::new("admin-audit-detail-enrolled")
-            .with("model", model.clone())
+            .with("model", model.to_string())
             .with("vectors", *vectors),
         AuditDetail::RenewalRequested {
             model,
             notice,
             until,
         } => Text::new("admin-audit-detail-renewal")
-            .with("model", model.clone())
+            .with("model", model.to_string())
             .with("notice", *notice)
             .with("until", local_time(*until, zone)),
         AuditDetail::Retired { model } => {
-            Text::new("admin-audit-detail-retired").with("model", model.clone())
+            Text::new("admin-audit-detail-retired").with("model", model.to_string())
         }
         AuditDetail::Migrated { from, to } => Text::new("admin-audit-detail-migrated")
-            .with("from", from.clone())
-            .with("to", to.clone()),
+            .with("from", from.to_string())
+            .with("to", to.to_string()),
         AuditDetail::Activated { until } => {
             Text::new("admin-audit-detail-activated").with("until", local_time(*until, zone))
         }
@@ -137,29 +138,26 @@ pub(super) fn detail_words(t: &Tr, detail: &Recorded<AuditDetail>, zone: &TimeZo
     t.text(&text)
 }
 
-fn level_words(t: &Tr, code: &str) -> String {
-    match code.parse::<SecurityLevel>() {
-        Ok(SecurityLevel::Standard) => t.tr("admin-organisation-level-standard"),
-        Ok(SecurityLevel::High) => t.tr("admin-organisation-level-high"),
-        Ok(SecurityLevel::VeryHigh) => t.tr("admin-organisation-level-very-high"),
-        Err(_) => code.to_owned(),
+fn level_words(t: &Tr, level: SecurityLevel) -> String {
+    match level {
+        SecurityLevel::Standard => t.tr("admin-organisation-level-standard"),
+        SecurityLevel::High => t.tr("admin-organisation-level-high"),
+        SecurityLevel::VeryHigh => t.tr("admin-organisation-level-very-high"),
     }
 }
 
-fn liveness_words(t: &Tr, code: &str) -> String {
-    match code {
-        "off" => t.tr("admin-audit-liveness-off"),
-        "monitor" => t.tr("admin-audit-liveness-monitor"),
-        "enforce" => t.tr("admin-audit-liveness-enforce"),
-        other => other.to_owned(),
+fn liveness_words(t: &Tr, mode: LivenessMode) -> String {
+    match mode {
+        LivenessMode::Off => t.tr("admin-audit-liveness-off"),
+        LivenessMode::Monitor => t.tr("admin-audit-liveness-monitor"),
+        LivenessMode::Enforce => t.tr("admin-audit-liveness-enforce"),
     }
 }
 
-fn language_words(t: &Tr, code: &str) -> String {
-    match code.parse::<Language>() {
-        Ok(Language::English) => t.tr("language-english"),
-        Ok(Language::Dutch) => t.tr("language-dutch"),
-        Err(_) => code.to_owned(),
+fn language_words(t: &Tr, language: Language) -> String {
+    match language {
+        Language::English => t.tr("language-english"),
+        Language::Dutch => t.tr("language-dutch"),
     }
 }
 

@@ -180,7 +180,7 @@ async fn old_free_text_entries_and_new_typed_ones_verify_in_one_chain() {
     }
     let consent = AuditDetail::Consent {
         statement: "3c4d".into(),
-        language: "nl".into(),
+        language: limen_domain::Language::Dutch,
         method: "web".into(),
     };
     for (action, detail) in [
