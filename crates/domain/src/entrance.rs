@@ -3,8 +3,9 @@
 use std::fmt;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
+use crate::recorded::{Recorded, Stored, from_json_text, json_text};
 use crate::values::{DeviceId, EntranceId, InvalidValue, OrgId, PersonId, UnixTime};
 
 /// An entrance as its admin sees it: the HTTP secret is never shown.
@@ -68,7 +69,7 @@ impl DeviceStatus {
 
 /// Whether an entrance judges that a frame shows a live face, not a photo
 /// or a screen held up to the camera.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LivenessMode {
@@ -109,7 +110,7 @@ impl LivenessMode {
 }
 
 /// How an entrance tells its access system whom it saw.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ConnectorKind {
@@ -117,6 +118,15 @@ pub enum ConnectorKind {
     Osdp,
     /// Limen calls the access system over HTTP.
     Http,
+}
+
+impl ConnectorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectorKind::Osdp => "osdp",
+            ConnectorKind::Http => "http",
+        }
+    }
 }
 
 /// What happened to a frame at an entrance, as the device is told and the
@@ -173,7 +183,7 @@ impl fmt::Display for Decision {
     }
 }
 
-/// One decision at an entrance: no image, no vector, no score.
+/// One decision at an entrance: no image, no vector, no match score.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct DecisionEvent {
@@ -181,7 +191,70 @@ pub struct DecisionEvent {
     pub at: UnixTime,
     pub decision: Decision,
     pub person_id: Option<PersonId>,
-    pub detail: String,
+    /// In English, e.g. "3 frames of one pass; live score 0.97"; empty
+    /// when there is nothing to add to the decision.
+    #[cfg_attr(feature = "utoipa", schema(value_type = String))]
+    pub detail: Recorded<DecisionDetail>,
+}
+
+/// What a decision event records beyond its outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionDetail {
+    /// Frames of one pass decided together; 0 or 1 for a single frame.
+    #[serde(default, skip_serializing_if = "single")]
+    pub frames: u32,
+    /// The pass's live score (a judgement of the presentation, nothing
+    /// of the face), where the entrance judges liveness.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live_score: Option<f32>,
+    /// Why the access system gave no grant, where it was asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_system: Option<AccessSystemAnswer>,
+}
+
+fn single(frames: &u32) -> bool {
+    *frames <= 1
+}
+
+/// An access system's answer that denied entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessSystemAnswer {
+    /// It said no.
+    Refused,
+    /// It could not be asked, or gave no decision; why stays in the
+    /// server's log (the reasons would map the network it sits in).
+    NoAnswer,
+}
+
+impl Stored for DecisionDetail {
+    fn to_stored(&self) -> String {
+        json_text(self, &DecisionDetail::default())
+    }
+
+    fn from_stored(text: &str) -> Option<DecisionDetail> {
+        from_json_text(text, DecisionDetail::default())
+    }
+}
+
+/// In English, for programs (the JSON API).
+impl fmt::Display for DecisionDetail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let fused = (self.frames > 1).then(|| format!("{} frames of one pass", self.frames));
+        let live = self
+            .live_score
+            .map(|score| format!("live score {score:.2}"));
+        let answer = self.access_system.map(|answer| {
+            match answer {
+                AccessSystemAnswer::Refused => "refused by the access system",
+                AccessSystemAnswer::NoAnswer => "the access system did not answer",
+            }
+            .to_owned()
+        });
+        let parts: Vec<String> = fused.into_iter().chain(live).chain(answer).collect();
+        f.write_str(&parts.join("; "))
+    }
 }
 
 /// A device's name for one approach of one person (the `Limen-Pass`
@@ -223,6 +296,25 @@ mod tests {
             assert_eq!(LivenessMode::parse(mode.as_str()), Ok(mode));
         }
         assert!(LivenessMode::parse("on").is_err());
+    }
+
+    #[test]
+    fn decision_details_read_back_and_say_in_english_what_they_said() {
+        let detail = DecisionDetail {
+            frames: 3,
+            live_score: Some(0.97),
+            access_system: Some(AccessSystemAnswer::NoAnswer),
+        };
+        let read = Recorded::<DecisionDetail>::read(detail.to_stored());
+        assert_eq!(read, Recorded::new(detail));
+        assert_eq!(
+            read.to_string(),
+            "3 frames of one pass; live score 0.97; the access system did not answer"
+        );
+        assert_eq!(DecisionDetail::default().to_stored(), "");
+        let old = Recorded::<DecisionDetail>::read("5 frames of one pass".to_owned());
+        assert_eq!(old.value(), None);
+        assert_eq!(old.to_string(), "5 frames of one pass");
     }
 
     #[test]

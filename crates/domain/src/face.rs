@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 use zeroize::Zeroizing;
 
 use crate::values::InvalidValue;
@@ -13,7 +13,7 @@ pub const MAX_VECTORS_PER_PERSON: usize = 5;
 
 /// Which model made a vector. Vectors of different models live in
 /// different spaces: they are never compared with each other.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct ModelVersion(String);
 

@@ -8,12 +8,14 @@
 //! services change them, the server carries them over HTTP.
 
 mod actor;
+mod audit;
 mod consent;
 mod entrance;
 mod face;
 mod language;
 mod network;
 mod people;
+mod recorded;
 mod rollout;
 #[cfg(feature = "utoipa")]
 mod schema;
@@ -22,9 +24,11 @@ mod statement;
 mod values;
 
 pub use actor::{Actor, AdminAccount, AdminCredential, ApiKey, OrgAdmin};
+pub use audit::{AuditAction, AuditDetail};
 pub use consent::Consent;
 pub use entrance::{
-    ConnectorKind, Decision, DecisionEvent, Device, DeviceStatus, Entrance, LivenessMode, PassId,
+    AccessSystemAnswer, ConnectorKind, Decision, DecisionDetail, DecisionEvent, Device,
+    DeviceStatus, Entrance, LivenessMode, PassId,
 };
 pub use face::{FaceVector, MAX_VECTORS_PER_PERSON, ModelVersion};
 pub use language::{Language, UnknownLanguage};
@@ -33,6 +37,7 @@ pub use people::{
     DEFAULT_TIME_ZONE, ImportReport, NewPerson, Organisation, Person, PersonOverview, PersonStatus,
     RowError, RowProblem,
 };
+pub use recorded::{Recorded, Stored};
 pub use rollout::{ModelRollout, Transition};
 pub use security::{SecurityLevel, UnknownSecurityLevel};
 pub use statement::Statement;

@@ -29,9 +29,9 @@ pub fn seeded(org: &OrgId) -> AuditRecord {
     AuditRecord {
         chain: org.as_str().to_owned(),
         actor: "bench".to_owned(),
-        action: "bench.seeded".to_owned(),
+        action: limen_domain::AuditAction::Seeded,
         subject: String::new(),
-        detail: String::new(),
+        detail: limen_domain::AuditDetail::None,
     }
 }
 

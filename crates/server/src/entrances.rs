@@ -12,8 +12,8 @@ use http_body_util::BodyExt;
 use limen_access::Decision as AccessDecision;
 use limen_access::http::{HttpAccessSystem, SharedSecret};
 use limen_domain::{
-    ConnectorKind, Decision, DecisionEvent, Device, DeviceId, Entrance, EntranceId, HandoverId,
-    OrgAdmin, PassId,
+    AccessSystemAnswer, ConnectorKind, Decision, DecisionDetail, DecisionEvent, Device, DeviceId,
+    Entrance, EntranceId, HandoverId, OrgAdmin, PassId,
 };
 use limen_services::{HANDOVER_HOLD, PassKey, Recognition, ServiceError};
 use limen_store::token::{new_token, token_hash};
@@ -666,8 +666,8 @@ async fn frame(
             }
         })?;
     let (outcome, acs_id, person, detail) = match recognition {
-        Recognition::NoFace => (Decision::NoFace, None, None, String::new()),
-        Recognition::PoorQuality => (Decision::PoorQuality, None, None, String::new()),
+        Recognition::NoFace => (Decision::NoFace, None, None, DecisionDetail::default()),
+        Recognition::PoorQuality => (Decision::PoorQuality, None, None, DecisionDetail::default()),
         Recognition::PassDecided => {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
@@ -719,14 +719,15 @@ async fn frame(
                 }
                 ConnectorKind::Http => {
                     let (outcome, said) = ask_access_system(&state, &entrance, &acs_id).await;
-                    let detail = [detail_of(frames, live_score), said]
-                        .into_iter()
-                        .filter(|part| !part.is_empty())
-                        .collect::<Vec<_>>()
-                        .join("; ");
                     // Only now may a withdrawal of this person complete.
                     drop(found);
-                    (outcome, detail)
+                    (
+                        outcome,
+                        DecisionDetail {
+                            access_system: said,
+                            ..detail_of(frames, live_score)
+                        },
+                    )
                 }
             };
             (outcome, Some(acs_id), Some(person_id), detail)
@@ -842,27 +843,26 @@ fn pass_key(headers: &HeaderMap, device: &DeviceId) -> Result<Option<PassKey>, A
     }))
 }
 
-/// What a decision event says of a fused pass (nothing for a single frame)
-/// and of its liveness (the live score, two decimals: a judgement of the
-/// presentation, nothing of the face; nothing where liveness is off).
-fn detail_of(frames: usize, live_score: Option<f32>) -> String {
-    let fused = (frames > 1).then(|| format!("{frames} frames of one pass"));
-    let live = live_score.map(|score| format!("live score {score:.2}"));
-    fused.into_iter().chain(live).collect::<Vec<_>>().join("; ")
+/// What a decision event says of a pass: how many frames were fused into
+/// it, and its live score (a judgement of the presentation, nothing of
+/// the face; none where liveness is off).
+fn detail_of(frames: usize, live_score: Option<f32>) -> DecisionDetail {
+    DecisionDetail {
+        frames: u32::try_from(frames).unwrap_or(u32::MAX),
+        live_score,
+        access_system: None,
+    }
 }
 
-/// What the organisation is told when its access system gave no decision.
-/// Why (refused address, connection refused, timeout, status) stays in the
-/// server log: the admin chose the URL, and the reasons would map the
-/// network the server sits in.
-const NO_ANSWER: &str = "the access system did not answer";
-
-/// Asks the entrance's access system; any failure denies.
+/// Asks the entrance's access system; any failure denies. Why it gave no
+/// decision (refused address, connection refused, timeout, status) stays
+/// in the server log: the admin chose the URL, and the reasons would map
+/// the network the server sits in.
 async fn ask_access_system(
     state: &AppState,
     entrance: &Entrance,
     acs_id: &str,
-) -> (Decision, String) {
+) -> (Decision, Option<AccessSystemAnswer>) {
     let system = match access_system(state, entrance).await {
         Ok(system) => system,
         Err(reason) => {
@@ -870,18 +870,18 @@ async fn ask_access_system(
             state
                 .metrics
                 .access_system_error(&entrance.id, AccessSystemError::NotUsable);
-            return (Decision::Denied, NO_ANSWER.to_owned());
+            return (Decision::Denied, Some(AccessSystemAnswer::NoAnswer));
         }
     };
     match system.request_access(entrance.id.as_str(), acs_id).await {
-        Ok(AccessDecision::Granted) => (Decision::Granted, String::new()),
-        Ok(AccessDecision::Denied) => (Decision::Denied, "refused by the access system".to_owned()),
+        Ok(AccessDecision::Granted) => (Decision::Granted, None),
+        Ok(AccessDecision::Denied) => (Decision::Denied, Some(AccessSystemAnswer::Refused)),
         Err(e) => {
             tracing::warn!(entrance = entrance.id.as_str(), error = %with_causes(&e), "access system gave no decision");
             state
                 .metrics
                 .access_system_error(&entrance.id, AccessSystemError::NoDecision);
-            (Decision::Denied, NO_ANSWER.to_owned())
+            (Decision::Denied, Some(AccessSystemAnswer::NoAnswer))
         }
     }
 }

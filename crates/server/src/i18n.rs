@@ -95,6 +95,17 @@ impl Tr {
         self.format(id, Some(&args))
     }
 
+    /// A fraction with `places` decimals, written as the language writes
+    /// it (Dutch with a decimal comma). The catalogues' `NUMBER` does not:
+    /// Fluent's Rust formatter knows no locale's separators.
+    pub fn decimal(&self, value: f32, places: usize) -> String {
+        let text = format!("{value:.places$}");
+        match self.0 {
+            Language::English => text,
+            Language::Dutch => text.replace('.', ","),
+        }
+    }
+
     /// A [`Text`] in this language.
     pub fn text(&self, text: &Text) -> String {
         let mut args = FluentArgs::new();
@@ -368,6 +379,31 @@ mod tests {
                 "not in the {language} catalogue: {missing:?}"
             );
         }
+    }
+
+    /// Action messages are named after the action's code, which the scan
+    /// of literal ids cannot see: every action must have words in every
+    /// catalogue.
+    #[test]
+    fn every_audit_action_has_words_in_every_catalogue() {
+        for language in Language::ALL {
+            let known = ids(language);
+            let missing: Vec<String> = limen_domain::AuditAction::ALL
+                .into_iter()
+                .map(crate::admin_pages::words::action_message)
+                .filter(|id| !known.contains(id))
+                .collect();
+            assert!(
+                missing.is_empty(),
+                "no words in the {language} catalogue for: {missing:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn fractions_are_written_as_the_language_writes_them() {
+        assert_eq!(Tr::new(Language::English).decimal(0.974, 2), "0.97");
+        assert_eq!(Tr::new(Language::Dutch).decimal(0.974, 2), "0,97");
     }
 
     #[test]

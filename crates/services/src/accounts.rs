@@ -1,7 +1,7 @@
 //! Accounts: registering with an invitation, signing in and out, changing
 //! the password, and cancelling the registration.
 
-use limen_domain::{Actor, EmailAddress, Language, OrgId, Person, now};
+use limen_domain::{Actor, AuditAction, AuditDetail, EmailAddress, Language, OrgId, Person, now};
 use limen_store::RedeemError;
 use limen_store::token::{new_token, token_hash};
 use zeroize::Zeroizing;
@@ -44,7 +44,9 @@ impl Services {
         Ok(self
             .store()
             .redeem_invitation(
-                |person| audit::by_employee(person, "account.registered", ""),
+                |person| {
+                    audit::by_employee(person, AuditAction::AccountRegistered, AuditDetail::None)
+                },
                 &hash,
                 &password_hash,
             )
@@ -80,9 +82,9 @@ impl Services {
                 let entry = audit::entry(
                     person.org_id.as_str(),
                     &Actor::Anonymous,
-                    "login.failed",
+                    AuditAction::LoginFailed,
                     person.id.as_str(),
-                    "",
+                    AuditDetail::None,
                 );
                 self.store().audit(&entry).await?;
             }
@@ -102,7 +104,11 @@ impl Services {
         let mut resets = Vec::new();
         for (person, _) in self.store().accounts_by_email(email).await? {
             let (token, hash) = new_token();
-            let entry = audit::by_employee(&person, "password.reset_requested", "");
+            let entry = audit::by_employee(
+                &person,
+                AuditAction::PasswordResetRequested,
+                AuditDetail::None,
+            );
             self.store()
                 .replace_password_reset(&entry, &person, &hash, now() + PASSWORD_RESET_SECS)
                 .await?;
@@ -136,7 +142,7 @@ impl Services {
         let password_hash = hash_blocking(new).await?;
         self.store()
             .redeem_password_reset(
-                |person| audit::by_employee(person, "password.reset", "every session ended"),
+                |person| audit::by_employee(person, AuditAction::PasswordReset, AuditDetail::None),
                 &hash,
                 &password_hash,
             )
@@ -167,13 +173,17 @@ impl Services {
             tokio::task::spawn_blocking(move || verify_password(&current, &stored)).await?;
         if !current_ok {
             self.store()
-                .audit(&audit::by_employee(person, "password.change_failed", ""))
+                .audit(&audit::by_employee(
+                    person,
+                    AuditAction::PasswordChangeFailed,
+                    AuditDetail::None,
+                ))
                 .await?;
             return Err(ServiceError::WrongPassword);
         }
         self.check_password_for(person, new).await?;
         let hash = hash_blocking(new).await?;
-        let entry = audit::by_employee(person, "password.changed", "other sessions ended");
+        let entry = audit::by_employee(person, AuditAction::PasswordChanged, AuditDetail::None);
         self.store()
             .change_password(&entry, person, &hash, session_hash)
             .await?;
@@ -186,8 +196,8 @@ impl Services {
     pub async fn cancel_registration(&self, person: &Person) -> Result<(), ServiceError> {
         let entry = audit::by_employee(
             person,
-            "registration.cancelled",
-            "account, consent and vector erased",
+            AuditAction::RegistrationCancelled,
+            AuditDetail::None,
         );
         self.store().cancel_registration(&entry, person).await?;
         self.galleries

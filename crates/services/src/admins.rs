@@ -4,8 +4,8 @@
 //! names which admin acted.
 
 use limen_domain::{
-    Actor, AdminAccount, AdminCredential, AdminId, EmailAddress, OrgAdmin, OrgId, Organisation,
-    PersonName, UnixTime, now,
+    Actor, AdminAccount, AdminCredential, AdminId, AuditAction, AuditDetail, EmailAddress,
+    OrgAdmin, OrgId, Organisation, PersonName, UnixTime, now,
 };
 use limen_store::token::{new_token, token_hash};
 use limen_store::{AuditRecord, Store};
@@ -60,7 +60,12 @@ impl Services {
         invitation: &AdminInvitation,
     ) -> Result<AdminAccount, ServiceError> {
         record_admin_invitation(self.store(), invitation, |admin| {
-            audit::by_admin(by, "admin.invited", admin.id.as_str(), "")
+            audit::by_admin(
+                by,
+                AuditAction::AdminInvited,
+                admin.id.as_str(),
+                AuditDetail::None,
+            )
         })
         .await
     }
@@ -87,7 +92,7 @@ impl Services {
         let (_, admin) = self
             .store()
             .redeem_admin_invitation(
-                |org, admin| admin_entry(org, &admin.id, "admin.registered"),
+                |org, admin| admin_entry(org, &admin.id, AuditAction::AdminRegistered),
                 &hash,
                 &password_hash,
             )
@@ -147,9 +152,9 @@ impl Services {
         let entry = audit::entry(
             org.as_str(),
             &Actor::Anonymous,
-            "admin.login_failed",
+            AuditAction::AdminLoginFailed,
             admin.as_str(),
-            "",
+            AuditDetail::None,
         );
         Ok(self.store().audit(&entry).await?)
     }
@@ -177,7 +182,12 @@ impl Services {
     /// Removes an admin of `by`'s organisation (themselves too) and ends
     /// their sessions; false when it has no such admin.
     pub async fn remove_admin(&self, by: &OrgAdmin, admin: &AdminId) -> Result<bool, ServiceError> {
-        let entry = audit::by_admin(by, "admin.removed", admin.as_str(), "");
+        let entry = audit::by_admin(
+            by,
+            AuditAction::AdminRemoved,
+            admin.as_str(),
+            AuditDetail::None,
+        );
         Ok(self.store().remove_admin(&entry, &by.org, admin).await?)
     }
 }
@@ -201,7 +211,13 @@ impl Operator {
     ) -> Result<AdminAccount, ServiceError> {
         let org = invitation.organisation.id.clone();
         record_admin_invitation(self.store(), invitation, |admin| {
-            audit::by_operator("admin.invited", &org, admin.id.as_str())
+            audit::by_operator(
+                AuditAction::AdminInvited,
+                &org,
+                AuditDetail::Admin {
+                    admin: admin.id.clone(),
+                },
+            )
         })
         .await
     }
@@ -256,7 +272,7 @@ async fn record_admin_invitation(
 }
 
 /// An admin's own action on their account, in their organisation's chain.
-fn admin_entry(org: &OrgId, admin: &AdminId, action: &str) -> AuditRecord {
+fn admin_entry(org: &OrgId, admin: &AdminId, action: AuditAction) -> AuditRecord {
     audit::by_admin(
         &OrgAdmin {
             org: org.clone(),
@@ -264,6 +280,6 @@ fn admin_entry(org: &OrgId, admin: &AdminId, action: &str) -> AuditRecord {
         },
         action,
         admin.as_str(),
-        "",
+        AuditDetail::None,
     )
 }

@@ -1,7 +1,7 @@
 //! An organisation's API keys: its admins make, list and revoke them; each
 //! change is recorded in the organisation's chain with the key that made it.
 
-use limen_domain::{ApiKey, ApiKeyId, Label, OrgAdmin, OrgId};
+use limen_domain::{ApiKey, ApiKeyId, AuditAction, AuditDetail, Label, OrgAdmin, OrgId};
 use limen_store::NewApiKey;
 use limen_store::token::new_token;
 
@@ -22,7 +22,14 @@ impl Services {
     ) -> Result<ApiKeyToken, ServiceError> {
         let (token, hash) = new_token();
         let entry = |key: &ApiKey| {
-            audit::by_admin(admin, "api_key.created", key.id.as_str(), key.name.as_str())
+            audit::by_admin(
+                admin,
+                AuditAction::ApiKeyCreated,
+                key.id.as_str(),
+                AuditDetail::Name {
+                    name: key.name.as_str().to_owned(),
+                },
+            )
         };
         match self
             .store()
@@ -46,7 +53,12 @@ impl Services {
         admin: &OrgAdmin,
         key: &ApiKeyId,
     ) -> Result<bool, ServiceError> {
-        let entry = audit::by_admin(admin, "api_key.revoked", key.as_str(), "");
+        let entry = audit::by_admin(
+            admin,
+            AuditAction::ApiKeyRevoked,
+            key.as_str(),
+            AuditDetail::None,
+        );
         Ok(self.store().revoke_api_key(&entry, &admin.org, key).await?)
     }
 }

@@ -2,7 +2,7 @@
 //! entry to the store method that performs it, so that the two commit
 //! together: an action whose entry cannot be written does not happen.
 
-use limen_domain::{Actor, OrgAdmin, OrgId, Person};
+use limen_domain::{Actor, AuditAction, AuditDetail, OrgAdmin, OrgId, Person};
 use limen_store::{AuditEntry, AuditRecord, BrokenLink, OPERATOR_CHAIN};
 
 use crate::Services;
@@ -35,21 +35,25 @@ impl Services {
 pub(crate) fn entry(
     chain: &str,
     actor: &Actor,
-    action: &str,
+    action: AuditAction,
     subject: &str,
-    detail: &str,
+    detail: AuditDetail,
 ) -> AuditRecord {
     AuditRecord {
         chain: chain.to_owned(),
         actor: actor.to_string(),
-        action: action.to_owned(),
+        action,
         subject: subject.to_owned(),
-        detail: detail.to_owned(),
+        detail,
     }
 }
 
 /// An employee's own action, in their organisation's chain.
-pub(crate) fn by_employee(person: &Person, action: &str, detail: &str) -> AuditRecord {
+pub(crate) fn by_employee(
+    person: &Person,
+    action: AuditAction,
+    detail: AuditDetail,
+) -> AuditRecord {
     entry(
         person.org_id.as_str(),
         &Actor::Employee(person.id.clone()),
@@ -60,12 +64,17 @@ pub(crate) fn by_employee(person: &Person, action: &str, detail: &str) -> AuditR
 }
 
 /// An organisation admin's action, in the organisation's chain.
-pub(crate) fn by_admin(admin: &OrgAdmin, action: &str, subject: &str, detail: &str) -> AuditRecord {
+pub(crate) fn by_admin(
+    admin: &OrgAdmin,
+    action: AuditAction,
+    subject: &str,
+    detail: AuditDetail,
+) -> AuditRecord {
     entry(admin.org.as_str(), &admin.actor(), action, subject, detail)
 }
 
 /// The operator's action on an organisation, in the operator's chain.
-pub(crate) fn by_operator(action: &str, org: &OrgId, detail: &str) -> AuditRecord {
+pub(crate) fn by_operator(action: AuditAction, org: &OrgId, detail: AuditDetail) -> AuditRecord {
     entry(
         OPERATOR_CHAIN,
         &Actor::Operator,

@@ -1,6 +1,6 @@
 //! Giving and withdrawing consent.
 
-use limen_domain::{Consent, Language, Person, Statement};
+use limen_domain::{AuditAction, AuditDetail, Consent, Language, Person, Statement};
 
 use crate::error::ServiceError;
 use crate::{Services, audit};
@@ -35,8 +35,12 @@ impl Services {
         };
         let entry = audit::by_employee(
             person,
-            "consent.given",
-            &format!("statement {statement_version} ({language}) by {method}"),
+            AuditAction::ConsentGiven,
+            AuditDetail::Consent {
+                statement: statement_version.to_owned(),
+                language,
+                method: method.to_owned(),
+            },
         );
         Ok(self
             .store()
@@ -48,7 +52,7 @@ impl Services {
     /// and the person leaves every gallery. Returns whether there was an
     /// active consent.
     pub async fn withdraw_consent(&self, person: &Person) -> Result<bool, ServiceError> {
-        let entry = audit::by_employee(person, "consent.withdrawn", "vector deleted");
+        let entry = audit::by_employee(person, AuditAction::ConsentWithdrawn, AuditDetail::None);
         let withdrawn = self.store().withdraw_consent(&entry, person).await?;
         self.galleries
             .follow_own_removal(&person.org_id, &person.id)

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use limen_domain::{FaceVector, LivenessMode, ModelVersion, Person};
+use limen_domain::{AuditAction, AuditDetail, FaceVector, LivenessMode, ModelVersion, Person};
 use limen_face::{EnrolmentError, LivenessChecker, QualityThresholds};
 use zeroize::Zeroizing;
 
@@ -176,8 +176,11 @@ impl Services {
             })?;
         let entry = audit::by_employee(
             person,
-            "vector.enrolled",
-            &format!("model {model_version}, {} vectors", vectors.len()),
+            AuditAction::VectorEnrolled,
+            AuditDetail::Enrolled {
+                model: model_version.clone(),
+                vectors: u32::try_from(vectors.len()).unwrap_or(u32::MAX),
+            },
         );
         self.store()
             .replace_vectors(&entry, person, &model_version, &vectors)
@@ -274,7 +277,7 @@ impl Services {
     /// Deletes the person's vectors (consent stays; they may enrol again)
     /// and takes them out of every gallery.
     pub async fn remove_vectors(&self, person: &Person) -> Result<bool, ServiceError> {
-        let entry = audit::by_employee(person, "vector.deleted", "");
+        let entry = audit::by_employee(person, AuditAction::VectorDeleted, AuditDetail::None);
         let deleted = self.store().delete_vectors(&entry, person).await?;
         self.galleries
             .follow_own_removal(&person.org_id, &person.id)

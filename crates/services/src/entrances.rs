@@ -1,7 +1,7 @@
 //! An organisation admin's entrances and camera devices: each change is
 //! recorded in the organisation's chain in the transaction that makes it.
 
-use limen_domain::{ConnectorKind, DeviceId, Entrance, EntranceId, Label, OrgAdmin};
+use limen_domain::{AuditAction, AuditDetail, DeviceId, Entrance, EntranceId, Label, OrgAdmin};
 use limen_store::{DecisionFilter, NamedDecision, NewConnector};
 
 use crate::error::ServiceError;
@@ -16,13 +16,16 @@ impl Services {
     ) -> Result<Entrance, ServiceError> {
         let org = &admin.org;
         let entry = |entrance: &Entrance| {
-            let detail = match entrance.connector {
-                ConnectorKind::Osdp => "connector osdp".to_owned(),
-                ConnectorKind::Http => {
-                    format!("connector http {}", entrance.url.as_deref().unwrap_or(""))
-                }
+            let detail = AuditDetail::Connector {
+                connector: entrance.connector,
+                url: entrance.url.clone(),
             };
-            audit::by_admin(admin, "entrance.created", entrance.id.as_str(), &detail)
+            audit::by_admin(
+                admin,
+                AuditAction::EntranceCreated,
+                entrance.id.as_str(),
+                detail,
+            )
         };
         Ok(self
             .store()
@@ -40,9 +43,11 @@ impl Services {
     ) -> Result<bool, ServiceError> {
         let entry = audit::by_admin(
             admin,
-            "entrance.renamed",
+            AuditAction::EntranceRenamed,
             entrance.as_str(),
-            &format!("name {}", name.as_str()),
+            AuditDetail::Name {
+                name: name.as_str().to_owned(),
+            },
         );
         Ok(self
             .store()
@@ -57,7 +62,12 @@ impl Services {
         admin: &OrgAdmin,
         entrance: &EntranceId,
     ) -> Result<bool, ServiceError> {
-        let entry = audit::by_admin(admin, "entrance.deleted", entrance.as_str(), "");
+        let entry = audit::by_admin(
+            admin,
+            AuditAction::EntranceDeleted,
+            entrance.as_str(),
+            AuditDetail::None,
+        );
         Ok(self
             .store()
             .delete_entrance(&entry, &admin.org, entrance)
@@ -86,9 +96,16 @@ impl Services {
         token_hash: &[u8],
     ) -> Result<Option<DeviceId>, ServiceError> {
         let org = &admin.org;
-        let detail = format!("entrance {entrance}");
         let entry = |device: &DeviceId| {
-            audit::by_admin(admin, "device.registered", device.as_str(), &detail)
+            let detail = AuditDetail::Entrance {
+                entrance: entrance.clone(),
+            };
+            audit::by_admin(
+                admin,
+                AuditAction::DeviceRegistered,
+                device.as_str(),
+                detail,
+            )
         };
         Ok(self
             .store()
@@ -106,9 +123,11 @@ impl Services {
         let org = &admin.org;
         let entry = audit::by_admin(
             admin,
-            "device.revoked",
+            AuditAction::DeviceRevoked,
             device.as_str(),
-            &format!("entrance {entrance}"),
+            AuditDetail::Entrance {
+                entrance: entrance.clone(),
+            },
         );
         Ok(self
             .store()

@@ -1,7 +1,7 @@
 //! The language people read Limen in: their own choice, else (on pages)
 //! their browser's, else their organisation's default.
 
-use limen_domain::{Language, OrgAdmin, OrgId, Person};
+use limen_domain::{AuditAction, AuditDetail, Language, OrgAdmin, OrgId, Person};
 
 use crate::error::ServiceError;
 use crate::{Services, audit};
@@ -13,7 +13,11 @@ impl Services {
         person: &Person,
         language: Language,
     ) -> Result<(), ServiceError> {
-        let entry = audit::by_employee(person, "language.chosen", language.code());
+        let entry = audit::by_employee(
+            person,
+            AuditAction::LanguageChosen,
+            AuditDetail::Language { language },
+        );
         if !self
             .store()
             .set_person_language(&entry, person, language)
@@ -31,7 +35,12 @@ impl Services {
         language: Language,
     ) -> Result<(), ServiceError> {
         let org = &admin.org;
-        let entry = audit::by_admin(admin, "language.changed", org.as_str(), language.code());
+        let entry = audit::by_admin(
+            admin,
+            AuditAction::LanguageChanged,
+            org.as_str(),
+            AuditDetail::Language { language },
+        );
         if !self
             .store()
             .set_organisation_language(&entry, org, language)
@@ -50,7 +59,14 @@ impl Services {
         time_zone: &str,
     ) -> Result<(), ServiceError> {
         let org = &admin.org;
-        let entry = audit::by_admin(admin, "time_zone.changed", org.as_str(), time_zone);
+        let entry = audit::by_admin(
+            admin,
+            AuditAction::TimeZoneChanged,
+            org.as_str(),
+            AuditDetail::TimeZone {
+                zone: time_zone.to_owned(),
+            },
+        );
         if !self
             .store()
             .set_organisation_time_zone(&entry, org, time_zone)

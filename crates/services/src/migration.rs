@@ -6,7 +6,7 @@
 //! it again goes on from there. Nobody is e-mailed: while the retiring
 //! version derives into the active one, no renewal request is due.
 
-use limen_domain::{Actor, FaceVector, ModelVersion, OrgId, PersonId};
+use limen_domain::{Actor, AuditAction, AuditDetail, FaceVector, ModelVersion, OrgId, PersonId};
 use limen_face::{Centring, FaceModel};
 use limen_store::{AuditRecord, EndedTransition};
 
@@ -94,8 +94,11 @@ fn migrated_entry(
     audit::entry(
         org.as_str(),
         &Actor::Operator,
-        "vector.migrated",
+        AuditAction::VectorMigrated,
         person.as_str(),
-        &format!("model {from} to {to} in place: no picture, consent kept"),
+        AuditDetail::Migrated {
+            from: from.clone(),
+            to: to.clone(),
+        },
     )
 }

@@ -13,7 +13,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use limen_domain::{
-    Actor, Language, ModelRollout, ModelVersion, OrgId, Person, PersonId, UnixTime, now,
+    Actor, AuditAction, AuditDetail, Language, ModelRollout, ModelVersion, OrgId, Person, PersonId,
+    UnixTime, now,
 };
 use limen_face::{FaceEngine, FaceModel, LivenessChecker, ModelSource};
 use limen_matcher::calibration_for;
@@ -247,12 +248,13 @@ impl Services {
                     let entry = audit::entry(
                         person.org_id.as_str(),
                         &Actor::Operator,
-                        "renewal.requested",
+                        AuditAction::RenewalRequested,
                         person.id.as_str(),
-                        &format!(
-                            "model {}, notice {}, old vectors work until {}",
-                            rollout.active, due.notice, transition.ends_at
-                        ),
+                        AuditDetail::RenewalRequested {
+                            model: rollout.active.clone(),
+                            notice: due.notice,
+                            until: transition.ends_at,
+                        },
                     );
                     // The e-mail is out; an entry that cannot follow it is
                     // an error for the operator, not a reason to send again.
@@ -315,10 +317,10 @@ pub(crate) fn retired_entry(org: &OrgId, person: &PersonId, retired: &ModelVersi
     audit::entry(
         org.as_str(),
         &Actor::Operator,
-        "vector.retired",
+        AuditAction::VectorRetired,
         person.as_str(),
-        &format!(
-            "model {retired} retired at the end of its transition; consent kept, enrolment needed"
-        ),
+        AuditDetail::Retired {
+            model: retired.clone(),
+        },
     )
 }

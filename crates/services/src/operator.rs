@@ -5,15 +5,16 @@
 
 use std::time::Duration;
 
-use limen_domain::{Actor, ModelRollout, ModelVersion, OrgId, Organisation, now};
+use limen_domain::{
+    Actor, AuditAction, AuditDetail, ModelRollout, ModelVersion, OrgId, Organisation, now,
+};
 use limen_face::FaceModel;
 use limen_matcher::calibration_for;
 use limen_store::token::new_token;
 use std::path::PathBuf;
 
 use limen_store::{
-    BrokenLink, EndedTransition, MasterKey, OPERATOR_CHAIN, ORGANISATION_DELETED, Rotated, Store,
-    VersionHolding,
+    BrokenLink, EndedTransition, MasterKey, OPERATOR_CHAIN, Rotated, Store, VersionHolding,
 };
 
 use crate::audit;
@@ -45,7 +46,15 @@ impl Operator {
         let org = self
             .store
             .create_organisation(
-                |org| audit::by_operator("organisation.created", &org.id, name),
+                |org| {
+                    audit::by_operator(
+                        AuditAction::OrganisationCreated,
+                        &org.id,
+                        AuditDetail::Name {
+                            name: name.to_owned(),
+                        },
+                    )
+                },
                 name,
                 &hash,
             )
@@ -60,7 +69,13 @@ impl Operator {
     /// Renames an organisation. Its privacy statement names it, so the
     /// statement changes: everyone who consented is asked to consent again.
     pub async fn rename_organisation(&self, org: &OrgId, name: &str) -> Result<(), ServiceError> {
-        let entry = audit::by_operator("organisation.renamed", org, name);
+        let entry = audit::by_operator(
+            AuditAction::OrganisationRenamed,
+            org,
+            AuditDetail::Name {
+                name: name.to_owned(),
+            },
+        );
         if !self.store.rename_organisation(&entry, org, name).await? {
             return Err(ServiceError::UnknownOrganisation);
         }
@@ -71,11 +86,7 @@ impl Operator {
     /// working (the keys the organisation's admins made stay).
     pub async fn replace_admin_token(&self, org: &OrgId) -> Result<AdminToken, ServiceError> {
         let (token, hash) = new_token();
-        let entry = audit::by_operator(
-            "admin_token.replaced",
-            org,
-            "the earlier admin token revoked",
-        );
+        let entry = audit::by_operator(AuditAction::AdminTokenReplaced, org, AuditDetail::None);
         if !self.store.replace_admin_token(&entry, org, &hash).await? {
             return Err(ServiceError::UnknownOrganisation);
         }
@@ -87,7 +98,7 @@ impl Operator {
     /// the announcement reaches it, and in any case before it searches
     /// another frame.
     pub async fn delete_organisation(&self, org: &OrgId) -> Result<(), ServiceError> {
-        let entry = audit::by_operator(ORGANISATION_DELETED, org, "data and data key destroyed");
+        let entry = audit::by_operator(AuditAction::OrganisationDeleted, org, AuditDetail::None);
         if !self.store.delete_organisation(&entry, org).await? {
             return Err(ServiceError::UnknownOrganisation);
         }
@@ -121,9 +132,9 @@ impl Operator {
         let entry = audit::entry(
             OPERATOR_CHAIN,
             &Actor::Operator,
-            "model.activated",
+            AuditAction::ModelActivated,
             version.id,
-            &format!("the previous version, if anyone holds its vectors, matched until {ends_at}"),
+            AuditDetail::Activated { until: ends_at },
         );
         Ok(self
             .store
@@ -158,19 +169,19 @@ impl Operator {
     /// operator's chain.
     pub async fn rotate_master_key(&self, new: &MasterKey) -> Result<Rotated, ServiceError> {
         let entry = |rotated: &Rotated| {
-            let detail = format!(
-                "{} organisations re-keyed, {} vector keys, {} connector secrets and {} admins' second-factor secrets wrapped anew",
-                rotated.organisations,
-                rotated.vector_keys,
-                rotated.connector_secrets,
-                rotated.admin_secrets
-            );
+            let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+            let detail = AuditDetail::Rekeyed {
+                organisations: count(rotated.organisations),
+                vector_keys: count(rotated.vector_keys),
+                connector_secrets: count(rotated.connector_secrets),
+                admin_secrets: count(rotated.admin_secrets),
+            };
             audit::entry(
                 OPERATOR_CHAIN,
                 &Actor::Operator,
-                "master_key.rotated",
+                AuditAction::MasterKeyRotated,
                 "",
-                &detail,
+                detail,
             )
         };
         Ok(self.store.rotate_master_key(entry, new).await?)

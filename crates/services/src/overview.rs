@@ -3,8 +3,8 @@
 //! and the pages serialise or render the same thing.
 
 use limen_domain::{
-    AcsId, Consent, DecisionEvent, EmailAddress, FaceVector, Language, ModelVersion, OrgId, Person,
-    PersonId, PersonName, UnixTime, now,
+    AcsId, AuditAction, AuditDetail, Consent, DecisionEvent, EmailAddress, FaceVector, Language,
+    ModelVersion, OrgId, Person, PersonId, PersonName, Recorded, UnixTime, now,
 };
 use serde::Serialize;
 
@@ -73,8 +73,12 @@ pub struct ExportedEvent {
     pub at: UnixTime,
     /// `employee:<id>`, `admin`, `operator` or `anonymous`.
     pub actor: String,
-    pub action: String,
-    pub detail: String,
+    /// The action's code, e.g. `consent.given`.
+    #[cfg_attr(feature = "utoipa", schema(value_type = String))]
+    pub action: Recorded<AuditAction>,
+    /// In English; empty when the action says it all.
+    #[cfg_attr(feature = "utoipa", schema(value_type = String))]
+    pub detail: Recorded<AuditDetail>,
 }
 
 #[derive(Debug, Serialize)]
@@ -161,7 +165,11 @@ impl Services {
     /// export that cannot be recorded is refused.
     pub async fn export(&self, person: &Person) -> Result<PersonExport, ServiceError> {
         self.store()
-            .audit(&audit::by_employee(person, "data.exported", ""))
+            .audit(&audit::by_employee(
+                person,
+                AuditAction::DataExported,
+                AuditDetail::None,
+            ))
             .await?;
         let organisation = self.organisation_name(person).await?;
         let consents = self.store().consents(person).await?;

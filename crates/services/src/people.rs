@@ -2,8 +2,8 @@
 //! and erasing a person who has left.
 
 use limen_domain::{
-    ImportReport, NewPerson, OrgAdmin, OrgId, Organisation, Person, PersonId, PersonOverview,
-    RowError, UnixTime, now,
+    AuditAction, AuditDetail, ImportReport, NewPerson, OrgAdmin, OrgId, Organisation, Person,
+    PersonId, PersonOverview, RowError, UnixTime, now,
 };
 use limen_store::token::new_token;
 
@@ -58,11 +58,15 @@ impl Services {
             let first = done * IMPORT_BATCH + 1;
             let last = first + batch.len() - 1;
             let entry = |written: &ImportReport| {
-                let detail = format!(
-                    "rows {first} to {last} of {total}: {} created, {} updated",
-                    written.created, written.updated
-                );
-                audit::by_admin(admin, "people.imported", "", &detail)
+                let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+                let detail = AuditDetail::Imported {
+                    first: count(first),
+                    last: count(last),
+                    total: count(total),
+                    created: count(written.created),
+                    updated: count(written.updated),
+                };
+                audit::by_admin(admin, AuditAction::PeopleImported, "", detail)
             };
             let interrupted = |errors| {
                 let written = report.created + report.updated;
@@ -194,9 +198,11 @@ impl Services {
         let person = &invitation.person;
         let entry = audit::by_admin(
             admin,
-            "invitation.sent",
+            AuditAction::InvitationSent,
             person.id.as_str(),
-            &format!("expires at {}", invitation.expires_at),
+            AuditDetail::Invitation {
+                expires_at: invitation.expires_at,
+            },
         );
         self.store()
             .replace_invitation(
@@ -220,9 +226,9 @@ impl Services {
         let org = &admin.org;
         let entry = audit::by_admin(
             admin,
-            "person.erased",
+            AuditAction::PersonErased,
             person.as_str(),
-            "all data about the person deleted",
+            AuditDetail::None,
         );
         let erased = self.store().delete_person(&entry, org, person).await?;
         if !erased {

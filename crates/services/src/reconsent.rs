@@ -8,7 +8,10 @@
 
 use std::collections::HashMap;
 
-use limen_domain::{Actor, Language, OrgId, Organisation, Person, Statement, UnixTime, now};
+use limen_domain::{
+    Actor, AuditAction, AuditDetail, Language, OrgId, Organisation, Person, Statement, UnixTime,
+    now,
+};
 use limen_store::Store;
 
 use crate::audit;
@@ -103,12 +106,12 @@ async fn keep_statement(
         let entry = audit::entry(
             org.id.as_str(),
             &Actor::Operator,
-            "consent.lapsed",
+            AuditAction::ConsentLapsed,
             person.id.as_str(),
-            &format!(
-                "not given again to statement {current} within {} days of its publication: vectors deleted",
-                retention.reconsent_days
-            ),
+            AuditDetail::Lapsed {
+                statement: current.to_string(),
+                days: retention.reconsent_days,
+            },
         );
         if store
             .lapse_outdated_consent(&entry, &person, &current_versions)
@@ -192,9 +195,11 @@ impl Services {
                         let entry = audit::entry(
                             org.id.as_str(),
                             &Actor::Operator,
-                            "consent.renewal_requested",
+                            AuditAction::ConsentRenewalRequested,
                             person.id.as_str(),
-                            &format!("statement {current}"),
+                            AuditDetail::Statement {
+                                statement: current.to_string(),
+                            },
                         );
                         // The e-mail is out; an entry that cannot follow
                         // it is an error for the operator, not a reason to

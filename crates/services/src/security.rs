@@ -2,7 +2,9 @@
 //! rate its entrances aim at, and what that means for its own gallery; and
 //! each entrance's liveness mode.
 
-use limen_domain::{EntranceId, LivenessMode, OrgAdmin, OrgId, SecurityLevel};
+use limen_domain::{
+    AuditAction, AuditDetail, EntranceId, LivenessMode, OrgAdmin, OrgId, SecurityLevel,
+};
 
 use crate::error::ServiceError;
 use crate::{Services, audit};
@@ -45,9 +47,9 @@ impl Services {
         let org = &admin.org;
         let entry = audit::by_admin(
             admin,
-            "security_level.changed",
+            AuditAction::SecurityLevelChanged,
             org.as_str(),
-            level.as_str(),
+            AuditDetail::SecurityLevel { level },
         );
         if !self.store().set_security_level(&entry, org, level).await? {
             return Err(ServiceError::UnknownOrganisation);
@@ -65,9 +67,9 @@ impl Services {
         let org = &admin.org;
         let entry = audit::by_admin(
             admin,
-            "entrance.liveness_changed",
+            AuditAction::EntranceLivenessChanged,
             entrance.as_str(),
-            mode.as_str(),
+            AuditDetail::Liveness { mode },
         );
         if !self
             .store()

@@ -2,7 +2,7 @@
 //! asking for its code at sign-in, turning it off. Codes are TOTP
 //! (RFC 6238, [`crate::totp`]); each is taken once.
 
-use limen_domain::{AdminCredential, AdminId, OrgAdmin, OrgId, now};
+use limen_domain::{AdminCredential, AdminId, AuditAction, AuditDetail, OrgAdmin, OrgId, now};
 use limen_store::AdminTotp;
 
 use crate::error::ServiceError;
@@ -75,7 +75,12 @@ impl Services {
         if !self.store().enable_admin_totp(&by.org, admin, step).await? {
             return Err(ServiceError::TwoStepState);
         }
-        let entry = audit::by_admin(by, "admin.two_step_on", admin.as_str(), "");
+        let entry = audit::by_admin(
+            by,
+            AuditAction::AdminTwoStepOn,
+            admin.as_str(),
+            AuditDetail::None,
+        );
         Ok(self.store().audit(&entry).await?)
     }
 
@@ -85,7 +90,12 @@ impl Services {
         let admin = own_account(by)?;
         self.second_factor(&by.org, admin, Some(code)).await?;
         self.store().disable_admin_totp(&by.org, admin).await?;
-        let entry = audit::by_admin(by, "admin.two_step_off", admin.as_str(), "");
+        let entry = audit::by_admin(
+            by,
+            AuditAction::AdminTwoStepOff,
+            admin.as_str(),
+            AuditDetail::None,
+        );
         Ok(self.store().audit(&entry).await?)
     }
 

@@ -33,9 +33,9 @@ fn entry() -> AuditRecord {
     AuditRecord {
         chain: "galleries-test".into(),
         actor: "test".into(),
-        action: "test.action".into(),
+        action: limen_domain::AuditAction::Seeded,
         subject: String::new(),
-        detail: String::new(),
+        detail: limen_domain::AuditDetail::None,
     }
 }
 

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use hmac::{Hmac, KeyInit, Mac};
-use limen_domain::{UnixTime, now};
+use limen_domain::{AuditAction, AuditDetail, Recorded, Stored, UnixTime, now};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::any::AnyRow;
@@ -24,23 +24,25 @@ use crate::store::{Backend, Store, StoreError};
 /// and deleted); every other chain is named by its organisation's id.
 pub const OPERATOR_CHAIN: &str = "operator";
 
-/// The operator's entry for an organisation's deletion (its subject is the
-/// organisation's id), which deletes that organisation's chain with it:
-/// the one way a chain may leave the database.
-pub const ORGANISATION_DELETED: &str = "organisation.deleted";
-
 /// One recorded action. It names who did what to whom, never secrets or
-/// biometric data.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// biometric data. Its action and detail are read back as stored: an
+/// entry written before details were typed, or by a newer version, keeps
+/// its text (and its link holds over exactly that text).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     pub chain: String,
     pub seq: i64,
     pub at: UnixTime,
     pub actor: String,
-    pub action: String,
+    /// The action's code, e.g. `consent.given`.
+    #[cfg_attr(feature = "utoipa", schema(value_type = String))]
+    pub action: Recorded<AuditAction>,
     pub subject: String,
-    pub detail: String,
+    /// In English, e.g. "statement 1a2b3c (nl) by web"; empty when the
+    /// action says it all.
+    #[cfg_attr(feature = "utoipa", schema(value_type = String))]
+    pub detail: Recorded<AuditDetail>,
     #[serde(serialize_with = "as_hex")]
     #[cfg_attr(feature = "utoipa", schema(value_type = String, pattern = "^[0-9a-f]{64}$"))]
     pub prev_hash: Vec<u8>,
@@ -62,9 +64,9 @@ fn as_hex<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
 pub struct AuditRecord {
     pub chain: String,
     pub actor: String,
-    pub action: String,
+    pub action: AuditAction,
     pub subject: String,
-    pub detail: String,
+    pub detail: AuditDetail,
 }
 
 pub const GENESIS_HASH: [u8; 32] = [0; 32];
@@ -154,9 +156,9 @@ impl AuditEntry {
             seq: self.seq,
             at: self.at,
             actor: &self.actor,
-            action: &self.action,
+            action: self.action.text(),
             subject: &self.subject,
-            detail: &self.detail,
+            detail: self.detail.text(),
         }
     }
 }
@@ -341,7 +343,7 @@ impl Store {
         let deleted: HashSet<String> = chain_entries(&mut conn, OPERATOR_CHAIN)
             .await?
             .into_iter()
-            .filter(|e| e.action == ORGANISATION_DELETED)
+            .filter(|e| e.action.value() == Some(&AuditAction::OrganisationDeleted))
             .map(|e| e.subject)
             .collect();
         for anchor in self.anchor.as_deref().into_iter().chain(&others) {
@@ -474,15 +476,17 @@ async fn append(
         None => (1, GENESIS_HASH.to_vec()),
     };
     let at = now();
+    let action = record.action.to_stored();
+    let detail = record.detail.to_stored();
     let hash = key.link(&Covered {
         prev_hash: &prev_hash,
         chain: &record.chain,
         seq,
         at,
         actor: &record.actor,
-        action: &record.action,
+        action: &action,
         subject: &record.subject,
-        detail: &record.detail,
+        detail: &detail,
     });
     sqlx::query(
         "INSERT INTO audit_entries (chain, seq, at, actor, action, subject, detail, prev_hash, hash) \
@@ -492,9 +496,9 @@ async fn append(
     .bind(seq)
     .bind(at)
     .bind(record.actor.as_str())
-    .bind(record.action.as_str())
+    .bind(action)
     .bind(record.subject.as_str())
-    .bind(record.detail.as_str())
+    .bind(detail)
     .bind(prev_hash)
     .bind(hash.clone())
     .execute(&mut *conn)
@@ -532,148 +536,13 @@ fn audit_from_row(row: &AnyRow) -> Result<AuditEntry, StoreError> {
         seq: row.try_get("seq")?,
         at: row.try_get("at")?,
         actor: row.try_get("actor")?,
-        action: row.try_get("action")?,
+        action: Recorded::read(row.try_get("action")?),
         subject: row.try_get("subject")?,
-        detail: row.try_get("detail")?,
+        detail: Recorded::read(row.try_get("detail")?),
         prev_hash: row.try_get("prev_hash")?,
         hash: row.try_get("hash")?,
     })
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn key(byte: u8) -> AuditKey {
-        AuditKey::derive(&MasterKey::from_bytes([byte; 32]))
-    }
-
-    fn chain_of(key: &AuditKey, n: i64) -> Vec<AuditEntry> {
-        let mut prev = GENESIS_HASH.to_vec();
-        (1..=n)
-            .map(|seq| {
-                let mut entry = AuditEntry {
-                    chain: "org".into(),
-                    seq,
-                    at: 100 + seq,
-                    actor: "admin".into(),
-                    action: "person.imported".into(),
-                    subject: "p".into(),
-                    detail: String::new(),
-                    prev_hash: prev.clone(),
-                    hash: Vec::new(),
-                };
-                entry.hash = key.link(&entry.covered());
-                prev.clone_from(&entry.hash);
-                entry
-            })
-            .collect()
-    }
-
-    fn verify(key: &AuditKey, entries: &[AuditEntry]) -> Result<(), i64> {
-        verify_chain(entries, |covered| key.link(covered)).map_err(|b| b.seq)
-    }
-
-    #[test]
-    fn an_intact_chain_verifies_and_any_edit_is_found() {
-        let key = key(3);
-        let chain = chain_of(&key, 4);
-        assert_eq!(verify(&key, &chain), Ok(()));
-
-        let mut edited = chain.clone();
-        edited[2].action = "nothing happened".into();
-        assert_eq!(verify(&key, &edited), Err(3));
-
-        let mut removed = chain.clone();
-        removed.remove(1);
-        assert_eq!(verify(&key, &removed), Err(3));
-
-        let mut swapped_fields = chain.clone();
-        swapped_fields[0].actor = "adminperson.imported".into();
-        swapped_fields[0].action = String::new();
-        assert_eq!(verify(&key, &swapped_fields), Err(1));
-
-        assert_eq!(
-            verify(&AuditKey::derive(&MasterKey::from_bytes([4; 32])), &chain),
-            Err(1),
-            "links made under one master key do not hold under another"
-        );
-    }
-
-    /// A database at version 4 in `dir` holding a trail as version 4
-    /// wrote it (unkeyed links), `tamper` applied afterwards; its URL.
-    async fn unkeyed_trail(dir: &std::path::Path, tamper: &str) -> String {
-        std::fs::create_dir_all(dir).expect("temp dir");
-        let url = format!("sqlite:{}", dir.join("limen.db").display());
-        let old = Store::open_at(&url, MasterKey::from_bytes([5; 32]), 4)
-            .await
-            .expect("version 4");
-        let mut prev = GENESIS_HASH.to_vec();
-        for (seq, action) in [
-            (1, "org.created"),
-            (2, "people.imported"),
-            (3, "consent.given"),
-        ] {
-            let hash = unkeyed_link(&Covered {
-                prev_hash: &prev,
-                chain: "org",
-                seq,
-                at: 100 + seq,
-                actor: "operator",
-                action,
-                subject: "s",
-                detail: "",
-            });
-            sqlx::query(
-                "INSERT INTO audit_entries (chain, seq, at, actor, action, subject, detail, prev_hash, hash) \
-                 VALUES ('org', $1, $2, 'operator', $3, 's', '', $4, $5)",
-            )
-            .bind(seq)
-            .bind(100 + seq)
-            .bind(action)
-            .bind(std::mem::replace(&mut prev, hash.clone()))
-            .bind(hash)
-            .execute(&old.pool)
-            .await
-            .expect("an unkeyed entry");
-        }
-        sqlx::query(tamper)
-            .execute(&old.pool)
-            .await
-            .expect("tamper");
-        old.close().await;
-        url
-    }
-
-    #[tokio::test]
-    async fn an_unkeyed_trail_is_checked_then_keyed_on_upgrade() {
-        let dir =
-            std::env::temp_dir().join(format!("limen-audit-{}", limen_domain::OrgId::generate()));
-        let master = || MasterKey::from_bytes([5; 32]);
-
-        let intact = unkeyed_trail(&dir.join("intact"), "SELECT 1").await;
-        Store::open(&intact, master())
-            .await
-            .expect("upgraded")
-            .close()
-            .await;
-        let store = Store::open(&intact, master()).await.expect("reopened");
-        assert_eq!(store.verify_audit(&[]).await.expect("verify"), Ok(3));
-        let trail = store.audit_trail("org").await.expect("trail");
-        assert_eq!(trail[1].prev_hash, trail[0].hash);
-        store.close().await;
-
-        let tampered = unkeyed_trail(
-            &dir.join("tampered"),
-            "UPDATE audit_entries SET action = 'nothing.happened' WHERE seq = 2",
-        )
-        .await;
-        let refused = Store::open(&tampered, master()).await;
-        assert!(
-            matches!(&refused, Err(StoreError::AuditTampered(b)) if b.seq == 2),
-            "a trail tampered with before the upgrade is not relinked: {:?}",
-            refused.err()
-        );
-        std::fs::remove_dir_all(&dir).expect("cleanup");
-    }
-}
+mod tests;

@@ -1,8 +1,8 @@
 //! Entrances, their camera devices, and the decision events of passages.
 
 use limen_domain::{
-    ConnectorKind, Decision, DecisionEvent, DeviceId, Entrance, EntranceId, LivenessMode, OrgId,
-    PersonId, SecurityLevel, UnixTime, now,
+    ConnectorKind, Decision, DecisionDetail, DecisionEvent, DeviceId, Entrance, EntranceId,
+    LivenessMode, OrgId, PersonId, Recorded, SecurityLevel, Stored, UnixTime, now,
 };
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -83,7 +83,7 @@ impl Store {
         .bind(id.as_str())
         .bind(org.as_str())
         .bind(name)
-        .bind(kind_text(kind))
+        .bind(kind.as_str())
         .bind(url.clone())
         .bind(sealed)
         .bind(created_at)
@@ -285,7 +285,7 @@ impl Store {
         entrance: &EntranceId,
         decision: Decision,
         person: Option<&PersonId>,
-        detail: &str,
+        detail: &DecisionDetail,
     ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO decision_events (org_id, entrance_id, at, decision, person_id, detail) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -295,7 +295,7 @@ impl Store {
         .bind(now())
         .bind(decision.as_str())
         .bind(person.map(|p| p.as_str().to_owned()))
-        .bind(detail)
+        .bind(detail.to_stored())
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -400,15 +400,8 @@ fn decision_from_row(row: &AnyRow) -> Result<DecisionEvent, StoreError> {
         person_id: person
             .map(|p| PersonId::parse(&p).map_err(|_| StoreError::Corrupt("person_id")))
             .transpose()?,
-        detail: row.try_get("detail")?,
+        detail: Recorded::read(row.try_get("detail")?),
     })
-}
-
-fn kind_text(kind: ConnectorKind) -> &'static str {
-    match kind {
-        ConnectorKind::Osdp => "osdp",
-        ConnectorKind::Http => "http",
-    }
 }
 
 pub(crate) fn secret_context(org: &OrgId, entrance: &EntranceId) -> Vec<u8> {

@@ -86,7 +86,7 @@ pub use admin_totp::AdminTotp;
 pub use admins::AdminLogin;
 pub use anchor::AnchorError;
 pub use api_keys::{ADMIN_TOKEN_NAME, MAX_API_KEYS, NewApiKey};
-pub use audit::{AuditEntry, AuditRecord, BrokenLink, OPERATOR_CHAIN, ORGANISATION_DELETED};
+pub use audit::{AuditEntry, AuditRecord, BrokenLink, OPERATOR_CHAIN};
 pub use changes::{FACE_CHANGES_CHANNEL, FaceChange, FaceChangeListener};
 pub use crypto::{KeyError, MasterKey};
 pub use device_activity::DeviceTally;

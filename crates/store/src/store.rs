@@ -478,9 +478,9 @@ pub(crate) mod tests {
         AuditRecord {
             chain: "store-tests".into(),
             actor: "test".into(),
-            action: "test.action".into(),
+            action: limen_domain::AuditAction::Seeded,
             subject: String::new(),
-            detail: String::new(),
+            detail: limen_domain::AuditDetail::None,
         }
     }
 

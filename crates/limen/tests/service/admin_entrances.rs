@@ -251,11 +251,11 @@ fn an_admin_keeps_entrances_and_cameras_and_reads_events_and_audit_on_the_pages(
         audit.body
     );
     for action in [
-        "entrance.created",
-        "device.registered",
-        "entrance.renamed",
-        "device.revoked",
-        "entrance.deleted",
+        "Entrance added",
+        "Camera added",
+        "Entrance renamed",
+        "Camera revoked",
+        "Entrance deleted",
     ] {
         assert!(audit.body.contains(action), "{action}");
     }

@@ -7,6 +7,7 @@ mod admin_accounts;
 mod admin_entrances;
 mod admin_pages;
 mod admin_people;
+mod admin_words;
 mod api_keys;
 mod audit;
 mod bad_input;

@@ -228,9 +228,11 @@ fn a_killed_transition_end_leaves_nobody_half_retired() {
         let entry = AuditRecord {
             chain: limen_store::OPERATOR_CHAIN.to_owned(),
             actor: "test".to_owned(),
-            action: "model.activated".to_owned(),
+            action: limen_domain::AuditAction::ModelActivated,
             subject: NEW.to_owned(),
-            detail: String::new(),
+            detail: limen_domain::AuditDetail::Activated {
+                until: now() + 3600,
+            },
         };
         store
             .activate_model(&entry, &ModelVersion::new(NEW), now(), now() + 3600, &[])

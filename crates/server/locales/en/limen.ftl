@@ -455,3 +455,88 @@ admin-organisation-language = Default language
 admin-organisation-language-label = For people who chose no language
 admin-organisation-language-en = English
 admin-organisation-language-nl = Dutch (Nederlands)
+
+## admin: audit words (what the audit trail and the decision events record)
+admin-audit-action-organisation-created = Organisation created
+admin-audit-action-organisation-renamed = Organisation renamed
+admin-audit-action-organisation-deleted = Organisation deleted, with its data and its data key
+admin-audit-action-admin-token-replaced = Admin token replaced; the earlier one no longer works
+admin-audit-action-admin-invited = Admin invited
+admin-audit-action-admin-registered = Admin account set up
+admin-audit-action-admin-login-failed = Admin sign-in failed
+admin-audit-action-admin-removed = Admin removed
+admin-audit-action-admin-two-step-on = Two-step sign-in turned on
+admin-audit-action-admin-two-step-off = Two-step sign-in turned off
+admin-audit-action-api-key-created = API key created
+admin-audit-action-api-key-revoked = API key revoked
+admin-audit-action-security-level-changed = Security level changed
+admin-audit-action-language-changed = Default language changed
+admin-audit-action-time-zone-changed = Time zone changed
+admin-audit-action-entrance-created = Entrance added
+admin-audit-action-entrance-renamed = Entrance renamed
+admin-audit-action-entrance-deleted = Entrance deleted, with its cameras and its decisions
+admin-audit-action-entrance-liveness-changed = Liveness check changed
+admin-audit-action-device-registered = Camera added
+admin-audit-action-device-revoked = Camera revoked
+admin-audit-action-people-imported = People imported
+admin-audit-action-invitation-sent = Invitation sent
+admin-audit-action-person-erased = Person erased, with everything held on them
+admin-audit-action-account-registered = Account set up
+admin-audit-action-login-failed = Sign-in failed
+admin-audit-action-password-reset-requested = New password asked for
+admin-audit-action-password-reset = Password reset; every session ended
+admin-audit-action-password-change-failed = Password not changed: the current password was wrong
+admin-audit-action-password-changed = Password changed; other sessions ended
+admin-audit-action-language-chosen = Language chosen
+admin-audit-action-consent-given = Consent given
+admin-audit-action-consent-withdrawn = Consent withdrawn; face vector deleted
+admin-audit-action-consent-renewal-requested = Asked to consent to a new privacy statement
+admin-audit-action-consent-lapsed = Consent lapsed; face vector deleted
+admin-audit-action-vector-enrolled = Face enrolled
+admin-audit-action-vector-deleted = Face vector deleted
+admin-audit-action-vector-migrated = Face vector moved to a new model
+admin-audit-action-vector-retired = Face vector retired with its model
+admin-audit-action-renewal-requested = Asked to renew their face
+admin-audit-action-registration-cancelled = Registration cancelled; account, consent and face vector erased
+admin-audit-action-data-exported = Own data exported
+admin-audit-action-model-activated = Face model put into use
+admin-audit-action-master-key-rotated = Master key replaced
+admin-audit-action-bench-seeded = Test data written
+admin-audit-by-operator = Operator of this server
+admin-audit-by-anonymous = Someone not signed in
+admin-audit-by-admin = Admin { $id }
+admin-audit-by-api-key = API key { $id }
+admin-audit-by-employee = Employee { $id }
+admin-audit-detail-name = Name: { $name }
+admin-audit-detail-admin = Admin { $admin }
+admin-audit-detail-now = Now: { $value }
+admin-audit-detail-connector = Connector: { $connector }
+admin-audit-detail-connector-url = Connector: { $connector }, to { $url }
+admin-audit-detail-entrance = At entrance { $entrance }
+admin-audit-detail-consent = Statement { $statement } in { $language }, given by { $method }
+admin-audit-detail-statement = Statement { $statement }
+admin-audit-detail-lapsed = Not given again to statement { $statement } within { $days ->
+    [one] one day
+   *[other] { $days } days
+} of its publication
+admin-audit-detail-enrolled = Model { $model }, { $vectors ->
+    [one] one vector
+   *[other] { $vectors } vectors
+}
+admin-audit-detail-renewal = Model { $model }, { $notice ->
+    [0] first request
+   *[other] reminder { $notice }
+}; the old vector works until { $until }
+admin-audit-detail-retired = Model { $model }; consent kept, enrolment needed
+admin-audit-detail-migrated = From model { $from } to { $to } without a picture; consent kept
+admin-audit-detail-activated = The previous model, for whoever still has its vectors, recognises until { $until }
+admin-audit-detail-invitation = Expires { $expires }
+admin-audit-detail-imported = People { $first } to { $last } of { $total }: { $created } added, { $updated } updated
+admin-audit-detail-rekeyed = { $organisations } organisations re-keyed; { $vector_keys } vector keys, { $connector_secrets } connector secrets and { $admin_secrets } second-step secrets wrapped anew
+admin-audit-liveness-off = off
+admin-audit-liveness-monitor = watching (recorded, the door unaffected)
+admin-audit-liveness-enforce = deciding (a photo or screen is refused)
+admin-events-detail-frames = { $frames } frames of one pass
+admin-events-detail-live-score = live score { $score }
+admin-events-detail-refused = refused by the access system
+admin-events-detail-no-answer = the access system did not answer

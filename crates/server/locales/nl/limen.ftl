@@ -455,3 +455,88 @@ admin-organisation-language = Standaardtaal
 admin-organisation-language-label = Voor mensen die geen taal hebben gekozen
 admin-organisation-language-en = Engels (English)
 admin-organisation-language-nl = Nederlands
+
+## admin: audit words (what the audit trail and the decision events record)
+admin-audit-action-organisation-created = Organisatie aangemaakt
+admin-audit-action-organisation-renamed = Naam van de organisatie gewijzigd
+admin-audit-action-organisation-deleted = Organisatie verwijderd, met haar gegevens en haar gegevenssleutel
+admin-audit-action-admin-token-replaced = Beheertoken vervangen; het vorige werkt niet meer
+admin-audit-action-admin-invited = Beheerder uitgenodigd
+admin-audit-action-admin-registered = Beheerdersaccount ingesteld
+admin-audit-action-admin-login-failed = Aanmelden als beheerder mislukt
+admin-audit-action-admin-removed = Beheerder verwijderd
+admin-audit-action-admin-two-step-on = Aanmelden in twee stappen aangezet
+admin-audit-action-admin-two-step-off = Aanmelden in twee stappen uitgezet
+admin-audit-action-api-key-created = API-sleutel aangemaakt
+admin-audit-action-api-key-revoked = API-sleutel ingetrokken
+admin-audit-action-security-level-changed = Beveiligingsniveau gewijzigd
+admin-audit-action-language-changed = Standaardtaal gewijzigd
+admin-audit-action-time-zone-changed = Tijdzone gewijzigd
+admin-audit-action-entrance-created = Ingang toegevoegd
+admin-audit-action-entrance-renamed = Naam van een ingang gewijzigd
+admin-audit-action-entrance-deleted = Ingang verwijderd, met haar camera's en beslissingen
+admin-audit-action-entrance-liveness-changed = Echtheidscontrole gewijzigd
+admin-audit-action-device-registered = Camera toegevoegd
+admin-audit-action-device-revoked = Camera ingetrokken
+admin-audit-action-people-imported = Mensen geïmporteerd
+admin-audit-action-invitation-sent = Uitnodiging verstuurd
+admin-audit-action-person-erased = Persoon gewist, met alles wat over die persoon bewaard werd
+admin-audit-action-account-registered = Account ingesteld
+admin-audit-action-login-failed = Aanmelden mislukt
+admin-audit-action-password-reset-requested = Nieuw wachtwoord aangevraagd
+admin-audit-action-password-reset = Nieuw wachtwoord ingesteld; alle sessies beëindigd
+admin-audit-action-password-change-failed = Wachtwoord niet gewijzigd: het huidige wachtwoord klopte niet
+admin-audit-action-password-changed = Wachtwoord gewijzigd; andere sessies beëindigd
+admin-audit-action-language-chosen = Taal gekozen
+admin-audit-action-consent-given = Toestemming gegeven
+admin-audit-action-consent-withdrawn = Toestemming ingetrokken; gezichtsvector verwijderd
+admin-audit-action-consent-renewal-requested = Gevraagd toestemming te geven voor een nieuwe privacyverklaring
+admin-audit-action-consent-lapsed = Toestemming vervallen; gezichtsvector verwijderd
+admin-audit-action-vector-enrolled = Gezicht vastgelegd
+admin-audit-action-vector-deleted = Gezichtsvector verwijderd
+admin-audit-action-vector-migrated = Gezichtsvector omgezet naar een nieuw model
+admin-audit-action-vector-retired = Gezichtsvector vervallen met zijn model
+admin-audit-action-renewal-requested = Gevraagd het gezicht opnieuw vast te leggen
+admin-audit-action-registration-cancelled = Registratie opgezegd; account, toestemming en gezichtsvector gewist
+admin-audit-action-data-exported = Eigen gegevens gedownload
+admin-audit-action-model-activated = Gezichtsmodel in gebruik genomen
+admin-audit-action-master-key-rotated = Hoofdsleutel vervangen
+admin-audit-action-bench-seeded = Testgegevens geschreven
+admin-audit-by-operator = Beheerder van deze server
+admin-audit-by-anonymous = Iemand die niet was aangemeld
+admin-audit-by-admin = Beheerder { $id }
+admin-audit-by-api-key = API-sleutel { $id }
+admin-audit-by-employee = Medewerker { $id }
+admin-audit-detail-name = Naam: { $name }
+admin-audit-detail-admin = Beheerder { $admin }
+admin-audit-detail-now = Nu: { $value }
+admin-audit-detail-connector = Koppeling: { $connector }
+admin-audit-detail-connector-url = Koppeling: { $connector }, naar { $url }
+admin-audit-detail-entrance = Bij ingang { $entrance }
+admin-audit-detail-consent = Verklaring { $statement } in het { $language }, gegeven via { $method }
+admin-audit-detail-statement = Verklaring { $statement }
+admin-audit-detail-lapsed = Niet opnieuw gegeven voor verklaring { $statement } binnen { $days ->
+    [one] één dag
+   *[other] { $days } dagen
+} na de publicatie
+admin-audit-detail-enrolled = Model { $model }, { $vectors ->
+    [one] één vector
+   *[other] { $vectors } vectoren
+}
+admin-audit-detail-renewal = Model { $model }, { $notice ->
+    [0] eerste verzoek
+   *[other] herinnering { $notice }
+}; de oude vector werkt tot { $until }
+admin-audit-detail-retired = Model { $model }; toestemming blijft, opnieuw vastleggen nodig
+admin-audit-detail-migrated = Van model { $from } naar { $to }, zonder foto; toestemming blijft
+admin-audit-detail-activated = Het vorige model herkent wie er nog vectoren van heeft tot { $until }
+admin-audit-detail-invitation = Verloopt { $expires }
+admin-audit-detail-imported = Personen { $first } tot en met { $last } van { $total }: { $created } toegevoegd, { $updated } bijgewerkt
+admin-audit-detail-rekeyed = { $organisations } organisaties opnieuw versleuteld; { $vector_keys } vectorsleutels, { $connector_secrets } koppelingsgeheimen en { $admin_secrets } geheimen voor de tweede stap opnieuw ingepakt
+admin-audit-liveness-off = uit
+admin-audit-liveness-monitor = kijkt mee (vastgelegd, de deur merkt er niets van)
+admin-audit-liveness-enforce = beslist (een foto of scherm wordt geweigerd)
+admin-events-detail-frames = { $frames } beelden van één passage
+admin-events-detail-live-score = echtheidsscore { $score }
+admin-events-detail-refused = geweigerd door het toegangssysteem
+admin-events-detail-no-answer = het toegangssysteem gaf geen antwoord

@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::time::local_time;
+use super::words::{action_words, actor_words, detail_words};
 use super::{AdminNav, AdminPage};
 use crate::AppState;
 use crate::i18n::Tr;
@@ -71,10 +72,10 @@ pub(super) async fn audit(State(state): State<Arc<AppState>>, page: AdminPage) -
                 .map(|entry| EntryView {
                     seq: entry.seq,
                     at: local_time(entry.at, &page.zone),
-                    actor: entry.actor,
-                    action: entry.action,
+                    actor: actor_words(&page.t, &entry.actor),
+                    action: action_words(&page.t, &entry.action),
                     subject: entry.subject,
-                    detail: entry.detail,
+                    detail: detail_words(&page.t, &entry.detail, &page.zone),
                 })
                 .collect(),
         },

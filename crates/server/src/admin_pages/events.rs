@@ -16,6 +16,7 @@ use serde::Deserialize;
 use jiff::tz::TimeZone;
 
 use super::time::{day_start, local_time, next_day_start};
+use super::words::decision_words;
 use super::{AdminNav, AdminPage};
 use crate::AppState;
 use crate::error::ApiError;
@@ -134,7 +135,7 @@ pub(super) async fn events(
             entrance: named.entrance,
             outcome: outcome_text(&t, named.event.decision),
             person: named.person,
-            detail: named.event.detail,
+            detail: decision_words(&t, &named.event.detail),
         })
         .collect();
     render(

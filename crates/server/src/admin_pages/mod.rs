@@ -15,6 +15,7 @@ mod settings;
 mod sign_in;
 mod time;
 mod two_step;
+pub(crate) mod words;
 
 use std::sync::Arc;
 

@@ -149,7 +149,13 @@ pub(crate) async fn decision_events_are_filtered_and_named(db: &TestDb) {
         let org = org.clone();
         async move {
             store
-                .record_decision(&org, &entrance, decision, person, "")
+                .record_decision(
+                    &org,
+                    &entrance,
+                    decision,
+                    person,
+                    &limen_domain::DecisionDetail::default(),
+                )
                 .await
                 .expect("recorded")
         }

@@ -23,9 +23,9 @@ pub(crate) fn entry() -> AuditRecord {
     AuditRecord {
         chain: "storage-tests".into(),
         actor: "test".into(),
-        action: "test.action".into(),
+        action: limen_domain::AuditAction::Seeded,
         subject: String::new(),
-        detail: String::new(),
+        detail: limen_domain::AuditDetail::None,
     }
 }
 

@@ -1,6 +1,8 @@
 //! The audit trail, cancellation records, retention.
 
-use limen_domain::{AdminAccount, EmailAddress, OrgId, PersonName, PersonStatus, now};
+use limen_domain::{
+    AdminAccount, AuditAction, AuditDetail, EmailAddress, OrgId, PersonName, PersonStatus, now,
+};
 use limen_store::Store;
 use limen_store::token::new_token;
 use sqlx::Row;
@@ -8,14 +10,18 @@ use sqlx::Row;
 use crate::*;
 
 async fn append_three(store: &Store, org: &OrgId) {
-    for action in ["people.imported", "invitation.sent", "consent.given"] {
+    for action in [
+        AuditAction::PeopleImported,
+        AuditAction::InvitationSent,
+        AuditAction::ConsentGiven,
+    ] {
         store
             .audit(&AuditRecord {
                 chain: org.as_str().into(),
                 actor: "admin".into(),
-                action: action.into(),
+                action,
                 subject: "someone".into(),
-                detail: String::new(),
+                detail: AuditDetail::None,
             })
             .await
             .expect("append");

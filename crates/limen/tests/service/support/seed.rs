@@ -130,8 +130,8 @@ fn seeding() -> AuditRecord {
     AuditRecord {
         chain: limen_store::OPERATOR_CHAIN.to_owned(),
         actor: "test".to_owned(),
-        action: "test.seeded".to_owned(),
+        action: limen_domain::AuditAction::Seeded,
         subject: String::new(),
-        detail: String::new(),
+        detail: limen_domain::AuditDetail::None,
     }
 }
