@@ -27,6 +27,8 @@ pub enum AuditAction {
     AdminRemoved,
     AdminTwoStepOn,
     AdminTwoStepOff,
+    AdminPasswordResetRequested,
+    AdminPasswordReset,
     ApiKeyCreated,
     ApiKeyRevoked,
     SecurityLevelChanged,
@@ -36,6 +38,7 @@ pub enum AuditAction {
     EntranceRenamed,
     EntranceDeleted,
     EntranceLivenessChanged,
+    EntranceConnectorChanged,
     DeviceRegistered,
     DeviceRevoked,
     PeopleImported,
@@ -66,7 +69,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 45] = [
+    pub const ALL: [AuditAction; 48] = [
         AuditAction::OrganisationCreated,
         AuditAction::OrganisationRenamed,
         AuditAction::OrganisationDeleted,
@@ -77,6 +80,8 @@ impl AuditAction {
         AuditAction::AdminRemoved,
         AuditAction::AdminTwoStepOn,
         AuditAction::AdminTwoStepOff,
+        AuditAction::AdminPasswordResetRequested,
+        AuditAction::AdminPasswordReset,
         AuditAction::ApiKeyCreated,
         AuditAction::ApiKeyRevoked,
         AuditAction::SecurityLevelChanged,
@@ -86,6 +91,7 @@ impl AuditAction {
         AuditAction::EntranceRenamed,
         AuditAction::EntranceDeleted,
         AuditAction::EntranceLivenessChanged,
+        AuditAction::EntranceConnectorChanged,
         AuditAction::DeviceRegistered,
         AuditAction::DeviceRevoked,
         AuditAction::PeopleImported,
@@ -127,6 +133,8 @@ impl AuditAction {
             AuditAction::AdminRemoved => "admin.removed",
             AuditAction::AdminTwoStepOn => "admin.two_step_on",
             AuditAction::AdminTwoStepOff => "admin.two_step_off",
+            AuditAction::AdminPasswordResetRequested => "admin.password_reset_requested",
+            AuditAction::AdminPasswordReset => "admin.password_reset",
             AuditAction::ApiKeyCreated => "api_key.created",
             AuditAction::ApiKeyRevoked => "api_key.revoked",
             AuditAction::SecurityLevelChanged => "security_level.changed",
@@ -136,6 +144,7 @@ impl AuditAction {
             AuditAction::EntranceRenamed => "entrance.renamed",
             AuditAction::EntranceDeleted => "entrance.deleted",
             AuditAction::EntranceLivenessChanged => "entrance.liveness_changed",
+            AuditAction::EntranceConnectorChanged => "entrance.connector_changed",
             AuditAction::DeviceRegistered => "device.registered",
             AuditAction::DeviceRevoked => "device.revoked",
             AuditAction::PeopleImported => "people.imported",
@@ -221,6 +230,12 @@ pub enum AuditDetail {
     Connector {
         connector: ConnectorKind,
         url: Option<String>,
+    },
+    /// An HTTP entrance's new URL, and whether its secret was replaced
+    /// too (the secret itself is never recorded).
+    ConnectorChanged {
+        url: String,
+        new_secret: bool,
     },
     /// The entrance of a device.
     Entrance {
@@ -317,6 +332,13 @@ impl fmt::Display for AuditDetail {
                 Some(url) => write!(f, "connector {} {url}", connector.as_str()),
                 None => write!(f, "connector {}", connector.as_str()),
             },
+            AuditDetail::ConnectorChanged { url, new_secret } => {
+                write!(f, "connector http {url}")?;
+                if *new_secret {
+                    f.write_str(", new secret")?;
+                }
+                Ok(())
+            }
             AuditDetail::Entrance { entrance } => write!(f, "entrance {entrance}"),
             AuditDetail::Consent {
                 statement,
@@ -441,6 +463,14 @@ mod tests {
             assert_eq!(read.value(), None, "{old}");
             assert_eq!(read.to_string(), old);
         }
+        assert_eq!(
+            AuditDetail::ConnectorChanged {
+                url: "https://acs.acme.test/".into(),
+                new_secret: true
+            }
+            .to_string(),
+            "connector http https://acs.acme.test/, new secret"
+        );
         assert_eq!(
             AuditDetail::Migrated {
                 from: ModelVersion::new("a"),

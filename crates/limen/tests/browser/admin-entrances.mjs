@@ -46,6 +46,11 @@ await withCameraPage(async (page, shot) => {
   await page.click("nav a[href='/admin/audit']");
   await page.waitForURL(`${base}/admin/audit`);
   await inLanguage(page, "audit");
-  if (!(await page.textContent("main")).includes("device.registered")) throw new Error("the camera is not in the trail");
+  // The trail names the action in the page's language, never by its code.
+  const cameraAdded = { en: "Camera added", nl: "Camera toegevoegd" }[language];
+  const trail = await page.textContent("main");
+  if (!trail.includes(cameraAdded) || trail.includes("device.registered")) {
+    throw new Error("the camera is not in the trail in the page's language");
+  }
   await shot("admin-audit");
 });

@@ -73,6 +73,12 @@ pub(super) fn detail_words(t: &Tr, detail: &Recorded<AuditDetail>, zone: &TimeZo
             None => Text::new("admin-audit-detail-connector")
                 .with("connector", connector.as_str().to_uppercase()),
         },
+        AuditDetail::ConnectorChanged { url, new_secret } if *new_secret => {
+            Text::new("admin-audit-detail-connector-secret").with("url", url.clone())
+        }
+        AuditDetail::ConnectorChanged { url, .. } => Text::new("admin-audit-detail-connector-url")
+            .with("connector", "HTTP")
+            .with("url", url.clone()),
         AuditDetail::Entrance { entrance } => {
             Text::new("admin-audit-detail-entrance").with("entrance", entrance.to_string())
         }
