@@ -184,6 +184,10 @@ fn an_admin_keeps_entrances_and_cameras_and_reads_events_and_audit_on_the_pages(
     let seen = server.admin_page("GET", "/admin/entrances", Some(&cookie), &[]);
     assert!(seen.body.contains("Up") && !seen.body.contains("never"));
     assert!(seen.body.contains("<td>1</td>"), "one frame: {}", seen.body);
+    assert!(
+        seen.body
+            .contains("Times are in the Europe/Amsterdam time zone.")
+    );
 
     redirected_back(&post(
         &format!("/admin/entrances/{front}/rename"),
@@ -204,6 +208,11 @@ fn an_admin_keeps_entrances_and_cameras_and_reads_events_and_audit_on_the_pages(
         events.body.contains("<td>Main door</td><td>No face</td>"),
         "{}",
         events.body
+    );
+    assert!(
+        events
+            .body
+            .contains("Times are in the Europe/Amsterdam time zone.")
     );
     let matched = server.admin_page(
         "GET",
@@ -406,6 +415,14 @@ fn an_admin_sets_the_security_level_and_the_language_on_the_organisation_page() 
             .iter()
             .any(|zone| trail.body.contains(&format!(" {zone}</td>")))
     };
+    // The trail says which zone its times are in.
+    let trail_names = |zone: &str| {
+        let trail = server.admin_page("GET", "/admin/audit", Some(&cookie), &[]);
+        trail
+            .body
+            .contains(&format!("Tijden zijn in de tijdzone {zone}."))
+    };
+    assert!(trail_names("Europe/Amsterdam"));
     assert!(zone_of_trail(&["CET", "CEST"]));
     let time_zone = |csrf: &str, zone: &str| {
         server.admin_page(
@@ -422,6 +439,7 @@ fn an_admin_sets_the_security_level_and_the_language_on_the_organisation_page() 
     assert_eq!(time_zone(&csrf, "America/New_York").status, 303);
     assert!(zone_of_trail(&["EST", "EDT"]));
     assert!(!zone_of_trail(&["CET", "CEST"]));
+    assert!(trail_names("America/New_York"));
     let home = server.admin_page("GET", "/admin", Some(&cookie), &[]);
     assert!(
         home.body

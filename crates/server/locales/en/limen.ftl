@@ -398,7 +398,7 @@ admin-entrances-create = Add entrance
 admin-entrances-name-invalid = An entrance's name is 1 to 100 characters, without control characters.
 admin-entrances-url-invalid = Limen cannot use this access system URL: it must start with http:// or https://, hold no user name or password, and name a host the operator allows.
 admin-entrances-secret-invalid = The shared secret is whsec_ followed by the base64 of 24 to 64 random bytes.
-admin-entrances-times = Times are in UTC.
+admin-entrances-times = Times are in the { $zone } time zone.
 
 ## admin: events
 admin-events-title = Decisions at the entrances
@@ -410,7 +410,7 @@ admin-events-from = From (date)
 admin-events-until = Until (date, included)
 admin-events-show = Show
 admin-events-none = No decisions match.
-admin-events-caption = Newest first. Times are in UTC.
+admin-events-caption = Newest first. Times are in the { $zone } time zone.
 admin-events-time = Time
 admin-events-person = Person
 admin-events-detail = Detail
@@ -429,7 +429,7 @@ admin-audit-title = Audit trail
 admin-audit-intact = The audit trail is intact: all { $count } entries check out, and none was removed from its end.
 admin-audit-broken = The audit trail does not check out from entry { $seq } on: it may have been altered. Tell the operator of this Limen server, who can check it with limen admin audit verify.
 admin-audit-none = No entries yet.
-admin-audit-caption = Every change in your organisation, newest first. Times are in UTC.
+admin-audit-caption = Every change in your organisation, newest first. Times are in the { $zone } time zone.
 admin-audit-seq = No.
 admin-audit-at = Time
 admin-audit-actor = By

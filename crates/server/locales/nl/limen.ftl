@@ -398,7 +398,7 @@ admin-entrances-create = Ingang toevoegen
 admin-entrances-name-invalid = De naam van een ingang telt 1 tot 100 tekens, zonder stuurtekens.
 admin-entrances-url-invalid = Limen kan deze URL van het toegangssysteem niet gebruiken: hij begint met http:// of https://, bevat geen gebruikersnaam of wachtwoord en noemt een host die de beheerder van de server toestaat.
 admin-entrances-secret-invalid = Het gedeelde geheim is whsec_ gevolgd door de base64 van 24 tot 64 willekeurige bytes.
-admin-entrances-times = Tijden zijn in UTC.
+admin-entrances-times = Tijden zijn in de tijdzone { $zone }.
 
 ## admin: events
 admin-events-title = Beslissingen bij de ingangen
@@ -410,7 +410,7 @@ admin-events-from = Vanaf (datum)
 admin-events-until = Tot en met (datum)
 admin-events-show = Tonen
 admin-events-none = Geen beslissingen gevonden.
-admin-events-caption = Nieuwste eerst. Tijden zijn in UTC.
+admin-events-caption = Nieuwste eerst. Tijden zijn in de tijdzone { $zone }.
 admin-events-time = Tijd
 admin-events-person = Persoon
 admin-events-detail = Toelichting
@@ -429,7 +429,7 @@ admin-audit-title = Auditlog
 admin-audit-intact = Het auditlog is in orde: alle { $count } regels kloppen, en er is er aan het eind geen weggehaald.
 admin-audit-broken = Het auditlog klopt niet meer vanaf regel { $seq }: het is mogelijk gewijzigd. Meld het aan de beheerder van deze Limen-server, die het kan controleren met limen admin audit verify.
 admin-audit-none = Nog geen regels.
-admin-audit-caption = Elke wijziging in uw organisatie, nieuwste eerst. Tijden zijn in UTC.
+admin-audit-caption = Elke wijziging in uw organisatie, nieuwste eerst. Tijden zijn in de tijdzone { $zone }.
 admin-audit-seq = Nr.
 admin-audit-at = Tijd
 admin-audit-actor = Door

@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::time::local_time;
+use super::time::{local_time, zone_name};
 use super::words::{action_words, actor_words, detail_words};
 use super::{AdminNav, AdminPage};
 use crate::AppState;
@@ -28,6 +28,8 @@ struct AuditPage<'a> {
     /// `Ok(entries checked)`, or the number of the first entry that fails.
     verified: Result<usize, usize>,
     entries: Vec<EntryView>,
+    /// The caption, naming the zone the times are in.
+    caption: String,
 }
 
 struct EntryView {
@@ -62,6 +64,9 @@ pub(super) async fn audit(State(state): State<Arc<AppState>>, page: AdminPage) -
             organisation: &page.organisation,
             csrf: &page.csrf,
             nav: AdminNav::Audit,
+            caption: page
+                .t
+                .tr1("admin-audit-caption", "zone", zone_name(&page.zone)),
             verified: trail
                 .verified
                 .map_err(|broken| usize::try_from(broken.seq).unwrap_or(0)),

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use limen_domain::{ConnectorKind, DeviceId, DeviceStatus, Entrance};
 use serde::Deserialize;
 
-use super::time::local_time;
+use super::time::{local_time, zone_name};
 use super::{AdminNav, AdminPage, CsrfForm};
 use crate::AppState;
 use crate::bodies::{ConnectorBody, NewEntrance, entrance_name};
@@ -42,6 +42,8 @@ struct EntrancesPage<'a> {
     /// What the access system said to a test just sent.
     tested: Option<String>,
     problem: Option<&'a str>,
+    /// Which zone the times are in.
+    times_in: String,
 }
 
 struct EntranceView {
@@ -96,6 +98,9 @@ async fn page_with(
             new_device: outcome.new_device,
             tested: outcome.tested,
             problem: outcome.problem,
+            times_in: page
+                .t
+                .tr1("admin-entrances-times", "zone", zone_name(&page.zone)),
         },
     )
 }

@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use jiff::tz::TimeZone;
 
-use super::time::{day_start, local_time, next_day_start};
+use super::time::{day_start, local_time, next_day_start, zone_name};
 use super::words::decision_words;
 use super::{AdminNav, AdminPage};
 use crate::AppState;
@@ -41,6 +41,8 @@ struct EventsPage<'a> {
     /// The list stopped at the most shown.
     truncated: bool,
     problem: Option<&'a str>,
+    /// The caption, naming the zone the times are in.
+    caption: String,
 }
 
 struct EventView {
@@ -155,6 +157,7 @@ pub(super) async fn events(
             events,
             truncated,
             problem: problem.as_deref(),
+            caption: t.tr1("admin-events-caption", "zone", zone_name(&page.zone)),
         },
     )
 }

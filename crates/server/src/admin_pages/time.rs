@@ -33,6 +33,11 @@ pub fn known_zones() -> Vec<String> {
     names
 }
 
+/// The zone's IANA name, as the pages name it (`Europe/Amsterdam`).
+pub fn zone_name(zone: &TimeZone) -> &str {
+    zone.iana_name().unwrap_or("UTC")
+}
+
 /// A moment as an admin reads it (`2026-12-29 19:00 CET`).
 pub fn local_time(at: UnixTime, zone: &TimeZone) -> String {
     match Timestamp::from_second(at) {
