@@ -18,6 +18,7 @@ pub mod admins;
 mod api_doc;
 mod api_keys;
 mod auth;
+mod checked_form;
 mod connections;
 mod employee;
 mod enrol;

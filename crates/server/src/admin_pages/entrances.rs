@@ -7,7 +7,6 @@
 use std::sync::Arc;
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -15,15 +14,16 @@ use limen_domain::{ConnectorKind, DeviceId, DeviceStatus, Entrance};
 use serde::Deserialize;
 
 use super::time::local_time;
-use super::{AdminNav, AdminPage, CsrfForm};
+use super::{AdminNav, AdminPage};
 use crate::AppState;
 use crate::bodies::{ConnectorBody, NewEntrance, entrance_name};
+use crate::checked_form::CheckedForm;
 use crate::entrances::{
     ConnectorTest, add_device, add_entrance, entrance_id, remove_entrance, test_connector,
 };
 use crate::error::ApiError;
 use crate::i18n::Tr;
-use crate::pages::{csrf_refused, error_page};
+use crate::pages::error_page;
 use crate::views::render;
 
 const PAGE: &str = "/admin/entrances";
@@ -175,7 +175,6 @@ fn found(changed: bool) -> Result<(), ApiError> {
 
 #[derive(Deserialize)]
 pub(super) struct NewEntranceForm {
-    csrf: String,
     name: String,
     connector: String,
     #[serde(default)]
@@ -186,12 +185,11 @@ pub(super) struct NewEntranceForm {
 
 pub(super) async fn create(
     State(state): State<Arc<AppState>>,
-    page: AdminPage,
-    Form(form): Form<NewEntranceForm>,
+    CheckedForm {
+        session: page,
+        form,
+    }: CheckedForm<AdminPage, NewEntranceForm>,
 ) -> Response {
-    if !page.check_csrf(&form.csrf) {
-        return csrf_refused(page.t);
-    }
     let connector = if form.connector == "http" {
         ConnectorBody::Http {
             url: form.url,
@@ -210,19 +208,17 @@ pub(super) async fn create(
 
 #[derive(Deserialize)]
 pub(super) struct RenameForm {
-    csrf: String,
     name: String,
 }
 
 pub(super) async fn rename(
     State(state): State<Arc<AppState>>,
-    page: AdminPage,
     Path(id): Path<String>,
-    Form(form): Form<RenameForm>,
+    CheckedForm {
+        session: page,
+        form,
+    }: CheckedForm<AdminPage, RenameForm>,
 ) -> Response {
-    if !page.check_csrf(&form.csrf) {
-        return csrf_refused(page.t);
-    }
     let renamed = async {
         let entrance = entrance_id(&id)?;
         let name = entrance_name(&form.name)?;
@@ -239,20 +235,18 @@ pub(super) async fn rename(
 
 #[derive(Deserialize)]
 pub(super) struct DeleteForm {
-    csrf: String,
     /// The box that says what deleting does, ticked.
     confirm: Option<String>,
 }
 
 pub(super) async fn delete(
     State(state): State<Arc<AppState>>,
-    page: AdminPage,
     Path(id): Path<String>,
-    Form(form): Form<DeleteForm>,
+    CheckedForm {
+        session: page,
+        form,
+    }: CheckedForm<AdminPage, DeleteForm>,
 ) -> Response {
-    if !page.check_csrf(&form.csrf) {
-        return csrf_refused(page.t);
-    }
     let deleted = async {
         let entrance = entrance_id(&id)?;
         if form.confirm.as_deref() != Some("yes") {
@@ -267,13 +261,9 @@ pub(super) async fn delete(
 
 pub(super) async fn test(
     State(state): State<Arc<AppState>>,
-    page: AdminPage,
     Path(id): Path<String>,
-    Form(form): Form<CsrfForm>,
+    CheckedForm { session: page, .. }: CheckedForm<AdminPage>,
 ) -> Response {
-    if !page.check_csrf(&form.csrf) {
-        return csrf_refused(page.t);
-    }
     let entrance = match find(&state, &page, &id).await {
         Ok(entrance) => entrance,
         Err(e) => return answer(&state, &page, Err(e)).await,
@@ -324,13 +314,9 @@ async fn find(state: &AppState, page: &AdminPage, id: &str) -> Result<Entrance, 
 
 pub(super) async fn add_camera(
     State(state): State<Arc<AppState>>,
-    page: AdminPage,
     Path(id): Path<String>,
-    Form(form): Form<CsrfForm>,
+    CheckedForm { session: page, .. }: CheckedForm<AdminPage>,
 ) -> Response {
-    if !page.check_csrf(&form.csrf) {
-        return csrf_refused(page.t);
-    }
     let added = async {
         let entrance = find(&state, &page, &id).await?;
         let (_, token) = add_device(&state, &page.admin, &entrance.id).await?;
@@ -360,13 +346,9 @@ pub(super) async fn add_camera(
 
 pub(super) async fn revoke_camera(
     State(state): State<Arc<AppState>>,
-    page: AdminPage,
     Path((id, device)): Path<(String, String)>,
-    Form(form): Form<CsrfForm>,
+    CheckedForm { session: page, .. }: CheckedForm<AdminPage>,
 ) -> Response {
-    if !page.check_csrf(&form.csrf) {
-        return csrf_refused(page.t);
-    }
     let revoked = async {
         let entrance = entrance_id(&id)?;
         let device = DeviceId::parse(&device).map_err(|_| ApiError::not_found())?;

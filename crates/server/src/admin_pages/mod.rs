@@ -22,7 +22,6 @@ use axum::Router;
 use axum::routing::{get, post};
 use limen_domain::{OrgId, Organisation};
 use limen_services::ServiceError;
-use serde::Deserialize;
 
 use crate::AppState;
 use crate::i18n::Tr;
@@ -74,14 +73,6 @@ pub enum AdminNav {
     Entrances,
     Events,
     Audit,
-}
-
-/// A form whose only field is the session's CSRF token: a button. A
-/// missing token is refused as a wrong one (403), not as a malformed form.
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    pub csrf: String,
 }
 
 /// A link of the admin's navigation.

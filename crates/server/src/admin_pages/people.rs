@@ -8,19 +8,20 @@
 use std::sync::Arc;
 
 use askama::Template;
+use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
 use limen_domain::{OrgAdmin, Person, PersonId, PersonOverview, PersonStatus};
 use serde::Deserialize;
 
-use super::{AdminNav, AdminPage, CsrfForm};
+use super::{AdminNav, AdminPage};
 use crate::AppState;
+use crate::checked_form::CheckedForm;
 use crate::i18n::Tr;
 use crate::invitations::invite;
-use crate::pages::{csrf_refused, error_page};
+use crate::pages::error_page;
 use crate::views::render;
 
 /// People on one page of the list.
@@ -211,12 +212,11 @@ fn field<'a>(fields: &'a Fields, name: &str) -> &'a str {
 /// to the list, saying how many were sent and how many not.
 async fn invite_many(
     State(state): State<Arc<AppState>>,
-    page: AdminPage,
-    Form(fields): Form<Fields>,
+    CheckedForm {
+        session: page,
+        form: fields,
+    }: CheckedForm<AdminPage, Fields>,
 ) -> Response {
-    if !page.check_csrf(field(&fields, "csrf")) {
-        return csrf_refused(page.t);
-    }
     let people: Vec<PersonId> = if field(&fields, "which") == "all" {
         match state.services.people(&page.admin.org).await {
             Ok(people) => people
@@ -255,13 +255,9 @@ fn person_id(text: &str) -> Option<PersonId> {
 
 async fn resend(
     State(state): State<Arc<AppState>>,
-    page: AdminPage,
     Path(id): Path<String>,
-    Form(fields): Form<Fields>,
+    CheckedForm { session: page, .. }: CheckedForm<AdminPage>,
 ) -> Response {
-    if !page.check_csrf(field(&fields, "csrf")) {
-        return csrf_refused(page.t);
-    }
     let Some(person) = person_id(&id) else {
         return error_page(page.t, crate::ApiError::not_found());
     };
@@ -319,13 +315,9 @@ async fn erase_form(
 
 async fn erase(
     State(state): State<Arc<AppState>>,
-    page: AdminPage,
     Path(id): Path<String>,
-    Form(form): Form<CsrfForm>,
+    CheckedForm { session: page, .. }: CheckedForm<AdminPage>,
 ) -> Response {
-    if !page.check_csrf(&form.csrf) {
-        return csrf_refused(page.t);
-    }
     let erased = match person_id(&id) {
         Some(id) => state.services.erase_person(&page.admin, &id).await,
         None => Ok(false),
