@@ -455,3 +455,6 @@ admin-organisation-language = Default language
 admin-organisation-language-label = For people who chose no language
 admin-organisation-language-en = English
 admin-organisation-language-nl = Dutch (Nederlands)
+
+## admin: password-reset
+admin-reset-done = Your password is changed and every earlier session has ended. Sign in with the new password (and, if you set one up, your authenticator app's code).

@@ -455,3 +455,6 @@ admin-organisation-language = Standaardtaal
 admin-organisation-language-label = Voor mensen die geen taal hebben gekozen
 admin-organisation-language-en = Engels (English)
 admin-organisation-language-nl = Nederlands
+
+## admin: password-reset
+admin-reset-done = Uw wachtwoord is gewijzigd en al uw eerdere sessies zijn beëindigd. Meld u aan met het nieuwe wachtwoord (en, als u die hebt ingesteld, de code uit uw authenticator-app).

@@ -7,6 +7,7 @@ mod audit;
 mod entrances;
 mod events;
 mod organisation;
+mod password_reset;
 mod people;
 mod people_import;
 mod register;
@@ -36,6 +37,14 @@ pub fn routes() -> Router<Arc<AppState>> {
             get(sign_in::login_form).post(sign_in::login),
         )
         .route("/admin/logout", post(sign_in::logout))
+        .route(
+            "/admin/password/forgot",
+            get(password_reset::forgot_form).post(password_reset::forgot),
+        )
+        .route(
+            "/admin/password/reset",
+            get(password_reset::reset_form).post(password_reset::reset),
+        )
         .route("/admin/admins", post(organisation::invite))
         .route("/admin/two-step", get(two_step::show).post(two_step::begin))
         .route("/admin/two-step/confirm", post(two_step::confirm))

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::Form;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -26,6 +26,8 @@ use crate::views::render;
 struct AdminLoginPage<'a> {
     t: Tr,
     title: String,
+    /// What just happened: a password changed through a link.
+    notice: Option<String>,
     problem: Option<&'a str>,
 }
 
@@ -35,13 +37,29 @@ fn login_page(t: Tr, status: StatusCode, problem: Option<&str>) -> Response {
         &AdminLoginPage {
             t,
             title: t.tr("admin-login-title"),
+            notice: None,
             problem,
         },
     )
 }
 
-pub(super) async fn login_form(lang: Lang) -> Response {
-    login_page(lang.tr(), StatusCode::OK, None)
+#[derive(Deserialize)]
+pub(super) struct LoginQuery {
+    password: Option<String>,
+}
+
+pub(super) async fn login_form(lang: Lang, Query(query): Query<LoginQuery>) -> Response {
+    let t = lang.tr();
+    let changed = query.password.as_deref() == Some("changed");
+    render(
+        StatusCode::OK,
+        &AdminLoginPage {
+            t,
+            title: t.tr("admin-login-title"),
+            notice: changed.then(|| t.tr("admin-reset-done")),
+            problem: None,
+        },
+    )
 }
 
 #[derive(Deserialize)]
