@@ -161,8 +161,8 @@ const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 21,
-        sqlite: include_str!("../migrations/sqlite/0021_admin_password_resets.sql"),
-        postgres: include_str!("../migrations/postgres/0021_admin_password_resets.sql"),
+        sqlite: include_str!("../migrations/sqlite/0021_password_links_and_connectors.sql"),
+        postgres: include_str!("../migrations/postgres/0021_password_links_and_connectors.sql"),
     },
 ];
 

@@ -6,8 +6,8 @@ use serde_json::json;
 
 use crate::browser::{browser_available, run_in_chromium};
 use crate::support::{
-    Backend, Server, SmtpSink, admin_page_session, csrf_of, links, mail_part, onboard,
-    org_with_admin_account, registration_token,
+    Backend, Server, SmtpSink, admin_page_session, csrf_of, entrance_without_access_system, links,
+    mail_part, onboard, org_with_admin_account, registration_token,
 };
 
 #[test]
@@ -20,6 +20,8 @@ fn every_page_passes_the_accessibility_check_in_both_languages() {
         return;
     };
     let key = org_with_admin_account(&server, &smtp, "Acme", "ada@acme.test");
+    // An HTTP entrance, whose connector the entrances page offers to change.
+    entrance_without_access_system(&server, &key, "Main door");
 
     // An employee signed in and consenting; another only invited.
     let employee = onboard(

@@ -458,3 +458,10 @@ admin-organisation-language-nl = Dutch (Nederlands)
 
 ## admin: password-reset
 admin-reset-done = Your password is changed and every earlier session has ended. Sign in with the new password (and, if you set one up, your authenticator app's code).
+
+## admin: entrances-connector
+admin-entrances-connector-url = Access system URL
+admin-entrances-new-secret = New shared secret (whsec_…)
+admin-entrances-new-secret-hint = Leave it empty to keep the current secret. The secret is never shown again.
+admin-entrances-change-connector = Save the connector
+admin-entrances-osdp-no-settings = An OSDP entrance has no connector settings to change: its camera agent is the access panel's reader.

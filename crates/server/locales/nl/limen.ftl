@@ -458,3 +458,10 @@ admin-organisation-language-nl = Nederlands
 
 ## admin: password-reset
 admin-reset-done = Uw wachtwoord is gewijzigd en al uw eerdere sessies zijn beëindigd. Meld u aan met het nieuwe wachtwoord (en, als u die hebt ingesteld, de code uit uw authenticator-app).
+
+## admin: entrances-connector
+admin-entrances-connector-url = URL van het toegangssysteem
+admin-entrances-new-secret = Nieuw gedeeld geheim (whsec_…)
+admin-entrances-new-secret-hint = Laat het leeg om het huidige geheim te houden. Het geheim wordt nooit meer getoond.
+admin-entrances-change-connector = Koppeling opslaan
+admin-entrances-osdp-no-settings = Een OSDP-ingang heeft geen koppelingsinstellingen om te wijzigen: de camera-agent is de lezer van het toegangspaneel.

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use super::time::local_time;
 use super::{AdminNav, AdminPage};
 use crate::AppState;
-use crate::bodies::{ConnectorBody, NewEntrance, entrance_name};
+use crate::bodies::{ConnectorBody, ConnectorChange, NewEntrance, entrance_name};
 use crate::checked_form::CheckedForm;
 use crate::entrances::{
     ConnectorTest, add_device, add_entrance, entrance_id, remove_entrance, test_connector,
@@ -49,7 +49,8 @@ struct EntranceView {
     name: String,
     /// The connector, as the admin reads it.
     connector: String,
-    http: bool,
+    /// An HTTP connector's URL, to change (its secret is never shown).
+    url: Option<String>,
     devices: Vec<DeviceView>,
 }
 
@@ -117,7 +118,7 @@ async fn views(state: &AppState, page: &AdminPage) -> Result<Vec<EntranceView>, 
                 }
                 _ => t.tr("admin-entrances-connector-osdp"),
             },
-            http: entrance.connector == ConnectorKind::Http,
+            url: entrance.url.clone(),
             name: entrance.name,
             devices: devices
                 .into_iter()
@@ -257,6 +258,36 @@ pub(super) async fn delete(
     }
     .await;
     answer(&state, &page, deleted).await
+}
+
+/// The connector's form: the URL shown as it is, the secret left empty
+/// to keep the current one.
+#[derive(Deserialize)]
+pub(super) struct ConnectorForm {
+    #[serde(default)]
+    url: String,
+    #[serde(default)]
+    secret: String,
+}
+
+pub(super) async fn change_connector(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    CheckedForm {
+        session: page,
+        form,
+    }: CheckedForm<AdminPage, ConnectorForm>,
+) -> Response {
+    let changed = async {
+        let entrance = entrance_id(&id)?;
+        let change = ConnectorChange {
+            url: Some(form.url),
+            secret: Some(form.secret).filter(|secret| !secret.is_empty()),
+        };
+        found(crate::entrances::change_connector(&state, &page.admin, &entrance, &change).await?)
+    }
+    .await;
+    answer(&state, &page, changed).await
 }
 
 pub(super) async fn test(

@@ -66,6 +66,10 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/admin/entrances/{id}/rename", post(entrances::rename))
         .route("/admin/entrances/{id}/delete", post(entrances::delete))
         .route("/admin/entrances/{id}/test", post(entrances::test))
+        .route(
+            "/admin/entrances/{id}/connector",
+            post(entrances::change_connector),
+        )
         .route("/admin/entrances/{id}/devices", post(entrances::add_camera))
         .route(
             "/admin/entrances/{id}/devices/{device}/revoke",

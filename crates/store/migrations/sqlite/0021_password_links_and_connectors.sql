@@ -12,3 +12,6 @@ INSERT INTO password_resets_both (token_hash, person_id, expires_at)
     SELECT token_hash, person_id, expires_at FROM password_resets;
 DROP TABLE password_resets;
 ALTER TABLE password_resets_both RENAME TO password_resets;
+-- An HTTP connector's URL and secret can change: each change counts up,
+-- so that every instance sees that a connector it built is out of date.
+ALTER TABLE entrances ADD COLUMN connector_version INTEGER NOT NULL DEFAULT 0;
