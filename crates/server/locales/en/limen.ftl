@@ -465,3 +465,9 @@ admin-entrances-new-secret = New shared secret (whsec_…)
 admin-entrances-new-secret-hint = Leave it empty to keep the current secret. The secret is never shown again.
 admin-entrances-change-connector = Save the connector
 admin-entrances-osdp-no-settings = An OSDP entrance has no connector settings to change: its camera agent is the access panel's reader.
+
+## admin: people-sending
+admin-people-done-queued = { $count } invitations are being sent. Reload the page to see how far it is.
+admin-people-sending-heading = Invitations to everyone
+admin-people-sending = Sent: { $sent }. Waiting: { $waiting }. Not sent: { $failed }.
+admin-people-sending-failed = These could not be sent after a few tries (the mail server did not accept them); invite them again later:
