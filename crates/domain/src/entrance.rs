@@ -20,6 +20,10 @@ pub struct Entrance {
     pub url: Option<String>,
     pub liveness: LivenessMode,
     pub created_at: UnixTime,
+    /// How many times the HTTP connector's URL or secret was changed: a
+    /// connector built for an older version is out of date. Not shown.
+    #[serde(skip)]
+    pub connector_version: i64,
 }
 
 /// A camera device at an entrance, and when it was last heard from. Its

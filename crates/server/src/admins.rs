@@ -7,8 +7,8 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use limen_domain::{AdminAccount, AdminId, EmailAddress, OrgAdmin};
-use limen_services::{AdminInvitation, AdminSession, ServiceError};
+use limen_domain::{AdminAccount, AdminId, OrgAdmin};
+use limen_services::{AdminInvitation, AdminSession};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -208,14 +208,12 @@ pub(crate) async fn admin_log_in(
     password: &str,
     code: Option<&str>,
 ) -> Result<AdminSession, ApiError> {
-    let account = format!("admin:{}", email.trim().to_lowercase());
-    let login = async {
-        match EmailAddress::parse(email) {
-            Ok(email) => state.services.admin_log_in(&email, password, code).await,
-            Err(_) => Err(ServiceError::WrongCredentials),
-        }
-    };
-    state.login_guard.attempt(&account, client, login).await
+    state
+        .login_guard
+        .sign_in("admin:", email, client, |email| async move {
+            state.services.admin_log_in(&email, password, code).await
+        })
+        .await
 }
 
 /// Ends the admin session whose token the request carries.

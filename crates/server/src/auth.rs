@@ -93,15 +93,9 @@ pub struct PageSession {
     pub person: Person,
     pub token_hash: [u8; 32],
     /// The token every form of this session must carry.
-    pub csrf: String,
+    pub csrf: CsrfToken,
     /// The language the person reads.
     pub t: Tr,
-}
-
-impl PageSession {
-    pub fn check_csrf(&self, presented: &str) -> bool {
-        constant_time_eq(presented.as_bytes(), self.csrf.as_bytes())
-    }
 }
 
 pub fn session_cookie_value(headers: &HeaderMap, config: &Config) -> Option<String> {
@@ -144,7 +138,7 @@ where
         Ok(PageSession {
             person,
             token_hash: hash,
-            csrf: csrf_token(&state, &hash),
+            csrf: CsrfToken::of_session(&state, &hash),
             t: Tr::new(language),
         })
     }
@@ -166,14 +160,34 @@ pub(crate) async fn person_language(
     Ok(Language::read_by(person.language, accepted, organisation))
 }
 
-/// The CSRF token of a session: a MAC of the session's hash, so it needs
-/// no storage and means nothing outside that session.
-pub fn csrf_token(state: &AppState, session_hash: &[u8; 32]) -> String {
-    let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(state.csrf_key.as_ref()) else {
-        unreachable!("HMAC accepts keys of any length")
-    };
-    mac.update(session_hash);
-    hex::encode(mac.finalize().into_bytes())
+/// The token every form of a session carries, an employee's or an
+/// admin's: a MAC of the session's hash, so it needs no storage and means
+/// nothing outside that session. Pages put it in a hidden field (it reads
+/// as the `str` it is).
+pub struct CsrfToken(String);
+
+impl CsrfToken {
+    pub fn of_session(state: &AppState, session_hash: &[u8; 32]) -> CsrfToken {
+        let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(state.csrf_key.as_ref())
+        else {
+            unreachable!("HMAC accepts keys of any length")
+        };
+        mac.update(session_hash);
+        CsrfToken(hex::encode(mac.finalize().into_bytes()))
+    }
+
+    /// Whether a form carried this token, compared in constant time.
+    pub fn accepts(&self, presented: &str) -> bool {
+        constant_time_eq(presented.as_bytes(), self.0.as_bytes())
+    }
+}
+
+impl std::ops::Deref for CsrfToken {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
 }
 
 pub fn session_cookie(config: &Config, token: &str, max_age_secs: i64) -> String {

@@ -78,15 +78,27 @@ impl ConnectorBody {
     pub fn http(&self) -> Result<Option<(&str, SharedSecret)>, ApiError> {
         match self {
             ConnectorBody::Osdp => Ok(None),
-            ConnectorBody::Http { url, secret } => {
-                let shared: SharedSecret = secret.parse().map_err(|e| {
-                    ApiError::unprocessable(format!("the HTTP connector's secret: {e}"))
-                        .with_text(Text::new("admin-entrances-secret-invalid"))
-                })?;
-                Ok(Some((url, shared)))
-            }
+            ConnectorBody::Http { url, secret } => Ok(Some((url, shared_secret(secret)?))),
         }
     }
+}
+
+/// A connector's signing secret as given, checked.
+pub fn shared_secret(secret: &str) -> Result<SharedSecret, ApiError> {
+    secret.parse().map_err(|e| {
+        ApiError::unprocessable(format!("the HTTP connector's secret: {e}"))
+            .with_text(Text::new("admin-entrances-secret-invalid"))
+    })
+}
+
+/// `PATCH /api/v1/entrances/{id}/connector`: an HTTP connector's new URL
+/// and/or new secret; what is left out stays as it is.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectorChange {
+    pub url: Option<String>,
+    /// Never shown back: a connector's secret is write-only.
+    pub secret: Option<String>,
 }
 
 /// `PUT /api/v1/security`.

@@ -8,7 +8,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use limen_domain::{EmailAddress, PersonId, Statement};
-use limen_services::{AccountOverview, PersonExport, ServiceError, Session};
+use limen_services::{AccountOverview, PersonExport, Session};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -39,14 +39,12 @@ pub(crate) async fn log_in(
     email: &str,
     password: &str,
 ) -> Result<Session, ApiError> {
-    let account = email.trim().to_lowercase();
-    let login = async {
-        match EmailAddress::parse(email) {
-            Ok(email) => state.services.log_in(&email, password).await,
-            Err(_) => Err(ServiceError::WrongCredentials),
-        }
-    };
-    state.login_guard.attempt(&account, client, login).await
+    state
+        .login_guard
+        .sign_in("", email, client, |email| async move {
+            state.services.log_in(&email, password).await
+        })
+        .await
 }
 
 /// An employee's new account.

@@ -330,7 +330,7 @@ fn check_csrf_header(session: &PageSession, headers: &HeaderMap) -> Result<(), A
         .get("x-csrf-token")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if session.check_csrf(presented) {
+    if session.csrf.accepts(presented) {
         Ok(())
     } else {
         Err(ApiError::new(
@@ -376,7 +376,7 @@ async fn page_upload(
 ) -> Response {
     let t = session.t;
     let frames = match read_parts(&headers, multipart, true).await {
-        Ok((Some(csrf), frames)) if session.check_csrf(&csrf) => frames,
+        Ok((Some(csrf), frames)) if session.csrf.accepts(&csrf) => frames,
         Ok(_) => {
             return message_page(
                 t,

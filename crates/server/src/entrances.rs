@@ -26,7 +26,7 @@ use zeroize::{Zeroize, Zeroizing};
 
 use crate::AppState;
 use crate::auth::{Admin, bearer};
-use crate::bodies::{ConnectorBody, EntranceRename, NewEntrance};
+use crate::bodies::{ConnectorBody, ConnectorChange, EntranceRename, NewEntrance, shared_secret};
 use crate::enrol::is_declared_image;
 use crate::error::{ApiError, ErrorBody, JsonBody};
 use crate::frame_buffer::{FrameBuffer, TooLarge};
@@ -40,6 +40,7 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
     OpenApiRouter::new()
         .routes(routes!(create_entrance, list_entrances))
         .routes(routes!(rename_entrance, delete_entrance))
+        .routes(routes!(change_entrance_connector))
         .routes(routes!(test_entrance))
         .routes(routes!(create_device, list_devices))
         .routes(routes!(revoke_device))
@@ -50,10 +51,12 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(heartbeat))
 }
 
-/// The HTTP connectors built so far, one per entrance. An entrance's URL and
-/// secret never change, so a built client stays valid.
+/// The HTTP connectors built so far, one per entrance, each with the
+/// connector version it was built for: a change of URL or secret (on any
+/// instance) counts the entrance's version up, and the next use builds
+/// the connector anew.
 #[derive(Default)]
-pub struct AccessClients(Mutex<HashMap<EntranceId, Arc<HttpAccessSystem>>>);
+pub struct AccessClients(Mutex<HashMap<EntranceId, (i64, Arc<HttpAccessSystem>)>>);
 
 pub(crate) fn entrance_id(text: &str) -> Result<EntranceId, ApiError> {
     EntranceId::parse(text).map_err(|_| ApiError::not_found())
@@ -102,12 +105,7 @@ pub(crate) async fn add_entrance(
         None => None,
         Some((url, shared)) => {
             let key = Zeroizing::new(shared.key().to_vec());
-            build_access_system(state, url.to_owned(), shared)
-                .await?
-                .map_err(|e| {
-                    ApiError::unprocessable(format!("connector url: {e}"))
-                        .with_text(Text::new("admin-entrances-url-invalid"))
-                })?;
+            check_connector(state, url, shared).await?;
             Some(key)
         }
     };
@@ -122,6 +120,88 @@ pub(crate) async fn add_entrance(
         .services
         .create_entrance(admin, &name, &connector)
         .await?)
+}
+
+/// Builds an HTTP connector once, so that a URL it cannot use is refused
+/// when it is given rather than at the first passage.
+async fn check_connector(
+    state: &AppState,
+    url: &str,
+    secret: SharedSecret,
+) -> Result<(), ApiError> {
+    build_access_system(state, url.to_owned(), secret)
+        .await?
+        .map_err(|e| {
+            ApiError::unprocessable(format!("connector url: {e}"))
+                .with_text(Text::new("admin-entrances-url-invalid"))
+        })?;
+    Ok(())
+}
+
+/// Changes an HTTP entrance's URL and/or secret as the API and the pages
+/// are asked to, checked as at creation (the URL with the secret it will
+/// be used with); its cameras and their tokens stay. False if the
+/// organisation has no such entrance.
+pub(crate) async fn change_connector(
+    state: &AppState,
+    admin: &OrgAdmin,
+    entrance: &EntranceId,
+    change: &ConnectorChange,
+) -> Result<bool, ApiError> {
+    let store = state.services.store();
+    let Some(current) = store.entrance(&admin.org, entrance).await? else {
+        return Ok(false);
+    };
+    let Some(current_url) = current.url.as_deref() else {
+        return Err(ApiError::unprocessable(
+            "an OSDP entrance has no connector settings to change",
+        )
+        .with_text(Text::new("admin-entrances-osdp-no-settings")));
+    };
+    let url = change.url.as_deref().unwrap_or(current_url);
+    let new_secret = change.secret.as_deref().map(shared_secret).transpose()?;
+    let used = match &new_secret {
+        Some(secret) => secret.clone(),
+        None => store
+            .entrance_secret(&current)
+            .await?
+            .and_then(|key| SharedSecret::from_key(key.to_vec()).ok())
+            .ok_or_else(ApiError::internal)?,
+    };
+    check_connector(state, url, used).await?;
+    let secret = new_secret.as_ref().map(SharedSecret::key);
+    Ok(state
+        .services
+        .change_connector(admin, entrance, url, secret)
+        .await?)
+}
+
+/// Changes an HTTP entrance's connector: a new URL, a new secret, or
+/// both. The secret is never shown back.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/entrances/{id}/connector",
+    tag = "entrances",
+    security(("api_key" = []), ("admin_session" = [])),
+    params(("id" = EntranceId, Path, description = "The entrance")),
+    request_body(content = ConnectorChange, example = json!({ "url": "https://acs2.example.com/limen", "secret": "whsec_mWfp8eMlr6r/5wLRC1cywhFM+nMCfFSpxBNjqDqhkMM=" })),
+    responses(
+        (status = 204, description = "Changed"),
+        (status = 401, description = "Missing or invalid credentials", body = ErrorBody),
+        (status = 404, description = "No such entrance in the organisation", body = ErrorBody),
+        (status = 422, description = "An OSDP entrance, a URL the connector cannot use, or not a secret", body = ErrorBody),
+    ),
+)]
+async fn change_entrance_connector(
+    State(state): State<Arc<AppState>>,
+    Admin(admin): Admin,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<ConnectorChange>,
+) -> Result<StatusCode, ApiError> {
+    if !change_connector(&state, &admin, &entrance_id(&id)?, &body).await? {
+        return Err(ApiError::not_found());
+    }
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn build_access_system(
@@ -902,8 +982,12 @@ async fn access_system(
     state: &AppState,
     entrance: &Entrance,
 ) -> Result<Arc<HttpAccessSystem>, String> {
-    if let Some(system) = lock_clients(&state.access_clients).get(&entrance.id) {
-        return Ok(system.clone());
+    let built = lock_clients(&state.access_clients)
+        .get(&entrance.id)
+        .filter(|(version, _)| *version == entrance.connector_version)
+        .map(|(_, system)| system.clone());
+    if let Some(system) = built {
+        return Ok(system);
     }
     let url = entrance.url.clone().ok_or("no URL stored")?;
     let secret = state
@@ -921,12 +1005,15 @@ async fn access_system(
         .map_err(|e| e.message)?
         .map_err(|e| e.to_string())?;
     let system = Arc::new(system);
-    lock_clients(&state.access_clients).insert(entrance.id.clone(), system.clone());
+    lock_clients(&state.access_clients).insert(
+        entrance.id.clone(),
+        (entrance.connector_version, system.clone()),
+    );
     Ok(system)
 }
 
 fn lock_clients(
     clients: &AccessClients,
-) -> std::sync::MutexGuard<'_, HashMap<EntranceId, Arc<HttpAccessSystem>>> {
+) -> std::sync::MutexGuard<'_, HashMap<EntranceId, (i64, Arc<HttpAccessSystem>)>> {
     clients.0.lock().unwrap_or_else(|p| p.into_inner())
 }

@@ -222,6 +222,7 @@ pub fn accepted_language(headers: &HeaderMap) -> Option<Language> {
 /// The language a request from someone not signed in asks for (the
 /// signed-in person's is their session's, [`crate::auth::PageSession`]).
 /// Both follow [`Language::read_by`].
+#[derive(Clone, Copy)]
 pub struct Lang(Option<Language>);
 
 impl Lang {

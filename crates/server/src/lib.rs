@@ -18,6 +18,7 @@ pub mod admins;
 mod api_doc;
 mod api_keys;
 mod auth;
+mod checked_form;
 mod connections;
 mod employee;
 mod enrol;
@@ -25,6 +26,7 @@ mod entrances;
 mod error;
 mod frame_buffer;
 mod i18n;
+mod invitation_queue;
 mod invitations;
 mod liveness;
 mod login_guard;
@@ -85,6 +87,7 @@ pub struct AppState {
     reset_address_limiter: RateLimiter,
     reset_client_limiter: RateLimiter,
     access_clients: AccessClients,
+    invitations: invitation_queue::InvitationQueue,
     csrf_key: zeroize::Zeroizing<[u8; 32]>,
     metrics: Metrics,
 }
@@ -109,6 +112,7 @@ impl AppState {
             reset_address_limiter: RateLimiter::new(5, Duration::from_secs(3600)),
             reset_client_limiter: RateLimiter::new(50, Duration::from_secs(3600)),
             access_clients: AccessClients::default(),
+            invitations: invitation_queue::InvitationQueue::default(),
             csrf_key,
             metrics: Metrics::default(),
         }
@@ -127,6 +131,7 @@ fn api() -> OpenApiRouter<Arc<AppState>> {
         .merge(employee::routes())
         .merge(enrol::api_routes(FACE_BODY_LIMIT))
         .merge(entrances::routes())
+        .merge(invitation_queue::routes())
         .merge(security::routes())
         .merge(models::routes())
         .merge(liveness::routes())
@@ -267,6 +272,7 @@ pub async fn serve(state: Arc<AppState>, listeners: Listeners) -> std::io::Resul
             requests::send_due(&requests_state).await;
         }
     });
+    let invitations = tokio::spawn(invitation_queue::send_queued(state.clone()));
     let metrics = listeners.metrics.map(|listener| {
         tokio::spawn(connections::serve(
             listener,
@@ -286,6 +292,7 @@ pub async fn serve(state: Arc<AppState>, listeners: Listeners) -> std::io::Resul
     .await;
     purge.abort();
     requests.abort();
+    invitations.abort();
     if let Some(metrics) = metrics {
         metrics.abort();
     }

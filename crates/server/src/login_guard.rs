@@ -11,6 +11,7 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
+use limen_domain::EmailAddress;
 use limen_services::ServiceError;
 
 use crate::client::ClientGroup;
@@ -64,6 +65,31 @@ impl Default for LoginGuard {
 }
 
 impl LoginGuard {
+    /// A sign-in with an e-mail address and a password, an employee's or
+    /// an admin's, through [`LoginGuard::attempt`]. The account is the
+    /// address as typed, lower-cased, after `kind` (admins' accounts are
+    /// counted apart from employees' with the same address); an address
+    /// that is not one fails as a wrong password does.
+    pub async fn sign_in<T, F>(
+        &self,
+        kind: &str,
+        email: &str,
+        client: ClientGroup,
+        sign_in: impl FnOnce(EmailAddress) -> F,
+    ) -> Result<T, ApiError>
+    where
+        F: Future<Output = Result<T, ServiceError>>,
+    {
+        let account = format!("{kind}{}", email.trim().to_lowercase());
+        let login = async {
+            match EmailAddress::parse(email) {
+                Ok(email) => sign_in(email).await,
+                Err(_) => Err(ServiceError::WrongCredentials),
+            }
+        };
+        self.attempt(&account, client, login).await
+    }
+
     /// Makes one login attempt for `account` from `client` if it may be
     /// made now (429 with the wait otherwise), and counts it: a refused
     /// password or second-factor code as a failure, a login as a

@@ -6,17 +6,18 @@
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
 use limen_domain::{Language, Statement};
 use limen_services::password::MIN_CHARS;
 use serde::Deserialize;
 
 use crate::AppState;
 use crate::auth::{PageSession, cleared_session_cookie};
+use crate::checked_form::CheckedForm;
 use crate::error::ApiError;
 use crate::i18n::Tr;
 use crate::views::{
@@ -77,19 +78,10 @@ pub(crate) fn cross_site_refused(t: Tr) -> Response {
     )
 }
 
-#[derive(Deserialize)]
-struct CsrfForm {
-    csrf: String,
-}
-
 async fn logout(
     State(state): State<Arc<AppState>>,
-    session: PageSession,
-    Form(form): Form<CsrfForm>,
+    CheckedForm { session, .. }: CheckedForm<PageSession>,
 ) -> Response {
-    if !session.check_csrf(&form.csrf) {
-        return csrf_refused(session.t);
-    }
     if let Err(e) = state.services.end_session(&session.token_hash).await {
         return error_page(session.t, e);
     }
@@ -171,19 +163,14 @@ async fn consent_form(State(state): State<Arc<AppState>>, session: PageSession) 
 
 #[derive(Deserialize)]
 struct ConsentForm {
-    csrf: String,
     statement_version: String,
     agree: Option<String>,
 }
 
 async fn consent(
     State(state): State<Arc<AppState>>,
-    session: PageSession,
-    Form(form): Form<ConsentForm>,
+    CheckedForm { session, form }: CheckedForm<PageSession, ConsentForm>,
 ) -> Response {
-    if !session.check_csrf(&form.csrf) {
-        return csrf_refused(session.t);
-    }
     if form.agree.as_deref() != Some("yes") {
         return match state
             .services
@@ -222,12 +209,8 @@ async fn consent(
 
 async fn withdraw(
     State(state): State<Arc<AppState>>,
-    session: PageSession,
-    Form(form): Form<CsrfForm>,
+    CheckedForm { session, .. }: CheckedForm<PageSession>,
 ) -> Response {
-    if !session.check_csrf(&form.csrf) {
-        return csrf_refused(session.t);
-    }
     match state.services.withdraw_consent(&session.person).await {
         Ok(_) => Redirect::to("/account").into_response(),
         Err(e) => error_page(session.t, e),
@@ -236,12 +219,8 @@ async fn withdraw(
 
 async fn remove_face(
     State(state): State<Arc<AppState>>,
-    session: PageSession,
-    Form(form): Form<CsrfForm>,
+    CheckedForm { session, .. }: CheckedForm<PageSession>,
 ) -> Response {
-    if !session.check_csrf(&form.csrf) {
-        return csrf_refused(session.t);
-    }
     match state.services.remove_vectors(&session.person).await {
         Ok(_) => Redirect::to("/account").into_response(),
         Err(e) => error_page(session.t, e),
@@ -250,18 +229,13 @@ async fn remove_face(
 
 #[derive(Deserialize)]
 struct LanguageForm {
-    csrf: String,
     language: String,
 }
 
 async fn choose_language(
     State(state): State<Arc<AppState>>,
-    session: PageSession,
-    Form(form): Form<LanguageForm>,
+    CheckedForm { session, form }: CheckedForm<PageSession, LanguageForm>,
 ) -> Response {
-    if !session.check_csrf(&form.csrf) {
-        return csrf_refused(session.t);
-    }
     let Ok(language) = form.language.parse::<Language>() else {
         return error_page(session.t, ApiError::bad_request("unknown language"));
     };
@@ -311,7 +285,6 @@ async fn password_form(session: PageSession) -> Response {
 
 #[derive(Deserialize)]
 struct PasswordForm {
-    csrf: String,
     current_password: String,
     new_password: String,
     new_password_again: String,
@@ -319,12 +292,8 @@ struct PasswordForm {
 
 async fn password(
     State(state): State<Arc<AppState>>,
-    session: PageSession,
-    Form(form): Form<PasswordForm>,
+    CheckedForm { session, form }: CheckedForm<PageSession, PasswordForm>,
 ) -> Response {
-    if !session.check_csrf(&form.csrf) {
-        return csrf_refused(session.t);
-    }
     if form.new_password != form.new_password_again {
         return password_page(
             session.t,
@@ -414,12 +383,8 @@ async fn cancel_form(session: PageSession) -> Response {
 
 async fn cancel(
     State(state): State<Arc<AppState>>,
-    session: PageSession,
-    Form(form): Form<CsrfForm>,
+    CheckedForm { session, .. }: CheckedForm<PageSession>,
 ) -> Response {
-    if !session.check_csrf(&form.csrf) {
-        return csrf_refused(session.t);
-    }
     match state.services.cancel_registration(&session.person).await {
         Ok(()) => (
             [(header::SET_COOKIE, cleared_session_cookie(&state.config))],

@@ -4,6 +4,7 @@
 //! either way (the account is looked up and the e-mail sent after the
 //! answer), and is limited per address and per client.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use axum::extract::{Query, State};
@@ -13,12 +14,12 @@ use axum::routing::get;
 use axum::{Form, Router};
 use limen_domain::{EmailAddress, Language};
 use limen_services::password::{MAX_CHARS, MIN_CHARS};
-use limen_services::{PASSWORD_RESET_SECS, PasswordReset, ServiceError};
+use limen_services::{PASSWORD_RESET_SECS, ServiceError};
 use serde::Deserialize;
 
 use crate::AppState;
 use crate::auth::{from_this_site, person_language};
-use crate::client::Client;
+use crate::client::{Client, ClientGroup};
 use crate::error::ApiError;
 use crate::i18n::{Lang, Tr};
 use crate::mails::PasswordResetLink;
@@ -32,20 +33,40 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/password/reset", get(reset_form).post(reset))
 }
 
-async fn forgot_form(lang: Lang) -> Response {
-    let t = lang.tr();
+/// Where an account's password pages are: an employee's or an admin's.
+/// The two share the pages, the rules and the e-mail.
+#[derive(Clone, Copy)]
+pub(crate) struct ResetPages {
+    pub forgot: &'static str,
+    pub reset: &'static str,
+    pub login: &'static str,
+}
+
+const EMPLOYEE_PAGES: ResetPages = ResetPages {
+    forgot: "/password/forgot",
+    reset: "/password/reset",
+    login: "/login",
+};
+
+pub(crate) fn forgot_page(t: Tr, pages: ResetPages) -> Response {
     render(
         StatusCode::OK,
         &ForgotPage {
             t,
             title: t.tr("forgot-title"),
+            pages,
         },
     )
 }
 
+async fn forgot_form(lang: Lang) -> Response {
+    forgot_page(lang.tr(), EMPLOYEE_PAGES)
+}
+
+/// The "forgot your password?" form, an employee's or an admin's.
 #[derive(Deserialize)]
-struct ForgotForm {
-    email: String,
+pub(crate) struct ForgotForm {
+    pub email: String,
 }
 
 async fn forgot(
@@ -55,8 +76,51 @@ async fn forgot(
     headers: HeaderMap,
     Form(form): Form<ForgotForm>,
 ) -> Response {
-    let t = lang.tr();
-    if !from_this_site(&headers, &state.config) {
+    forgot_answer(
+        state,
+        lang.tr(),
+        client,
+        &headers,
+        &form.email,
+        |state, email| async move {
+            let resets = match state.services.request_password_reset(&email).await {
+                Ok(resets) => resets,
+                Err(e) => {
+                    tracing::warn!(error = %e, "a password link could not be made");
+                    return;
+                }
+            };
+            for reset in resets {
+                let mail = PasswordResetLink {
+                    name: reset.person.first_name.as_str(),
+                    reset_link: &link(&state, EMPLOYEE_PAGES, &reset.token),
+                    minutes: LINK_MINUTES,
+                };
+                send(&state, mail, Tr::new(reset.language), &reset.person.email).await;
+            }
+        },
+    )
+}
+
+/// How long a password link works, as its e-mail says.
+pub(crate) const LINK_MINUTES: u32 = (PASSWORD_RESET_SECS / 60) as u32;
+
+/// The answer to "forgot your password?", an employee's or an admin's: the
+/// same whether or not the address has an account, and as quick, since
+/// `make_and_send` (the accounts looked up, links made and mailed) runs
+/// after it; limited per address and per client.
+pub(crate) fn forgot_answer<F>(
+    state: Arc<AppState>,
+    t: Tr,
+    client: ClientGroup,
+    headers: &HeaderMap,
+    email: &str,
+    make_and_send: impl FnOnce(Arc<AppState>, EmailAddress) -> F,
+) -> Response
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    if !from_this_site(headers, &state.config) {
         return cross_site_refused(t);
     }
     let sent = message_page(
@@ -65,7 +129,7 @@ async fn forgot(
         t.tr("forgot-sent-title"),
         t.tr("forgot-sent"),
     );
-    let Ok(email) = EmailAddress::parse(&form.email) else {
+    let Ok(email) = EmailAddress::parse(email) else {
         return sent;
     };
     // Both limits are counted on every request, so that neither answers
@@ -76,42 +140,24 @@ async fn forgot(
         tracing::info!("a password link was asked for too often; none sent");
         return sent;
     }
-    // Looked up and sent after the answer, which therefore takes as long
-    // whether or not the address has an account.
-    let state = state.clone();
-    tokio::spawn(async move {
-        let resets = match state.services.request_password_reset(&email).await {
-            Ok(resets) => resets,
-            Err(e) => {
-                tracing::warn!(error = %e, "a password link could not be made");
-                return;
-            }
-        };
-        for reset in resets {
-            if let Err(e) = send_link(&state, &reset).await {
-                tracing::warn!(error = %e, "a password link was not sent");
-            }
-        }
-    });
+    tokio::spawn(make_and_send(state, email));
     sent
 }
 
-async fn send_link(
-    state: &AppState,
-    reset: &PasswordReset,
-) -> Result<(), crate::mailer::MailError> {
-    let link = format!(
-        "{}/password/reset?token={}",
-        state.config.public_url, reset.token
-    );
-    PasswordResetLink {
-        name: reset.person.first_name.as_str(),
-        reset_link: &link,
-        minutes: u32::try_from(PASSWORD_RESET_SECS / 60).unwrap_or(u32::MAX),
+/// A password link's URL.
+pub(crate) fn link(state: &AppState, pages: ResetPages, token: &str) -> String {
+    format!("{}{}?token={token}", state.config.public_url, pages.reset)
+}
+
+/// Sends a password link, a failure logged (the answer has gone).
+pub(crate) async fn send(state: &AppState, mail: PasswordResetLink<'_>, t: Tr, to: &EmailAddress) {
+    let sent = match mail.mail(t) {
+        Ok(mail) => mail.send(&state.mailer, to.as_str()).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = sent {
+        tracing::warn!(error = %e, "a password link was not sent");
     }
-    .mail(Tr::new(reset.language))?
-    .send(&state.mailer, reset.person.email.as_str())
-    .await
 }
 
 /// The language of the person a link is for, as their pages have it.
@@ -123,8 +169,9 @@ async fn language_for(state: &AppState, person: &limen_domain::Person, headers: 
     )
 }
 
-fn reset_page(
+pub(crate) fn reset_page(
     t: Tr,
+    pages: ResetPages,
     status: StatusCode,
     email: &str,
     token: &str,
@@ -135,6 +182,7 @@ fn reset_page(
         &ResetPage {
             t,
             title: t.tr("reset-title"),
+            pages,
             email,
             token,
             problem,
@@ -153,17 +201,24 @@ async fn reset_form(
     match state.services.password_reset_for(&query.token).await {
         Ok(person) => {
             let t = language_for(&state, &person, &headers).await;
-            reset_page(t, StatusCode::OK, person.email.as_str(), &query.token, None)
+            reset_page(
+                t,
+                EMPLOYEE_PAGES,
+                StatusCode::OK,
+                person.email.as_str(),
+                &query.token,
+                None,
+            )
         }
         Err(e) => error_page(lang.tr(), e),
     }
 }
 
 #[derive(Deserialize)]
-struct ResetForm {
-    token: String,
-    new_password: String,
-    new_password_again: String,
+pub(crate) struct ResetForm {
+    pub token: String,
+    pub new_password: String,
+    pub new_password_again: String,
 }
 
 async fn reset(
@@ -180,25 +235,42 @@ async fn reset(
         Err(e) => return error_page(lang.tr(), e),
     };
     let t = language_for(&state, &person, &headers).await;
+    let set = state
+        .services
+        .reset_password(&form.token, &form.new_password);
+    match new_password(t, EMPLOYEE_PAGES, person.email.as_str(), &form, set).await {
+        Ok(person) => start_session(t, &state, &person, "/account").await,
+        Err(page) => page,
+    }
+}
+
+/// A new password from a link's form, an employee's or an admin's, for
+/// the account of `email`: typed twice alike, then `set` (which checks it
+/// against the password rules); else the form again saying why, or the
+/// page of what went wrong.
+pub(crate) async fn new_password<T>(
+    t: Tr,
+    pages: ResetPages,
+    email: &str,
+    form: &ResetForm,
+    set: impl Future<Output = Result<T, ServiceError>>,
+) -> Result<T, Response> {
     let retry = |problem: &str| {
         reset_page(
             t,
+            pages,
             StatusCode::UNPROCESSABLE_ENTITY,
-            person.email.as_str(),
+            email,
             &form.token,
             Some(problem),
         )
     };
     if form.new_password != form.new_password_again {
-        return retry(&t.tr("passwords-new-differ"));
+        return Err(retry(&t.tr("passwords-new-differ")));
     }
-    match state
-        .services
-        .reset_password(&form.token, &form.new_password)
-        .await
-    {
-        Ok(person) => start_session(t, &state, &person, "/account").await,
-        Err(e @ ServiceError::PasswordRejected(_)) => retry(&ApiError::from(e).text_in(t)),
-        Err(e) => error_page(t, e),
+    match set.await {
+        Ok(done) => Ok(done),
+        Err(e @ ServiceError::PasswordRejected(_)) => Err(retry(&ApiError::from(e).text_in(t))),
+        Err(e) => Err(error_page(t, e)),
     }
 }

@@ -14,7 +14,7 @@ use limen_services::password::{MAX_CHARS, MIN_CHARS};
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::auth::{from_this_site, session_cookie};
+use crate::auth::{from_this_site, session_cookie, session_cookie_name, set_cookie};
 use crate::client::Client;
 use crate::employee::log_in;
 use crate::error::ApiError;
@@ -229,20 +229,47 @@ async fn login(
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    let t = lang.tr();
-    if !from_this_site(&headers, &state.config) {
+    let signed_in = async {
+        let session = log_in(&state, client, &form.email, &form.password).await?;
+        Ok((session.token, session.lifetime_secs))
+    };
+    let cookie = session_cookie_name(&state.config);
+    sign_in_answer(
+        &state,
+        lang.tr(),
+        &headers,
+        (cookie, "/account"),
+        login_page,
+        signed_in,
+    )
+    .await
+}
+
+/// The answer to a sign-in form, an employee's or an admin's: refused if
+/// posted from another site (before `signed_in` runs); else the new
+/// session's token (and lifetime) in `cookie` and on to `next`, or the
+/// form again (`form_page`) saying what was wrong.
+pub(crate) async fn sign_in_answer(
+    state: &AppState,
+    t: Tr,
+    headers: &HeaderMap,
+    (cookie, next): (&str, &str),
+    form_page: fn(Tr, StatusCode, Option<&str>) -> Response,
+    signed_in: impl Future<Output = Result<(String, i64), ApiError>>,
+) -> Response {
+    if !from_this_site(headers, &state.config) {
         return cross_site_refused(t);
     }
-    match log_in(&state, client, &form.email, &form.password).await {
-        Ok(session) => (
+    match signed_in.await {
+        Ok((token, lifetime_secs)) => (
             [(
                 header::SET_COOKIE,
-                session_cookie(&state.config, &session.token, session.lifetime_secs),
+                set_cookie(cookie, &token, lifetime_secs),
             )],
-            Redirect::to("/account"),
+            Redirect::to(next),
         )
             .into_response(),
-        Err(e) if e.status.is_client_error() => login_page(t, e.status, Some(&e.text_in(t))),
+        Err(e) if e.status.is_client_error() => form_page(t, e.status, Some(&e.text_in(t))),
         Err(e) => error_page(t, e),
     }
 }

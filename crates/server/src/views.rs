@@ -9,6 +9,7 @@ use limen_domain::{Person, Statement};
 
 use crate::error::ApiError;
 use crate::i18n::Tr;
+use crate::password_reset::ResetPages;
 
 /// A page as the response with `status`.
 pub(crate) fn render(status: StatusCode, page: &impl Template) -> Response {
@@ -152,6 +153,7 @@ pub(crate) struct EnrolPage<'a> {
 pub(crate) struct ForgotPage {
     pub t: Tr,
     pub title: String,
+    pub pages: ResetPages,
 }
 
 #[derive(Template)]
@@ -159,6 +161,7 @@ pub(crate) struct ForgotPage {
 pub(crate) struct ResetPage<'a> {
     pub t: Tr,
     pub title: String,
+    pub pages: ResetPages,
     pub email: &'a str,
     pub token: &'a str,
     pub problem: Option<&'a str>,

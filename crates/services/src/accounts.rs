@@ -237,7 +237,7 @@ impl Services {
 }
 
 /// Why a password link cannot be used.
-fn reset_error(e: RedeemError) -> ServiceError {
+pub(crate) fn reset_error(e: RedeemError) -> ServiceError {
     match e {
         RedeemError::Expired => ServiceError::ResetLinkExpired,
         RedeemError::Unknown | RedeemError::AlreadyRegistered => ServiceError::ResetLinkUnknown,

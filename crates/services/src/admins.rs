@@ -10,7 +10,7 @@ use limen_domain::{
 use limen_store::token::{new_token, token_hash};
 use limen_store::{AuditRecord, Store};
 
-use crate::accounts::{hash_blocking, whose_password};
+use crate::accounts::{PASSWORD_RESET_SECS, hash_blocking, reset_error, whose_password};
 use crate::error::ServiceError;
 use crate::operator::Operator;
 use crate::{Services, audit};
@@ -32,6 +32,14 @@ pub struct AdminSession {
     pub org: OrgId,
     pub token: String,
     pub lifetime_secs: i64,
+}
+
+/// A link for a registered admin to choose a new password, about to be
+/// e-mailed: its token is in the e-mail and nowhere else.
+pub struct AdminPasswordReset {
+    pub admin: AdminAccount,
+    pub organisation: Organisation,
+    pub token: String,
 }
 
 impl Services {
@@ -97,6 +105,83 @@ impl Services {
                 &password_hash,
             )
             .await?;
+        Ok(admin)
+    }
+
+    /// New links to choose a password, one for each registered admin with
+    /// this address (one per organisation), replacing earlier links; none
+    /// for an address without one. As for employees, rate limits and not
+    /// telling which it was are the caller's.
+    pub async fn request_admin_password_reset(
+        &self,
+        email: &EmailAddress,
+    ) -> Result<Vec<AdminPasswordReset>, ServiceError> {
+        let mut resets = Vec::new();
+        for login in self.store().admin_logins(email).await? {
+            let (token, hash) = new_token();
+            let entry = admin_entry(
+                &login.org,
+                &login.admin.id,
+                AuditAction::AdminPasswordResetRequested,
+            );
+            self.store()
+                .replace_admin_password_reset(
+                    &entry,
+                    &login.admin.id,
+                    &hash,
+                    now() + PASSWORD_RESET_SECS,
+                )
+                .await?;
+            let organisation = self
+                .store()
+                .organisation(&login.org)
+                .await?
+                .ok_or(ServiceError::UnknownOrganisation)?;
+            resets.push(AdminPasswordReset {
+                admin: login.admin,
+                organisation,
+                token,
+            });
+        }
+        Ok(resets)
+    }
+
+    /// The admin a still-valid password link is for, without using it up.
+    pub async fn admin_password_reset_for(
+        &self,
+        token: &str,
+    ) -> Result<(OrgId, AdminAccount), ServiceError> {
+        self.store()
+            .admin_password_reset(&token_hash(token))
+            .await
+            .map_err(reset_error)
+    }
+
+    /// Uses up an admin's password link: the new password (checked as at
+    /// registration) replaces the old one and every session of the admin
+    /// ends. A second factor stays on.
+    pub async fn reset_admin_password(
+        &self,
+        token: &str,
+        new: &str,
+    ) -> Result<AdminAccount, ServiceError> {
+        let hash = token_hash(token);
+        let (org, admin) = self
+            .store()
+            .admin_password_reset(&hash)
+            .await
+            .map_err(reset_error)?;
+        self.check_new_password_of(&admin.email, &org, new).await?;
+        let password_hash = hash_blocking(new).await?;
+        let (_, admin) = self
+            .store()
+            .redeem_admin_password_reset(
+                |org, admin| admin_entry(org, &admin.id, AuditAction::AdminPasswordReset),
+                &hash,
+                &password_hash,
+            )
+            .await
+            .map_err(reset_error)?;
         Ok(admin)
     }
 

@@ -55,6 +55,32 @@ impl Services {
             .await?)
     }
 
+    /// Changes the URL of one of the admin's HTTP entrances, and its secret
+    /// when one is given, keeping its devices; recorded without the
+    /// secret. False if there is no such HTTP entrance.
+    pub async fn change_connector(
+        &self,
+        admin: &OrgAdmin,
+        entrance: &EntranceId,
+        url: &str,
+        secret: Option<&[u8]>,
+    ) -> Result<bool, ServiceError> {
+        let detail = AuditDetail::ConnectorChanged {
+            url: url.to_owned(),
+            new_secret: secret.is_some(),
+        };
+        let entry = audit::by_admin(
+            admin,
+            AuditAction::EntranceConnectorChanged,
+            entrance.as_str(),
+            detail,
+        );
+        Ok(self
+            .store()
+            .change_connector(&entry, &admin.org, entrance, url, secret)
+            .await?)
+    }
+
     /// Deletes one of the admin's entrances with its devices and its
     /// decision events; false if there is no such entrance.
     pub async fn delete_entrance(

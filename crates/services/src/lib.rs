@@ -98,7 +98,7 @@ use limen_domain::{ModelVersion, OrgId};
 use limen_store::Store;
 
 pub use accounts::{PASSWORD_RESET_SECS, PasswordReset, Session};
-pub use admins::{AdminInvitation, AdminSession};
+pub use admins::{AdminInvitation, AdminPasswordReset, AdminSession};
 pub use api_keys::ApiKeyToken;
 pub use audit::CheckedTrail;
 pub use engine_queue::EngineLoad;

@@ -97,7 +97,7 @@ impl Store {
         &self,
         token_hash: &[u8],
     ) -> Result<(OrgId, AdminAccount), RedeemError> {
-        invited_admin(&self.pool, token_hash).await
+        linked_admin(&self.pool, AdminLink::Invitation, token_hash).await
     }
 
     /// Uses up an admin's invitation and sets their password, recorded as
@@ -109,7 +109,7 @@ impl Store {
         password_hash: &str,
     ) -> Result<(OrgId, AdminAccount), RedeemError> {
         let mut tx = self.begin_write().await?;
-        let (org, mut admin) = invited_admin(&mut *tx, token_hash).await?;
+        let (org, mut admin) = linked_admin(&mut *tx, AdminLink::Invitation, token_hash).await?;
         if admin.registered_at.is_some() {
             return Err(RedeemError::AlreadyRegistered);
         }
@@ -208,6 +208,69 @@ impl Store {
         .collect()
     }
 
+    /// Records a link for a registered admin to choose a new password,
+    /// replacing (and so invalidating) any earlier one: the employees'
+    /// table, owned by the admin.
+    pub async fn replace_admin_password_reset(
+        &self,
+        audit: &AuditRecord,
+        admin: &AdminId,
+        token_hash: &[u8],
+        expires_at: UnixTime,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM password_resets WHERE admin_id = $1")
+            .bind(admin.as_str())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO password_resets (token_hash, admin_id, expires_at) VALUES ($1, $2, $3)",
+        )
+        .bind(token_hash.to_vec())
+        .bind(admin.as_str())
+        .bind(expires_at)
+        .execute(&mut *tx)
+        .await?;
+        self.commit_audited(tx, audit).await?;
+        Ok(())
+    }
+
+    /// The admin a still-valid password link is for, without using it up.
+    pub async fn admin_password_reset(
+        &self,
+        token_hash: &[u8],
+    ) -> Result<(OrgId, AdminAccount), RedeemError> {
+        linked_admin(&self.pool, AdminLink::PasswordReset, token_hash).await
+    }
+
+    /// Uses up an admin's password link: sets the new password and ends
+    /// every session of the admin, recorded as `audit` makes it. A second
+    /// factor stays as it was: signing in still asks for its code.
+    pub async fn redeem_admin_password_reset(
+        &self,
+        audit: impl FnOnce(&OrgId, &AdminAccount) -> AuditRecord,
+        token_hash: &[u8],
+        password_hash: &str,
+    ) -> Result<(OrgId, AdminAccount), RedeemError> {
+        let mut tx = self.begin_write().await?;
+        let (org, admin) = linked_admin(&mut *tx, AdminLink::PasswordReset, token_hash).await?;
+        sqlx::query("DELETE FROM password_resets WHERE token_hash = $1")
+            .bind(token_hash.to_vec())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE admins SET password_hash = $1 WHERE id = $2")
+            .bind(password_hash)
+            .bind(admin.id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM admin_sessions WHERE admin_id = $1")
+            .bind(admin.id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        self.commit_audited(tx, &audit(&org, &admin)).await?;
+        Ok((org, admin))
+    }
+
     /// Removes an admin, ends their sessions and revokes the API keys they
     /// made; false when `org` has no such admin.
     pub async fn remove_admin(
@@ -230,6 +293,13 @@ impl Store {
             .bind(Actor::Admin(admin.clone()).to_string())
             .execute(&mut *tx)
             .await?;
+        sqlx::query(
+            "DELETE FROM password_resets WHERE admin_id IN (SELECT id FROM admins WHERE id = $1 AND org_id = $2)",
+        )
+        .bind(admin.as_str())
+        .bind(org.as_str())
+        .execute(&mut *tx)
+        .await?;
         let removed = sqlx::query("DELETE FROM admins WHERE id = $1 AND org_id = $2")
             .bind(admin.as_str())
             .bind(org.as_str())
@@ -244,19 +314,44 @@ impl Store {
     }
 }
 
-/// The admin a still-valid invitation link (given as its hash) is for.
-async fn invited_admin<'e>(
+/// An admin's link: their invitation, kept on their row, or a password
+/// link, kept with the employees'.
+#[derive(Clone, Copy)]
+enum AdminLink {
+    Invitation,
+    PasswordReset,
+}
+
+impl AdminLink {
+    /// The link's expiry and where its hash is, for the admin `a`.
+    fn expiry_and_source(self) -> &'static str {
+        match self {
+            AdminLink::Invitation => {
+                "a.invitation_expires_at AS expires_at FROM admins a WHERE a.invitation_hash = $1"
+            }
+            AdminLink::PasswordReset => {
+                "r.expires_at FROM password_resets r JOIN admins a ON a.id = r.admin_id \
+                 WHERE r.token_hash = $1 AND a.password_hash IS NOT NULL"
+            }
+        }
+    }
+}
+
+/// The admin a still-valid link of `kind` (given as its hash) is for.
+async fn linked_admin<'e>(
     executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    kind: AdminLink,
     token_hash: &[u8],
 ) -> Result<(OrgId, AdminAccount), RedeemError> {
     let row = sqlx::query(&format!(
-        "SELECT {ADMIN_COLUMNS}, a.invitation_expires_at FROM admins a WHERE a.invitation_hash = $1"
+        "SELECT {ADMIN_COLUMNS}, {}",
+        kind.expiry_and_source()
     ))
     .bind(token_hash.to_vec())
     .fetch_optional(executor)
     .await?
     .ok_or(RedeemError::Unknown)?;
-    let expires_at: Option<i64> = row.try_get("invitation_expires_at")?;
+    let expires_at: Option<i64> = row.try_get("expires_at")?;
     if expires_at.is_none_or(|at| at <= now()) {
         return Err(RedeemError::Expired);
     }

@@ -53,8 +53,7 @@ pub struct NamedDecision {
     pub person: Option<String>,
 }
 
-const ENTRANCE_COLUMNS: &str =
-    "e.id, e.org_id, e.name, e.connector, e.http_url, e.liveness, e.created_at";
+const ENTRANCE_COLUMNS: &str = "e.id, e.org_id, e.name, e.connector, e.http_url, e.liveness, e.created_at, e.connector_version";
 
 impl Store {
     /// Creates an entrance, recorded as `audit` makes it.
@@ -97,6 +96,7 @@ impl Store {
             url,
             liveness: LivenessMode::DEFAULT,
             created_at,
+            connector_version: 0,
         };
         self.commit_audited(tx, &audit(&entrance)).await?;
         Ok(entrance)
@@ -132,6 +132,55 @@ impl Store {
             .bind(entrance.as_str())
             .bind(org.as_str());
         self.change_audited(audit, change).await
+    }
+
+    /// Changes an HTTP entrance's connector: its URL, and its secret when
+    /// one is given (sealed as at creation), counting the change; its
+    /// devices and their tokens stay. False if `org` has no such HTTP
+    /// entrance.
+    pub async fn change_connector(
+        &self,
+        audit: &AuditRecord,
+        org: &OrgId,
+        entrance: &EntranceId,
+        url: &str,
+        secret: Option<&[u8]>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let changed = match secret {
+            Some(secret) => {
+                let sealed = self
+                    .data_key(&mut tx, org)
+                    .await?
+                    .seal(secret, &secret_context(org, entrance));
+                sqlx::query(
+                    "UPDATE entrances SET http_url = $1, sealed_secret = $2, connector_version = connector_version + 1 \
+                     WHERE id = $3 AND org_id = $4 AND connector = 'http'",
+                )
+                .bind(url)
+                .bind(sealed)
+                .bind(entrance.as_str())
+                .bind(org.as_str())
+                .execute(&mut *tx)
+                .await?
+            }
+            None => {
+                sqlx::query(
+                    "UPDATE entrances SET http_url = $1, connector_version = connector_version + 1 \
+                     WHERE id = $2 AND org_id = $3 AND connector = 'http'",
+                )
+                .bind(url)
+                .bind(entrance.as_str())
+                .bind(org.as_str())
+                .execute(&mut *tx)
+                .await?
+            }
+        };
+        if changed.rows_affected() == 0 {
+            return Ok(false);
+        }
+        self.commit_audited(tx, audit).await?;
+        Ok(true)
     }
 
     /// Deletes an entrance with its devices (their tokens stop working)
@@ -423,5 +472,6 @@ fn entrance_from_row(row: &AnyRow) -> Result<Entrance, StoreError> {
         url: row.try_get("http_url")?,
         liveness: parse_col(row, "liveness", LivenessMode::parse)?,
         created_at: row.try_get("created_at")?,
+        connector_version: row.try_get("connector_version")?,
     })
 }

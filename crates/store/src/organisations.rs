@@ -164,6 +164,7 @@ impl Store {
             "DELETE FROM cancellations WHERE org_id = $1",
             "DELETE FROM api_keys WHERE org_id = $1",
             "DELETE FROM admin_sessions WHERE admin_id IN (SELECT id FROM admins WHERE org_id = $1)",
+            "DELETE FROM password_resets WHERE admin_id IN (SELECT id FROM admins WHERE org_id = $1)",
             "DELETE FROM admins WHERE org_id = $1",
             "DELETE FROM audit_entries WHERE chain = $1",
         ] {

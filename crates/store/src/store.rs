@@ -159,6 +159,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0019_time_zone.sql"),
         postgres: include_str!("../migrations/postgres/0019_time_zone.sql"),
     },
+    Migration {
+        version: 21,
+        sqlite: include_str!("../migrations/sqlite/0021_password_links_and_connectors.sql"),
+        postgres: include_str!("../migrations/postgres/0021_password_links_and_connectors.sql"),
+    },
 ];
 
 /// The version from which SQLite deletes securely; reaching it rewrites an

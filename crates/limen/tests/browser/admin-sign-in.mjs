@@ -1,4 +1,5 @@
-// An admin signs in and invites another admin, in the language LOCALE
+// An admin finds the way to a forgotten password, signs in and invites
+// another admin, in the language LOCALE
 // asks for, with an accessibility check of each page on the way. Called by
 // the Rust test `browser.rs`, which reads the outcome from the server.
 import { signInAsAdmin } from "./admin.mjs";
@@ -12,6 +13,15 @@ await withCameraPage(async (page, shot) => {
   if ((await page.getAttribute("html", "lang")) !== language) throw new Error("login page not in " + language);
   await checkAccessibility(page, "admin login");
   await shot("admin-login");
+  // A forgotten password: the link, the form, and the answer (an address
+  // that is nobody's, so that no mail goes out).
+  await Promise.all([page.waitForURL(`${base}/admin/password/forgot`), page.click("a[href='/admin/password/forgot']")]);
+  if ((await page.getAttribute("html", "lang")) !== language) throw new Error("forgot page not in " + language);
+  await checkAccessibility(page, "admin forgot password");
+  await page.fill("input[name=email]", "nobody@acme.test");
+  await page.click("form[action='/admin/password/forgot'] button");
+  await page.waitForSelector("p.notice");
+  await checkAccessibility(page, "admin forgot password, asked");
   await signInAsAdmin(page, base, env("ADMIN_EMAIL"), env("PASSWORD"));
   if ((await page.getAttribute("html", "lang")) !== language) throw new Error("organisation page not in " + language);
   await checkAccessibility(page, "admin organisation");

@@ -64,7 +64,7 @@ await withCameraPage(async (page, shot) => {
   await page.waitForSelector("p[role=status]");
 
   // Everyone not yet invited.
-  await Promise.all([page.waitForURL(/\/admin\/people\?invited=/), page.click("button[name=which][value=all]")]);
+  await Promise.all([page.waitForURL(/\/admin\/people\?queued=/), page.click("button[name=which][value=all]")]);
   await inLanguage(page);
   await checkAccessibility(page, "people, invited");
   await shot("people");

@@ -6,8 +6,8 @@ use serde_json::json;
 
 use crate::browser::{browser_available, run_in_chromium};
 use crate::support::{
-    Backend, Server, SmtpSink, admin_page_session, csrf_of, links, mail_part, onboard,
-    org_with_admin_account, registration_token,
+    Backend, Server, SmtpSink, admin_page_session, csrf_of, entrance_without_access_system, links,
+    mail_part, onboard, org_with_admin_account, registration_token,
 };
 
 #[test]
@@ -20,6 +20,8 @@ fn every_page_passes_the_accessibility_check_in_both_languages() {
         return;
     };
     let key = org_with_admin_account(&server, &smtp, "Acme", "ada@acme.test");
+    // An HTTP entrance, whose connector the entrances page offers to change.
+    entrance_without_access_system(&server, &key, "Main door");
 
     // An employee signed in and consenting; another only invited.
     let employee = onboard(
@@ -42,23 +44,27 @@ fn every_page_passes_the_accessibility_check_in_both_languages() {
     assert_eq!(invited.status, 200, "{}", invited.body);
     let register_token = registration_token(&smtp.message(smtp.count()));
 
-    // A link to choose a new password (mailed after the answer).
-    let mails = smtp.count();
-    let asked = server.page(
-        "POST",
-        "/password/forgot",
-        None,
-        &[("email", "ann@acme.test")],
+    // Links to choose a new password, an employee's and an admin's
+    // (mailed after the answer).
+    let reset_path = |forgot: &str, email: &str, reset: &str| {
+        let mails = smtp.count();
+        let asked = server.page("POST", forgot, None, &[("email", email)]);
+        assert_eq!(asked.status, 200, "{}", asked.body);
+        let reset_link = links(&mail_part(&smtp.message(mails + 1), "text/plain"))
+            .into_iter()
+            .find(|link| link.contains(reset))
+            .expect("a reset link");
+        reset_link
+            .strip_prefix(&server.url)
+            .expect("a link to this server")
+            .to_owned()
+    };
+    let employee_reset = reset_path("/password/forgot", "ann@acme.test", "/password/reset?");
+    let admin_reset = reset_path(
+        "/admin/password/forgot",
+        "ada@acme.test",
+        "/admin/password/reset?",
     );
-    assert_eq!(asked.status, 200, "{}", asked.body);
-    let reset_link = links(&mail_part(&smtp.message(mails + 1), "text/plain"))
-        .into_iter()
-        .find(|link| link.contains("/password/reset?token="))
-        .expect("a reset link");
-    let reset_path = reset_link
-        .strip_prefix(&server.url)
-        .expect("a link to this server")
-        .to_owned();
 
     // An admin signed in, setting up two-step sign-in; another invited.
     let admin = admin_page_session(&server, "ada@acme.test");
@@ -88,8 +94,11 @@ fn every_page_passes_the_accessibility_check_in_both_languages() {
         anonymous("/login".into()),
         anonymous("/password/forgot".into()),
         anonymous(format!("/register?token={register_token}")),
-        anonymous(reset_path),
+        anonymous(employee_reset),
         anonymous("/admin/login".into()),
+        anonymous("/admin/login?password=changed".into()),
+        anonymous("/admin/password/forgot".into()),
+        anonymous(admin_reset),
         anonymous(format!("/admin/register?token={admin_token}")),
         anonymous(format!("/privacy/{org_id}")),
     ];

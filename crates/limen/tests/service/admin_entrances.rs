@@ -157,6 +157,52 @@ fn an_admin_keeps_entrances_and_cameras_and_reads_events_and_audit_on_the_pages(
         "{}",
         tested.body
     );
+
+    // The connector's URL changes on the page, the secret kept when its
+    // field is left empty and never shown; the test reaches the new URL.
+    let listed = server.admin_page("GET", "/admin/entrances", Some(&cookie), &[]);
+    assert!(
+        listed
+            .body
+            .contains(&format!("action=\"/admin/entrances/{gate}/connector\""))
+    );
+    assert!(!listed.body.contains(secret), "the secret is never shown");
+    let moved = accepting_access_system(1);
+    let connector = format!("/admin/entrances/{gate}/connector");
+    let refused = post(
+        &connector,
+        &[("csrf", &csrf), ("url", &moved), ("secret", "not-a-secret")],
+    );
+    assert_eq!(refused.status, 422);
+    assert!(refused.body.contains("The shared secret is whsec_"));
+    assert_eq!(
+        post(&connector, &[("csrf", "not-the-token"), ("url", &moved)]).status,
+        403
+    );
+    redirected_back(&post(
+        &connector,
+        &[("csrf", &csrf), ("url", &moved), ("secret", "")],
+    ));
+    let gate_listed = entrances(&server, &key);
+    assert!(
+        gate_listed
+            .iter()
+            .any(|e| e["id"] == gate && e["url"] == moved)
+    );
+    let retested = post(&format!("/admin/entrances/{gate}/test"), &[("csrf", &csrf)]);
+    assert!(
+        retested
+            .body
+            .contains("Gate: the access system accepted the test (HTTP 200)."),
+        "{}",
+        retested.body
+    );
+    let osdp = post(
+        &format!("/admin/entrances/{front}/connector"),
+        &[("csrf", &csrf), ("url", &moved)],
+    );
+    assert_eq!(osdp.status, 422);
+    assert!(osdp.body.contains("no connector settings"), "{}", osdp.body);
     let unanswered = post(&format!("/admin/entrances/{back}/test"), &[("csrf", &csrf)]);
     assert!(
         unanswered
@@ -176,13 +222,13 @@ fn an_admin_keeps_entrances_and_cameras_and_reads_events_and_audit_on_the_pages(
     assert!(token.len() >= 32, "{token}");
     let listed = server.admin_page("GET", "/admin/entrances", Some(&cookie), &[]);
     assert!(!listed.body.contains(&token), "the token shown again");
-    assert!(listed.body.contains("never") && listed.body.contains("Down"));
+    assert!(listed.body.contains("<td>never</td>") && listed.body.contains("Down"));
     assert_eq!(
         send_frame(&server, &token, &faceless_jpeg()).json()["decision"],
         "no_face"
     );
     let seen = server.admin_page("GET", "/admin/entrances", Some(&cookie), &[]);
-    assert!(seen.body.contains("Up") && !seen.body.contains("never"));
+    assert!(seen.body.contains("Up") && !seen.body.contains("<td>never</td>"));
     assert!(seen.body.contains("<td>1</td>"), "one frame: {}", seen.body);
     assert!(
         seen.body

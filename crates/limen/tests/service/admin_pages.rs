@@ -159,7 +159,7 @@ fn an_admin_signs_in_and_invites_in_chromium_in_english_and_dutch() {
 }
 
 /// A key as authenticator apps take it (RFC 4648 base32), back to bytes.
-fn base32_decode(text: &str) -> Vec<u8> {
+pub(crate) fn base32_decode(text: &str) -> Vec<u8> {
     let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     let (mut bytes, mut buffer, mut bits) = (Vec::new(), 0u32, 0u32);
     for c in text.bytes() {
@@ -185,7 +185,7 @@ fn api_sign_in(server: &Server, code: Option<&str>) -> crate::support::Reply {
     server.post_json("/api/v1/admin-session", None, &body)
 }
 
-fn unix_now() -> i64 {
+pub(crate) fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")

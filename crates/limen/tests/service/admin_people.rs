@@ -86,7 +86,19 @@ fn people_are_imported_and_invited_in_chromium_in_both_languages() {
                 ("PEOPLE", "3"),
             ],
         );
-        let people = server.get("/api/v1/people", Some(&api_key)).json();
+        // Invited in the background: each of the three mails arrives.
+        smtp.message(mails_before + 3);
+        let mut people = server.get("/api/v1/people", Some(&api_key)).json();
+        for _ in 0..100 {
+            if people
+                .as_array()
+                .is_some_and(|p| p.iter().all(|p| p["status"] == "invited"))
+            {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            people = server.get("/api/v1/people", Some(&api_key)).json();
+        }
         let people = people.as_array().expect("people");
         assert_eq!(people.len(), 3);
         for person in people {
@@ -345,4 +357,120 @@ fn people_pages_check_every_form_recheck_the_carried_file_and_never_show_a_face(
     assert_eq!(second.matches("@acme.test</td>").count(), 10);
     assert!(second.contains("Showing 51 to 60.") && second.contains("pat59@acme.test"));
     assert!(!second.contains("rel=\"next\""));
+}
+
+/// The recipient of a raw message.
+fn recipient(message: &str) -> String {
+    message
+        .lines()
+        .find_map(|line| line.strip_prefix("To: "))
+        .map(|to| {
+            to.trim()
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .to_owned()
+        })
+        .expect("a To header")
+}
+
+/// "Invite everyone not yet invited" answers before the mails go: the
+/// mail server holds every message until the test has the answer (and
+/// has clicked again, and read the page saying all are waiting); then
+/// each of a few hundred people gets exactly one invitation.
+#[test]
+fn everyone_is_invited_in_the_background_once() {
+    const PEOPLE: usize = 300;
+    let smtp = SmtpSink::start();
+    let Some(server) = Server::start(Backend::Sqlite, &smtp.url()) else {
+        return;
+    };
+    let api_key = org_with_admin_account(&server, &smtp, "Acme", "ada@acme.test");
+    let before = smtp.count();
+    let mut csv = String::from("first_name,last_name,email,acs_id\n");
+    for n in 0..PEOPLE {
+        csv.push_str(&format!("Person,Number {n},p{n}@acme.test,P-{n}\n"));
+    }
+    server.import_csv(&api_key, &csv);
+    let cookie = admin_page_session(&server, "ada@acme.test");
+    let csrf = csrf_of(
+        &server
+            .admin_page("GET", "/admin/people", Some(&cookie), &[])
+            .body,
+    );
+    let invite_all = || {
+        server.admin_page(
+            "POST",
+            "/admin/people/invitations",
+            Some(&cookie),
+            &[("csrf", &csrf), ("which", "all")],
+        )
+    };
+
+    smtp.hold();
+    let answered = invite_all();
+    assert_eq!(answered.status, 303, "{}", answered.body);
+    assert_eq!(
+        answered.header("location"),
+        Some(format!("/admin/people?queued={PEOPLE}").as_str())
+    );
+    let again = invite_all();
+    assert_eq!(again.header("location"), Some("/admin/people?queued=0"));
+    let waiting = server.admin_page("GET", "/admin/people", Some(&cookie), &[]);
+    assert!(
+        waiting
+            .body
+            .contains(&format!("Sent: 0. Waiting: {PEOPLE}. Not sent: 0.")),
+        "{}",
+        waiting.body
+    );
+    assert_eq!(
+        smtp.count(),
+        before,
+        "nothing is sent while the server holds"
+    );
+    smtp.release();
+
+    let recipients: Vec<String> = (before + 1..=before + PEOPLE)
+        .map(|n| recipient(&smtp.message(n)))
+        .collect();
+    let distinct: std::collections::BTreeSet<&String> = recipients.iter().collect();
+    assert_eq!(distinct.len(), PEOPLE, "each person once");
+    assert!((0..PEOPLE).all(|n| distinct.contains(&format!("p{n}@acme.test"))));
+    // The last answer reaches the sender just after its message arrived.
+    let mut done = server.admin_page("GET", "/admin/people", Some(&cookie), &[]);
+    for _ in 0..100 {
+        if !done.body.contains("Waiting: 0.") {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            done = server.admin_page("GET", "/admin/people", Some(&cookie), &[]);
+        }
+    }
+    assert!(
+        done.body
+            .contains(&format!("Sent: {PEOPLE}. Waiting: 0. Not sent: 0.")),
+        "{}",
+        done.body
+    );
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(smtp.count(), before + PEOPLE, "no second mail to anyone");
+    assert!(
+        people(&server, &api_key)
+            .iter()
+            .all(|p| p["status"] == "invited")
+    );
+
+    // The API says the same, and has nobody left to invite.
+    let progress = server.get("/api/v1/invitations", Some(&api_key));
+    assert_eq!(
+        progress.json(),
+        serde_json::json!({ "sent": PEOPLE, "waiting": 0, "failed": [] })
+    );
+    let nobody = server.send(
+        "POST",
+        "/api/v1/invitations",
+        Some(&api_key),
+        "application/json",
+        b"",
+    );
+    assert_eq!(nobody.status, 202, "{}", nobody.body);
+    assert_eq!(nobody.json(), serde_json::json!({ "queued": 0 }));
 }

@@ -362,4 +362,32 @@ fn an_invitation_that_cannot_be_sent_changes_nothing() {
         status_of(&server, &admin, &person).as_deref(),
         Some("imported")
     );
+
+    // Sent in the background, it is tried a few times, then reported as
+    // not sent: never dropped unsaid.
+    let queued = server.send(
+        "POST",
+        "/api/v1/invitations",
+        Some(&admin),
+        "application/json",
+        b"",
+    );
+    assert_eq!(queued.json(), serde_json::json!({ "queued": 1 }));
+    let mut progress = server.get("/api/v1/invitations", Some(&admin)).json();
+    for _ in 0..100 {
+        if progress["waiting"] == 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        progress = server.get("/api/v1/invitations", Some(&admin)).json();
+    }
+    assert_eq!(
+        progress,
+        serde_json::json!({ "sent": 0, "waiting": 0, "failed": ["ann@acme.test"] })
+    );
+    assert_eq!(
+        status_of(&server, &admin, &person).as_deref(),
+        Some("imported")
+    );
+    assert!(server.logs().contains("attempts=3"), "tried three times");
 }

@@ -25,6 +25,9 @@ const OTHER_PERSON: &str = "Abdullah_Gul_0011.jpg";
 /// Enrolment frames of the other person, for a second organisation.
 const OTHER_ENROLMENT: [&str; 2] = ["Abdullah_Gul_0001.jpg", "Abdullah_Gul_0002.jpg"];
 
+/// The secret an entrance's connector is changed to.
+const SECOND_SECRET: &str = "whsec_YSBzZWNvbmQgc2VjcmV0LCBmb3IgYSBuZXcgZG9vciE=";
+
 // ----- a test access system -----------------------------------------------------
 
 /// One request the access system received, as sent.
@@ -53,11 +56,16 @@ struct AccessSystem {
 
 impl AccessSystem {
     fn start(granted: &[&str]) -> AccessSystem {
+        AccessSystem::sharing(ACS_SECRET, granted)
+    }
+
+    /// An access system that shares `secret` with Limen.
+    fn sharing(secret: &str, granted: &[&str]) -> AccessSystem {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind access system");
         let port = listener.local_addr().expect("address").port();
         let seen = Arc::new(Mutex::new(Seen::default()));
         let verifier = Arc::new(Verifier::new(
-            ACS_SECRET.parse().expect("secret"),
+            secret.parse().expect("secret"),
             Verifier::DEFAULT_WINDOW,
         ));
         let granted: Arc<Vec<String>> = Arc::new(granted.iter().map(|s| s.to_string()).collect());
@@ -295,11 +303,49 @@ fn http_entrance(backend: Backend) {
         );
     }
 
+    // Another access system, with a secret of its own: the entrance's
+    // connector changes to it, checked as at creation, and its camera
+    // keeps its token. The test and the next match reach the new system,
+    // signed with the new secret; the old one hears nothing more.
+    let moved = AccessSystem::sharing(SECOND_SECRET, &["A-1"]);
+    let change = |body: Value| {
+        server.send(
+            "PATCH",
+            &format!("/api/v1/entrances/{entrance}/connector"),
+            Some(&admin),
+            "application/json",
+            body.to_string().as_bytes(),
+        )
+    };
+    assert_eq!(change(json!({ "secret": "not-a-secret" })).status, 422);
+    assert_eq!(change(json!({ "url": "ftp://acs.test/" })).status, 422);
+    let changed = change(json!({ "url": moved.url(), "secret": SECOND_SECRET }));
+    assert_eq!(changed.status, 204, "{}", changed.body);
+    let listed = server.get("/api/v1/entrances", Some(&admin)).body;
+    assert!(listed.contains(&moved.url()) && !listed.contains(SECOND_SECRET));
+    let tested = server.send(
+        "POST",
+        &format!("/api/v1/entrances/{entrance}/test"),
+        Some(&admin),
+        "application/json",
+        b"",
+    );
+    assert_eq!(
+        tested.json(),
+        json!({ "result": "accepted", "status": 200 }),
+        "{}",
+        tested.body
+    );
+    assert_eq!(decision(&send_frame(&server, &device, &same)), "granted");
+    assert_eq!(moved.accepted(), vec![(entrance.clone(), "A-1".to_owned())]);
+    assert!(moved.seen.lock().expect("lock").refused.is_empty());
+    assert_eq!(acs.accepted().len(), 1);
+
     // Withdrawal: the same photo no longer matches, and nothing is asked.
     let withdrawn = server.delete("/api/v1/me/consent", Some(&ann.session));
     assert_eq!(withdrawn.status, 204, "{}", withdrawn.body);
     assert_eq!(decision(&send_frame(&server, &device, &same)), "unknown");
-    assert_eq!(acs.accepted().len(), 1);
+    assert_eq!(acs.accepted().len() + moved.accepted().len(), 2);
 
     // Acceptance 3 (P1, P2, P6): no frame, and not the frame's vector, on
     // disk, in TMPDIR, in the database or in the log.
@@ -337,6 +383,7 @@ fn http_entrance(backend: Backend) {
     for (what, secret) in [
         ("device token", device.as_str()),
         ("connector secret", ACS_SECRET),
+        ("changed connector secret", SECOND_SECRET),
     ] {
         assert!(!logs.contains(secret), "the log contains the {what}");
     }

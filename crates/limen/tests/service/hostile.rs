@@ -290,6 +290,18 @@ fn an_admin_cannot_point_the_connector_inwards() {
         "Probe by name",
         connector(format!("http://localhost:{port}/")),
     );
+    // Nor can a connector be changed to point inwards.
+    let moved = server.send(
+        "PATCH",
+        &format!("/api/v1/entrances/{entrance}/connector"),
+        Some(&admin),
+        "application/json",
+        json!({ "url": format!("http://127.0.0.1:{port}/") })
+            .to_string()
+            .as_bytes(),
+    );
+    assert_eq!(moved.status, 422, "{}", moved.body);
+    assert!(moved.error().contains("not a host the operator allows"));
     let (_, device) = create_device(&server, &admin, &entrance);
     assert_eq!(crate::support::enrol(&server, &ann.session).status, 201);
     let reply = send_frame(&server, &device, &fixture(SAME_PERSON));

@@ -75,6 +75,7 @@ fn organisations_cannot_reach_each_other() {
     let bob = onboard(&server, &smtp, &admin_b, "bob@bolt.test", "B-1", 2);
     let door_a = create_entrance(&server, &admin_a, "A's door", json!({ "type": "osdp" }));
     let (camera_a, camera_token_a) = create_device(&server, &admin_a, &door_a);
+    let gate_a = crate::support::entrance_without_access_system(&server, &admin_a, "The gate");
     let trail_a = server.get("/api/v1/audit", Some(&admin_a)).json();
 
     // B's admin token against A's keys.
@@ -163,6 +164,24 @@ fn organisations_cannot_reach_each_other() {
         };
         assert_eq!(reply.status, 404, "{method} {path}: {}", reply.body);
     }
+    // Nor can B point A's HTTP connector at its own access system.
+    let taken = server.send(
+        "PATCH",
+        &format!("/api/v1/entrances/{gate_a}/connector"),
+        Some(&admin_b),
+        "application/json",
+        json!({ "url": "http://127.0.0.1:9/bolt", "secret": crate::support::ACS_SECRET })
+            .to_string()
+            .as_bytes(),
+    );
+    assert_eq!(taken.status, 404, "{}", taken.body);
+    let gate = server.get("/api/v1/entrances", Some(&admin_a)).json();
+    assert!(
+        gate.as_array()
+            .expect("entrances")
+            .iter()
+            .any(|e| e["id"] == gate_a.as_str() && e["url"] == "http://127.0.0.1:9/access")
+    );
     assert!(
         !server
             .get("/api/v1/entrances", Some(&admin_b))
@@ -378,6 +397,7 @@ fn an_admin_reaches_nothing_of_another_organisation_through_the_pages() {
         format!("/admin/entrances/{door_a}/rename"),
         format!("/admin/entrances/{door_a}/delete"),
         format!("/admin/entrances/{door_a}/test"),
+        format!("/admin/entrances/{door_a}/connector"),
         format!("/admin/entrances/{door_a}/devices"),
         format!("/admin/entrances/{door_a}/devices/{camera_a}/revoke"),
     ] {

@@ -6,6 +6,7 @@ mod accessibility;
 mod admin_accounts;
 mod admin_entrances;
 mod admin_pages;
+mod admin_password_reset;
 mod admin_people;
 mod admin_words;
 mod api_keys;

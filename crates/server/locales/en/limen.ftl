@@ -544,3 +544,19 @@ admin-events-detail-frames = { $frames } frames of one pass
 admin-events-detail-live-score = live score { $score }
 admin-events-detail-refused = refused by the access system
 admin-events-detail-no-answer = the access system did not answer
+
+## admin: password-reset
+admin-reset-done = Your password is changed and every earlier session has ended. Sign in with the new password (and, if you set one up, your authenticator app's code).
+
+## admin: entrances-connector
+admin-entrances-connector-url = Access system URL
+admin-entrances-new-secret = New shared secret (whsec_…)
+admin-entrances-new-secret-hint = Leave it empty to keep the current secret. The secret is never shown again.
+admin-entrances-change-connector = Save the connector
+admin-entrances-osdp-no-settings = An OSDP entrance has no connector settings to change: its camera agent is the access panel's reader.
+
+## admin: people-sending
+admin-people-done-queued = { $count } invitations are being sent. Reload the page to see how far it is.
+admin-people-sending-heading = Invitations to everyone
+admin-people-sending = Sent: { $sent }. Waiting: { $waiting }. Not sent: { $failed }.
+admin-people-sending-failed = These could not be sent after a few tries (the mail server did not accept them); invite them again later:

@@ -544,3 +544,19 @@ admin-events-detail-frames = { $frames } beelden van één passage
 admin-events-detail-live-score = echtheidsscore { $score }
 admin-events-detail-refused = geweigerd door het toegangssysteem
 admin-events-detail-no-answer = het toegangssysteem gaf geen antwoord
+
+## admin: password-reset
+admin-reset-done = Uw wachtwoord is gewijzigd en al uw eerdere sessies zijn beëindigd. Meld u aan met het nieuwe wachtwoord (en, als u die hebt ingesteld, de code uit uw authenticator-app).
+
+## admin: entrances-connector
+admin-entrances-connector-url = URL van het toegangssysteem
+admin-entrances-new-secret = Nieuw gedeeld geheim (whsec_…)
+admin-entrances-new-secret-hint = Laat het leeg om het huidige geheim te houden. Het geheim wordt nooit meer getoond.
+admin-entrances-change-connector = Koppeling opslaan
+admin-entrances-osdp-no-settings = Een OSDP-ingang heeft geen koppelingsinstellingen om te wijzigen: de camera-agent is de lezer van het toegangspaneel.
+
+## admin: people-sending
+admin-people-done-queued = { $count } uitnodigingen worden verstuurd. Laad de pagina opnieuw om te zien hoe ver het is.
+admin-people-sending-heading = Uitnodigingen aan iedereen
+admin-people-sending = Verstuurd: { $sent }. Wachtend: { $waiting }. Niet verstuurd: { $failed }.
+admin-people-sending-failed = Deze konden na enkele pogingen niet worden verstuurd (de mailserver nam ze niet aan); nodig ze later opnieuw uit:

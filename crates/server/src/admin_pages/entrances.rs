@@ -7,7 +7,6 @@
 use std::sync::Arc;
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -15,15 +14,16 @@ use limen_domain::{ConnectorKind, DeviceId, DeviceStatus, Entrance};
 use serde::Deserialize;
 
 use super::time::{local_time, zone_name};
-use super::{AdminNav, AdminPage, CsrfForm};
+use super::{AdminNav, AdminPage};
 use crate::AppState;
-use crate::bodies::{ConnectorBody, NewEntrance, entrance_name};
+use crate::bodies::{ConnectorBody, ConnectorChange, NewEntrance, entrance_name};
+use crate::checked_form::CheckedForm;
 use crate::entrances::{
     ConnectorTest, add_device, add_entrance, entrance_id, remove_entrance, test_connector,
 };
 use crate::error::ApiError;
 use crate::i18n::Tr;
-use crate::pages::{csrf_refused, error_page};
+use crate::pages::error_page;
 use crate::views::render;
 
 const PAGE: &str = "/admin/entrances";
@@ -51,7 +51,8 @@ struct EntranceView {
     name: String,
     /// The connector, as the admin reads it.
     connector: String,
-    http: bool,
+    /// An HTTP connector's URL, to change (its secret is never shown).
+    url: Option<String>,
     devices: Vec<DeviceView>,
 }
 
@@ -122,7 +123,7 @@ async fn views(state: &AppState, page: &AdminPage) -> Result<Vec<EntranceView>, 
                 }
                 _ => t.tr("admin-entrances-connector-osdp"),
             },
-            http: entrance.connector == ConnectorKind::Http,
+            url: entrance.url.clone(),
             name: entrance.name,
             devices: devices
                 .into_iter()
@@ -180,7 +181,6 @@ fn found(changed: bool) -> Result<(), ApiError> {
 
 #[derive(Deserialize)]
 pub(super) struct NewEntranceForm {
-    csrf: String,
     name: String,
     connector: String,
     #[serde(default)]
@@ -191,12 +191,11 @@ pub(super) struct NewEntranceForm {
 
 pub(super) async fn create(
     State(state): State<Arc<AppState>>,
-    page: AdminPage,
-    Form(form): Form<NewEntranceForm>,
+    CheckedForm {
+        session: page,
+        form,
+    }: CheckedForm<AdminPage, NewEntranceForm>,
 ) -> Response {
-    if !page.check_csrf(&form.csrf) {
-        return csrf_refused(page.t);
-    }
     let connector = if form.connector == "http" {
         ConnectorBody::Http {
             url: form.url,
@@ -215,19 +214,17 @@ pub(super) async fn create(
 
 #[derive(Deserialize)]
 pub(super) struct RenameForm {
-    csrf: String,
     name: String,
 }
 
 pub(super) async fn rename(
     State(state): State<Arc<AppState>>,
-    page: AdminPage,
     Path(id): Path<String>,
-    Form(form): Form<RenameForm>,
+    CheckedForm {
+        session: page,
+        form,
+    }: CheckedForm<AdminPage, RenameForm>,
 ) -> Response {
-    if !page.check_csrf(&form.csrf) {
-        return csrf_refused(page.t);
-    }
     let renamed = async {
         let entrance = entrance_id(&id)?;
         let name = entrance_name(&form.name)?;
@@ -244,20 +241,18 @@ pub(super) async fn rename(
 
 #[derive(Deserialize)]
 pub(super) struct DeleteForm {
-    csrf: String,
     /// The box that says what deleting does, ticked.
     confirm: Option<String>,
 }
 
 pub(super) async fn delete(
     State(state): State<Arc<AppState>>,
-    page: AdminPage,
     Path(id): Path<String>,
-    Form(form): Form<DeleteForm>,
+    CheckedForm {
+        session: page,
+        form,
+    }: CheckedForm<AdminPage, DeleteForm>,
 ) -> Response {
-    if !page.check_csrf(&form.csrf) {
-        return csrf_refused(page.t);
-    }
     let deleted = async {
         let entrance = entrance_id(&id)?;
         if form.confirm.as_deref() != Some("yes") {
@@ -270,15 +265,41 @@ pub(super) async fn delete(
     answer(&state, &page, deleted).await
 }
 
+/// The connector's form: the URL shown as it is, the secret left empty
+/// to keep the current one.
+#[derive(Deserialize)]
+pub(super) struct ConnectorForm {
+    #[serde(default)]
+    url: String,
+    #[serde(default)]
+    secret: String,
+}
+
+pub(super) async fn change_connector(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    CheckedForm {
+        session: page,
+        form,
+    }: CheckedForm<AdminPage, ConnectorForm>,
+) -> Response {
+    let changed = async {
+        let entrance = entrance_id(&id)?;
+        let change = ConnectorChange {
+            url: Some(form.url),
+            secret: Some(form.secret).filter(|secret| !secret.is_empty()),
+        };
+        found(crate::entrances::change_connector(&state, &page.admin, &entrance, &change).await?)
+    }
+    .await;
+    answer(&state, &page, changed).await
+}
+
 pub(super) async fn test(
     State(state): State<Arc<AppState>>,
-    page: AdminPage,
     Path(id): Path<String>,
-    Form(form): Form<CsrfForm>,
+    CheckedForm { session: page, .. }: CheckedForm<AdminPage>,
 ) -> Response {
-    if !page.check_csrf(&form.csrf) {
-        return csrf_refused(page.t);
-    }
     let entrance = match find(&state, &page, &id).await {
         Ok(entrance) => entrance,
         Err(e) => return answer(&state, &page, Err(e)).await,
@@ -329,13 +350,9 @@ async fn find(state: &AppState, page: &AdminPage, id: &str) -> Result<Entrance, 
 
 pub(super) async fn add_camera(
     State(state): State<Arc<AppState>>,
-    page: AdminPage,
     Path(id): Path<String>,
-    Form(form): Form<CsrfForm>,
+    CheckedForm { session: page, .. }: CheckedForm<AdminPage>,
 ) -> Response {
-    if !page.check_csrf(&form.csrf) {
-        return csrf_refused(page.t);
-    }
     let added = async {
         let entrance = find(&state, &page, &id).await?;
         let (_, token) = add_device(&state, &page.admin, &entrance.id).await?;
@@ -365,13 +382,9 @@ pub(super) async fn add_camera(
 
 pub(super) async fn revoke_camera(
     State(state): State<Arc<AppState>>,
-    page: AdminPage,
     Path((id, device)): Path<(String, String)>,
-    Form(form): Form<CsrfForm>,
+    CheckedForm { session: page, .. }: CheckedForm<AdminPage>,
 ) -> Response {
-    if !page.check_csrf(&form.csrf) {
-        return csrf_refused(page.t);
-    }
     let revoked = async {
         let entrance = entrance_id(&id)?;
         let device = DeviceId::parse(&device).map_err(|_| ApiError::not_found())?;

@@ -7,6 +7,7 @@ mod audit;
 mod entrances;
 mod events;
 mod organisation;
+mod password_reset;
 mod people;
 mod people_import;
 mod register;
@@ -23,7 +24,6 @@ use axum::Router;
 use axum::routing::{get, post};
 use limen_domain::{OrgId, Organisation};
 use limen_services::ServiceError;
-use serde::Deserialize;
 
 use crate::AppState;
 use crate::i18n::Tr;
@@ -38,6 +38,14 @@ pub fn routes() -> Router<Arc<AppState>> {
             get(sign_in::login_form).post(sign_in::login),
         )
         .route("/admin/logout", post(sign_in::logout))
+        .route(
+            "/admin/password/forgot",
+            get(password_reset::forgot_form).post(password_reset::forgot),
+        )
+        .route(
+            "/admin/password/reset",
+            get(password_reset::reset_form).post(password_reset::reset),
+        )
         .route("/admin/admins", post(organisation::invite))
         .route("/admin/two-step", get(two_step::show).post(two_step::begin))
         .route("/admin/two-step/confirm", post(two_step::confirm))
@@ -59,6 +67,10 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/admin/entrances/{id}/rename", post(entrances::rename))
         .route("/admin/entrances/{id}/delete", post(entrances::delete))
         .route("/admin/entrances/{id}/test", post(entrances::test))
+        .route(
+            "/admin/entrances/{id}/connector",
+            post(entrances::change_connector),
+        )
         .route("/admin/entrances/{id}/devices", post(entrances::add_camera))
         .route(
             "/admin/entrances/{id}/devices/{device}/revoke",
@@ -75,14 +87,6 @@ pub enum AdminNav {
     Entrances,
     Events,
     Audit,
-}
-
-/// A form whose only field is the session's CSRF token: a button. A
-/// missing token is refused as a wrong one (403), not as a malformed form.
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    pub csrf: String,
 }
 
 /// A link of the admin's navigation.

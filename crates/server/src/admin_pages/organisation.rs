@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use askama::Template;
-use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -16,8 +15,9 @@ use super::{AdminNav, AdminPage};
 use crate::AppState;
 use crate::admins::invite_admin;
 use crate::bodies::AdminInvite;
+use crate::checked_form::CheckedForm;
 use crate::i18n::Tr;
-use crate::pages::{csrf_refused, error_page};
+use crate::pages::error_page;
 use crate::views::render;
 
 #[derive(Template)]
@@ -94,19 +94,17 @@ pub(super) async fn home(State(state): State<Arc<AppState>>, page: AdminPage) ->
 
 #[derive(Deserialize)]
 pub(super) struct InviteForm {
-    csrf: String,
     email: String,
     name: String,
 }
 
 pub(super) async fn invite(
     State(state): State<Arc<AppState>>,
-    page: AdminPage,
-    Form(form): Form<InviteForm>,
+    CheckedForm {
+        session: page,
+        form,
+    }: CheckedForm<AdminPage, InviteForm>,
 ) -> Response {
-    if !page.check_csrf(&form.csrf) {
-        return csrf_refused(page.t);
-    }
     let invite = AdminInvite {
         email: form.email,
         name: form.name,

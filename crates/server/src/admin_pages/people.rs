@@ -8,19 +8,21 @@
 use std::sync::Arc;
 
 use askama::Template;
+use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
 use limen_domain::{OrgAdmin, Person, PersonId, PersonOverview, PersonStatus};
 use serde::Deserialize;
 
-use super::{AdminNav, AdminPage, CsrfForm};
+use super::{AdminNav, AdminPage};
 use crate::AppState;
-use crate::i18n::Tr;
+use crate::checked_form::CheckedForm;
+use crate::i18n::{Text, Tr};
+use crate::invitation_queue::invite_everyone;
 use crate::invitations::invite;
-use crate::pages::{csrf_refused, error_page};
+use crate::pages::error_page;
 use crate::views::render;
 
 /// People on one page of the list.
@@ -95,6 +97,10 @@ struct PeoplePage<'a> {
     nav: AdminNav,
     /// What the last change did, when the page follows one.
     done: Option<String>,
+    /// How the invitations sent in the background stand, if any were.
+    sending: Option<String>,
+    /// Whose background invitation could not be sent.
+    not_sent: Vec<String>,
     search: &'a str,
     people: Vec<PersonRowView>,
     /// People matching the search, on every page.
@@ -116,6 +122,7 @@ struct ListQuery {
     imported: Option<usize>,
     invited: Option<usize>,
     not_sent: Option<usize>,
+    queued: Option<usize>,
     erased: Option<usize>,
 }
 
@@ -126,6 +133,9 @@ impl ListQuery {
         }
         if self.erased.is_some() {
             return Some(t.tr("admin-people-done-erased"));
+        }
+        if let Some(count) = self.queued {
+            return Some(t.tr1("admin-people-done-queued", "count", count));
         }
         match (self.invited, self.not_sent) {
             (None, None) => None,
@@ -176,6 +186,7 @@ async fn list(
             offset + people.len(),
         )
     });
+    let progress = state.invitations.progress(&page.admin.org);
     render(
         StatusCode::OK,
         &PeoplePage {
@@ -185,6 +196,17 @@ async fn list(
             csrf: &page.csrf,
             nav: AdminNav::People,
             done: query.done(t),
+            sending: progress.as_ref().map(|p| {
+                t.text(
+                    &Text::new("admin-people-sending")
+                        .with("sent", p.sent)
+                        .with("waiting", p.waiting)
+                        .with("failed", p.failed.len()),
+                )
+            }),
+            not_sent: progress
+                .map(|p| p.failed.iter().map(ToString::to_string).collect())
+                .unwrap_or_default(),
             search,
             people: people.iter().map(|p| PersonRowView::of(t, p)).collect(),
             matching,
@@ -206,35 +228,31 @@ fn field<'a>(fields: &'a Fields, name: &str) -> &'a str {
         .map_or("", |(_, v)| v.as_str())
 }
 
-/// Invites the people selected (`which=selected`, the `person` boxes) or
-/// everyone not yet invited (`which=all`), one after another; then back
-/// to the list, saying how many were sent and how many not.
+/// Invites everyone not yet invited (`which=all`) in the background: the
+/// answer comes at once, the page shows how the sending goes. Or the
+/// people selected (`which=selected`, the `person` boxes), one after
+/// another; then back to the list, saying how many were sent and how many
+/// not.
 async fn invite_many(
     State(state): State<Arc<AppState>>,
-    page: AdminPage,
-    Form(fields): Form<Fields>,
+    CheckedForm {
+        session: page,
+        form: fields,
+    }: CheckedForm<AdminPage, Fields>,
 ) -> Response {
-    if !page.check_csrf(field(&fields, "csrf")) {
-        return csrf_refused(page.t);
+    if field(&fields, "which") == "all" {
+        return match invite_everyone(&state, &page.admin).await {
+            Ok(queued) => Redirect::to(&format!("/admin/people?queued={queued}")).into_response(),
+            Err(e) => error_page(page.t, e),
+        };
     }
-    let people: Vec<PersonId> = if field(&fields, "which") == "all" {
-        match state.services.people(&page.admin.org).await {
-            Ok(people) => people
-                .into_iter()
-                .filter(|p| p.status == PersonStatus::Imported)
-                .map(|p| p.person.id)
-                .collect(),
-            Err(e) => return error_page(page.t, e),
-        }
-    } else {
-        // An id that is not one is nobody of this organisation's: the
-        // services find no such person, as for another organisation's.
-        fields
-            .iter()
-            .filter(|(n, _)| n == "person")
-            .filter_map(|(_, id)| PersonId::parse(id).ok())
-            .collect()
-    };
+    // An id that is not one is nobody of this organisation's: the
+    // services find no such person, as for another organisation's.
+    let people: Vec<PersonId> = fields
+        .iter()
+        .filter(|(n, _)| n == "person")
+        .filter_map(|(_, id)| PersonId::parse(id).ok())
+        .collect();
     let (sent, not_sent) = invite_each(&state, &page.admin, &people).await;
     Redirect::to(&format!("/admin/people?invited={sent}&not_sent={not_sent}")).into_response()
 }
@@ -255,13 +273,9 @@ fn person_id(text: &str) -> Option<PersonId> {
 
 async fn resend(
     State(state): State<Arc<AppState>>,
-    page: AdminPage,
     Path(id): Path<String>,
-    Form(fields): Form<Fields>,
+    CheckedForm { session: page, .. }: CheckedForm<AdminPage>,
 ) -> Response {
-    if !page.check_csrf(field(&fields, "csrf")) {
-        return csrf_refused(page.t);
-    }
     let Some(person) = person_id(&id) else {
         return error_page(page.t, crate::ApiError::not_found());
     };
@@ -319,13 +333,9 @@ async fn erase_form(
 
 async fn erase(
     State(state): State<Arc<AppState>>,
-    page: AdminPage,
     Path(id): Path<String>,
-    Form(form): Form<CsrfForm>,
+    CheckedForm { session: page, .. }: CheckedForm<AdminPage>,
 ) -> Response {
-    if !page.check_csrf(&form.csrf) {
-        return csrf_refused(page.t);
-    }
     let erased = match person_id(&id) {
         Some(id) => state.services.erase_person(&page.admin, &id).await,
         None => Ok(false),

@@ -10,11 +10,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use askama::Template;
+use axum::Router;
 use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
-use axum::{Form, Router};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use limen_domain::{InvalidValue, RowError, RowProblem};
@@ -23,6 +23,7 @@ use serde::Deserialize;
 
 use super::{AdminNav, AdminPage};
 use crate::AppState;
+use crate::checked_form::CheckedForm;
 use crate::i18n::Tr;
 use crate::pages::{csrf_refused, error_page};
 use crate::people_import::{CsvError, ImportRow, read_csv};
@@ -207,7 +208,7 @@ async fn upload(
             _ => {}
         }
     }
-    if !admin.check_csrf(&csrf) {
+    if !admin.csrf.accepts(&csrf) {
         return csrf_refused(admin.t);
     }
     check(&state, &admin, &file).await
@@ -217,19 +218,16 @@ async fn upload(
 #[derive(Deserialize)]
 struct ConfirmForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     file: String,
 }
 
 async fn confirm(
     State(state): State<Arc<AppState>>,
-    admin: AdminPage,
-    Form(form): Form<ConfirmForm>,
+    CheckedForm {
+        session: admin,
+        form,
+    }: CheckedForm<AdminPage, ConfirmForm>,
 ) -> Response {
-    if !admin.check_csrf(&form.csrf) {
-        return csrf_refused(admin.t);
-    }
     let Ok(file) = URL_SAFE_NO_PAD.decode(form.file.trim()) else {
         return error_page(admin.t, crate::ApiError::bad_request("not base64"));
     };

@@ -13,7 +13,7 @@ use limen_store::token::token_hash;
 
 use super::time::zone_named;
 use crate::AppState;
-use crate::auth::{constant_time_eq, cookie_value, csrf_token};
+use crate::auth::{CsrfToken, cookie_value};
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::i18n::{Tr, accepted_language};
@@ -38,16 +38,10 @@ pub struct AdminPage {
     pub zone: TimeZone,
     pub token_hash: [u8; 32],
     /// The token every form of this session must carry.
-    pub csrf: String,
+    pub csrf: CsrfToken,
     /// The language the admin reads: their browser's, else the
     /// organisation's.
     pub t: Tr,
-}
-
-impl AdminPage {
-    pub fn check_csrf(&self, presented: &str) -> bool {
-        constant_time_eq(presented.as_bytes(), self.csrf.as_bytes())
-    }
 }
 
 impl<S> FromRequestParts<S> for AdminPage
@@ -86,7 +80,7 @@ where
             zone: zone_named(&organisation.time_zone),
             organisation: organisation.name,
             token_hash: hash,
-            csrf: csrf_token(&state, &hash),
+            csrf: CsrfToken::of_session(&state, &hash),
             t: Tr::new(language),
         })
     }

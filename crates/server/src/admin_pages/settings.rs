@@ -6,7 +6,6 @@
 
 use std::sync::Arc;
 
-use axum::Form;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use limen_domain::{Language, SecurityLevel};
@@ -16,9 +15,10 @@ use super::AdminPage;
 use super::time::{is_known_zone, known_zones, local_time};
 use crate::AppState;
 use crate::bodies::{LanguageChange, LevelChange};
+use crate::checked_form::CheckedForm;
 use crate::error::ApiError;
 use crate::i18n::{Text, Tr};
-use crate::pages::{csrf_refused, error_page};
+use crate::pages::error_page;
 
 /// What the organisation's page shows of its settings.
 pub struct OrganisationSettings {
@@ -106,18 +106,16 @@ fn level_name(t: &Tr, level: SecurityLevel) -> String {
 
 #[derive(Deserialize)]
 pub(super) struct LevelForm {
-    csrf: String,
     level: String,
 }
 
 pub(super) async fn change_security(
     State(state): State<Arc<AppState>>,
-    page: AdminPage,
-    Form(form): Form<LevelForm>,
+    CheckedForm {
+        session: page,
+        form,
+    }: CheckedForm<AdminPage, LevelForm>,
 ) -> Response {
-    if !page.check_csrf(&form.csrf) {
-        return csrf_refused(page.t);
-    }
     let changed = async {
         let level = LevelChange { level: form.level }.level()?;
         state
@@ -132,18 +130,16 @@ pub(super) async fn change_security(
 
 #[derive(Deserialize)]
 pub(super) struct LanguageForm {
-    csrf: String,
     language: String,
 }
 
 pub(super) async fn change_language(
     State(state): State<Arc<AppState>>,
-    page: AdminPage,
-    Form(form): Form<LanguageForm>,
+    CheckedForm {
+        session: page,
+        form,
+    }: CheckedForm<AdminPage, LanguageForm>,
 ) -> Response {
-    if !page.check_csrf(&form.csrf) {
-        return csrf_refused(page.t);
-    }
     let changed = async {
         let language = LanguageChange {
             language: form.language,
@@ -161,18 +157,16 @@ pub(super) async fn change_language(
 
 #[derive(Deserialize)]
 pub(super) struct TimeZoneForm {
-    csrf: String,
     time_zone: String,
 }
 
 pub(super) async fn change_time_zone(
     State(state): State<Arc<AppState>>,
-    page: AdminPage,
-    Form(form): Form<TimeZoneForm>,
+    CheckedForm {
+        session: page,
+        form,
+    }: CheckedForm<AdminPage, TimeZoneForm>,
 ) -> Response {
-    if !page.check_csrf(&form.csrf) {
-        return csrf_refused(page.t);
-    }
     let changed = async {
         if !is_known_zone(&form.time_zone) {
             return Err(ApiError::unprocessable("not a time zone this server knows")

@@ -4,19 +4,21 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::Form;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{AdminPage, CsrfForm, admin_cookie_name};
+use super::{AdminPage, admin_cookie_name};
 use crate::AppState;
 use crate::admins::admin_log_in;
-use crate::auth::{from_this_site, set_cookie};
+use crate::auth::set_cookie;
+use crate::checked_form::CheckedForm;
 use crate::client::Client;
 use crate::error::ApiError;
 use crate::i18n::{Lang, Tr};
-use crate::pages::{cross_site_refused, csrf_refused, error_page};
+use crate::pages::error_page;
+use crate::sign_in::sign_in_answer;
 use crate::views::render;
 
 #[derive(Template)]
@@ -24,6 +26,8 @@ use crate::views::render;
 struct AdminLoginPage<'a> {
     t: Tr,
     title: String,
+    /// What just happened: a password changed through a link.
+    notice: Option<String>,
     problem: Option<&'a str>,
 }
 
@@ -33,13 +37,29 @@ fn login_page(t: Tr, status: StatusCode, problem: Option<&str>) -> Response {
         &AdminLoginPage {
             t,
             title: t.tr("admin-login-title"),
+            notice: None,
             problem,
         },
     )
 }
 
-pub(super) async fn login_form(lang: Lang) -> Response {
-    login_page(lang.tr(), StatusCode::OK, None)
+#[derive(Deserialize)]
+pub(super) struct LoginQuery {
+    password: Option<String>,
+}
+
+pub(super) async fn login_form(lang: Lang, Query(query): Query<LoginQuery>) -> Response {
+    let t = lang.tr();
+    let changed = query.password.as_deref() == Some("changed");
+    render(
+        StatusCode::OK,
+        &AdminLoginPage {
+            t,
+            title: t.tr("admin-login-title"),
+            notice: changed.then(|| t.tr("admin-reset-done")),
+            problem: None,
+        },
+    )
 }
 
 #[derive(Deserialize)]
@@ -57,37 +77,27 @@ pub(super) async fn login(
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    let t = lang.tr();
-    if !from_this_site(&headers, &state.config) {
-        return cross_site_refused(t);
-    }
-    let code = Some(form.code.as_str()).filter(|c| !c.trim().is_empty());
-    match admin_log_in(&state, client, &form.email, &form.password, code).await {
-        Ok(session) => (
-            [(
-                header::SET_COOKIE,
-                set_cookie(
-                    admin_cookie_name(&state.config),
-                    &session.token,
-                    session.lifetime_secs,
-                ),
-            )],
-            Redirect::to("/admin"),
-        )
-            .into_response(),
-        Err(e) if e.status.is_client_error() => login_page(t, e.status, Some(&e.text_in(t))),
-        Err(e) => error_page(t, e),
-    }
+    let signed_in = async {
+        let code = Some(form.code.as_str()).filter(|c| !c.trim().is_empty());
+        let session = admin_log_in(&state, client, &form.email, &form.password, code).await?;
+        Ok((session.token, session.lifetime_secs))
+    };
+    let cookie = admin_cookie_name(&state.config);
+    sign_in_answer(
+        &state,
+        lang.tr(),
+        &headers,
+        (cookie, "/admin"),
+        login_page,
+        signed_in,
+    )
+    .await
 }
 
 pub(super) async fn logout(
     State(state): State<Arc<AppState>>,
-    page: AdminPage,
-    Form(form): Form<CsrfForm>,
+    CheckedForm { session: page, .. }: CheckedForm<AdminPage>,
 ) -> Response {
-    if !page.check_csrf(&form.csrf) {
-        return csrf_refused(page.t);
-    }
     if let Err(e) = state
         .services
         .store()

@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use askama::Template;
-use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -13,11 +12,12 @@ use limen_services::{ServiceError, TwoStepSetup};
 use serde::Deserialize;
 
 use super::organisation::{Refused, home_page};
-use super::{AdminNav, AdminPage, CsrfForm};
+use super::{AdminNav, AdminPage};
 use crate::AppState;
+use crate::checked_form::CheckedForm;
 use crate::error::ApiError;
 use crate::i18n::Tr;
-use crate::pages::{csrf_refused, error_page};
+use crate::pages::error_page;
 use crate::views::render;
 
 #[derive(Template)]
@@ -34,19 +34,14 @@ struct TwoStepPage<'a> {
 
 #[derive(Deserialize)]
 pub(super) struct CodeForm {
-    csrf: String,
     code: String,
 }
 
 /// Begins the set-up (a fresh secret each time) and shows it.
 pub(super) async fn begin(
     State(state): State<Arc<AppState>>,
-    page: AdminPage,
-    Form(form): Form<CsrfForm>,
+    CheckedForm { session: page, .. }: CheckedForm<AdminPage>,
 ) -> Response {
-    if !page.check_csrf(&form.csrf) {
-        return csrf_refused(page.t);
-    }
     match state.services.begin_two_step(&page.admin).await {
         Ok(()) => Redirect::to("/admin/two-step").into_response(),
         Err(e) => error_page(page.t, e),
@@ -89,12 +84,11 @@ pub(super) async fn show(State(state): State<Arc<AppState>>, page: AdminPage) ->
 
 pub(super) async fn confirm(
     State(state): State<Arc<AppState>>,
-    page: AdminPage,
-    Form(form): Form<CodeForm>,
+    CheckedForm {
+        session: page,
+        form,
+    }: CheckedForm<AdminPage, CodeForm>,
 ) -> Response {
-    if !page.check_csrf(&form.csrf) {
-        return csrf_refused(page.t);
-    }
     match state
         .services
         .confirm_two_step(&page.admin, &form.code)
@@ -118,12 +112,11 @@ pub(super) async fn confirm(
 /// Turns it off; the organisation's page shows a wrong code.
 pub(super) async fn end(
     State(state): State<Arc<AppState>>,
-    page: AdminPage,
-    Form(form): Form<CodeForm>,
+    CheckedForm {
+        session: page,
+        form,
+    }: CheckedForm<AdminPage, CodeForm>,
 ) -> Response {
-    if !page.check_csrf(&form.csrf) {
-        return csrf_refused(page.t);
-    }
     match state.services.end_two_step(&page.admin, &form.code).await {
         Ok(()) => Redirect::to("/admin").into_response(),
         Err(e @ ServiceError::WrongCode) => {

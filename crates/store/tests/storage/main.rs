@@ -168,6 +168,7 @@ on_both!(
     entrances::decision_events_are_filtered_and_named,
     keys::api_keys_stop_at_the_cap_when_made_at_once,
     keys::an_admins_second_factor_is_off_pending_then_on,
+    keys::an_admins_password_link_shares_the_employees_table,
 );
 
 pub(crate) async fn new_org(store: &Store, name: &str) -> OrgId {

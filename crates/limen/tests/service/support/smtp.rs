@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 /// A small SMTP server on loopback that accepts every message and keeps
@@ -11,6 +11,24 @@ use std::time::{Duration, Instant};
 pub struct SmtpSink {
     pub port: u16,
     messages: Arc<Mutex<Vec<String>>>,
+    held: Arc<Hold>,
+}
+
+/// Whether the sink holds its answer to each message (and the message)
+/// until released: a sender waits as it would on a slow mail server.
+#[derive(Default)]
+struct Hold {
+    on: Mutex<bool>,
+    released: Condvar,
+}
+
+impl Hold {
+    fn wait(&self) {
+        let mut on = self.on.lock().expect("lock");
+        while *on {
+            on = self.released.wait(on).expect("lock");
+        }
+    }
 }
 
 impl SmtpSink {
@@ -18,16 +36,31 @@ impl SmtpSink {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind SMTP");
         let port = listener.local_addr().expect("address").port();
         let messages = Arc::new(Mutex::new(Vec::new()));
-        let sink = messages.clone();
+        let held = Arc::new(Hold::default());
+        let (sink, hold) = (messages.clone(), held.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let sink = sink.clone();
+                let (sink, hold) = (sink.clone(), hold.clone());
                 std::thread::spawn(move || {
-                    let _ = serve_smtp(stream, &sink);
+                    let _ = serve_smtp(stream, &sink, &hold);
                 });
             }
         });
-        SmtpSink { port, messages }
+        SmtpSink {
+            port,
+            messages,
+            held,
+        }
+    }
+
+    /// Holds every message, and the answer to it, until [`SmtpSink::release`].
+    pub fn hold(&self) {
+        *self.held.on.lock().expect("lock") = true;
+    }
+
+    pub fn release(&self) {
+        *self.held.on.lock().expect("lock") = false;
+        self.held.released.notify_all();
     }
 
     pub fn url(&self) -> String {
@@ -52,7 +85,7 @@ impl SmtpSink {
     }
 }
 
-fn serve_smtp(stream: TcpStream, sink: &Mutex<Vec<String>>) -> std::io::Result<()> {
+fn serve_smtp(stream: TcpStream, sink: &Mutex<Vec<String>>, hold: &Hold) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(60)))?;
     let mut writer = stream.try_clone()?;
     let mut reader = BufReader::new(stream);
@@ -88,6 +121,7 @@ fn serve_smtp(stream: TcpStream, sink: &Mutex<Vec<String>>) -> std::io::Result<(
                         .unwrap_or(&line),
                 );
             }
+            hold.wait();
             sink.lock().expect("lock").push(message);
             writer.write_all(b"250 queued\r\n")?;
         } else if command == "QUIT" {
