@@ -129,8 +129,7 @@ fn passes_portable(
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use std::arch::x86_64::{
-        __m512, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_reduce_add_ps, _mm512_setzero_ps,
-        _mm512_sub_ps,
+        _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_reduce_add_ps, _mm512_setzero_ps, _mm512_sub_ps,
     };
 
     use super::{ROWS_PER_STEP, VECTORS_PER_PASS};
@@ -215,14 +214,19 @@ mod x86 {
         debug_assert!(
             rows.len() == R * dimensions && vectors.iter().all(|v| v.len() == dimensions)
         );
+        // Plain loops, no closures: a closure does not take on this
+        // function's target features, so an intrinsic called in one (in
+        // `array::map`, say) is a function call rather than an instruction.
         // SAFETY (whole function): the CPU supports AVX-512F (caller), and
         // every load reads 16 floats at `offset` < `dimensions` of one
         // vector or row, `dimensions` being a multiple of 16.
-        let mut sums = [[unsafe { _mm512_setzero_ps() }; R]; V];
+        let zero = unsafe { _mm512_setzero_ps() };
+        let mut sums = [[zero; R]; V];
+        let mut values = [zero; R];
         for offset in (0..dimensions).step_by(16) {
-            let values: [__m512; R] = std::array::from_fn(|r| unsafe {
-                _mm512_loadu_ps(rows.as_ptr().add(r * dimensions + offset))
-            });
+            for (r, values) in values.iter_mut().enumerate() {
+                *values = unsafe { _mm512_loadu_ps(rows.as_ptr().add(r * dimensions + offset)) };
+            }
             for (vector, sums) in vectors.iter().zip(&mut sums) {
                 let vector = unsafe { _mm512_loadu_ps(vector.as_ptr().add(offset)) };
                 for (sum, values) in sums.iter_mut().zip(&values) {
@@ -231,7 +235,13 @@ mod x86 {
                 }
             }
         }
-        sums.map(|sums| sums.map(|sum| unsafe { _mm512_reduce_add_ps(sum) }))
+        let mut distances = [[0.0; R]; V];
+        for (distances, sums) in distances.iter_mut().zip(&sums) {
+            for (distance, sum) in distances.iter_mut().zip(sums) {
+                *distance = unsafe { _mm512_reduce_add_ps(*sum) };
+            }
+        }
+        distances
     }
 }
 
