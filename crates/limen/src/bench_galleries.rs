@@ -8,7 +8,8 @@
 //! process (`limen bench galleries --measure …`), so that nothing of the
 //! seeding is in its memory: it loads the face engine, then times the
 //! services' start (read every sealed vector, decrypt it, insert it into
-//! the galleries) and reads its resident memory before and after.
+//! the galleries), on the clock and in CPU time (every thread's), and
+//! reads its resident memory before and after.
 //!
 //! The reference, measured in the same run and the same process: building
 //! a gallery of as many random vectors straight in memory (no database, no
@@ -52,11 +53,14 @@ pub struct GalleriesBenchArgs {
 #[derive(Serialize, Deserialize)]
 struct Measured {
     load_ms: f64,
+    /// CPU time of every thread of the process while loading.
+    load_cpu_ms: f64,
     engine_ms: f64,
     rss_before_mb: f64,
     rss_after_mb: f64,
     peak_mb: f64,
     in_memory_build_ms: f64,
+    in_memory_build_cpu_ms: f64,
     in_memory_build_one_thread_ms: f64,
 }
 
@@ -97,9 +101,12 @@ pub fn galleries(args: GalleriesBenchArgs) -> anyhow::Result<()> {
             "runs": runs.len(),
             "engine_load_ms": median.engine_ms,
             "load_and_decrypt_ms": median.load_ms,
+            "load_and_decrypt_cpu_ms": median.load_cpu_ms,
             "vectors_per_second": vectors as f64 / (median.load_ms / 1e3),
             "reference_in_memory_build_ms": median.in_memory_build_ms,
             "load_over_in_memory_build": median.load_ms / median.in_memory_build_ms,
+            "reference_in_memory_build_cpu_ms": median.in_memory_build_cpu_ms,
+            "load_cpu_over_in_memory_build_cpu": median.load_cpu_ms / median.in_memory_build_cpu_ms,
             "reference_in_memory_build_one_thread_ms": median.in_memory_build_one_thread_ms,
             "load_over_in_memory_build_one_thread": median.load_ms / median.in_memory_build_one_thread_ms,
             "rss_before_mb": median.rss_before_mb,
@@ -177,6 +184,7 @@ async fn measure(url: &str, args: &GalleriesBenchArgs) -> anyhow::Result<Measure
     let engine_ms = started.elapsed().as_secs_f64() * 1e3;
     let store = crate::bench_seed::open_store(url).await?;
     let rss_before_mb = memory("VmRSS")?;
+    let cpu_before_ms = cpu_ms()?;
     let started = Instant::now();
     let services = Services::start(
         store,
@@ -185,6 +193,7 @@ async fn measure(url: &str, args: &GalleriesBenchArgs) -> anyhow::Result<Measure
     )
     .await?;
     let load_ms = started.elapsed().as_secs_f64() * 1e3;
+    let load_cpu_ms = cpu_ms()? - cpu_before_ms;
     let rss_after_mb = memory("VmRSS")?;
     let peak_mb = memory("VmHWM")?;
     services.shutdown().await;
@@ -194,15 +203,19 @@ async fn measure(url: &str, args: &GalleriesBenchArgs) -> anyhow::Result<Measure
     // their neighbourhoods measured on all cores (as the services do) and,
     // as before issue 14, on one.
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cpu_before_ms = cpu_ms()?;
     let in_memory_build_ms = in_memory_build(args, cores)?;
+    let in_memory_build_cpu_ms = cpu_ms()? - cpu_before_ms;
     let in_memory_build_one_thread_ms = in_memory_build(args, 1)?;
     Ok(Measured {
         load_ms,
+        load_cpu_ms,
         engine_ms,
         rss_before_mb,
         rss_after_mb,
         peak_mb,
         in_memory_build_ms,
+        in_memory_build_cpu_ms,
         in_memory_build_one_thread_ms,
     })
 }
@@ -233,6 +246,29 @@ fn in_memory_build(args: &GalleriesBenchArgs, threads: usize) -> anyhow::Result<
     }
     galleries.refresh_all(threads);
     Ok(started.elapsed().as_secs_f64() * 1e3)
+}
+
+/// CPU time (user and system) of every thread of this process so far,
+/// from /proc/self/stat, in milliseconds: on a shared machine it varies
+/// less than the time on the clock.
+fn cpu_ms() -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat")
+        .context("CPU time is read from /proc/self/stat (Linux)")?;
+    // The fields after the command name, which is in parentheses and may
+    // hold spaces: utime and stime are the 12th and 13th of them.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| -> anyhow::Result<f64> {
+        Ok(fields
+            .get(i)
+            .context("a short /proc/self/stat")?
+            .parse::<f64>()?)
+    };
+    // Linux reports these in USER_HZ, 100 a second on every architecture
+    // it runs on.
+    Ok((ticks(11)? + ticks(12)?) * 10.0)
 }
 
 /// A memory figure of this process from /proc/self/status, in MB.

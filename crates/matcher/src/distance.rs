@@ -100,8 +100,10 @@ fn scan_rows(
     }
 }
 
+/// The portable loop's distance of one row; the neighbourhoods' kernel
+/// falls back on it too.
 #[inline(always)]
-fn squared_distance(probe: &[f32], row: &[f32]) -> f32 {
+pub(crate) fn squared_distance(probe: &[f32], row: &[f32]) -> f32 {
     let mut lanes = [0.0f32; LANES];
     let (probe_blocks, row_blocks) = (probe.chunks_exact(LANES), row.chunks_exact(LANES));
     let tail: f32 = probe_blocks

@@ -186,13 +186,9 @@ impl<P: Clone + Eq + Hash> Gallery<P> {
 
     /// The person's rows and cohort place go; the person's record stays.
     fn detach(&mut self, index: usize) {
+        self.remove_rows_of(index);
         if let Some(slot) = self.people[index].cohort_slot.take() {
-            // Lists are remeasured without this person's rows, which go first.
-            self.remove_rows_of(index);
-            self.neighbourhoods
-                .leave(slot, &self.rows.values, &self.row_owner);
-        } else {
-            self.remove_rows_of(index);
+            self.neighbourhoods.leave(slot);
         }
     }
 

@@ -6,19 +6,27 @@
 //! The cohort is one vector (the first) of each of up to `cohort_people`
 //! people, held in slots. A row's list holds its `hub_neighbours` smallest
 //! distances to cohort slots of other people. Joining the cohort offers the
-//! newcomer to every row's list; leaving it recomputes the lists that held
-//! the leaver. Both are one pass over the gallery, so a change costs
-//! O(rows + cohort) distance computations, never O(rows × cohort).
+//! newcomer to every row's list (one pass over the gallery); leaving it
+//! marks the lists that held the leaver to be measured again, so a change
+//! costs O(rows + cohort × lists it touched) distance computations, never
+//! O(rows × cohort).
 //!
-//! A new row's list is measured at the next refresh, not as it arrives:
-//! loading a gallery of n rows then measures all n lists together, split
-//! across as many threads as the caller gives (most of a large gallery's
-//! loading time is these lists).
+//! A new row's list, and a list that lost a cohort member, is measured at
+//! the next refresh, not at once: loading a gallery of n rows then measures
+//! all n lists together, several rows per pass over the cohort
+//! (`distances.rs`), split across as many threads as the caller gives
+//! (most of a large gallery's loading time is these lists).
+
+mod distances;
 
 use zeroize::Zeroize;
 
 use crate::Scoring;
-use crate::distance::for_each_distance;
+use distances::Kernel;
+
+/// Lists measured per call of the kernel: enough for its passes of
+/// several rows, few enough to keep the rows' references small.
+const ROWS_PER_CALL: usize = 256;
 
 /// A cohort slot number; small and reused.
 type Slot = u16;
@@ -26,6 +34,7 @@ type Slot = u16;
 pub(crate) struct Neighbourhoods {
     dimensions: usize,
     scoring: Scoring,
+    kernel: Kernel,
     /// Slot `s` holds a vector at `s * dimensions` when `slot_owner[s]` is set.
     slot_vectors: Vec<f32>,
     /// The gallery person index of each slot's owner.
@@ -44,6 +53,7 @@ impl Neighbourhoods {
         Neighbourhoods {
             dimensions,
             scoring,
+            kernel: Kernel::detect(),
             slot_vectors: Vec::new(),
             slot_owner: Vec::new(),
             lists: Vec::new(),
@@ -132,39 +142,33 @@ impl Neighbourhoods {
         let k = self.k();
         let (lists, pending) = (&mut self.lists, &self.pending);
         // A pending list will be measured against the whole cohort anyway.
-        for_each_distance(rows, anchor, |row, squared| {
-            if row_owner[row] != person && !pending[row] {
-                offer(
-                    &mut lists[row * k..(row + 1) * k],
-                    squared.sqrt(),
-                    slot as Slot,
-                );
-            }
-        });
+        self.kernel
+            .for_each_squared_distance(&[anchor], rows, |_, row, squared| {
+                if row_owner[row] != person && !pending[row] {
+                    offer(
+                        &mut lists[row * k..(row + 1) * k],
+                        squared.sqrt(),
+                        slot as Slot,
+                    );
+                }
+            });
         slot as Slot
     }
 
     /// The owner of `slot` leaves the cohort: its vector is wiped and every
-    /// list that held it is measured again.
-    pub(crate) fn leave(&mut self, slot: Slot, rows: &[f32], row_owner: &[usize]) {
+    /// list that held it is measured again at the next refresh.
+    pub(crate) fn leave(&mut self, slot: Slot) {
         let slot = usize::from(slot);
         self.slot_owner[slot] = None;
         let dimensions = self.dimensions;
         self.slot_vectors[slot * dimensions..(slot + 1) * dimensions].zeroize();
         let k = self.k();
-        for (row, list) in self.lists.chunks_exact_mut(k).enumerate() {
+        for (list, pending) in self.lists.chunks_exact(k).zip(&mut self.pending) {
             if list
                 .iter()
                 .any(|&(d, s)| d.is_finite() && usize::from(s) == slot)
             {
-                let vector = &rows[row * dimensions..(row + 1) * dimensions];
-                fill(
-                    list,
-                    vector,
-                    row_owner[row],
-                    &self.slot_vectors,
-                    &self.slot_owner,
-                );
+                *pending = true;
             }
         }
     }
@@ -185,7 +189,7 @@ impl Neighbourhoods {
             return;
         }
         let threads = threads.clamp(1, pending);
-        let (k, dimensions) = (self.k(), self.dimensions);
+        let (k, dimensions, kernel) = (self.k(), self.dimensions, self.kernel);
         let rows_per_thread = self.pending.len().div_ceil(threads);
         let (slot_vectors, slot_owner) = (&self.slot_vectors, &self.slot_owner);
         let parts = self
@@ -195,15 +199,33 @@ impl Neighbourhoods {
             .enumerate();
         std::thread::scope(|scope| {
             for (part, (lists, pending)) in parts {
-                let measure = move || {
+                let mut measure = move || {
                     let first = part * rows_per_thread;
-                    let lists = lists.chunks_exact_mut(k);
-                    for (row, (list, pending)) in (first..).zip(lists.zip(pending)) {
-                        if *pending {
-                            let vector = &rows[row * dimensions..(row + 1) * dimensions];
-                            fill(list, vector, row_owner[row], slot_vectors, slot_owner);
-                            *pending = false;
+                    let waiting: Vec<usize> = (0..pending.len()).filter(|&i| pending[i]).collect();
+                    for call in waiting.chunks(ROWS_PER_CALL) {
+                        let vectors: Vec<&[f32]> = call
+                            .iter()
+                            .map(|&i| &rows[(first + i) * dimensions..(first + i + 1) * dimensions])
+                            .collect();
+                        for &i in call {
+                            lists[i * k..(i + 1) * k].fill((f32::INFINITY, 0));
+                            pending[i] = false;
                         }
+                        // Every cohort slot of another person, in slot order.
+                        kernel.for_each_squared_distance(
+                            &vectors,
+                            slot_vectors,
+                            |v, slot, squared| {
+                                let i = call[v];
+                                if slot_owner[slot].is_some_and(|o| o != row_owner[first + i]) {
+                                    offer(
+                                        &mut lists[i * k..(i + 1) * k],
+                                        squared.sqrt(),
+                                        slot as Slot,
+                                    );
+                                }
+                            },
+                        );
                     }
                 };
                 if threads == 1 {
@@ -260,23 +282,6 @@ impl Drop for Neighbourhoods {
     fn drop(&mut self) {
         self.slot_vectors.zeroize();
     }
-}
-
-/// Measures `list`, of a row holding `vector` of person `owner`, against
-/// every cohort slot of another person.
-fn fill(
-    list: &mut [(f32, Slot)],
-    vector: &[f32],
-    owner: usize,
-    slot_vectors: &[f32],
-    slot_owner: &[Option<usize>],
-) {
-    list.fill((f32::INFINITY, 0));
-    for_each_distance(slot_vectors, vector, |slot, squared| {
-        if slot_owner[slot].is_some_and(|o| o != owner) {
-            offer(list, squared.sqrt(), slot as Slot);
-        }
-    });
 }
 
 /// Inserts `(distance, slot)` into a list kept nearest first, dropping the

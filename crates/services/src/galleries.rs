@@ -391,8 +391,11 @@ async fn fill(store: &Store, model: GalleryModel) -> Result<VersionGallery, Stor
         Scoring::HUBNESS,
         model.calibration.clone(),
     );
+    // Every core: opening the sets while rows stream in, then measuring
+    // every new vector's neighbourhood (most of the load).
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     store
-        .gallery_sets(&model.version, |set| {
+        .gallery_sets(&model.version, threads, |set| {
             enrol(
                 &galleries,
                 &model.version,
@@ -402,8 +405,7 @@ async fn fill(store: &Store, model: GalleryModel) -> Result<VersionGallery, Stor
             )
         })
         .await?;
-    // Every new vector's neighbourhood, on every core: most of the load.
-    galleries.refresh_all(std::thread::available_parallelism().map_or(1, |n| n.get()));
+    galleries.refresh_all(threads);
     Ok(VersionGallery {
         model,
         people: Arc::new(galleries),

@@ -3,7 +3,8 @@
 //! data key and tagged with the model that made it, stored only while the
 //! person consents. Every change to a set is recorded as a face change.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 
 use futures_util::TryStreamExt;
 use limen_domain::{
@@ -315,15 +316,22 @@ impl Store {
     }
 
     /// Every consenting person's set of `model_version`, decrypted and
-    /// handed to `each` one set at a time, so that a large gallery is never
-    /// held twice in memory.
+    /// handed to `each` one set at a time, in the order of organisation and
+    /// person, so that a large gallery is never held twice in memory.
+    ///
+    /// While rows stream in, `threads` threads open the sets read so far, a
+    /// batch of [`SETS_PER_BATCH`] people each; the batches are handed over
+    /// in the order read, so `each` sees the same sets in the same order
+    /// whatever the number of threads. At most `threads` batches are open
+    /// at a time, beyond the one being read.
     pub async fn gallery_sets(
         &self,
         model_version: &ModelVersion,
+        threads: usize,
         mut each: impl FnMut(GallerySet) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         let mut conn = self.pool.acquire().await?;
-        let keys = self.all_data_keys(&mut conn).await?;
+        let keys = Arc::new(self.all_data_keys(&mut conn).await?);
         let sql = format!(
             "SELECT p.org_id, p.id, k.wrapped, v.sealed FROM face_vectors v \
              JOIN people p ON p.id = v.person_id JOIN vector_keys k ON k.person_id = p.id \
@@ -332,43 +340,38 @@ impl Store {
         let mut rows = sqlx::query(&sql)
             .bind(model_version.as_str())
             .fetch(&mut *conn);
-        let mut current: Option<(GallerySet, DataKey)> = None;
+        let threads = threads.max(1);
+        let mut opening = VecDeque::with_capacity(threads);
+        let mut batch: Vec<SealedSet> = Vec::with_capacity(SETS_PER_BATCH);
+        let mut hand_over = |opened: Vec<GallerySet>| opened.into_iter().try_for_each(&mut each);
         while let Some(row) = rows.try_next().await? {
-            let org_id = parse_col(&row, "org_id", OrgId::parse)?;
             let person_id = parse_col(&row, "id", PersonId::parse)?;
-            let sealed: Vec<u8> = row.try_get("sealed")?;
-            if current
-                .as_ref()
-                .is_none_or(|(set, _)| set.person_id != person_id)
-            {
-                if let Some((done, _)) = current.take() {
-                    each(done)?;
+            if batch.last().is_none_or(|set| set.person_id != person_id) {
+                if batch.len() == SETS_PER_BATCH {
+                    if opening.len() == threads {
+                        hand_over(opened(opening.pop_front()).await?)?;
+                    }
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(SETS_PER_BATCH));
+                    let (keys, model_version) = (Arc::clone(&keys), model_version.clone());
+                    opening.push_back(tokio::task::spawn_blocking(move || {
+                        open_sets(full, &keys, &model_version)
+                    }));
                 }
-                let org_key = keys
-                    .get(&org_id)
-                    .ok_or(StoreError::Corrupt("vector without an organisation"))?;
-                let key = org_key
-                    .unwrap_key(
-                        &row.try_get::<Vec<u8>, _>("wrapped")?,
-                        &vector_key_context(&org_id, &person_id),
-                    )
-                    .map_err(|_| StoreError::Corrupt("vector key"))?;
-                let set = GallerySet {
-                    org_id,
+                batch.push(SealedSet {
+                    org_id: parse_col(&row, "org_id", OrgId::parse)?,
                     person_id,
-                    vectors: Vec::new(),
-                };
-                current = Some((set, key));
+                    wrapped_key: row.try_get("wrapped")?,
+                    sealed: Vec::new(),
+                });
             }
-            if let Some((set, key)) = &mut current {
-                let vector = open_vector(key, &sealed, &set.org_id, &set.person_id, model_version)?;
-                set.vectors.push(vector);
+            if let Some(set) = batch.last_mut() {
+                set.sealed.push(row.try_get("sealed")?);
             }
         }
-        if let Some((done, _)) = current {
-            each(done)?;
+        while !opening.is_empty() {
+            hand_over(opened(opening.pop_front()).await?)?;
         }
-        Ok(())
+        hand_over(open_sets(batch, &keys, model_version)?)
     }
 
     /// One person's vectors of `model_version` as a gallery must hold them:
@@ -542,6 +545,61 @@ pub(crate) fn open_vector(
         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
         .collect();
     FaceVector::new(values).map_err(|_| StoreError::Corrupt("vector values"))
+}
+
+/// People whose sets one thread opens at a time while loading galleries.
+const SETS_PER_BATCH: usize = 64;
+
+/// A person's set as read from the database, still sealed.
+struct SealedSet {
+    org_id: OrgId,
+    person_id: PersonId,
+    wrapped_key: Vec<u8>,
+    sealed: Vec<Vec<u8>>,
+}
+
+/// Opens a batch of sets, in order.
+fn open_sets(
+    batch: Vec<SealedSet>,
+    keys: &HashMap<OrgId, DataKey>,
+    model_version: &ModelVersion,
+) -> Result<Vec<GallerySet>, StoreError> {
+    batch
+        .into_iter()
+        .map(|set| {
+            let key = keys
+                .get(&set.org_id)
+                .ok_or(StoreError::Corrupt("vector without an organisation"))?
+                .unwrap_key(
+                    &set.wrapped_key,
+                    &vector_key_context(&set.org_id, &set.person_id),
+                )
+                .map_err(|_| StoreError::Corrupt("vector key"))?;
+            let vectors = set
+                .sealed
+                .iter()
+                .map(|sealed| open_vector(&key, sealed, &set.org_id, &set.person_id, model_version))
+                .collect::<Result<_, _>>()?;
+            Ok(GallerySet {
+                org_id: set.org_id,
+                person_id: set.person_id,
+                vectors,
+            })
+        })
+        .collect()
+}
+
+/// The sets of the oldest batch being opened, once opened. A panic while
+/// opening is a bug and goes on here.
+async fn opened(
+    oldest: Option<tokio::task::JoinHandle<Result<Vec<GallerySet>, StoreError>>>,
+) -> Result<Vec<GallerySet>, StoreError> {
+    match oldest {
+        Some(handle) => handle
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic())),
+        None => Ok(Vec::new()),
+    }
 }
 
 #[cfg(test)]

@@ -236,7 +236,7 @@ pub(crate) async fn a_set_of_vectors_is_replaced_whole(db: &TestDb) {
         .expect("three again");
     let mut sets = Vec::new();
     store
-        .gallery_sets(&model(), |set| {
+        .gallery_sets(&model(), 1, |set| {
             if set.org_id == org {
                 sets.push((set.person_id, set.vectors.len()));
             }
@@ -463,4 +463,63 @@ pub(crate) async fn a_deleted_sets_leftover_ciphertext_decrypts_with_nothing_lef
             .await
             .expect("cleanup")
     );
+}
+
+/// Galleries load the same sets in the same order whether one thread opens
+/// them or several (enough people for several batches of each).
+pub(crate) async fn sets_load_alike_on_one_thread_and_on_several(db: &TestDb) {
+    let store = &db.store;
+    let org = new_org(store, "Acme").await;
+    let rows: Vec<_> = (0..150)
+        .map(|i| {
+            row(
+                i + 1,
+                "Ann",
+                "Lee",
+                &format!("p{i}@acme.test"),
+                &format!("A{i}"),
+            )
+        })
+        .collect();
+    assert!(
+        store
+            .import_people(|_| entry(), &org, &rows)
+            .await
+            .expect("import")
+            .is_ok()
+    );
+    let people = store.people(&org, &model()).await.expect("people");
+    for (i, overview) in people.iter().enumerate() {
+        consent_to_v1(store, &overview.person, "api").await;
+        let set: Vec<FaceVector> = (0..1 + i % 3)
+            .map(|v| vector_of(i as f32 / 100.0 + v as f32))
+            .collect();
+        store
+            .replace_vectors(&entry(), &overview.person, &model(), &set)
+            .await
+            .expect("vectors");
+    }
+    let mut loads = Vec::new();
+    for threads in [1, 3] {
+        let mut sets = Vec::new();
+        store
+            .gallery_sets(&model(), threads, |set| {
+                // Other tests may share the PostgreSQL database.
+                if set.org_id == org {
+                    let vectors: Vec<Vec<f32>> =
+                        set.vectors.iter().map(|v| v.as_slice().to_vec()).collect();
+                    sets.push((set.person_id, vectors));
+                }
+                Ok(())
+            })
+            .await
+            .expect("load");
+        loads.push(sets);
+    }
+    assert_eq!(loads[0].len(), 150);
+    assert!(
+        loads[0].is_sorted_by(|a, b| a.0 < b.0),
+        "in the order of people"
+    );
+    assert_eq!(loads[0], loads[1]);
 }

@@ -164,6 +164,7 @@ on_both!(
     faces::a_set_of_vectors_is_replaced_whole,
     faces::a_deleted_sets_leftover_ciphertext_decrypts_with_nothing_left,
     faces::every_change_to_a_gallery_is_numbered_in_order,
+    faces::sets_load_alike_on_one_thread_and_on_several,
     entrances::activity_from_several_instances_adds_up,
     entrances::decision_events_are_filtered_and_named,
     keys::api_keys_stop_at_the_cap_when_made_at_once,
