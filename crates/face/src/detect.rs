@@ -15,7 +15,13 @@ use std::sync::{Arc, Mutex, mpsc};
 use crate::fhog::{self, FhogPlanes, FhogScratch};
 use crate::geometry::Rect;
 use crate::image::RgbImage;
+use crate::nn::gemm::Kernel;
 use crate::pyramid::{self, PlanarImage, rect_down_2, rect_down_6, rect_up_6};
+
+mod correlate;
+mod filter_bank;
+
+use filter_bank::FilterBank;
 
 #[derive(Debug, Error, PartialEq)]
 pub enum DetectError {
@@ -46,22 +52,6 @@ pub fn clip_to_image(rect: Rect, width: usize, height: usize) -> Rect {
     )
 }
 
-/// A rank-1 piece of one filter plane: `col * row^T`.
-#[derive(Debug, Clone)]
-struct SeparableTerm {
-    plane: usize,
-    /// Applied along each row (length: filter columns).
-    row: Vec<f32>,
-    /// Applied along each column (length: filter rows).
-    col: Vec<f32>,
-}
-
-#[derive(Debug, Clone)]
-struct FilterBank {
-    terms: Vec<SeparableTerm>,
-    threshold: f64,
-}
-
 /// The detector, ready to run; immutable, so one instance serves any number
 /// of threads.
 #[derive(Debug, Clone)]
@@ -77,6 +67,8 @@ pub struct HogFaceDetector {
     banks: Vec<FilterBank>,
     /// Added to every filter's threshold, as dlib's `adjust_threshold`.
     adjust_threshold: f64,
+    /// The instruction set the filters run on, chosen once.
+    kernel: Kernel,
 }
 
 impl HogFaceDetector {
@@ -97,15 +89,7 @@ impl HogFaceDetector {
         let banks = model
             .filters
             .iter()
-            .map(|f| FilterBank {
-                terms: f
-                    .planes
-                    .iter()
-                    .enumerate()
-                    .flat_map(|(p, w)| separable_terms(p, w, model.filter_rows, model.filter_cols))
-                    .collect(),
-                threshold: f.threshold,
-            })
+            .map(|f| FilterBank::new(&f.planes, model.filter_rows, model.filter_cols, f.threshold))
             .collect();
         Ok(HogFaceDetector {
             cell_size: s.cell_size,
@@ -118,6 +102,7 @@ impl HogFaceDetector {
             overlap: model.overlap,
             banks,
             adjust_threshold: 0.0,
+            kernel: Kernel::detect(),
         })
     }
 
@@ -378,6 +363,7 @@ impl LevelWorker {
     fn scan(&mut self, detector: &HogFaceDetector, level_image: &PlanarImage, level: usize) {
         let d = detector;
         fhog::extract(
+            d.kernel,
             level_image,
             d.cell_size,
             d.filter_rows,
@@ -389,9 +375,9 @@ impl LevelWorker {
             return;
         }
         for (index, bank) in d.banks.iter().enumerate() {
-            let area = apply_bank(
+            let area = bank.apply(
+                d.kernel,
                 &self.planes,
-                bank,
                 d.filter_rows,
                 d.filter_cols,
                 &mut self.filter_scratch,
@@ -414,298 +400,11 @@ impl LevelWorker {
     }
 }
 
-/// Inclusive bounds of the saliency positions where the filter fits.
-struct Area {
-    left: i64,
-    top: i64,
-    right: i64,
-    bottom: i64,
-}
-
-/// Scores every window position of one pyramid level with one filter bank
-/// (dlib's `float_spatially_filter_image_separable`, summed over terms).
-/// The saliency has the planes' layout; only `Area` is meaningful.
-fn apply_bank(
-    planes: &FhogPlanes,
-    bank: &FilterBank,
-    filter_rows: usize,
-    filter_cols: usize,
-    scratch: &mut Vec<f32>,
-    saliency: &mut Vec<f32>,
-) -> Area {
-    let (rows, cols, stride) = (planes.rows, planes.cols, planes.stride);
-    let first_row = filter_rows / 2;
-    let first_col = filter_cols / 2;
-    let last_row = rows - (filter_rows - 1) / 2;
-    let last_col = cols - (filter_cols - 1) / 2;
-    // Outputs per row, rounded up to whole blocks (the planes are padded for it).
-    let width = stride - (filter_cols - 1);
-    saliency.clear();
-    saliency.resize(rows * stride, 0.0);
-    scratch.clear();
-    scratch.resize(rows * stride, 0.0);
-    // Rows outside the image's cells are zero padding: their row-filter
-    // output stays zero, so it is not computed.
-    let data_rows = (filter_rows - 1) / 2..rows - filter_rows / 2;
-    for term in &bank.terms {
-        let input = planes.plane(term.plane);
-        // Row filter: scratch[r][c] = sum_n input[r][c - first_col + n] * row[n].
-        let at = data_rows.start * stride;
-        correlate(
-            &input[at..],
-            1,
-            &term.row,
-            &mut scratch[at + first_col..],
-            stride,
-            data_rows.len(),
-            width,
-            false,
-        );
-        // Column filter, added to the saliency.
-        correlate(
-            &scratch[first_col..],
-            stride,
-            &term.col,
-            &mut saliency[first_row * stride + first_col..],
-            stride,
-            last_row - first_row,
-            width,
-            true,
-        );
-    }
-    Area {
-        left: first_col as i64,
-        top: first_row as i64,
-        right: last_col as i64 - 1,
-        bottom: last_row as i64 - 1,
-    }
-}
-
-/// A 1-D correlation over `rows` rows of `width` outputs (a multiple of
-/// `COLUMN_BLOCK`), rows `stride` apart in both `src` and `out`:
-/// `out[r][c] (+)= sum_k src[r][c + k * tap_step] * taps[k]`, along a row
-/// (`tap_step` 1) or down a column (`tap_step` = `stride`). Every output
-/// sums its taps in order; CPUs with FMA fuse each multiply-add (one
-/// rounding instead of two), which moves scores by about 1e-7 relative,
-/// far below any decision the detector makes.
-#[allow(clippy::too_many_arguments)]
-fn correlate(
-    src: &[f32],
-    tap_step: usize,
-    taps: &[f32],
-    out: &mut [f32],
-    stride: usize,
-    rows: usize,
-    width: usize,
-    add: bool,
-) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU supports AVX2 and FMA, checked just above.
-        unsafe { correlate_fma(src, tap_step, taps, out, stride, rows, width, add) };
-        return;
-    }
-    correlate_rows::<false>(src, tap_step, taps, out, stride, rows, width, add);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-fn correlate_fma(
-    src: &[f32],
-    tap_step: usize,
-    taps: &[f32],
-    out: &mut [f32],
-    stride: usize,
-    rows: usize,
-    width: usize,
-    add: bool,
-) {
-    correlate_rows::<true>(src, tap_step, taps, out, stride, rows, width, add);
-}
-
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn correlate_rows<const FMA: bool>(
-    src: &[f32],
-    tap_step: usize,
-    taps: &[f32],
-    out: &mut [f32],
-    stride: usize,
-    rows: usize,
-    width: usize,
-    add: bool,
-) {
-    // Four rows at a time keep eight independent accumulator vectors busy.
-    let mut r = 0;
-    while r + 4 <= rows {
-        correlate_block::<FMA, 4>(
-            &src[r * stride..],
-            tap_step,
-            taps,
-            &mut out[r * stride..],
-            stride,
-            width,
-            add,
-        );
-        r += 4;
-    }
-    while r < rows {
-        correlate_block::<FMA, 1>(
-            &src[r * stride..],
-            tap_step,
-            taps,
-            &mut out[r * stride..],
-            stride,
-            width,
-            add,
-        );
-        r += 1;
-    }
-}
-
-#[inline(always)]
-fn correlate_block<const FMA: bool, const ROWS: usize>(
-    src: &[f32],
-    tap_step: usize,
-    taps: &[f32],
-    out: &mut [f32],
-    stride: usize,
-    width: usize,
-    add: bool,
-) {
-    const LANES: usize = crate::fhog::COLUMN_BLOCK;
-    let madd = |acc: f32, v: f32, f: f32| if FMA { v.mul_add(f, acc) } else { acc + v * f };
-    for c in (0..width).step_by(LANES) {
-        let mut acc = [[0f32; LANES]; ROWS];
-        for (k, &f) in taps.iter().enumerate() {
-            for (row, a) in acc.iter_mut().enumerate() {
-                let s = &src[row * stride + k * tap_step + c..][..LANES];
-                for (a, &v) in a.iter_mut().zip(s) {
-                    *a = madd(*a, v, f);
-                }
-            }
-        }
-        for (row, a) in acc.iter().enumerate() {
-            let o = &mut out[row * stride + c..][..LANES];
-            if add {
-                for (o, a) in o.iter_mut().zip(a) {
-                    *o += a;
-                }
-            } else {
-                o.copy_from_slice(a);
-            }
-        }
-    }
-}
-
-/// dlib's `build_fhog_filterbank` for one plane: the SVD of the
-/// `rows x cols` weights, keeping singular values of at least
-/// max(1e-3, 1% of the largest), each as `col = u sqrt(s)`, `row = v sqrt(s)`.
-fn separable_terms(plane: usize, weights: &[f64], rows: usize, cols: usize) -> Vec<SeparableTerm> {
-    let (u, s, v) = svd(weights, rows, cols);
-    let largest = s.iter().copied().fold(0.0, f64::max);
-    let threshold = (largest * 0.01).max(1e-3);
-    let mut order: Vec<usize> = (0..s.len()).collect();
-    order.sort_by(|&a, &b| s[b].total_cmp(&s[a]));
-    order
-        .into_iter()
-        .filter(|&j| s[j] >= threshold)
-        .map(|j| {
-            let scale = s[j].sqrt();
-            SeparableTerm {
-                plane,
-                row: (0..cols)
-                    .map(|i| (v[i * cols + j] * scale) as f32)
-                    .collect(),
-                col: (0..rows)
-                    .map(|i| (u[i * cols + j] * scale) as f32)
-                    .collect(),
-            }
-        })
-        .collect()
-}
-
-/// Thin SVD `a = u diag(s) v^T` of a row-major `rows x cols` matrix
-/// (`rows >= cols` not required; columns of `u` for zero singular values
-/// are left zero) by one-sided Jacobi rotations. Returns `u` (rows x cols),
-/// `s` (cols) and `v` (cols x cols), row-major.
-fn svd(a: &[f64], rows: usize, cols: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
-    let mut u = a.to_vec();
-    let mut v = vec![0.0; cols * cols];
-    for i in 0..cols {
-        v[i * cols + i] = 1.0;
-    }
-    for _sweep in 0..60 {
-        let mut rotated = false;
-        for p in 0..cols {
-            for q in p + 1..cols {
-                let (mut alpha, mut beta, mut gamma) = (0.0, 0.0, 0.0);
-                for i in 0..rows {
-                    let (x, y) = (u[i * cols + p], u[i * cols + q]);
-                    alpha += x * x;
-                    beta += y * y;
-                    gamma += x * y;
-                }
-                if gamma.abs() <= 1e-15 * (alpha * beta).sqrt() || gamma == 0.0 {
-                    continue;
-                }
-                rotated = true;
-                let zeta = (beta - alpha) / (2.0 * gamma);
-                let t = zeta.signum() / (zeta.abs() + (1.0 + zeta * zeta).sqrt());
-                let c = 1.0 / (1.0 + t * t).sqrt();
-                let s = c * t;
-                for m in [&mut u, &mut v] {
-                    let n = m.len() / cols;
-                    for i in 0..n {
-                        let (x, y) = (m[i * cols + p], m[i * cols + q]);
-                        m[i * cols + p] = c * x - s * y;
-                        m[i * cols + q] = s * x + c * y;
-                    }
-                }
-            }
-        }
-        if !rotated {
-            break;
-        }
-    }
-    let mut s = vec![0.0; cols];
-    for (j, sj) in s.iter_mut().enumerate() {
-        let norm = (0..rows)
-            .map(|i| u[i * cols + j].powi(2))
-            .sum::<f64>()
-            .sqrt();
-        *sj = norm;
-        for i in 0..rows {
-            u[i * cols + j] = if norm > 0.0 {
-                u[i * cols + j] / norm
-            } else {
-                0.0
-            };
-        }
-    }
-    (u, s, v)
-}
-
 const _: () = assert!(FHOG_PLANES == fhog::PLANES);
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn svd_reconstructs_a_matrix() {
-        let a: Vec<f64> = (0..12)
-            .map(|i| ((i * 7) % 5) as f64 - 1.5 + i as f64 * 0.1)
-            .collect();
-        let (u, s, v) = svd(&a, 4, 3);
-        for i in 0..4 {
-            for j in 0..3 {
-                let r: f64 = (0..3).map(|k| u[i * 3 + k] * s[k] * v[j * 3 + k]).sum();
-                assert!((r - a[i * 3 + j]).abs() < 1e-12);
-            }
-        }
-    }
 
     #[test]
     fn clipping_matches_face_recognition() {

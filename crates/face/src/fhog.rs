@@ -9,6 +9,7 @@
 //! at a time, and the two paths differ in tie-breaking and rounding order;
 //! both are reproduced so that the features match dlib's to the bit.
 
+use crate::nn::gemm::Kernel;
 use crate::pyramid::PlanarImage;
 
 /// Number of feature planes.
@@ -61,8 +62,10 @@ pub struct FhogScratch {
     norm: Vec<f32>,
 }
 
-/// Computes the features of `image` into `out` (`cell_size >= 2`).
+/// Computes the features of `image` into `out` (`cell_size >= 2`), on
+/// the instruction set `kernel` names.
 pub fn extract(
+    kernel: Kernel,
     image: &PlanarImage,
     cell_size: usize,
     filter_rows: usize,
@@ -75,8 +78,8 @@ pub fn extract(
     let cells_nc = (nc as f32 / cell_size as f32 + 0.5) as usize;
     let hog_nr = cells_nr.saturating_sub(2);
     let hog_nc = cells_nc.saturating_sub(2);
-    out.data.clear();
     if hog_nr == 0 || hog_nc == 0 {
+        out.data.clear();
         out.rows = 0;
         out.cols = 0;
         out.stride = 0;
@@ -86,7 +89,9 @@ pub fn extract(
     out.cols = hog_nc + filter_cols - 1;
     out.stride =
         (out.cols - (filter_cols - 1)).div_ceil(COLUMN_BLOCK) * COLUMN_BLOCK + filter_cols - 1;
-    out.data.resize(PLANES * out.rows * out.stride, 0.0);
+    let row_offset = (filter_rows - 1) / 2;
+    let col_offset = (filter_cols - 1) / 2;
+    clear_border(out, row_offset, col_offset, hog_nr, hog_nc);
 
     // Histograms get a one-cell margin all round so votes need no bounds checks.
     let hist_cols = cells_nc + 2;
@@ -94,9 +99,16 @@ pub fn extract(
     scratch
         .hist
         .resize((cells_nr + 2) * hist_cols * SIGNED_BINS, 0.0);
-    vote_gradients(image, cell_size, cells_nr, cells_nc, &mut scratch.hist);
+    vote_gradients(
+        kernel,
+        image,
+        cell_size,
+        cells_nr,
+        cells_nc,
+        &mut scratch.hist,
+    );
 
-    scratch.norm.clear();
+    // Every value is written below.
     scratch.norm.resize(cells_nr * cells_nc, 0.0);
     for r in 0..cells_nr {
         for c in 0..cells_nc {
@@ -110,8 +122,6 @@ pub fn extract(
         }
     }
 
-    let row_offset = (filter_rows - 1) / 2;
-    let col_offset = (filter_cols - 1) / 2;
     let plane_len = out.rows * out.stride;
     let norm = &scratch.norm;
     let n_at = |r: usize, c: usize| norm[r * cells_nc + c];
@@ -166,24 +176,68 @@ pub fn extract(
     }
 }
 
+/// Sizes `out.data` for its planes and zeroes each plane's border: the
+/// values outside the `hog_nr x hog_nc` cells placed at (`row_offset`,
+/// `col_offset`), which the features then fill.
+fn clear_border(
+    out: &mut FhogPlanes,
+    row_offset: usize,
+    col_offset: usize,
+    hog_nr: usize,
+    hog_nc: usize,
+) {
+    let stride = out.stride;
+    out.data.resize(PLANES * out.rows * stride, 0.0);
+    for plane in out.data.chunks_exact_mut(out.rows * stride) {
+        let (top, rest) = plane.split_at_mut(row_offset * stride);
+        let (cells, bottom) = rest.split_at_mut(hog_nr * stride);
+        top.fill(0.0);
+        bottom.fill(0.0);
+        for row in cells.chunks_exact_mut(stride) {
+            row[..col_offset].fill(0.0);
+            row[col_offset + hog_nc..].fill(0.0);
+        }
+    }
+}
+
 /// Accumulates every pixel's gradient magnitude into the orientation
 /// histograms of the four nearest cells. Work is done a row at a time in
-/// simple loops the compiler vectorises (with AVX2 where the CPU has it;
-/// the arithmetic per pixel is the same either way); only the histogram
-/// votes are scattered one pixel at a time.
+/// simple loops the compiler vectorises (with AVX-512 or AVX2 where the
+/// CPU has it: the arithmetic per pixel is the same either way, lane by
+/// lane); only the histogram votes are added one pixel at a time, in
+/// dlib's order, so every bin sums the same values in the same order.
 fn vote_gradients(
+    kernel: Kernel,
     image: &PlanarImage,
     cell_size: usize,
     cells_nr: usize,
     cells_nc: usize,
     hist: &mut [f32],
 ) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2, checked just above.
-        unsafe { vote_gradients_avx2(image, cell_size, cells_nr, cells_nc, hist) };
-        return;
+    match kernel {
+        // SAFETY: the variant exists only when `Kernel::detect` found AVX-512F.
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx512 => unsafe {
+            vote_gradients_avx512(image, cell_size, cells_nr, cells_nc, hist)
+        },
+        // SAFETY: the variant exists only when `Kernel::detect` found AVX2.
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx2Fma => unsafe {
+            vote_gradients_avx2(image, cell_size, cells_nr, cells_nc, hist)
+        },
+        Kernel::Portable => vote_gradients_portable(image, cell_size, cells_nr, cells_nc, hist),
     }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn vote_gradients_avx512(
+    image: &PlanarImage,
+    cell_size: usize,
+    cells_nr: usize,
+    cells_nc: usize,
+    hist: &mut [f32],
+) {
     vote_gradients_portable(image, cell_size, cells_nr, cells_nc, hist);
 }
 
@@ -222,55 +276,70 @@ fn vote_gradients_portable(
     } else {
         1
     };
-    // Per column: the left cell of the vote and the two horizontal weights,
-    // computed as each of dlib's paths does.
-    let columns: Vec<(usize, f32, f32)> = (1..visible_nc)
-        .map(|x| {
-            if x < blocks_end {
-                let xp = (x as f32 + 0.5) / cell + 0.5;
-                let ixp = xp as i32;
-                let vx0 = xp - ixp as f32;
-                (ixp as usize, 1.0 - vx0, vx0)
-            } else {
-                let xp = ((x as f64 + 0.5) / cell as f64 - 0.5) as f32;
-                let ixp = xp.floor();
-                let vx0 = xp - ixp;
-                ((ixp as isize + 1) as usize, (1.0 - vx0 as f64) as f32, vx0)
-            }
-        })
-        .collect();
+    let n = visible_nc - 1;
+    // Pixels x = 1..blocks_end take dlib's vector path, the rest its scalar one.
+    let split = blocks_end - 1;
+    // Per column: the left cell of the vote (as its first histogram value)
+    // and the two horizontal weights, computed as each of dlib's paths does.
+    let mut first_bin = vec![0u32; n];
+    let mut wx1 = vec![0f32; n];
+    let mut wx0 = vec![0f32; n];
+    for (i, x) in (1..visible_nc).enumerate() {
+        let (left, w1, w0) = if i < split {
+            let xp = (x as f32 + 0.5) / cell + 0.5;
+            let ixp = xp as i32;
+            let vx0 = xp - ixp as f32;
+            (ixp as usize, 1.0 - vx0, vx0)
+        } else {
+            let xp = ((x as f64 + 0.5) / cell as f64 - 0.5) as f32;
+            let ixp = xp.floor();
+            let vx0 = xp - ixp;
+            ((ixp as isize + 1) as usize, (1.0 - vx0 as f64) as f32, vx0)
+        };
+        first_bin[i] = (left * SIGNED_BINS) as u32;
+        wx1[i] = w1;
+        wx0[i] = w0;
+    }
 
     let planes = [image.plane(0), image.plane(1), image.plane(2)];
-    let n = visible_nc - 1;
     let mut gx = vec![0f32; n];
     let mut gy = vec![0f32; n];
     let mut mag = vec![0f32; n];
     let mut bin = vec![0u32; n];
-    let mut best = vec![0f32; n];
+    let mut votes: [Vec<f32>; 4] = std::array::from_fn(|_| vec![0f32; n]);
     for y in 1..visible_nr {
         let yp = (((y as f32) as f64 + 0.5) / cell as f64 - 0.5) as f32;
         let iyp = yp.floor();
         let vy0 = yp - iyp;
         let vy1 = (1.0 - vy0 as f64) as f32;
-        let row0 = ((iyp as isize + 1) as usize) * hist_cols;
-        let row1 = row0 + hist_cols;
+        let row0 = ((iyp as isize + 1) as usize) * hist_cols * SIGNED_BINS;
+        let row1 = row0 + hist_cols * SIGNED_BINS;
 
         strongest_gradients(&planes, nc, y, blocks_end, &mut gx, &mut gy, &mut mag);
-        snap_orientations(&gx, &gy, &mut best, &mut bin);
-
-        for (i, &(col, wx1, wx0)) in columns.iter().enumerate() {
-            let v = mag[i];
-            let (w00, w10, w01, w11) = if i + 1 < blocks_end {
-                let (p1, p0) = (wx1 * v, wx0 * v);
-                (vy1 * p1, vy0 * p1, vy1 * p0, vy0 * p0)
-            } else {
-                (vy1 * wx1 * v, vy0 * wx1 * v, vy1 * wx0 * v, vy0 * wx0 * v)
-            };
-            let o = bin[i] as usize;
-            hist[(row0 + col) * SIGNED_BINS + o] += w00;
-            hist[(row1 + col) * SIGNED_BINS + o] += w10;
-            hist[(row0 + col + 1) * SIGNED_BINS + o] += w01;
-            hist[(row1 + col + 1) * SIGNED_BINS + o] += w11;
+        snap_orientations(&gx, &gy, &first_bin, &mut bin);
+        // The four votes of each pixel, with each path's order of products.
+        let [w00, w10, w01, w11] = &mut votes;
+        for i in 0..split {
+            let (p1, p0) = (wx1[i] * mag[i], wx0[i] * mag[i]);
+            w00[i] = vy1 * p1;
+            w10[i] = vy0 * p1;
+            w01[i] = vy1 * p0;
+            w11[i] = vy0 * p0;
+        }
+        for i in split..n {
+            w00[i] = vy1 * wx1[i] * mag[i];
+            w10[i] = vy0 * wx1[i] * mag[i];
+            w01[i] = vy1 * wx0[i] * mag[i];
+            w11[i] = vy0 * wx0[i] * mag[i];
+        }
+        let (top, bottom) = hist.split_at_mut(row1);
+        let (top, bottom) = (&mut top[row0..], &mut bottom[..row1 - row0]);
+        for i in 0..n {
+            let at = bin[i] as usize;
+            top[at] += w00[i];
+            bottom[at] += w10[i];
+            top[at + SIGNED_BINS] += w01[i];
+            bottom[at + SIGNED_BINS] += w11[i];
         }
     }
 }
@@ -331,23 +400,23 @@ fn strongest_gradients(
 }
 
 /// The nearest of 18 signed orientations of each gradient (0 for none),
-/// with dlib's order of comparisons.
+/// with dlib's order of comparisons, added to `first_bin`.
 #[inline(always)]
-fn snap_orientations(gx: &[f32], gy: &[f32], best: &mut [f32], bin: &mut [u32]) {
-    best.fill(0.0);
-    bin.fill(0);
-    for (o, &(dx, dy)) in DIRECTIONS.iter().enumerate() {
-        let o = o as u32;
-        for (((&x, &y), b), bo) in gx.iter().zip(gy).zip(best.iter_mut()).zip(bin.iter_mut()) {
+fn snap_orientations(gx: &[f32], gy: &[f32], first_bin: &[u32], bin: &mut [u32]) {
+    for (((&x, &y), &first), bin) in gx.iter().zip(gy).zip(first_bin).zip(bin.iter_mut()) {
+        let (mut best, mut best_o) = (0f32, 0u32);
+        for (o, &(dx, dy)) in DIRECTIONS.iter().enumerate() {
+            let o = o as u32;
             // Branch-free so that it vectorises: a positive dot beats the
             // best so far, else its negation may.
             let dot = x * dx + y * dy;
-            let up = dot > *b;
-            let b1 = if up { dot } else { *b };
-            let o1 = if up { o } else { *bo };
+            let up = dot > best;
+            let b1 = if up { dot } else { best };
+            let o1 = if up { o } else { best_o };
             let down = -dot > b1;
-            *b = if down { -dot } else { b1 };
-            *bo = if down { o + 9 } else { o1 };
+            best = if down { -dot } else { b1 };
+            best_o = if down { o + 9 } else { o1 };
         }
+        *bin = first + best_o;
     }
 }

@@ -109,11 +109,10 @@ impl PlanarImage {
     /// Splits interleaved RGB into planes.
     pub fn from_rgb(image: &RgbImage) -> Self {
         let n = image.width() * image.height();
-        let mut planes: [Vec<u8>; 3] = std::array::from_fn(|_| Vec::with_capacity(n));
-        for p in image.as_raw().chunks_exact(3) {
-            for (plane, &v) in planes.iter_mut().zip(p) {
-                plane.push(v);
-            }
+        let mut planes: [Vec<u8>; 3] = std::array::from_fn(|_| vec![0; n]);
+        let [r, g, b] = &mut planes;
+        for (((p, r), g), b) in image.as_raw().chunks_exact(3).zip(r).zip(g).zip(b) {
+            (*r, *g, *b) = (p[0], p[1], p[2]);
         }
         PlanarImage {
             width: image.width(),
