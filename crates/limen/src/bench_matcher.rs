@@ -1,12 +1,17 @@
-//! Measures 1:N search, single thread: the matcher's search (a compressed
-//! first pass, then the best candidates ranked exactly) against the exact
-//! search over every f32 vector, in the same run, and against the time one
-//! core needs just to read the bytes each must read:
+//! Measures 1:N search, single thread: the matcher's compressed search (a
+//! scan of 2-bit codes, the rows near the best estimated again from 4-bit
+//! codes, then the best candidates ranked exactly) against the exact search
+//! over every f32 vector, in the same run, and against the time one core
+//! needs just to read the bytes each must read:
 //!
 //! - the f32 rows, by streaming them with a vectorised sum (from where they
 //!   are: small galleries sit in cache);
 //! - from main memory, at the rate one core streams a 1 GiB buffer, for the
-//!   f32 rows and for the codes (an eighth of their bytes).
+//!   f32 rows and for what the scan reads ([`SCANNED_BYTES`] a vector).
+//!
+//! Where the exact search is faster, below `limen_matcher::EXACT_SEARCH_BELOW`
+//! vectors, `Galleries::search` takes it: the ratio column is what that
+//! crossover is chosen from.
 //!
 //! Then the agreement: how many probes, half of them enrolled people and
 //! half strangers, get the same nearest person from both searches, and the
@@ -34,6 +39,9 @@ use limen_matcher::{Calibration, Galleries, Nearest, Scoring};
 
 /// The default model version's vector length.
 const DIMENSIONS: usize = 256;
+/// What the compressed scan reads per vector: its 2-bit codes, then its
+/// scale, squared norm and offset (an f32 each).
+const SCANNED_BYTES: usize = DIMENSIONS / 4 + 12;
 type Descriptor = Vec<f32>;
 
 const MODEL: &str = "bench";
@@ -190,7 +198,7 @@ fn agreement(galleries: &Galleries<u8, u32>, probes: &[Descriptor]) -> [(usize, 
             let found: Result<Option<Nearest<u32>>, _> = f(galleries, &0, MODEL, probe);
             found.expect("valid").expect("non-empty")
         };
-        let compressed = search(Galleries::search);
+        let compressed = search(Galleries::search_compressed);
         let exact = search(Galleries::search_exact);
         let kind = &mut counts[i % 2];
         kind.0 += usize::from(compressed.person == exact.person);
@@ -218,7 +226,7 @@ pub fn run(sizes: &[usize], agreement_probes: usize) {
         "exact/",
         "f32 rows",
         "f32 DRAM",
-        "codes DRAM",
+        "scan DRAM",
         "loaded",
         "enrolled: top-1 / all",
         "strangers: top-1 / all",
@@ -236,7 +244,11 @@ pub fn run(sizes: &[usize], agreement_probes: usize) {
         let [compressed, exact, same_rows] = median_times([
             &mut |i| {
                 let probe = &timed[i % timed.len()];
-                black_box(galleries.search(&0, MODEL, probe).expect("valid"));
+                black_box(
+                    galleries
+                        .search_compressed(&0, MODEL, probe)
+                        .expect("valid"),
+                );
             },
             &mut |i| {
                 let probe = &timed[i % timed.len()];
@@ -247,7 +259,7 @@ pub fn run(sizes: &[usize], agreement_probes: usize) {
             },
         ]);
         let f32_dram = Duration::from_secs_f64((size * DIMENSIONS * 4) as f64 / bandwidth);
-        let codes_dram = Duration::from_secs_f64((size * DIMENSIONS / 2) as f64 / bandwidth);
+        let codes_dram = Duration::from_secs_f64((size * SCANNED_BYTES) as f64 / bandwidth);
         let agreement_set = probes(agreement_probes, &centres, &mut normals);
         let [enrolled, strangers] = agreement(&galleries, &agreement_set);
         let halves = [agreement_probes.div_ceil(2), agreement_probes / 2];

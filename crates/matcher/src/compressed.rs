@@ -1,34 +1,59 @@
-//! The compressed first pass of 1:N search: every row is also held as 4-bit
-//! codes, one scale per row, which a scan reads at an eighth of the f32
-//! rows' bytes. The scan estimates every row's normalised distance and keeps
-//! the few nearest; the gallery then ranks those exactly in f32.
+//! The compressed first pass of 1:N search. Every row is also held as a
+//! 4-bit scalar code per number, split into two planes of 2 bits: the scan
+//! reads only the coarse plane (the high bits, a sixteenth of the f32 row's
+//! bytes) and estimates every row's normalised distance; the rows within
+//! [`COARSE_MARGIN`] of the nearest are estimated again with both planes
+//! (4 bits), and the few nearest by that estimate go back to the gallery to
+//! be ranked exactly in f32.
 //!
-//! A row `x` is coded `q_i = round(x_i / s) ∈ −8..=7` with `s = max|x_i| / 7`;
-//! a probe `p` as `r_i = round(p_i / t) ∈ −127..=127` with `t = max|p_i| / 127`.
-//! The estimate of `‖p − x‖²` is `‖p‖² + ‖x‖² − 2·s·t·Σ r_i q_i`: only the
-//! dot product is approximated, and it is summed exactly, in integers.
+//! A row `x` of `d` numbers is coded with the step `s = STEP_PER_RMS · ‖x‖/√d`
+//! as `q_i = clamp(⌊x_i / s⌋ + 8, 0, 15)`, `c_i = q_i >> 2` (coarse) and
+//! `f_i = q_i & 3` (fine). The coarse plane stands for `x ≈ α·(2c − 3)`, the
+//! full code for `x ≈ β·(2q − 15)`, each scale the least-squares fit to the
+//! row. A probe `p` is coded `r_i = round(p_i / t) ∈ −127..=127` with
+//! `t = max|p_i| / 127`, and `‖p − x‖² ≈ ‖p‖² + ‖x‖² − 2·t·α·Σ r_i (2c_i − 3)`
+//! (or with `β` and `q`): only the dot product is approximated, and it is
+//! summed exactly, in integers. No codebook is trained, so a gallery that
+//! grows never waits for one.
 //!
-//! Codes are stored in blocks of [`BLOCK_ROWS`] rows so that one 64-byte
-//! load holds the same eight dimensions of all sixteen rows, and one
-//! multiply-add instruction advances sixteen rows' sums at once (AVX-512
-//! VNNI's `vpdpbusd`, unsigned codes times signed probe bytes): in a block,
-//! group `g` of eight dimensions takes 64 bytes, row `l`'s four at
-//! `4l..4l + 4`; byte `j` holds dimension `8g + j` in its low nibble and
-//! `8g + 4 + j` in its high one, each as `q + 8`.
+//! Coarse codes are stored in blocks of [`BLOCK_ROWS`] rows so that one
+//! 64-byte load holds the same sixteen numbers of all sixteen rows and one
+//! multiply-add instruction advances sixteen rows' sums (AVX-512 VNNI's
+//! `vpdpbusd`, unsigned codes times signed probe bytes): in a block, group
+//! `g` of sixteen numbers takes 64 bytes, row `l`'s four at `4l..4l + 4`;
+//! bits `2k..2k + 2` of byte `j` hold number `16g + 4k + j`. Fine codes are
+//! stored row after row (64 bytes, one cache line, for 256 numbers), since
+//! only a few rows' are read: bits `2k..2k + 2` of byte `b` hold number
+//! `4b + k`.
 
 use zeroize::Zeroize;
 
-use crate::reserve_zeroizing;
+use crate::{MAX_VECTORS_PER_PERSON, reserve_zeroizing};
 
-/// Rows per block of codes: one 512-bit register of 32-bit sums.
+/// Rows per block of coarse codes: one 512-bit register of 32-bit sums.
 const BLOCK_ROWS: usize = 16;
-/// Dimensions per group: two nibbles in each of a row's four bytes.
-const GROUP_DIMENSIONS: usize = 8;
-const GROUP_BYTES: usize = BLOCK_ROWS * GROUP_DIMENSIONS / 2;
-/// Stored codes are `q + CODE_BIAS`, unsigned as `vpdpbusd` wants them.
-const CODE_BIAS: i32 = 8;
+/// Numbers per group: four 2-bit codes in each of a row's four bytes.
+const GROUP_NUMBERS: usize = 16;
+const GROUP_BYTES: usize = BLOCK_ROWS * GROUP_NUMBERS / 4;
+/// The code's step as a fraction of the row's root mean square: the coarse
+/// plane's thresholds fall at 0 and ±1.2 root mean squares (a near-optimal
+/// 2-bit quantiser of normally spread numbers), the full code clips at ±2.4.
+const STEP_PER_RMS: f32 = 0.3;
+/// How much farther than the [`RANK_GUARD`]-th nearest row by coarse
+/// estimate a row may be estimated and still be estimated again with both
+/// planes. On a synthetic gallery of a million unit vectors spread as
+/// lfw-dev's descriptors (`limen bench matcher`'s), the nearest and
+/// second-nearest people's rows lay at most 0.047 beyond that row in 100
+/// probes (99th percentile 0.039); 0.08 keeps about 4,500 rows of a
+/// million for the second estimate (BENCHMARKS.md).
+pub(crate) const COARSE_MARGIN: f32 = 0.08;
+/// The margin counts from this row by coarse estimate: among the nearest
+/// this many rows at least two people are, so both the nearest and the
+/// second-nearest person stay when the estimates err by less than half the
+/// margin.
+const RANK_GUARD: usize = MAX_VECTORS_PER_PERSON + 1;
 
-/// Every row of a gallery as 4-bit codes, with what turns their dot
+/// Every row of a gallery as 2 + 2-bit codes, with what turns their dot
 /// products with a probe into estimated squared distances.
 pub(crate) struct Codes {
     dimensions: usize,
@@ -36,28 +61,33 @@ pub(crate) struct Codes {
     kernel: Kernel,
     rows: usize,
     /// Whole blocks; rows past `rows` in the last block are zero.
-    bytes: Vec<u8>,
-    scales: Vec<f32>,
+    coarse: Vec<u8>,
+    /// `groups · 4` bytes per row.
+    fine: Vec<u8>,
+    coarse_scales: Vec<f32>,
+    full_scales: Vec<f32>,
     squared_norms: Vec<f32>,
 }
 
 /// A probe coded for the scan.
 pub(crate) struct ProbeCode {
-    /// Per group, two words of four signed bytes: dimensions `8g..8g + 4`,
-    /// then `8g + 4..8g + 8`.
+    /// The probe's codes, zero past its length to whole groups.
+    codes: Vec<i8>,
+    /// Per group, four words of four signed bytes: numbers `16g + 4k..+4`
+    /// for `k` in `0..4`.
     words: Vec<i32>,
     scale: f32,
-    /// `CODE_BIAS · Σ r_i`: what the stored codes' bias adds to each dot.
-    bias: i32,
+    /// `Σ r_i`.
+    sum: i32,
     squared_norm: f32,
 }
 
 impl ProbeCode {
     pub(crate) fn new(probe: &[f32]) -> Self {
-        let groups = probe.len().div_ceil(GROUP_DIMENSIONS);
+        let groups = probe.len().div_ceil(GROUP_NUMBERS);
         let largest = probe.iter().fold(0.0f32, |m, c| m.max(c.abs()));
         let scale = if largest > 0.0 { largest / 127.0 } else { 1.0 };
-        let mut codes = vec![0i8; groups * GROUP_DIMENSIONS];
+        let mut codes = vec![0i8; groups * GROUP_NUMBERS];
         for (code, value) in codes.iter_mut().zip(probe) {
             *code = (value / scale).round().clamp(-127.0, 127.0) as i8;
         }
@@ -66,11 +96,73 @@ impl ProbeCode {
             .map(|four| i32::from_le_bytes([four[0], four[1], four[2], four[3]].map(|c| c as u8)))
             .collect();
         ProbeCode {
+            sum: codes.iter().map(|&c| i32::from(c)).sum(),
+            codes,
             words,
             scale,
-            bias: CODE_BIAS * codes.iter().map(|&c| i32::from(c)).sum::<i32>(),
             squared_norm: probe.iter().map(|c| c * c).sum(),
         }
+    }
+}
+
+impl ProbeCode {
+    /// The estimated squared distance to a row from `coarse = Σ r_i c_i`.
+    #[inline(always)]
+    fn coarse_squared(&self, coarse: i32, scale: f32, squared_norm: f32) -> f32 {
+        let dot = (4 * coarse - 6 * self.sum) as f32;
+        self.squared_norm + squared_norm - self.scale * scale * dot
+    }
+
+    /// The estimated squared distance to a row from `full = Σ r_i q_i`.
+    #[inline(always)]
+    fn full_squared(&self, full: i32, scale: f32, squared_norm: f32) -> f32 {
+        let dot = (4 * full - 30 * self.sum) as f32;
+        self.squared_norm + squared_norm - self.scale * scale * dot
+    }
+}
+
+/// Per row of a block: its coarse scale, squared norm and offset.
+type Side = [[f32; BLOCK_ROWS]; 3];
+
+/// What a block kernel finds, one lane per row of the block: the coarse
+/// sum `Σ_i c_i r_i` and the coarse estimate of the distance plus offset.
+#[derive(Default)]
+struct Lanes {
+    sums: [i32; BLOCK_ROWS],
+    estimates: [f32; BLOCK_ROWS],
+}
+
+/// One row's codes and their least-squares scales.
+struct RowCode {
+    codes: Vec<u8>,
+    coarse_scale: f32,
+    full_scale: f32,
+}
+
+fn code_row(vector: &[f32], padded: usize) -> RowCode {
+    let squared_norm: f32 = vector.iter().map(|c| c * c).sum();
+    let rms = (squared_norm / vector.len().max(1) as f32).sqrt();
+    let mut codes = vec![8u8; padded];
+    if rms == 0.0 {
+        return RowCode {
+            codes,
+            coarse_scale: 0.0,
+            full_scale: 0.0,
+        };
+    }
+    let step = STEP_PER_RMS * rms;
+    let (mut x_u, mut u_u, mut x_v, mut v_v) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
+    for (code, &x) in codes.iter_mut().zip(vector) {
+        let q = ((x / step).floor() + 8.0).clamp(0.0, 15.0) as u8;
+        *code = q;
+        let u = f32::from(2 * (q >> 2)) - 3.0;
+        let v = f32::from(2 * q) - 15.0;
+        (x_u, u_u, x_v, v_v) = (x_u + x * u, u_u + u * u, x_v + x * v, v_v + v * v);
+    }
+    RowCode {
+        codes,
+        coarse_scale: x_u / u_u,
+        full_scale: x_v / v_v,
     }
 }
 
@@ -78,11 +170,13 @@ impl Codes {
     pub(crate) fn new(dimensions: usize) -> Self {
         Codes {
             dimensions,
-            groups: dimensions.div_ceil(GROUP_DIMENSIONS),
+            groups: dimensions.div_ceil(GROUP_NUMBERS),
             kernel: Kernel::detect(),
             rows: 0,
-            bytes: Vec::new(),
-            scales: Vec::new(),
+            coarse: Vec::new(),
+            fine: Vec::new(),
+            coarse_scales: Vec::new(),
+            full_scales: Vec::new(),
             squared_norms: Vec::new(),
         }
     }
@@ -91,35 +185,46 @@ impl Codes {
         self.groups * GROUP_BYTES
     }
 
+    fn fine_bytes(&self) -> usize {
+        self.groups * GROUP_NUMBERS / 4
+    }
+
     pub(crate) fn push(&mut self, vector: &[f32]) {
         debug_assert_eq!(vector.len(), self.dimensions);
         if self.rows.is_multiple_of(BLOCK_ROWS) {
             let block = self.block_bytes();
-            reserve_zeroizing(&mut self.bytes, block);
-            self.bytes.resize(self.bytes.len() + block, 0);
+            reserve_zeroizing(&mut self.coarse, block);
+            self.coarse.resize(self.coarse.len() + block, 0);
         }
-        reserve_zeroizing(&mut self.scales, 1);
+        let fine_bytes = self.fine_bytes();
+        reserve_zeroizing(&mut self.fine, fine_bytes);
+        reserve_zeroizing(&mut self.coarse_scales, 1);
+        reserve_zeroizing(&mut self.full_scales, 1);
         reserve_zeroizing(&mut self.squared_norms, 1);
-        let largest = vector.iter().fold(0.0f32, |m, c| m.max(c.abs()));
-        let scale = if largest > 0.0 { largest / 7.0 } else { 1.0 };
-        self.scales.push(scale);
+        let mut row = code_row(vector, self.groups * GROUP_NUMBERS);
+        self.coarse_scales.push(row.coarse_scale);
+        self.full_scales.push(row.full_scale);
         self.squared_norms.push(vector.iter().map(|c| c * c).sum());
         self.rows += 1;
-        let row = self.rows - 1;
-        let code = |dimension: usize| {
-            let value = vector.get(dimension).map_or(0.0, |v| v / scale);
-            (value.round().clamp(-8.0, 7.0) as i32 + CODE_BIAS) as u8
-        };
+        let at = self.rows - 1;
         for group in 0..self.groups {
             for j in 0..4 {
-                let first = GROUP_DIMENSIONS * group + j;
-                let at = self.byte_at(row, group, j);
-                self.bytes[at] = code(first) | code(first + 4) << 4;
+                let byte = (0..4).fold(0u8, |byte, k| {
+                    byte | (row.codes[GROUP_NUMBERS * group + 4 * k + j] >> 2) << (2 * k)
+                });
+                let index = self.coarse_at(at, group, j);
+                self.coarse[index] = byte;
             }
         }
+        self.fine.extend(
+            row.codes
+                .chunks_exact(4)
+                .map(|four| (0..4).fold(0u8, |byte, k| byte | (four[k] & 3) << (2 * k))),
+        );
+        row.codes.zeroize();
     }
 
-    fn byte_at(&self, row: usize, group: usize, j: usize) -> usize {
+    fn coarse_at(&self, row: usize, group: usize, j: usize) -> usize {
         let (block, lane) = (row / BLOCK_ROWS, row % BLOCK_ROWS);
         block * self.block_bytes() + group * GROUP_BYTES + lane * 4 + j
     }
@@ -129,51 +234,88 @@ impl Codes {
         let last = self.rows - 1;
         for group in 0..self.groups {
             for j in 0..4 {
-                let (from, to) = (self.byte_at(last, group, j), self.byte_at(row, group, j));
-                self.bytes[to] = self.bytes[from];
-                self.bytes[from] = 0;
+                let (from, to) = (
+                    self.coarse_at(last, group, j),
+                    self.coarse_at(row, group, j),
+                );
+                self.coarse[to] = self.coarse[from];
+                self.coarse[from] = 0;
             }
         }
-        self.scales.swap_remove(row);
+        let fine_bytes = self.fine_bytes();
+        self.fine.copy_within(last * fine_bytes.., row * fine_bytes);
+        self.fine[last * fine_bytes..].zeroize();
+        self.fine.truncate(last * fine_bytes);
+        self.coarse_scales.swap_remove(row);
+        self.full_scales.swap_remove(row);
         self.squared_norms.swap_remove(row);
         self.rows = last;
         if last.is_multiple_of(BLOCK_ROWS) {
             // The last block is empty (and already zero).
-            self.bytes.truncate(last / BLOCK_ROWS * self.block_bytes());
+            self.coarse.truncate(last / BLOCK_ROWS * self.block_bytes());
         }
     }
 
     pub(crate) fn clear(&mut self) {
-        self.bytes.zeroize();
-        self.scales.zeroize();
+        self.coarse.zeroize();
+        self.fine.zeroize();
+        self.coarse_scales.zeroize();
+        self.full_scales.zeroize();
         self.squared_norms.zeroize();
         self.rows = 0;
     }
 
-    /// The `count` rows with the smallest estimated distance to `probe`
-    /// plus their row's offset (`offsets`, one per row), in no order.
+    /// Up to `count` rows with the smallest estimated distance to `probe`
+    /// plus their row's offset (`offsets`, one per row), in no order: the
+    /// coarse scan keeps every row within [`COARSE_MARGIN`] of the
+    /// [`RANK_GUARD`]-th nearest, and the `count` nearest of those by the
+    /// full code's estimate are returned.
     pub(crate) fn nearest(&self, probe: &ProbeCode, offsets: &[f32], count: usize) -> Vec<usize> {
         debug_assert_eq!(offsets.len(), self.rows);
-        let mut kept = Kept::new(count);
-        let mut dots = [0i32; BLOCK_ROWS];
-        for (block, bytes) in self.bytes.chunks_exact(self.block_bytes()).enumerate() {
-            self.kernel.block_dots(bytes, &probe.words, &mut dots);
+        // The scan: every row's coarse estimate; a row is kept (with its
+        // coarse sum) while it is within the margin of the guard row so far.
+        let mut guard = Kept::new(RANK_GUARD);
+        let mut within: Vec<(f32, usize, i32)> = Vec::new();
+        let mut lanes = Lanes::default();
+        let mut side: Side = [[0.0; BLOCK_ROWS]; 3];
+        for (block, bytes) in self.coarse.chunks_exact(self.block_bytes()).enumerate() {
             let first = block * BLOCK_ROWS;
             let rows = first..(first + BLOCK_ROWS).min(self.rows);
-            let (scales, norms) = (
-                &self.scales[rows.clone()],
-                &self.squared_norms[rows.clone()],
-            );
-            let mut estimates = [f32::INFINITY; BLOCK_ROWS];
-            for (lane, estimate) in estimates.iter_mut().enumerate().take(rows.len()) {
-                let dot = probe.scale * scales[lane] * (dots[lane] - probe.bias) as f32;
-                let squared = probe.squared_norm + norms[lane] - 2.0 * dot;
-                *estimate = squared.max(0.0).sqrt() + offsets[first + lane];
+            for (side, values) in
+                side.iter_mut()
+                    .zip([&self.coarse_scales, &self.squared_norms, offsets])
+            {
+                side[..rows.len()].copy_from_slice(&values[rows.clone()]);
             }
-            for (lane, &estimate) in estimates.iter().enumerate() {
-                if estimate < kept.worst {
-                    kept.offer(estimate, first + lane);
+            self.kernel.block_estimates(bytes, probe, &side, &mut lanes);
+            let limit = guard.worst + COARSE_MARGIN;
+            for lane in 0..rows.len() {
+                let estimate = lanes.estimates[lane];
+                if estimate <= limit {
+                    within.push((estimate, first + lane, lanes.sums[lane]));
+                    if estimate < guard.worst {
+                        guard.offer(estimate, first + lane);
+                    }
                 }
+            }
+        }
+        let limit = guard.worst + COARSE_MARGIN;
+        // Both planes for the rows still within the margin.
+        let mut kept = Kept::new(count);
+        let fine_bytes = self.fine_bytes();
+        for &(estimate, row, coarse) in &within {
+            if estimate > limit {
+                continue;
+            }
+            let fine = fine_sum(&self.fine[row * fine_bytes..][..fine_bytes], &probe.codes);
+            let squared = probe.full_squared(
+                4 * coarse + fine,
+                self.full_scales[row],
+                self.squared_norms[row],
+            );
+            let estimate = squared.max(0.0).sqrt() + offsets[row];
+            if estimate < kept.worst {
+                kept.offer(estimate, row);
             }
         }
         kept.rows()
@@ -184,6 +326,18 @@ impl Drop for Codes {
     fn drop(&mut self) {
         self.clear();
     }
+}
+
+/// `Σ r_i f_i` over one row's fine codes.
+fn fine_sum(fine: &[u8], probe: &[i8]) -> i32 {
+    fine.iter()
+        .zip(probe.chunks_exact(4))
+        .map(|(&byte, r)| {
+            (0..4)
+                .map(|k| i32::from((byte >> (2 * k)) & 3) * i32::from(r[k]))
+                .sum::<i32>()
+        })
+        .sum()
 }
 
 /// The best `count` (estimate, row) pairs offered so far.
@@ -271,232 +425,107 @@ impl Kernel {
         kernels
     }
 
-    /// `dots[l] = Σ_i (stored code of row l, dimension i) · r_i` for the
-    /// sixteen rows of one block; `words` is a [`ProbeCode`]'s.
+    /// The [`Lanes`] of one block; `side` holds its rows' [`Side`].
     #[inline]
-    fn block_dots(self, block: &[u8], words: &[i32], dots: &mut [i32; BLOCK_ROWS]) {
-        assert_eq!(block.len(), words.len() * GROUP_BYTES / 2, "one block");
+    fn block_estimates(self, block: &[u8], probe: &ProbeCode, side: &Side, lanes: &mut Lanes) {
+        assert_eq!(
+            block.len(),
+            probe.words.len() * GROUP_BYTES / 4,
+            "one block"
+        );
         match self {
             // SAFETY: the variant exists only when `detect` found the CPU
             // features it is compiled for; the block holds the words' groups.
             #[cfg(target_arch = "x86_64")]
-            Kernel::Avx512Vnni => unsafe { block_dots_avx512_vnni(block, words, dots) },
+            Kernel::Avx512Vnni => unsafe { block_avx512_vnni(block, probe, side, lanes) },
             // SAFETY: as above.
             #[cfg(target_arch = "x86_64")]
-            Kernel::Avx2 => unsafe { block_dots_avx2(block, words, dots) },
-            Kernel::Portable => block_dots_portable(block, words, dots),
+            Kernel::Avx2 => unsafe { block_avx2(block, probe, side, lanes) },
+            Kernel::Portable => block_portable(block, probe, side, lanes),
         }
+    }
+}
+
+/// The estimates from the sums: one loop the compiler vectorises in each
+/// kernel's instruction set.
+#[inline(always)]
+fn estimates_from_sums(probe: &ProbeCode, side: &Side, lanes: &mut Lanes) {
+    let [scales, norms, offsets] = side;
+    let rows = lanes.sums.iter().zip(scales).zip(norms).zip(offsets);
+    for (estimate, (((&sum, &scale), &norm), &offset)) in lanes.estimates.iter_mut().zip(rows) {
+        *estimate = probe.coarse_squared(sum, scale, norm).max(0.0).sqrt() + offset;
     }
 }
 
 #[inline(always)]
-fn block_dots_portable(block: &[u8], words: &[i32], dots: &mut [i32; BLOCK_ROWS]) {
-    *dots = [0; BLOCK_ROWS];
-    for (bytes, pair) in block.chunks_exact(GROUP_BYTES).zip(words.chunks_exact(2)) {
-        let low = pair[0].to_le_bytes().map(|b| i32::from(b as i8));
-        let high = pair[1].to_le_bytes().map(|b| i32::from(b as i8));
-        for (dot, row) in dots.iter_mut().zip(bytes.chunks_exact(4)) {
-            for j in 0..4 {
-                *dot += i32::from(row[j] & 0x0f) * low[j] + i32::from(row[j] >> 4) * high[j];
+fn block_portable(block: &[u8], probe: &ProbeCode, side: &Side, lanes: &mut Lanes) {
+    lanes.sums = [0; BLOCK_ROWS];
+    for (bytes, four) in block
+        .chunks_exact(GROUP_BYTES)
+        .zip(probe.words.chunks_exact(4))
+    {
+        let numbers = group_probe(four);
+        for (sum, row) in lanes.sums.iter_mut().zip(bytes.chunks_exact(4)) {
+            for (j, &byte) in row.iter().enumerate() {
+                for (k, r) in numbers.iter().enumerate() {
+                    *sum += i32::from((byte >> (2 * k)) & 3) * r[j];
+                }
             }
         }
     }
+    estimates_from_sums(probe, side, lanes);
+}
+
+/// A group's four probe words as signed numbers: `[k][j]` is number
+/// `4k + j` of the group.
+#[inline(always)]
+fn group_probe(four: &[i32]) -> [[i32; 4]; 4] {
+    std::array::from_fn(|k| four[k].to_le_bytes().map(|b| i32::from(b as i8)))
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn block_dots_avx2(block: &[u8], words: &[i32], dots: &mut [i32; BLOCK_ROWS]) {
-    block_dots_portable(block, words, dots)
+fn block_avx2(block: &[u8], probe: &ProbeCode, side: &Side, lanes: &mut Lanes) {
+    block_portable(block, probe, side, lanes)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-fn block_dots_avx512_vnni(block: &[u8], words: &[i32], dots: &mut [i32; BLOCK_ROWS]) {
+fn block_avx512_vnni(block: &[u8], probe: &ProbeCode, side: &Side, lanes: &mut Lanes) {
     use std::arch::x86_64::{
         __m512i, _mm512_add_epi32, _mm512_and_si512, _mm512_dpbusd_epi32, _mm512_loadu_si512,
-        _mm512_set1_epi8, _mm512_set1_epi32, _mm512_setzero_si512, _mm512_srli_epi16,
+        _mm512_set1_epi8, _mm512_set1_epi32, _mm512_setzero_si512, _mm512_srai_epi32,
         _mm512_storeu_si512,
     };
-    let nibble = _mm512_set1_epi8(0x0f);
-    // Four sums, so that consecutive multiply-adds do not wait for each other.
-    let mut sums: [__m512i; 4] = [_mm512_setzero_si512(); 4];
-    for (group, pair) in words.chunks_exact(2).enumerate() {
-        // SAFETY: `block_dots` checked that the block holds 64 bytes per
-        // group, and `group` counts the words' groups.
+    // Plane `k` is masked in place, not shifted down: its sums come out
+    // 4^k times too large, exactly, and are shifted once at the end.
+    let masks = [0x03u8, 0x0c, 0x30, 0xc0].map(|m| _mm512_set1_epi8(m as i8));
+    // Two sums per plane, alternating groups, so that consecutive
+    // multiply-adds do not wait for each other.
+    let mut acc: [__m512i; 8] = [_mm512_setzero_si512(); 8];
+    for (group, four) in probe.words.chunks_exact(4).enumerate() {
+        // SAFETY: `block_estimates` checked that the block holds 64 bytes
+        // per group, and `group` counts the words' groups.
         let bytes = unsafe { _mm512_loadu_si512(block.as_ptr().add(group * GROUP_BYTES).cast()) };
-        let low = _mm512_and_si512(bytes, nibble);
-        let high = _mm512_and_si512(_mm512_srli_epi16::<4>(bytes), nibble);
-        let at = 2 * (group % 2);
-        sums[at] = _mm512_dpbusd_epi32(sums[at], low, _mm512_set1_epi32(pair[0]));
-        sums[at + 1] = _mm512_dpbusd_epi32(sums[at + 1], high, _mm512_set1_epi32(pair[1]));
+        let at = 4 * (group % 2);
+        for k in 0..4 {
+            let plane = _mm512_and_si512(bytes, masks[k]);
+            acc[at + k] = _mm512_dpbusd_epi32(acc[at + k], plane, _mm512_set1_epi32(four[k]));
+        }
     }
+    let plane = |k: usize| _mm512_add_epi32(acc[k], acc[k + 4]);
     let total = _mm512_add_epi32(
-        _mm512_add_epi32(sums[0], sums[1]),
-        _mm512_add_epi32(sums[2], sums[3]),
+        _mm512_add_epi32(plane(0), _mm512_srai_epi32::<2>(plane(1))),
+        _mm512_add_epi32(
+            _mm512_srai_epi32::<4>(plane(2)),
+            _mm512_srai_epi32::<6>(plane(3)),
+        ),
     );
-    // SAFETY: `dots` is sixteen 32-bit integers, one register's worth.
-    unsafe { _mm512_storeu_si512(dots.as_mut_ptr().cast(), total) };
+    // SAFETY: `sums` is sixteen 32-bit integers, one register's worth.
+    unsafe { _mm512_storeu_si512(lanes.sums.as_mut_ptr().cast(), total) };
+    estimates_from_sums(probe, side, lanes);
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Deterministic values in −0.3..0.3, as descriptor components are.
-    fn values(count: usize, seed: u64) -> Vec<f32> {
-        let mut state = seed | 1;
-        (0..count)
-            .map(|_| {
-                state ^= state >> 12;
-                state ^= state << 25;
-                state ^= state >> 27;
-                let bits = state.wrapping_mul(0x2545_f491_4f6c_dd1d);
-                ((bits >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.6
-            })
-            .collect()
-    }
-
-    /// The plain definition: each row's codes and the probe's, multiplied.
-    fn plain_estimates(rows: &[f32], probe: &[f32]) -> Vec<f32> {
-        let dimensions = probe.len();
-        let t = probe.iter().fold(0.0f32, |m, c| m.max(c.abs())) / 127.0;
-        let r: Vec<i32> = probe.iter().map(|p| (p / t).round() as i32).collect();
-        rows.chunks_exact(dimensions)
-            .map(|x| {
-                let s = x.iter().fold(0.0f32, |m, c| m.max(c.abs())) / 7.0;
-                let dot: i32 = x
-                    .iter()
-                    .zip(&r)
-                    .map(|(v, r)| (v / s).round().clamp(-8.0, 7.0) as i32 * r)
-                    .sum();
-                let norms: f32 = probe.iter().chain(x).map(|c| c * c).sum();
-                (norms - 2.0 * s * t * dot as f32).max(0.0).sqrt()
-            })
-            .collect()
-    }
-
-    fn coded(rows: &[f32], dimensions: usize) -> Codes {
-        let mut codes = Codes::new(dimensions);
-        for row in rows.chunks_exact(dimensions) {
-            codes.push(row);
-        }
-        codes
-    }
-
-    /// Every estimate, through `nearest` asked for all rows, one at a time.
-    fn estimates(codes: &Codes, probe: &[f32]) -> Vec<f32> {
-        let probe = ProbeCode::new(probe);
-        (0..codes.rows)
-            .map(|row| {
-                // An offset that only `row` can overcome.
-                let offsets: Vec<f32> = (0..codes.rows)
-                    .map(|r| if r == row { -100.0 } else { 0.0 })
-                    .collect();
-                assert_eq!(codes.nearest(&probe, &offsets, 1), [row]);
-                let mut dots = [0; BLOCK_ROWS];
-                let block =
-                    &codes.bytes[row / BLOCK_ROWS * codes.block_bytes()..][..codes.block_bytes()];
-                codes.kernel.block_dots(block, &probe.words, &mut dots);
-                let dot = (dots[row % BLOCK_ROWS] - probe.bias) as f32;
-                (probe.squared_norm + codes.squared_norms[row]
-                    - 2.0 * probe.scale * codes.scales[row] * dot)
-                    .max(0.0)
-                    .sqrt()
-            })
-            .collect()
-    }
-
-    #[test]
-    fn estimates_follow_the_plain_definition_for_every_length() {
-        for dimensions in [256, 128, 100] {
-            let rows = values(37 * dimensions, dimensions as u64);
-            let probe = values(dimensions, 7);
-            let codes = coded(&rows, dimensions);
-            let plain = plain_estimates(&rows, &probe);
-            for (found, plain) in estimates(&codes, &probe).iter().zip(&plain) {
-                assert!(
-                    (found - plain).abs() <= 1e-5 * plain.max(1.0),
-                    "{found} {plain}"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn every_kernel_sums_the_same_integers() {
-        let dimensions = 256;
-        let codes = coded(&values(48 * dimensions, 3), dimensions);
-        let probe = ProbeCode::new(&values(dimensions, 11));
-        let sums = |kernel: Kernel| {
-            let mut all = Vec::new();
-            for block in codes.bytes.chunks_exact(codes.block_bytes()) {
-                let mut dots = [0; BLOCK_ROWS];
-                kernel.block_dots(block, &probe.words, &mut dots);
-                all.extend(dots);
-            }
-            all
-        };
-        let portable = sums(Kernel::Portable);
-        for kernel in Kernel::available() {
-            assert_eq!(sums(kernel), portable, "{kernel:?}");
-        }
-    }
-
-    #[test]
-    fn estimates_are_close_to_the_distances() {
-        let dimensions = 256;
-        let rows = values(200 * dimensions, 5);
-        let probe = values(dimensions, 9);
-        let codes = coded(&rows, dimensions);
-        for (row, estimate) in rows.chunks_exact(dimensions).zip(estimates(&codes, &probe)) {
-            let exact = row
-                .iter()
-                .zip(&probe)
-                .map(|(a, b)| (a - b) * (a - b))
-                .sum::<f32>()
-                .sqrt();
-            assert!(
-                (estimate - exact).abs() < 0.02 * exact,
-                "{estimate} {exact}"
-            );
-        }
-    }
-
-    #[test]
-    fn a_removed_row_leaves_the_others_as_they_were() {
-        let dimensions = 128;
-        let rows = values(33 * dimensions, 13);
-        let probe = values(dimensions, 17);
-        let mut codes = coded(&rows, dimensions);
-        // Row 32, the only one of the third block, moves to 3; the block goes.
-        codes.swap_remove(3);
-        assert_eq!(codes.bytes.len(), 2 * codes.block_bytes());
-        let mut expected_rows = rows.clone();
-        expected_rows.copy_within(32 * dimensions.., 3 * dimensions);
-        expected_rows.truncate(32 * dimensions);
-        assert_eq!(
-            estimates(&codes, &probe),
-            estimates(&coded(&expected_rows, dimensions), &probe)
-        );
-        codes.clear();
-        assert!(codes.bytes.is_empty());
-        assert!(codes.nearest(&ProbeCode::new(&probe), &[], 4).is_empty());
-    }
-
-    #[test]
-    fn nearest_keeps_the_smallest_estimates() {
-        let dimensions = 128;
-        let rows = values(100 * dimensions, 19);
-        let probe = values(dimensions, 23);
-        let codes = coded(&rows, dimensions);
-        let offsets: Vec<f32> = (0..100).map(|r| r as f32 * 0.001).collect();
-        let plain = plain_estimates(&rows, &probe);
-        let mut by_estimate: Vec<usize> = (0..100).collect();
-        by_estimate.sort_by(|&a, &b| (plain[a] + offsets[a]).total_cmp(&(plain[b] + offsets[b])));
-        let mut found = codes.nearest(&ProbeCode::new(&probe), &offsets, 10);
-        found.sort_unstable();
-        let mut expected = by_estimate[..10].to_vec();
-        expected.sort_unstable();
-        assert_eq!(found, expected);
-    }
-}
+#[path = "compressed_tests.rs"]
+mod tests;

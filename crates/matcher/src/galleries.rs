@@ -230,6 +230,19 @@ impl<O: Eq + Hash + Clone, P: Clone + Eq + Hash> Galleries<O, P> {
         self.nearest(organisation, model_version, probe, Gallery::rank)
     }
 
+    /// [`Galleries::search`] through the compressed pass whatever the
+    /// gallery's size, where `search` compares a small gallery exactly: so
+    /// that the compressed pass can be measured on small galleries too
+    /// (the matcher's tests on lfw-dev, `limen bench matcher`).
+    pub fn search_compressed(
+        &self,
+        organisation: &O,
+        model_version: &str,
+        probe: &[f32],
+    ) -> Result<Option<Nearest<P>>, MatcherError> {
+        self.nearest(organisation, model_version, probe, Gallery::rank_compressed)
+    }
+
     /// [`Galleries::search`] comparing the probe with every vector in f32,
     /// without the compressed first pass: the reference that search is
     /// measured against (`limen bench matcher`, the matcher's tests).

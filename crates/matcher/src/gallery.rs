@@ -12,7 +12,7 @@ use zeroize::Zeroize;
 use crate::compressed::{Codes, ProbeCode};
 use crate::distance::for_each_distance;
 use crate::neighbourhood::Neighbourhoods;
-use crate::{CANDIDATES, MAX_VECTORS_PER_PERSON, Scoring, reserve_zeroizing};
+use crate::{CANDIDATES, EXACT_SEARCH_BELOW, MAX_VECTORS_PER_PERSON, Scoring, reserve_zeroizing};
 
 /// Held for reading by every outstanding match of one enrolled person;
 /// `Galleries::wait_for_matches` takes it for writing to wait for them.
@@ -217,11 +217,23 @@ impl<P: Clone + Eq + Hash> Gallery<P> {
 
     /// The two nearest people by normalised distance (a person's distance
     /// is that of their nearest vector); `None` when the gallery is empty.
-    /// The compressed scan picks the [`CANDIDATES`] nearest rows by its
+    /// Galleries of fewer than [`EXACT_SEARCH_BELOW`] rows are compared
+    /// exactly ([`Gallery::rank_exact`]), larger ones through the compressed
+    /// pass ([`Gallery::rank_compressed`]). The offsets must be current
+    /// ([`Gallery::refresh`]).
+    pub(crate) fn rank(&self, probe: &[f32]) -> Option<Ranking> {
+        if self.row_owner.len() < EXACT_SEARCH_BELOW {
+            self.rank_exact(probe)
+        } else {
+            self.rank_compressed(probe)
+        }
+    }
+
+    /// The compressed pass picks up to [`CANDIDATES`] rows nearest by its
     /// estimate, and they are ranked exactly: the result is
     /// [`Gallery::rank_exact`]'s whenever the rows that decide it are among
-    /// them. The offsets must be current ([`Gallery::refresh`]).
-    pub(crate) fn rank(&self, probe: &[f32]) -> Option<Ranking> {
+    /// them.
+    pub(crate) fn rank_compressed(&self, probe: &[f32]) -> Option<Ranking> {
         debug_assert!(self.offsets_current, "searched with stale offsets");
         if self.row_owner.len() <= CANDIDATES {
             return self.rank_exact(probe);

@@ -21,13 +21,15 @@
 //! decided against thresholds calibrated per security level and gallery
 //! size ([`scoring`]).
 //!
-//! Search runs in two passes: a scan of every vector's 4-bit codes
-//! estimates each normalised distance, then the [`CANDIDATES`] nearest by
-//! that estimate are ranked again exactly, from the f32 vectors kept beside
-//! the codes (`compressed.rs`). The scan reads an eighth of the bytes an
-//! exact scan reads, which is what bounds search in a large gallery. To
-//! measure both against each other and the exact search's top-1 agreement:
-//! `limen bench matcher` (release build).
+//! Search in a gallery of [`EXACT_SEARCH_BELOW`] vectors or more runs in
+//! three passes (`compressed.rs`): a scan of every vector's 2-bit codes
+//! estimates each normalised distance; the vectors estimated near the
+//! nearest are estimated again from their 4-bit codes; the [`CANDIDATES`]
+//! nearest by that estimate are ranked exactly, from the f32 vectors kept
+//! beside the codes. The scan reads 76 bytes a 256-number vector instead of
+//! 1,024, which is what bounds search in a large gallery. Smaller galleries
+//! are compared exactly. To measure both against each other and the exact
+//! search's top-1 agreement: `limen bench matcher` (release build).
 
 mod calibrations;
 mod compressed;
@@ -47,11 +49,19 @@ pub use scoring::{Calibration, FUSED_FRAME_CLASSES, Scoring};
 pub use limen_domain::MAX_VECTORS_PER_PERSON;
 use zeroize::Zeroize;
 
-/// How many vectors, nearest by the compressed scan's estimate, a search
-/// ranks exactly. Chosen with `limen bench matcher` on a synthetic gallery
+/// How many vectors, nearest by the 4-bit codes' estimate, a search ranks
+/// exactly. Chosen with `limen bench matcher` on a synthetic gallery
 /// of a million people (BENCHMARKS.md) and checked on lfw-dev's descriptors
 /// (`tests/compressed_search.rs`).
 pub const CANDIDATES: usize = 64;
+
+/// Galleries of fewer vectors than this are searched exactly: below it,
+/// comparing every f32 vector (which then sits in cache) takes less time
+/// than coding the probe, scanning the codes and ranking the candidates.
+/// With `limen bench matcher` the exact search took 0.85 of the compressed
+/// one's time at 2,000 vectors and 1.35 times it at 5,000; interpolated,
+/// they cross near 2,750 (BENCHMARKS.md).
+pub const EXACT_SEARCH_BELOW: usize = 3_000;
 
 /// What the matcher refuses.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

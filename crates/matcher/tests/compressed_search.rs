@@ -67,7 +67,9 @@ fn gallery(
 
 fn assert_same_as_exact(galleries: &Galleries<(), usize>, probes: &[&[f32]]) {
     for (i, probe) in probes.iter().enumerate() {
-        let compressed = galleries.search(&(), MODEL, probe).expect("valid");
+        let compressed = galleries
+            .search_compressed(&(), MODEL, probe)
+            .expect("valid");
         let exact = galleries.search_exact(&(), MODEL, probe).expect("valid");
         assert_eq!(compressed, exact, "probe {i}");
         for level in SecurityLevel::ALL {
