@@ -153,6 +153,12 @@ impl Galleries {
     /// Applies every change up to the database's head, if any is missing.
     pub(crate) async fn ensure_current(&self) -> Result<(), StoreError> {
         let head = self.store.face_change_head().await?;
+        self.ensure_current_at(head).await
+    }
+
+    /// Applies every change up to `head`, the database's head as just read,
+    /// if any is missing.
+    async fn ensure_current_at(&self, head: i64) -> Result<(), StoreError> {
         if head != self.applied.load(Ordering::Acquire) {
             self.catch_up().await?;
         }
@@ -265,10 +271,11 @@ impl Galleries {
         Ok(())
     }
 
-    /// Confirms that every change up to the database's head is applied,
-    /// or says why a frame must be refused.
-    pub(crate) async fn confirm_current(&self) -> Result<(), ServiceError> {
-        match tokio::time::timeout(CURRENT_WITHIN, self.ensure_current()).await {
+    /// Confirms that every change up to `head` (the database's head, read
+    /// when the frame arrived) is applied, or says why a frame must be
+    /// refused.
+    pub(crate) async fn confirm_current(&self, head: i64) -> Result<(), ServiceError> {
+        match tokio::time::timeout(CURRENT_WITHIN, self.ensure_current_at(head)).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
                 tracing::warn!(error = %e, "frame refused: the galleries cannot be confirmed current");

@@ -160,11 +160,17 @@ impl Services {
     /// the one this instance follows, the engines and galleries of the new
     /// versions are loaded first.
     pub(crate) async fn in_use(&self) -> Result<Arc<InUse>, ServiceError> {
-        let rollout = self
-            .store()
-            .model_rollout()
-            .await?
-            .ok_or(ServiceError::Internal)?;
+        let rollout = self.store().model_rollout().await?;
+        self.in_use_for(rollout).await
+    }
+
+    /// As [`Services::in_use`], for the rollout just read from the store
+    /// (`None` if it has none, which no started instance leaves).
+    pub(crate) async fn in_use_for(
+        &self,
+        rollout: Option<ModelRollout>,
+    ) -> Result<Arc<InUse>, ServiceError> {
+        let rollout = rollout.ok_or(ServiceError::Internal)?;
         let cached = self.cached_in_use();
         if cached.rollout == rollout {
             return Ok(cached);

@@ -77,7 +77,18 @@ impl Services {
         frame: Frame,
     ) -> Result<Recognition, ServiceError> {
         crate::enrolment::check_frame_size(&frame)?;
-        let in_use = self.in_use().await?;
+        // One read for the versions in use and the galleries' head: every
+        // change committed before the frame arrived is applied before its
+        // face is searched.
+        let (rollout, head) = self
+            .store()
+            .rollout_and_face_change_head()
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, "frame refused: the galleries cannot be confirmed current");
+                ServiceError::GalleriesNotCurrent
+            })?;
+        let in_use = self.in_use_for(rollout).await?;
         let checker = match liveness {
             LivenessMode::Off => None,
             LivenessMode::Monitor | LivenessMode::Enforce => Some(self.library.liveness().await?),
@@ -145,7 +156,7 @@ impl Services {
                 live_score,
             });
         }
-        self.galleries.confirm_current().await?;
+        self.galleries.confirm_current(head).await?;
         let mut frames = 0;
         let mut found = None;
         for FusedVector {

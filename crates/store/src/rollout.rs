@@ -3,6 +3,7 @@
 //! it, and the end of the transition, when the old vectors go.
 
 use limen_domain::{ModelRollout, ModelVersion, OrgId, Person, PersonId, Transition, UnixTime};
+use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::audit::AuditRecord;
@@ -66,6 +67,21 @@ impl Store {
     pub async fn model_rollout(&self) -> Result<Option<ModelRollout>, StoreError> {
         let mut conn = self.pool.acquire().await?;
         read_rollout(&mut conn).await
+    }
+
+    /// The rollout and the number of the last face change committed
+    /// ([`Store::face_change_head`]), in one read: what a door frame must
+    /// know before its face is searched.
+    pub async fn rollout_and_face_change_head(
+        &self,
+    ) -> Result<(Option<ModelRollout>, i64), StoreError> {
+        let row = sqlx::query(
+            "SELECT r.active, r.activated_at, r.retiring, r.transition_ends, r.reminders, h.seq \
+             FROM face_change_head h LEFT JOIN model_rollout r ON r.id = 1 WHERE h.id = 1",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((rollout_from_row(&row)?, row.try_get("seq")?))
     }
 
     /// The rollout, written first if this database has none: a database
@@ -399,12 +415,21 @@ fn count(value: i64) -> u64 {
 pub(crate) async fn read_rollout(
     conn: &mut AnyConnection,
 ) -> Result<Option<ModelRollout>, StoreError> {
-    let Some(row) = sqlx::query(
+    let row = sqlx::query(
         "SELECT active, activated_at, retiring, transition_ends, reminders FROM model_rollout WHERE id = 1",
     )
     .fetch_optional(&mut *conn)
-    .await?
-    else {
+    .await?;
+    match row {
+        Some(row) => rollout_from_row(&row),
+        None => Ok(None),
+    }
+}
+
+/// The rollout in a row of `model_rollout`'s columns; `None` where they
+/// are all null (an outer join that found no rollout).
+fn rollout_from_row(row: &AnyRow) -> Result<Option<ModelRollout>, StoreError> {
+    let Some(active) = row.try_get::<Option<String>, _>("active")? else {
         return Ok(None);
     };
     let retiring: Option<String> = row.try_get("retiring")?;
@@ -424,7 +449,7 @@ pub(crate) async fn read_rollout(
         _ => return Err(StoreError::Corrupt("model_rollout")),
     };
     Ok(Some(ModelRollout {
-        active: ModelVersion::new(row.try_get::<String, _>("active")?),
+        active: ModelVersion::new(active),
         activated_at: row.try_get("activated_at")?,
         transition,
     }))

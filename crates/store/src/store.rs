@@ -217,6 +217,10 @@ impl Store {
             // seconds rather than holding it (and a door) for half a minute.
             .acquire_timeout(Duration::from_secs(5));
         if backend == Backend::Sqlite {
+            // A connection to a local file cannot have gone away while idle:
+            // no ping (a round trip to the connection's worker thread) before
+            // each of the few queries every door frame makes.
+            options = options.test_before_acquire(false);
             // P4: what a delete frees is overwritten with zeros, on every
             // connection (the setting is not stored in the file), instead
             // of lingering in free space until reused.

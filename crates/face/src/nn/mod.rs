@@ -5,6 +5,7 @@ use std::ops::Range;
 use std::sync::Mutex;
 
 pub mod depthwise;
+pub mod fields;
 pub mod gemm;
 pub mod ops;
 pub mod pointwise;

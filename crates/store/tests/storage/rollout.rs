@@ -35,6 +35,12 @@ async fn status(store: &Store, org: &limen_domain::OrgId, email: &str) -> Person
 }
 
 pub(crate) async fn a_transition_asks_renews_and_retires(store: &Store) {
+    let (none, head) = store.rollout_and_face_change_head().await.expect("read");
+    assert_eq!(
+        (none, head),
+        (None, store.face_change_head().await.expect("head")),
+        "no rollout before the first start"
+    );
     let started = store.start_model_rollout(&v("v1")).await.expect("start");
     assert_eq!(
         (started.active.as_str(), started.transition.is_none()),
@@ -173,6 +179,22 @@ pub(crate) async fn a_transition_asks_renews_and_retires(store: &Store) {
         None
     );
     let head = store.face_change_head().await.expect("head");
+    // One read gives both, as a door frame asks for them.
+    assert_eq!(
+        store
+            .rollout_and_face_change_head()
+            .await
+            .expect("one read"),
+        (store.model_rollout().await.expect("rollout"), head)
+    );
+    assert!(
+        store
+            .model_rollout()
+            .await
+            .expect("rollout")
+            .is_some_and(|r| r.transition.is_some()),
+        "read during the transition"
+    );
     let ended = store
         .end_model_transition(|_, _, _| entry(), at + 100, false)
         .await

@@ -15,18 +15,18 @@
 //! it (PyTorch's eval mode: running statistics, eps 1e-5); dropout is the
 //! identity at inference.
 
-use std::cell::RefCell;
-use std::collections::HashSet;
-
-use limen_torch_format::{StateDict, Tensor};
+use limen_torch_format::StateDict;
 use thiserror::Error;
 use zeroize::Zeroize;
 
-use crate::nn::depthwise::{Dense, DepthwiseConv, fold_batch_norm};
+use crate::nn::depthwise::{Dense, DepthwiseConv};
+use crate::nn::fields::FieldConv;
 use crate::nn::gemm::Kernel;
-use crate::nn::ops::Activation;
 use crate::nn::pointwise::Pointwise;
-use crate::nn::{ScratchPool, Shape, filter_taps, padded_channels};
+use crate::nn::{ScratchPool, Shape, padded_channels};
+use weights::Weights;
+
+mod weights;
 
 /// Side of the square input both shipped networks take.
 pub const INPUT_SIZE: usize = 80;
@@ -81,55 +81,6 @@ impl Drop for LivenessInput {
 impl std::fmt::Debug for LivenessInput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "LivenessInput({INPUT_SIZE}x{INPUT_SIZE})")
-    }
-}
-
-/// The stem: a dense strided convolution of the crop, run as a 1×1
-/// convolution over each output pixel's receptive field (the crop's values
-/// under the filter, gathered into one row a pixel), writing a
-/// channel-padded map.
-#[derive(Debug)]
-struct Stem {
-    /// Over `size x size x channels` inputs a pixel, ordered (filter row,
-    /// filter column, channel).
-    conv: Pointwise,
-    size: usize,
-    stride: usize,
-    padding: usize,
-    input: Shape,
-    output: Shape,
-}
-
-impl Stem {
-    /// `fields` is working memory, all zeros between runs: the gathered
-    /// values are the picture, so they are wiped before returning, and
-    /// the taps outside the crop and the padding read those zeros.
-    fn run(&self, kernel: Kernel, crop: &[u8], fields: &mut Vec<f32>, out: &mut [f32]) {
-        let (input, channels) = (self.input, self.input.channels);
-        let row = padded_channels(self.size * self.size * channels);
-        let pixels = self.output.rows * self.output.cols;
-        if fields.len() != pixels * row {
-            fields.clear();
-            fields.resize(pixels * row, 0.0);
-        }
-        let window = |o: usize, n: usize| filter_taps(o, n, self.size, self.stride, self.padding);
-        for (p, field) in fields.chunks_exact_mut(row).enumerate() {
-            let (y0, taps_y) = window(p / self.output.cols, input.rows);
-            let (x0, taps_x) = window(p % self.output.cols, input.cols);
-            // The taps of one filter row inside the crop are one run of it.
-            let run = taps_x.len() * channels;
-            let ix = (x0 + taps_x.start as isize) as usize;
-            for fy in taps_y {
-                let iy = (y0 + fy as isize) as usize;
-                let src = &crop[(iy * input.cols + ix) * channels..][..run];
-                let dst = &mut field[(fy * self.size + taps_x.start) * channels..][..run];
-                for (d, &s) in dst.iter_mut().zip(src) {
-                    *d = f32::from(s);
-                }
-            }
-        }
-        self.conv.forward(kernel, fields, pixels, None, out);
-        fields.as_mut_slice().zeroize();
     }
 }
 
@@ -213,7 +164,8 @@ impl Drop for Scratch {
 /// ([`padded_channels`]), so the kernels work in whole vectors.
 pub struct MiniFasNet {
     kernel: Kernel,
-    stem: Stem,
+    /// The first, dense convolution of the crop.
+    stem: FieldConv,
     stem_depthwise: DepthwiseLayer,
     blocks: Vec<Block>,
     head: PointwiseLayer,
@@ -256,7 +208,7 @@ impl MiniFasNet {
             channels: 3,
         };
         let stem = weights.stem("conv1", input, 2, 1)?;
-        let stem_depthwise = weights.depthwise("conv2_dw", stem.output, 1, 1, true)?;
+        let stem_depthwise = weights.depthwise("conv2_dw", stem.output(), 1, 1, true)?;
         let mut blocks = Vec::new();
         let mut shape = stem_depthwise.output;
         for (strided, residual) in STAGES {
@@ -297,7 +249,7 @@ impl MiniFasNet {
             depthwise_layers()
                 .flat_map(|l| [l.input, l.output])
                 .chain(pointwise_layers().flat_map(|l| [l.input, l.output()]))
-                .chain([stem.output])
+                .chain([stem.output()])
         };
         let largest = maps().map(|m| m.padded_len()).max().unwrap_or(0);
         let widest = maps()
@@ -305,8 +257,7 @@ impl MiniFasNet {
             .chain([embed.inputs(), embed.outputs()])
             .max()
             .unwrap_or(0);
-        let stem_pixels = stem.output.rows * stem.output.cols;
-        let multiply_adds = stem.conv.multiply_adds(stem_pixels)
+        let multiply_adds = stem.multiply_adds()
             + depthwise_layers()
                 .map(|l| l.conv.multiply_adds(l.output))
                 .sum::<usize>()
@@ -346,7 +297,7 @@ impl MiniFasNet {
             small: [pooled, hidden, gains],
         } = &mut scratch;
 
-        self.stem.run(kernel, &input.0, fields, a);
+        self.stem.run(kernel, &input.0[..], fields, a);
         self.stem_depthwise.run(kernel, a, x);
         for block in &self.blocks {
             block.expand.run(kernel, x, None, a);
@@ -419,316 +370,6 @@ fn softmax(logits: [f32; CLASSES]) -> [f32; CLASSES] {
     let exp = logits.map(|l| (l - max).exp());
     let sum: f32 = exp.iter().sum();
     exp.map(|e| e / sum)
-}
-
-/// A convolution's tensors: filters of `shape` (out channels, in channels
-/// per group, rows, cols), the folded batch norm, the PReLU's slopes.
-struct ConvParts<'a> {
-    shape: [usize; 4],
-    filters: &'a [f32],
-    scale: Vec<f32>,
-    shift: Vec<f32>,
-    slopes: Option<&'a [f32]>,
-}
-
-/// The state dict's tensors by layer name, remembering which were used.
-struct Weights<'a> {
-    dict: &'a StateDict,
-    prefix: &'static str,
-    used: RefCell<HashSet<String>>,
-}
-
-impl<'a> Weights<'a> {
-    fn new(dict: &'a StateDict) -> Self {
-        let prefix = if dict.iter().any(|(n, _)| n.starts_with("module.")) {
-            "module."
-        } else {
-            ""
-        };
-        Weights {
-            dict,
-            prefix,
-            used: RefCell::new(HashSet::new()),
-        }
-    }
-
-    fn has(&self, name: &str) -> bool {
-        self.dict.get(&format!("{}{name}", self.prefix)).is_some()
-    }
-
-    fn tensor(&self, name: &str) -> Result<&'a Tensor, MiniFasNetError> {
-        let full = format!("{}{name}", self.prefix);
-        let tensor = self
-            .dict
-            .get(&full)
-            .ok_or_else(|| MiniFasNetError::Missing(full.clone()))?;
-        self.used.borrow_mut().insert(full);
-        Ok(tensor)
-    }
-
-    /// A float tensor of exactly `shape`.
-    fn f32(&self, name: &str, shape: &[usize]) -> Result<&'a [f32], MiniFasNetError> {
-        let tensor = self.tensor(name)?;
-        if tensor.shape != shape {
-            return Err(MiniFasNetError::Shape {
-                name: name.into(),
-                found: tensor.shape.clone(),
-                expected: shape.to_vec(),
-            });
-        }
-        tensor
-            .f32()
-            .ok_or_else(|| MiniFasNetError::NotF32(name.into()))
-    }
-
-    /// The shape of a 4-d convolution weight.
-    fn conv_shape(&self, name: &str) -> Result<[usize; 4], MiniFasNetError> {
-        let tensor = self.tensor(name)?;
-        tensor
-            .shape
-            .as_slice()
-            .try_into()
-            .map_err(|_| MiniFasNetError::Shape {
-                name: name.into(),
-                found: tensor.shape.clone(),
-                expected: vec![0; 4],
-            })
-    }
-
-    /// A batch norm of `channels` as (scale, shift); its batch counter is
-    /// training state, marked used.
-    fn batch_norm(
-        &self,
-        prefix: &str,
-        channels: usize,
-    ) -> Result<(Vec<f32>, Vec<f32>), MiniFasNetError> {
-        let get = |field: &str| self.f32(&format!("{prefix}.{field}"), &[channels]);
-        let folded = fold_batch_norm(
-            get("weight")?,
-            get("bias")?,
-            get("running_mean")?,
-            get("running_var")?,
-            BATCH_NORM_EPS,
-        );
-        self.tensor(&format!("{prefix}.num_batches_tracked"))?;
-        Ok(folded)
-    }
-
-    /// Upstream's `Conv_block` (convolution, batch norm, PReLU) or, without
-    /// `prelu`, its `Linear_block`, with a square kernel.
-    fn conv_parts(&self, prefix: &str, prelu: bool) -> Result<ConvParts<'a>, MiniFasNetError> {
-        let name = format!("{prefix}.conv.weight");
-        let shape = self.conv_shape(&name)?;
-        let [out_channels, _, rows, cols] = shape;
-        if rows != cols || rows == 0 {
-            return Err(MiniFasNetError::Geometry(prefix.into()));
-        }
-        let filters = self.f32(&name, &shape)?;
-        let (scale, shift) = self.batch_norm(&format!("{prefix}.bn"), out_channels)?;
-        let slopes = if prelu {
-            Some(self.f32(&format!("{prefix}.prelu.weight"), &[out_channels])?)
-        } else {
-            None
-        };
-        Ok(ConvParts {
-            shape,
-            filters,
-            scale,
-            shift,
-            slopes,
-        })
-    }
-
-    /// The first, dense convolution of the crop, as a 1×1 convolution
-    /// over receptive fields.
-    fn stem(
-        &self,
-        prefix: &str,
-        input: Shape,
-        stride: usize,
-        padding: usize,
-    ) -> Result<Stem, MiniFasNetError> {
-        let parts = self.conv_parts(prefix, true)?;
-        let [out_channels, in_channels, size, _] = parts.shape;
-        let geometry = || MiniFasNetError::Geometry(prefix.into());
-        if in_channels != input.channels || padding >= size || stride == 0 {
-            return Err(geometry());
-        }
-        let side = |n: usize| Some((n + 2 * padding).checked_sub(size)? / stride + 1);
-        let output = Shape {
-            rows: side(input.rows).ok_or_else(geometry)?,
-            cols: side(input.cols).ok_or_else(geometry)?,
-            channels: out_channels,
-        };
-        // PyTorch's (channel, row, column) order of each filter becomes the
-        // fields' (row, column, channel).
-        let field = size * size * in_channels;
-        let mut filters = vec![0.0; out_channels * field];
-        for (o, filter) in filters.chunks_exact_mut(field).enumerate() {
-            for c in 0..in_channels {
-                for tap in 0..size * size {
-                    filter[tap * in_channels + c] =
-                        parts.filters[(o * in_channels + c) * size * size + tap];
-                }
-            }
-        }
-        Ok(Stem {
-            conv: Pointwise::new(
-                field,
-                out_channels,
-                &filters,
-                (&parts.scale, &parts.shift),
-                parts.slopes,
-            ),
-            size,
-            stride,
-            padding,
-            input,
-            output,
-        })
-    }
-
-    /// A depthwise `Conv_block` or `Linear_block`.
-    fn depthwise(
-        &self,
-        prefix: &str,
-        input: Shape,
-        stride: usize,
-        padding: usize,
-        prelu: bool,
-    ) -> Result<DepthwiseLayer, MiniFasNetError> {
-        let parts = self.conv_parts(prefix, prelu)?;
-        let [channels, in_per_group, size, _] = parts.shape;
-        let geometry = || MiniFasNetError::Geometry(prefix.into());
-        if in_per_group != 1 || channels != input.channels || channels < 2 || padding >= size {
-            return Err(geometry());
-        }
-        let activation = parts
-            .slopes
-            .map_or(Activation::Identity, |s| Activation::PRelu(s.to_vec()));
-        let conv = DepthwiseConv::new(
-            channels,
-            size,
-            stride,
-            padding,
-            parts.filters,
-            (&parts.scale, &parts.shift),
-            activation,
-        )
-        .padded();
-        let output = conv
-            .output_shape(input)
-            .filter(|s| s.len() > 0)
-            .ok_or_else(geometry)?;
-        Ok(DepthwiseLayer {
-            conv,
-            input,
-            output,
-        })
-    }
-
-    /// A 1×1 `Conv_block` or `Linear_block`.
-    fn pointwise(
-        &self,
-        prefix: &str,
-        input: Shape,
-        prelu: bool,
-    ) -> Result<PointwiseLayer, MiniFasNetError> {
-        let parts = self.conv_parts(prefix, prelu)?;
-        let [out_channels, in_channels, size, _] = parts.shape;
-        if in_channels != input.channels || size != 1 || out_channels == 0 {
-            return Err(MiniFasNetError::Geometry(prefix.into()));
-        }
-        Ok(PointwiseLayer {
-            conv: Pointwise::new(
-                in_channels,
-                out_channels,
-                parts.filters,
-                (&parts.scale, &parts.shift),
-                parts.slopes,
-            ),
-            input,
-        })
-    }
-
-    /// Upstream's `Depth_Wise` (or `Depth_Wise_SE` where the file has an
-    /// `se_module`).
-    fn block(
-        &self,
-        prefix: &str,
-        input: Shape,
-        stride: usize,
-        residual: bool,
-    ) -> Result<Block, MiniFasNetError> {
-        let expand = self.pointwise(&format!("{prefix}.conv"), input, true)?;
-        let depthwise = self.depthwise(
-            &format!("{prefix}.conv_dw"),
-            expand.output(),
-            stride,
-            1,
-            true,
-        )?;
-        let project = self.pointwise(&format!("{prefix}.project"), depthwise.output, false)?;
-        if residual && project.output() != input {
-            return Err(MiniFasNetError::Geometry(prefix.into()));
-        }
-        let se = format!("{prefix}.se_module");
-        let squeeze = if self.has(&format!("{se}.fc1.weight")) {
-            if !residual {
-                // Upstream applies the gate only on residual blocks.
-                return Err(MiniFasNetError::Unused(format!("{se}.fc1.weight")));
-            }
-            let channels = project.output().channels;
-            let [reduced, ..] = self.conv_shape(&format!("{se}.fc1.weight"))?;
-            let fc1 = self.f32(&format!("{se}.fc1.weight"), &[reduced, channels, 1, 1])?;
-            let bn1 = self.batch_norm(&format!("{se}.bn1"), reduced)?;
-            let fc2 = self.f32(&format!("{se}.fc2.weight"), &[channels, reduced, 1, 1])?;
-            let bn2 = self.batch_norm(&format!("{se}.bn2"), channels)?;
-            Some(Squeeze {
-                reduce: Dense::new(channels, fc1, (&bn1.0, &bn1.1), Activation::Relu),
-                expand: Dense::new(reduced, fc2, (&bn2.0, &bn2.1), Activation::Identity),
-            })
-        } else {
-            None
-        };
-        Ok(Block {
-            expand,
-            depthwise,
-            project,
-            squeeze,
-            residual,
-        })
-    }
-
-    /// A bias-free linear layer, with the batch norm after it folded in.
-    fn linear(
-        &self,
-        name: &str,
-        batch_norm: Option<&str>,
-        inputs: usize,
-    ) -> Result<Dense, MiniFasNetError> {
-        let weight = format!("{name}.weight");
-        let outputs = self.tensor(&weight)?.shape.first().copied().unwrap_or(0);
-        let w = self.f32(&weight, &[outputs, inputs])?;
-        let (scale, shift) = match batch_norm {
-            Some(bn) => self.batch_norm(bn, outputs)?,
-            None => (vec![1.0; outputs], vec![0.0; outputs]),
-        };
-        Ok(Dense::new(
-            inputs,
-            w,
-            (&scale, &shift),
-            Activation::Identity,
-        ))
-    }
-
-    fn all_used(&self) -> Result<(), MiniFasNetError> {
-        let used = self.used.borrow();
-        match self.dict.iter().find(|(n, _)| !used.contains(*n)) {
-            Some((name, _)) => Err(MiniFasNetError::Unused(name.into())),
-            None => Ok(()),
-        }
-    }
 }
 
 #[cfg(test)]
