@@ -12,6 +12,7 @@ pub mod people_import;
 pub mod rate_limit;
 pub mod tls;
 
+mod access_clients;
 mod admin;
 mod admin_pages;
 pub mod admins;
@@ -25,6 +26,7 @@ mod enrol;
 mod entrances;
 mod error;
 mod frame_buffer;
+mod frames;
 mod i18n;
 mod invitation_queue;
 mod invitations;
@@ -54,8 +56,8 @@ use utoipa_axum::routes;
 pub use crate::api_doc::openapi;
 pub use crate::connections::ConnectionLimits;
 
+use crate::access_clients::AccessClients;
 use crate::config::Config;
-use crate::entrances::AccessClients;
 pub use crate::error::ApiError;
 use crate::login_guard::LoginGuard;
 use crate::mailer::Mailer;
@@ -131,6 +133,7 @@ fn api() -> OpenApiRouter<Arc<AppState>> {
         .merge(employee::routes())
         .merge(enrol::api_routes(FACE_BODY_LIMIT))
         .merge(entrances::routes())
+        .merge(frames::routes())
         .merge(invitation_queue::routes())
         .merge(security::routes())
         .merge(models::routes())
