@@ -167,7 +167,7 @@ pub(crate) fn admin_token_name() -> Label {
 }
 
 pub(crate) async fn insert_key(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tx: &mut sqlx::AnyConnection,
     org: &OrgId,
     name: &Label,
     token_hash: &[u8],
@@ -188,7 +188,7 @@ pub(crate) async fn insert_key(
     .bind(token_hash.to_vec())
     .bind(key.created_at)
     .bind(made_by.to_string())
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     Ok(key)
 }

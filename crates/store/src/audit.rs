@@ -18,7 +18,7 @@ use zeroize::Zeroizing;
 
 use crate::anchor::{AnchoredHead, AuditAnchor};
 use crate::crypto::MasterKey;
-use crate::store::{Backend, Store, StoreError};
+use crate::store::{Backend, Store, StoreError, WriteTx};
 
 /// The chain that holds the operator's own actions (organisations created
 /// and deleted); every other chain is named by its organisation's id.
@@ -211,7 +211,7 @@ impl Store {
     /// transaction, then commits both.
     pub(crate) async fn commit_audited(
         &self,
-        tx: sqlx::Transaction<'static, sqlx::Any>,
+        tx: WriteTx,
         record: &AuditRecord,
     ) -> Result<(), StoreError> {
         self.commit_audited_all(tx, std::slice::from_ref(record))
@@ -237,7 +237,7 @@ impl Store {
     /// per person it touched), all committed with it.
     pub(crate) async fn commit_audited_all(
         &self,
-        mut tx: sqlx::Transaction<'static, sqlx::Any>,
+        mut tx: WriteTx,
         records: &[AuditRecord],
     ) -> Result<(), StoreError> {
         let mut heads = Vec::with_capacity(records.len());

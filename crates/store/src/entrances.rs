@@ -426,7 +426,7 @@ impl Store {
 
 /// Whether `org` has `entrance`, read in the caller's transaction.
 async fn entrance_of(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tx: &mut sqlx::AnyConnection,
     org: &OrgId,
     entrance: &EntranceId,
 ) -> Result<bool, StoreError> {
@@ -434,7 +434,7 @@ async fn entrance_of(
         sqlx::query("SELECT id FROM entrances WHERE org_id = $1 AND id = $2")
             .bind(org.as_str())
             .bind(entrance.as_str())
-            .fetch_optional(&mut **tx)
+            .fetch_optional(&mut *tx)
             .await?
             .is_some(),
     )

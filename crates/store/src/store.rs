@@ -60,6 +60,42 @@ pub struct Store {
     /// Where each committed audit entry's chain head is recorded outside
     /// the database (see the `anchor` module); none for a bare store.
     pub(crate) anchor: Option<Arc<AuditAnchor>>,
+    /// SQLite: this process's writers take their turns in the order they
+    /// asked (see [`WriteTx`]).
+    write_turns: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// How long a writer waits for its turn before the request fails.
+const WRITE_TURN_WAIT: Duration = Duration::from_secs(15);
+
+/// A transaction that will write. On SQLite it also holds this process's
+/// turn to write: SQLite lets one writer in at a time and makes the others
+/// poll with growing sleeps, so a writer of many batches in a row (an
+/// import of 60,000 people) could keep a single write waiting past its
+/// busy timeout. Turns are handed out first come, first served.
+pub(crate) struct WriteTx {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = sqlx::AnyConnection;
+
+    fn deref(&self) -> &sqlx::AnyConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.tx
+    }
 }
 
 struct Migration {
@@ -241,6 +277,7 @@ impl Store {
             master: Arc::new(master),
             url: url.into(),
             anchor: None,
+            write_turns: Arc::default(),
         };
         if backend == Backend::Sqlite {
             sqlx::query("PRAGMA journal_mode = WAL")
@@ -304,12 +341,24 @@ impl Store {
     /// writer): a deferred transaction that reads first and writes later
     /// fails outright when another writer committed in between, which lost
     /// audit entries under concurrent requests.
-    pub(crate) async fn begin_write(
-        &self,
-    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+    pub(crate) async fn begin_write(&self) -> Result<WriteTx, StoreError> {
         Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+            Backend::Sqlite => {
+                let turn = tokio::time::timeout(
+                    WRITE_TURN_WAIT,
+                    Arc::clone(&self.write_turns).lock_owned(),
+                )
+                .await
+                .map_err(|_| sqlx::Error::PoolTimedOut)?;
+                WriteTx {
+                    tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+                    _turn: Some(turn),
+                }
+            }
+            Backend::Postgres => WriteTx {
+                tx: self.pool.begin().await?,
+                _turn: None,
+            },
         })
     }
 

@@ -66,7 +66,12 @@ fn a_60000_row_import_next_to_other_writers_succeeds() {
         created.len()
     );
     for (status, body) in &created {
-        assert_eq!(*status, 201, "a write next to the import failed: {body}");
+        assert_eq!(
+            *status,
+            201,
+            "a write next to the import failed: {body}\n{}",
+            server.logs()
+        );
     }
     let people = server.get("/api/v1/people", Some(&admin)).json();
     assert_eq!(people.as_array().map(Vec::len), Some(60_000));
