@@ -430,9 +430,23 @@ mod tests {
         let ours = packet(42, CONTROL_CRC, &[0x60]);
         let broadcast = packet(BROADCAST_ADDRESS, CONTROL_CRC, &[0x60, 2]);
         let line = [others.clone(), ours.clone(), others, broadcast.clone()].concat();
-        // Every refresh passes a packet for this reader: none is spent on
-        // the twenty commands before each.
-        assert_eq!(passed(line, 1024), [ours, broadcast]);
+        assert_eq!(passed(line.clone(), 1024), [ours.clone(), broadcast]);
+        // The first turn already passes this reader's packet: none is spent
+        // on the twenty commands before it.
+        let turn = Turn::default();
+        let mut gate = PacketGate::new(
+            Box::new(Bytes {
+                bytes: line,
+                at: 0,
+                piece: 1024,
+            }),
+            turn.clone(),
+            42,
+        );
+        turn.open();
+        let mut buf = [0u8; 64];
+        let n = gate.read(&mut buf).expect("a packet");
+        assert_eq!(&buf[..n], ours.as_slice());
     }
 
     #[test]
