@@ -69,6 +69,7 @@ mod admins;
 mod anchor;
 mod api_keys;
 mod changes;
+mod consents;
 mod device_activity;
 mod entrances;
 mod faces;
@@ -78,6 +79,7 @@ mod people;
 mod retention;
 mod rollout;
 mod rotation;
+mod schema;
 mod statements;
 mod store;
 

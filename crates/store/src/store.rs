@@ -1,16 +1,18 @@
-//! The store itself: connecting, migrating, and what the aggregates share
-//! (organisations' data keys, locking a person, reading checked columns).
+//! The store itself: connecting (bringing the schema up to date through
+//! `schema.rs`) and what the aggregates share (organisations' data keys,
+//! locking a person, reading checked columns).
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use limen_domain::{OrgId, PersonId, now};
+use limen_domain::{OrgId, PersonId};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyConnection, AnyPool, Row};
 
 use crate::anchor::{AnchorError, AuditAnchor};
-use crate::audit::{AuditKey, BrokenLink, key_audit_chains};
+use crate::audit::{AuditKey, BrokenLink};
 use crate::crypto::{DataKey, MasterKey};
+use crate::schema::{MIGRATIONS, SECURE_DELETE_VERSION, WRAPPED_KEYS_VERSION};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -97,127 +99,6 @@ impl std::ops::DerefMut for WriteTx {
         &mut self.tx
     }
 }
-
-struct Migration {
-    version: i64,
-    sqlite: &'static str,
-    postgres: &'static str,
-}
-
-const MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        sqlite: include_str!("../migrations/sqlite/0001_initial.sql"),
-        postgres: include_str!("../migrations/postgres/0001_initial.sql"),
-    },
-    Migration {
-        version: 2,
-        sqlite: include_str!("../migrations/sqlite/0002_entrances.sql"),
-        postgres: include_str!("../migrations/postgres/0002_entrances.sql"),
-    },
-    Migration {
-        version: 3,
-        sqlite: include_str!("../migrations/sqlite/0003_face_sets_and_changes.sql"),
-        postgres: include_str!("../migrations/postgres/0003_face_sets_and_changes.sql"),
-    },
-    Migration {
-        version: SECURE_DELETE_VERSION,
-        sqlite: include_str!("../migrations/sqlite/0004_secure_delete.sql"),
-        postgres: include_str!("../migrations/postgres/0004_secure_delete.sql"),
-    },
-    Migration {
-        version: AUDIT_KEYED_VERSION,
-        sqlite: include_str!("../migrations/sqlite/0005_keyed_audit.sql"),
-        postgres: include_str!("../migrations/postgres/0005_keyed_audit.sql"),
-    },
-    Migration {
-        version: 6,
-        sqlite: include_str!("../migrations/sqlite/0006_security_level.sql"),
-        postgres: include_str!("../migrations/postgres/0006_security_level.sql"),
-    },
-    Migration {
-        version: 7,
-        sqlite: include_str!("../migrations/sqlite/0007_model_rollout.sql"),
-        postgres: include_str!("../migrations/postgres/0007_model_rollout.sql"),
-    },
-    Migration {
-        version: WRAPPED_KEYS_VERSION,
-        sqlite: include_str!("../migrations/sqlite/0008_wrapped_keys.sql"),
-        postgres: include_str!("../migrations/postgres/0008_wrapped_keys.sql"),
-    },
-    Migration {
-        version: VECTOR_KEYS_VERSION,
-        sqlite: include_str!("../migrations/sqlite/0009_vector_keys.sql"),
-        postgres: include_str!("../migrations/postgres/0009_vector_keys.sql"),
-    },
-    Migration {
-        version: 10,
-        sqlite: include_str!("../migrations/sqlite/0010_api_keys.sql"),
-        postgres: include_str!("../migrations/postgres/0010_api_keys.sql"),
-    },
-    Migration {
-        version: 11,
-        sqlite: include_str!("../migrations/sqlite/0011_languages.sql"),
-        postgres: include_str!("../migrations/postgres/0011_languages.sql"),
-    },
-    Migration {
-        version: 12,
-        sqlite: include_str!("../migrations/sqlite/0012_consent_language.sql"),
-        postgres: include_str!("../migrations/postgres/0012_consent_language.sql"),
-    },
-    Migration {
-        version: 13,
-        sqlite: include_str!("../migrations/sqlite/0013_password_resets.sql"),
-        postgres: include_str!("../migrations/postgres/0013_password_resets.sql"),
-    },
-    Migration {
-        version: 14,
-        sqlite: include_str!("../migrations/sqlite/0014_admins.sql"),
-        postgres: include_str!("../migrations/postgres/0014_admins.sql"),
-    },
-    Migration {
-        version: 15,
-        sqlite: include_str!("../migrations/sqlite/0015_device_activity.sql"),
-        postgres: include_str!("../migrations/postgres/0015_device_activity.sql"),
-    },
-    Migration {
-        version: 16,
-        sqlite: include_str!("../migrations/sqlite/0016_admin_totp.sql"),
-        postgres: include_str!("../migrations/postgres/0016_admin_totp.sql"),
-    },
-    Migration {
-        version: 18,
-        sqlite: include_str!("../migrations/sqlite/0018_time_columns.sql"),
-        postgres: include_str!("../migrations/postgres/0018_time_columns.sql"),
-    },
-    Migration {
-        version: 19,
-        sqlite: include_str!("../migrations/sqlite/0019_time_zone.sql"),
-        postgres: include_str!("../migrations/postgres/0019_time_zone.sql"),
-    },
-    Migration {
-        version: 21,
-        sqlite: include_str!("../migrations/sqlite/0021_password_links_and_connectors.sql"),
-        postgres: include_str!("../migrations/postgres/0021_password_links_and_connectors.sql"),
-    },
-];
-
-/// The version from which SQLite deletes securely; reaching it rewrites an
-/// older file once, so that data deleted before leaves nothing behind.
-const SECURE_DELETE_VERSION: i64 = 4;
-
-/// The version from which audit links are keyed; reaching it relinks the
-/// existing chains (see [`key_audit_chains`]).
-const AUDIT_KEYED_VERSION: i64 = 5;
-
-/// The version from which the audit key is stored wrapped by the master
-/// key (the one it was derived from until then), so that a new master
-/// key keeps every link verifiable. (Version 7 is taken on another branch.)
-const WRAPPED_KEYS_VERSION: i64 = 8;
-
-/// The version from which each person's set has a key of its own; reaching
-/// it re-seals the existing sets (see [`Store::key_vector_sets`]).
-const VECTOR_KEYS_VERSION: i64 = 9;
 
 impl Store {
     /// Connects (creating an SQLite file when needed) and brings the schema
@@ -381,63 +262,6 @@ impl Store {
         Ok(())
     }
 
-    /// Applies the migrations not yet applied; returns their versions.
-    async fn migrate(&self, migrations: &[Migration]) -> Result<Vec<i64>, StoreError> {
-        let mut tx = self.begin_write().await?;
-        if self.backend == Backend::Postgres {
-            // Several instances may start at once against one database:
-            // one migrates, the others wait and then find nothing to do.
-            sqlx::query("SELECT pg_advisory_xact_lock(7071000001)")
-                .execute(&mut *tx)
-                .await?;
-        }
-        sqlx::query("CREATE TABLE IF NOT EXISTS limen_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
-            .execute(&mut *tx)
-            .await?;
-        let applied: Vec<i64> = sqlx::query("SELECT version FROM limen_migrations")
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
-        let pending: Vec<&Migration> = migrations
-            .iter()
-            .filter(|m| !applied.contains(&m.version))
-            .collect();
-        for migration in &pending {
-            let script = match self.backend {
-                Backend::Sqlite => migration.sqlite,
-                Backend::Postgres => migration.postgres,
-            };
-            // Comments go first, so that a `;` in one splits nothing.
-            let script = strip_comments(script);
-            for statement in script.split(';').map(str::trim).filter(|s| !s.is_empty()) {
-                sqlx::query(statement).execute(&mut *tx).await?;
-            }
-            if migration.version == AUDIT_KEYED_VERSION {
-                key_audit_chains(&mut tx, &AuditKey::derive(&self.master)).await?;
-            }
-            if migration.version == VECTOR_KEYS_VERSION {
-                self.key_vector_sets(&mut tx).await?;
-            }
-            if migration.version == WRAPPED_KEYS_VERSION {
-                let audit_key = AuditKey::derive(&self.master);
-                sqlx::query("INSERT INTO wrapped_keys (purpose, wrapped) VALUES ($1, $2)")
-                    .bind(AuditKey::PURPOSE)
-                    .bind(self.master.wrap_key(audit_key.bytes(), AuditKey::PURPOSE))
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            sqlx::query("INSERT INTO limen_migrations (version, applied_at) VALUES ($1, $2)")
-                .bind(migration.version)
-                .bind(now())
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(pending.iter().map(|m| m.version).collect())
-    }
-
     /// The audit key as stored; `KeyMismatch` when the master key cannot
     /// unwrap it, that is when the master key is not this database's.
     async fn stored_audit_key(&self) -> Result<AuditKey, StoreError> {
@@ -501,16 +325,6 @@ pub(crate) async fn lock_person(
     Ok(touched > 0)
 }
 
-fn strip_comments(statement: &str) -> String {
-    statement
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("--"))
-        .collect::<Vec<_>>()
-        .join("\n")
-        .trim()
-        .to_owned()
-}
-
 /// A text column parsed into its checked type; a value that does not
 /// parse means the row was not written by this store.
 pub(crate) fn parse_col<T, E>(
@@ -524,7 +338,7 @@ pub(crate) fn parse_col<T, E>(
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use limen_domain::{ModelVersion, NewPerson, Person, PersonId, now};
+    use limen_domain::{NewPerson, Person, PersonId, now};
     use sqlx::Connection;
 
     use super::*;
@@ -638,70 +452,5 @@ pub(crate) mod tests {
         .await
         .expect("consent");
         (org, person)
-    }
-
-    /// A file written before secure deletion holds what was deleted in its
-    /// free space; reaching the secure-delete version rewrites it.
-    #[tokio::test]
-    async fn sqlite_upgrade_scrubs_what_was_deleted_before() {
-        let dir = std::env::temp_dir().join(format!("limen-scrub-{}", OrgId::generate()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let path = dir.join("limen.db");
-        let url = format!("sqlite:{}", path.display());
-        let master = || MasterKey::from_bytes([7; 32]);
-        let model = ModelVersion::new("dlib-resnet-v1");
-
-        let old = Store::open_at(&url, master(), 3).await.expect("version 3");
-        let (org, person) = consenting_person(&old).await;
-        // A vector as version 3 stored it: sealed under the organisation's key.
-        let mut conn = old.pool.acquire().await.expect("connection");
-        let key = old.data_key(&mut conn, &org).await.expect("key");
-        let plain: Vec<u8> = (0..128)
-            .flat_map(|i| (i as f32 / 300.0).to_le_bytes())
-            .collect();
-        sqlx::query(
-            "INSERT INTO face_vectors (person_id, slot, model_version, sealed, enrolled_at) VALUES ($1, 0, $2, $3, 1000)",
-        )
-        .bind(person.id.as_str())
-        .bind(model.as_str())
-        .bind(key.seal(&plain, &crate::faces::vector_context(&org, &person.id, &model)))
-        .execute(&mut *conn)
-        .await
-        .expect("a version-3 vector row");
-        drop(conn);
-        old.close().await;
-        // Deleted as before this version: no secure deletion, and the
-        // freed page checkpointed into the file.
-        let mut conn = sqlx::AnyConnection::connect(&url).await.expect("connect");
-        let sealed: Vec<u8> = sqlx::query("SELECT sealed FROM face_vectors")
-            .fetch_one(&mut conn)
-            .await
-            .expect("sealed")
-            .try_get(0)
-            .expect("blob");
-        // The entries this store wrote carry keyed links, which a store of
-        // version 3 never wrote: the upgrade to keyed links would refuse them.
-        for statement in [
-            "DELETE FROM audit_entries",
-            "PRAGMA secure_delete = OFF",
-            "DELETE FROM face_vectors",
-            "PRAGMA wal_checkpoint(TRUNCATE)",
-        ] {
-            sqlx::query(statement)
-                .execute(&mut conn)
-                .await
-                .expect(statement);
-        }
-        conn.close().await.expect("close");
-        let holds_it = || {
-            let bytes = std::fs::read(&path).expect("database file");
-            bytes.windows(sealed.len()).any(|w| w == sealed.as_slice())
-        };
-        assert!(holds_it(), "the old file keeps the deleted ciphertext");
-
-        let store = Store::open(&url, master()).await.expect("migrated");
-        assert!(!holds_it(), "the upgrade left the deleted ciphertext");
-        store.close().await;
-        std::fs::remove_dir_all(&dir).expect("cleanup");
     }
 }
