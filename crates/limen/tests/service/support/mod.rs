@@ -10,15 +10,19 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod fixtures;
 mod flows;
 pub mod live_agent;
+mod reply;
 mod route;
 mod scan;
 pub mod schema;
 mod seed;
 mod smtp;
 
+pub use fixtures::*;
 pub use flows::*;
+pub use reply::*;
 pub use route::*;
 pub use scan::*;
 pub use seed::*;
@@ -68,8 +72,6 @@ pub fn random_suffix() -> String {
     format!("{}_{:x}", std::process::id(), nanos)
 }
 
-/// A connection of our own to a server's database, as someone with access
-/// to the database (not through the service) has.
 /// A directory of its own under the system's temporary directory,
 /// removed with everything in it when dropped.
 pub struct ScratchDir(PathBuf);
@@ -92,6 +94,8 @@ impl Drop for ScratchDir {
     }
 }
 
+/// A connection of our own to a server's database, as someone with access
+/// to the database (not through the service) has.
 pub async fn raw_connection(url: &str) -> sqlx::AnyConnection {
     use sqlx::Connection;
     sqlx::any::install_default_drivers();
@@ -591,172 +595,4 @@ fn encode(text: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
-}
-
-fn http() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .timeout_global(Some(Duration::from_secs(120)))
-        .build()
-        .into()
-}
-
-pub struct Reply {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: String,
-}
-
-impl Reply {
-    fn from(mut response: ureq::http::Response<ureq::Body>) -> Reply {
-        let status = response.status().as_u16();
-        let headers = response
-            .headers()
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_owned(),
-                    v.to_str().unwrap_or_default().to_owned(),
-                )
-            })
-            .collect();
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(64 * 1024 * 1024)
-            .read_to_string()
-            .unwrap_or_default();
-        Reply {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    pub fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
-    }
-
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// The session token the server set in its cookie.
-    pub fn session_cookie(&self) -> Option<String> {
-        self.cookie("limen_session")
-    }
-
-    /// The admin session token the server set in its cookie.
-    pub fn admin_cookie(&self) -> Option<String> {
-        self.cookie("limen_admin")
-    }
-
-    fn cookie(&self, name: &str) -> Option<String> {
-        let cookie = self.header("set-cookie")?;
-        let value = cookie
-            .split(';')
-            .next()?
-            .strip_prefix(name)?
-            .strip_prefix('=')?;
-        (!value.is_empty()).then(|| value.to_owned())
-    }
-
-    pub fn error(&self) -> String {
-        self.json()["error"].as_str().unwrap_or_default().to_owned()
-    }
-}
-
-/// A multipart/form-data body with one part per frame.
-pub fn multipart(frames: &[(&str, &[u8])]) -> (String, Vec<u8>) {
-    let boundary = "limen-test-boundary-7MA4YWxkTrZu0gW";
-    let mut body = Vec::new();
-    for (index, (content_type, bytes)) in frames.iter().enumerate() {
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"frame\"; filename=\"frame{index}\"\r\nContent-Type: {content_type}\r\n\r\n"
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
-}
-
-pub fn fixture(name: &str) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/lfw")
-        .join(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-pub fn fixture_path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/lfw")
-        .join(name)
-}
-
-pub fn enrolment_frames() -> Vec<Vec<u8>> {
-    [
-        "Andre_Agassi_0005.jpg",
-        "Andre_Agassi_0016.jpg",
-        "Andre_Agassi_0027.jpg",
-    ]
-    .iter()
-    .map(|n| fixture(n))
-    .collect()
-}
-
-/// A valid PNG of `width` × `height` black grey-level pixels, a few
-/// kilobytes however large it declares itself.
-pub fn grey_png(width: u32, height: u32) -> Vec<u8> {
-    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-        let mut crc = crc32fast::Hasher::new();
-        crc.update(kind);
-        crc.update(data);
-        out.extend_from_slice(kind);
-        out.extend_from_slice(data);
-        out.extend_from_slice(&crc.finalize().to_be_bytes());
-    }
-    let mut header = Vec::new();
-    header.extend_from_slice(&width.to_be_bytes());
-    header.extend_from_slice(&height.to_be_bytes());
-    header.extend_from_slice(&[8, 0, 0, 0, 0]); // 8-bit greyscale
-    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
-    let row = vec![0u8; width as usize + 1];
-    for _ in 0..height {
-        encoder.write_all(&row).expect("compress");
-    }
-    let data = encoder.finish().expect("compress");
-    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-    chunk(&mut png, b"IHDR", &header);
-    chunk(&mut png, b"IDAT", &data);
-    chunk(&mut png, b"IEND", &[]);
-    png
-}
-
-/// A GET with exactly these headers.
-pub fn get_with_headers(server: &Server, path: &str, headers: &[(&str, &str)]) -> Reply {
-    let mut request = http().get(&format!("{}{path}", server.url));
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    Reply::from(request.call().expect("GET"))
-}
-
-/// A GET with exactly this `Cookie` header.
-pub fn http_get_with_cookie(server: &Server, path: &str, cookie: &str) -> Reply {
-    Reply::from(
-        http()
-            .get(&format!("{}{path}", server.url))
-            .header("Cookie", cookie)
-            .call()
-            .expect("GET"),
-    )
 }
