@@ -39,8 +39,10 @@ pub(crate) struct Neighbourhoods {
     slot_vectors: Vec<f32>,
     /// The gallery person index of each slot's owner.
     slot_owner: Vec<Option<usize>>,
-    /// Per row, `hub_neighbours` (distance, slot) pairs, nearest first;
-    /// unused entries have an infinite distance.
+    /// Per row, `hub_neighbours` (squared distance, slot) pairs, nearest
+    /// first; unused entries are infinite. Squared, so that the many pairs
+    /// a list turns away cost a comparison, not a square root (the order is
+    /// the distances' order, and the root is taken once for the mean).
     lists: Vec<(f32, Slot)>,
     /// Per row, whether its list is still to be measured.
     pending: Vec<bool>,
@@ -145,11 +147,7 @@ impl Neighbourhoods {
         self.kernel
             .for_each_squared_distance(&[anchor], rows, |_, row, squared| {
                 if row_owner[row] != person && !pending[row] {
-                    offer(
-                        &mut lists[row * k..(row + 1) * k],
-                        squared.sqrt(),
-                        slot as Slot,
-                    );
+                    offer(&mut lists[row * k..(row + 1) * k], squared, slot as Slot);
                 }
             });
         slot as Slot
@@ -217,12 +215,13 @@ impl Neighbourhoods {
                             slot_vectors,
                             |v, slot, squared| {
                                 let i = call[v];
-                                if slot_owner[slot].is_some_and(|o| o != row_owner[first + i]) {
-                                    offer(
-                                        &mut lists[i * k..(i + 1) * k],
-                                        squared.sqrt(),
-                                        slot as Slot,
-                                    );
+                                let list = &mut lists[i * k..(i + 1) * k];
+                                // Most pairs are farther than the list's
+                                // farthest: turned away before anything else.
+                                if squared < list[k - 1].0
+                                    && slot_owner[slot].is_some_and(|o| o != row_owner[first + i])
+                                {
+                                    offer(list, squared, slot as Slot);
                                 }
                             },
                         );
@@ -249,8 +248,10 @@ impl Neighbourhoods {
         let row_mean = |list: &[(f32, Slot)]| {
             let (sum, count) = list
                 .iter()
-                .filter(|(d, _)| d.is_finite())
-                .fold((0.0f32, 0usize), |(s, c), (d, _)| (s + d, c + 1));
+                .filter(|(squared, _)| squared.is_finite())
+                .fold((0.0f32, 0usize), |(s, c), (squared, _)| {
+                    (s + squared.sqrt(), c + 1)
+                });
             (count > 0).then(|| sum / count as f32)
         };
         let (sum, count) = self
@@ -284,8 +285,8 @@ impl Drop for Neighbourhoods {
     }
 }
 
-/// Inserts `(distance, slot)` into a list kept nearest first, dropping the
-/// farthest when full.
+/// Inserts `(squared distance, slot)` into a list kept nearest first,
+/// dropping the farthest when full.
 fn offer(list: &mut [(f32, Slot)], distance: f32, slot: Slot) {
     let Some(last) = list.last() else { return };
     if distance >= last.0 {
