@@ -37,6 +37,8 @@ pub(crate) struct Neighbourhoods {
     kernel: Kernel,
     /// Slot `s` holds a vector at `s * dimensions` when `slot_owner[s]` is set.
     slot_vectors: Vec<f32>,
+    /// Each slot's squared norm, as the kernel takes it.
+    slot_norms: Vec<f32>,
     /// The gallery person index of each slot's owner.
     slot_owner: Vec<Option<usize>>,
     /// Per row, `hub_neighbours` (squared distance, slot) pairs, nearest
@@ -57,6 +59,7 @@ impl Neighbourhoods {
             scoring,
             kernel: Kernel::detect(),
             slot_vectors: Vec::new(),
+            slot_norms: Vec::new(),
             slot_owner: Vec::new(),
             lists: Vec::new(),
             pending: Vec::new(),
@@ -134,6 +137,7 @@ impl Neighbourhoods {
                         .reserve_exact(self.scoring.cohort_people.max(1) * dimensions);
                 }
                 self.slot_owner.push(None);
+                self.slot_norms.push(0.0);
                 self.slot_vectors
                     .resize(self.slot_owner.len() * dimensions, 0.0);
                 self.slot_owner.len() - 1
@@ -141,15 +145,24 @@ impl Neighbourhoods {
         };
         self.slot_owner[slot] = Some(person);
         self.slot_vectors[slot * dimensions..(slot + 1) * dimensions].copy_from_slice(anchor);
+        let anchor_norm = self.kernel.squared_norm(anchor);
+        self.slot_norms[slot] = anchor_norm;
         let k = self.k();
         let (lists, pending) = (&mut self.lists, &self.pending);
+        // Every row against the anchor: the rows are the kernel's vectors,
+        // so that the anchor is the one row whose norm it needs.
+        let all_rows: Vec<&[f32]> = rows.chunks_exact(dimensions).collect();
         // A pending list will be measured against the whole cohort anyway.
-        self.kernel
-            .for_each_squared_distance(&[anchor], rows, |_, row, squared| {
+        self.kernel.for_each_squared_distance(
+            &all_rows,
+            anchor,
+            &[anchor_norm],
+            |row, _, squared| {
                 if row_owner[row] != person && !pending[row] {
                     offer(&mut lists[row * k..(row + 1) * k], squared, slot as Slot);
                 }
-            });
+            },
+        );
         slot as Slot
     }
 
@@ -189,7 +202,8 @@ impl Neighbourhoods {
         let threads = threads.clamp(1, pending);
         let (k, dimensions, kernel) = (self.k(), self.dimensions, self.kernel);
         let rows_per_thread = self.pending.len().div_ceil(threads);
-        let (slot_vectors, slot_owner) = (&self.slot_vectors, &self.slot_owner);
+        let (slot_vectors, slot_norms, slot_owner) =
+            (&self.slot_vectors, &self.slot_norms, &self.slot_owner);
         let parts = self
             .lists
             .chunks_mut(rows_per_thread * k)
@@ -213,6 +227,7 @@ impl Neighbourhoods {
                         kernel.for_each_squared_distance(
                             &vectors,
                             slot_vectors,
+                            slot_norms,
                             |v, slot, squared| {
                                 let i = call[v];
                                 let list = &mut lists[i * k..(i + 1) * k];
@@ -272,6 +287,7 @@ impl Neighbourhoods {
 
     pub(crate) fn clear(&mut self) {
         self.slot_vectors.zeroize();
+        self.slot_norms.clear();
         self.slot_owner.clear();
         self.lists.clear();
         self.pending.clear();
