@@ -15,6 +15,11 @@ use zeroize::{Zeroize, Zeroizing};
 pub const CROP_SCALE: f64 = 2.0;
 const JPEG_QUALITY: u8 = 90;
 
+// The server scans a crop first for faces of at least `CROP_FACE_SHARE` of
+// its longer side: the face box is at least 1/CROP_SCALE of it, and the
+// server's detector may find it one pyramid step (6/5) smaller.
+const _: () = assert!(1.0 / CROP_SCALE / 1.2 > limen_face::CROP_FACE_SHARE);
+
 #[derive(Debug, Error)]
 pub enum CropError {
     #[error("the face box lies outside the frame")]

@@ -92,6 +92,12 @@ fn each_person_passing_is_sent_once_and_only_their_face_region() {
         let faces = finder.find(&crop);
         assert_eq!(faces.len(), 1, "{faces:?}");
         assert!(faces[0].quality.passed, "{:?}", faces[0].quality);
+        // The server's crop-aware scan finds that same face.
+        let largest = finder.find_largest(&crop).expect("a face");
+        assert_eq!(
+            (largest.rect, largest.landmarks, largest.score),
+            (faces[0].rect, faces[0].landmarks, faces[0].score)
+        );
     }
 }
 

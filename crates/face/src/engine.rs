@@ -45,6 +45,15 @@ fn upsampling_for(image: &RgbImage) -> u32 {
     u32::from(image.width().min(image.height()) < UPSAMPLE_BELOW_SIDE)
 }
 
+/// The smallest share of a face crop's longer side that an agent's face
+/// takes, with margin. The agent sends its face box enlarged twice around
+/// its centre (`CROP_SCALE` in the agent's `crop.rs`), so the box is half
+/// the crop's side, or more where the crop is clipped at the frame's edge.
+/// The server's detector, on the crop upsampled, finds the same face at
+/// most one pyramid step (6/5) smaller than the agent's box: 1/2.4 of the
+/// side; a third leaves a quarter more for the JPEG and a tilted head.
+pub const CROP_FACE_SHARE: f64 = 1.0 / 3.0;
+
 /// A face found in an image, with its quality verdict.
 #[derive(Debug, Clone)]
 pub struct FoundFace {
@@ -111,6 +120,37 @@ impl FaceFinder {
             .into_iter()
             .map(|d| self.locate(image, d.rect, Some(d.score)))
             .collect()
+    }
+
+    /// The largest face in `image`, the person at a door, as the largest
+    /// of [`find`]'s faces, for a fraction of the work when `image` is an
+    /// agent's face crop: the pyramid levels of faces at least
+    /// [`CROP_FACE_SHARE`] of the image's longer side are scanned first,
+    /// and the whole pyramid only when they hold no face (a device sending
+    /// whole frames, or a face too small to be an agent's). The larger
+    /// faces are all scanned, so a face found there is the largest of the
+    /// image unless a smaller face outscores it and suppresses it in the
+    /// whole scan (checked on lfw-dev: BENCHMARKS.md, issue 14).
+    ///
+    /// [`find`]: Self::find
+    pub fn find_largest(&self, image: &RgbImage) -> Option<FoundFace> {
+        let upsample = upsampling_for(image);
+        let side = image.width().max(image.height()) as f64;
+        let smallest = (side * CROP_FACE_SHARE).floor() as i64;
+        let mut detections = self
+            .detector
+            .detect_sized(image, upsample, smallest..=i64::MAX);
+        if detections.is_empty() {
+            detections = self.detector.detect(image, upsample);
+        }
+        let (w, h) = (image.width(), image.height());
+        // Boxes clipped as `locate` clips them, the last of equally large
+        // ones taken, as `find` and `max_by_key` choose.
+        detections
+            .into_iter()
+            .map(|d| (clip_to_image(d.rect, w, h), d.score))
+            .max_by_key(|(rect, _)| rect.area())
+            .map(|(rect, score)| self.locate(image, rect, Some(score)))
     }
 
     /// The faces near where a face was last seen (a face tracked from the
@@ -346,12 +386,7 @@ pub fn read_entrance_frame(
         return Ok(EntranceReading::NoFace);
     };
     let image = crate::decode(encoded)?;
-    let Some(largest) = first
-        .finder
-        .find(&image)
-        .into_iter()
-        .max_by_key(|f| f.rect.area())
-    else {
+    let Some(largest) = first.finder.find_largest(&image) else {
         return Ok(EntranceReading::NoFace);
     };
     if !largest.quality.passed {

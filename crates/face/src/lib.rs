@@ -36,8 +36,8 @@ pub use decode::{DecodeError, decode, dimensions};
 pub use descriptor::{Descriptor, DescriptorError, DescriptorNet};
 pub use detect::{Detection, HogFaceDetector};
 pub use engine::{
-    EntranceFrame, EntranceReading, Face, FaceEngine, FaceError, FaceFinder, FoundFace,
-    entrance_face, read_entrance_frame,
+    CROP_FACE_SHARE, EntranceFrame, EntranceReading, Face, FaceEngine, FaceError, FaceFinder,
+    FoundFace, entrance_face, read_entrance_frame,
 };
 pub use enrolment::{
     EnrolledFace, Enrolment, EnrolmentError, FrameProblem, MAX_ENROLMENT_FRAMES, SetAside,

@@ -6,7 +6,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use limen_face::{EnrolmentError, FaceEngine, FaceModel, FrameProblem, Point, Rect};
+use limen_face::{
+    CROP_FACE_SHARE, EnrolmentError, FaceEngine, FaceModel, FoundFace, FrameProblem,
+    HogFaceDetector, Point, Rect, RgbImage,
+};
 use serde_json::Value;
 
 fn fixtures() -> PathBuf {
@@ -282,4 +285,69 @@ fn a_face_is_found_again_near_where_it_was_and_nothing_near_an_empty_spot() {
             .find_near(&image, Rect::new(-10, -10, 20, 20))
             .is_empty()
     );
+}
+
+/// The box, landmarks, score and verdict of a found face, exactly.
+fn found_exactly(face: &FoundFace) -> (Rect, [(u64, u64); 5], Option<u64>, bool) {
+    (
+        face.rect,
+        face.landmarks.map(|p| (p.x.to_bits(), p.y.to_bits())),
+        face.score.map(f64::to_bits),
+        face.quality.passed,
+    )
+}
+
+/// The largest of `find`'s faces.
+fn largest_found(image: &RgbImage) -> Option<FoundFace> {
+    engine()
+        .finder()
+        .find(image)
+        .into_iter()
+        .max_by_key(|f| f.rect.area())
+}
+
+/// Whether the first, narrow scan of `find_largest` finds a face in
+/// `image`, as the finder runs it (upsampled once below 480 px).
+fn narrow_scan_finds(image: &RgbImage) -> bool {
+    let detector = HogFaceDetector::from_bytes(
+        &std::fs::read(models().join("dlib_frontal_face_detector_hog.svm")).expect("detector"),
+    )
+    .expect("parses");
+    let side = image.width().max(image.height()) as f64;
+    let upsample = u32::from(image.width().min(image.height()) < 480);
+    !detector
+        .detect_sized(image, upsample, (side * CROP_FACE_SHARE) as i64..=i64::MAX)
+        .is_empty()
+}
+
+#[test]
+fn the_largest_face_of_a_crop_and_of_a_whole_frame_is_the_one_find_chooses() {
+    let finder = engine().finder();
+    // A face crop, as an agent sends it: the narrow scan finds its face.
+    let crop = limen_face::decode(&read("lfw/Andre_Agassi_0005.jpg")).expect("decode");
+    assert!(narrow_scan_finds(&crop));
+    let expected = largest_found(&crop).expect("a face");
+    let got = finder.find_largest(&crop).expect("a face");
+    assert_eq!(found_exactly(&got), found_exactly(&expected));
+
+    // The same face, small in a whole 640×480 frame (a device that sends
+    // its frames as they are): the narrow scan finds nothing there and the
+    // whole image is scanned.
+    let (width, height, left, top) = (640, 480, 300, 150);
+    let mut pixels = vec![90u8; width * height * 3];
+    for y in 0..crop.height() {
+        let row = crop.width() * 3;
+        let to = ((top + y) * width + left) * 3;
+        pixels[to..to + row].copy_from_slice(&crop.as_raw()[y * row..(y + 1) * row]);
+    }
+    let frame = RgbImage::from_raw(width, height, pixels).expect("sized");
+    assert!(!narrow_scan_finds(&frame));
+    let expected = largest_found(&frame).expect("a face");
+    assert!(expected.rect.width() < 150, "{:?}", expected.rect);
+    let got = finder.find_largest(&frame).expect("a face");
+    assert_eq!(found_exactly(&got), found_exactly(&expected));
+
+    // Nothing to find: nothing found.
+    let blank = RgbImage::from_raw(200, 200, vec![128; 200 * 200 * 3]).expect("sized");
+    assert!(finder.find_largest(&blank).is_none());
 }
