@@ -159,7 +159,7 @@ impl HogFaceDetector {
         let mut scaled = PlanarImage::from_rgb(image);
         let mut levels_up = 0;
         for _ in 0..upsample {
-            match pyramid::pyramid_up(&scaled) {
+            match pyramid::pyramid_up(self.kernel, &scaled) {
                 Some(up) => {
                     scaled = up;
                     levels_up += 1;
@@ -214,7 +214,10 @@ impl HogFaceDetector {
             let mut current: Option<PlanarImage> = None;
             for level in 0..levels {
                 if level > 0 {
-                    current = Some(pyramid::pyramid_down_6(current.as_ref().unwrap_or(image)));
+                    current = Some(pyramid::pyramid_down_6(
+                        self.kernel,
+                        current.as_ref().unwrap_or(image),
+                    ));
                 }
                 if wanted(level) {
                     worker.scan(self, current.as_ref().unwrap_or(image), level);
@@ -245,6 +248,7 @@ impl HogFaceDetector {
                 let mut previous: Option<Arc<PlanarImage>> = None;
                 for level in 1..levels {
                     let next = Arc::new(pyramid::pyramid_down_6(
+                        self.kernel,
                         previous.as_deref().unwrap_or(image),
                     ));
                     // The next level is made from this one, so keep a handle.

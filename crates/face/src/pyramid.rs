@@ -13,6 +13,11 @@ use zeroize::Zeroize;
 
 use crate::geometry::Rect;
 use crate::image::RgbImage;
+use crate::nn::gemm::Kernel;
+
+mod blend;
+
+use blend::BlendRow;
 
 /// Upsampling stops before an image would exceed this many pixels, so a
 /// large `upsample` request cannot exhaust memory.
@@ -147,7 +152,7 @@ impl Drop for PlanarImage {
 /// its box mapped by `pyramid_down<2>::rect_up` (`2h + 1` rows, `2w + 2`
 /// columns). `None` for an empty image or when the result would exceed
 /// `MAX_UPSAMPLED_PIXELS`.
-pub fn pyramid_up(image: &PlanarImage) -> Option<PlanarImage> {
+pub fn pyramid_up(kernel: Kernel, image: &PlanarImage) -> Option<PlanarImage> {
     let (w, h) = (image.width(), image.height());
     if w == 0 || h == 0 {
         return None;
@@ -164,31 +169,28 @@ pub fn pyramid_up(image: &PlanarImage) -> Option<PlanarImage> {
     if out_w.checked_mul(out_h)? > MAX_UPSAMPLED_PIXELS {
         return None;
     }
-    Some(resize_bilinear(image, out_w, out_h))
+    Some(resize_bilinear(kernel, image, out_w, out_h))
 }
 
 /// dlib's `pyramid_down<6>`: the image at 5/6 of its size (integer division).
-pub fn pyramid_down_6(image: &PlanarImage) -> PlanarImage {
-    resize_bilinear(image, image.width() * 5 / 6, image.height() * 5 / 6)
+pub fn pyramid_down_6(kernel: Kernel, image: &PlanarImage) -> PlanarImage {
+    resize_bilinear(kernel, image, image.width() * 5 / 6, image.height() * 5 / 6)
 }
 
 /// dlib's `resize_image(in, out)` for RGB images (bilinear, corners
 /// aligned); the caller keeps the output no larger than the input times a
-/// small factor.
-pub fn resize_bilinear(image: &PlanarImage, out_w: usize, out_h: usize) -> PlanarImage {
+/// small factor. The f32 columns run on the instruction set `kernel` names.
+pub fn resize_bilinear(
+    kernel: Kernel,
+    image: &PlanarImage,
+    out_w: usize,
+    out_h: usize,
+) -> PlanarImage {
     let (in_w, in_h) = (image.width, image.height);
     let mut planes: [Vec<u8>; 3] = std::array::from_fn(|_| vec![0u8; out_w * out_h]);
     if in_w > 0 && in_h > 0 && out_w > 0 && out_h > 0 {
         let columns = ColumnTable::new(in_w, out_w);
-        resize_planes(
-            &image.planes,
-            in_w,
-            in_h,
-            &mut planes,
-            out_w,
-            out_h,
-            &columns,
-        );
+        resize_planes(kernel, image, &mut planes, out_w, out_h, &columns);
     }
     PlanarImage {
         width: out_w,
@@ -201,7 +203,7 @@ pub fn resize_bilinear(image: &PlanarImage, out_w: usize, out_h: usize) -> Plana
 /// four-at-a-time f32 columns first, then its f64 ones.
 struct ColumnTable {
     /// Left source column and f32 weights of the f32 columns.
-    left: Vec<usize>,
+    left: Vec<u32>,
     lr: Vec<f32>,
     inv_lr: Vec<f32>,
     /// Left and right source columns and f64 weight of the remaining ones.
@@ -232,7 +234,7 @@ impl ColumnTable {
             }
             for (x, l) in xs.iter().zip(lefts) {
                 let f = x - l as f32;
-                left.push(l.max(0) as usize);
+                left.push(l.max(0) as u32);
                 lr.push(f);
                 inv_lr.push(1.0 - f);
             }
@@ -255,75 +257,16 @@ impl ColumnTable {
     }
 }
 
-/// One channel's source rows sampled at each f32 column's left and right
-/// neighbour, kept while consecutive output rows reuse them.
-#[derive(Default)]
-struct GatheredRows {
-    top: usize,
-    bottom: usize,
-    top_l: Vec<f32>,
-    top_r: Vec<f32>,
-    bot_l: Vec<f32>,
-    bot_r: Vec<f32>,
-    row_f32: Vec<f32>,
-}
-
-impl GatheredRows {
-    fn new() -> Self {
-        GatheredRows {
-            top: usize::MAX,
-            bottom: usize::MAX,
-            ..Default::default()
-        }
-    }
-
-    fn update(&mut self, src: &[u8], in_w: usize, left: &[usize], top: usize, bottom: usize) {
-        let row_f32 = &mut self.row_f32;
-        let mut gather = |row: usize, l: &mut Vec<f32>, r: &mut Vec<f32>| {
-            // Widen the row once (vectorised), then pick the samples.
-            row_f32.clear();
-            row_f32.extend(
-                src[row * in_w..(row + 1) * in_w]
-                    .iter()
-                    .map(|&v| f32::from(v)),
-            );
-            let s = &row_f32[..];
-            l.resize(left.len(), 0.0);
-            r.resize(left.len(), 0.0);
-            for ((l, r), &c) in l.iter_mut().zip(r.iter_mut()).zip(left) {
-                *l = s[c];
-                *r = s[c + 1];
-            }
-        };
-        if top != self.top {
-            if top == self.bottom {
-                std::mem::swap(&mut self.top_l, &mut self.bot_l);
-                std::mem::swap(&mut self.top_r, &mut self.bot_r);
-                self.bottom = usize::MAX;
-            } else {
-                gather(top, &mut self.top_l, &mut self.top_r);
-            }
-            self.top = top;
-        }
-        if bottom != self.bottom {
-            gather(bottom, &mut self.bot_l, &mut self.bot_r);
-            self.bottom = bottom;
-        }
-    }
-}
-
 fn resize_planes(
-    src: &[Vec<u8>; 3],
-    in_w: usize,
-    in_h: usize,
+    kernel: Kernel,
+    image: &PlanarImage,
     dst: &mut [Vec<u8>; 3],
     out_w: usize,
     out_h: usize,
     columns: &ColumnTable,
 ) {
+    let (in_w, in_h) = (image.width, image.height);
     let simd_cols = columns.left.len();
-    let mut cache: [GatheredRows; 3] = std::array::from_fn(|_| GatheredRows::new());
-    let mut weights: [Vec<f32>; 4] = std::array::from_fn(|_| vec![0f32; simd_cols]);
     let y_scale = (in_h - 1) as f64 / (out_h - 1).max(1) as f64;
     let mut y = -y_scale;
     for r in 0..out_h {
@@ -331,24 +274,19 @@ fn resize_planes(
         let top = (y.floor().max(0.0) as usize).min(in_h - 1);
         let bottom = (top + 1).min(in_h - 1);
         let tb = y - top as f64;
-        // dlib's per-pixel weights, shared by the three channels.
-        let (tbf, inv_tbf) = (tb as f32, (1.0 - tb) as f32);
-        let [wtl, wtr, wbl, wbr] = &mut weights;
-        for i in 0..simd_cols {
-            let (lr, inv_lr) = (columns.lr[i], columns.inv_lr[i]);
-            wtl[i] = inv_tbf * inv_lr;
-            wtr[i] = inv_tbf * lr;
-            wbl[i] = tbf * inv_lr;
-            wbr[i] = tbf * lr;
-        }
-        for ((src, dst), rows) in src.iter().zip(dst.iter_mut()).zip(&mut cache) {
-            rows.update(src, in_w, &columns.left, top, bottom);
+        for (src, dst) in image.planes.iter().zip(dst.iter_mut()) {
             let out_row = &mut dst[r * out_w..(r + 1) * out_w];
-            blend_f32(
-                &mut out_row[..simd_cols],
-                [&rows.top_l, &rows.top_r, &rows.bot_l, &rows.bot_r],
-                &weights,
-            );
+            BlendRow {
+                plane: src,
+                top: top * in_w,
+                bottom: bottom * in_w,
+                left: &columns.left,
+                lr: &columns.lr,
+                inv_lr: &columns.inv_lr,
+                tb: tb as f32,
+                inv_tb: (1.0 - tb) as f32,
+            }
+            .run(kernel, &mut out_row[..simd_cols]);
             let (t, b) = (
                 &src[top * in_w..(top + 1) * in_w],
                 &src[bottom * in_w..(bottom + 1) * in_w],
@@ -362,41 +300,6 @@ fn resize_planes(
     }
 }
 
-/// dlib's f32 blend of the four neighbours, truncated.
-fn blend_f32(out: &mut [u8], pixels: [&[f32]; 4], weights: &[Vec<f32>; 4]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2, checked just above.
-        unsafe { blend_f32_avx2(out, pixels, weights) };
-        return;
-    }
-    blend_f32_portable(out, pixels, weights);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn blend_f32_avx2(out: &mut [u8], pixels: [&[f32]; 4], weights: &[Vec<f32>; 4]) {
-    blend_f32_portable(out, pixels, weights);
-}
-
-#[inline(always)]
-fn blend_f32_portable(
-    out: &mut [u8],
-    [tl, tr, bl, br]: [&[f32]; 4],
-    [wtl, wtr, wbl, wbr]: &[Vec<f32>; 4],
-) {
-    let n = out.len();
-    let (tl, tr, bl, br) = (&tl[..n], &tr[..n], &bl[..n], &br[..n]);
-    let (wtl, wtr, wbl, wbr) = (&wtl[..n], &wtr[..n], &wbl[..n], &wbr[..n]);
-    for i in 0..n {
-        let v = wtl[i] * tl[i] + wtr[i] * tr[i] + wbl[i] * bl[i] + wbr[i] * br[i];
-        // dlib truncates to int32, then keeps the low byte.
-        // SAFETY: v is finite and in [0, 256]: a blend of values in
-        // 0..=255 with weights in [0, 1] summing to 1 (to within rounding).
-        out[i] = unsafe { v.to_int_unchecked::<i32>() } as u8;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -404,12 +307,35 @@ mod tests {
     #[test]
     fn pyramid_up_size_follows_dlib_geometry() {
         let img = PlanarImage::from_rgb(&RgbImage::from_raw(10, 6, vec![7; 180]).expect("valid"));
-        let up = pyramid_up(&img).expect("small");
+        let up = pyramid_up(Kernel::Portable, &img).expect("small");
         assert_eq!((up.width(), up.height()), (22, 13));
         // dlib truncates the f32 blend, so a flat 7 may come out as 6.
         assert!((0..3).all(|c| up.plane(c).iter().all(|&v| v == 7 || v == 6)));
-        let down = pyramid_down_6(&up);
+        let down = pyramid_down_6(Kernel::Portable, &up);
         assert_eq!((down.width(), down.height()), (18, 10));
+    }
+
+    /// Odd sizes, up and down, so the vector kernels meet partial blocks
+    /// and the plane's last row (where their gathers stop short).
+    #[test]
+    fn every_available_kernel_resizes_as_the_portable_code() {
+        for (w, h) in [(3, 2), (10, 6), (37, 23), (131, 47)] {
+            let raw: Vec<u8> = (0..w * h * 3).map(|i| (i * 37 % 251) as u8).collect();
+            let img = PlanarImage::from_rgb(&RgbImage::from_raw(w, h, raw).expect("valid"));
+            for (out_w, out_h) in [(w * 5 / 6, h * 5 / 6), (2 * w + 2, 2 * h + 1), (w, h)] {
+                let want = resize_bilinear(Kernel::Portable, &img, out_w, out_h);
+                for kernel in Kernel::available() {
+                    let got = resize_bilinear(kernel, &img, out_w, out_h);
+                    for c in 0..3 {
+                        assert_eq!(
+                            got.plane(c),
+                            want.plane(c),
+                            "{kernel:?} {w}x{h} to {out_w}x{out_h}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]
