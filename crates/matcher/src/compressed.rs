@@ -601,20 +601,32 @@ fn block_avx512_vnni(block: &[u8], probe: &ProbeCode, limit: f32, lanes: &mut La
     // Plane `k` is masked in place, not shifted down: its sums come out
     // 4^k times too large, exactly, and are shifted once at the end.
     let masks = [0x03u8, 0x0c, 0x30, 0xc0].map(|m| _mm512_set1_epi8(m as i8));
-    // Two sums per plane, alternating groups, so that consecutive
-    // multiply-adds do not wait for each other.
-    let mut acc: [__m512i; 8] = [_mm512_setzero_si512(); 8];
-    for (group, four) in probe.words.chunks_exact(4).enumerate() {
+    // Two sums per plane, one for even groups and one for odd, so that
+    // consecutive multiply-adds do not wait for each other. Each is indexed
+    // by constants only, so that all eight stay in registers.
+    let mut even: [__m512i; 4] = [_mm512_setzero_si512(); 4];
+    let mut odd: [__m512i; 4] = [_mm512_setzero_si512(); 4];
+    let add_group = |acc: &mut [__m512i; 4], group: usize, four: &[i32]| {
         // SAFETY: `block_estimates` checked that the block holds 64 bytes
         // per group, and `group` counts the words' groups.
         let bytes = unsafe { _mm512_loadu_si512(block.as_ptr().add(group * GROUP_BYTES).cast()) };
-        let at = 4 * (group % 2);
         for k in 0..4 {
             let plane = _mm512_and_si512(bytes, masks[k]);
-            acc[at + k] = _mm512_dpbusd_epi32(acc[at + k], plane, _mm512_set1_epi32(four[k]));
+            acc[k] = _mm512_dpbusd_epi32(acc[k], plane, _mm512_set1_epi32(four[k]));
         }
+    };
+    let pairs = probe.words.chunks_exact(8);
+    let last = pairs.remainder();
+    let mut group = 0;
+    for eight in pairs {
+        add_group(&mut even, group, &eight[..4]);
+        add_group(&mut odd, group + 1, &eight[4..]);
+        group += 2;
     }
-    let plane = |k: usize| _mm512_add_epi32(acc[k], acc[k + 4]);
+    if !last.is_empty() {
+        add_group(&mut even, group, last);
+    }
+    let plane = |k: usize| _mm512_add_epi32(even[k], odd[k]);
     let sums = _mm512_add_epi32(
         _mm512_add_epi32(plane(0), _mm512_srai_epi32::<2>(plane(1))),
         _mm512_add_epi32(
