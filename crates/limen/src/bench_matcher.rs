@@ -40,8 +40,8 @@ use limen_matcher::{Calibration, Galleries, Nearest, Scoring};
 /// The default model version's vector length.
 const DIMENSIONS: usize = 256;
 /// What the compressed scan reads per vector: its 2-bit codes, then its
-/// scale, squared norm and offset (an f32 each).
-const SCANNED_BYTES: usize = DIMENSIONS / 4 + 12;
+/// scale, squared norm and offset (in half precision).
+const SCANNED_BYTES: usize = DIMENSIONS / 4 + 6;
 type Descriptor = Vec<f32>;
 
 const MODEL: &str = "bench";

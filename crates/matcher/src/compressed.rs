@@ -21,13 +21,17 @@
 //! multiply-add instruction advances sixteen rows' sums (AVX-512 VNNI's
 //! `vpdpbusd`, unsigned codes times signed probe bytes): in a block, group
 //! `g` of sixteen numbers takes 64 bytes, row `l`'s four at `4l..4l + 4`;
-//! bits `2k..2k + 2` of byte `j` hold number `16g + 4k + j`. Fine codes are
+//! bits `2k..2k + 2` of byte `j` hold number `16g + 4k + j`. After its
+//! codes, a block holds its rows' coarse scales, squared norms and offsets
+//! as half-precision numbers (sixteen of each, in that order), so that the
+//! scan reads one stream: 70 bytes a 256-number row. Fine codes are
 //! stored row after row (64 bytes, one cache line, for 256 numbers), since
 //! only a few rows' are read: bits `2k..2k + 2` of byte `b` hold number
 //! `4b + k`.
 
 use zeroize::Zeroize;
 
+use crate::half::{from_half, is_finite_half, to_half};
 use crate::{MAX_VECTORS_PER_PERSON, reserve_zeroizing};
 
 /// Rows per block of coarse codes: one 512-bit register of 32-bit sums.
@@ -35,6 +39,10 @@ const BLOCK_ROWS: usize = 16;
 /// Numbers per group: four 2-bit codes in each of a row's four bytes.
 const GROUP_NUMBERS: usize = 16;
 const GROUP_BYTES: usize = BLOCK_ROWS * GROUP_NUMBERS / 4;
+/// A block's coarse scales, squared norms and offsets: [`SIDE_NUMBERS`]
+/// runs of [`BLOCK_ROWS`] half-precision numbers.
+const SIDE_NUMBERS: usize = 3;
+const SIDE_BYTES: usize = SIDE_NUMBERS * BLOCK_ROWS * 2;
 /// The code's step as a fraction of the row's root mean square: the coarse
 /// plane's thresholds fall at 0 and ±1.2 root mean squares (a near-optimal
 /// 2-bit quantiser of normally spread numbers), the full code clips at ±2.4.
@@ -60,13 +68,17 @@ pub(crate) struct Codes {
     groups: usize,
     kernel: Kernel,
     rows: usize,
-    /// Whole blocks; rows past `rows` in the last block are zero.
-    coarse: Vec<u8>,
+    /// Whole blocks of coarse codes and side numbers; rows past `rows` in
+    /// the last block are zero.
+    blocks: Vec<u8>,
     /// `groups · 4` bytes per row.
     fine: Vec<u8>,
-    coarse_scales: Vec<f32>,
     full_scales: Vec<f32>,
     squared_norms: Vec<f32>,
+    /// Whether every row's side numbers are finite in half precision: a
+    /// row too large for it (a squared norm past 65,504) cannot be scanned,
+    /// and its gallery is searched exactly.
+    scannable: bool,
 }
 
 /// A probe coded for the scan.
@@ -121,9 +133,6 @@ impl ProbeCode {
     }
 }
 
-/// Per row of a block: its coarse scale, squared norm and offset.
-type Side = [[f32; BLOCK_ROWS]; 3];
-
 /// What a block kernel finds, one lane per row of the block: the coarse
 /// sum `Σ_i c_i r_i` and the coarse estimate of the distance plus offset.
 #[derive(Default)]
@@ -173,16 +182,57 @@ impl Codes {
             groups: dimensions.div_ceil(GROUP_NUMBERS),
             kernel: Kernel::detect(),
             rows: 0,
-            coarse: Vec::new(),
+            blocks: Vec::new(),
             fine: Vec::new(),
-            coarse_scales: Vec::new(),
             full_scales: Vec::new(),
             squared_norms: Vec::new(),
+            scannable: true,
         }
     }
 
-    fn block_bytes(&self) -> usize {
+    fn codes_bytes(&self) -> usize {
         self.groups * GROUP_BYTES
+    }
+
+    fn block_bytes(&self) -> usize {
+        self.codes_bytes() + SIDE_BYTES
+    }
+
+    /// Where side number `which` (0 scale, 1 squared norm, 2 offset) of
+    /// `row` is.
+    fn side_at(&self, row: usize, which: usize) -> usize {
+        let (block, lane) = (row / BLOCK_ROWS, row % BLOCK_ROWS);
+        block * self.block_bytes() + self.codes_bytes() + 2 * (which * BLOCK_ROWS + lane)
+    }
+
+    fn set_side(&mut self, row: usize, which: usize, value: f32) -> bool {
+        let half = to_half(value);
+        let at = self.side_at(row, which);
+        self.blocks[at..at + 2].copy_from_slice(&half.to_le_bytes());
+        is_finite_half(half)
+    }
+
+    /// Whether the scan can estimate every row: else the gallery must be
+    /// searched exactly. Current once [`Codes::set_offsets`] has followed
+    /// the last change.
+    pub(crate) fn scannable(&self) -> bool {
+        self.scannable
+    }
+
+    /// Sets every row's offset (what is added to its estimated distance),
+    /// as the scan reads it.
+    pub(crate) fn set_offsets(&mut self, offsets: &[f32]) {
+        debug_assert_eq!(offsets.len(), self.rows);
+        let mut scannable = true;
+        for (row, &offset) in offsets.iter().enumerate() {
+            scannable &= self.set_side(row, 2, offset);
+            for which in 0..2 {
+                let at = self.side_at(row, which);
+                scannable &=
+                    is_finite_half(u16::from_le_bytes([self.blocks[at], self.blocks[at + 1]]));
+            }
+        }
+        self.scannable = scannable;
     }
 
     fn fine_bytes(&self) -> usize {
@@ -193,27 +243,29 @@ impl Codes {
         debug_assert_eq!(vector.len(), self.dimensions);
         if self.rows.is_multiple_of(BLOCK_ROWS) {
             let block = self.block_bytes();
-            reserve_zeroizing(&mut self.coarse, block);
-            self.coarse.resize(self.coarse.len() + block, 0);
+            reserve_zeroizing(&mut self.blocks, block);
+            self.blocks.resize(self.blocks.len() + block, 0);
         }
         let fine_bytes = self.fine_bytes();
         reserve_zeroizing(&mut self.fine, fine_bytes);
-        reserve_zeroizing(&mut self.coarse_scales, 1);
         reserve_zeroizing(&mut self.full_scales, 1);
         reserve_zeroizing(&mut self.squared_norms, 1);
         let mut row = code_row(vector, self.groups * GROUP_NUMBERS);
-        self.coarse_scales.push(row.coarse_scale);
+        let squared_norm = vector.iter().map(|c| c * c).sum();
         self.full_scales.push(row.full_scale);
-        self.squared_norms.push(vector.iter().map(|c| c * c).sum());
+        self.squared_norms.push(squared_norm);
         self.rows += 1;
         let at = self.rows - 1;
+        // Its offset is set with every row's when the gallery refreshes them.
+        self.scannable &= self.set_side(at, 0, row.coarse_scale);
+        self.scannable &= self.set_side(at, 1, squared_norm);
         for group in 0..self.groups {
             for j in 0..4 {
                 let byte = (0..4).fold(0u8, |byte, k| {
                     byte | (row.codes[GROUP_NUMBERS * group + 4 * k + j] >> 2) << (2 * k)
                 });
                 let index = self.coarse_at(at, group, j);
-                self.coarse[index] = byte;
+                self.blocks[index] = byte;
             }
         }
         self.fine.extend(
@@ -238,74 +290,88 @@ impl Codes {
                     self.coarse_at(last, group, j),
                     self.coarse_at(row, group, j),
                 );
-                self.coarse[to] = self.coarse[from];
-                self.coarse[from] = 0;
+                self.blocks[to] = self.blocks[from];
+                self.blocks[from] = 0;
             }
+        }
+        for which in 0..SIDE_NUMBERS {
+            let (from, to) = (self.side_at(last, which), self.side_at(row, which));
+            self.blocks.copy_within(from..from + 2, to);
+            self.blocks[from..from + 2].zeroize();
         }
         let fine_bytes = self.fine_bytes();
         self.fine.copy_within(last * fine_bytes.., row * fine_bytes);
         self.fine[last * fine_bytes..].zeroize();
         self.fine.truncate(last * fine_bytes);
-        self.coarse_scales.swap_remove(row);
         self.full_scales.swap_remove(row);
         self.squared_norms.swap_remove(row);
         self.rows = last;
         if last.is_multiple_of(BLOCK_ROWS) {
             // The last block is empty (and already zero).
-            self.coarse.truncate(last / BLOCK_ROWS * self.block_bytes());
+            self.blocks.truncate(last / BLOCK_ROWS * self.block_bytes());
         }
     }
 
     pub(crate) fn clear(&mut self) {
-        self.coarse.zeroize();
+        self.blocks.zeroize();
         self.fine.zeroize();
-        self.coarse_scales.zeroize();
         self.full_scales.zeroize();
         self.squared_norms.zeroize();
         self.rows = 0;
+        self.scannable = true;
     }
 
     /// Up to `count` rows with the smallest estimated distance to `probe`
-    /// plus their row's offset (`offsets`, one per row), in no order: the
-    /// coarse scan keeps every row within [`COARSE_MARGIN`] of the
-    /// [`RANK_GUARD`]-th nearest, and the `count` nearest of those by the
-    /// full code's estimate are returned.
+    /// plus their row's offset, in no order: the coarse scan keeps every
+    /// row within [`COARSE_MARGIN`] of the [`RANK_GUARD`]-th nearest, and
+    /// the `count` nearest of those by the full code's estimate are
+    /// returned. `offsets` are those last given to [`Codes::set_offsets`]
+    /// (the second estimate adds them as they are, the scan as it stored
+    /// them); the rows must be [`Codes::scannable`].
     pub(crate) fn nearest(&self, probe: &ProbeCode, offsets: &[f32], count: usize) -> Vec<usize> {
         debug_assert_eq!(offsets.len(), self.rows);
+        debug_assert!(self.scannable, "a row the scan cannot estimate");
         // The scan: every row's coarse estimate; a row is kept (with its
         // coarse sum) while it is within the margin of the guard row so far.
+        // The kernel compares a block's sixteen estimates with the limit at
+        // once, and only the rows within it are looked at one by one.
         let mut guard = Kept::new(RANK_GUARD);
         let mut within: Vec<(f32, usize, i32)> = Vec::new();
         let mut lanes = Lanes::default();
-        let mut side: Side = [[0.0; BLOCK_ROWS]; 3];
-        for (block, bytes) in self.coarse.chunks_exact(self.block_bytes()).enumerate() {
+        for (block, bytes) in self.blocks.chunks_exact(self.block_bytes()).enumerate() {
             let first = block * BLOCK_ROWS;
-            let rows = first..(first + BLOCK_ROWS).min(self.rows);
-            for (side, values) in
-                side.iter_mut()
-                    .zip([&self.coarse_scales, &self.squared_norms, offsets])
-            {
-                side[..rows.len()].copy_from_slice(&values[rows.clone()]);
-            }
-            self.kernel.block_estimates(bytes, probe, &side, &mut lanes);
             let limit = guard.worst + COARSE_MARGIN;
-            for lane in 0..rows.len() {
+            let mut found = self.kernel.block_estimates(bytes, probe, limit, &mut lanes);
+            if self.rows - first < BLOCK_ROWS {
+                // The last block's empty lanes.
+                found &= (1 << (self.rows - first)) - 1;
+            }
+            while found != 0 {
+                let lane = found.trailing_zeros() as usize;
+                found &= found - 1;
                 let estimate = lanes.estimates[lane];
-                if estimate <= limit {
-                    within.push((estimate, first + lane, lanes.sums[lane]));
-                    if estimate < guard.worst {
-                        guard.offer(estimate, first + lane);
-                    }
+                within.push((estimate, first + lane, lanes.sums[lane]));
+                if estimate < guard.worst {
+                    guard.offer(estimate, first + lane);
                 }
             }
         }
         let limit = guard.worst + COARSE_MARGIN;
-        // Both planes for the rows still within the margin.
+        within.retain(|&(estimate, _, _)| estimate <= limit);
+        // Both planes for the rows still within the margin. Their fine codes
+        // and side numbers lie anywhere in the gallery: each row's are asked
+        // for `PREFETCH_ROWS` rows ahead, so that their reads from memory
+        // overlap instead of following one another.
         let mut kept = Kept::new(count);
         let fine_bytes = self.fine_bytes();
-        for &(estimate, row, coarse) in &within {
-            if estimate > limit {
-                continue;
+        for (at, &(_, row, coarse)) in within.iter().enumerate() {
+            if let Some(&(_, ahead, _)) = within.get(at + PREFETCH_ROWS) {
+                let fine = &self.fine[ahead * fine_bytes..][..fine_bytes];
+                prefetch(fine.as_ptr());
+                prefetch(fine[fine_bytes - 1..].as_ptr());
+                prefetch(&self.full_scales[ahead]);
+                prefetch(&self.squared_norms[ahead]);
+                prefetch(&offsets[ahead]);
             }
             let fine = fine_sum(&self.fine[row * fine_bytes..][..fine_bytes], &probe.codes);
             let squared = probe.full_squared(
@@ -326,6 +392,24 @@ impl Drop for Codes {
     fn drop(&mut self) {
         self.clear();
     }
+}
+
+/// How many rows ahead the second estimate asks for a row's codes: enough
+/// reads in flight to cover a read from memory at a few rows' work each.
+const PREFETCH_ROWS: usize = 16;
+
+/// Asks for the cache line holding `at` ahead of its use: a hint, which
+/// changes no result.
+#[inline(always)]
+fn prefetch<T>(at: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch never faults, whatever the address, and SSE is
+    // part of every x86-64 CPU.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(at.cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = at;
 }
 
 /// `Σ r_i f_i` over one row's fine codes.
@@ -425,42 +509,57 @@ impl Kernel {
         kernels
     }
 
-    /// The [`Lanes`] of one block; `side` holds its rows' [`Side`].
+    /// The [`Lanes`] of one block, and which of its rows' estimates are
+    /// at most `limit` (bit `l` for row `l`).
     #[inline]
-    fn block_estimates(self, block: &[u8], probe: &ProbeCode, side: &Side, lanes: &mut Lanes) {
+    fn block_estimates(
+        self,
+        block: &[u8],
+        probe: &ProbeCode,
+        limit: f32,
+        lanes: &mut Lanes,
+    ) -> u16 {
         assert_eq!(
             block.len(),
-            probe.words.len() * GROUP_BYTES / 4,
+            probe.words.len() * GROUP_BYTES / 4 + SIDE_BYTES,
             "one block"
         );
         match self {
             // SAFETY: the variant exists only when `detect` found the CPU
-            // features it is compiled for; the block holds the words' groups.
+            // features it is compiled for; the block holds the words' groups
+            // and its side numbers.
             #[cfg(target_arch = "x86_64")]
-            Kernel::Avx512Vnni => unsafe { block_avx512_vnni(block, probe, side, lanes) },
+            Kernel::Avx512Vnni => unsafe { block_avx512_vnni(block, probe, limit, lanes) },
             // SAFETY: as above.
             #[cfg(target_arch = "x86_64")]
-            Kernel::Avx2 => unsafe { block_avx2(block, probe, side, lanes) },
-            Kernel::Portable => block_portable(block, probe, side, lanes),
+            Kernel::Avx2 => unsafe { block_avx2(block, probe, limit, lanes) },
+            Kernel::Portable => block_portable(block, probe, limit, lanes),
         }
     }
 }
 
-/// The estimates from the sums: one loop the compiler vectorises in each
-/// kernel's instruction set.
+/// The estimates from the sums and the block's side numbers (`side`): one
+/// loop the compiler vectorises in each kernel's instruction set.
 #[inline(always)]
-fn estimates_from_sums(probe: &ProbeCode, side: &Side, lanes: &mut Lanes) {
-    let [scales, norms, offsets] = side;
-    let rows = lanes.sums.iter().zip(scales).zip(norms).zip(offsets);
-    for (estimate, (((&sum, &scale), &norm), &offset)) in lanes.estimates.iter_mut().zip(rows) {
-        *estimate = probe.coarse_squared(sum, scale, norm).max(0.0).sqrt() + offset;
+fn estimates_from_sums(probe: &ProbeCode, side: &[u8], limit: f32, lanes: &mut Lanes) -> u16 {
+    let number = |which: usize, lane: usize| {
+        let at = 2 * (which * BLOCK_ROWS + lane);
+        from_half(u16::from_le_bytes([side[at], side[at + 1]]))
+    };
+    let mut found = 0;
+    for (lane, (estimate, &sum)) in lanes.estimates.iter_mut().zip(&lanes.sums).enumerate() {
+        let squared = probe.coarse_squared(sum, number(0, lane), number(1, lane));
+        *estimate = squared.max(0.0).sqrt() + number(2, lane);
+        found |= u16::from(*estimate <= limit) << lane;
     }
+    found
 }
 
 #[inline(always)]
-fn block_portable(block: &[u8], probe: &ProbeCode, side: &Side, lanes: &mut Lanes) {
+fn block_portable(block: &[u8], probe: &ProbeCode, limit: f32, lanes: &mut Lanes) -> u16 {
+    let (codes, side) = block.split_at(block.len() - SIDE_BYTES);
     lanes.sums = [0; BLOCK_ROWS];
-    for (bytes, four) in block
+    for (bytes, four) in codes
         .chunks_exact(GROUP_BYTES)
         .zip(probe.words.chunks_exact(4))
     {
@@ -473,7 +572,7 @@ fn block_portable(block: &[u8], probe: &ProbeCode, side: &Side, lanes: &mut Lane
             }
         }
     }
-    estimates_from_sums(probe, side, lanes);
+    estimates_from_sums(probe, side, limit, lanes)
 }
 
 /// A group's four probe words as signed numbers: `[k][j]` is number
@@ -485,45 +584,86 @@ fn group_probe(four: &[i32]) -> [[i32; 4]; 4] {
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn block_avx2(block: &[u8], probe: &ProbeCode, side: &Side, lanes: &mut Lanes) {
-    block_portable(block, probe, side, lanes)
+fn block_avx2(block: &[u8], probe: &ProbeCode, limit: f32, lanes: &mut Lanes) -> u16 {
+    block_portable(block, probe, limit, lanes)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-fn block_avx512_vnni(block: &[u8], probe: &ProbeCode, side: &Side, lanes: &mut Lanes) {
+fn block_avx512_vnni(block: &[u8], probe: &ProbeCode, limit: f32, lanes: &mut Lanes) -> u16 {
     use std::arch::x86_64::{
-        __m512i, _mm512_add_epi32, _mm512_and_si512, _mm512_dpbusd_epi32, _mm512_loadu_si512,
-        _mm512_set1_epi8, _mm512_set1_epi32, _mm512_setzero_si512, _mm512_srai_epi32,
-        _mm512_storeu_si512,
+        __m512i, _CMP_LE_OQ, _mm256_loadu_si256, _mm512_add_epi32, _mm512_add_ps, _mm512_and_si512,
+        _mm512_cmp_ps_mask, _mm512_cvtepi32_ps, _mm512_cvtph_ps, _mm512_dpbusd_epi32,
+        _mm512_loadu_si512, _mm512_max_ps, _mm512_mul_ps, _mm512_set1_epi8, _mm512_set1_epi32,
+        _mm512_set1_ps, _mm512_setzero_ps, _mm512_setzero_si512, _mm512_slli_epi32, _mm512_sqrt_ps,
+        _mm512_srai_epi32, _mm512_storeu_ps, _mm512_storeu_si512, _mm512_sub_epi32, _mm512_sub_ps,
     };
     // Plane `k` is masked in place, not shifted down: its sums come out
     // 4^k times too large, exactly, and are shifted once at the end.
     let masks = [0x03u8, 0x0c, 0x30, 0xc0].map(|m| _mm512_set1_epi8(m as i8));
-    // Two sums per plane, alternating groups, so that consecutive
-    // multiply-adds do not wait for each other.
-    let mut acc: [__m512i; 8] = [_mm512_setzero_si512(); 8];
-    for (group, four) in probe.words.chunks_exact(4).enumerate() {
+    // Two sums per plane, one for even groups and one for odd, so that
+    // consecutive multiply-adds do not wait for each other. Each is indexed
+    // by constants only, so that all eight stay in registers.
+    let mut even: [__m512i; 4] = [_mm512_setzero_si512(); 4];
+    let mut odd: [__m512i; 4] = [_mm512_setzero_si512(); 4];
+    let add_group = |acc: &mut [__m512i; 4], group: usize, four: &[i32]| {
         // SAFETY: `block_estimates` checked that the block holds 64 bytes
         // per group, and `group` counts the words' groups.
         let bytes = unsafe { _mm512_loadu_si512(block.as_ptr().add(group * GROUP_BYTES).cast()) };
-        let at = 4 * (group % 2);
         for k in 0..4 {
             let plane = _mm512_and_si512(bytes, masks[k]);
-            acc[at + k] = _mm512_dpbusd_epi32(acc[at + k], plane, _mm512_set1_epi32(four[k]));
+            acc[k] = _mm512_dpbusd_epi32(acc[k], plane, _mm512_set1_epi32(four[k]));
         }
+    };
+    let pairs = probe.words.chunks_exact(8);
+    let last = pairs.remainder();
+    let mut group = 0;
+    for eight in pairs {
+        add_group(&mut even, group, &eight[..4]);
+        add_group(&mut odd, group + 1, &eight[4..]);
+        group += 2;
     }
-    let plane = |k: usize| _mm512_add_epi32(acc[k], acc[k + 4]);
-    let total = _mm512_add_epi32(
+    if !last.is_empty() {
+        add_group(&mut even, group, last);
+    }
+    let plane = |k: usize| _mm512_add_epi32(even[k], odd[k]);
+    let sums = _mm512_add_epi32(
         _mm512_add_epi32(plane(0), _mm512_srai_epi32::<2>(plane(1))),
         _mm512_add_epi32(
             _mm512_srai_epi32::<4>(plane(2)),
             _mm512_srai_epi32::<6>(plane(3)),
         ),
     );
-    // SAFETY: `sums` is sixteen 32-bit integers, one register's worth.
-    unsafe { _mm512_storeu_si512(lanes.sums.as_mut_ptr().cast(), total) };
-    estimates_from_sums(probe, side, lanes);
+    // The side numbers, widened exactly from half precision; then
+    // `estimates_from_sums`'s arithmetic in the same order, so that every
+    // lane comes out as the portable kernel's.
+    let side = block.len() - SIDE_BYTES;
+    // SAFETY: the block ends with three runs of sixteen 16-bit numbers.
+    let [scales, norms, offsets] = std::array::from_fn(|which| unsafe {
+        _mm512_cvtph_ps(_mm256_loadu_si256(
+            block.as_ptr().add(side + 2 * BLOCK_ROWS * which).cast(),
+        ))
+    });
+    let dot = _mm512_cvtepi32_ps(_mm512_sub_epi32(
+        _mm512_slli_epi32::<2>(sums),
+        _mm512_set1_epi32(6 * probe.sum),
+    ));
+    let product = _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(probe.scale), scales), dot);
+    let squared = _mm512_sub_ps(
+        _mm512_add_ps(_mm512_set1_ps(probe.squared_norm), norms),
+        product,
+    );
+    let estimates = _mm512_add_ps(
+        _mm512_sqrt_ps(_mm512_max_ps(squared, _mm512_setzero_ps())),
+        offsets,
+    );
+    // SAFETY: `sums` and `estimates` are sixteen 32-bit numbers each, one
+    // register's worth.
+    unsafe {
+        _mm512_storeu_si512(lanes.sums.as_mut_ptr().cast(), sums);
+        _mm512_storeu_ps(lanes.estimates.as_mut_ptr(), estimates);
+    }
+    _mm512_cmp_ps_mask::<_CMP_LE_OQ>(estimates, _mm512_set1_ps(limit))
 }
 
 #[cfg(test)]

@@ -170,6 +170,7 @@ impl<P: Clone + Eq + Hash> Gallery<P> {
             .zip(self.neighbourhoods.shifts())
             .map(|(&owner, shift)| penalty(vectors[owner]) - shift)
             .collect();
+        self.codes.set_offsets(&self.offsets);
     }
 
     /// Empties the gallery, returning every presence to wait for.
@@ -232,10 +233,11 @@ impl<P: Clone + Eq + Hash> Gallery<P> {
     /// The compressed pass picks up to [`CANDIDATES`] rows nearest by its
     /// estimate, and they are ranked exactly: the result is
     /// [`Gallery::rank_exact`]'s whenever the rows that decide it are among
-    /// them.
+    /// them. A gallery holding a row the scan cannot estimate (numbers too
+    /// large for its half-precision side numbers) is compared exactly.
     pub(crate) fn rank_compressed(&self, probe: &[f32]) -> Option<Ranking> {
         debug_assert!(self.offsets_current, "searched with stale offsets");
-        if self.row_owner.len() <= CANDIDATES {
+        if self.row_owner.len() <= CANDIDATES || !self.codes.scannable() {
             return self.rank_exact(probe);
         }
         let mut candidates = self

@@ -26,7 +26,7 @@
 //! estimates each normalised distance; the vectors estimated near the
 //! nearest are estimated again from their 4-bit codes; the [`CANDIDATES`]
 //! nearest by that estimate are ranked exactly, from the f32 vectors kept
-//! beside the codes. The scan reads 76 bytes a 256-number vector instead of
+//! beside the codes. The scan reads 70 bytes a 256-number vector instead of
 //! 1,024, which is what bounds search in a large gallery. Smaller galleries
 //! are compared exactly. To measure both against each other and the exact
 //! search's top-1 agreement: `limen bench matcher` (release build).
@@ -37,6 +37,7 @@ mod decision;
 mod distance;
 mod galleries;
 mod gallery;
+mod half;
 mod neighbourhood;
 pub mod scoring;
 
