@@ -8,7 +8,7 @@
 //! out differently from build to build), with AVX the portable loop
 //! compiled for AVX.
 
-const LANES: usize = 16;
+pub(crate) const LANES: usize = 16;
 const ROWS_PER_BLOCK: usize = 4;
 
 /// Calls `visit(row, squared distance)` for every row of `rows`, a
@@ -100,8 +100,7 @@ fn scan_rows(
     }
 }
 
-/// The portable loop's distance of one row; the neighbourhoods' kernel
-/// falls back on it too.
+/// The portable loop's distance of one row.
 #[inline(always)]
 pub(crate) fn squared_distance(probe: &[f32], row: &[f32]) -> f32 {
     let mut lanes = [0.0f32; LANES];
@@ -118,8 +117,14 @@ pub(crate) fn squared_distance(probe: &[f32], row: &[f32]) -> f32 {
             lanes[lane] += d * d;
         }
     }
-    // Pairwise halving rather than a left-to-right sum: a short dependency
-    // chain the compiler does with vector shuffles.
+    sum_pairwise(lanes) + tail
+}
+
+/// Sixteen lanes' sums added pairwise (lane i with i + 8, then i + 4, i + 2,
+/// i + 1) rather than left to right: a short dependency chain the compiler
+/// does with vector shuffles.
+#[inline(always)]
+pub(crate) fn sum_pairwise(mut lanes: [f32; LANES]) -> f32 {
     let mut width = LANES;
     while width > 1 {
         width /= 2;
@@ -127,7 +132,7 @@ pub(crate) fn squared_distance(probe: &[f32], row: &[f32]) -> f32 {
             lanes[lane] += lanes[lane + width];
         }
     }
-    lanes[0] + tail
+    lanes[0]
 }
 
 #[cfg(test)]

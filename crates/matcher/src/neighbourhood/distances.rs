@@ -18,14 +18,14 @@
 //! the one measured when a person joins the cohort later, and the distance
 //! from a to b equals the distance from b to a.
 
+use crate::distance::{LANES, sum_pairwise};
+
 /// Vectors measured together in one pass over the matrix: each row loaded
 /// (from the second-level cache, where a cohort of a megabyte sits) serves
 /// eight vectors held in the first-level cache.
 const VECTORS_PER_PASS: usize = 8;
 /// Matrix rows per step of a pass: with eight vectors, sixteen sums.
 const ROWS_PER_STEP: usize = 2;
-/// Floats per AVX-512 register, and sums per portable dot product.
-const LANES: usize = 16;
 
 /// The kernel the running CPU supports, detected once per gallery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,7 +179,7 @@ fn passes_portable(
 }
 
 /// A dot product in sixteen independent sums (which the compiler may
-/// vectorise without reassociating), halved pairwise, then the tail.
+/// vectorise without reassociating), added pairwise, then the tail.
 #[inline(always)]
 fn portable_dot(a: &[f32], b: &[f32]) -> f32 {
     let mut lanes = [0.0f32; LANES];
@@ -195,14 +195,7 @@ fn portable_dot(a: &[f32], b: &[f32]) -> f32 {
             lanes[lane] += x[lane] * y[lane];
         }
     }
-    let mut width = LANES;
-    while width > 1 {
-        width /= 2;
-        for lane in 0..width {
-            lanes[lane] += lanes[lane + width];
-        }
-    }
-    lanes[0] + tail
+    sum_pairwise(lanes) + tail
 }
 
 #[cfg(target_arch = "x86_64")]
