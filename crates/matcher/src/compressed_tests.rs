@@ -1,4 +1,5 @@
 use super::*;
+use crate::half::from_half;
 
 /// Deterministic values in −0.3..0.3, as descriptor components are.
 fn values(count: usize, seed: u64) -> Vec<f32> {
