@@ -131,6 +131,7 @@ impl ShapePredictor {
         let mut shape = initial;
         let to_image = UnitBoxToImage::new(face);
         let mut pixels: Vec<f32> = Vec::new();
+        let mut leaf_starts: Vec<usize> = Vec::new();
         for level in &self.levels {
             let [m00, m01, m10, m11] = similarity(&initial, &shape);
             pixels.clear();
@@ -140,7 +141,13 @@ impl ShapePredictor {
                 let (x, y) = to_image.map(ux, uy);
                 intensity(image, round_half_up(x), round_half_up(y))
             }));
-            for tree in &level.trees {
+            // First every tree's leaf, asked for as soon as it is known, then
+            // the sum: the leaves (megabytes in all, mostly outside the
+            // caches) arrive while the next trees are walked, instead of one
+            // wait at the end of each descent. No tree of a level reads the
+            // shape, so the sum is the same, in the same order.
+            leaf_starts.clear();
+            leaf_starts.extend(level.trees.iter().map(|tree| {
                 let splits = &level.splits[tree.first_split..][..tree.splits];
                 // Branch-free descent: which way a face goes is unpredictable,
                 // and without mispredictions the trees overlap in the CPU.
@@ -149,9 +156,12 @@ impl ShapePredictor {
                     let diff = pixels[split.a as usize] - pixels[split.b as usize];
                     node = 2 * node + 2 - usize::from(diff > split.threshold);
                 }
-                let leaf =
-                    &level.leaves[tree.first_leaf + (node - tree.splits) * COORDS..][..COORDS];
-                for (s, d) in shape.iter_mut().zip(leaf) {
+                let start = tree.first_leaf + (node - tree.splits) * COORDS;
+                prefetch(&level.leaves[start..][..COORDS]);
+                start
+            }));
+            for &start in &leaf_starts {
+                for (s, d) in shape.iter_mut().zip(&level.leaves[start..][..COORDS]) {
                     *s += d;
                 }
             }
@@ -161,6 +171,26 @@ impl ShapePredictor {
             Point::new(round_half_up(x) as f64, round_half_up(y) as f64)
         })
     }
+}
+
+/// Asks for `values` (at most two cache lines) to be brought into the
+/// cache while other work goes on.
+#[inline(always)]
+fn prefetch(values: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        let first = values.as_ptr();
+        let last = values.as_ptr_range().end.wrapping_sub(1);
+        // SAFETY: a prefetch is a hint: it never faults and reads nothing
+        // the program sees; both addresses are inside `values`.
+        unsafe {
+            _mm_prefetch::<_MM_HINT_T0>(first.cast());
+            _mm_prefetch::<_MM_HINT_T0>(last.cast());
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = values;
 }
 
 /// dlib's rounding of real coordinates to pixel positions, `floor(v + 0.5)`.
