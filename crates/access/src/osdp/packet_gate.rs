@@ -309,11 +309,11 @@ mod tests {
         packet
     }
 
-    /// What LibOSDP would read, a refresh at a time, until the line is
-    /// drained and the gate has nothing more to pass.
-    fn passed(line: Vec<u8>, piece: usize) -> Vec<Vec<u8>> {
+    /// A gate for reader 42 over `line`, delivered `piece` bytes at a time,
+    /// and the turn that lets it pass a packet.
+    fn gate_over(line: Vec<u8>, piece: usize) -> (PacketGate, Turn) {
         let turn = Turn::default();
-        let mut gate = PacketGate::new(
+        let gate = PacketGate::new(
             Box::new(Bytes {
                 bytes: line,
                 at: 0,
@@ -322,6 +322,13 @@ mod tests {
             turn.clone(),
             42,
         );
+        (gate, turn)
+    }
+
+    /// What LibOSDP would read, a refresh at a time, until the line is
+    /// drained and the gate has nothing more to pass.
+    fn passed(line: Vec<u8>, piece: usize) -> Vec<Vec<u8>> {
+        let (mut gate, turn) = gate_over(line, piece);
         let mut refreshes = Vec::new();
         for _ in 0..64 {
             turn.open();
@@ -433,16 +440,7 @@ mod tests {
         assert_eq!(passed(line.clone(), 1024), [ours.clone(), broadcast]);
         // The first turn already passes this reader's packet: none is spent
         // on the twenty commands before it.
-        let turn = Turn::default();
-        let mut gate = PacketGate::new(
-            Box::new(Bytes {
-                bytes: line,
-                at: 0,
-                piece: 1024,
-            }),
-            turn.clone(),
-            42,
-        );
+        let (mut gate, turn) = gate_over(line, 1024);
         turn.open();
         let mut buf = [0u8; 64];
         let n = gate.read(&mut buf).expect("a packet");
@@ -479,16 +477,7 @@ mod tests {
             .cycle()
             .take(1000 * poll.len())
             .collect();
-        let turn = Turn::default();
-        let mut gate = PacketGate::new(
-            Box::new(Bytes {
-                bytes: line,
-                at: 0,
-                piece: 1024,
-            }),
-            turn.clone(),
-            42,
-        );
+        let (mut gate, turn) = gate_over(line, 1024);
         turn.open();
         let mut buf = [0u8; 64];
         assert_eq!(gate.read(&mut buf).expect("a packet"), poll.len());
