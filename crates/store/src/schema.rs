@@ -14,102 +14,38 @@ pub(crate) struct Migration {
     postgres: &'static str,
 }
 
+/// A migration whose SQL is `migrations/<dialect>/<file>.sql` for both
+/// databases: one name, so neither dialect's script can be missed.
+macro_rules! migration {
+    ($version:expr, $file:literal) => {
+        Migration {
+            version: $version,
+            sqlite: include_str!(concat!("../migrations/sqlite/", $file, ".sql")),
+            postgres: include_str!(concat!("../migrations/postgres/", $file, ".sql")),
+        }
+    };
+}
+
 pub(crate) const MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        sqlite: include_str!("../migrations/sqlite/0001_initial.sql"),
-        postgres: include_str!("../migrations/postgres/0001_initial.sql"),
-    },
-    Migration {
-        version: 2,
-        sqlite: include_str!("../migrations/sqlite/0002_entrances.sql"),
-        postgres: include_str!("../migrations/postgres/0002_entrances.sql"),
-    },
-    Migration {
-        version: 3,
-        sqlite: include_str!("../migrations/sqlite/0003_face_sets_and_changes.sql"),
-        postgres: include_str!("../migrations/postgres/0003_face_sets_and_changes.sql"),
-    },
-    Migration {
-        version: SECURE_DELETE_VERSION,
-        sqlite: include_str!("../migrations/sqlite/0004_secure_delete.sql"),
-        postgres: include_str!("../migrations/postgres/0004_secure_delete.sql"),
-    },
-    Migration {
-        version: AUDIT_KEYED_VERSION,
-        sqlite: include_str!("../migrations/sqlite/0005_keyed_audit.sql"),
-        postgres: include_str!("../migrations/postgres/0005_keyed_audit.sql"),
-    },
-    Migration {
-        version: 6,
-        sqlite: include_str!("../migrations/sqlite/0006_security_level.sql"),
-        postgres: include_str!("../migrations/postgres/0006_security_level.sql"),
-    },
-    Migration {
-        version: 7,
-        sqlite: include_str!("../migrations/sqlite/0007_model_rollout.sql"),
-        postgres: include_str!("../migrations/postgres/0007_model_rollout.sql"),
-    },
-    Migration {
-        version: WRAPPED_KEYS_VERSION,
-        sqlite: include_str!("../migrations/sqlite/0008_wrapped_keys.sql"),
-        postgres: include_str!("../migrations/postgres/0008_wrapped_keys.sql"),
-    },
-    Migration {
-        version: VECTOR_KEYS_VERSION,
-        sqlite: include_str!("../migrations/sqlite/0009_vector_keys.sql"),
-        postgres: include_str!("../migrations/postgres/0009_vector_keys.sql"),
-    },
-    Migration {
-        version: 10,
-        sqlite: include_str!("../migrations/sqlite/0010_api_keys.sql"),
-        postgres: include_str!("../migrations/postgres/0010_api_keys.sql"),
-    },
-    Migration {
-        version: 11,
-        sqlite: include_str!("../migrations/sqlite/0011_languages.sql"),
-        postgres: include_str!("../migrations/postgres/0011_languages.sql"),
-    },
-    Migration {
-        version: 12,
-        sqlite: include_str!("../migrations/sqlite/0012_consent_language.sql"),
-        postgres: include_str!("../migrations/postgres/0012_consent_language.sql"),
-    },
-    Migration {
-        version: 13,
-        sqlite: include_str!("../migrations/sqlite/0013_password_resets.sql"),
-        postgres: include_str!("../migrations/postgres/0013_password_resets.sql"),
-    },
-    Migration {
-        version: 14,
-        sqlite: include_str!("../migrations/sqlite/0014_admins.sql"),
-        postgres: include_str!("../migrations/postgres/0014_admins.sql"),
-    },
-    Migration {
-        version: 15,
-        sqlite: include_str!("../migrations/sqlite/0015_device_activity.sql"),
-        postgres: include_str!("../migrations/postgres/0015_device_activity.sql"),
-    },
-    Migration {
-        version: 16,
-        sqlite: include_str!("../migrations/sqlite/0016_admin_totp.sql"),
-        postgres: include_str!("../migrations/postgres/0016_admin_totp.sql"),
-    },
-    Migration {
-        version: 18,
-        sqlite: include_str!("../migrations/sqlite/0018_time_columns.sql"),
-        postgres: include_str!("../migrations/postgres/0018_time_columns.sql"),
-    },
-    Migration {
-        version: 19,
-        sqlite: include_str!("../migrations/sqlite/0019_time_zone.sql"),
-        postgres: include_str!("../migrations/postgres/0019_time_zone.sql"),
-    },
-    Migration {
-        version: 21,
-        sqlite: include_str!("../migrations/sqlite/0021_password_links_and_connectors.sql"),
-        postgres: include_str!("../migrations/postgres/0021_password_links_and_connectors.sql"),
-    },
+    migration!(1, "0001_initial"),
+    migration!(2, "0002_entrances"),
+    migration!(3, "0003_face_sets_and_changes"),
+    migration!(SECURE_DELETE_VERSION, "0004_secure_delete"),
+    migration!(AUDIT_KEYED_VERSION, "0005_keyed_audit"),
+    migration!(6, "0006_security_level"),
+    migration!(7, "0007_model_rollout"),
+    migration!(WRAPPED_KEYS_VERSION, "0008_wrapped_keys"),
+    migration!(VECTOR_KEYS_VERSION, "0009_vector_keys"),
+    migration!(10, "0010_api_keys"),
+    migration!(11, "0011_languages"),
+    migration!(12, "0012_consent_language"),
+    migration!(13, "0013_password_resets"),
+    migration!(14, "0014_admins"),
+    migration!(15, "0015_device_activity"),
+    migration!(16, "0016_admin_totp"),
+    migration!(18, "0018_time_columns"),
+    migration!(19, "0019_time_zone"),
+    migration!(21, "0021_password_links_and_connectors"),
 ];
 
 /// The version from which SQLite deletes securely; reaching it rewrites an
