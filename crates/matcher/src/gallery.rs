@@ -106,7 +106,7 @@ impl<P: Clone + Eq + Hash> Gallery<P> {
             self.rows.push(vector);
             self.codes.push(vector);
             self.row_owner.push(index);
-            self.neighbourhoods.push_row();
+            self.neighbourhoods.push_row(vector);
         }
         if !self.neighbourhoods.cohort_is_full() {
             self.join_cohort(index);

@@ -48,6 +48,9 @@ pub(crate) struct Neighbourhoods {
     lists: Vec<(f32, Slot)>,
     /// Per row, whether its list is still to be measured.
     pending: Vec<bool>,
+    /// Per row, its squared norm as the kernel takes it: measured once,
+    /// when the row arrives.
+    row_norms: Vec<f32>,
     /// Per row, what the search subtracts from its distances.
     shifts: Vec<f32>,
 }
@@ -63,6 +66,7 @@ impl Neighbourhoods {
             slot_owner: Vec::new(),
             lists: Vec::new(),
             pending: Vec::new(),
+            row_norms: Vec::new(),
             shifts: Vec::new(),
         }
     }
@@ -86,9 +90,9 @@ impl Neighbourhoods {
             || self.slot_owner.iter().filter(|o| o.is_some()).count() >= self.scoring.cohort_people
     }
 
-    /// A new row at the end of the gallery; its list is measured at the
-    /// next [`Neighbourhoods::refresh_shifts`].
-    pub(crate) fn push_row(&mut self) {
+    /// A new row, `vector`, at the end of the gallery; its list is
+    /// measured at the next [`Neighbourhoods::refresh_shifts`].
+    pub(crate) fn push_row(&mut self, vector: &[f32]) {
         self.shifts.push(0.0);
         if !self.active() {
             return;
@@ -97,6 +101,7 @@ impl Neighbourhoods {
         self.lists
             .extend(std::iter::repeat_n((f32::INFINITY, 0), k));
         self.pending.push(true);
+        self.row_norms.push(self.kernel.squared_norm(vector));
     }
 
     /// Row `row` leaves; the last row takes its place (as in the gallery).
@@ -107,6 +112,7 @@ impl Neighbourhoods {
             return;
         }
         self.pending.swap_remove(row);
+        self.row_norms.swap_remove(row);
         let k = self.k();
         if row != last {
             let (head, tail) = self.lists.split_at_mut(last * k);
@@ -126,6 +132,7 @@ impl Neighbourhoods {
         row_owner: &[usize],
     ) -> Slot {
         let dimensions = self.dimensions;
+        let anchor_norm = self.row_norms[anchor];
         let anchor = &rows[anchor * dimensions..(anchor + 1) * dimensions];
         let slot = match self.slot_owner.iter().position(Option::is_none) {
             Some(free) => free,
@@ -145,19 +152,16 @@ impl Neighbourhoods {
         };
         self.slot_owner[slot] = Some(person);
         self.slot_vectors[slot * dimensions..(slot + 1) * dimensions].copy_from_slice(anchor);
-        let anchor_norm = self.kernel.squared_norm(anchor);
         self.slot_norms[slot] = anchor_norm;
         let k = self.k();
         let (lists, pending) = (&mut self.lists, &self.pending);
-        // Every row against the anchor: the rows are the kernel's vectors,
-        // so that the anchor is the one row whose norm it needs.
-        let all_rows: Vec<&[f32]> = rows.chunks_exact(dimensions).collect();
         // A pending list will be measured against the whole cohort anyway.
         self.kernel.for_each_squared_distance(
-            &all_rows,
-            anchor,
+            &[anchor],
             &[anchor_norm],
-            |row, _, squared| {
+            rows,
+            &self.row_norms,
+            |_, row, squared| {
                 if row_owner[row] != person && !pending[row] {
                     offer(&mut lists[row * k..(row + 1) * k], squared, slot as Slot);
                 }
@@ -202,8 +206,12 @@ impl Neighbourhoods {
         let threads = threads.clamp(1, pending);
         let (k, dimensions, kernel) = (self.k(), self.dimensions, self.kernel);
         let rows_per_thread = self.pending.len().div_ceil(threads);
-        let (slot_vectors, slot_norms, slot_owner) =
-            (&self.slot_vectors, &self.slot_norms, &self.slot_owner);
+        let (slot_vectors, slot_norms, slot_owner, row_norms) = (
+            &self.slot_vectors,
+            &self.slot_norms,
+            &self.slot_owner,
+            &self.row_norms,
+        );
         let parts = self
             .lists
             .chunks_mut(rows_per_thread * k)
@@ -219,6 +227,7 @@ impl Neighbourhoods {
                             .iter()
                             .map(|&i| &rows[(first + i) * dimensions..(first + i + 1) * dimensions])
                             .collect();
+                        let norms: Vec<f32> = call.iter().map(|&i| row_norms[first + i]).collect();
                         for &i in call {
                             lists[i * k..(i + 1) * k].fill((f32::INFINITY, 0));
                             pending[i] = false;
@@ -226,6 +235,7 @@ impl Neighbourhoods {
                         // Every cohort slot of another person, in slot order.
                         kernel.for_each_squared_distance(
                             &vectors,
+                            &norms,
                             slot_vectors,
                             slot_norms,
                             |v, slot, squared| {
@@ -291,6 +301,7 @@ impl Neighbourhoods {
         self.slot_owner.clear();
         self.lists.clear();
         self.pending.clear();
+        self.row_norms.clear();
         self.shifts.clear();
     }
 }

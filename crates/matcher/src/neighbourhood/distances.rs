@@ -85,7 +85,7 @@ impl Kernel {
     }
 
     /// `vector`'s squared norm, summed as this kernel sums a dot product:
-    /// what [`Kernel::for_each_squared_distance`] takes as a row's norm.
+    /// what [`Kernel::for_each_squared_distance`] takes as a norm.
     pub(super) fn squared_norm(self, vector: &[f32]) -> f32 {
         #[cfg(target_arch = "x86_64")]
         if self.wide(vector.len()) {
@@ -98,11 +98,12 @@ impl Kernel {
 
     /// Calls `visit(vector, row, squared distance)` for every vector of
     /// `vectors` and every row of `matrix` (rows of the vectors' length),
-    /// `row_norms` holding each row's [`Kernel::squared_norm`]; each vector
-    /// meets the rows in order.
+    /// `vector_norms` and `row_norms` holding each one's
+    /// [`Kernel::squared_norm`]; each vector meets the rows in order.
     pub(super) fn for_each_squared_distance(
         self,
         vectors: &[&[f32]],
+        vector_norms: &[f32],
         matrix: &[f32],
         row_norms: &[f32],
         mut visit: impl FnMut(usize, usize, f32),
@@ -119,7 +120,7 @@ impl Kernel {
         }
         assert_eq!(matrix.len() % dimensions, 0, "whole rows");
         assert_eq!(matrix.len() / dimensions, row_norms.len(), "a norm per row");
-        let vector_norms: Vec<f32> = vectors.iter().map(|v| self.squared_norm(v)).collect();
+        assert_eq!(vectors.len(), vector_norms.len(), "a norm per vector");
         #[cfg(target_arch = "x86_64")]
         if self.wide(dimensions) {
             // SAFETY: as in `squared_norm`; every vector and row was just
@@ -127,7 +128,7 @@ impl Kernel {
             return unsafe {
                 x86::passes_avx512(
                     vectors,
-                    &vector_norms,
+                    vector_norms,
                     matrix,
                     row_norms,
                     dimensions,
@@ -138,9 +139,9 @@ impl Kernel {
         #[cfg(target_arch = "x86_64")]
         if self == Kernel::Avx || self == Kernel::Avx512 {
             // SAFETY: either variant exists only when `detect` found AVX.
-            return unsafe { passes_avx(vectors, matrix, &vector_norms, row_norms, &mut visit) };
+            return unsafe { passes_avx(vectors, matrix, vector_norms, row_norms, &mut visit) };
         }
-        passes_portable(vectors, matrix, &vector_norms, row_norms, &mut visit)
+        passes_portable(vectors, matrix, vector_norms, row_norms, &mut visit)
     }
 }
 
@@ -429,13 +430,16 @@ mod tests {
                     .chunks_exact(dimensions)
                     .map(|row| kernel.squared_norm(row))
                     .collect();
+                let vector_norms: Vec<f32> =
+                    vectors.iter().map(|v| kernel.squared_norm(v)).collect();
                 let mut seen = vec![None; vectors.len() * rows];
                 let mut next_row = vec![0; vectors.len()];
-                kernel.for_each_squared_distance(&vectors, &cohort, &norms, |v, r, d| {
+                let visit = |v: usize, r: usize, d: f32| {
                     assert_eq!(r, next_row[v], "{kernel:?}: rows in order");
                     next_row[v] += 1;
                     seen[v * rows + r] = Some(d);
-                });
+                };
+                kernel.for_each_squared_distance(&vectors, &vector_norms, &cohort, &norms, visit);
                 assert!(next_row.iter().all(|&n| n == rows), "{kernel:?}");
                 for (v, vector) in vectors.iter().enumerate() {
                     for (r, row) in cohort.chunks_exact(dimensions).enumerate() {
@@ -447,7 +451,7 @@ mod tests {
                             .sum::<f64>() as f32;
                         // The method's error is a few units in the last
                         // place of the norms, not of the distance.
-                        let vector_norm = kernel.squared_norm(vector);
+                        let vector_norm = vector_norms[v];
                         let scale = vector_norm + norms[r];
                         assert!(
                             (found - plain).abs() <= 1e-6 * scale,
@@ -456,6 +460,7 @@ mod tests {
                         let mut alone = None;
                         kernel.for_each_squared_distance(
                             &[row],
+                            &[norms[r]],
                             vector,
                             &[vector_norm],
                             |_, _, d| {
@@ -472,8 +477,12 @@ mod tests {
     #[test]
     fn nothing_to_measure_visits_nothing() {
         let kernel = Kernel::detect();
-        kernel.for_each_squared_distance(&[], &[1.0; 16], &[16.0], |_, _, _| panic!("no vectors"));
-        kernel.for_each_squared_distance(&[&[1.0; 16]], &[], &[], |_, _, _| panic!("no rows"));
+        kernel.for_each_squared_distance(&[], &[], &[1.0; 16], &[16.0], |_, _, _| {
+            panic!("no vectors")
+        });
+        kernel.for_each_squared_distance(&[&[1.0; 16]], &[16.0], &[], &[], |_, _, _| {
+            panic!("no rows")
+        });
     }
 
     /// Two equal vectors are at distance zero, not a hair below it, and
@@ -486,7 +495,7 @@ mod tests {
             let plain: f32 = vector.iter().map(|x| x * x).sum();
             assert!((norm - plain).abs() <= 1e-5 * plain, "{kernel:?}");
             let mut distance = None;
-            kernel.for_each_squared_distance(&[&vector], &vector, &[norm], |_, _, d| {
+            kernel.for_each_squared_distance(&[&vector], &[norm], &vector, &[norm], |_, _, d| {
                 distance = Some(d);
             });
             let distance = distance.expect("visited");
